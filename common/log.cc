@@ -1,0 +1,62 @@
+#include "common/log.h"
+
+#include <unistd.h>
+
+#include <cstdio>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+
+namespace funnel::common {
+
+std::string JsonQuote(absl::string_view s) {
+  std::string out = "\"";
+  for (unsigned char c : s) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (c < 0x20) {
+          absl::StrAppendFormat(&out, "\\u%04x", c);
+        } else {
+          out += static_cast<char>(c);
+        }
+    }
+  }
+  out += "\"";
+  return out;
+}
+
+LogField::LogField(absl::string_view key, absl::string_view value)
+    : key_(key), json_value_(JsonQuote(value)) {}
+LogField::LogField(absl::string_view key, const char* value)
+    : LogField(key, absl::string_view(value)) {}
+LogField::LogField(absl::string_view key, const std::string& value)
+    : LogField(key, absl::string_view(value)) {}
+LogField::LogField(absl::string_view key, long long value)
+    : key_(key), json_value_(absl::StrCat(value)) {}
+LogField::LogField(absl::string_view key, int value)
+    : key_(key), json_value_(absl::StrCat(value)) {}
+LogField::LogField(absl::string_view key, double value)
+    : key_(key), json_value_(absl::StrFormat("%.3f", value)) {}
+
+void Log(absl::string_view level, absl::string_view msg, std::vector<LogField> fields) {
+  std::string line = absl::StrCat(
+      "{\"ts\":", JsonQuote(absl::FormatTime("%Y-%m-%dT%H:%M:%E6SZ", absl::Now(),
+                                             absl::UTCTimeZone())),
+      ",\"level\":", JsonQuote(level), ",\"msg\":", JsonQuote(msg));
+  for (const LogField& f : fields) {
+    absl::StrAppend(&line, ",", JsonQuote(f.key()), ":", f.json_value());
+  }
+  line += "}\n";
+  // One write(2) per line: the kernel keeps lines from different threads whole.
+  ssize_t ignored = ::write(STDERR_FILENO, line.data(), line.size());
+  (void)ignored;
+}
+
+}  // namespace funnel::common

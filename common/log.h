@@ -1,0 +1,49 @@
+#pragma once
+
+// Structured logging: one JSON object per line on stderr, so logs from several
+// processes can be merged and filtered with jq.
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/string_view.h"
+
+namespace funnel::common {
+
+// One field of a log line. Numbers are written bare, strings quoted and escaped.
+class LogField {
+ public:
+  LogField(absl::string_view key, absl::string_view value);
+  LogField(absl::string_view key, const char* value);
+  LogField(absl::string_view key, const std::string& value);
+  LogField(absl::string_view key, long long value);
+  LogField(absl::string_view key, int value);
+  LogField(absl::string_view key, double value);
+
+  const std::string& key() const { return key_; }
+  const std::string& json_value() const { return json_value_; }
+
+ private:
+  std::string key_;
+  std::string json_value_;
+};
+
+// Writes {"ts":...,"level":...,"msg":...,<fields>} as one line to stderr. Safe to
+// call from any thread; lines never interleave.
+void Log(absl::string_view level, absl::string_view msg, std::vector<LogField> fields = {});
+
+inline void LogInfo(absl::string_view msg, std::vector<LogField> fields = {}) {
+  Log("info", msg, std::move(fields));
+}
+inline void LogWarning(absl::string_view msg, std::vector<LogField> fields = {}) {
+  Log("warning", msg, std::move(fields));
+}
+inline void LogError(absl::string_view msg, std::vector<LogField> fields = {}) {
+  Log("error", msg, std::move(fields));
+}
+
+// Returns `s` as a quoted JSON string.
+std::string JsonQuote(absl::string_view s);
+
+}  // namespace funnel::common

@@ -1,0 +1,107 @@
+#include "common/mysql/migrations.h"
+
+#include <cppconn/prepared_statement.h>
+#include <cppconn/resultset.h>
+#include <cppconn/statement.h>
+
+#include <memory>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "common/log.h"
+
+namespace funnel::common {
+namespace {
+
+constexpr std::string_view kCreateTable = R"sql(
+  CREATE TABLE IF NOT EXISTS schema_migrations (
+    version INT NOT NULL PRIMARY KEY,
+    name VARCHAR(200) NOT NULL,
+    applied_at TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6)
+  ) ENGINE=InnoDB)sql";
+constexpr std::string_view kGetLock =
+    "SELECT GET_LOCK(CONCAT(DATABASE(), '.schema_migrations'), 60)";
+constexpr std::string_view kReleaseLock =
+    "SELECT RELEASE_LOCK(CONCAT(DATABASE(), '.schema_migrations'))";
+constexpr std::string_view kMaxVersion = "SELECT COALESCE(MAX(version), 0) FROM schema_migrations";
+constexpr std::string_view kRecord = "INSERT INTO schema_migrations (version, name) VALUES (?, ?)";
+
+bool IsBlankOrComment(absl::string_view piece) {
+  for (absl::string_view line : absl::StrSplit(piece, '\n')) {
+    line = absl::StripAsciiWhitespace(line);
+    if (!line.empty() && !absl::StartsWith(line, "--")) return false;
+  }
+  return true;
+}
+
+int64_t QueryInt(sql::Connection& conn, std::string_view query) {
+  std::unique_ptr<sql::Statement> st(conn.createStatement());
+  std::unique_ptr<sql::ResultSet> rs(st->executeQuery(std::string(query)));
+  return rs->next() ? rs->getInt64(1) : 0;
+}
+
+}  // namespace
+
+std::vector<std::string> SplitSqlStatements(const std::string& sql) {
+  std::vector<std::string> out;
+  std::string current;
+  for (absl::string_view line : absl::StrSplit(sql, '\n')) {
+    absl::StrAppend(&current, line, "\n");
+    if (absl::EndsWith(absl::StripTrailingAsciiWhitespace(line), ";")) {
+      if (!IsBlankOrComment(current)) out.push_back(current);
+      current.clear();
+    }
+  }
+  if (!IsBlankOrComment(current)) out.push_back(current);
+  return out;
+}
+
+absl::Status ApplyMigrations(ConnectionPool& pool, const std::vector<Migration>& migrations) {
+  for (size_t i = 1; i < migrations.size(); ++i) {
+    if (migrations[i].version <= migrations[i - 1].version) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "migrations: version ", migrations[i].version, " follows ",
+          migrations[i - 1].version, "; versions must be strictly increasing"));
+    }
+  }
+  const int newest_known = migrations.empty() ? 0 : migrations.back().version;
+  return pool.WithConnection("migrations", [&](sql::Connection& conn) -> absl::Status {
+    if (QueryInt(conn, kGetLock) != 1) {
+      return absl::UnavailableError("migrations: could not take the migration lock in 60s");
+    }
+    // The named lock belongs to this session; release it whatever happens.
+    struct Unlock {
+      sql::Connection& conn;
+      ~Unlock() {
+        try {
+          QueryInt(conn, kReleaseLock);
+        } catch (const sql::SQLException&) {
+        }
+      }
+    } unlock{conn};
+
+    std::unique_ptr<sql::Statement> st(conn.createStatement());
+    st->execute(std::string(kCreateTable));
+    const int64_t current = QueryInt(conn, kMaxVersion);
+    if (current > newest_known) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "database schema is at version ", current, " but this binary knows versions up to ",
+          newest_known, ": it is older than the database; deploy a newer build"));
+    }
+    for (const Migration& m : migrations) {
+      if (m.version <= current) continue;
+      LogInfo("applying migration", {{"version", m.version}, {"name", m.name}});
+      for (const std::string& statement : SplitSqlStatements(m.sql)) {
+        st->execute(statement);
+      }
+      std::unique_ptr<sql::PreparedStatement> rec(conn.prepareStatement(std::string(kRecord)));
+      rec->setInt(1, m.version);
+      rec->setString(2, m.name);
+      rec->executeUpdate();
+    }
+    return absl::OkStatus();
+  });
+}
+
+}  // namespace funnel::common

@@ -1,0 +1,196 @@
+#include "common/mysql/pool.h"
+
+#include <cppconn/exception.h>
+#include <cppconn/resultset.h>
+#include <cppconn/statement.h>
+#include <mysql_driver.h>
+
+#include <random>
+
+#include "absl/strings/str_cat.h"
+#include "common/mysql/sql_error.h"
+
+namespace funnel::common {
+
+PooledConnection::PooledConnection(PooledConnection&& other) noexcept
+    : pool_(other.pool_), conn_(std::move(other.conn_)), discard_(other.discard_) {
+  other.pool_ = nullptr;
+}
+
+PooledConnection::~PooledConnection() {
+  if (pool_ != nullptr && conn_ != nullptr) pool_->Return(std::move(conn_), discard_);
+}
+
+void ConnectionPool::InitDriver() { sql::mysql::get_mysql_driver_instance(); }
+
+ConnectionPool::ConnectionPool(DbOptions options) : options_(std::move(options)) {}
+
+ConnectionPool::~ConnectionPool() {
+  absl::MutexLock lock(&mu_);
+  idle_.clear();
+}
+
+int ConnectionPool::open_connections() const {
+  absl::MutexLock lock(&mu_);
+  return open_;
+}
+
+absl::StatusOr<std::unique_ptr<sql::Connection>> ConnectionPool::Connect() {
+  sql::ConnectOptionsMap props;
+  props["hostName"] = absl::StrCat("tcp://", options_.host, ":", options_.port);
+  props["userName"] = options_.user;
+  props["password"] = options_.password;
+  props["schema"] = options_.database;
+  const int connect_s = std::max<int>(1, absl::ToInt64Seconds(options_.connect_timeout));
+  const int io_s = std::max<int>(1, absl::ToInt64Seconds(options_.io_timeout));
+  props["OPT_CONNECT_TIMEOUT"] = connect_s;
+  props["OPT_READ_TIMEOUT"] = io_s;
+  props["OPT_WRITE_TIMEOUT"] = io_s;
+  // Reconnecting under a caller's feet would silently drop its session state
+  // (an open transaction); the pool replaces broken connections instead.
+  props["OPT_RECONNECT"] = false;
+  props["OPT_CHARSET_NAME"] = "utf8mb4";
+  try {
+    std::unique_ptr<sql::Connection> conn(
+        sql::mysql::get_mysql_driver_instance()->connect(props));
+    std::unique_ptr<sql::Statement> st(conn->createStatement());
+    // Timestamps are stored and read in UTC whatever the server's zone.
+    st->execute("SET time_zone = '+00:00'");
+    return conn;
+  } catch (const sql::SQLException& e) {
+    return StatusFromSqlException(e, absl::StrCat("connect to ", options_.database));
+  }
+}
+
+absl::StatusOr<PooledConnection> ConnectionPool::Acquire() {
+  const absl::Time deadline = absl::Now() + options_.acquire_timeout;
+  while (true) {
+    std::unique_ptr<sql::Connection> conn;
+    absl::Time idle_since;
+    bool may_open = false;
+    {
+      absl::MutexLock lock(&mu_);
+      auto available = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        return !idle_.empty() || open_ < options_.pool_size;
+      };
+      if (!mu_.AwaitWithDeadline(absl::Condition(&available), deadline)) {
+        return absl::UnavailableError(absl::StrCat(
+            "database connection pool exhausted: all ", options_.pool_size,
+            " connections busy for ", absl::FormatDuration(options_.acquire_timeout)));
+      }
+      if (!idle_.empty()) {
+        // Most recently used first: it is the likeliest to be alive and warm.
+        conn = std::move(idle_.back().conn);
+        idle_since = idle_.back().since;
+        idle_.pop_back();
+      } else {
+        ++open_;  // Reserve the slot before connecting outside the lock.
+        may_open = true;
+      }
+    }
+    if (may_open) {
+      absl::StatusOr<std::unique_ptr<sql::Connection>> fresh = Connect();
+      if (!fresh.ok()) {
+        absl::MutexLock lock(&mu_);
+        --open_;
+        return fresh.status();
+      }
+      return PooledConnection(this, std::move(*fresh));
+    }
+    bool valid = true;
+    if (absl::Now() - idle_since > options_.validate_after_idle) {
+      try {
+        valid = conn->isValid();
+      } catch (const sql::SQLException&) {
+        valid = false;
+      }
+    }
+    if (valid) return PooledConnection(this, std::move(conn));
+    // The server went away (restart, timeout): drop it and try the next one.
+    Return(std::move(conn), /*discard=*/true);
+  }
+}
+
+void ConnectionPool::Return(std::unique_ptr<sql::Connection> conn, bool discard) {
+  if (!discard) {
+    try {
+      discard = conn->isClosed();
+    } catch (const sql::SQLException&) {
+      discard = true;
+    }
+  }
+  if (discard) {
+    try {
+      conn->close();
+    } catch (const sql::SQLException&) {
+      // Closing an already broken connection may throw; it is gone either way.
+    }
+    conn.reset();
+  }
+  absl::MutexLock lock(&mu_);
+  if (discard) {
+    --open_;
+  } else {
+    idle_.push_back({std::move(conn), absl::Now()});
+  }
+}
+
+absl::Status ConnectionPool::WithConnection(
+    absl::string_view context, const std::function<absl::Status(sql::Connection&)>& fn) {
+  absl::StatusOr<PooledConnection> conn = Acquire();
+  if (!conn.ok()) return conn.status();
+  try {
+    return fn(**conn);
+  } catch (const sql::SQLException& e) {
+    absl::Status status = StatusFromSqlException(e, context);
+    if (absl::IsUnavailable(status)) conn->Discard();
+    return status;
+  }
+}
+
+absl::Status ConnectionPool::InTransaction(
+    absl::string_view context, const std::function<absl::Status(sql::Connection&)>& fn) {
+  thread_local std::minstd_rand rng(std::random_device{}());
+  absl::Status last;
+  for (int attempt = 1; attempt <= options_.max_transaction_attempts; ++attempt) {
+    absl::StatusOr<PooledConnection> conn = Acquire();
+    if (!conn.ok()) return conn.status();
+    bool retry = false;
+    try {
+      (*conn)->setAutoCommit(false);
+      absl::Status status = fn(**conn);
+      if (status.ok()) {
+        (*conn)->commit();
+      } else {
+        (*conn)->rollback();
+      }
+      (*conn)->setAutoCommit(true);
+      return status;
+    } catch (const sql::SQLException& e) {
+      last = StatusFromSqlException(e, context);
+      retry = IsRetryableTransactionError(e);
+      try {
+        (*conn)->rollback();
+        (*conn)->setAutoCommit(true);
+      } catch (const sql::SQLException&) {
+        conn->Discard();
+      }
+      if (absl::IsUnavailable(last)) conn->Discard();
+    }
+    if (!retry) return last;
+    // Deadlock: the other transaction wins; back off a little so it can finish.
+    std::uniform_int_distribution<int> jitter_us(0, 2000 * attempt);
+    absl::SleepFor(absl::Microseconds(1000 * attempt + jitter_us(rng)));
+  }
+  return last;
+}
+
+absl::Status ConnectionPool::Ping() {
+  return WithConnection("ping", [](sql::Connection& conn) {
+    std::unique_ptr<sql::Statement> st(conn.createStatement());
+    std::unique_ptr<sql::ResultSet> rs(st->executeQuery("SELECT 1"));
+    return absl::OkStatus();
+  });
+}
+
+}  // namespace funnel::common

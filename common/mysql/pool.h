@@ -1,0 +1,120 @@
+#pragma once
+
+// A bounded pool of MySQL connections over Connector/C++ 1.1.
+//
+// Connections are created lazily up to `size`, checked with a ping before reuse when
+// they have been idle a while, and dropped when an error shows the server went away,
+// so the pool recovers by itself after a server restart. Callers run their work
+// through WithConnection / InTransaction, which translate Connector exceptions into
+// absl::Status and retry deadlocked transactions.
+
+#include <cppconn/connection.h>
+
+#include <deque>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+
+namespace funnel::common {
+
+struct DbOptions {
+  std::string host = "127.0.0.1";
+  int port = 3306;
+  std::string user;
+  std::string password;
+  std::string database;
+  // Most connections open at once; Acquire waits when all are lent.
+  int pool_size = 8;
+  // How long Acquire waits for a free connection before UNAVAILABLE.
+  absl::Duration acquire_timeout = absl::Seconds(5);
+  // Connect timeout and per-statement socket read/write timeouts.
+  absl::Duration connect_timeout = absl::Seconds(2);
+  absl::Duration io_timeout = absl::Seconds(30);
+  // A connection idle longer than this is pinged before it is lent again.
+  absl::Duration validate_after_idle = absl::Seconds(1);
+  // Attempts for a transaction that hits a deadlock or lock-wait timeout.
+  int max_transaction_attempts = 5;
+};
+
+class ConnectionPool;
+
+// A connection on loan from the pool; returns it when destroyed.
+class PooledConnection final {
+ public:
+  PooledConnection(PooledConnection&& other) noexcept;
+  PooledConnection& operator=(PooledConnection&&) = delete;
+  ~PooledConnection();
+
+  sql::Connection* operator->() const { return conn_.get(); }
+  sql::Connection& operator*() const { return *conn_; }
+  // Closes the connection instead of returning it (after a connection error).
+  void Discard() { discard_ = true; }
+
+ private:
+  friend class ConnectionPool;
+  PooledConnection(ConnectionPool* pool, std::unique_ptr<sql::Connection> conn)
+      : pool_(pool), conn_(std::move(conn)) {}
+
+  ConnectionPool* pool_;
+  std::unique_ptr<sql::Connection> conn_;
+  bool discard_ = false;
+};
+
+class ConnectionPool final {
+ public:
+  // Connector/C++'s driver singleton is not thread-safe on first use: call this
+  // once from main (and test setup) before any thread uses a pool.
+  static void InitDriver();
+
+  explicit ConnectionPool(DbOptions options);
+  ~ConnectionPool();
+  ConnectionPool(const ConnectionPool&) = delete;
+  ConnectionPool& operator=(const ConnectionPool&) = delete;
+
+  // Lends a connection. UNAVAILABLE if the server cannot be reached or no
+  // connection frees up within acquire_timeout.
+  absl::StatusOr<PooledConnection> Acquire();
+
+  // Runs `fn` on a connection in autocommit mode. A sql::SQLException thrown by
+  // `fn` becomes a status (see StatusFromSqlException) named by `context`.
+  absl::Status WithConnection(absl::string_view context,
+                              const std::function<absl::Status(sql::Connection&)>& fn);
+
+  // Runs `fn` in one transaction: commits when it returns OK, rolls back when it
+  // returns an error or throws. A deadlock or lock-wait timeout reruns `fn` from the
+  // start (so `fn` must not keep state across attempts), up to
+  // max_transaction_attempts, with a short jittered backoff.
+  absl::Status InTransaction(absl::string_view context,
+                             const std::function<absl::Status(sql::Connection&)>& fn);
+
+  // OK when the server answers a trivial query.
+  absl::Status Ping();
+
+  const DbOptions& options() const { return options_; }
+
+  // Connections currently open (lent plus idle); for tests and stats.
+  int open_connections() const;
+
+ private:
+  friend class PooledConnection;
+  struct Idle {
+    std::unique_ptr<sql::Connection> conn;
+    absl::Time since;
+  };
+
+  absl::StatusOr<std::unique_ptr<sql::Connection>> Connect();
+  void Return(std::unique_ptr<sql::Connection> conn, bool discard);
+
+  const DbOptions options_;
+  mutable absl::Mutex mu_;
+  std::deque<Idle> idle_ ABSL_GUARDED_BY(mu_);
+  int open_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+}  // namespace funnel::common

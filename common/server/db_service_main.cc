@@ -1,0 +1,79 @@
+#include "common/server/db_service_main.h"
+
+#include "absl/flags/flag.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "common/flags.h"
+#include "common/log.h"
+
+ABSL_FLAG(int, port, -1, "Port to listen on (0 picks a free one); default per service.");
+ABSL_FLAG(std::string, listen_host, "0.0.0.0", "Interface to listen on.");
+ABSL_FLAG(std::string, port_file, "", "If set, write the bound port to this file.");
+ABSL_FLAG(std::string, db_host, "127.0.0.1", "MariaDB host.");
+ABSL_FLAG(int, db_port, 3306, "MariaDB port.");
+ABSL_FLAG(std::string, db_name, "", "Database name; default per service.");
+ABSL_FLAG(std::string, db_user, "", "Database user; default: the database name.");
+ABSL_FLAG(std::string, db_password, "", "Database password (prefer FUNNEL_DB_PASSWORD).");
+ABSL_FLAG(int, db_pool_size, 16, "Most database connections open at once.");
+ABSL_FLAG(absl::Duration, db_wait, absl::Seconds(60),
+          "How long to wait at start-up for the database before giving up.");
+ABSL_FLAG(absl::Duration, health_interval, absl::Milliseconds(500),
+          "How often the database health probe runs.");
+ABSL_FLAG(absl::Duration, drain_timeout, absl::Seconds(10),
+          "How long shutdown waits for in-flight calls.");
+
+namespace funnel::common {
+
+int RunDbService(int argc, char** argv, const DbServiceSpec& spec) {
+  BlockShutdownSignals();
+  ParseFlags(argc, argv,
+             absl::StrCat(spec.name, "_service: Funnel's ", spec.name,
+                          " service. Every flag can also be set as FUNNEL_<FLAG>.")
+                 .c_str());
+  ConnectionPool::InitDriver();
+
+  DbOptions db;
+  db.host = absl::GetFlag(FLAGS_db_host);
+  db.port = absl::GetFlag(FLAGS_db_port);
+  db.database = absl::GetFlag(FLAGS_db_name).empty() ? spec.default_database
+                                                     : absl::GetFlag(FLAGS_db_name);
+  db.user = absl::GetFlag(FLAGS_db_user).empty() ? db.database : absl::GetFlag(FLAGS_db_user);
+  db.password = absl::GetFlag(FLAGS_db_password);
+  db.pool_size = absl::GetFlag(FLAGS_db_pool_size);
+  ConnectionPool pool(db);
+
+  // The database may still be starting (or restarting): retry connection errors
+  // for a while, but fail at once on anything else (a newer schema, a bad script).
+  const absl::Time give_up = absl::Now() + absl::GetFlag(FLAGS_db_wait);
+  while (true) {
+    absl::Status status = ApplyMigrations(pool, *spec.migrations);
+    if (status.ok()) break;
+    if (!absl::IsUnavailable(status) || absl::Now() > give_up) {
+      LogError("cannot prepare the database", {{"server", spec.name},
+                                               {"database", db.database},
+                                               {"error", status.ToString()}});
+      return 1;
+    }
+    LogWarning("waiting for the database", {{"server", spec.name}, {"error", status.ToString()}});
+    absl::SleepFor(absl::Seconds(1));
+  }
+
+  ServiceHostOptions options;
+  options.name = spec.name;
+  options.host = absl::GetFlag(FLAGS_listen_host);
+  options.port = absl::GetFlag(FLAGS_port) >= 0 ? absl::GetFlag(FLAGS_port) : spec.default_port;
+  options.port_file = absl::GetFlag(FLAGS_port_file);
+  options.probe_interval = absl::GetFlag(FLAGS_health_interval);
+  options.drain_timeout = absl::GetFlag(FLAGS_drain_timeout);
+  ServiceHost host(options);
+  std::shared_ptr<void> services = spec.install(host, pool);
+  // The server is useful only while its database answers.
+  host.AddHealthProbe({}, [&pool] { return pool.Ping(); });
+  if (absl::Status status = host.Start(); !status.ok()) {
+    LogError("cannot start", {{"server", spec.name}, {"error", status.ToString()}});
+    return 1;
+  }
+  return host.ServeUntilSignal();
+}
+
+}  // namespace funnel::common

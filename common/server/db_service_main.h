@@ -1,0 +1,30 @@
+#pragma once
+
+// The main() of a database-owning service (marketing_service, sales_service):
+// flags, database pool, migrations, ServiceHost with a database health probe, and
+// an orderly stop on SIGTERM/SIGINT. Each service supplies only what differs.
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/mysql/migrations.h"
+#include "common/mysql/pool.h"
+#include "common/server/service_host.h"
+
+namespace funnel::common {
+
+struct DbServiceSpec {
+  std::string name;              // "marketing"
+  int default_port;              // 50052
+  std::string default_database;  // "funnel_marketing"; also the default DB user
+  const std::vector<Migration>* migrations;
+  // Creates the service objects, registers them on `host` and returns an owner
+  // that keeps them alive until the server has stopped.
+  std::function<std::shared_ptr<void>(ServiceHost& host, ConnectionPool& pool)> install;
+};
+
+int RunDbService(int argc, char** argv, const DbServiceSpec& spec);
+
+}  // namespace funnel::common

@@ -1,0 +1,149 @@
+#include "common/server/service_host.h"
+
+#include <signal.h>
+
+#include <fstream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "common/log.h"
+#include "common/server/request_log.h"
+
+namespace funnel::common {
+
+using grpc::health::v1::HealthCheckResponse;
+
+void BlockShutdownSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+}
+
+ServiceHost::ServiceHost(ServiceHostOptions options) : options_(std::move(options)) {}
+
+ServiceHost::~ServiceHost() { Shutdown(); }
+
+void ServiceHost::AddService(grpc::Service* service, const std::vector<std::string>& names) {
+  services_.emplace_back(service, names);
+  public_names_.insert(public_names_.end(), names.begin(), names.end());
+}
+
+void ServiceHost::AddGenericService(grpc::CallbackGenericService* service,
+                                    const std::vector<std::string>& names) {
+  generic_ = service;
+  public_names_.insert(public_names_.end(), names.begin(), names.end());
+}
+
+void ServiceHost::AddHealthProbe(std::vector<std::string> names,
+                                 std::function<absl::Status()> probe) {
+  probes_.push_back({std::move(names), std::move(probe)});
+}
+
+absl::Status ServiceHost::Start() {
+  std::vector<std::string> health_names = public_names_;
+  health_ = std::make_unique<HealthService>(health_names);
+  std::vector<std::string> listed = public_names_;
+  listed.push_back("grpc.health.v1.Health");
+  listed.push_back("grpc.reflection.v1alpha.ServerReflection");
+  reflection_ = std::make_unique<ReflectionService>(listed);
+
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(absl::StrCat(options_.host, ":", options_.port),
+                           options_.credentials ? options_.credentials
+                                                : grpc::InsecureServerCredentials(),
+                           &port_);
+  for (auto& [service, names] : services_) builder.RegisterService(service);
+  if (generic_ != nullptr) builder.RegisterCallbackGenericService(generic_);
+  builder.RegisterService(health_.get());
+  builder.RegisterService(reflection_.get());
+  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
+  interceptors.push_back(std::make_unique<RequestLogInterceptorFactory>(options_.name));
+  builder.experimental().SetInterceptorCreators(std::move(interceptors));
+  server_ = builder.BuildAndStart();
+  if (server_ == nullptr || port_ == 0) {
+    return absl::UnavailableError(
+        absl::StrCat(options_.name, ": cannot listen on ", options_.host, ":", options_.port));
+  }
+  for (Probe& probe : probes_) {
+    if (probe.names.empty()) {
+      probe.names.push_back("");
+      probe.names.insert(probe.names.end(), public_names_.begin(), public_names_.end());
+    }
+  }
+  RunProbes();
+  probe_thread_ = std::thread([this] { ProbeLoop(); });
+  if (!options_.port_file.empty()) {
+    std::ofstream(options_.port_file) << port_ << "\n";
+  }
+  LogInfo("listening", {{"server", options_.name}, {"port", port_}});
+  return absl::OkStatus();
+}
+
+void ServiceHost::RunProbes() {
+  if (probes_.empty()) {
+    health_->SetStatus("", HealthCheckResponse::SERVING);
+    for (const std::string& name : public_names_) {
+      health_->SetStatus(name, HealthCheckResponse::SERVING);
+    }
+    return;
+  }
+  for (Probe& probe : probes_) {
+    const absl::Status status = probe.fn();
+    if (probe.first || status.ok() != probe.last_ok) {
+      LogInfo(status.ok() ? "serving" : "not serving",
+              {{"server", options_.name}, {"probe", absl::StrJoin(probe.names, ",")},
+               {"reason", status.ok() ? "" : std::string(status.message())}});
+    }
+    probe.first = false;
+    probe.last_ok = status.ok();
+    for (const std::string& name : probe.names) {
+      health_->SetStatus(name, status.ok() ? HealthCheckResponse::SERVING
+                                           : HealthCheckResponse::NOT_SERVING);
+    }
+  }
+}
+
+void ServiceHost::ProbeLoop() {
+  while (!stop_probes_.WaitForNotificationWithTimeout(options_.probe_interval)) {
+    RunProbes();
+  }
+}
+
+void ServiceHost::Shutdown() {
+  if (shut_down_ || server_ == nullptr) return;
+  shut_down_ = true;
+  LogInfo("shutting down", {{"server", options_.name}});
+  stop_probes_.Notify();
+  if (probe_thread_.joinable()) probe_thread_.join();
+  health_->Shutdown();
+  server_->Shutdown(std::chrono::system_clock::now() +
+                    absl::ToChronoMilliseconds(options_.drain_timeout));
+  server_->Wait();
+  LogInfo("stopped", {{"server", options_.name}});
+}
+
+int ServiceHost::ServeUntilSignal(const std::function<void()>& on_reload) {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGHUP);
+  while (true) {
+    int sig = 0;
+    if (sigwait(&set, &sig) != 0) continue;
+    if (sig == SIGHUP) {
+      LogInfo("reload requested", {{"server", options_.name}});
+      if (on_reload) on_reload();
+      continue;
+    }
+    LogInfo("signal received", {{"server", options_.name}, {"signal", sig}});
+    break;
+  }
+  Shutdown();
+  return 0;
+}
+
+}  // namespace funnel::common

@@ -1,0 +1,63 @@
+#pragma once
+
+// absl::Status helpers and the one mapping between absl::Status and grpc::Status.
+//
+// absl::StatusCode values equal google.rpc.Code values, which gRPC uses too, so the
+// mapping is a cast plus the message. Every handler in Funnel converts through
+// ToGrpcStatus; nothing else builds a grpc::Status from a domain error.
+
+#include <grpcpp/support/status.h>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+
+namespace funnel::common {
+
+// Converts an absl::Status to the grpc::Status a client sees (same code, same
+// message).
+grpc::Status ToGrpcStatus(const absl::Status& status);
+
+// Converts a grpc::Status received from an upstream service into an absl::Status
+// with the same code and message.
+absl::Status FromGrpcStatus(const grpc::Status& status);
+
+}  // namespace funnel::common
+
+#define FUNNEL_STATUS_CONCAT_INNER_(x, y) x##y
+#define FUNNEL_STATUS_CONCAT_(x, y) FUNNEL_STATUS_CONCAT_INNER_(x, y)
+
+// Returns `expr`'s status from the enclosing function if it is not OK.
+#define RETURN_IF_ERROR(expr)                           \
+  do {                                                  \
+    const ::absl::Status funnel_status_ = (expr);       \
+    if (!funnel_status_.ok()) return funnel_status_;    \
+  } while (0)
+
+// Evaluates `rexpr` (an absl::StatusOr<T>); on error returns its status from the
+// enclosing function, otherwise moves the value into `lhs` (a declaration or an
+// existing variable).
+//   ASSIGN_OR_RETURN(Lead lead, store.FindLead(id));
+#define ASSIGN_OR_RETURN(lhs, rexpr) \
+  FUNNEL_ASSIGN_OR_RETURN_IMPL_(FUNNEL_STATUS_CONCAT_(funnel_statusor_, __LINE__), lhs, rexpr)
+
+#define FUNNEL_ASSIGN_OR_RETURN_IMPL_(statusor, lhs, rexpr) \
+  auto statusor = (rexpr);                                  \
+  if (!statusor.ok()) return statusor.status();             \
+  lhs = std::move(statusor).value()
+
+// Like RETURN_IF_ERROR, for functions that return grpc::Status (handlers).
+#define RETURN_IF_ERROR_GRPC(expr)                                          \
+  do {                                                                      \
+    const ::absl::Status funnel_status_ = (expr);                           \
+    if (!funnel_status_.ok()) return ::funnel::common::ToGrpcStatus(funnel_status_); \
+  } while (0)
+
+// Like ASSIGN_OR_RETURN, for functions that return grpc::Status (handlers).
+#define ASSIGN_OR_RETURN_GRPC(lhs, rexpr)                                            \
+  FUNNEL_ASSIGN_OR_RETURN_GRPC_IMPL_(FUNNEL_STATUS_CONCAT_(funnel_statusor_, __LINE__), \
+                                     lhs, rexpr)
+
+#define FUNNEL_ASSIGN_OR_RETURN_GRPC_IMPL_(statusor, lhs, rexpr)                  \
+  auto statusor = (rexpr);                                                        \
+  if (!statusor.ok()) return ::funnel::common::ToGrpcStatus(statusor.status());   \
+  lhs = std::move(statusor).value()

@@ -1,0 +1,133 @@
+#include "gateway/proxy.h"
+
+#include <atomic>
+
+#include "absl/strings/match.h"
+#include "common/status.h"
+
+namespace funnel::gateway {
+namespace {
+
+// Metadata the transport owns; everything else the caller sent is passed on.
+bool IsTransportHeader(absl::string_view key) {
+  return absl::StartsWith(key, ":") || absl::StartsWith(key, "grpc-") || key == "content-type" ||
+         key == "te" || key == "user-agent" || key == "host";
+}
+
+// Answers a call the gateway cannot route.
+class RejectReactor final : public grpc::ServerGenericBidiReactor {
+ public:
+  explicit RejectReactor(const grpc::Status& status) { Finish(status); }
+  void OnDone() override { delete this; }
+};
+
+// One forwarded call: the server side faces the caller, `backend_` the owning
+// service. Each direction has one operation in flight at a time and reuses its
+// buffer only after the previous operation finished. Holds on the backend reactor
+// keep its OnDone from running while either direction may still touch it, so by
+// the time the backend's status arrives no caller read or write is outstanding and
+// the status can be sent straight back.
+class ProxyCall final : public grpc::ServerGenericBidiReactor {
+ public:
+  ProxyCall(grpc::GenericCallbackServerContext* server_ctx, grpc::GenericStub* stub)
+      : server_ctx_(server_ctx),
+        client_ctx_(grpc::ClientContext::FromCallbackServerContext(*server_ctx)),
+        backend_(this) {
+    for (const auto& [key, value] : server_ctx->client_metadata()) {
+      absl::string_view k(key.data(), key.size());
+      if (IsTransportHeader(k)) continue;
+      client_ctx_->AddMetadata(std::string(k), std::string(value.data(), value.size()));
+    }
+    stub->PrepareBidiStreamingCall(client_ctx_.get(), server_ctx->method(), {}, &backend_);
+    backend_.AddHold();  // Released when the caller -> backend direction ends.
+    backend_.StartRead(&response_);
+    backend_.StartCall();
+    StartRead(&request_);
+  }
+
+  // Caller -> backend.
+  void OnReadDone(bool ok) override {
+    if (ok) {
+      backend_.StartWrite(&request_);
+    } else {
+      backend_.StartWritesDone();
+      backend_.RemoveHold();
+    }
+  }
+  void OnBackendWriteDone(bool ok) {
+    if (ok) {
+      StartRead(&request_);
+    } else {
+      backend_.RemoveHold();  // The backend call is over; its status follows.
+    }
+  }
+
+  // Backend -> caller.
+  void OnBackendReadDone(bool ok) {
+    if (!ok) return;  // No more responses; the status follows.
+    backend_.AddHold();  // Released once the caller has the message.
+    StartWrite(&response_);
+  }
+  void OnWriteDone(bool ok) override {
+    if (ok) {
+      backend_.StartRead(&response_);
+    } else {
+      client_ctx_->TryCancel();  // The caller went away.
+    }
+    backend_.RemoveHold();
+  }
+
+  void OnBackendDone(const grpc::Status& status) {
+    for (const auto& [key, value] : client_ctx_->GetServerTrailingMetadata()) {
+      absl::string_view k(key.data(), key.size());
+      if (IsTransportHeader(k)) continue;
+      server_ctx_->AddTrailingMetadata(std::string(k), std::string(value.data(), value.size()));
+    }
+    Finish(status);
+    Unref();
+  }
+
+  void OnCancel() override { client_ctx_->TryCancel(); }
+  void OnDone() override { Unref(); }
+
+ private:
+  class BackendSide final : public grpc::ClientBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer> {
+   public:
+    explicit BackendSide(ProxyCall* call) : call_(call) {}
+    void OnReadDone(bool ok) override { call_->OnBackendReadDone(ok); }
+    void OnWriteDone(bool ok) override { call_->OnBackendWriteDone(ok); }
+    void OnDone(const grpc::Status& status) override { call_->OnBackendDone(status); }
+
+   private:
+    ProxyCall* const call_;
+  };
+
+  // The caller's reactor and the backend's must both be done before deleting.
+  void Unref() {
+    if (refs_.fetch_sub(1) == 1) delete this;
+  }
+
+  grpc::GenericCallbackServerContext* const server_ctx_;
+  std::unique_ptr<grpc::ClientContext> client_ctx_;
+  BackendSide backend_;
+  grpc::ByteBuffer request_;
+  grpc::ByteBuffer response_;
+  std::atomic<int> refs_{2};
+};
+
+}  // namespace
+
+ForwardingProxy::ForwardingProxy(std::map<Backend, std::shared_ptr<grpc::Channel>> channels) {
+  for (auto& [backend, channel] : channels) {
+    stubs_[backend] = std::make_unique<grpc::GenericStub>(channel);
+  }
+}
+
+grpc::ServerGenericBidiReactor* ForwardingProxy::CreateReactor(
+    grpc::GenericCallbackServerContext* context) {
+  absl::StatusOr<Route> route = RouteFor(context->method());
+  if (!route.ok()) return new RejectReactor(common::ToGrpcStatus(route.status()));
+  return new ProxyCall(context, stubs_.at(route->backend).get());
+}
+
+}  // namespace funnel::gateway

@@ -1,0 +1,71 @@
+#include "common/status.h"
+
+#include <gtest/gtest.h>
+
+#include "common/testing/status_matchers.h"
+
+namespace funnel::common {
+namespace {
+
+using ::funnel::testing::IsOk;
+using ::funnel::testing::StatusIs;
+using ::testing::HasSubstr;
+
+TEST(ToGrpcStatusTest, KeepsEveryCodeAndMessage) {
+  for (int code = 1; code <= 16; ++code) {
+    absl::Status status(static_cast<absl::StatusCode>(code), "email: not a valid address");
+    grpc::Status mapped = ToGrpcStatus(status);
+    EXPECT_EQ(static_cast<int>(mapped.error_code()), code);
+    EXPECT_EQ(mapped.error_message(), "email: not a valid address");
+    EXPECT_EQ(FromGrpcStatus(mapped), status);
+  }
+}
+
+TEST(ToGrpcStatusTest, OkIsOk) {
+  EXPECT_TRUE(ToGrpcStatus(absl::OkStatus()).ok());
+  EXPECT_TRUE(FromGrpcStatus(grpc::Status::OK).ok());
+}
+
+absl::StatusOr<int> Half(int n) {
+  if (n % 2 != 0) return absl::InvalidArgumentError("n: must be even");
+  return n / 2;
+}
+
+absl::StatusOr<int> Quarter(int n) {
+  ASSIGN_OR_RETURN(int half, Half(n));
+  ASSIGN_OR_RETURN(half, Half(half));  // assigns an existing variable too
+  return half;
+}
+
+absl::Status CheckEven(int n) {
+  RETURN_IF_ERROR(Half(n).status());
+  return absl::OkStatus();
+}
+
+grpc::Status Handler(int n, int* out) {
+  ASSIGN_OR_RETURN_GRPC(*out, Quarter(n));
+  RETURN_IF_ERROR_GRPC(CheckEven(*out));
+  return grpc::Status::OK;
+}
+
+TEST(StatusMacrosTest, PropagateErrorsAndValues) {
+  EXPECT_THAT(Quarter(8), IsOk());
+  EXPECT_EQ(*Quarter(8), 2);
+  EXPECT_THAT(Quarter(6), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("n:")));
+  EXPECT_THAT(CheckEven(3), StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(CheckEven(4), IsOk());
+}
+
+TEST(StatusMacrosTest, GrpcVariantsMapOnce) {
+  int out = 0;
+  EXPECT_TRUE(Handler(16, &out).ok());
+  EXPECT_EQ(out, 4);
+  grpc::Status failed = Handler(6, &out);
+  EXPECT_EQ(failed.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(failed.error_message(), "n: must be even");
+  // Quarter(12) = 3 passes the first step and fails the second.
+  EXPECT_EQ(Handler(12, &out).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+}  // namespace
+}  // namespace funnel::common

@@ -1,0 +1,43 @@
+// A service reports NOT_SERVING while its database is down and SERVING again by
+// itself once the database is back; the gateway reflects it for the services the
+// backend owns.
+
+#include <gtest/gtest.h>
+
+#include "tests/testing/stack.h"
+
+namespace funnel {
+namespace {
+
+using ::funnel::testing::FunnelStack;
+using ::funnel::testing::HealthCheckResponse;
+using ::funnel::testing::PrivateMariaDb;
+using ::funnel::testing::WaitForHealth;
+
+TEST(DatabaseOutageTest, HealthFollowsTheDatabaseDownAndBackUp) {
+  PrivateMariaDb db;
+  FunnelStack stack("outage", db.admin_options());
+  const int marketing = stack.marketing_port();
+  const int gateway = stack.gateway_port();
+  ASSERT_TRUE(WaitForHealth(marketing, "", HealthCheckResponse::SERVING));
+  ASSERT_TRUE(WaitForHealth(gateway, "funnel.marketing.v1.MarketingService",
+                            HealthCheckResponse::SERVING));
+
+  db.Stop();
+  EXPECT_TRUE(WaitForHealth(marketing, "", HealthCheckResponse::NOT_SERVING));
+  EXPECT_TRUE(WaitForHealth(marketing, "funnel.marketing.v1.MarketingService",
+                            HealthCheckResponse::NOT_SERVING));
+  EXPECT_TRUE(WaitForHealth(gateway, "funnel.marketing.v1.MarketingService",
+                            HealthCheckResponse::NOT_SERVING));
+  // The gateway itself stays up.
+  EXPECT_TRUE(WaitForHealth(gateway, "", HealthCheckResponse::SERVING));
+
+  db.Start();
+  EXPECT_TRUE(WaitForHealth(marketing, "", HealthCheckResponse::SERVING));
+  EXPECT_TRUE(WaitForHealth(stack.sales_port(), "", HealthCheckResponse::SERVING));
+  EXPECT_TRUE(WaitForHealth(gateway, "funnel.sales.v1.SalesService", HealthCheckResponse::SERVING));
+  EXPECT_TRUE(stack.StopAll());
+}
+
+}  // namespace
+}  // namespace funnel

@@ -1,0 +1,283 @@
+#include "tests/testing/harness.h"
+
+#include <arpa/inet.h>
+#include <cppconn/resultset.h>
+#include <cppconn/statement.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
+#include "absl/strings/strip.h"
+#include "absl/time/clock.h"
+
+namespace funnel::testing {
+namespace {
+
+std::string RequireEnv(const char* name) {
+  const char* value = std::getenv(name);
+  if (value == nullptr) {
+    std::fprintf(stderr,
+                 "%s is not set: run the tests through `./dev test`, which starts the test "
+                 "MariaDB and sets FUNNEL_TEST_DB_*.\n",
+                 name);
+    std::abort();
+  }
+  return value;
+}
+
+void Exec(common::ConnectionPool& pool, const std::string& sql) {
+  absl::Status status = pool.WithConnection("test admin", [&](sql::Connection& conn) {
+    std::unique_ptr<sql::Statement> st(conn.createStatement());
+    st->execute(sql);
+    return absl::OkStatus();
+  });
+  if (!status.ok()) {
+    std::fprintf(stderr, "test admin SQL failed: %s: %s\n", sql.c_str(), status.ToString().c_str());
+    std::abort();
+  }
+}
+
+}  // namespace
+
+common::DbOptions TestServerOptions() {
+  common::ConnectionPool::InitDriver();
+  common::DbOptions options;
+  options.host = "127.0.0.1";
+  options.port = std::stoi(RequireEnv("FUNNEL_TEST_DB_PORT"));
+  options.user = RequireEnv("FUNNEL_TEST_DB_USER");
+  options.password = RequireEnv("FUNNEL_TEST_DB_PASSWORD");
+  return options;
+}
+
+TestDatabase::TestDatabase(const std::string& label, common::DbOptions server) {
+  static std::atomic<int> counter{0};
+  common::ConnectionPool::InitDriver();
+  options_ = server;
+  options_.database = absl::StrCat("t_", label, "_", getpid(), "_", counter++);
+  {
+    common::DbOptions no_db = server;
+    no_db.database = "";
+    common::ConnectionPool root(no_db);
+    Exec(root, absl::StrCat("CREATE DATABASE ", options_.database));
+  }
+  admin_ = std::make_unique<common::ConnectionPool>(options_);
+}
+
+TestDatabase::~TestDatabase() {
+  admin_.reset();
+  common::DbOptions no_db = options_;
+  no_db.database = "";
+  common::ConnectionPool root(no_db);
+  // Best effort: the server may be gone in tests that stop it.
+  (void)root.WithConnection("drop test database", [&](sql::Connection& conn) {
+    std::unique_ptr<sql::Statement> st(conn.createStatement());
+    st->execute(absl::StrCat("DROP DATABASE IF EXISTS ", options_.database));
+    st->execute(absl::StrCat("DROP USER IF EXISTS '", options_.database, "'@'127.0.0.1'"));
+    return absl::OkStatus();
+  });
+}
+
+common::DbOptions TestDatabase::CreateOwnUser() {
+  common::DbOptions own = options_;
+  own.user = options_.database;  // short enough: MariaDB allows 80 characters
+  own.password = absl::StrCat("pw", getpid(), options_.database.size());
+  Exec(*admin_, absl::StrCat("CREATE USER '", own.user, "'@'127.0.0.1' IDENTIFIED BY '",
+                             own.password, "'"));
+  Exec(*admin_, absl::StrCat("GRANT ALL PRIVILEGES ON ", options_.database, ".* TO '", own.user,
+                             "'@'127.0.0.1'"));
+  return own;
+}
+
+void TestDatabase::Execute(const std::string& sql) { Exec(*admin_, sql); }
+
+int64_t TestDatabase::QueryInt(const std::string& sql) {
+  int64_t value = 0;
+  absl::Status status = admin_->WithConnection("test query", [&](sql::Connection& conn) {
+    std::unique_ptr<sql::Statement> st(conn.createStatement());
+    std::unique_ptr<sql::ResultSet> rs(st->executeQuery(sql));
+    if (rs->next()) value = rs->getInt64(1);
+    return absl::OkStatus();
+  });
+  if (!status.ok()) {
+    std::fprintf(stderr, "test query failed: %s: %s\n", sql.c_str(), status.ToString().c_str());
+    std::abort();
+  }
+  return value;
+}
+
+PrivateMariaDb::PrivateMariaDb() : port_(FreePort()) {
+  char tmpl[] = "/tmp/funnel-mariadb-XXXXXX";
+  dir_ = mkdtemp(tmpl);
+  Start();
+  CommandResult provision =
+      RunCommand(absl::StrCat(SourceDir(), "/dev db provision ", dir_, " funnel"));
+  if (provision.exit_code != 0) {
+    std::fprintf(stderr, "provisioning private MariaDB failed: %s\n", provision.output.c_str());
+    std::abort();
+  }
+  std::ifstream secrets(dir_ + "/secrets.env");
+  std::string line;
+  while (std::getline(secrets, line)) {
+    absl::string_view v(line);
+    if (absl::ConsumePrefix(&v, "ADMIN_DB_PASSWORD=")) admin_password_ = std::string(v);
+  }
+}
+
+PrivateMariaDb::~PrivateMariaDb() {
+  Stop();
+  std::filesystem::remove_all(dir_);
+}
+
+void PrivateMariaDb::Start() {
+  CommandResult r = RunCommand(absl::StrCat(SourceDir(), "/dev db start ", dir_, " ", port_));
+  if (r.exit_code != 0) {
+    std::fprintf(stderr, "starting private MariaDB failed: %s\n", r.output.c_str());
+    std::abort();
+  }
+}
+
+void PrivateMariaDb::Stop() { RunCommand(absl::StrCat(SourceDir(), "/dev db stop ", dir_)); }
+
+common::DbOptions PrivateMariaDb::admin_options() const {
+  common::ConnectionPool::InitDriver();
+  common::DbOptions options;
+  options.port = port_;
+  options.user = "funnel_admin";
+  options.password = admin_password_;
+  return options;
+}
+
+ChildProcess::ChildProcess(std::string name, std::vector<std::string> argv,
+                           std::map<std::string, std::string> env)
+    : name_(std::move(name)) {
+  char tmpl[] = "/tmp/funnel-child-XXXXXX";
+  log_path_ = absl::StrCat(mkdtemp(tmpl), "/", name_, ".log");
+  pid_ = fork();
+  if (pid_ == 0) {
+    // Child: its own process group, output to the log, signals unblocked.
+    setpgid(0, 0);
+    int fd = open(log_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    dup2(fd, STDOUT_FILENO);
+    dup2(fd, STDERR_FILENO);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, nullptr);
+    for (const auto& [k, v] : env) setenv(k.c_str(), v.c_str(), 1);
+    std::vector<char*> args;
+    for (std::string& a : argv) args.push_back(a.data());
+    args.push_back(nullptr);
+    execv(args[0], args.data());
+    _exit(127);
+  }
+}
+
+ChildProcess::~ChildProcess() {
+  if (Running()) {
+    Signal(SIGKILL);
+    Wait(absl::Seconds(10));
+  }
+}
+
+void ChildProcess::Signal(int sig) {
+  if (pid_ > 0) kill(pid_, sig);
+}
+
+bool ChildProcess::Running() {
+  if (pid_ <= 0 || exit_code_ >= 0) return false;
+  int status = 0;
+  pid_t r = waitpid(pid_, &status, WNOHANG);
+  if (r == 0) return true;
+  exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return false;
+}
+
+int ChildProcess::Wait(absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
+  while (Running()) {
+    if (absl::Now() > deadline) return -1;
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  return exit_code_;
+}
+
+std::string ChildProcess::Log() const {
+  std::ifstream in(log_path_);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+TempDir::TempDir() {
+  char tmpl[] = "/tmp/funnel-test-XXXXXX";
+  path_ = mkdtemp(tmpl);
+}
+
+TempDir::~TempDir() { std::filesystem::remove_all(path_); }
+
+absl::StatusOr<int> WaitForPortFile(const std::string& path, absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
+  while (absl::Now() < deadline) {
+    std::ifstream in(path);
+    std::string text;
+    int port = 0;
+    if (std::getline(in, text) && absl::SimpleAtoi(text, &port) && port > 0) return port;
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  return absl::DeadlineExceededError(absl::StrCat("no port in ", path));
+}
+
+int FreePort() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  socklen_t len = sizeof(addr);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  close(fd);
+  return ntohs(addr.sin_port);
+}
+
+CommandResult RunCommand(const std::string& command) {
+  CommandResult result{-1, ""};
+  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
+  if (pipe == nullptr) return result;
+  std::array<char, 4096> buf;
+  size_t n;
+  while ((n = fread(buf.data(), 1, buf.size(), pipe)) > 0) result.output.append(buf.data(), n);
+  int status = pclose(pipe);
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return result;
+}
+
+CommandResult BufCurl(const std::string& args) {
+  return RunCommand(absl::StrCat(FUNNEL_BUF_PATH, " curl --protocol grpc --http2-prior-knowledge ",
+                                 args));
+}
+
+std::string BinaryPath(const std::string& target) {
+  if (target == "gateway") return FUNNEL_GATEWAY_BIN;
+  if (target == "marketing_service") return FUNNEL_MARKETING_BIN;
+  if (target == "sales_service") return FUNNEL_SALES_BIN;
+  std::fprintf(stderr, "unknown binary %s\n", target.c_str());
+  std::abort();
+}
+
+std::string SourceDir() { return FUNNEL_SOURCE_DIR_PATH; }
+
+}  // namespace funnel::testing

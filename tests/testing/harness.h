@@ -1,0 +1,114 @@
+#pragma once
+
+// Real dependencies for tests: databases on the MariaDB that `./dev test` starts,
+// private MariaDB servers a test can stop and restart, the real service binaries
+// as child processes, and `buf curl` (what grpcurl users see).
+
+#include <sys/types.h>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "common/mysql/pool.h"
+
+namespace funnel::testing {
+
+// Connection settings of the test MariaDB from the environment `./dev test` sets
+// (FUNNEL_TEST_DB_PORT, FUNNEL_TEST_DB_USER, FUNNEL_TEST_DB_PASSWORD). Aborts the
+// test binary with a clear message when they are missing.
+common::DbOptions TestServerOptions();
+
+// A fresh, uniquely named database on a server, dropped when destroyed.
+class TestDatabase final {
+ public:
+  // `server` holds host, port and an admin user; `label` goes into the name.
+  explicit TestDatabase(const std::string& label, common::DbOptions server = TestServerOptions());
+  ~TestDatabase();
+
+  // Admin options pointing at this database.
+  const common::DbOptions& options() const { return options_; }
+  const std::string& name() const { return options_.database; }
+  // Creates a user that can reach only this database; returns its options.
+  common::DbOptions CreateOwnUser();
+  // Runs one statement as admin on this database.
+  void Execute(const std::string& sql);
+  int64_t QueryInt(const std::string& sql);
+
+ private:
+  common::DbOptions options_;
+  std::unique_ptr<common::ConnectionPool> admin_;
+};
+
+// A MariaDB server of the test's own (via `./dev db`), for tests that stop it.
+class PrivateMariaDb final {
+ public:
+  PrivateMariaDb();  // Starts it on a free port.
+  ~PrivateMariaDb();
+  void Stop();
+  void Start();  // Again, same port and data.
+  // Admin options (database empty).
+  common::DbOptions admin_options() const;
+
+ private:
+  std::string dir_;
+  int port_;
+  std::string admin_password_;
+};
+
+// A child process whose stdout and stderr go to a log file.
+class ChildProcess final {
+ public:
+  ChildProcess(std::string name, std::vector<std::string> argv,
+               std::map<std::string, std::string> env = {});
+  ~ChildProcess();  // SIGKILL if still running.
+  pid_t pid() const { return pid_; }
+  void Signal(int sig);
+  // Waits for exit; returns the exit code, 128+signal if killed, or -1 on timeout.
+  int Wait(absl::Duration timeout);
+  bool Running();
+  const std::string& log_path() const { return log_path_; }
+  std::string Log() const;
+
+ private:
+  std::string name_;
+  std::string log_path_;
+  pid_t pid_ = -1;
+  int exit_code_ = -1;
+};
+
+// A fresh temporary directory, removed with its contents when destroyed.
+class TempDir final {
+ public:
+  TempDir();
+  ~TempDir();
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+// Reads a port written by --port_file, waiting up to `timeout`.
+absl::StatusOr<int> WaitForPortFile(const std::string& path, absl::Duration timeout);
+
+// A TCP port nobody listens on right now.
+int FreePort();
+
+struct CommandResult {
+  int exit_code;
+  std::string output;  // stdout and stderr
+};
+// Runs a command through /bin/sh and captures its output.
+CommandResult RunCommand(const std::string& command);
+
+// Runs `buf curl --protocol grpc --http2-prior-knowledge ARGS` and captures it.
+CommandResult BufCurl(const std::string& args);
+
+// Paths baked in by CMake.
+std::string BinaryPath(const std::string& target);  // "gateway", "marketing_service", ...
+std::string SourceDir();
+
+}  // namespace funnel::testing

@@ -2,30 +2,125 @@
 
 #include <cppconn/prepared_statement.h>
 #include <cppconn/resultset.h>
+#include <cppconn/statement.h>
 
 #include <memory>
+#include <sstream>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "common/ids.h"
+#include "common/mysql/idempotency.h"
+#include "common/mysql/params.h"
+#include "common/pagination.h"
+#include "common/status.h"
+#include "common/time_util.h"
+#include "funnel/handoff/v1/handoff.pb.h"
+#include "marketing_service/lifecycle.h"
+#include "marketing_service/scoring.h"
+#include "marketing_service/scoring_store.h"
 
 namespace funnel::marketing {
 namespace {
 
-constexpr std::string_view kSelectLead = R"sql(
-  SELECT lead_id, COALESCE(email, ''), first_name, last_name, company, title, phone,
-         industry, region, company_size, score, temperature, stage, consent, erased, version,
-         UNIX_TIMESTAMP(created_at), UNIX_TIMESTAMP(updated_at)
-  FROM leads WHERE lead_id = ?)sql";
+using common::TimeFromUnixSeconds;
+using common::SqlParam;
+using common::ToProtoTime;
+using common::UnixSecondsOf;
 
-void SetTime(double unix_seconds, google::protobuf::Timestamp* ts) {
-  ts->set_seconds(static_cast<int64_t>(unix_seconds));
-  ts->set_nanos(static_cast<int32_t>((unix_seconds - ts->seconds()) * 1e9));
+constexpr char kContractVersion[] = "1.0";
+
+constexpr absl::string_view kLeadColumns = R"sql(
+  l.lead_id, l.email, l.first_name, l.last_name, l.company, l.title, l.phone, l.industry,
+  l.region, l.company_size, l.score, l.temperature, l.stage, l.consent, l.erased, l.version,
+  UNIX_TIMESTAMP(l.created_at), UNIX_TIMESTAMP(l.updated_at), l.engagement,
+  UNIX_TIMESTAMP(l.engagement_at), l.first_touch_campaign_id, l.last_touch_campaign_id,
+  UNIX_TIMESTAMP(l.last_touch_at), l.qualification_note, l.recycle_reason, l.loss_reason,
+  l.handoff_id)sql";
+
+// Creates the lead or, for a known email, takes the existing row's exclusive lock
+// and reports its id through LAST_INSERT_ID(). Unlike SELECT ... FOR UPDATE on a
+// missing key (a gap lock), this never deadlocks two captures of one new email.
+constexpr absl::string_view kUpsertLead = R"sql(
+  INSERT INTO leads (email, created_at, updated_at) VALUES (?, FROM_UNIXTIME(?), FROM_UNIXTIME(?))
+  ON DUPLICATE KEY UPDATE lead_id = LAST_INSERT_ID(lead_id))sql";
+
+constexpr absl::string_view kSaveLead = R"sql(
+  UPDATE leads SET email = ?, first_name = ?, last_name = ?, company = ?, title = ?, phone = ?,
+    industry = ?, region = ?, company_size = ?, score = ?, temperature = ?, stage = ?,
+    consent = ?, erased = ?, engagement = ?, engagement_at = FROM_UNIXTIME(?),
+    first_touch_campaign_id = ?, last_touch_campaign_id = ?, last_touch_at = FROM_UNIXTIME(?),
+    qualification_note = ?, handoff_id = ?, version = version + 1,
+    updated_at = FROM_UNIXTIME(?)
+  WHERE lead_id = ?)sql";
+
+constexpr absl::string_view kInsertTouchpoint = R"sql(
+  INSERT INTO touchpoints (lead_id, campaign_id, type, occurred_at, points)
+  VALUES (?, ?, ?, FROM_UNIXTIME(?), ?))sql";
+
+constexpr absl::string_view kCampaignExists = "SELECT 1 FROM campaigns WHERE campaign_id = ?";
+
+constexpr absl::string_view kInsertHistory = R"sql(
+  INSERT INTO lead_history (lead_id, actor, action, detail, occurred_at)
+  VALUES (?, ?, ?, ?, FROM_UNIXTIME(?)))sql";
+
+constexpr absl::string_view kTouchpointCounts =
+    "SELECT type, COUNT(*) FROM touchpoints WHERE lead_id = ? GROUP BY type ORDER BY type";
+
+constexpr absl::string_view kInsertHandoff = R"sql(
+  INSERT INTO handoffs (handoff_id, lead_id, first_touch_campaign_id, method, note, created_at)
+  VALUES (?, ?, ?, ?, ?, FROM_UNIXTIME(?)))sql";
+
+constexpr absl::string_view kInsertOutbox = R"sql(
+  INSERT INTO outbox (event_id, lead_id, kind, payload, created_at, next_attempt_at)
+  VALUES (?, ?, ?, ?, FROM_UNIXTIME(?), FROM_UNIXTIME(?)))sql";
+
+constexpr absl::string_view kOutboxPayloadsOfLead =
+    "SELECT seq, payload FROM outbox WHERE lead_id = ? AND kind = 'LeadHandoff' FOR UPDATE";
+constexpr absl::string_view kUpdateOutboxPayload = "UPDATE outbox SET payload = ? WHERE seq = ?";
+
+constexpr absl::string_view kSelectTouchpoints = R"sql(
+  SELECT touchpoint_id, lead_id, campaign_id, type, UNIX_TIMESTAMP(occurred_at), points
+  FROM touchpoints WHERE lead_id = ? AND touchpoint_id > ? ORDER BY touchpoint_id LIMIT ?)sql";
+
+constexpr absl::string_view kSelectHistory = R"sql(
+  SELECT entry_id, lead_id, actor, action, detail, UNIX_TIMESTAMP(occurred_at)
+  FROM lead_history WHERE lead_id = ? AND entry_id > ? ORDER BY entry_id LIMIT ?)sql";
+
+constexpr absl::string_view kSelectOutboxOfLead = R"sql(
+  SELECT event_id, kind, attempts, last_error, UNIX_TIMESTAMP(created_at),
+         UNIX_TIMESTAMP(delivered_at)
+  FROM outbox WHERE lead_id = ? ORDER BY seq)sql";
+
+constexpr absl::string_view kRelayStats = R"sql(
+  SELECT SUM(delivered_at IS NULL), UNIX_TIMESTAMP(MIN(IF(delivered_at IS NULL, created_at, NULL))),
+         SUM(delivered_at IS NOT NULL)
+  FROM outbox)sql";
+
+constexpr absl::string_view kLoadResponse =
+    "SELECT response FROM idempotency_keys WHERE method = ? AND request_id = ? AND response IS NOT NULL";
+
+// A lead as stored, with the scoring state the API does not show.
+struct LeadRow {
+  v1::Lead lead;
+  Engagement engagement;
+  std::optional<absl::Time> last_touch_at;
+};
+
+std::optional<absl::Time> OptionalTime(sql::ResultSet& rs, int column) {
+  if (rs.isNull(column)) return std::nullopt;
+  return TimeFromUnixSeconds(rs.getDouble(column));
 }
 
-v1::Lead LeadFromRow(sql::ResultSet& rs) {
-  v1::Lead lead;
+LeadRow LeadFromRow(sql::ResultSet& rs) {
+  LeadRow row;
+  v1::Lead& lead = row.lead;
   lead.set_lead_id(rs.getInt64(1));
   auto* c = lead.mutable_contact();
-  c->set_email(rs.getString(2));
+  if (!rs.isNull(2)) c->set_email(rs.getString(2));
   c->set_first_name(rs.getString(3));
   c->set_last_name(rs.getString(4));
   c->set_company(rs.getString(5));
@@ -40,25 +135,774 @@ v1::Lead LeadFromRow(sql::ResultSet& rs) {
   lead.set_consent(static_cast<handoff::v1::ConsentStatus>(rs.getInt(14)));
   lead.set_erased(rs.getBoolean(15));
   lead.set_etag(absl::StrCat(rs.getInt64(16)));
-  SetTime(rs.getDouble(17), lead.mutable_create_time());
-  SetTime(rs.getDouble(18), lead.mutable_update_time());
-  return lead;
+  *lead.mutable_create_time() = ToProtoTime(TimeFromUnixSeconds(rs.getDouble(17)));
+  *lead.mutable_update_time() = ToProtoTime(TimeFromUnixSeconds(rs.getDouble(18)));
+  row.engagement.value = rs.getDouble(19);
+  row.engagement.as_of = OptionalTime(rs, 20).value_or(absl::InfinitePast());
+  lead.set_first_touch_campaign_id(rs.getInt64(21));
+  lead.set_last_touch_campaign_id(rs.getInt64(22));
+  row.last_touch_at = OptionalTime(rs, 23);
+  if (row.last_touch_at) *lead.mutable_last_touch_time() = ToProtoTime(*row.last_touch_at);
+  lead.set_qualification_note(rs.getString(24));
+  lead.set_recycle_reason(static_cast<handoff::v1::RejectionReason>(rs.getInt(25)));
+  lead.set_loss_reason(static_cast<handoff::v1::LossReason>(rs.getInt(26)));
+  lead.set_handoff_id(rs.getString(27));
+  return row;
+}
+
+std::unique_ptr<sql::PreparedStatement> Prepare(sql::Connection& conn, absl::string_view sql) {
+  return std::unique_ptr<sql::PreparedStatement>(conn.prepareStatement(std::string(sql)));
+}
+
+void SetOptionalTime(sql::PreparedStatement& st, unsigned index, std::optional<absl::Time> t) {
+  if (t && *t != absl::InfinitePast()) {
+    st.setDouble(index, UnixSecondsOf(*t));
+  } else {
+    st.setNull(index, sql::DataType::DOUBLE);
+  }
+}
+
+// Locks and reads one lead; NOT_FOUND when missing.
+absl::StatusOr<LeadRow> LockLead(sql::Connection& conn, absl::string_view where, const SqlParam& key,
+                                 absl::string_view what) {
+  auto st = Prepare(conn, absl::StrCat("SELECT ", kLeadColumns, " FROM leads l WHERE ", where,
+                                       " FOR UPDATE"));
+  common::BindAll(*st, {key});
+  std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
+  if (!rs->next()) return absl::NotFoundError(absl::StrCat(what, " not found"));
+  return LeadFromRow(*rs);
+}
+
+absl::StatusOr<LeadRow> LockLeadById(sql::Connection& conn, int64_t lead_id) {
+  return LockLead(conn, "l.lead_id = ?", lead_id, absl::StrCat("lead ", lead_id));
+}
+
+void SaveLead(sql::Connection& conn, LeadRow& row, absl::Time now) {
+  const v1::Lead& l = row.lead;
+  const auto& c = l.contact();
+  auto st = Prepare(conn, kSaveLead);
+  if (c.email().empty()) {
+    st->setNull(1, sql::DataType::VARCHAR);
+  } else {
+    st->setString(1, c.email());
+  }
+  st->setString(2, c.first_name());
+  st->setString(3, c.last_name());
+  st->setString(4, c.company());
+  st->setString(5, c.title());
+  st->setString(6, c.phone());
+  st->setString(7, c.industry());
+  st->setString(8, c.region());
+  st->setInt(9, c.company_size());
+  st->setDouble(10, l.score());
+  st->setInt(11, l.temperature());
+  st->setInt(12, l.stage());
+  st->setInt(13, l.consent());
+  st->setBoolean(14, l.erased());
+  st->setDouble(15, row.engagement.value);
+  SetOptionalTime(*st, 16, row.engagement.as_of);
+  st->setInt64(17, l.first_touch_campaign_id());
+  st->setInt64(18, l.last_touch_campaign_id());
+  SetOptionalTime(*st, 19, row.last_touch_at);
+  st->setString(20, l.qualification_note());
+  st->setString(21, l.handoff_id());
+  st->setDouble(22, UnixSecondsOf(now));
+  st->setInt64(23, l.lead_id());
+  st->executeUpdate();
+  int64_t version = 0;
+  if (absl::SimpleAtoi(l.etag(), &version)) row.lead.set_etag(absl::StrCat(version + 1));
+  *row.lead.mutable_update_time() = ToProtoTime(now);
+}
+
+void AddHistory(sql::Connection& conn, int64_t lead_id, const std::string& actor,
+                absl::string_view action, absl::string_view detail, absl::Time now) {
+  auto st = Prepare(conn, kInsertHistory);
+  st->setInt64(1, lead_id);
+  st->setString(2, actor);
+  st->setString(3, std::string(action));
+  st->setString(4, std::string(detail));
+  st->setDouble(5, UnixSecondsOf(now));
+  st->executeUpdate();
+}
+
+void InsertOutbox(sql::Connection& conn, const std::string& event_id, int64_t lead_id,
+                  absl::string_view kind, const std::string& payload, absl::Time now) {
+  auto st = Prepare(conn, kInsertOutbox);
+  std::istringstream blob(payload);
+  st->setString(1, event_id);
+  st->setInt64(2, lead_id);
+  st->setString(3, std::string(kind));
+  st->setBlob(4, &blob);
+  st->setDouble(5, UnixSecondsOf(now));
+  st->setDouble(6, UnixSecondsOf(now));
+  st->executeUpdate();
+}
+
+absl::Status CheckCampaign(sql::Connection& conn, int64_t campaign_id) {
+  if (campaign_id == 0) return absl::OkStatus();
+  auto st = Prepare(conn, kCampaignExists);
+  st->setInt64(1, campaign_id);
+  std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
+  if (!rs->next()) {
+    return absl::NotFoundError(absl::StrCat("campaign_id: campaign ", campaign_id, " not found"));
+  }
+  return absl::OkStatus();
+}
+
+// Recomputes score and temperature of `row` under `policy` at `now`.
+void Rescore(const v1::ScoringPolicy& policy, LeadRow& row, absl::Time now) {
+  const double score = LeadScore(policy, row.engagement, row.lead.contact(), now);
+  row.lead.set_score(score);
+  row.lead.set_temperature(TemperatureFor(policy, score));
+}
+
+// Moves the lead to MARKETING_QUALIFIED, records the handoff, and queues the
+// LeadHandoff for sales, all in the caller's transaction.
+absl::Status QualifyLocked(sql::Connection& conn, LeadRow& row,
+                           handoff::v1::QualificationMethod method, const std::string& note,
+                           const std::string& actor, absl::Time now) {
+  v1::Lead& lead = row.lead;
+  RETURN_IF_ERROR(CheckQualifiable(lead.stage(), lead.consent(), lead.erased()));
+  const std::string handoff_id = common::NewUuid();
+  const v1::LeadStage before = lead.stage();
+  lead.set_stage(v1::LEAD_STAGE_MARKETING_QUALIFIED);
+  lead.set_qualification_note(note);
+  lead.set_handoff_id(handoff_id);
+  lead.set_recycle_reason(handoff::v1::REJECTION_REASON_UNSPECIFIED);
+
+  handoff::v1::LeadHandoff event;
+  event.set_handoff_id(handoff_id);
+  event.set_lead_id(lead.lead_id());
+  *event.mutable_contact() = lead.contact();
+  event.set_score(lead.score());
+  event.set_temperature(lead.temperature());
+  auto* q = event.mutable_qualification();
+  q->set_method(method);
+  q->set_note(note);
+  *q->mutable_qualify_time() = ToProtoTime(now);
+  q->set_qualified_by(actor);
+  event.set_first_touch_campaign_id(lead.first_touch_campaign_id());
+  event.set_last_touch_campaign_id(lead.last_touch_campaign_id());
+  {
+    auto st = Prepare(conn, kTouchpointCounts);
+    st->setInt64(1, lead.lead_id());
+    std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
+    while (rs->next()) {
+      auto* count = event.mutable_touchpoints()->add_counts();
+      count->set_type(static_cast<handoff::v1::TouchpointType>(rs->getInt(1)));
+      count->set_count(rs->getInt64(2));
+    }
+    if (row.last_touch_at) {
+      *event.mutable_touchpoints()->mutable_last_touch_time() = ToProtoTime(*row.last_touch_at);
+    }
+  }
+  event.set_consent(lead.consent());
+  event.set_contract_version(kContractVersion);
+
+  auto st = Prepare(conn, kInsertHandoff);
+  st->setString(1, handoff_id);
+  st->setInt64(2, lead.lead_id());
+  st->setInt64(3, lead.first_touch_campaign_id());
+  st->setInt(4, method);
+  st->setString(5, note);
+  st->setDouble(6, UnixSecondsOf(now));
+  st->executeUpdate();
+  InsertOutbox(conn, handoff_id, lead.lead_id(), "LeadHandoff", event.SerializeAsString(), now);
+  AddHistory(conn, lead.lead_id(), actor, "qualified",
+             absl::StrCat(handoff::v1::QualificationMethod_Name(method), "; ",
+                          v1::LeadStage_Name(before), " -> MARKETING_QUALIFIED; handoff ",
+                          handoff_id),
+             now);
+  return absl::OkStatus();
+}
+
+// After a score change: a lead that turned hot is qualified by score, if it may be.
+absl::Status QualifyIfHot(sql::Connection& conn, LeadRow& row, handoff::v1::Temperature before,
+                          absl::Time now) {
+  const v1::Lead& lead = row.lead;
+  if (lead.temperature() != handoff::v1::TEMPERATURE_HOT) return absl::OkStatus();
+  if (before != lead.temperature()) {
+    AddHistory(conn, lead.lead_id(), "scoring", "temperature_changed",
+               absl::StrCat(handoff::v1::Temperature_Name(before), " -> TEMPERATURE_HOT"), now);
+  }
+  if (!CheckQualifiable(lead.stage(), lead.consent(), lead.erased()).ok()) return absl::OkStatus();
+  return QualifyLocked(conn, row, handoff::v1::QUALIFICATION_METHOD_AUTOMATIC,
+                       absl::StrFormat("score %.1f reached the hot threshold", lead.score()),
+                       "scoring", now);
+}
+
+// Adds a touchpoint to a locked lead and re-scores it (no qualification).
+v1::Touchpoint TouchLocked(sql::Connection& conn, const v1::ScoringPolicy& policy, LeadRow& row,
+                           int64_t campaign_id, handoff::v1::TouchpointType type, absl::Time when,
+                           const std::string& actor, absl::Time now, bool moves_stage) {
+  v1::Lead& lead = row.lead;
+  const double points = TouchpointPoints(policy, type);
+  auto st = Prepare(conn, kInsertTouchpoint);
+  st->setInt64(1, lead.lead_id());
+  st->setInt64(2, campaign_id);
+  st->setInt(3, type);
+  st->setDouble(4, UnixSecondsOf(when));
+  st->setDouble(5, points);
+  st->executeUpdate();
+  v1::Touchpoint touchpoint;
+  {
+    std::unique_ptr<sql::Statement> id(conn.createStatement());
+    std::unique_ptr<sql::ResultSet> rs(id->executeQuery("SELECT LAST_INSERT_ID()"));
+    rs->next();
+    touchpoint.set_touchpoint_id(rs->getInt64(1));
+  }
+  touchpoint.set_lead_id(lead.lead_id());
+  touchpoint.set_campaign_id(campaign_id);
+  touchpoint.set_type(type);
+  *touchpoint.mutable_occur_time() = ToProtoTime(when);
+  touchpoint.set_points(points);
+
+  row.engagement = AddTouch(policy, row.engagement, type, when);
+  if (campaign_id != 0) {
+    if (lead.first_touch_campaign_id() == 0) lead.set_first_touch_campaign_id(campaign_id);
+    if (!row.last_touch_at || when >= *row.last_touch_at) lead.set_last_touch_campaign_id(campaign_id);
+  }
+  if (!row.last_touch_at || when > *row.last_touch_at) {
+    row.last_touch_at = when;
+    *lead.mutable_last_touch_time() = ToProtoTime(when);
+  }
+  if (moves_stage) {
+    const v1::LeadStage next = StageAfterTouch(lead.stage());
+    if (next != lead.stage()) {
+      AddHistory(conn, lead.lead_id(), actor, "stage_changed",
+                 absl::StrCat(v1::LeadStage_Name(lead.stage()), " -> ", v1::LeadStage_Name(next)),
+                 now);
+      lead.set_stage(next);
+    }
+  }
+  AddHistory(conn, lead.lead_id(), actor, "touchpoint",
+             absl::StrCat(handoff::v1::TouchpointType_Name(type), " campaign ", campaign_id, " +",
+                          points),
+             now);
+  Rescore(policy, row, now);
+  return touchpoint;
+}
+
+// Fills the empty contact fields of `into` from `from`; returns the names filled.
+std::vector<std::string> FillEmpty(handoff::v1::Contact& into, const handoff::v1::Contact& from) {
+  std::vector<std::string> filled;
+  auto fill = [&](const char* name, std::string* field, const std::string& value) {
+    if (field->empty() && !value.empty()) {
+      *field = value;
+      filled.push_back(name);
+    }
+  };
+  fill("first_name", into.mutable_first_name(), from.first_name());
+  fill("last_name", into.mutable_last_name(), from.last_name());
+  fill("company", into.mutable_company(), from.company());
+  fill("title", into.mutable_title(), from.title());
+  fill("phone", into.mutable_phone(), from.phone());
+  fill("industry", into.mutable_industry(), from.industry());
+  fill("region", into.mutable_region(), from.region());
+  if (into.company_size() == 0 && from.company_size() > 0) {
+    into.set_company_size(from.company_size());
+    filled.push_back("company_size");
+  }
+  return filled;
+}
+
+// Appends the SQL and parameters of `filter` (without paging).
+void AppendFilter(const LeadFilter& filter, std::string* where, std::vector<SqlParam>* params) {
+  if (filter.temperature != handoff::v1::TEMPERATURE_UNSPECIFIED) {
+    absl::StrAppend(where, " AND l.temperature = ?");
+    params->push_back(int64_t{filter.temperature});
+  }
+  if (filter.stage != v1::LEAD_STAGE_UNSPECIFIED) {
+    absl::StrAppend(where, " AND l.stage = ?");
+    params->push_back(int64_t{filter.stage});
+  }
+  if (filter.campaign_id != 0) {
+    absl::StrAppend(where, " AND EXISTS (SELECT 1 FROM touchpoints t WHERE t.lead_id = l.lead_id "
+                           "AND t.campaign_id = ?)");
+    params->push_back(filter.campaign_id);
+  }
+  if (filter.exclude_erased) absl::StrAppend(where, " AND l.erased = FALSE");
+  if (!filter.segment) return;
+  const v1::SegmentCriteria& c = *filter.segment;
+  auto in_list = [&](absl::string_view column, const auto& values, auto to_param) {
+    if (values.empty()) return;
+    std::vector<std::string> marks(values.size(), "?");
+    absl::StrAppend(where, " AND ", column, " IN (", absl::StrJoin(marks, ","), ")");
+    for (const auto& v : values) params->push_back(to_param(v));
+  };
+  auto lower = [](const std::string& s) -> SqlParam { return absl::AsciiStrToLower(s); };
+  auto number = [](int v) -> SqlParam { return int64_t{v}; };
+  in_list("LOWER(l.industry)", c.industries(), lower);
+  in_list("LOWER(l.region)", c.regions(), lower);
+  in_list("l.stage", c.stages(), number);
+  in_list("l.temperature", c.temperatures(), number);
+  if (c.min_company_size() > 0) {
+    absl::StrAppend(where, " AND l.company_size >= ?");
+    params->push_back(int64_t{c.min_company_size()});
+  }
+  if (c.max_company_size() > 0) {
+    absl::StrAppend(where, " AND l.company_size <= ?");
+    params->push_back(int64_t{c.max_company_size()});
+  }
 }
 
 }  // namespace
 
+absl::StatusOr<v1::CaptureLeadResponse> LeadStore::Capture(const v1::CaptureLeadRequest& request,
+                                                           const std::string& actor,
+                                                           absl::Time now) {
+  return common::IdempotentTransaction<v1::CaptureLeadResponse>(
+      *pool_, "CaptureLead", request.request_id(),
+      [&](sql::Connection& conn) -> absl::StatusOr<v1::CaptureLeadResponse> {
+        RETURN_IF_ERROR(CheckCampaign(conn, request.campaign_id()));
+        const v1::ScoringPolicy policy = LoadPolicy(conn);
+        v1::CaptureLeadResponse response;
+        auto upsert = Prepare(conn, kUpsertLead);
+        upsert->setString(1, request.contact().email());
+        upsert->setDouble(2, UnixSecondsOf(now));
+        upsert->setDouble(3, UnixSecondsOf(now));
+        upsert->executeUpdate();
+        int64_t lead_id = 0;
+        {
+          std::unique_ptr<sql::Statement> id(conn.createStatement());
+          std::unique_ptr<sql::ResultSet> rs(id->executeQuery("SELECT LAST_INSERT_ID()"));
+          rs->next();
+          lead_id = rs->getInt64(1);
+        }
+        ASSIGN_OR_RETURN(LeadRow row, LockLeadById(conn, lead_id));
+        // Every capture saves the lead (version + 1) before committing, so version 1
+        // means the row was inserted just now.
+        if (row.lead.etag() == "1") {
+          *row.lead.mutable_contact() = request.contact();
+          row.lead.set_consent(request.consent() == handoff::v1::CONSENT_STATUS_UNSPECIFIED
+                                   ? handoff::v1::CONSENT_STATUS_UNKNOWN
+                                   : request.consent());
+          row.lead.set_stage(v1::LEAD_STAGE_NEW);
+          response.set_created(true);
+          AddHistory(conn, row.lead.lead_id(), actor, "captured",
+                     absl::StrCat("campaign ", request.campaign_id()), now);
+        } else {
+          std::vector<std::string> filled = FillEmpty(*row.lead.mutable_contact(), request.contact());
+          if (row.lead.consent() == handoff::v1::CONSENT_STATUS_UNKNOWN &&
+              request.consent() != handoff::v1::CONSENT_STATUS_UNSPECIFIED &&
+              request.consent() != handoff::v1::CONSENT_STATUS_UNKNOWN) {
+            row.lead.set_consent(request.consent());
+            filled.push_back("consent");
+          }
+          AddHistory(conn, row.lead.lead_id(), actor, "merged",
+                     filled.empty() ? "no new fields" : absl::StrCat("filled ", absl::StrJoin(filled, ", ")),
+                     now);
+        }
+        const handoff::v1::Temperature before = row.lead.temperature();
+        if (request.touchpoint_type() != handoff::v1::TOUCHPOINT_TYPE_UNSPECIFIED) {
+          TouchLocked(conn, policy, row, request.campaign_id(), request.touchpoint_type(), now,
+                      actor, now, /*moves_stage=*/!response.created());
+        } else {
+          Rescore(policy, row, now);
+        }
+        RETURN_IF_ERROR(QualifyIfHot(conn, row, before, now));
+        SaveLead(conn, row, now);
+        *response.mutable_lead() = row.lead;
+        return response;
+      });
+}
+
 absl::StatusOr<v1::Lead> LeadStore::FindLead(int64_t lead_id) {
   v1::Lead lead;
-  absl::Status status = pool_->WithConnection("find lead", [&](sql::Connection& conn) {
-    std::unique_ptr<sql::PreparedStatement> st(conn.prepareStatement(std::string(kSelectLead)));
+  RETURN_IF_ERROR(pool_->WithConnection("find lead", [&](sql::Connection& conn) -> absl::Status {
+    auto st = Prepare(conn, absl::StrCat("SELECT ", kLeadColumns, " FROM leads l WHERE l.lead_id = ?"));
     st->setInt64(1, lead_id);
     std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
     if (!rs->next()) return absl::NotFoundError(absl::StrCat("lead ", lead_id, " not found"));
-    lead = LeadFromRow(*rs);
+    lead = LeadFromRow(*rs).lead;
     return absl::OkStatus();
-  });
-  if (!status.ok()) return status;
+  }));
   return lead;
+}
+
+absl::StatusOr<v1::ListLeadsResponse> LeadStore::ListLeads(const LeadFilter& filter, int page_size,
+                                                           const std::string& page_token) {
+  const bool by_score = filter.order == v1::LEAD_ORDER_SCORE_DESC;
+  ASSIGN_OR_RETURN(std::vector<std::string> key,
+                   common::DecodePageToken(filter.scope, page_token, by_score ? 2 : 1));
+  std::string where = "1 = 1";
+  std::vector<SqlParam> params;
+  AppendFilter(filter, &where, &params);
+  if (!key.empty()) {
+    int64_t last_id = 0;
+    double last_score = 0;
+    if (!absl::SimpleAtoi(key.back(), &last_id) ||
+        (by_score && !absl::SimpleAtod(key.front(), &last_score))) {
+      return absl::InvalidArgumentError("page_token: malformed");
+    }
+    if (by_score) {
+      absl::StrAppend(&where, " AND (l.score < ? OR (l.score = ? AND l.lead_id < ?))");
+      params.insert(params.end(), {last_score, last_score, last_id});
+    } else {
+      absl::StrAppend(&where, " AND l.lead_id < ?");
+      params.push_back(last_id);
+    }
+  }
+  const std::string sql =
+      absl::StrCat("SELECT ", kLeadColumns, " FROM leads l WHERE ", where, " ORDER BY ",
+                   by_score ? "l.score DESC, l.lead_id DESC" : "l.lead_id DESC", " LIMIT ?");
+  params.push_back(int64_t{page_size + 1});
+  v1::ListLeadsResponse response;
+  RETURN_IF_ERROR(pool_->WithConnection("list leads", [&](sql::Connection& conn) {
+    auto st = Prepare(conn, sql);
+    common::BindAll(*st, params);
+    std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
+    while (rs->next()) *response.add_leads() = LeadFromRow(*rs).lead;
+    return absl::OkStatus();
+  }));
+  if (response.leads_size() > page_size) {
+    response.mutable_leads()->RemoveLast();
+    const v1::Lead& last = response.leads(page_size - 1);
+    std::vector<std::string> next;
+    if (by_score) next.push_back(absl::StrFormat("%.17g", last.score()));
+    next.push_back(absl::StrCat(last.lead_id()));
+    response.set_next_page_token(common::EncodePageToken(filter.scope, next));
+  }
+  return response;
+}
+
+absl::StatusOr<v1::Lead> LeadStore::UpdateLead(const v1::Lead& lead,
+                                               const std::vector<std::string>& paths,
+                                               const std::string& request_id,
+                                               const std::string& actor, absl::Time now) {
+  return common::IdempotentTransaction<v1::Lead>(
+      *pool_, "UpdateLead", request_id, [&](sql::Connection& conn) -> absl::StatusOr<v1::Lead> {
+        ASSIGN_OR_RETURN(LeadRow row, LockLeadById(conn, lead.lead_id()));
+        if (!lead.etag().empty() && lead.etag() != row.lead.etag()) {
+          return absl::AbortedError(absl::StrCat("lead.etag: stale (current is ", row.lead.etag(),
+                                                 "); read the lead again"));
+        }
+        if (row.lead.erased()) return absl::FailedPreconditionError("lead: erased");
+        auto* to = row.lead.mutable_contact();
+        const auto& from = lead.contact();
+        for (const std::string& path : paths) {
+          if (path == "contact.first_name") to->set_first_name(from.first_name());
+          if (path == "contact.last_name") to->set_last_name(from.last_name());
+          if (path == "contact.company") to->set_company(from.company());
+          if (path == "contact.title") to->set_title(from.title());
+          if (path == "contact.phone") to->set_phone(from.phone());
+          if (path == "contact.industry") to->set_industry(from.industry());
+          if (path == "contact.region") to->set_region(from.region());
+          if (path == "contact.company_size") to->set_company_size(from.company_size());
+          if (path == "consent") row.lead.set_consent(lead.consent());
+        }
+        AddHistory(conn, row.lead.lead_id(), actor, "updated", absl::StrJoin(paths, ", "), now);
+        const handoff::v1::Temperature before = row.lead.temperature();
+        Rescore(LoadPolicy(conn), row, now);
+        RETURN_IF_ERROR(QualifyIfHot(conn, row, before, now));
+        SaveLead(conn, row, now);
+        return row.lead;
+      });
+}
+
+absl::StatusOr<v1::Lead> LeadStore::Qualify(int64_t lead_id, const std::string& note,
+                                            const std::string& request_id,
+                                            const std::string& actor, absl::Time now) {
+  return common::IdempotentTransaction<v1::Lead>(
+      *pool_, "QualifyLead", request_id, [&](sql::Connection& conn) -> absl::StatusOr<v1::Lead> {
+        ASSIGN_OR_RETURN(LeadRow row, LockLeadById(conn, lead_id));
+        RETURN_IF_ERROR(
+            QualifyLocked(conn, row, handoff::v1::QUALIFICATION_METHOD_MANUAL, note, actor, now));
+        SaveLead(conn, row, now);
+        return row.lead;
+      });
+}
+
+absl::StatusOr<v1::UnsubscribeResponse> LeadStore::Unsubscribe(const std::string& email,
+                                                               const std::string& request_id,
+                                                               const std::string& actor) {
+  return common::IdempotentTransaction<v1::UnsubscribeResponse>(
+      *pool_, "Unsubscribe", request_id,
+      [&](sql::Connection& conn) -> absl::StatusOr<v1::UnsubscribeResponse> {
+        ASSIGN_OR_RETURN(LeadRow row, LockLead(conn, "l.email = ?", email, "email: no lead with this address"));
+        const absl::Time now = absl::Now();
+        if (row.lead.consent() != handoff::v1::CONSENT_STATUS_OPTED_OUT) {
+          row.lead.set_consent(handoff::v1::CONSENT_STATUS_OPTED_OUT);
+          AddHistory(conn, row.lead.lead_id(), actor, "unsubscribed", "consent -> OPTED_OUT", now);
+          SaveLead(conn, row, now);
+        }
+        v1::UnsubscribeResponse response;
+        response.set_lead_id(row.lead.lead_id());
+        response.set_consent(handoff::v1::CONSENT_STATUS_OPTED_OUT);
+        return response;
+      });
+}
+
+absl::StatusOr<v1::EraseLeadResponse> LeadStore::Erase(int64_t lead_id,
+                                                       const std::string& request_id,
+                                                       const std::string& actor, absl::Time now) {
+  return common::IdempotentTransaction<v1::EraseLeadResponse>(
+      *pool_, "EraseLead", request_id,
+      [&](sql::Connection& conn) -> absl::StatusOr<v1::EraseLeadResponse> {
+        ASSIGN_OR_RETURN(LeadRow row, LockLeadById(conn, lead_id));
+        if (row.lead.erased()) {
+          return absl::FailedPreconditionError(absl::StrCat("lead ", lead_id, ": already erased"));
+        }
+        // Keep the anonymous facts (firmographics, scores, touchpoints) for counts;
+        // drop everything that identifies the person.
+        handoff::v1::Contact* c = row.lead.mutable_contact();
+        c->clear_email();
+        c->clear_first_name();
+        c->clear_last_name();
+        c->clear_title();
+        c->clear_phone();
+        c->clear_company();
+        row.lead.set_erased(true);
+        row.lead.set_stage(v1::LEAD_STAGE_DISQUALIFIED);
+        row.lead.clear_qualification_note();
+        SaveLead(conn, row, now);
+        // Handoff events already queued carry the contact too.
+        auto select = Prepare(conn, kOutboxPayloadsOfLead);
+        select->setInt64(1, lead_id);
+        std::unique_ptr<sql::ResultSet> rs(select->executeQuery());
+        while (rs->next()) {
+          handoff::v1::LeadHandoff event;
+          event.ParseFromString(std::string(rs->getString(2)));
+          event.clear_contact();
+          event.mutable_qualification()->clear_note();
+          auto update = Prepare(conn, kUpdateOutboxPayload);
+          std::istringstream blob(event.SerializeAsString());
+          update->setBlob(1, &blob);
+          update->setInt64(2, rs->getInt64(1));
+          update->executeUpdate();
+        }
+        handoff::v1::LeadErasure erasure;
+        erasure.set_event_id(common::NewUuid());
+        erasure.set_lead_id(lead_id);
+        *erasure.mutable_erase_time() = ToProtoTime(now);
+        erasure.set_contract_version(kContractVersion);
+        InsertOutbox(conn, erasure.event_id(), lead_id, "LeadErasure", erasure.SerializeAsString(),
+                     now);
+        AddHistory(conn, lead_id, actor, "erased", "personal data removed", now);
+        v1::EraseLeadResponse response;
+        response.set_lead_id(lead_id);
+        *response.mutable_erase_time() = ToProtoTime(now);
+        return response;
+      });
+}
+
+absl::StatusOr<v1::RecordTouchpointResponse> LeadStore::RecordTouchpoint(
+    const v1::RecordTouchpointRequest& request, const std::string& actor, absl::Time now) {
+  return common::IdempotentTransaction<v1::RecordTouchpointResponse>(
+      *pool_, "RecordTouchpoint", request.request_id(),
+      [&](sql::Connection& conn) -> absl::StatusOr<v1::RecordTouchpointResponse> {
+        RETURN_IF_ERROR(CheckCampaign(conn, request.campaign_id()));
+        ASSIGN_OR_RETURN(LeadRow row, LockLeadById(conn, request.lead_id()));
+        if (row.lead.erased()) return absl::FailedPreconditionError("lead_id: lead is erased");
+        const v1::ScoringPolicy policy = LoadPolicy(conn);
+        const absl::Time when =
+            request.has_occur_time() ? common::FromProtoTime(request.occur_time()) : now;
+        const handoff::v1::Temperature before = row.lead.temperature();
+        v1::RecordTouchpointResponse response;
+        *response.mutable_touchpoint() = TouchLocked(conn, policy, row, request.campaign_id(),
+                                                     request.type(), when, actor, now, true);
+        if (before != row.lead.temperature() &&
+            row.lead.temperature() != handoff::v1::TEMPERATURE_HOT) {
+          AddHistory(conn, row.lead.lead_id(), "scoring", "temperature_changed",
+                     absl::StrCat(handoff::v1::Temperature_Name(before), " -> ",
+                                  handoff::v1::Temperature_Name(row.lead.temperature())),
+                     now);
+        }
+        RETURN_IF_ERROR(QualifyIfHot(conn, row, before, now));
+        SaveLead(conn, row, now);
+        *response.mutable_lead() = row.lead;
+        return response;
+      });
+}
+
+absl::StatusOr<v1::ListTouchpointsResponse> LeadStore::ListTouchpoints(
+    int64_t lead_id, int page_size, const std::string& page_token) {
+  const std::string scope = absl::StrCat("touchpoints:", lead_id);
+  ASSIGN_OR_RETURN(std::vector<std::string> key, common::DecodePageToken(scope, page_token, 1));
+  int64_t after = 0;
+  if (!key.empty() && !absl::SimpleAtoi(key[0], &after)) {
+    return absl::InvalidArgumentError("page_token: malformed");
+  }
+  ASSIGN_OR_RETURN(v1::Lead lead, FindLead(lead_id));
+  (void)lead;
+  v1::ListTouchpointsResponse response;
+  RETURN_IF_ERROR(pool_->WithConnection("list touchpoints", [&](sql::Connection& conn) {
+    auto st = Prepare(conn, kSelectTouchpoints);
+    st->setInt64(1, lead_id);
+    st->setInt64(2, after);
+    st->setInt(3, page_size + 1);
+    std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
+    while (rs->next()) {
+      v1::Touchpoint* t = response.add_touchpoints();
+      t->set_touchpoint_id(rs->getInt64(1));
+      t->set_lead_id(rs->getInt64(2));
+      t->set_campaign_id(rs->getInt64(3));
+      t->set_type(static_cast<handoff::v1::TouchpointType>(rs->getInt(4)));
+      *t->mutable_occur_time() = ToProtoTime(TimeFromUnixSeconds(rs->getDouble(5)));
+      t->set_points(rs->getDouble(6));
+    }
+    return absl::OkStatus();
+  }));
+  if (response.touchpoints_size() > page_size) {
+    response.mutable_touchpoints()->RemoveLast();
+    response.set_next_page_token(common::EncodePageToken(
+        scope, {absl::StrCat(response.touchpoints(page_size - 1).touchpoint_id())}));
+  }
+  return response;
+}
+
+absl::StatusOr<v1::ListLeadHistoryResponse> LeadStore::ListHistory(int64_t lead_id, int page_size,
+                                                                   const std::string& page_token) {
+  const std::string scope = absl::StrCat("history:", lead_id);
+  ASSIGN_OR_RETURN(std::vector<std::string> key, common::DecodePageToken(scope, page_token, 1));
+  int64_t after = 0;
+  if (!key.empty() && !absl::SimpleAtoi(key[0], &after)) {
+    return absl::InvalidArgumentError("page_token: malformed");
+  }
+  ASSIGN_OR_RETURN(v1::Lead lead, FindLead(lead_id));
+  (void)lead;
+  v1::ListLeadHistoryResponse response;
+  RETURN_IF_ERROR(pool_->WithConnection("list lead history", [&](sql::Connection& conn) {
+    auto st = Prepare(conn, kSelectHistory);
+    st->setInt64(1, lead_id);
+    st->setInt64(2, after);
+    st->setInt(3, page_size + 1);
+    std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
+    while (rs->next()) {
+      v1::LeadHistoryEntry* e = response.add_entries();
+      e->set_entry_id(rs->getInt64(1));
+      e->set_lead_id(rs->getInt64(2));
+      e->set_actor(rs->getString(3));
+      e->set_action(rs->getString(4));
+      e->set_detail(rs->getString(5));
+      *e->mutable_occur_time() = ToProtoTime(TimeFromUnixSeconds(rs->getDouble(6)));
+    }
+    return absl::OkStatus();
+  }));
+  if (response.entries_size() > page_size) {
+    response.mutable_entries()->RemoveLast();
+    response.set_next_page_token(
+        common::EncodePageToken(scope, {absl::StrCat(response.entries(page_size - 1).entry_id())}));
+  }
+  return response;
+}
+
+absl::StatusOr<v1::RescoreLeadsResponse> LeadStore::RescoreAll(const std::string& request_id,
+                                                               const std::string& actor,
+                                                               absl::Time now) {
+  constexpr absl::string_view kMethod = "RescoreLeads";
+  RETURN_IF_ERROR(common::ValidateRequestId(request_id));
+  v1::RescoreLeadsResponse response;
+  // Re-scoring converges (a rerun changes nothing more), so a retry only needs the
+  // first answer, not mutual exclusion.
+  if (!request_id.empty()) {
+    bool replayed = false;
+    RETURN_IF_ERROR(pool_->WithConnection("rescore replay", [&](sql::Connection& conn) {
+      auto st = Prepare(conn, kLoadResponse);
+      st->setString(1, std::string(kMethod));
+      st->setString(2, request_id);
+      std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
+      if (rs->next()) replayed = response.ParseFromString(std::string(rs->getString(1)));
+      return absl::OkStatus();
+    }));
+    if (replayed) return response;
+  }
+  int64_t after = 0;
+  while (true) {
+    int batch = 0;
+    RETURN_IF_ERROR(pool_->InTransaction("rescore batch", [&](sql::Connection& conn) -> absl::Status {
+      const v1::ScoringPolicy policy = LoadPolicy(conn);
+      auto st = Prepare(conn, absl::StrCat("SELECT ", kLeadColumns,
+                                           " FROM leads l WHERE l.lead_id > ? AND l.erased = FALSE "
+                                           "ORDER BY l.lead_id LIMIT 500 FOR UPDATE"));
+      st->setInt64(1, after);
+      std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
+      std::vector<LeadRow> rows;
+      while (rs->next()) rows.push_back(LeadFromRow(*rs));
+      batch = static_cast<int>(rows.size());
+      for (LeadRow& row : rows) {
+        after = row.lead.lead_id();
+        const double old_score = row.lead.score();
+        const handoff::v1::Temperature before = row.lead.temperature();
+        Rescore(policy, row, now);
+        response.set_leads_rescored(response.leads_rescored() + 1);
+        if (row.lead.temperature() != before) {
+          response.set_temperature_changed(response.temperature_changed() + 1);
+          if (row.lead.temperature() != handoff::v1::TEMPERATURE_HOT) {
+            AddHistory(conn, row.lead.lead_id(), actor, "temperature_changed",
+                       absl::StrCat(handoff::v1::Temperature_Name(before), " -> ",
+                                    handoff::v1::Temperature_Name(row.lead.temperature())),
+                       now);
+          }
+        }
+        const v1::LeadStage stage_before = row.lead.stage();
+        RETURN_IF_ERROR(QualifyIfHot(conn, row, before, now));
+        if (row.lead.stage() != stage_before) {
+          response.set_newly_qualified(response.newly_qualified() + 1);
+        }
+        if (row.lead.score() != old_score || row.lead.stage() != stage_before ||
+            row.lead.temperature() != before) {
+          SaveLead(conn, row, now);
+        }
+      }
+      return absl::OkStatus();
+    }));
+    if (batch < 500) break;
+  }
+  if (!request_id.empty()) {
+    RETURN_IF_ERROR(pool_->InTransaction("rescore record", [&](sql::Connection& conn) {
+      if (!common::ClaimRequestId(conn, kMethod, request_id)) {
+        common::SaveRequestResponse(conn, kMethod, request_id, response.SerializeAsString());
+      }
+      return absl::OkStatus();
+    }));
+  }
+  return response;
+}
+
+absl::StatusOr<v1::HandoffStatus> LeadStore::GetHandoffStatus(int64_t lead_id) {
+  ASSIGN_OR_RETURN(v1::Lead lead, FindLead(lead_id));
+  v1::HandoffStatus status;
+  status.set_lead_id(lead.lead_id());
+  RETURN_IF_ERROR(pool_->WithConnection("handoff status", [&](sql::Connection& conn) {
+    auto st = Prepare(conn, kSelectOutboxOfLead);
+    st->setInt64(1, lead_id);
+    std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
+    while (rs->next()) {
+      v1::OutboxEvent* e = status.add_events();
+      e->set_event_id(rs->getString(1));
+      e->set_kind(rs->getString(2));
+      e->set_attempts(rs->getInt(3));
+      e->set_last_error(rs->getString(4));
+      *e->mutable_create_time() = ToProtoTime(TimeFromUnixSeconds(rs->getDouble(5)));
+      if (rs->isNull(6)) {
+        e->set_state(v1::DELIVERY_STATE_PENDING);
+      } else {
+        e->set_state(v1::DELIVERY_STATE_DELIVERED);
+        *e->mutable_deliver_time() = ToProtoTime(TimeFromUnixSeconds(rs->getDouble(6)));
+      }
+    }
+    return absl::OkStatus();
+  }));
+  return status;
+}
+
+absl::StatusOr<v1::RelayStats> LeadStore::GetRelayStats(absl::Time now) {
+  v1::RelayStats stats;
+  RETURN_IF_ERROR(pool_->WithConnection("relay stats", [&](sql::Connection& conn) {
+    auto st = Prepare(conn, kRelayStats);
+    std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
+    if (rs->next()) {
+      stats.set_pending(rs->isNull(1) ? 0 : rs->getInt64(1));
+      if (!rs->isNull(2)) {
+        stats.set_oldest_pending_age_seconds(
+            std::max(0.0, absl::ToDoubleSeconds(now - TimeFromUnixSeconds(rs->getDouble(2)))));
+      }
+      stats.set_delivered(rs->isNull(3) ? 0 : rs->getInt64(3));
+    }
+    return absl::OkStatus();
+  }));
+  return stats;
 }
 
 }  // namespace funnel::marketing

@@ -2,15 +2,20 @@
 #include <memory>
 
 #include "common/server/db_service_main.h"
+#include "marketing_service/campaign_store.h"
 #include "marketing_service/lead_store.h"
+#include "marketing_service/scoring_store.h"
 #include "marketing_service/marketing_service.h"
 #include "marketing_service/migrations.h"
 
 namespace {
 
 struct Services {
-  explicit Services(funnel::common::ConnectionPool* pool) : leads(pool), marketing(&leads) {}
+  explicit Services(funnel::common::ConnectionPool* pool)
+      : leads(pool), campaigns(pool), scoring(pool), marketing(&leads, &campaigns, &scoring) {}
   funnel::marketing::LeadStore leads;
+  funnel::marketing::CampaignStore campaigns;
+  funnel::marketing::ScoringStore scoring;
   funnel::marketing::MarketingServiceImpl marketing;
 };
 

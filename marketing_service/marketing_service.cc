@@ -1,16 +1,353 @@
 #include "marketing_service/marketing_service.h"
 
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "common/pagination.h"
+#include "common/server/caller.h"
 #include "common/status.h"
+#include "common/time_util.h"
+#include "marketing_service/email.h"
+#include "marketing_service/scoring.h"
+#include "marketing_service/validation.h"
 
 namespace funnel::marketing {
 
-grpc::Status MarketingServiceImpl::GetLead(grpc::ServerContext*, const v1::GetLeadRequest* request,
-                                           v1::Lead* response) {
-  if (request->lead_id() <= 0) {
-    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "lead_id: must be positive");
+using common::CallerId;
+using common::PageSize;
+using common::ToGrpcStatus;
+using grpc::ServerContext;
+using grpc::Status;
+
+namespace {
+
+absl::Status ValidateCriteria(const v1::SegmentCriteria& c) {
+  for (int stage : c.stages()) {
+    RETURN_IF_ERROR(RequireEnum(stage, v1::LeadStage_IsValid, "segment.criteria.stages", false));
   }
-  ASSIGN_OR_RETURN_GRPC(*response, leads_->FindLead(request->lead_id()));
-  return grpc::Status::OK;
+  for (int t : c.temperatures()) {
+    RETURN_IF_ERROR(RequireEnum(t, handoff::v1::Temperature_IsValid,
+                                "segment.criteria.temperatures", false));
+  }
+  if (c.min_company_size() < 0 || c.max_company_size() < 0 ||
+      (c.max_company_size() > 0 && c.max_company_size() < c.min_company_size())) {
+    return absl::InvalidArgumentError(
+        "segment.criteria: company sizes must be >= 0 with min_company_size <= max_company_size");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+Status MarketingServiceImpl::CreateSegment(ServerContext*, const v1::CreateSegmentRequest* req,
+                                           v1::Segment* resp) {
+  if (req->segment().name().empty()) {
+    return ToGrpcStatus(absl::InvalidArgumentError("segment.name: required"));
+  }
+  if (req->segment().name().size() > 200) {
+    return ToGrpcStatus(absl::InvalidArgumentError("segment.name: longer than 200 characters"));
+  }
+  RETURN_IF_ERROR_GRPC(ValidateCriteria(req->segment().criteria()));
+  ASSIGN_OR_RETURN_GRPC(*resp, campaigns_->CreateSegment(req->segment(), req->request_id()));
+  return Status::OK;
+}
+
+Status MarketingServiceImpl::GetSegment(ServerContext*, const v1::GetSegmentRequest* req,
+                                        v1::Segment* resp) {
+  RETURN_IF_ERROR_GRPC(RequirePositiveId(req->segment_id(), "segment_id"));
+  ASSIGN_OR_RETURN_GRPC(*resp, campaigns_->GetSegment(req->segment_id()));
+  return Status::OK;
+}
+
+Status MarketingServiceImpl::ListSegments(ServerContext*, const v1::ListSegmentsRequest* req,
+                                          v1::ListSegmentsResponse* resp) {
+  ASSIGN_OR_RETURN_GRPC(int page_size, PageSize(req->page_size()));
+  ASSIGN_OR_RETURN_GRPC(*resp, campaigns_->ListSegments(page_size, req->page_token()));
+  return Status::OK;
+}
+
+Status MarketingServiceImpl::ListSegmentLeads(ServerContext*,
+                                              const v1::ListSegmentLeadsRequest* req,
+                                              v1::ListLeadsResponse* resp) {
+  RETURN_IF_ERROR_GRPC(RequirePositiveId(req->segment_id(), "segment_id"));
+  ASSIGN_OR_RETURN_GRPC(int page_size, PageSize(req->page_size()));
+  ASSIGN_OR_RETURN_GRPC(v1::Segment segment, campaigns_->GetSegment(req->segment_id()));
+  LeadFilter filter;
+  filter.segment = segment.criteria();
+  filter.exclude_erased = true;
+  filter.scope = absl::StrCat("segment:", segment.segment_id());
+  ASSIGN_OR_RETURN_GRPC(*resp, leads_->ListLeads(filter, page_size, req->page_token()));
+  return Status::OK;
+}
+
+Status MarketingServiceImpl::CreateCampaign(ServerContext*, const v1::CreateCampaignRequest* req,
+                                            v1::Campaign* resp) {
+  RETURN_IF_ERROR_GRPC(ValidateCampaign(req->campaign()));
+  ASSIGN_OR_RETURN_GRPC(*resp, campaigns_->Create(req->campaign(), req->request_id()));
+  return Status::OK;
+}
+
+Status MarketingServiceImpl::GetCampaign(ServerContext*, const v1::GetCampaignRequest* req,
+                                         v1::Campaign* resp) {
+  RETURN_IF_ERROR_GRPC(RequirePositiveId(req->campaign_id(), "campaign_id"));
+  ASSIGN_OR_RETURN_GRPC(*resp, campaigns_->Get(req->campaign_id()));
+  return Status::OK;
+}
+
+Status MarketingServiceImpl::ListCampaigns(ServerContext*, const v1::ListCampaignsRequest* req,
+                                           v1::ListCampaignsResponse* resp) {
+  ASSIGN_OR_RETURN_GRPC(int page_size, PageSize(req->page_size()));
+  RETURN_IF_ERROR_GRPC(RequireEnum(req->state(), v1::CampaignState_IsValid, "state", true));
+  RETURN_IF_ERROR_GRPC(RequireEnum(req->channel(), v1::Channel_IsValid, "channel", true));
+  ASSIGN_OR_RETURN_GRPC(
+      *resp, campaigns_->List(req->state(), req->channel(), page_size, req->page_token()));
+  return Status::OK;
+}
+
+Status MarketingServiceImpl::UpdateCampaign(ServerContext*, const v1::UpdateCampaignRequest* req,
+                                            v1::Campaign* resp) {
+  RETURN_IF_ERROR_GRPC(RequirePositiveId(req->campaign().campaign_id(), "campaign.campaign_id"));
+  ASSIGN_OR_RETURN_GRPC(
+      std::vector<std::string> paths,
+      MaskPaths(req->update_mask(),
+                {"name", "channel", "target_segment_id", "budget", "actual_cost", "start_time",
+                 "end_time", "state"},
+                /*required=*/true));
+  RETURN_IF_ERROR_GRPC(
+      RequireEnum(req->campaign().state(), v1::CampaignState_IsValid, "campaign.state", true));
+  for (const std::string& p : paths) {
+    if (p == "state" && req->campaign().state() == v1::CAMPAIGN_STATE_UNSPECIFIED) {
+      return ToGrpcStatus(absl::InvalidArgumentError("campaign.state: required when in update_mask"));
+    }
+  }
+  ASSIGN_OR_RETURN_GRPC(*resp, campaigns_->Update(req->campaign(), paths, req->request_id()));
+  return Status::OK;
+}
+
+absl::StatusOr<v1::CaptureLeadRequest> MarketingServiceImpl::PrepareCapture(
+    const v1::CaptureLeadRequest& request) {
+  v1::CaptureLeadRequest prepared = request;
+  ASSIGN_OR_RETURN(std::string email, NormalizeEmail(request.contact().email(), "contact.email"));
+  prepared.mutable_contact()->set_email(email);
+  RETURN_IF_ERROR(ValidateContactFields(request.contact(), "contact."));
+  RETURN_IF_ERROR(RequireNonNegativeId(request.campaign_id(), "campaign_id"));
+  RETURN_IF_ERROR(RequireEnum(request.touchpoint_type(), handoff::v1::TouchpointType_IsValid,
+                              "touchpoint_type", true));
+  RETURN_IF_ERROR(
+      RequireEnum(request.consent(), handoff::v1::ConsentStatus_IsValid, "consent", true));
+  return prepared;
+}
+
+Status MarketingServiceImpl::CaptureLead(ServerContext* ctx, const v1::CaptureLeadRequest* req,
+                                         v1::CaptureLeadResponse* resp) {
+  ASSIGN_OR_RETURN_GRPC(v1::CaptureLeadRequest prepared, PrepareCapture(*req));
+  ASSIGN_OR_RETURN_GRPC(*resp, leads_->Capture(prepared, CallerId(*ctx), absl::Now()));
+  return Status::OK;
+}
+
+Status MarketingServiceImpl::GetLead(ServerContext*, const v1::GetLeadRequest* req,
+                                     v1::Lead* resp) {
+  RETURN_IF_ERROR_GRPC(RequirePositiveId(req->lead_id(), "lead_id"));
+  ASSIGN_OR_RETURN_GRPC(*resp, leads_->FindLead(req->lead_id()));
+  return Status::OK;
+}
+
+Status MarketingServiceImpl::ListLeads(ServerContext*, const v1::ListLeadsRequest* req,
+                                       v1::ListLeadsResponse* resp) {
+  ASSIGN_OR_RETURN_GRPC(int page_size, PageSize(req->page_size()));
+  RETURN_IF_ERROR_GRPC(
+      RequireEnum(req->temperature(), handoff::v1::Temperature_IsValid, "temperature", true));
+  RETURN_IF_ERROR_GRPC(RequireEnum(req->stage(), v1::LeadStage_IsValid, "stage", true));
+  RETURN_IF_ERROR_GRPC(RequireEnum(req->order_by(), v1::LeadOrder_IsValid, "order_by", true));
+  RETURN_IF_ERROR_GRPC(RequireNonNegativeId(req->campaign_id(), "campaign_id"));
+  RETURN_IF_ERROR_GRPC(RequireNonNegativeId(req->segment_id(), "segment_id"));
+  LeadFilter filter;
+  filter.temperature = req->temperature();
+  filter.stage = req->stage();
+  filter.campaign_id = req->campaign_id();
+  filter.order = req->order_by() == v1::LEAD_ORDER_SCORE_DESC ? v1::LEAD_ORDER_SCORE_DESC
+                                                              : v1::LEAD_ORDER_NEWEST_FIRST;
+  if (req->segment_id() != 0) {
+    ASSIGN_OR_RETURN_GRPC(v1::Segment segment, campaigns_->GetSegment(req->segment_id()));
+    filter.segment = segment.criteria();
+  }
+  filter.scope = absl::StrCat("leads:", req->temperature(), ":", req->stage(), ":",
+                              req->campaign_id(), ":", req->segment_id(), ":", filter.order);
+  ASSIGN_OR_RETURN_GRPC(*resp, leads_->ListLeads(filter, page_size, req->page_token()));
+  return Status::OK;
+}
+
+Status MarketingServiceImpl::UpdateLead(ServerContext* ctx, const v1::UpdateLeadRequest* req,
+                                        v1::Lead* resp) {
+  RETURN_IF_ERROR_GRPC(RequirePositiveId(req->lead().lead_id(), "lead.lead_id"));
+  ASSIGN_OR_RETURN_GRPC(
+      std::vector<std::string> paths,
+      MaskPaths(req->update_mask(),
+                {"contact.first_name", "contact.last_name", "contact.company", "contact.title",
+                 "contact.phone", "contact.industry", "contact.region", "contact.company_size",
+                 "consent"},
+                /*required=*/true));
+  RETURN_IF_ERROR_GRPC(ValidateContactFields(req->lead().contact(), "lead.contact."));
+  RETURN_IF_ERROR_GRPC(RequireEnum(req->lead().consent(), handoff::v1::ConsentStatus_IsValid,
+                                   "lead.consent", true));
+  ASSIGN_OR_RETURN_GRPC(
+      *resp, leads_->UpdateLead(req->lead(), paths, req->request_id(), CallerId(*ctx), absl::Now()));
+  return Status::OK;
+}
+
+Status MarketingServiceImpl::QualifyLead(ServerContext* ctx, const v1::QualifyLeadRequest* req,
+                                         v1::Lead* resp) {
+  RETURN_IF_ERROR_GRPC(RequirePositiveId(req->lead_id(), "lead_id"));
+  if (req->note().empty()) return ToGrpcStatus(absl::InvalidArgumentError("note: required"));
+  if (req->note().size() > 2000) {
+    return ToGrpcStatus(absl::InvalidArgumentError("note: longer than 2000 characters"));
+  }
+  ASSIGN_OR_RETURN_GRPC(*resp, leads_->Qualify(req->lead_id(), req->note(), req->request_id(),
+                                               CallerId(*ctx), absl::Now()));
+  return Status::OK;
+}
+
+Status MarketingServiceImpl::Unsubscribe(ServerContext* ctx, const v1::UnsubscribeRequest* req,
+                                         v1::UnsubscribeResponse* resp) {
+  ASSIGN_OR_RETURN_GRPC(std::string email, NormalizeEmail(req->email()));
+  ASSIGN_OR_RETURN_GRPC(*resp, leads_->Unsubscribe(email, req->request_id(), CallerId(*ctx)));
+  return Status::OK;
+}
+
+Status MarketingServiceImpl::EraseLead(ServerContext* ctx, const v1::EraseLeadRequest* req,
+                                       v1::EraseLeadResponse* resp) {
+  RETURN_IF_ERROR_GRPC(RequirePositiveId(req->lead_id(), "lead_id"));
+  ASSIGN_OR_RETURN_GRPC(
+      *resp, leads_->Erase(req->lead_id(), req->request_id(), CallerId(*ctx), absl::Now()));
+  return Status::OK;
+}
+
+Status MarketingServiceImpl::ListLeadHistory(ServerContext*, const v1::ListLeadHistoryRequest* req,
+                                             v1::ListLeadHistoryResponse* resp) {
+  RETURN_IF_ERROR_GRPC(RequirePositiveId(req->lead_id(), "lead_id"));
+  ASSIGN_OR_RETURN_GRPC(int page_size, PageSize(req->page_size()));
+  ASSIGN_OR_RETURN_GRPC(*resp, leads_->ListHistory(req->lead_id(), page_size, req->page_token()));
+  return Status::OK;
+}
+
+Status MarketingServiceImpl::ImportLeads(ServerContext* ctx,
+                                         grpc::ServerReader<v1::CaptureLeadRequest>* reader,
+                                         v1::ImportLeadsResponse* resp) {
+  const std::string actor = CallerId(*ctx);
+  v1::CaptureLeadRequest row;
+  int64_t number = 0;
+  while (reader->Read(&row)) {
+    ++number;
+    absl::StatusOr<v1::CaptureLeadRequest> prepared = PrepareCapture(row);
+    absl::StatusOr<v1::CaptureLeadResponse> result =
+        prepared.ok() ? leads_->Capture(*prepared, actor, absl::Now()) : prepared.status();
+    if (result.ok()) {
+      if (result->created()) {
+        resp->set_created(resp->created() + 1);
+      } else {
+        resp->set_merged(resp->merged() + 1);
+      }
+      continue;
+    }
+    // The database failing is not a bad row: stop, saying how far the import got
+    // (every row before it is committed; rows carry request ids for a safe retry).
+    if (absl::IsUnavailable(result.status()) || absl::IsInternal(result.status())) {
+      return Status(static_cast<grpc::StatusCode>(result.status().code()),
+                    absl::StrCat("import stopped at row ", number, " (", resp->created(),
+                                 " created, ", resp->merged(), " merged before it): ",
+                                 result.status().message()));
+    }
+    resp->set_rejected(resp->rejected() + 1);
+    v1::ImportRowError* error = resp->add_errors();
+    error->set_row(number);
+    error->set_reason(std::string(result.status().message()));
+  }
+  return Status::OK;
+}
+
+Status MarketingServiceImpl::RecordTouchpoint(ServerContext* ctx,
+                                              const v1::RecordTouchpointRequest* req,
+                                              v1::RecordTouchpointResponse* resp) {
+  RETURN_IF_ERROR_GRPC(RequirePositiveId(req->lead_id(), "lead_id"));
+  RETURN_IF_ERROR_GRPC(RequireNonNegativeId(req->campaign_id(), "campaign_id"));
+  RETURN_IF_ERROR_GRPC(
+      RequireEnum(req->type(), handoff::v1::TouchpointType_IsValid, "type", false));
+  const absl::Time now = absl::Now();
+  if (req->has_occur_time() && common::FromProtoTime(req->occur_time()) > now + absl::Minutes(5)) {
+    return ToGrpcStatus(absl::InvalidArgumentError("occur_time: in the future"));
+  }
+  ASSIGN_OR_RETURN_GRPC(*resp, leads_->RecordTouchpoint(*req, CallerId(*ctx), now));
+  return Status::OK;
+}
+
+Status MarketingServiceImpl::ListTouchpoints(ServerContext*, const v1::ListTouchpointsRequest* req,
+                                             v1::ListTouchpointsResponse* resp) {
+  RETURN_IF_ERROR_GRPC(RequirePositiveId(req->lead_id(), "lead_id"));
+  ASSIGN_OR_RETURN_GRPC(int page_size, PageSize(req->page_size()));
+  ASSIGN_OR_RETURN_GRPC(*resp,
+                        leads_->ListTouchpoints(req->lead_id(), page_size, req->page_token()));
+  return Status::OK;
+}
+
+Status MarketingServiceImpl::GetScoringPolicy(ServerContext*, const v1::GetScoringPolicyRequest*,
+                                              v1::ScoringPolicy* resp) {
+  ASSIGN_OR_RETURN_GRPC(*resp, scoring_->Get());
+  return Status::OK;
+}
+
+Status MarketingServiceImpl::UpdateScoringPolicy(ServerContext*,
+                                                 const v1::UpdateScoringPolicyRequest* req,
+                                                 v1::ScoringPolicy* resp) {
+  ASSIGN_OR_RETURN_GRPC(
+      std::vector<std::string> paths,
+      MaskPaths(req->update_mask(),
+                {"touchpoint_points", "industry_points", "region_points", "company_size_points",
+                 "warm_threshold", "hot_threshold", "decay_half_life_days"},
+                /*required=*/false));
+  v1::ScoringPolicy next = req->policy();
+  if (!paths.empty()) {
+    // Merge the named fields into the policy in force.
+    ASSIGN_OR_RETURN_GRPC(next, scoring_->Get());
+    const v1::ScoringPolicy& in = req->policy();
+    for (const std::string& p : paths) {
+      if (p == "touchpoint_points") *next.mutable_touchpoint_points() = in.touchpoint_points();
+      if (p == "industry_points") *next.mutable_industry_points() = in.industry_points();
+      if (p == "region_points") *next.mutable_region_points() = in.region_points();
+      if (p == "company_size_points") *next.mutable_company_size_points() = in.company_size_points();
+      if (p == "warm_threshold") next.set_warm_threshold(in.warm_threshold());
+      if (p == "hot_threshold") next.set_hot_threshold(in.hot_threshold());
+      if (p == "decay_half_life_days") next.set_decay_half_life_days(in.decay_half_life_days());
+    }
+  }
+  RETURN_IF_ERROR_GRPC(ValidateScoringPolicy(next));
+  ASSIGN_OR_RETURN_GRPC(*resp, scoring_->Update(next, req->policy().etag(), req->request_id()));
+  return Status::OK;
+}
+
+Status MarketingServiceImpl::RescoreLeads(ServerContext* ctx, const v1::RescoreLeadsRequest* req,
+                                          v1::RescoreLeadsResponse* resp) {
+  ASSIGN_OR_RETURN_GRPC(*resp, leads_->RescoreAll(req->request_id(), CallerId(*ctx), absl::Now()));
+  return Status::OK;
+}
+
+Status MarketingServiceImpl::GetCampaignMetrics(ServerContext*,
+                                                const v1::GetCampaignMetricsRequest* req,
+                                                v1::CampaignMetrics* resp) {
+  RETURN_IF_ERROR_GRPC(RequirePositiveId(req->campaign_id(), "campaign_id"));
+  ASSIGN_OR_RETURN_GRPC(*resp, campaigns_->Metrics(req->campaign_id(), absl::Now()));
+  return Status::OK;
+}
+
+Status MarketingServiceImpl::GetHandoffStatus(ServerContext*, const v1::GetHandoffStatusRequest* req,
+                                              v1::HandoffStatus* resp) {
+  RETURN_IF_ERROR_GRPC(RequirePositiveId(req->lead_id(), "lead_id"));
+  ASSIGN_OR_RETURN_GRPC(*resp, leads_->GetHandoffStatus(req->lead_id()));
+  return Status::OK;
+}
+
+Status MarketingServiceImpl::GetRelayStats(ServerContext*, const v1::GetRelayStatsRequest*,
+                                           v1::RelayStats* resp) {
+  ASSIGN_OR_RETURN_GRPC(*resp, leads_->GetRelayStats(absl::Now()));
+  return Status::OK;
 }
 
 }  // namespace funnel::marketing

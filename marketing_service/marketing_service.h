@@ -1,23 +1,83 @@
 #pragma once
 
-// gRPC adapter for funnel.marketing.v1.MarketingService: validates requests, calls
-// the stores and domain code, maps results. Methods not yet built answer
-// UNIMPLEMENTED (the generated default).
+// gRPC adapter for funnel.marketing.v1.MarketingService: each handler validates the
+// request (INVALID_ARGUMENT naming the field), calls a store, and maps the result
+// through common::ToGrpcStatus. Rules live in scoring.h and lifecycle.h; SQL in the
+// *_store files.
 
 #include "funnel/marketing/v1/marketing_service.grpc.pb.h"
+#include "marketing_service/campaign_store.h"
 #include "marketing_service/lead_store.h"
+#include "marketing_service/scoring_store.h"
 
 namespace funnel::marketing {
 
 class MarketingServiceImpl final : public v1::MarketingService::Service {
  public:
-  explicit MarketingServiceImpl(LeadStore* leads) : leads_(leads) {}
+  MarketingServiceImpl(LeadStore* leads, CampaignStore* campaigns, ScoringStore* scoring)
+      : leads_(leads), campaigns_(campaigns), scoring_(scoring) {}
 
-  grpc::Status GetLead(grpc::ServerContext* context, const v1::GetLeadRequest* request,
-                       v1::Lead* response) override;
+  grpc::Status CreateSegment(grpc::ServerContext*, const v1::CreateSegmentRequest*,
+                             v1::Segment*) override;
+  grpc::Status GetSegment(grpc::ServerContext*, const v1::GetSegmentRequest*,
+                          v1::Segment*) override;
+  grpc::Status ListSegments(grpc::ServerContext*, const v1::ListSegmentsRequest*,
+                            v1::ListSegmentsResponse*) override;
+  grpc::Status ListSegmentLeads(grpc::ServerContext*, const v1::ListSegmentLeadsRequest*,
+                                v1::ListLeadsResponse*) override;
+
+  grpc::Status CreateCampaign(grpc::ServerContext*, const v1::CreateCampaignRequest*,
+                              v1::Campaign*) override;
+  grpc::Status GetCampaign(grpc::ServerContext*, const v1::GetCampaignRequest*,
+                           v1::Campaign*) override;
+  grpc::Status ListCampaigns(grpc::ServerContext*, const v1::ListCampaignsRequest*,
+                             v1::ListCampaignsResponse*) override;
+  grpc::Status UpdateCampaign(grpc::ServerContext*, const v1::UpdateCampaignRequest*,
+                              v1::Campaign*) override;
+
+  grpc::Status CaptureLead(grpc::ServerContext*, const v1::CaptureLeadRequest*,
+                           v1::CaptureLeadResponse*) override;
+  grpc::Status GetLead(grpc::ServerContext*, const v1::GetLeadRequest*, v1::Lead*) override;
+  grpc::Status ListLeads(grpc::ServerContext*, const v1::ListLeadsRequest*,
+                         v1::ListLeadsResponse*) override;
+  grpc::Status UpdateLead(grpc::ServerContext*, const v1::UpdateLeadRequest*, v1::Lead*) override;
+  grpc::Status QualifyLead(grpc::ServerContext*, const v1::QualifyLeadRequest*,
+                           v1::Lead*) override;
+  grpc::Status Unsubscribe(grpc::ServerContext*, const v1::UnsubscribeRequest*,
+                           v1::UnsubscribeResponse*) override;
+  grpc::Status EraseLead(grpc::ServerContext*, const v1::EraseLeadRequest*,
+                         v1::EraseLeadResponse*) override;
+  grpc::Status ListLeadHistory(grpc::ServerContext*, const v1::ListLeadHistoryRequest*,
+                               v1::ListLeadHistoryResponse*) override;
+  grpc::Status ImportLeads(grpc::ServerContext*, grpc::ServerReader<v1::CaptureLeadRequest>*,
+                           v1::ImportLeadsResponse*) override;
+
+  grpc::Status RecordTouchpoint(grpc::ServerContext*, const v1::RecordTouchpointRequest*,
+                                v1::RecordTouchpointResponse*) override;
+  grpc::Status ListTouchpoints(grpc::ServerContext*, const v1::ListTouchpointsRequest*,
+                               v1::ListTouchpointsResponse*) override;
+
+  grpc::Status GetScoringPolicy(grpc::ServerContext*, const v1::GetScoringPolicyRequest*,
+                                v1::ScoringPolicy*) override;
+  grpc::Status UpdateScoringPolicy(grpc::ServerContext*, const v1::UpdateScoringPolicyRequest*,
+                                   v1::ScoringPolicy*) override;
+  grpc::Status RescoreLeads(grpc::ServerContext*, const v1::RescoreLeadsRequest*,
+                            v1::RescoreLeadsResponse*) override;
+
+  grpc::Status GetCampaignMetrics(grpc::ServerContext*, const v1::GetCampaignMetricsRequest*,
+                                  v1::CampaignMetrics*) override;
+  grpc::Status GetHandoffStatus(grpc::ServerContext*, const v1::GetHandoffStatusRequest*,
+                                v1::HandoffStatus*) override;
+  grpc::Status GetRelayStats(grpc::ServerContext*, const v1::GetRelayStatsRequest*,
+                             v1::RelayStats*) override;
 
  private:
+  // Validates and normalises a capture request (also one ImportLeads row).
+  absl::StatusOr<v1::CaptureLeadRequest> PrepareCapture(const v1::CaptureLeadRequest& request);
+
   LeadStore* const leads_;
+  CampaignStore* const campaigns_;
+  ScoringStore* const scoring_;
 };
 
 }  // namespace funnel::marketing

@@ -14,18 +14,18 @@
 namespace funnel::common {
 namespace {
 
-constexpr std::string_view kCreateTable = R"sql(
+constexpr absl::string_view kCreateTable = R"sql(
   CREATE TABLE IF NOT EXISTS schema_migrations (
     version INT NOT NULL PRIMARY KEY,
     name VARCHAR(200) NOT NULL,
     applied_at TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6)
   ) ENGINE=InnoDB)sql";
-constexpr std::string_view kGetLock =
+constexpr absl::string_view kGetLock =
     "SELECT GET_LOCK(CONCAT(DATABASE(), '.schema_migrations'), 60)";
-constexpr std::string_view kReleaseLock =
+constexpr absl::string_view kReleaseLock =
     "SELECT RELEASE_LOCK(CONCAT(DATABASE(), '.schema_migrations'))";
-constexpr std::string_view kMaxVersion = "SELECT COALESCE(MAX(version), 0) FROM schema_migrations";
-constexpr std::string_view kRecord = "INSERT INTO schema_migrations (version, name) VALUES (?, ?)";
+constexpr absl::string_view kMaxVersion = "SELECT COALESCE(MAX(version), 0) FROM schema_migrations";
+constexpr absl::string_view kRecord = "INSERT INTO schema_migrations (version, name) VALUES (?, ?)";
 
 bool IsBlankOrComment(absl::string_view piece) {
   for (absl::string_view line : absl::StrSplit(piece, '\n')) {
@@ -35,7 +35,7 @@ bool IsBlankOrComment(absl::string_view piece) {
   return true;
 }
 
-int64_t QueryInt(sql::Connection& conn, std::string_view query) {
+int64_t QueryInt(sql::Connection& conn, absl::string_view query) {
   std::unique_ptr<sql::Statement> st(conn.createStatement());
   std::unique_ptr<sql::ResultSet> rs(st->executeQuery(std::string(query)));
   return rs->next() ? rs->getInt64(1) : 0;

@@ -1,0 +1,57 @@
+#include "common/mysql/idempotency.h"
+
+#include <cppconn/exception.h>
+#include <cppconn/prepared_statement.h>
+#include <cppconn/resultset.h>
+
+#include <memory>
+#include <sstream>
+
+#include "common/mysql/sql_error.h"
+
+namespace funnel::common {
+namespace {
+
+// INSERT IGNORE takes the key's row lock, so a concurrent first call makes this one
+// wait; afterwards the row is ours (affected rows 1) or someone else's (0).
+constexpr absl::string_view kClaim =
+    "INSERT IGNORE INTO idempotency_keys (method, request_id) VALUES (?, ?)";
+constexpr absl::string_view kLoad =
+    "SELECT response FROM idempotency_keys WHERE method = ? AND request_id = ?";
+constexpr absl::string_view kSave =
+    "UPDATE idempotency_keys SET response = ? WHERE method = ? AND request_id = ?";
+
+}  // namespace
+
+absl::Status ValidateRequestId(absl::string_view request_id) {
+  if (request_id.size() > 200) {
+    return absl::InvalidArgumentError("request_id: longer than 200 characters");
+  }
+  return absl::OkStatus();
+}
+
+std::optional<std::string> ClaimRequestId(sql::Connection& conn, absl::string_view method,
+                                          absl::string_view request_id) {
+  std::unique_ptr<sql::PreparedStatement> claim(conn.prepareStatement(std::string(kClaim)));
+  claim->setString(1, std::string(method));
+  claim->setString(2, std::string(request_id));
+  if (claim->executeUpdate() == 1) return std::nullopt;
+  std::unique_ptr<sql::PreparedStatement> load(conn.prepareStatement(std::string(kLoad)));
+  load->setString(1, std::string(method));
+  load->setString(2, std::string(request_id));
+  std::unique_ptr<sql::ResultSet> rs(load->executeQuery());
+  if (!rs->next()) return std::nullopt;
+  return std::string(rs->getString(1));
+}
+
+void SaveRequestResponse(sql::Connection& conn, absl::string_view method,
+                         absl::string_view request_id, const std::string& response) {
+  std::unique_ptr<sql::PreparedStatement> save(conn.prepareStatement(std::string(kSave)));
+  std::istringstream blob(response);
+  save->setBlob(1, &blob);
+  save->setString(2, std::string(method));
+  save->setString(3, std::string(request_id));
+  save->executeUpdate();
+}
+
+}  // namespace funnel::common

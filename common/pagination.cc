@@ -1,0 +1,47 @@
+#include "common/pagination.h"
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
+#include "absl/strings/str_split.h"
+
+namespace funnel::common {
+
+absl::StatusOr<int> PageSize(int32_t requested) {
+  if (requested < 0) return absl::InvalidArgumentError("page_size: must not be negative");
+  if (requested == 0) return kDefaultPageSize;
+  return std::min<int>(requested, kMaxPageSize);
+}
+
+std::string EncodePageToken(absl::string_view scope, const std::vector<std::string>& key) {
+  std::vector<std::string> escaped;
+  for (const std::string& part : key) escaped.push_back(absl::CHexEscape(part));
+  return absl::WebSafeBase64Escape(absl::StrCat("v1|", absl::StrReplaceAll(scope, {{"|", "/"}}), "|", absl::StrJoin(escaped, "|")));
+}
+
+absl::StatusOr<std::vector<std::string>> DecodePageToken(absl::string_view scope,
+                                                         absl::string_view token,
+                                                         size_t key_parts) {
+  if (token.empty()) return std::vector<std::string>{};
+  std::string raw;
+  if (!absl::WebSafeBase64Unescape(token, &raw)) {
+    return absl::InvalidArgumentError("page_token: malformed");
+  }
+  std::vector<std::string> parts = absl::StrSplit(raw, '|');
+  if (parts.size() != key_parts + 2 || parts[0] != "v1") {
+    return absl::InvalidArgumentError("page_token: malformed");
+  }
+  if (parts[1] != absl::StrReplaceAll(scope, {{"|", "/"}})) {
+    return absl::InvalidArgumentError("page_token: belongs to a different listing or filter");
+  }
+  std::vector<std::string> key;
+  for (size_t i = 2; i < parts.size(); ++i) {
+    std::string part;
+    if (!absl::CUnescape(parts[i], &part)) return absl::InvalidArgumentError("page_token: malformed");
+    key.push_back(std::move(part));
+  }
+  return key;
+}
+
+}  // namespace funnel::common

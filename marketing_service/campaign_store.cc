@@ -1,0 +1,445 @@
+#include "marketing_service/campaign_store.h"
+
+#include <cppconn/prepared_statement.h>
+#include <cppconn/resultset.h>
+#include <cppconn/statement.h>
+
+#include <cmath>
+#include <memory>
+#include <sstream>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "common/mysql/idempotency.h"
+#include "common/mysql/params.h"
+#include "common/pagination.h"
+#include "common/status.h"
+#include "common/time_util.h"
+#include "marketing_service/lifecycle.h"
+
+namespace funnel::marketing {
+namespace {
+
+using common::TimeFromUnixSeconds;
+using common::ToProtoTime;
+using common::UnixSecondsOf;
+
+constexpr absl::string_view kCampaignColumns = R"sql(
+  campaign_id, name, channel, target_segment_id, currency, budget_minor, cost_minor,
+  UNIX_TIMESTAMP(start_at), UNIX_TIMESTAMP(end_at), state, version,
+  UNIX_TIMESTAMP(created_at), UNIX_TIMESTAMP(updated_at))sql";
+
+constexpr absl::string_view kInsertCampaign = R"sql(
+  INSERT INTO campaigns (name, channel, target_segment_id, currency, budget_minor, cost_minor,
+                         start_at, end_at, state)
+  VALUES (?, ?, ?, ?, ?, ?, FROM_UNIXTIME(?), FROM_UNIXTIME(?), ?))sql";
+
+constexpr absl::string_view kUpdateCampaign = R"sql(
+  UPDATE campaigns SET name = ?, channel = ?, target_segment_id = ?, currency = ?,
+    budget_minor = ?, cost_minor = ?, start_at = FROM_UNIXTIME(?), end_at = FROM_UNIXTIME(?),
+    state = ?, version = version + 1, updated_at = CURRENT_TIMESTAMP(6)
+  WHERE campaign_id = ?)sql";
+
+constexpr absl::string_view kSegmentColumns =
+    "segment_id, name, description, criteria, version, UNIX_TIMESTAMP(created_at)";
+constexpr absl::string_view kInsertSegment =
+    "INSERT INTO segments (name, description, criteria) VALUES (?, ?, ?)";
+
+// Metrics. Opted-out people do not count in reach.
+constexpr absl::string_view kReach = R"sql(
+  SELECT COUNT(DISTINCT t.lead_id) FROM touchpoints t JOIN leads l ON l.lead_id = t.lead_id
+  WHERE t.campaign_id = ? AND l.consent <> 3)sql";
+constexpr absl::string_view kTouchpointsByType =
+    "SELECT type, COUNT(*) FROM touchpoints WHERE campaign_id = ? GROUP BY type ORDER BY type";
+constexpr absl::string_view kLeadsFirstTouched =
+    "SELECT COUNT(*) FROM leads WHERE first_touch_campaign_id = ?";
+constexpr absl::string_view kHandoffCounts = R"sql(
+  SELECT COUNT(DISTINCT lead_id), COALESCE(SUM(delivered_at IS NOT NULL), 0),
+         COALESCE(SUM(decision = 1), 0),
+         COALESCE(SUM(sla_deadline IS NOT NULL AND
+                      ((decided_at IS NULL AND sla_deadline < FROM_UNIXTIME(?)) OR
+                       decided_at > sla_deadline)), 0)
+  FROM handoffs WHERE first_touch_campaign_id = ?)sql";
+constexpr absl::string_view kRejections = R"sql(
+  SELECT rejection_reason, COUNT(*) FROM handoffs
+  WHERE first_touch_campaign_id = ? AND decision = 2 GROUP BY rejection_reason ORDER BY 1)sql";
+
+std::unique_ptr<sql::PreparedStatement> Prepare(sql::Connection& conn, absl::string_view sql) {
+  return std::unique_ptr<sql::PreparedStatement>(conn.prepareStatement(std::string(sql)));
+}
+
+handoff::v1::Money MoneyOf(const std::string& currency, int64_t minor) {
+  handoff::v1::Money m;
+  m.set_currency_code(currency);
+  m.set_amount_minor(minor);
+  return m;
+}
+
+v1::Campaign CampaignFromRow(sql::ResultSet& rs) {
+  v1::Campaign c;
+  c.set_campaign_id(rs.getInt64(1));
+  c.set_name(rs.getString(2));
+  c.set_channel(static_cast<v1::Channel>(rs.getInt(3)));
+  c.set_target_segment_id(rs.getInt64(4));
+  const std::string currency = rs.getString(5);
+  *c.mutable_budget() = MoneyOf(currency, rs.getInt64(6));
+  *c.mutable_actual_cost() = MoneyOf(currency, rs.getInt64(7));
+  if (!rs.isNull(8)) *c.mutable_start_time() = ToProtoTime(TimeFromUnixSeconds(rs.getDouble(8)));
+  if (!rs.isNull(9)) *c.mutable_end_time() = ToProtoTime(TimeFromUnixSeconds(rs.getDouble(9)));
+  c.set_state(static_cast<v1::CampaignState>(rs.getInt(10)));
+  c.set_etag(absl::StrCat(rs.getInt64(11)));
+  *c.mutable_create_time() = ToProtoTime(TimeFromUnixSeconds(rs.getDouble(12)));
+  *c.mutable_update_time() = ToProtoTime(TimeFromUnixSeconds(rs.getDouble(13)));
+  return c;
+}
+
+v1::Segment SegmentFromRow(sql::ResultSet& rs) {
+  v1::Segment s;
+  s.set_segment_id(rs.getInt64(1));
+  s.set_name(rs.getString(2));
+  s.set_description(rs.getString(3));
+  s.mutable_criteria()->ParseFromString(std::string(rs.getString(4)));
+  s.set_etag(absl::StrCat(rs.getInt64(5)));
+  *s.mutable_create_time() = ToProtoTime(TimeFromUnixSeconds(rs.getDouble(6)));
+  return s;
+}
+
+void BindCampaign(sql::PreparedStatement& st, const v1::Campaign& c) {
+  st.setString(1, c.name());
+  st.setInt(2, c.channel());
+  st.setInt64(3, c.target_segment_id());
+  const std::string& currency = !c.budget().currency_code().empty()
+                                    ? c.budget().currency_code()
+                                    : c.actual_cost().currency_code();
+  st.setString(4, currency);
+  st.setInt64(5, c.budget().amount_minor());
+  st.setInt64(6, c.actual_cost().amount_minor());
+  if (c.has_start_time()) {
+    st.setDouble(7, UnixSecondsOf(common::FromProtoTime(c.start_time())));
+  } else {
+    st.setNull(7, sql::DataType::DOUBLE);
+  }
+  if (c.has_end_time()) {
+    st.setDouble(8, UnixSecondsOf(common::FromProtoTime(c.end_time())));
+  } else {
+    st.setNull(8, sql::DataType::DOUBLE);
+  }
+  st.setInt(9, c.state());
+}
+
+absl::Status CheckSegmentExists(sql::Connection& conn, int64_t segment_id) {
+  if (segment_id == 0) return absl::OkStatus();
+  auto st = Prepare(conn, "SELECT 1 FROM segments WHERE segment_id = ?");
+  st->setInt64(1, segment_id);
+  std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
+  if (!rs->next()) {
+    return absl::NotFoundError(
+        absl::StrCat("campaign.target_segment_id: segment ", segment_id, " not found"));
+  }
+  return absl::OkStatus();
+}
+
+int64_t LastInsertId(sql::Connection& conn) {
+  std::unique_ptr<sql::Statement> st(conn.createStatement());
+  std::unique_ptr<sql::ResultSet> rs(st->executeQuery("SELECT LAST_INSERT_ID()"));
+  rs->next();
+  return rs->getInt64(1);
+}
+
+// Rounds a / b to the nearest integer (b > 0).
+int64_t DivideRounded(int64_t a, int64_t b) { return (a + b / 2) / b; }
+
+absl::Status ValidateMoney(const handoff::v1::Money& m, absl::string_view field) {
+  if (m.amount_minor() < 0) return absl::InvalidArgumentError(absl::StrCat(field, ": must not be negative"));
+  if (m.amount_minor() != 0 || !m.currency_code().empty()) {
+    const std::string& code = m.currency_code();
+    if (code.size() != 3 || !absl::ascii_isupper(code[0]) || !absl::ascii_isupper(code[1]) ||
+        !absl::ascii_isupper(code[2])) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(field, ".currency_code: must be an ISO 4217 code such as USD"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status ValidateCampaign(const v1::Campaign& c) {
+  if (c.name().empty()) return absl::InvalidArgumentError("campaign.name: required");
+  if (c.name().size() > 200) return absl::InvalidArgumentError("campaign.name: longer than 200 characters");
+  if (c.channel() == v1::CHANNEL_UNSPECIFIED || !v1::Channel_IsValid(c.channel())) {
+    return absl::InvalidArgumentError("campaign.channel: required");
+  }
+  if (c.target_segment_id() < 0) {
+    return absl::InvalidArgumentError("campaign.target_segment_id: must not be negative");
+  }
+  RETURN_IF_ERROR(ValidateMoney(c.budget(), "campaign.budget"));
+  RETURN_IF_ERROR(ValidateMoney(c.actual_cost(), "campaign.actual_cost"));
+  if (!c.budget().currency_code().empty() && !c.actual_cost().currency_code().empty() &&
+      c.budget().currency_code() != c.actual_cost().currency_code()) {
+    return absl::InvalidArgumentError(
+        "campaign.actual_cost.currency_code: must match the budget's currency");
+  }
+  if (c.has_start_time() && c.has_end_time() &&
+      common::FromProtoTime(c.end_time()) < common::FromProtoTime(c.start_time())) {
+    return absl::InvalidArgumentError("campaign.end_time: before start_time");
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<v1::Campaign> CampaignStore::Create(const v1::Campaign& campaign,
+                                                   const std::string& request_id) {
+  return common::IdempotentTransaction<v1::Campaign>(
+      *pool_, "CreateCampaign", request_id,
+      [&](sql::Connection& conn) -> absl::StatusOr<v1::Campaign> {
+        RETURN_IF_ERROR(CheckSegmentExists(conn, campaign.target_segment_id()));
+        v1::Campaign draft = campaign;
+        draft.set_state(v1::CAMPAIGN_STATE_DRAFT);
+        auto st = Prepare(conn, kInsertCampaign);
+        BindCampaign(*st, draft);
+        st->executeUpdate();
+        const int64_t id = LastInsertId(conn);
+        auto get = Prepare(conn, absl::StrCat("SELECT ", kCampaignColumns,
+                                              " FROM campaigns WHERE campaign_id = ?"));
+        get->setInt64(1, id);
+        std::unique_ptr<sql::ResultSet> rs(get->executeQuery());
+        rs->next();
+        return CampaignFromRow(*rs);
+      });
+}
+
+absl::StatusOr<v1::Campaign> CampaignStore::Get(int64_t campaign_id) {
+  v1::Campaign campaign;
+  RETURN_IF_ERROR(pool_->WithConnection("get campaign", [&](sql::Connection& conn) -> absl::Status {
+    auto st = Prepare(conn, absl::StrCat("SELECT ", kCampaignColumns,
+                                         " FROM campaigns WHERE campaign_id = ?"));
+    st->setInt64(1, campaign_id);
+    std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
+    if (!rs->next()) return absl::NotFoundError(absl::StrCat("campaign ", campaign_id, " not found"));
+    campaign = CampaignFromRow(*rs);
+    return absl::OkStatus();
+  }));
+  return campaign;
+}
+
+absl::StatusOr<v1::ListCampaignsResponse> CampaignStore::List(v1::CampaignState state,
+                                                              v1::Channel channel, int page_size,
+                                                              const std::string& page_token) {
+  const std::string scope = absl::StrCat("campaigns:", state, ":", channel);
+  ASSIGN_OR_RETURN(std::vector<std::string> key, common::DecodePageToken(scope, page_token, 1));
+  int64_t after = 0;
+  if (!key.empty() && !absl::SimpleAtoi(key[0], &after)) {
+    return absl::InvalidArgumentError("page_token: malformed");
+  }
+  std::string sql = absl::StrCat("SELECT ", kCampaignColumns, " FROM campaigns WHERE campaign_id > ?");
+  std::vector<common::SqlParam> params = {after};
+  if (state != v1::CAMPAIGN_STATE_UNSPECIFIED) {
+    absl::StrAppend(&sql, " AND state = ?");
+    params.push_back(int64_t{state});
+  }
+  if (channel != v1::CHANNEL_UNSPECIFIED) {
+    absl::StrAppend(&sql, " AND channel = ?");
+    params.push_back(int64_t{channel});
+  }
+  absl::StrAppend(&sql, " ORDER BY campaign_id LIMIT ?");
+  params.push_back(int64_t{page_size + 1});
+  v1::ListCampaignsResponse response;
+  RETURN_IF_ERROR(pool_->WithConnection("list campaigns", [&](sql::Connection& conn) {
+    auto st = Prepare(conn, sql);
+    common::BindAll(*st, params);
+    std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
+    while (rs->next()) *response.add_campaigns() = CampaignFromRow(*rs);
+    return absl::OkStatus();
+  }));
+  if (response.campaigns_size() > page_size) {
+    response.mutable_campaigns()->RemoveLast();
+    response.set_next_page_token(common::EncodePageToken(
+        scope, {absl::StrCat(response.campaigns(page_size - 1).campaign_id())}));
+  }
+  return response;
+}
+
+absl::StatusOr<v1::Campaign> CampaignStore::Update(const v1::Campaign& campaign,
+                                                   const std::vector<std::string>& paths,
+                                                   const std::string& request_id) {
+  return common::IdempotentTransaction<v1::Campaign>(
+      *pool_, "UpdateCampaign", request_id,
+      [&](sql::Connection& conn) -> absl::StatusOr<v1::Campaign> {
+        auto select = Prepare(conn, absl::StrCat("SELECT ", kCampaignColumns,
+                                                 " FROM campaigns WHERE campaign_id = ? FOR UPDATE"));
+        select->setInt64(1, campaign.campaign_id());
+        std::unique_ptr<sql::ResultSet> rs(select->executeQuery());
+        if (!rs->next()) {
+          return absl::NotFoundError(absl::StrCat("campaign ", campaign.campaign_id(), " not found"));
+        }
+        v1::Campaign current = CampaignFromRow(*rs);
+        if (!campaign.etag().empty() && campaign.etag() != current.etag()) {
+          return absl::AbortedError(absl::StrCat("campaign.etag: stale (current is ",
+                                                 current.etag(), "); read the campaign again"));
+        }
+        v1::Campaign next = current;
+        for (const std::string& path : paths) {
+          if (path == "name") next.set_name(campaign.name());
+          if (path == "channel") next.set_channel(campaign.channel());
+          if (path == "target_segment_id") next.set_target_segment_id(campaign.target_segment_id());
+          if (path == "budget") *next.mutable_budget() = campaign.budget();
+          if (path == "actual_cost") *next.mutable_actual_cost() = campaign.actual_cost();
+          if (path == "start_time") *next.mutable_start_time() = campaign.start_time();
+          if (path == "end_time") *next.mutable_end_time() = campaign.end_time();
+          if (path == "state") next.set_state(campaign.state());
+        }
+        RETURN_IF_ERROR(CheckCampaignTransition(current.state(), next.state()));
+        RETURN_IF_ERROR(ValidateCampaign(next));
+        if (next.target_segment_id() != current.target_segment_id()) {
+          RETURN_IF_ERROR(CheckSegmentExists(conn, next.target_segment_id()));
+        }
+        auto st = Prepare(conn, kUpdateCampaign);
+        BindCampaign(*st, next);
+        st->setInt64(10, next.campaign_id());
+        st->executeUpdate();
+        auto get = Prepare(conn, absl::StrCat("SELECT ", kCampaignColumns,
+                                              " FROM campaigns WHERE campaign_id = ?"));
+        get->setInt64(1, next.campaign_id());
+        std::unique_ptr<sql::ResultSet> after(get->executeQuery());
+        after->next();
+        return CampaignFromRow(*after);
+      });
+}
+
+absl::StatusOr<v1::CampaignMetrics> CampaignStore::Metrics(int64_t campaign_id, absl::Time now) {
+  ASSIGN_OR_RETURN(v1::Campaign campaign, Get(campaign_id));
+  v1::CampaignMetrics m;
+  m.set_campaign_id(campaign_id);
+  RETURN_IF_ERROR(pool_->WithConnection("campaign metrics", [&](sql::Connection& conn) {
+    auto count = [&](absl::string_view sql) {
+      auto st = Prepare(conn, sql);
+      st->setInt64(1, campaign_id);
+      std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
+      return rs->next() ? rs->getInt64(1) : 0;
+    };
+    m.set_reach(count(kReach));
+    m.set_leads_first_touched(count(kLeadsFirstTouched));
+    {
+      auto st = Prepare(conn, kTouchpointsByType);
+      st->setInt64(1, campaign_id);
+      std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
+      while (rs->next()) {
+        auto* t = m.add_touchpoints_by_type();
+        t->set_type(static_cast<handoff::v1::TouchpointType>(rs->getInt(1)));
+        t->set_count(rs->getInt64(2));
+      }
+    }
+    {
+      auto st = Prepare(conn, kHandoffCounts);
+      st->setDouble(1, UnixSecondsOf(now));
+      st->setInt64(2, campaign_id);
+      std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
+      if (rs->next()) {
+        m.set_mqls(rs->getInt64(1));
+        m.set_handed_off(rs->getInt64(2));
+        m.set_accepted(rs->getInt64(3));
+        m.set_sla_breaches(rs->getInt64(4));
+      }
+    }
+    {
+      auto st = Prepare(conn, kRejections);
+      st->setInt64(1, campaign_id);
+      std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
+      while (rs->next()) {
+        auto* r = m.add_rejected_by_reason();
+        r->set_reason(static_cast<handoff::v1::RejectionReason>(rs->getInt(1)));
+        r->set_count(rs->getInt64(2));
+      }
+    }
+    return absl::OkStatus();
+  }));
+  const handoff::v1::Money& cost = campaign.actual_cost();
+  *m.mutable_cost() = cost;
+  const std::string& currency = cost.currency_code();
+  *m.mutable_cost_per_lead() = MoneyOf(
+      currency, m.leads_first_touched() > 0 ? DivideRounded(cost.amount_minor(), m.leads_first_touched()) : 0);
+  *m.mutable_cost_per_mql() =
+      MoneyOf(currency, m.mqls() > 0 ? DivideRounded(cost.amount_minor(), m.mqls()) : 0);
+  // Won deals and attributed revenue arrive through the handoff contract's
+  // DealOutcome; until a campaign has any, they are zero, and ROI is what zero
+  // revenue against the cost gives.
+  for (v1::AttributionModel model :
+       {v1::ATTRIBUTION_MODEL_FIRST_TOUCH, v1::ATTRIBUTION_MODEL_LAST_TOUCH,
+        v1::ATTRIBUTION_MODEL_LINEAR}) {
+    auto* r = m.add_revenue();
+    r->set_model(model);
+    *r->mutable_revenue() = MoneyOf(currency, 0);
+    r->set_roi(cost.amount_minor() > 0 ? (0.0 - cost.amount_minor()) / cost.amount_minor() : 0);
+  }
+  return m;
+}
+
+absl::StatusOr<v1::Segment> CampaignStore::CreateSegment(const v1::Segment& segment,
+                                                         const std::string& request_id) {
+  return common::IdempotentTransaction<v1::Segment>(
+      *pool_, "CreateSegment", request_id,
+      [&](sql::Connection& conn) -> absl::StatusOr<v1::Segment> {
+        auto st = Prepare(conn, kInsertSegment);
+        st->setString(1, segment.name());
+        st->setString(2, segment.description());
+        std::istringstream blob(segment.criteria().SerializeAsString());
+        st->setBlob(3, &blob);
+        try {
+          st->executeUpdate();
+        } catch (const sql::SQLException& e) {
+          if (e.getErrorCode() == 1062) {
+            return absl::AlreadyExistsError(
+                absl::StrCat("segment.name: a segment named '", segment.name(), "' exists"));
+          }
+          throw;
+        }
+        auto get = Prepare(conn, absl::StrCat("SELECT ", kSegmentColumns,
+                                              " FROM segments WHERE segment_id = ?"));
+        get->setInt64(1, LastInsertId(conn));
+        std::unique_ptr<sql::ResultSet> rs(get->executeQuery());
+        rs->next();
+        return SegmentFromRow(*rs);
+      });
+}
+
+absl::StatusOr<v1::Segment> CampaignStore::GetSegment(int64_t segment_id) {
+  v1::Segment segment;
+  RETURN_IF_ERROR(pool_->WithConnection("get segment", [&](sql::Connection& conn) -> absl::Status {
+    auto st = Prepare(conn, absl::StrCat("SELECT ", kSegmentColumns,
+                                         " FROM segments WHERE segment_id = ?"));
+    st->setInt64(1, segment_id);
+    std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
+    if (!rs->next()) return absl::NotFoundError(absl::StrCat("segment ", segment_id, " not found"));
+    segment = SegmentFromRow(*rs);
+    return absl::OkStatus();
+  }));
+  return segment;
+}
+
+absl::StatusOr<v1::ListSegmentsResponse> CampaignStore::ListSegments(int page_size,
+                                                                     const std::string& page_token) {
+  ASSIGN_OR_RETURN(std::vector<std::string> key, common::DecodePageToken("segments", page_token, 1));
+  int64_t after = 0;
+  if (!key.empty() && !absl::SimpleAtoi(key[0], &after)) {
+    return absl::InvalidArgumentError("page_token: malformed");
+  }
+  v1::ListSegmentsResponse response;
+  RETURN_IF_ERROR(pool_->WithConnection("list segments", [&](sql::Connection& conn) {
+    auto st = Prepare(conn, absl::StrCat("SELECT ", kSegmentColumns,
+                                         " FROM segments WHERE segment_id > ? ORDER BY segment_id LIMIT ?"));
+    st->setInt64(1, after);
+    st->setInt(2, page_size + 1);
+    std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
+    while (rs->next()) *response.add_segments() = SegmentFromRow(*rs);
+    return absl::OkStatus();
+  }));
+  if (response.segments_size() > page_size) {
+    response.mutable_segments()->RemoveLast();
+    response.set_next_page_token(common::EncodePageToken(
+        "segments", {absl::StrCat(response.segments(page_size - 1).segment_id())}));
+  }
+  return response;
+}
+
+}  // namespace funnel::marketing

@@ -1,0 +1,42 @@
+#include "marketing_service/lifecycle.h"
+
+#include "absl/strings/str_cat.h"
+
+namespace funnel::marketing {
+
+absl::Status CheckQualifiable(v1::LeadStage stage, handoff::v1::ConsentStatus consent,
+                              bool erased) {
+  if (erased) return absl::FailedPreconditionError("lead: erased");
+  if (consent == handoff::v1::CONSENT_STATUS_OPTED_OUT) {
+    return absl::FailedPreconditionError("lead: opted out; it is never handed off");
+  }
+  switch (stage) {
+    case v1::LEAD_STAGE_NEW:
+    case v1::LEAD_STAGE_NURTURING:
+    case v1::LEAD_STAGE_RECYCLED:
+      return absl::OkStatus();
+    default:
+      return absl::FailedPreconditionError(
+          absl::StrCat("lead: stage is ", v1::LeadStage_Name(stage),
+                       "; only NEW, NURTURING or RECYCLED leads can be qualified"));
+  }
+}
+
+v1::LeadStage StageAfterTouch(v1::LeadStage stage) {
+  return stage == v1::LEAD_STAGE_NEW ? v1::LEAD_STAGE_NURTURING : stage;
+}
+
+absl::Status CheckCampaignTransition(v1::CampaignState from, v1::CampaignState to) {
+  using S = v1::CampaignState;
+  const bool ok = from == to || (from == S::CAMPAIGN_STATE_DRAFT && to == S::CAMPAIGN_STATE_ACTIVE) ||
+                  (from == S::CAMPAIGN_STATE_ACTIVE && to == S::CAMPAIGN_STATE_PAUSED) ||
+                  (from == S::CAMPAIGN_STATE_PAUSED && to == S::CAMPAIGN_STATE_ACTIVE) ||
+                  ((from == S::CAMPAIGN_STATE_ACTIVE || from == S::CAMPAIGN_STATE_PAUSED) &&
+                   to == S::CAMPAIGN_STATE_COMPLETED);
+  if (ok) return absl::OkStatus();
+  return absl::FailedPreconditionError(absl::StrCat("campaign.state: cannot go from ",
+                                                    v1::CampaignState_Name(from), " to ",
+                                                    v1::CampaignState_Name(to)));
+}
+
+}  // namespace funnel::marketing

@@ -1,0 +1,23 @@
+#pragma once
+
+// The rules of a lead's stage and a campaign's state, pure.
+
+#include "absl/status/status.h"
+#include "funnel/marketing/v1/marketing_service.pb.h"
+
+namespace funnel::marketing {
+
+// OK when a lead in this state may be qualified (and so handed to sales);
+// FAILED_PRECONDITION saying why not: opted out, erased, or not in NEW,
+// NURTURING or RECYCLED.
+absl::Status CheckQualifiable(v1::LeadStage stage, handoff::v1::ConsentStatus consent, bool erased);
+
+// The stage a lead moves to when it is touched: NEW becomes NURTURING; every other
+// stage stays.
+v1::LeadStage StageAfterTouch(v1::LeadStage stage);
+
+// OK for DRAFT -> ACTIVE, ACTIVE <-> PAUSED, ACTIVE|PAUSED -> COMPLETED and for
+// staying in the same state; FAILED_PRECONDITION naming both states otherwise.
+absl::Status CheckCampaignTransition(v1::CampaignState from, v1::CampaignState to);
+
+}  // namespace funnel::marketing

@@ -1,0 +1,32 @@
+#pragma once
+
+// SQL for the scoring policy (one row of scoring_policy).
+
+#include <cppconn/connection.h>
+
+#include "absl/status/statusor.h"
+#include "common/mysql/pool.h"
+#include "funnel/marketing/v1/marketing_service.pb.h"
+
+namespace funnel::marketing {
+
+// Reads the policy in force inside a caller's transaction (the built-in default
+// until someone updates it). With `for_update`, locks it until commit.
+v1::ScoringPolicy LoadPolicy(sql::Connection& conn, bool for_update = false);
+
+class ScoringStore final {
+ public:
+  explicit ScoringStore(common::ConnectionPool* pool) : pool_(pool) {}
+
+  absl::StatusOr<v1::ScoringPolicy> Get();
+  // Replaces the policy with `policy` (already merged and validated by the caller)
+  // if `expected_etag` is empty or current; ABORTED otherwise.
+  absl::StatusOr<v1::ScoringPolicy> Update(const v1::ScoringPolicy& policy,
+                                           const std::string& expected_etag,
+                                           const std::string& request_id);
+
+ private:
+  common::ConnectionPool* const pool_;
+};
+
+}  // namespace funnel::marketing

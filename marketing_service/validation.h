@@ -1,0 +1,37 @@
+#pragma once
+
+// Request checks shared by the marketing handlers. Each returns INVALID_ARGUMENT
+// naming the offending field, so a caller can fix the request without guessing.
+
+#include <set>
+#include <string>
+#include <vector>
+
+#include <google/protobuf/field_mask.pb.h>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "funnel/handoff/v1/types.pb.h"
+
+namespace funnel::marketing {
+
+absl::Status RequirePositiveId(int64_t id, absl::string_view field);
+absl::Status RequireNonNegativeId(int64_t id, absl::string_view field);
+
+// Lengths of the free-text contact fields and a non-negative company size. The
+// email is checked by NormalizeEmail.
+absl::Status ValidateContactFields(const handoff::v1::Contact& contact, absl::string_view prefix);
+
+// The mask's paths, each one of `allowed`; INVALID_ARGUMENT for an unknown path, or
+// for an empty mask when `required`.
+absl::StatusOr<std::vector<std::string>> MaskPaths(const google::protobuf::FieldMask& mask,
+                                                   const std::set<std::string>& allowed,
+                                                   bool required);
+
+// A defined enum value (generated `X_IsValid`), non-zero unless
+// `allow_unspecified`.
+absl::Status RequireEnum(int value, bool (*is_valid)(int), absl::string_view field,
+                         bool allow_unspecified);
+
+}  // namespace funnel::marketing

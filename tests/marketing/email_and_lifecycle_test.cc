@@ -1,0 +1,72 @@
+#include <gtest/gtest.h>
+
+#include "common/testing/status_matchers.h"
+#include "marketing_service/email.h"
+#include "marketing_service/lifecycle.h"
+
+namespace funnel::marketing {
+namespace {
+
+using ::funnel::testing::IsOk;
+using ::funnel::testing::StatusIs;
+using ::testing::HasSubstr;
+
+TEST(NormalizeEmailTest, TrimsAndLowerCases) {
+  EXPECT_EQ(*NormalizeEmail("  Ada.Lovelace@Example.COM \t"), "ada.lovelace@example.com");
+}
+
+TEST(NormalizeEmailTest, RejectsMalformedAddressesNamingTheField) {
+  for (const char* bad : {"", "   ", "ada", "@example.com", "ada@", "ada@example", "a@b@c.com",
+                          "ada @example.com", "ada@example..com", "ada@.com", "ada@example.com."}) {
+    EXPECT_THAT(NormalizeEmail(bad, "contact.email"),
+                StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("contact.email: ")))
+        << bad;
+  }
+  EXPECT_THAT(NormalizeEmail(std::string(310, 'a') + "@example.com"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("320")));
+}
+
+TEST(LifecycleTest, OnlyNurturableConsentingLeadsQualify) {
+  using handoff::v1::CONSENT_STATUS_OPTED_IN;
+  using handoff::v1::CONSENT_STATUS_OPTED_OUT;
+  for (v1::LeadStage stage :
+       {v1::LEAD_STAGE_NEW, v1::LEAD_STAGE_NURTURING, v1::LEAD_STAGE_RECYCLED}) {
+    EXPECT_THAT(CheckQualifiable(stage, CONSENT_STATUS_OPTED_IN, false), IsOk());
+    EXPECT_THAT(CheckQualifiable(stage, CONSENT_STATUS_OPTED_OUT, false),
+                StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("opted out")));
+    EXPECT_THAT(CheckQualifiable(stage, CONSENT_STATUS_OPTED_IN, true),
+                StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("erased")));
+  }
+  for (v1::LeadStage stage :
+       {v1::LEAD_STAGE_MARKETING_QUALIFIED, v1::LEAD_STAGE_HANDED_OFF, v1::LEAD_STAGE_SALES_ACCEPTED,
+        v1::LEAD_STAGE_CUSTOMER, v1::LEAD_STAGE_DISQUALIFIED}) {
+    EXPECT_THAT(CheckQualifiable(stage, CONSENT_STATUS_OPTED_IN, false),
+                StatusIs(absl::StatusCode::kFailedPrecondition));
+  }
+}
+
+TEST(LifecycleTest, TouchMovesNewLeadsToNurturingOnly) {
+  EXPECT_EQ(StageAfterTouch(v1::LEAD_STAGE_NEW), v1::LEAD_STAGE_NURTURING);
+  EXPECT_EQ(StageAfterTouch(v1::LEAD_STAGE_RECYCLED), v1::LEAD_STAGE_RECYCLED);
+  EXPECT_EQ(StageAfterTouch(v1::LEAD_STAGE_HANDED_OFF), v1::LEAD_STAGE_HANDED_OFF);
+}
+
+TEST(LifecycleTest, CampaignStateMachine) {
+  using S = v1::CampaignState;
+  const S kDraft = v1::CAMPAIGN_STATE_DRAFT, kActive = v1::CAMPAIGN_STATE_ACTIVE,
+          kPaused = v1::CAMPAIGN_STATE_PAUSED, kDone = v1::CAMPAIGN_STATE_COMPLETED;
+  const std::vector<std::pair<S, S>> allowed = {{kDraft, kActive},  {kActive, kPaused},
+                                                {kPaused, kActive}, {kActive, kDone},
+                                                {kPaused, kDone},   {kDraft, kDraft}};
+  for (auto [from, to] : allowed) EXPECT_THAT(CheckCampaignTransition(from, to), IsOk());
+  const std::vector<std::pair<S, S>> forbidden = {{kDraft, kPaused}, {kDraft, kDone},
+                                                  {kActive, kDraft}, {kDone, kActive},
+                                                  {kDone, kDraft},   {kPaused, kDraft}};
+  for (auto [from, to] : forbidden) {
+    EXPECT_THAT(CheckCampaignTransition(from, to),
+                StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("cannot go from")));
+  }
+}
+
+}  // namespace
+}  // namespace funnel::marketing

@@ -1,0 +1,248 @@
+// Store behaviour against the real MariaDB.
+
+#include <gtest/gtest.h>
+
+#include <set>
+#include <thread>
+
+#include "common/testing/status_matchers.h"
+#include "tests/marketing/marketing_fixture.h"
+
+namespace funnel::marketing {
+namespace {
+
+using ::funnel::testing::IsOk;
+using ::funnel::testing::StatusIs;
+using ::testing::HasSubstr;
+using handoff::v1::TOUCHPOINT_TYPE_DEMO_REQUEST;
+using handoff::v1::TOUCHPOINT_TYPE_EMAIL_CLICK;
+using handoff::v1::TOUCHPOINT_TYPE_WEBINAR_ATTENDED;
+
+using LeadStoreTest = MarketingFixture;
+
+TEST_F(LeadStoreTest, ConcurrentCapturesOfOneEmailMakeExactlyOneLead) {
+  const int64_t campaign = ActiveCampaign("launch");
+  std::vector<std::thread> threads;
+  std::vector<absl::StatusOr<v1::CaptureLeadResponse>> results(16, absl::UnknownError("unset"));
+  for (int i = 0; i < 16; ++i) {
+    threads.emplace_back([&, i] {
+      results[i] = leads_.Capture(Capture("same@example.com", campaign, TOUCHPOINT_TYPE_EMAIL_CLICK),
+                                  "test", absl::Now());
+    });
+  }
+  for (auto& t : threads) t.join();
+  int created = 0;
+  std::set<int64_t> ids;
+  for (const auto& r : results) {
+    ASSERT_THAT(r, IsOk());
+    created += r->created();
+    ids.insert(r->lead().lead_id());
+  }
+  EXPECT_EQ(created, 1);
+  EXPECT_EQ(ids.size(), 1u);
+  EXPECT_EQ(db_.QueryInt("SELECT COUNT(*) FROM leads"), 1);
+  EXPECT_EQ(db_.QueryInt("SELECT COUNT(*) FROM touchpoints"), 16);  // every touch recorded
+}
+
+TEST_F(LeadStoreTest, MergeFillsOnlyEmptyFields) {
+  v1::CaptureLeadRequest first = Capture("ada@example.com");
+  first.mutable_contact()->set_first_name("Ada");
+  ASSERT_THAT(leads_.Capture(first, "test", absl::Now()), IsOk());
+  v1::CaptureLeadRequest second = Capture("ada@example.com");
+  second.mutable_contact()->set_first_name("Someone Else");
+  second.mutable_contact()->set_company("Analytical Engines");
+  auto merged = leads_.Capture(second, "test", absl::Now());
+  ASSERT_THAT(merged, IsOk());
+  EXPECT_FALSE(merged->created());
+  EXPECT_EQ(merged->lead().contact().first_name(), "Ada");
+  EXPECT_EQ(merged->lead().contact().company(), "Analytical Engines");
+}
+
+TEST_F(LeadStoreTest, PagesStayStableWhileLeadsAreInserted) {
+  for (int i = 0; i < 25; ++i) {
+    ASSERT_THAT(leads_.Capture(Capture(absl::StrCat("p", i, "@example.com")), "t", absl::Now()), IsOk());
+  }
+  LeadFilter filter;
+  filter.scope = "test";
+  std::vector<int64_t> seen;
+  std::string token;
+  int pages = 0;
+  do {
+    auto page = leads_.ListLeads(filter, 10, token);
+    ASSERT_THAT(page, IsOk());
+    for (const auto& lead : page->leads()) seen.push_back(lead.lead_id());
+    token = page->next_page_token();
+    // New leads arrive between pages; newest-first keyset pagination must neither
+    // repeat nor skip the leads that existed when listing began.
+    for (int i = 0; i < 3; ++i) {
+      ASSERT_THAT(leads_.Capture(Capture(absl::StrCat("new", pages, "_", i, "@example.com")), "t",
+                                 absl::Now()),
+                  IsOk());
+    }
+    ++pages;
+  } while (!token.empty());
+  EXPECT_EQ(seen.size(), 25u);
+  EXPECT_EQ(std::set<int64_t>(seen.begin(), seen.end()).size(), 25u);
+  EXPECT_TRUE(std::is_sorted(seen.rbegin(), seen.rend()));
+}
+
+TEST_F(LeadStoreTest, ScoreOrderPagesCoverEveryLeadOnce) {
+  const int64_t campaign = ActiveCampaign("c");
+  for (int i = 0; i < 12; ++i) {
+    auto r = leads_.Capture(Capture(absl::StrCat("s", i, "@example.com"), campaign,
+                                    i % 2 ? TOUCHPOINT_TYPE_EMAIL_CLICK : TOUCHPOINT_TYPE_WEBINAR_ATTENDED),
+                            "t", absl::Now());
+    ASSERT_THAT(r, IsOk());
+  }
+  LeadFilter filter;
+  filter.order = v1::LEAD_ORDER_SCORE_DESC;
+  filter.scope = "score";
+  std::set<int64_t> ids;
+  double last = 1e18;
+  std::string token;
+  do {
+    auto page = leads_.ListLeads(filter, 5, token);
+    ASSERT_THAT(page, IsOk());
+    for (const auto& lead : page->leads()) {
+      EXPECT_LE(lead.score(), last);
+      last = lead.score();
+      EXPECT_TRUE(ids.insert(lead.lead_id()).second);
+    }
+    token = page->next_page_token();
+  } while (!token.empty());
+  EXPECT_EQ(ids.size(), 12u);
+}
+
+TEST_F(LeadStoreTest, StaleEtagIsAbortedAndChangesNothing) {
+  auto lead = leads_.Capture(Capture("etag@example.com"), "t", absl::Now());
+  ASSERT_THAT(lead, IsOk());
+  v1::Lead update = lead->lead();
+  update.mutable_contact()->set_company("First");
+  ASSERT_THAT(leads_.UpdateLead(update, {"contact.company"}, "", "t", absl::Now()), IsOk());
+  update.mutable_contact()->set_company("Second");  // same, now stale, etag
+  EXPECT_THAT(leads_.UpdateLead(update, {"contact.company"}, "", "t", absl::Now()),
+              StatusIs(absl::StatusCode::kAborted, HasSubstr("etag")));
+  EXPECT_EQ(leads_.FindLead(update.lead_id())->contact().company(), "First");
+}
+
+TEST_F(LeadStoreTest, RequestIdMakesRetriesReturnTheFirstResult) {
+  const int64_t campaign = ActiveCampaign("c");
+  v1::CaptureLeadRequest request = Capture("retry@example.com", campaign, TOUCHPOINT_TYPE_EMAIL_CLICK);
+  request.set_request_id("req-1");
+  auto first = leads_.Capture(request, "t", absl::Now());
+  auto second = leads_.Capture(request, "t", absl::Now());
+  ASSERT_THAT(first, IsOk());
+  ASSERT_THAT(second, IsOk());
+  EXPECT_TRUE(second->created());  // the first answer, replayed
+  EXPECT_EQ(first->SerializeAsString(), second->SerializeAsString());
+  EXPECT_EQ(db_.QueryInt("SELECT COUNT(*) FROM touchpoints"), 1);
+
+  v1::RecordTouchpointRequest touch;
+  touch.set_lead_id(first->lead().lead_id());
+  touch.set_type(TOUCHPOINT_TYPE_DEMO_REQUEST);
+  touch.set_request_id("touch-1");
+  ASSERT_THAT(leads_.RecordTouchpoint(touch, "t", absl::Now()), IsOk());
+  ASSERT_THAT(leads_.RecordTouchpoint(touch, "t", absl::Now()), IsOk());
+  EXPECT_EQ(db_.QueryInt("SELECT COUNT(*) FROM touchpoints"), 2);
+}
+
+TEST_F(LeadStoreTest, HotLeadIsQualifiedOnceWithAHandoffEvent) {
+  const int64_t campaign = ActiveCampaign("c");
+  auto lead = leads_.Capture(Capture("hot@example.com", campaign, TOUCHPOINT_TYPE_DEMO_REQUEST),
+                             "t", absl::Now());  // 40
+  ASSERT_THAT(lead, IsOk());
+  EXPECT_EQ(lead->lead().temperature(), handoff::v1::TEMPERATURE_WARM);
+  v1::RecordTouchpointRequest touch;
+  touch.set_lead_id(lead->lead().lead_id());
+  touch.set_campaign_id(campaign);
+  touch.set_type(TOUCHPOINT_TYPE_WEBINAR_ATTENDED);  // +15 = 55
+  ASSERT_THAT(leads_.RecordTouchpoint(touch, "t", absl::Now()), IsOk());
+  touch.set_type(TOUCHPOINT_TYPE_EMAIL_CLICK);  // +5 = 60: hot
+  auto hot = leads_.RecordTouchpoint(touch, "t", absl::Now());
+  ASSERT_THAT(hot, IsOk());
+  EXPECT_EQ(hot->lead().temperature(), handoff::v1::TEMPERATURE_HOT);
+  EXPECT_EQ(hot->lead().stage(), v1::LEAD_STAGE_MARKETING_QUALIFIED);
+  EXPECT_FALSE(hot->lead().handoff_id().empty());
+  ASSERT_THAT(leads_.RecordTouchpoint(touch, "t", absl::Now()), IsOk());  // still hot
+  EXPECT_EQ(db_.QueryInt("SELECT COUNT(*) FROM handoffs"), 1);
+  EXPECT_EQ(db_.QueryInt("SELECT COUNT(*) FROM outbox WHERE kind = 'LeadHandoff'"), 1);
+}
+
+TEST_F(LeadStoreTest, OptedOutLeadIsNeverQualified) {
+  auto lead = leads_.Capture(Capture("out@example.com"), "t", absl::Now());
+  ASSERT_THAT(lead, IsOk());
+  ASSERT_THAT(leads_.Unsubscribe("out@example.com", "", "t"), IsOk());
+  v1::RecordTouchpointRequest touch;
+  touch.set_lead_id(lead->lead().lead_id());
+  touch.set_type(TOUCHPOINT_TYPE_DEMO_REQUEST);
+  for (int i = 0; i < 3; ++i) ASSERT_THAT(leads_.RecordTouchpoint(touch, "t", absl::Now()), IsOk());
+  auto after = leads_.FindLead(lead->lead().lead_id());
+  EXPECT_EQ(after->temperature(), handoff::v1::TEMPERATURE_HOT);
+  EXPECT_NE(after->stage(), v1::LEAD_STAGE_MARKETING_QUALIFIED);
+  EXPECT_THAT(leads_.Qualify(after->lead_id(), "please", "", "t", absl::Now()),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("opted out")));
+  EXPECT_EQ(db_.QueryInt("SELECT COUNT(*) FROM outbox"), 0);
+}
+
+TEST_F(LeadStoreTest, EraseRemovesPersonalDataEverywhereAndQueuesErasure) {
+  v1::CaptureLeadRequest request = Capture("erase@example.com");
+  request.mutable_contact()->set_first_name("Grace");
+  request.mutable_contact()->set_industry("software");
+  auto lead = leads_.Capture(request, "t", absl::Now());
+  ASSERT_THAT(lead, IsOk());
+  ASSERT_THAT(leads_.Qualify(lead->lead().lead_id(), "looks good", "", "t", absl::Now()), IsOk());
+  ASSERT_THAT(leads_.Erase(lead->lead().lead_id(), "", "t", absl::Now()), IsOk());
+  auto erased = leads_.FindLead(lead->lead().lead_id());
+  EXPECT_TRUE(erased->erased());
+  EXPECT_EQ(erased->contact().email(), "");
+  EXPECT_EQ(erased->contact().first_name(), "");
+  EXPECT_EQ(erased->contact().industry(), "software");  // anonymous, kept for counts
+  EXPECT_EQ(db_.QueryInt("SELECT COUNT(*) FROM outbox WHERE kind = 'LeadErasure'"), 1);
+  EXPECT_EQ(db_.QueryInt("SELECT COUNT(*) FROM outbox WHERE LOCATE('erase@example.com', payload) > 0"), 0);
+  // The address is free again: capturing it makes a new lead.
+  auto again = leads_.Capture(Capture("erase@example.com"), "t", absl::Now());
+  ASSERT_THAT(again, IsOk());
+  EXPECT_TRUE(again->created());
+  EXPECT_THAT(leads_.Erase(lead->lead().lead_id(), "", "t", absl::Now()),
+              StatusIs(absl::StatusCode::kFailedPrecondition));
+}
+
+TEST_F(LeadStoreTest, RescoreAppliesANewPolicyAndQualifiesNewlyHotLeads) {
+  const int64_t campaign = ActiveCampaign("c");
+  auto lead = leads_.Capture(Capture("re@example.com", campaign, TOUCHPOINT_TYPE_DEMO_REQUEST), "t",
+                             absl::Now());
+  ASSERT_THAT(lead, IsOk());
+  auto policy = scoring_.Get();
+  ASSERT_THAT(policy, IsOk());
+  v1::ScoringPolicy lower = *policy;
+  lower.set_hot_threshold(30);
+  ASSERT_THAT(scoring_.Update(lower, policy->etag(), ""), IsOk());
+  EXPECT_THAT(scoring_.Update(lower, policy->etag(), ""), StatusIs(absl::StatusCode::kAborted));
+  auto result = leads_.RescoreAll("", "t", absl::Now());
+  ASSERT_THAT(result, IsOk());
+  EXPECT_EQ(result->leads_rescored(), 1);
+  EXPECT_EQ(result->newly_qualified(), 1);
+  EXPECT_EQ(leads_.FindLead(lead->lead().lead_id())->stage(), v1::LEAD_STAGE_MARKETING_QUALIFIED);
+}
+
+TEST_F(LeadStoreTest, MetricsCountWhatWasRecorded) {
+  const int64_t campaign = ActiveCampaign("m", /*cost_minor=*/90000);
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_THAT(leads_.Capture(Capture(absl::StrCat("m", i, "@example.com"), campaign,
+                                       TOUCHPOINT_TYPE_EMAIL_CLICK),
+                               "t", absl::Now()),
+                IsOk());
+  }
+  ASSERT_THAT(leads_.Unsubscribe("m2@example.com", "", "t"), IsOk());
+  auto m = campaigns_.Metrics(campaign, absl::Now());
+  ASSERT_THAT(m, IsOk());
+  EXPECT_EQ(m->reach(), 2);  // the opted-out person is not reached
+  EXPECT_EQ(m->leads_first_touched(), 3);
+  EXPECT_EQ(m->cost_per_lead().amount_minor(), 30000);
+  EXPECT_EQ(m->touchpoints_by_type(0).count(), 3);
+  EXPECT_EQ(m->mqls(), 0);
+  EXPECT_EQ(m->won_deals(), 0);
+}
+
+}  // namespace
+}  // namespace funnel::marketing

@@ -1,0 +1,240 @@
+// MarketingService through a real gRPC server on a free port: bad input for every
+// method gets a clear error naming the field and changes nothing.
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <functional>
+
+#include "tests/marketing/marketing_fixture.h"
+
+namespace funnel::marketing {
+namespace {
+
+using ::testing::HasSubstr;
+using MarketingServiceTest = MarketingFixture;
+
+struct BadCase {
+  const char* name;
+  std::function<grpc::Status(v1::MarketingService::Stub&)> call;
+  grpc::StatusCode code;
+  const char* message;
+};
+
+template <typename Req, typename Resp>
+std::function<grpc::Status(v1::MarketingService::Stub&)> Unary(
+    grpc::Status (v1::MarketingService::Stub::*method)(grpc::ClientContext*, const Req&, Resp*),
+    Req request) {
+  return [method, request](v1::MarketingService::Stub& stub) {
+    grpc::ClientContext ctx;
+    Resp response;
+    return (stub.*method)(&ctx, request, &response);
+  };
+}
+
+TEST_F(MarketingServiceTest, BadInputForEveryMethodNamesTheFieldAndChangesNothing) {
+  using S = v1::MarketingService::Stub;
+  using grpc::StatusCode;
+  v1::CaptureLeadRequest bad_email;
+  bad_email.mutable_contact()->set_email("not-an-address");
+  v1::CaptureLeadRequest bad_campaign;
+  bad_campaign.mutable_contact()->set_email("ok@example.com");
+  bad_campaign.set_campaign_id(999);
+  bad_campaign.set_touchpoint_type(handoff::v1::TOUCHPOINT_TYPE_AD_CLICK);
+  v1::CreateCampaignRequest no_channel;
+  no_channel.mutable_campaign()->set_name("x");
+  v1::CreateCampaignRequest bad_currency;
+  bad_currency.mutable_campaign()->set_name("x");
+  bad_currency.mutable_campaign()->set_channel(v1::CHANNEL_EMAIL);
+  bad_currency.mutable_campaign()->mutable_budget()->set_currency_code("usd");
+  bad_currency.mutable_campaign()->mutable_budget()->set_amount_minor(5);
+  v1::UpdateCampaignRequest no_mask;
+  no_mask.mutable_campaign()->set_campaign_id(1);
+  v1::UpdateCampaignRequest unknown_campaign;
+  unknown_campaign.mutable_campaign()->set_campaign_id(777);
+  unknown_campaign.mutable_update_mask()->add_paths("name");
+  unknown_campaign.mutable_campaign()->set_name("n");
+  v1::UpdateLeadRequest email_change;
+  email_change.mutable_lead()->set_lead_id(1);
+  email_change.mutable_update_mask()->add_paths("contact.email");
+  v1::QualifyLeadRequest no_note;
+  no_note.set_lead_id(1);
+  v1::QualifyLeadRequest unknown_lead;
+  unknown_lead.set_lead_id(404);
+  unknown_lead.set_note("n");
+  v1::UnsubscribeRequest unsub_unknown;
+  unsub_unknown.set_email("nobody@example.com");
+  v1::RecordTouchpointRequest no_type;
+  no_type.set_lead_id(1);
+  v1::ListLeadsRequest negative_page;
+  negative_page.set_page_size(-1);
+  v1::ListLeadsRequest bad_token;
+  bad_token.set_page_token("garbage!");
+  v1::UpdateScoringPolicyRequest bad_policy;
+  bad_policy.mutable_update_mask()->add_paths("hot_threshold");
+  bad_policy.mutable_policy()->set_hot_threshold(1);
+  v1::UpdateScoringPolicyRequest bad_policy_path;
+  bad_policy_path.mutable_update_mask()->add_paths("etag");
+  v1::CreateSegmentRequest no_name;
+  v1::CreateSegmentRequest bad_sizes;
+  bad_sizes.mutable_segment()->set_name("s");
+  bad_sizes.mutable_segment()->mutable_criteria()->set_min_company_size(100);
+  bad_sizes.mutable_segment()->mutable_criteria()->set_max_company_size(10);
+  v1::CaptureLeadRequest long_request_id;
+  long_request_id.mutable_contact()->set_email("ok2@example.com");
+  long_request_id.set_request_id(std::string(300, 'r'));
+
+  const std::vector<BadCase> cases = {
+      {"CreateSegment", Unary(&S::CreateSegment, no_name), StatusCode::INVALID_ARGUMENT, "segment.name"},
+      {"CreateSegment sizes", Unary(&S::CreateSegment, bad_sizes), StatusCode::INVALID_ARGUMENT, "segment.criteria"},
+      {"GetSegment", Unary(&S::GetSegment, v1::GetSegmentRequest()), StatusCode::INVALID_ARGUMENT, "segment_id"},
+      {"ListSegments", Unary(&S::ListSegments, [] { v1::ListSegmentsRequest r; r.set_page_size(-5); return r; }()), StatusCode::INVALID_ARGUMENT, "page_size"},
+      {"ListSegmentLeads", Unary(&S::ListSegmentLeads, [] { v1::ListSegmentLeadsRequest r; r.set_segment_id(55); return r; }()), StatusCode::NOT_FOUND, "segment 55"},
+      {"CreateCampaign", Unary(&S::CreateCampaign, no_channel), StatusCode::INVALID_ARGUMENT, "campaign.channel"},
+      {"CreateCampaign currency", Unary(&S::CreateCampaign, bad_currency), StatusCode::INVALID_ARGUMENT, "campaign.budget.currency_code"},
+      {"GetCampaign", Unary(&S::GetCampaign, [] { v1::GetCampaignRequest r; r.set_campaign_id(12); return r; }()), StatusCode::NOT_FOUND, "campaign 12"},
+      {"ListCampaigns", Unary(&S::ListCampaigns, [] { v1::ListCampaignsRequest r; r.set_state(static_cast<v1::CampaignState>(42)); return r; }()), StatusCode::INVALID_ARGUMENT, "state"},
+      {"UpdateCampaign mask", Unary(&S::UpdateCampaign, no_mask), StatusCode::INVALID_ARGUMENT, "update_mask"},
+      {"UpdateCampaign unknown", Unary(&S::UpdateCampaign, unknown_campaign), StatusCode::NOT_FOUND, "campaign 777"},
+      {"CaptureLead email", Unary(&S::CaptureLead, bad_email), StatusCode::INVALID_ARGUMENT, "contact.email: not a valid address"},
+      {"CaptureLead campaign", Unary(&S::CaptureLead, bad_campaign), StatusCode::NOT_FOUND, "campaign_id"},
+      {"CaptureLead request_id", Unary(&S::CaptureLead, long_request_id), StatusCode::INVALID_ARGUMENT, "request_id"},
+      {"GetLead", Unary(&S::GetLead, [] { v1::GetLeadRequest r; r.set_lead_id(-3); return r; }()), StatusCode::INVALID_ARGUMENT, "lead_id"},
+      {"ListLeads page_size", Unary(&S::ListLeads, negative_page), StatusCode::INVALID_ARGUMENT, "page_size"},
+      {"ListLeads page_token", Unary(&S::ListLeads, bad_token), StatusCode::INVALID_ARGUMENT, "page_token"},
+      {"UpdateLead", Unary(&S::UpdateLead, email_change), StatusCode::INVALID_ARGUMENT, "contact.email cannot be updated"},
+      {"QualifyLead note", Unary(&S::QualifyLead, no_note), StatusCode::INVALID_ARGUMENT, "note"},
+      {"QualifyLead unknown", Unary(&S::QualifyLead, unknown_lead), StatusCode::NOT_FOUND, "lead 404"},
+      {"Unsubscribe bad", Unary(&S::Unsubscribe, v1::UnsubscribeRequest()), StatusCode::INVALID_ARGUMENT, "email"},
+      {"Unsubscribe unknown", Unary(&S::Unsubscribe, unsub_unknown), StatusCode::NOT_FOUND, "email"},
+      {"EraseLead", Unary(&S::EraseLead, v1::EraseLeadRequest()), StatusCode::INVALID_ARGUMENT, "lead_id"},
+      {"ListLeadHistory", Unary(&S::ListLeadHistory, [] { v1::ListLeadHistoryRequest r; r.set_lead_id(9); return r; }()), StatusCode::NOT_FOUND, "lead 9"},
+      {"RecordTouchpoint", Unary(&S::RecordTouchpoint, no_type), StatusCode::INVALID_ARGUMENT, "type"},
+      {"ListTouchpoints", Unary(&S::ListTouchpoints, v1::ListTouchpointsRequest()), StatusCode::INVALID_ARGUMENT, "lead_id"},
+      {"UpdateScoringPolicy", Unary(&S::UpdateScoringPolicy, bad_policy), StatusCode::INVALID_ARGUMENT, "policy.hot_threshold"},
+      {"UpdateScoringPolicy path", Unary(&S::UpdateScoringPolicy, bad_policy_path), StatusCode::INVALID_ARGUMENT, "update_mask"},
+      {"RescoreLeads", Unary(&S::RescoreLeads, [] { v1::RescoreLeadsRequest r; r.set_request_id(std::string(201, 'x')); return r; }()), StatusCode::INVALID_ARGUMENT, "request_id"},
+      {"GetCampaignMetrics", Unary(&S::GetCampaignMetrics, v1::GetCampaignMetricsRequest()), StatusCode::INVALID_ARGUMENT, "campaign_id"},
+      {"GetHandoffStatus", Unary(&S::GetHandoffStatus, [] { v1::GetHandoffStatusRequest r; r.set_lead_id(31); return r; }()), StatusCode::NOT_FOUND, "lead 31"},
+  };
+  for (const BadCase& c : cases) {
+    grpc::Status status = c.call(*stub_);
+    EXPECT_EQ(status.error_code(), c.code) << c.name << ": " << status.error_message();
+    EXPECT_THAT(status.error_message(), HasSubstr(c.message)) << c.name;
+  }
+  // Nothing was written by any of them.
+  EXPECT_EQ(db_.QueryInt("SELECT COUNT(*) FROM leads"), 0);
+  EXPECT_EQ(db_.QueryInt("SELECT COUNT(*) FROM campaigns"), 0);
+  EXPECT_EQ(db_.QueryInt("SELECT COUNT(*) FROM segments"), 0);
+  EXPECT_EQ(db_.QueryInt("SELECT version FROM scoring_policy"), 1);
+}
+
+TEST_F(MarketingServiceTest, ImportLeadsReportsBadRowsAndKeepsTheRest) {
+  grpc::ClientContext ctx;
+  v1::ImportLeadsResponse summary;
+  auto writer = stub_->ImportLeads(&ctx, &summary);
+  for (const char* email : {"a@example.com", "broken", "B@example.com", "a@EXAMPLE.com", ""}) {
+    v1::CaptureLeadRequest row = Capture(email);
+    ASSERT_TRUE(writer->Write(row));
+  }
+  writer->WritesDone();
+  grpc::Status status = writer->Finish();
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(summary.created(), 2);
+  EXPECT_EQ(summary.merged(), 1);
+  EXPECT_EQ(summary.rejected(), 2);
+  ASSERT_EQ(summary.errors_size(), 2);
+  EXPECT_EQ(summary.errors(0).row(), 2);
+  EXPECT_THAT(summary.errors(0).reason(), HasSubstr("contact.email"));
+  EXPECT_EQ(summary.errors(1).row(), 5);
+  EXPECT_EQ(db_.QueryInt("SELECT COUNT(*) FROM leads"), 2);
+}
+
+TEST_F(MarketingServiceTest, SegmentLeadsMatchTheCriteriaNow) {
+  grpc::ClientContext c1;
+  v1::CreateSegmentRequest seg;
+  seg.mutable_segment()->set_name("EMEA software");
+  seg.mutable_segment()->mutable_criteria()->add_industries("Software");
+  seg.mutable_segment()->mutable_criteria()->add_regions("emea");
+  v1::Segment segment;
+  ASSERT_TRUE(stub_->CreateSegment(&c1, seg, &segment).ok());
+  {
+    grpc::ClientContext again;
+    v1::Segment dup;
+    EXPECT_EQ(stub_->CreateSegment(&again, seg, &dup).error_code(), grpc::StatusCode::ALREADY_EXISTS);
+  }
+  for (auto [email, industry, region] :
+       std::vector<std::tuple<const char*, const char*, const char*>>{
+           {"in@example.com", "software", "EMEA"}, {"out1@example.com", "retail", "EMEA"},
+           {"out2@example.com", "software", "APAC"}}) {
+    v1::CaptureLeadRequest r = Capture(email);
+    r.mutable_contact()->set_industry(industry);
+    r.mutable_contact()->set_region(region);
+    grpc::ClientContext ctx;
+    v1::CaptureLeadResponse resp;
+    ASSERT_TRUE(stub_->CaptureLead(&ctx, r, &resp).ok());
+  }
+  grpc::ClientContext c2;
+  v1::ListSegmentLeadsRequest list;
+  list.set_segment_id(segment.segment_id());
+  v1::ListLeadsResponse leads;
+  ASSERT_TRUE(stub_->ListSegmentLeads(&c2, list, &leads).ok());
+  ASSERT_EQ(leads.leads_size(), 1);
+  EXPECT_EQ(leads.leads(0).contact().email(), "in@example.com");
+}
+
+TEST_F(MarketingServiceTest, CampaignStateMachineIsEnforced) {
+  grpc::ClientContext c1;
+  v1::CreateCampaignRequest create;
+  create.mutable_campaign()->set_name("Radio spot");
+  create.mutable_campaign()->set_channel(v1::CHANNEL_RADIO_AD);
+  v1::Campaign campaign;
+  ASSERT_TRUE(stub_->CreateCampaign(&c1, create, &campaign).ok());
+  EXPECT_EQ(campaign.state(), v1::CAMPAIGN_STATE_DRAFT);
+  auto move = [&](v1::CampaignState state, const std::string& etag) {
+    grpc::ClientContext ctx;
+    v1::UpdateCampaignRequest u;
+    u.mutable_campaign()->set_campaign_id(campaign.campaign_id());
+    u.mutable_campaign()->set_state(state);
+    u.mutable_campaign()->set_etag(etag);
+    u.mutable_update_mask()->add_paths("state");
+    v1::Campaign out;
+    grpc::Status s = stub_->UpdateCampaign(&ctx, u, &out);
+    if (s.ok()) campaign = out;
+    return s.error_code();
+  };
+  EXPECT_EQ(move(v1::CAMPAIGN_STATE_PAUSED, ""), grpc::StatusCode::FAILED_PRECONDITION);
+  const std::string draft_etag = campaign.etag();
+  EXPECT_EQ(move(v1::CAMPAIGN_STATE_ACTIVE, draft_etag), grpc::StatusCode::OK);
+  EXPECT_EQ(move(v1::CAMPAIGN_STATE_PAUSED, draft_etag), grpc::StatusCode::ABORTED);
+  EXPECT_EQ(move(v1::CAMPAIGN_STATE_PAUSED, campaign.etag()), grpc::StatusCode::OK);
+  EXPECT_EQ(move(v1::CAMPAIGN_STATE_ACTIVE, ""), grpc::StatusCode::OK);
+  EXPECT_EQ(move(v1::CAMPAIGN_STATE_COMPLETED, ""), grpc::StatusCode::OK);
+  EXPECT_EQ(move(v1::CAMPAIGN_STATE_ACTIVE, ""), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(campaign.state(), v1::CAMPAIGN_STATE_COMPLETED);
+}
+
+TEST_F(MarketingServiceTest, HistoryRecordsEveryStateChange) {
+  grpc::ClientContext c1;
+  v1::CaptureLeadResponse captured;
+  ASSERT_TRUE(stub_->CaptureLead(&c1, Capture("h@example.com"), &captured).ok());
+  grpc::ClientContext c2;
+  v1::QualifyLeadRequest q;
+  q.set_lead_id(captured.lead().lead_id());
+  q.set_note("asked for pricing");
+  v1::Lead lead;
+  ASSERT_TRUE(stub_->QualifyLead(&c2, q, &lead).ok());
+  EXPECT_EQ(lead.stage(), v1::LEAD_STAGE_MARKETING_QUALIFIED);
+  grpc::ClientContext c3;
+  v1::ListLeadHistoryRequest h;
+  h.set_lead_id(lead.lead_id());
+  v1::ListLeadHistoryResponse history;
+  ASSERT_TRUE(stub_->ListLeadHistory(&c3, h, &history).ok());
+  ASSERT_EQ(history.entries_size(), 2);
+  EXPECT_EQ(history.entries(0).action(), "captured");
+  EXPECT_EQ(history.entries(1).action(), "qualified");
+  EXPECT_THAT(history.entries(1).detail(), HasSubstr("MARKETING_QUALIFIED"));
+}
+
+}  // namespace
+}  // namespace funnel::marketing

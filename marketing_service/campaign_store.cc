@@ -13,15 +13,19 @@
 #include "absl/strings/str_cat.h"
 #include "common/mysql/idempotency.h"
 #include "common/mysql/params.h"
+#include "common/mysql/sql_util.h"
 #include "common/pagination.h"
 #include "common/status.h"
 #include "common/time_util.h"
+#include "common/validation.h"
 #include "marketing_service/lifecycle.h"
 
 namespace funnel::marketing {
 namespace {
 
 using common::TimeFromUnixSeconds;
+using common::LastInsertId;
+using common::Prepare;
 using common::ToProtoTime;
 using common::UnixSecondsOf;
 
@@ -65,9 +69,6 @@ constexpr absl::string_view kRejections = R"sql(
   SELECT rejection_reason, COUNT(*) FROM handoffs
   WHERE first_touch_campaign_id = ? AND decision = 2 GROUP BY rejection_reason ORDER BY 1)sql";
 
-std::unique_ptr<sql::PreparedStatement> Prepare(sql::Connection& conn, absl::string_view sql) {
-  return std::unique_ptr<sql::PreparedStatement>(conn.prepareStatement(std::string(sql)));
-}
 
 handoff::v1::Money MoneyOf(const std::string& currency, int64_t minor) {
   handoff::v1::Money m;
@@ -140,28 +141,9 @@ absl::Status CheckSegmentExists(sql::Connection& conn, int64_t segment_id) {
   return absl::OkStatus();
 }
 
-int64_t LastInsertId(sql::Connection& conn) {
-  std::unique_ptr<sql::Statement> st(conn.createStatement());
-  std::unique_ptr<sql::ResultSet> rs(st->executeQuery("SELECT LAST_INSERT_ID()"));
-  rs->next();
-  return rs->getInt64(1);
-}
 
 // Rounds a / b to the nearest integer (b > 0).
 int64_t DivideRounded(int64_t a, int64_t b) { return (a + b / 2) / b; }
-
-absl::Status ValidateMoney(const handoff::v1::Money& m, absl::string_view field) {
-  if (m.amount_minor() < 0) return absl::InvalidArgumentError(absl::StrCat(field, ": must not be negative"));
-  if (m.amount_minor() != 0 || !m.currency_code().empty()) {
-    const std::string& code = m.currency_code();
-    if (code.size() != 3 || !absl::ascii_isupper(code[0]) || !absl::ascii_isupper(code[1]) ||
-        !absl::ascii_isupper(code[2])) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(field, ".currency_code: must be an ISO 4217 code such as USD"));
-    }
-  }
-  return absl::OkStatus();
-}
 
 }  // namespace
 
@@ -174,8 +156,8 @@ absl::Status ValidateCampaign(const v1::Campaign& c) {
   if (c.target_segment_id() < 0) {
     return absl::InvalidArgumentError("campaign.target_segment_id: must not be negative");
   }
-  RETURN_IF_ERROR(ValidateMoney(c.budget(), "campaign.budget"));
-  RETURN_IF_ERROR(ValidateMoney(c.actual_cost(), "campaign.actual_cost"));
+  RETURN_IF_ERROR(common::ValidateMoney(c.budget(), "campaign.budget"));
+  RETURN_IF_ERROR(common::ValidateMoney(c.actual_cost(), "campaign.actual_cost"));
   if (!c.budget().currency_code().empty() && !c.actual_cost().currency_code().empty() &&
       c.budget().currency_code() != c.actual_cost().currency_code()) {
     return absl::InvalidArgumentError(

@@ -14,7 +14,9 @@
 #include "absl/strings/str_join.h"
 #include "common/ids.h"
 #include "common/mysql/idempotency.h"
+#include "common/mysql/outbox.h"
 #include "common/mysql/params.h"
+#include "common/mysql/sql_util.h"
 #include "common/pagination.h"
 #include "common/status.h"
 #include "common/time_util.h"
@@ -27,11 +29,13 @@ namespace funnel::marketing {
 namespace {
 
 using common::TimeFromUnixSeconds;
+using common::LastInsertId;
+using common::OptionalTime;
+using common::Prepare;
+using common::SetOptionalTime;
 using common::SqlParam;
 using common::ToProtoTime;
 using common::UnixSecondsOf;
-
-constexpr char kContractVersion[] = "1.0";
 
 constexpr absl::string_view kLeadColumns = R"sql(
   l.lead_id, l.email, l.first_name, l.last_name, l.company, l.title, l.phone, l.industry,
@@ -74,10 +78,6 @@ constexpr absl::string_view kInsertHandoff = R"sql(
   INSERT INTO handoffs (handoff_id, lead_id, first_touch_campaign_id, method, note, created_at)
   VALUES (?, ?, ?, ?, ?, FROM_UNIXTIME(?)))sql";
 
-constexpr absl::string_view kInsertOutbox = R"sql(
-  INSERT INTO outbox (event_id, lead_id, kind, payload, created_at, next_attempt_at)
-  VALUES (?, ?, ?, ?, FROM_UNIXTIME(?), FROM_UNIXTIME(?)))sql";
-
 constexpr absl::string_view kOutboxPayloadsOfLead =
     "SELECT seq, payload FROM outbox WHERE lead_id = ? AND kind = 'LeadHandoff' FOR UPDATE";
 constexpr absl::string_view kUpdateOutboxPayload = "UPDATE outbox SET payload = ? WHERE seq = ?";
@@ -95,11 +95,6 @@ constexpr absl::string_view kSelectOutboxOfLead = R"sql(
          UNIX_TIMESTAMP(delivered_at)
   FROM outbox WHERE lead_id = ? ORDER BY seq)sql";
 
-constexpr absl::string_view kRelayStats = R"sql(
-  SELECT SUM(delivered_at IS NULL), UNIX_TIMESTAMP(MIN(IF(delivered_at IS NULL, created_at, NULL))),
-         SUM(delivered_at IS NOT NULL)
-  FROM outbox)sql";
-
 constexpr absl::string_view kLoadResponse =
     "SELECT response FROM idempotency_keys WHERE method = ? AND request_id = ? AND response IS NOT NULL";
 
@@ -110,10 +105,6 @@ struct LeadRow {
   std::optional<absl::Time> last_touch_at;
 };
 
-std::optional<absl::Time> OptionalTime(sql::ResultSet& rs, int column) {
-  if (rs.isNull(column)) return std::nullopt;
-  return TimeFromUnixSeconds(rs.getDouble(column));
-}
 
 LeadRow LeadFromRow(sql::ResultSet& rs) {
   LeadRow row;
@@ -150,17 +141,7 @@ LeadRow LeadFromRow(sql::ResultSet& rs) {
   return row;
 }
 
-std::unique_ptr<sql::PreparedStatement> Prepare(sql::Connection& conn, absl::string_view sql) {
-  return std::unique_ptr<sql::PreparedStatement>(conn.prepareStatement(std::string(sql)));
-}
 
-void SetOptionalTime(sql::PreparedStatement& st, unsigned index, std::optional<absl::Time> t) {
-  if (t && *t != absl::InfinitePast()) {
-    st.setDouble(index, UnixSecondsOf(*t));
-  } else {
-    st.setNull(index, sql::DataType::DOUBLE);
-  }
-}
 
 // Locks and reads one lead; NOT_FOUND when missing.
 absl::StatusOr<LeadRow> LockLead(sql::Connection& conn, absl::string_view where, const SqlParam& key,
@@ -225,18 +206,6 @@ void AddHistory(sql::Connection& conn, int64_t lead_id, const std::string& actor
   st->executeUpdate();
 }
 
-void InsertOutbox(sql::Connection& conn, const std::string& event_id, int64_t lead_id,
-                  absl::string_view kind, const std::string& payload, absl::Time now) {
-  auto st = Prepare(conn, kInsertOutbox);
-  std::istringstream blob(payload);
-  st->setString(1, event_id);
-  st->setInt64(2, lead_id);
-  st->setString(3, std::string(kind));
-  st->setBlob(4, &blob);
-  st->setDouble(5, UnixSecondsOf(now));
-  st->setDouble(6, UnixSecondsOf(now));
-  st->executeUpdate();
-}
 
 absl::Status CheckCampaign(sql::Connection& conn, int64_t campaign_id) {
   if (campaign_id == 0) return absl::OkStatus();
@@ -297,7 +266,7 @@ absl::Status QualifyLocked(sql::Connection& conn, LeadRow& row,
     }
   }
   event.set_consent(lead.consent());
-  event.set_contract_version(kContractVersion);
+  event.set_contract_version(common::kHandoffContractVersion);
 
   auto st = Prepare(conn, kInsertHandoff);
   st->setString(1, handoff_id);
@@ -307,7 +276,7 @@ absl::Status QualifyLocked(sql::Connection& conn, LeadRow& row,
   st->setString(5, note);
   st->setDouble(6, UnixSecondsOf(now));
   st->executeUpdate();
-  InsertOutbox(conn, handoff_id, lead.lead_id(), "LeadHandoff", event.SerializeAsString(), now);
+  common::InsertOutboxEvent(conn, handoff_id, lead.lead_id(), "LeadHandoff", event.SerializeAsString(), now);
   AddHistory(conn, lead.lead_id(), actor, "qualified",
              absl::StrCat(handoff::v1::QualificationMethod_Name(method), "; ",
                           v1::LeadStage_Name(before), " -> MARKETING_QUALIFIED; handoff ",
@@ -345,12 +314,7 @@ v1::Touchpoint TouchLocked(sql::Connection& conn, const v1::ScoringPolicy& polic
   st->setDouble(5, points);
   st->executeUpdate();
   v1::Touchpoint touchpoint;
-  {
-    std::unique_ptr<sql::Statement> id(conn.createStatement());
-    std::unique_ptr<sql::ResultSet> rs(id->executeQuery("SELECT LAST_INSERT_ID()"));
-    rs->next();
-    touchpoint.set_touchpoint_id(rs->getInt64(1));
-  }
+  touchpoint.set_touchpoint_id(LastInsertId(conn));
   touchpoint.set_lead_id(lead.lead_id());
   touchpoint.set_campaign_id(campaign_id);
   touchpoint.set_type(type);
@@ -462,14 +426,7 @@ absl::StatusOr<v1::CaptureLeadResponse> LeadStore::Capture(const v1::CaptureLead
         upsert->setDouble(2, UnixSecondsOf(now));
         upsert->setDouble(3, UnixSecondsOf(now));
         upsert->executeUpdate();
-        int64_t lead_id = 0;
-        {
-          std::unique_ptr<sql::Statement> id(conn.createStatement());
-          std::unique_ptr<sql::ResultSet> rs(id->executeQuery("SELECT LAST_INSERT_ID()"));
-          rs->next();
-          lead_id = rs->getInt64(1);
-        }
-        ASSIGN_OR_RETURN(LeadRow row, LockLeadById(conn, lead_id));
+        ASSIGN_OR_RETURN(LeadRow row, LockLeadById(conn, LastInsertId(conn)));
         // Every capture saves the lead (version + 1) before committing, so version 1
         // means the row was inserted just now.
         if (row.lead.etag() == "1") {
@@ -675,8 +632,8 @@ absl::StatusOr<v1::EraseLeadResponse> LeadStore::Erase(int64_t lead_id,
         erasure.set_event_id(common::NewUuid());
         erasure.set_lead_id(lead_id);
         *erasure.mutable_erase_time() = ToProtoTime(now);
-        erasure.set_contract_version(kContractVersion);
-        InsertOutbox(conn, erasure.event_id(), lead_id, "LeadErasure", erasure.SerializeAsString(),
+        erasure.set_contract_version(common::kHandoffContractVersion);
+        common::InsertOutboxEvent(conn, erasure.event_id(), lead_id, "LeadErasure", erasure.SerializeAsString(),
                      now);
         AddHistory(conn, lead_id, actor, "erased", "personal data removed", now);
         v1::EraseLeadResponse response;
@@ -890,16 +847,10 @@ absl::StatusOr<v1::HandoffStatus> LeadStore::GetHandoffStatus(int64_t lead_id) {
 absl::StatusOr<v1::RelayStats> LeadStore::GetRelayStats(absl::Time now) {
   v1::RelayStats stats;
   RETURN_IF_ERROR(pool_->WithConnection("relay stats", [&](sql::Connection& conn) {
-    auto st = Prepare(conn, kRelayStats);
-    std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
-    if (rs->next()) {
-      stats.set_pending(rs->isNull(1) ? 0 : rs->getInt64(1));
-      if (!rs->isNull(2)) {
-        stats.set_oldest_pending_age_seconds(
-            std::max(0.0, absl::ToDoubleSeconds(now - TimeFromUnixSeconds(rs->getDouble(2)))));
-      }
-      stats.set_delivered(rs->isNull(3) ? 0 : rs->getInt64(3));
-    }
+    const common::OutboxStats s = common::ReadOutboxStats(conn, now);
+    stats.set_pending(s.pending);
+    stats.set_oldest_pending_age_seconds(s.oldest_pending_age_seconds);
+    stats.set_delivered(s.delivered);
     return absl::OkStatus();
   }));
   return stats;

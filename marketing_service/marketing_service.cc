@@ -8,11 +8,16 @@
 #include "common/time_util.h"
 #include "marketing_service/email.h"
 #include "marketing_service/scoring.h"
-#include "marketing_service/validation.h"
+#include "common/validation.h"
 
 namespace funnel::marketing {
 
 using common::CallerId;
+using common::MaskPaths;
+using common::RequireEnum;
+using common::RequireNonNegativeId;
+using common::RequirePositiveId;
+using common::ValidateContactFields;
 using common::PageSize;
 using common::ToGrpcStatus;
 using grpc::ServerContext;

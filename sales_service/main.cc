@@ -1,17 +1,29 @@
-// sales_service: owns funnel_sales and serves funnel.sales.v1.
+// sales_service: owns funnel_sales and serves funnel.sales.v1 and the handoff inbox.
 #include <memory>
 
+#include "absl/flags/flag.h"
 #include "common/server/db_service_main.h"
 #include "sales_service/migrations.h"
-#include "sales_service/rep_store.h"
 #include "sales_service/sales_service.h"
+
+ABSL_FLAG(int, handoff_sla_hours, 24, "Hours sales has to decide a handoff after it arrives.");
 
 namespace {
 
 struct Services {
-  explicit Services(funnel::common::ConnectionPool* pool) : reps(pool), sales(&reps) {}
-  funnel::sales::RepStore reps;
+  explicit Services(funnel::common::ConnectionPool* pool)
+      : directory(pool),
+        inbox(pool, absl::Hours(absl::GetFlag(FLAGS_handoff_sla_hours))),
+        opportunities(pool),
+        reports(pool),
+        sales(&directory, &inbox, &opportunities, &reports),
+        handoff_inbox(&inbox) {}
+  funnel::sales::DirectoryStore directory;
+  funnel::sales::InboxStore inbox;
+  funnel::sales::OpportunityStore opportunities;
+  funnel::sales::ReportStore reports;
   funnel::sales::SalesServiceImpl sales;
+  funnel::sales::HandoffInboxServiceImpl handoff_inbox;
 };
 
 }  // namespace
@@ -25,6 +37,7 @@ int main(int argc, char** argv) {
   spec.install = [](funnel::common::ServiceHost& host, funnel::common::ConnectionPool& pool) {
     auto services = std::make_shared<Services>(&pool);
     host.AddService(&services->sales, {"funnel.sales.v1.SalesService"});
+    host.AddService(&services->handoff_inbox, {"funnel.handoff.v1.HandoffInboxService"});
     return std::shared_ptr<void>(services);
   };
   return funnel::common::RunDbService(argc, argv, spec);

@@ -1,16 +1,398 @@
 #include "sales_service/sales_service.h"
 
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "common/pagination.h"
+#include "common/server/principal.h"
 #include "common/status.h"
+#include "common/time_util.h"
+#include "common/validation.h"
+#include "marketing_service/email.h"
+#include "sales_service/pipeline.h"
 
 namespace funnel::sales {
 
-grpc::Status SalesServiceImpl::GetRep(grpc::ServerContext*, const v1::GetRepRequest* request,
-                                      v1::Rep* response) {
-  if (request->rep_id() <= 0) {
-    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "rep_id: must be positive");
+using common::MaskPaths;
+using common::PageSize;
+using common::RequireEnum;
+using common::RequireNonNegativeId;
+using common::RequirePositiveId;
+using common::ToGrpcStatus;
+using grpc::Status;
+
+namespace {
+
+Caller CallerOf(const grpc::ServerContext& ctx) {
+  const common::Principal p = common::PrincipalOf(ctx);
+  return Caller{p.role, p.rep_id};
+}
+
+absl::Status RequireText(const std::string& value, absl::string_view field, size_t max,
+                         bool required) {
+  if (required && value.empty()) return absl::InvalidArgumentError(absl::StrCat(field, ": required"));
+  if (value.size() > max) {
+    return absl::InvalidArgumentError(absl::StrCat(field, ": longer than ", max, " characters"));
   }
-  ASSIGN_OR_RETURN_GRPC(*response, reps_->FindRep(request->rep_id()));
-  return grpc::Status::OK;
+  return absl::OkStatus();
+}
+
+absl::Status RequireHandoffId(const std::string& id) {
+  if (id.size() != 36) return absl::InvalidArgumentError("handoff_id: must be a UUID");
+  return absl::OkStatus();
+}
+
+absl::Status ValidateDate(const std::string& date, absl::string_view field) {
+  if (date.empty()) return absl::OkStatus();
+  absl::CivilDay day;
+  if (!absl::ParseCivilTime(date, &day) || absl::FormatCivilTime(day) != date) {
+    return absl::InvalidArgumentError(absl::StrCat(field, ": must be a date YYYY-MM-DD"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+Status SalesServiceImpl::CreateRep(Ctx* ctx, const v1::CreateRepRequest* req, v1::Rep* resp) {
+  v1::Rep rep = req->rep();
+  RETURN_IF_ERROR_GRPC(RequireText(rep.name(), "rep.name", 200, true));
+  ASSIGN_OR_RETURN_GRPC(std::string email, marketing::NormalizeEmail(rep.email(), "rep.email"));
+  rep.set_email(email);
+  RETURN_IF_ERROR_GRPC(RequireEnum(rep.role(), v1::RepRole_IsValid, "rep.role", false));
+  RETURN_IF_ERROR_GRPC(RequireNonNegativeId(rep.manager_rep_id(), "rep.manager_rep_id"));
+  if (!IsManagerLike(CallerOf(*ctx))) {
+    return ToGrpcStatus(absl::PermissionDeniedError("rep: only a MANAGER or ADMIN creates reps"));
+  }
+  ASSIGN_OR_RETURN_GRPC(*resp, directory_->CreateRep(rep, req->request_id()));
+  return Status::OK;
+}
+
+Status SalesServiceImpl::GetRep(Ctx*, const v1::GetRepRequest* req, v1::Rep* resp) {
+  RETURN_IF_ERROR_GRPC(RequirePositiveId(req->rep_id(), "rep_id"));
+  ASSIGN_OR_RETURN_GRPC(*resp, directory_->GetRep(req->rep_id()));
+  return Status::OK;
+}
+
+Status SalesServiceImpl::ListReps(Ctx*, const v1::ListRepsRequest* req, v1::ListRepsResponse* resp) {
+  ASSIGN_OR_RETURN_GRPC(int page_size, PageSize(req->page_size()));
+  RETURN_IF_ERROR_GRPC(RequireNonNegativeId(req->manager_rep_id(), "manager_rep_id"));
+  ASSIGN_OR_RETURN_GRPC(*resp, directory_->ListReps(req->manager_rep_id(), page_size, req->page_token()));
+  return Status::OK;
+}
+
+Status SalesServiceImpl::ListHandoffs(Ctx*, const v1::ListHandoffsRequest* req,
+                                      v1::ListHandoffsResponse* resp) {
+  ASSIGN_OR_RETURN_GRPC(int page_size, PageSize(req->page_size()));
+  RETURN_IF_ERROR_GRPC(RequireEnum(req->state(), v1::HandoffState_IsValid, "state", true));
+  RETURN_IF_ERROR_GRPC(RequireNonNegativeId(req->assigned_rep_id(), "assigned_rep_id"));
+  HandoffFilter filter{req->state(), req->assigned_rep_id(), req->overdue_only()};
+  ASSIGN_OR_RETURN_GRPC(*resp, inbox_->List(filter, page_size, req->page_token(), absl::Now()));
+  return Status::OK;
+}
+
+Status SalesServiceImpl::GetHandoff(Ctx*, const v1::GetHandoffRequest* req, v1::Handoff* resp) {
+  RETURN_IF_ERROR_GRPC(RequireHandoffId(req->handoff_id()));
+  ASSIGN_OR_RETURN_GRPC(*resp, inbox_->Get(req->handoff_id(), absl::Now()));
+  return Status::OK;
+}
+
+Status SalesServiceImpl::AssignHandoff(Ctx* ctx, const v1::AssignHandoffRequest* req,
+                                       v1::Handoff* resp) {
+  RETURN_IF_ERROR_GRPC(RequireHandoffId(req->handoff_id()));
+  RETURN_IF_ERROR_GRPC(RequirePositiveId(req->rep_id(), "rep_id"));
+  ASSIGN_OR_RETURN_GRPC(*resp, inbox_->Assign(req->handoff_id(), req->rep_id(), CallerOf(*ctx),
+                                              req->request_id(), absl::Now()));
+  return Status::OK;
+}
+
+Status SalesServiceImpl::AcceptHandoff(Ctx* ctx, const v1::AcceptHandoffRequest* req,
+                                       v1::AcceptHandoffResponse* resp) {
+  RETURN_IF_ERROR_GRPC(RequireHandoffId(req->handoff_id()));
+  ASSIGN_OR_RETURN_GRPC(*resp, inbox_->Accept(req->handoff_id(), CallerOf(*ctx),
+                                              common::PrincipalOf(*ctx).id, req->request_id(),
+                                              absl::Now()));
+  return Status::OK;
+}
+
+Status SalesServiceImpl::RejectHandoff(Ctx* ctx, const v1::RejectHandoffRequest* req,
+                                       v1::Handoff* resp) {
+  RETURN_IF_ERROR_GRPC(RequireHandoffId(req->handoff_id()));
+  RETURN_IF_ERROR_GRPC(
+      RequireEnum(req->reason(), handoff::v1::RejectionReason_IsValid, "reason", false));
+  RETURN_IF_ERROR_GRPC(RequireText(req->note(), "note", 2000, false));
+  ASSIGN_OR_RETURN_GRPC(*resp, inbox_->Reject(req->handoff_id(), req->reason(), req->note(),
+                                              CallerOf(*ctx), req->request_id(), absl::Now()));
+  return Status::OK;
+}
+
+Status SalesServiceImpl::CreateAccount(Ctx*, const v1::CreateAccountRequest* req, v1::Account* resp) {
+  const v1::Account& a = req->account();
+  RETURN_IF_ERROR_GRPC(RequireText(a.name(), "account.name", 200, true));
+  RETURN_IF_ERROR_GRPC(RequireText(a.industry(), "account.industry", 100, false));
+  RETURN_IF_ERROR_GRPC(RequireText(a.region(), "account.region", 100, false));
+  if (a.company_size() < 0) {
+    return ToGrpcStatus(absl::InvalidArgumentError("account.company_size: must not be negative"));
+  }
+  ASSIGN_OR_RETURN_GRPC(*resp, directory_->CreateAccount(a, req->request_id()));
+  return Status::OK;
+}
+
+Status SalesServiceImpl::GetAccount(Ctx*, const v1::GetAccountRequest* req, v1::Account* resp) {
+  RETURN_IF_ERROR_GRPC(RequirePositiveId(req->account_id(), "account_id"));
+  ASSIGN_OR_RETURN_GRPC(*resp, directory_->GetAccount(req->account_id()));
+  return Status::OK;
+}
+
+Status SalesServiceImpl::ListAccounts(Ctx*, const v1::ListAccountsRequest* req,
+                                      v1::ListAccountsResponse* resp) {
+  ASSIGN_OR_RETURN_GRPC(int page_size, PageSize(req->page_size()));
+  ASSIGN_OR_RETURN_GRPC(*resp, directory_->ListAccounts(page_size, req->page_token()));
+  return Status::OK;
+}
+
+Status SalesServiceImpl::CreateContact(Ctx*, const v1::CreateContactRequest* req, v1::Contact* resp) {
+  v1::Contact c = req->contact();
+  ASSIGN_OR_RETURN_GRPC(std::string email, marketing::NormalizeEmail(c.email(), "contact.email"));
+  c.set_email(email);
+  RETURN_IF_ERROR_GRPC(RequireNonNegativeId(c.account_id(), "contact.account_id"));
+  RETURN_IF_ERROR_GRPC(RequireText(c.first_name(), "contact.first_name", 200, false));
+  RETURN_IF_ERROR_GRPC(RequireText(c.last_name(), "contact.last_name", 200, false));
+  RETURN_IF_ERROR_GRPC(RequireText(c.title(), "contact.title", 200, false));
+  RETURN_IF_ERROR_GRPC(RequireText(c.phone(), "contact.phone", 64, false));
+  ASSIGN_OR_RETURN_GRPC(*resp, directory_->CreateContact(c, req->request_id()));
+  return Status::OK;
+}
+
+Status SalesServiceImpl::GetContact(Ctx*, const v1::GetContactRequest* req, v1::Contact* resp) {
+  RETURN_IF_ERROR_GRPC(RequirePositiveId(req->contact_id(), "contact_id"));
+  ASSIGN_OR_RETURN_GRPC(*resp, directory_->GetContact(req->contact_id()));
+  return Status::OK;
+}
+
+Status SalesServiceImpl::ListContacts(Ctx*, const v1::ListContactsRequest* req,
+                                      v1::ListContactsResponse* resp) {
+  ASSIGN_OR_RETURN_GRPC(int page_size, PageSize(req->page_size()));
+  RETURN_IF_ERROR_GRPC(RequireNonNegativeId(req->account_id(), "account_id"));
+  ASSIGN_OR_RETURN_GRPC(*resp, directory_->ListContacts(req->account_id(), page_size, req->page_token()));
+  return Status::OK;
+}
+
+Status SalesServiceImpl::CreateOpportunity(Ctx* ctx, const v1::CreateOpportunityRequest* req,
+                                           v1::Opportunity* resp) {
+  const v1::Opportunity& o = req->opportunity();
+  RETURN_IF_ERROR_GRPC(RequireText(o.name(), "opportunity.name", 200, true));
+  RETURN_IF_ERROR_GRPC(RequirePositiveId(o.account_id(), "opportunity.account_id"));
+  RETURN_IF_ERROR_GRPC(RequireNonNegativeId(o.contact_id(), "opportunity.contact_id"));
+  RETURN_IF_ERROR_GRPC(RequireNonNegativeId(o.owner_rep_id(), "opportunity.owner_rep_id"));
+  if (o.source() != v1::SOURCE_SALES_PROSPECTING && o.source() != v1::SOURCE_REFERRAL &&
+      o.source() != v1::SOURCE_UPSELL) {
+    return ToGrpcStatus(absl::InvalidArgumentError(
+        "opportunity.source: must be SALES_PROSPECTING, REFERRAL or UPSELL (MARKETING comes "
+        "from AcceptHandoff)"));
+  }
+  RETURN_IF_ERROR_GRPC(common::ValidateMoney(o.amount(), "opportunity.amount"));
+  RETURN_IF_ERROR_GRPC(ValidateDate(o.expected_close_date(), "opportunity.expected_close_date"));
+  RETURN_IF_ERROR_GRPC(RequireText(o.next_step(), "opportunity.next_step", 2000, false));
+  if (o.has_probability_override() &&
+      (o.probability_override() < 0 || o.probability_override() > 100)) {
+    return ToGrpcStatus(absl::InvalidArgumentError("opportunity.probability_override: 0 to 100"));
+  }
+  ASSIGN_OR_RETURN_GRPC(*resp, opportunities_->Create(o, CallerOf(*ctx), common::PrincipalOf(*ctx).id,
+                                                      req->request_id(), absl::Now()));
+  return Status::OK;
+}
+
+Status SalesServiceImpl::GetOpportunity(Ctx*, const v1::GetOpportunityRequest* req,
+                                        v1::Opportunity* resp) {
+  RETURN_IF_ERROR_GRPC(RequirePositiveId(req->opportunity_id(), "opportunity_id"));
+  ASSIGN_OR_RETURN_GRPC(*resp, opportunities_->Get(req->opportunity_id()));
+  return Status::OK;
+}
+
+Status SalesServiceImpl::ListOpportunities(Ctx*, const v1::ListOpportunitiesRequest* req,
+                                           v1::ListOpportunitiesResponse* resp) {
+  ASSIGN_OR_RETURN_GRPC(int page_size, PageSize(req->page_size()));
+  RETURN_IF_ERROR_GRPC(RequireNonNegativeId(req->owner_rep_id(), "owner_rep_id"));
+  RETURN_IF_ERROR_GRPC(RequireEnum(req->stage(), v1::Stage_IsValid, "stage", true));
+  RETURN_IF_ERROR_GRPC(RequireEnum(req->status(), v1::OpportunityStatus_IsValid, "status", true));
+  RETURN_IF_ERROR_GRPC(RequireEnum(req->source(), v1::Source_IsValid, "source", true));
+  OpportunityFilter filter{req->owner_rep_id(), req->stage(), req->status(), req->source()};
+  ASSIGN_OR_RETURN_GRPC(*resp, opportunities_->List(filter, page_size, req->page_token()));
+  return Status::OK;
+}
+
+Status SalesServiceImpl::UpdateOpportunity(Ctx* ctx, const v1::UpdateOpportunityRequest* req,
+                                           v1::Opportunity* resp) {
+  const v1::Opportunity& o = req->opportunity();
+  RETURN_IF_ERROR_GRPC(RequirePositiveId(o.opportunity_id(), "opportunity.opportunity_id"));
+  ASSIGN_OR_RETURN_GRPC(
+      std::vector<std::string> paths,
+      MaskPaths(req->update_mask(),
+                {"name", "amount", "expected_close_date", "next_step", "probability_override",
+                 "contact_id", "owner_rep_id"},
+                /*required=*/true));
+  for (const std::string& p : paths) {
+    if (p == "name") RETURN_IF_ERROR_GRPC(RequireText(o.name(), "opportunity.name", 200, true));
+    if (p == "amount") RETURN_IF_ERROR_GRPC(common::ValidateMoney(o.amount(), "opportunity.amount"));
+    if (p == "expected_close_date") {
+      RETURN_IF_ERROR_GRPC(ValidateDate(o.expected_close_date(), "opportunity.expected_close_date"));
+    }
+    if (p == "next_step") RETURN_IF_ERROR_GRPC(RequireText(o.next_step(), "opportunity.next_step", 2000, false));
+    if (p == "probability_override" && o.has_probability_override() &&
+        (o.probability_override() < 0 || o.probability_override() > 100)) {
+      return ToGrpcStatus(absl::InvalidArgumentError("opportunity.probability_override: 0 to 100"));
+    }
+    if (p == "owner_rep_id") RETURN_IF_ERROR_GRPC(RequirePositiveId(o.owner_rep_id(), "opportunity.owner_rep_id"));
+  }
+  ASSIGN_OR_RETURN_GRPC(*resp, opportunities_->Update(o, paths, CallerOf(*ctx), req->request_id(),
+                                                      absl::Now()));
+  return Status::OK;
+}
+
+Status SalesServiceImpl::MoveOpportunityStage(Ctx* ctx, const v1::MoveOpportunityStageRequest* req,
+                                              v1::Opportunity* resp) {
+  RETURN_IF_ERROR_GRPC(RequirePositiveId(req->opportunity_id(), "opportunity_id"));
+  RETURN_IF_ERROR_GRPC(RequireEnum(req->stage(), v1::Stage_IsValid, "stage", false));
+  ASSIGN_OR_RETURN_GRPC(*resp, opportunities_->MoveStage(req->opportunity_id(), req->stage(),
+                                                         req->etag(), CallerOf(*ctx),
+                                                         common::PrincipalOf(*ctx).id,
+                                                         req->request_id(), absl::Now()));
+  return Status::OK;
+}
+
+Status SalesServiceImpl::ListStageChanges(Ctx*, const v1::ListStageChangesRequest* req,
+                                          v1::ListStageChangesResponse* resp) {
+  RETURN_IF_ERROR_GRPC(RequirePositiveId(req->opportunity_id(), "opportunity_id"));
+  ASSIGN_OR_RETURN_GRPC(int page_size, PageSize(req->page_size()));
+  ASSIGN_OR_RETURN_GRPC(*resp, opportunities_->ListStageChanges(req->opportunity_id(), page_size,
+                                                                req->page_token()));
+  return Status::OK;
+}
+
+Status SalesServiceImpl::AddObjection(Ctx* ctx, const v1::AddObjectionRequest* req,
+                                      v1::Objection* resp) {
+  RETURN_IF_ERROR_GRPC(RequirePositiveId(req->opportunity_id(), "opportunity_id"));
+  RETURN_IF_ERROR_GRPC(RequireText(req->text(), "text", 2000, true));
+  ASSIGN_OR_RETURN_GRPC(*resp, opportunities_->AddObjection(req->opportunity_id(), req->text(),
+                                                            CallerOf(*ctx), common::PrincipalOf(*ctx).id,
+                                                            req->request_id(), absl::Now()));
+  return Status::OK;
+}
+
+Status SalesServiceImpl::ResolveObjection(Ctx* ctx, const v1::ResolveObjectionRequest* req,
+                                          v1::Objection* resp) {
+  RETURN_IF_ERROR_GRPC(RequirePositiveId(req->objection_id(), "objection_id"));
+  RETURN_IF_ERROR_GRPC(RequireText(req->resolution(), "resolution", 2000, true));
+  ASSIGN_OR_RETURN_GRPC(*resp, opportunities_->ResolveObjection(req->objection_id(), req->resolution(),
+                                                                CallerOf(*ctx), req->request_id(),
+                                                                absl::Now()));
+  return Status::OK;
+}
+
+Status SalesServiceImpl::ListObjections(Ctx*, const v1::ListObjectionsRequest* req,
+                                        v1::ListObjectionsResponse* resp) {
+  RETURN_IF_ERROR_GRPC(RequirePositiveId(req->opportunity_id(), "opportunity_id"));
+  ASSIGN_OR_RETURN_GRPC(int page_size, PageSize(req->page_size()));
+  ASSIGN_OR_RETURN_GRPC(*resp, opportunities_->ListObjections(req->opportunity_id(), page_size,
+                                                              req->page_token()));
+  return Status::OK;
+}
+
+Status SalesServiceImpl::CloseOpportunity(Ctx* ctx, const v1::CloseOpportunityRequest* req,
+                                          v1::Opportunity* resp) {
+  RETURN_IF_ERROR_GRPC(RequirePositiveId(req->opportunity_id(), "opportunity_id"));
+  RETURN_IF_ERROR_GRPC(RequireEnum(req->outcome(), handoff::v1::Outcome_IsValid, "outcome", false));
+  if (req->outcome() == handoff::v1::OUTCOME_WON) {
+    if (req->amount().currency_code().empty()) {
+      return ToGrpcStatus(absl::InvalidArgumentError("amount: required when WON"));
+    }
+    RETURN_IF_ERROR_GRPC(common::ValidateMoney(req->amount(), "amount"));
+  } else {
+    RETURN_IF_ERROR_GRPC(
+        RequireEnum(req->loss_reason(), handoff::v1::LossReason_IsValid, "loss_reason", false));
+    RETURN_IF_ERROR_GRPC(RequireText(req->loss_note(), "loss_note", 2000, false));
+  }
+  ASSIGN_OR_RETURN_GRPC(*resp, opportunities_->Close(*req, CallerOf(*ctx),
+                                                     common::PrincipalOf(*ctx).id, absl::Now()));
+  return Status::OK;
+}
+
+Status SalesServiceImpl::LogActivity(Ctx* ctx, const v1::LogActivityRequest* req, v1::Activity* resp) {
+  const v1::Activity& a = req->activity();
+  RETURN_IF_ERROR_GRPC(RequireEnum(a.type(), v1::ActivityType_IsValid, "activity.type", false));
+  if (a.opportunity_id() == 0 && a.handoff_id().empty() && a.contact_id() == 0) {
+    return ToGrpcStatus(absl::InvalidArgumentError(
+        "activity: link it to an opportunity_id, a handoff_id or a contact_id"));
+  }
+  RETURN_IF_ERROR_GRPC(RequireNonNegativeId(a.opportunity_id(), "activity.opportunity_id"));
+  RETURN_IF_ERROR_GRPC(RequireNonNegativeId(a.contact_id(), "activity.contact_id"));
+  RETURN_IF_ERROR_GRPC(RequireNonNegativeId(a.rep_id(), "activity.rep_id"));
+  if (!a.handoff_id().empty()) RETURN_IF_ERROR_GRPC(RequireHandoffId(a.handoff_id()));
+  RETURN_IF_ERROR_GRPC(RequireText(a.outcome(), "activity.outcome", 2000, false));
+  RETURN_IF_ERROR_GRPC(RequireText(a.notes(), "activity.notes", 60000, false));
+  ASSIGN_OR_RETURN_GRPC(*resp, opportunities_->LogActivity(a, CallerOf(*ctx), req->request_id(),
+                                                           absl::Now()));
+  return Status::OK;
+}
+
+Status SalesServiceImpl::ListActivities(Ctx*, const v1::ListActivitiesRequest* req,
+                                        v1::ListActivitiesResponse* resp) {
+  ASSIGN_OR_RETURN_GRPC(int page_size, PageSize(req->page_size()));
+  ASSIGN_OR_RETURN_GRPC(*resp, opportunities_->ListActivities(*req, page_size));
+  return Status::OK;
+}
+
+Status SalesServiceImpl::SetQuota(Ctx* ctx, const v1::SetQuotaRequest* req, v1::Quota* resp) {
+  const v1::Quota& q = req->quota();
+  RETURN_IF_ERROR_GRPC(RequirePositiveId(q.rep_id(), "quota.rep_id"));
+  RETURN_IF_ERROR_GRPC(ParseQuarter(q.quarter(), "quota.quarter").status());
+  if (q.revenue_target().currency_code().empty()) {
+    return ToGrpcStatus(absl::InvalidArgumentError("quota.revenue_target: required"));
+  }
+  RETURN_IF_ERROR_GRPC(common::ValidateMoney(q.revenue_target(), "quota.revenue_target"));
+  if (q.call_target() < 0 || q.meeting_target() < 0) {
+    return ToGrpcStatus(absl::InvalidArgumentError("quota: activity targets must not be negative"));
+  }
+  ASSIGN_OR_RETURN_GRPC(*resp, reports_->SetQuota(q, CallerOf(*ctx), req->request_id()));
+  return Status::OK;
+}
+
+Status SalesServiceImpl::GetRepPerformance(Ctx*, const v1::GetRepPerformanceRequest* req,
+                                           v1::RepPerformance* resp) {
+  RETURN_IF_ERROR_GRPC(RequirePositiveId(req->rep_id(), "rep_id"));
+  ASSIGN_OR_RETURN_GRPC(Quarter quarter, ParseQuarter(req->quarter(), "quarter"));
+  ASSIGN_OR_RETURN_GRPC(*resp, reports_->RepPerformance(req->rep_id(), req->quarter(), quarter));
+  return Status::OK;
+}
+
+Status SalesServiceImpl::GetPipelineReport(Ctx*, const v1::GetPipelineReportRequest* req,
+                                           v1::PipelineReport* resp) {
+  RETURN_IF_ERROR_GRPC(RequireNonNegativeId(req->rep_id(), "rep_id"));
+  RETURN_IF_ERROR_GRPC(RequireNonNegativeId(req->manager_rep_id(), "manager_rep_id"));
+  ASSIGN_OR_RETURN_GRPC(*resp, reports_->Pipeline(req->rep_id(), req->manager_rep_id(), absl::Now()));
+  return Status::OK;
+}
+
+Status SalesServiceImpl::GetRelayStats(Ctx*, const v1::GetRelayStatsRequest*, v1::RelayStats* resp) {
+  ASSIGN_OR_RETURN_GRPC(*resp, reports_->RelayStats(absl::Now()));
+  return Status::OK;
+}
+
+Status HandoffInboxServiceImpl::SubmitLead(grpc::ServerContext*, const handoff::v1::LeadHandoff* req,
+                                           handoff::v1::SubmitLeadResponse* resp) {
+  RETURN_IF_ERROR_GRPC(RequireHandoffId(req->handoff_id()));
+  RETURN_IF_ERROR_GRPC(RequirePositiveId(req->lead_id(), "lead_id"));
+  ASSIGN_OR_RETURN_GRPC(*resp, inbox_->Submit(*req, absl::Now()));
+  return Status::OK;
+}
+
+Status HandoffInboxServiceImpl::EraseLead(grpc::ServerContext*, const handoff::v1::LeadErasure* req,
+                                          handoff::v1::EraseLeadResponse* resp) {
+  if (req->event_id().size() != 36) {
+    return ToGrpcStatus(absl::InvalidArgumentError("event_id: must be a UUID"));
+  }
+  RETURN_IF_ERROR_GRPC(RequirePositiveId(req->lead_id(), "lead_id"));
+  ASSIGN_OR_RETURN_GRPC(*resp, inbox_->Erase(*req));
+  return Status::OK;
 }
 
 }  // namespace funnel::sales

@@ -1,6 +1,6 @@
 #pragma once
 
-// Request checks shared by the marketing handlers. Each returns INVALID_ARGUMENT
+// Request checks shared by the handlers of every service. Each returns INVALID_ARGUMENT
 // naming the offending field, so a caller can fix the request without guessing.
 
 #include <set>
@@ -14,10 +14,14 @@
 #include "absl/strings/string_view.h"
 #include "funnel/handoff/v1/types.pb.h"
 
-namespace funnel::marketing {
+namespace funnel::common {
 
 absl::Status RequirePositiveId(int64_t id, absl::string_view field);
 absl::Status RequireNonNegativeId(int64_t id, absl::string_view field);
+
+// A non-negative amount with an ISO 4217 code (upper case, three letters) whenever
+// the amount is not zero.
+absl::Status ValidateMoney(const handoff::v1::Money& money, absl::string_view field);
 
 // Lengths of the free-text contact fields and a non-negative company size. The
 // email is checked by NormalizeEmail.
@@ -34,4 +38,4 @@ absl::StatusOr<std::vector<std::string>> MaskPaths(const google::protobuf::Field
 absl::Status RequireEnum(int value, bool (*is_valid)(int), absl::string_view field,
                          bool allow_unspecified);
 
-}  // namespace funnel::marketing
+}  // namespace funnel::common

@@ -1,8 +1,10 @@
-#include "marketing_service/validation.h"
+#include "common/validation.h"
+
+#include "absl/strings/ascii.h"
 
 #include "absl/strings/str_cat.h"
 
-namespace funnel::marketing {
+namespace funnel::common {
 
 absl::Status RequirePositiveId(int64_t id, absl::string_view field) {
   if (id <= 0) return absl::InvalidArgumentError(absl::StrCat(field, ": must be positive"));
@@ -11,6 +13,21 @@ absl::Status RequirePositiveId(int64_t id, absl::string_view field) {
 
 absl::Status RequireNonNegativeId(int64_t id, absl::string_view field) {
   if (id < 0) return absl::InvalidArgumentError(absl::StrCat(field, ": must not be negative"));
+  return absl::OkStatus();
+}
+
+absl::Status ValidateMoney(const handoff::v1::Money& m, absl::string_view field) {
+  if (m.amount_minor() < 0) {
+    return absl::InvalidArgumentError(absl::StrCat(field, ": must not be negative"));
+  }
+  if (m.amount_minor() != 0 || !m.currency_code().empty()) {
+    const std::string& code = m.currency_code();
+    if (code.size() != 3 || !absl::ascii_isupper(code[0]) || !absl::ascii_isupper(code[1]) ||
+        !absl::ascii_isupper(code[2])) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(field, ".currency_code: must be an ISO 4217 code such as USD"));
+    }
+  }
   return absl::OkStatus();
 }
 
@@ -60,4 +77,4 @@ absl::Status RequireEnum(int value, bool (*is_valid)(int), absl::string_view fie
   return absl::OkStatus();
 }
 
-}  // namespace funnel::marketing
+}  // namespace funnel::common

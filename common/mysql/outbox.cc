@@ -1,0 +1,44 @@
+#include "common/mysql/outbox.h"
+
+#include <algorithm>
+#include <sstream>
+
+#include "common/mysql/sql_util.h"
+
+namespace funnel::common {
+
+void InsertOutboxEvent(sql::Connection& conn, const std::string& event_id, int64_t lead_id,
+                  absl::string_view kind, const std::string& payload, absl::Time now) {
+  auto st = Prepare(conn, R"sql(
+    INSERT INTO outbox (event_id, lead_id, kind, payload, created_at, next_attempt_at)
+    VALUES (?, ?, ?, ?, FROM_UNIXTIME(?), FROM_UNIXTIME(?)))sql");
+  std::istringstream blob(payload);
+  st->setString(1, event_id);
+  st->setInt64(2, lead_id);
+  st->setString(3, std::string(kind));
+  st->setBlob(4, &blob);
+  st->setDouble(5, UnixSecondsOf(now));
+  st->setDouble(6, UnixSecondsOf(now));
+  st->executeUpdate();
+}
+
+OutboxStats ReadOutboxStats(sql::Connection& conn, absl::Time now) {
+  auto st = Prepare(conn, R"sql(
+    SELECT SUM(delivered_at IS NULL),
+           UNIX_TIMESTAMP(MIN(IF(delivered_at IS NULL, created_at, NULL))),
+           SUM(delivered_at IS NOT NULL)
+    FROM outbox)sql");
+  std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
+  OutboxStats stats;
+  if (rs->next()) {
+    stats.pending = rs->isNull(1) ? 0 : rs->getInt64(1);
+    if (!rs->isNull(2)) {
+      stats.oldest_pending_age_seconds =
+          std::max(0.0, absl::ToDoubleSeconds(now - TimeFromUnixSeconds(rs->getDouble(2))));
+    }
+    stats.delivered = rs->isNull(3) ? 0 : rs->getInt64(3);
+  }
+  return stats;
+}
+
+}  // namespace funnel::common

@@ -1,0 +1,33 @@
+#pragma once
+
+// The transactional outbox both services keep: a contract event is written in the
+// same transaction as the change that causes it, and a relay delivers it later.
+
+#include <cppconn/connection.h>
+
+#include <cstdint>
+#include <string>
+
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+
+namespace funnel::common {
+
+// Minor version of funnel.handoff.v1 this build speaks.
+inline constexpr char kHandoffContractVersion[] = "1.0";
+
+// Appends an event to the `outbox` table in the caller's transaction. `kind` is the
+// contract message name ("LeadHandoff", "HandoffDecision", ...); `payload` its bytes.
+void InsertOutboxEvent(sql::Connection& conn, const std::string& event_id, int64_t lead_id,
+                       absl::string_view kind, const std::string& payload, absl::Time now);
+
+struct OutboxStats {
+  int64_t pending = 0;
+  double oldest_pending_age_seconds = 0;
+  int64_t delivered = 0;
+};
+
+// Depth and age of the outbox, to spot a stuck relay.
+OutboxStats ReadOutboxStats(sql::Connection& conn, absl::Time now);
+
+}  // namespace funnel::common

@@ -1,0 +1,49 @@
+#pragma once
+
+// Small helpers for store code over Connector/C++.
+
+#include <cppconn/connection.h>
+#include <cppconn/prepared_statement.h>
+#include <cppconn/resultset.h>
+#include <cppconn/statement.h>
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "common/time_util.h"
+
+namespace funnel::common {
+
+inline std::unique_ptr<sql::PreparedStatement> Prepare(sql::Connection& conn,
+                                                       absl::string_view sql) {
+  return std::unique_ptr<sql::PreparedStatement>(conn.prepareStatement(std::string(sql)));
+}
+
+// The AUTO_INCREMENT id the connection's last INSERT produced.
+inline int64_t LastInsertId(sql::Connection& conn) {
+  std::unique_ptr<sql::Statement> st(conn.createStatement());
+  std::unique_ptr<sql::ResultSet> rs(st->executeQuery("SELECT LAST_INSERT_ID()"));
+  rs->next();
+  return rs->getInt64(1);
+}
+
+// A UNIX_TIMESTAMP(...) column that may be NULL.
+inline std::optional<absl::Time> OptionalTime(sql::ResultSet& rs, int column) {
+  if (rs.isNull(column)) return std::nullopt;
+  return TimeFromUnixSeconds(rs.getDouble(column));
+}
+
+// Binds a time for FROM_UNIXTIME(?), or NULL.
+inline void SetOptionalTime(sql::PreparedStatement& st, unsigned index,
+                            std::optional<absl::Time> t) {
+  if (t && *t != absl::InfinitePast()) {
+    st.setDouble(index, UnixSecondsOf(*t));
+  } else {
+    st.setNull(index, sql::DataType::DOUBLE);
+  }
+}
+
+}  // namespace funnel::common

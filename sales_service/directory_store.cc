@@ -1,0 +1,321 @@
+#include "sales_service/directory_store.h"
+
+#include <cppconn/exception.h>
+#include <cppconn/prepared_statement.h>
+#include <cppconn/resultset.h>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "common/mysql/idempotency.h"
+#include "common/mysql/sql_error.h"
+#include "common/mysql/sql_util.h"
+#include "common/pagination.h"
+#include "common/status.h"
+#include "common/time_util.h"
+
+namespace funnel::sales {
+namespace {
+
+using common::LastInsertId;
+using common::Prepare;
+using common::TimeFromUnixSeconds;
+using common::ToProtoTime;
+
+constexpr absl::string_view kRepColumns =
+    "rep_id, name, email, role, COALESCE(manager_rep_id, 0), active, version, "
+    "UNIX_TIMESTAMP(created_at)";
+constexpr absl::string_view kInsertRep =
+    "INSERT INTO reps (name, email, role, manager_rep_id, active) VALUES (?, ?, ?, ?, ?)";
+constexpr absl::string_view kAccountColumns =
+    "account_id, name, industry, region, company_size, version, UNIX_TIMESTAMP(created_at)";
+constexpr absl::string_view kInsertAccount =
+    "INSERT INTO accounts (name, name_key, industry, region, company_size) VALUES (?, ?, ?, ?, ?)";
+constexpr absl::string_view kContactColumns =
+    "contact_id, account_id, COALESCE(email, ''), first_name, last_name, title, phone, version, "
+    "UNIX_TIMESTAMP(created_at)";
+constexpr absl::string_view kInsertContact = R"sql(
+  INSERT INTO contacts (account_id, email, first_name, last_name, title, phone, lead_id)
+  VALUES (?, ?, ?, ?, ?, ?, ?))sql";
+
+v1::Rep RepFromRow(sql::ResultSet& rs) {
+  v1::Rep r;
+  r.set_rep_id(rs.getInt64(1));
+  r.set_name(rs.getString(2));
+  r.set_email(rs.getString(3));
+  r.set_role(static_cast<v1::RepRole>(rs.getInt(4)));
+  r.set_manager_rep_id(rs.getInt64(5));
+  r.set_active(rs.getBoolean(6));
+  r.set_etag(absl::StrCat(rs.getInt64(7)));
+  *r.mutable_create_time() = ToProtoTime(TimeFromUnixSeconds(rs.getDouble(8)));
+  return r;
+}
+
+v1::Account AccountFromRow(sql::ResultSet& rs) {
+  v1::Account a;
+  a.set_account_id(rs.getInt64(1));
+  a.set_name(rs.getString(2));
+  a.set_industry(rs.getString(3));
+  a.set_region(rs.getString(4));
+  a.set_company_size(rs.getInt(5));
+  a.set_etag(absl::StrCat(rs.getInt64(6)));
+  *a.mutable_create_time() = ToProtoTime(TimeFromUnixSeconds(rs.getDouble(7)));
+  return a;
+}
+
+v1::Contact ContactFromRow(sql::ResultSet& rs) {
+  v1::Contact c;
+  c.set_contact_id(rs.getInt64(1));
+  c.set_account_id(rs.getInt64(2));
+  c.set_email(rs.getString(3));
+  c.set_first_name(rs.getString(4));
+  c.set_last_name(rs.getString(5));
+  c.set_title(rs.getString(6));
+  c.set_phone(rs.getString(7));
+  c.set_etag(absl::StrCat(rs.getInt64(8)));
+  *c.mutable_create_time() = ToProtoTime(TimeFromUnixSeconds(rs.getDouble(9)));
+  return c;
+}
+
+// Reads one row by id into `out` with `from_row`; NOT_FOUND "<what> <id> not found".
+template <typename T>
+absl::Status ReadById(sql::Connection& conn, absl::string_view columns, absl::string_view table,
+                      absl::string_view id_column, int64_t id, absl::string_view what,
+                      T (*from_row)(sql::ResultSet&), T* out) {
+  auto st = Prepare(conn, absl::StrCat("SELECT ", columns, " FROM ", table, " WHERE ", id_column,
+                                       " = ?"));
+  st->setInt64(1, id);
+  std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
+  if (!rs->next()) return absl::NotFoundError(absl::StrCat(what, " ", id, " not found"));
+  *out = from_row(*rs);
+  return absl::OkStatus();
+}
+
+// One keyset page over `table` ordered by `id_column`, optionally filtered by
+// `filter_column = filter_value` (skipped when the value is 0).
+template <typename Response, typename T>
+absl::StatusOr<Response> ListPage(common::ConnectionPool& pool, absl::string_view columns,
+                                  absl::string_view table, absl::string_view id_column,
+                                  absl::string_view filter_column, int64_t filter_value,
+                                  int page_size, const std::string& page_token,
+                                  T (*from_row)(sql::ResultSet&),
+                                  google::protobuf::RepeatedPtrField<T>* (Response::*items)(),
+                                  int64_t (T::*id_of)() const) {
+  const std::string scope = absl::StrCat(table, ":", filter_value);
+  ASSIGN_OR_RETURN(std::vector<std::string> key, common::DecodePageToken(scope, page_token, 1));
+  int64_t after = 0;
+  if (!key.empty() && !absl::SimpleAtoi(key[0], &after)) {
+    return absl::InvalidArgumentError("page_token: malformed");
+  }
+  Response response;
+  RETURN_IF_ERROR(pool.WithConnection(absl::StrCat("list ", table), [&](sql::Connection& conn) {
+    std::string sql = absl::StrCat("SELECT ", columns, " FROM ", table, " WHERE ", id_column, " > ?");
+    if (filter_value != 0) absl::StrAppend(&sql, " AND ", filter_column, " = ?");
+    absl::StrAppend(&sql, " ORDER BY ", id_column, " LIMIT ?");
+    auto st = Prepare(conn, sql);
+    int i = 1;
+    st->setInt64(i++, after);
+    if (filter_value != 0) st->setInt64(i++, filter_value);
+    st->setInt(i, page_size + 1);
+    std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
+    while (rs->next()) *(response.*items)()->Add() = from_row(*rs);
+    return absl::OkStatus();
+  }));
+  auto* list = (response.*items)();
+  if (list->size() > page_size) {
+    list->RemoveLast();
+    response.set_next_page_token(
+        common::EncodePageToken(scope, {absl::StrCat(((*list)[page_size - 1].*id_of)())}));
+  }
+  return response;
+}
+
+// Runs `insert` and maps a duplicate key to ALREADY_EXISTS with `message`.
+absl::Status InsertUnique(sql::PreparedStatement& insert, const std::string& message) {
+  try {
+    insert.executeUpdate();
+  } catch (const sql::SQLException& e) {
+    if (e.getErrorCode() == common::kErDupEntry) return absl::AlreadyExistsError(message);
+    throw;
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<v1::Rep> ReadRep(sql::Connection& conn, int64_t rep_id, absl::string_view field) {
+  v1::Rep rep;
+  absl::Status s = ReadById(conn, kRepColumns, "reps", "rep_id", rep_id, "rep", &RepFromRow, &rep);
+  if (absl::IsNotFound(s)) return absl::NotFoundError(absl::StrCat(field, ": ", s.message()));
+  RETURN_IF_ERROR(s);
+  return rep;
+}
+
+absl::Status CheckAccountExists(sql::Connection& conn, int64_t account_id, absl::string_view field) {
+  v1::Account a;
+  absl::Status s = ReadById(conn, kAccountColumns, "accounts", "account_id", account_id, "account",
+                            &AccountFromRow, &a);
+  if (absl::IsNotFound(s)) return absl::NotFoundError(absl::StrCat(field, ": ", s.message()));
+  return s;
+}
+
+absl::Status CheckContactExists(sql::Connection& conn, int64_t contact_id, absl::string_view field) {
+  v1::Contact c;
+  absl::Status s = ReadById(conn, kContactColumns, "contacts", "contact_id", contact_id, "contact",
+                            &ContactFromRow, &c);
+  if (absl::IsNotFound(s)) return absl::NotFoundError(absl::StrCat(field, ": ", s.message()));
+  return s;
+}
+
+int64_t FindOrCreateAccount(sql::Connection& conn, const v1::Account& account) {
+  const std::string key = absl::AsciiStrToLower(account.name());
+  auto insert = Prepare(conn, absl::StrCat(kInsertAccount,
+                                           " ON DUPLICATE KEY UPDATE account_id = "
+                                           "LAST_INSERT_ID(account_id)"));
+  insert->setString(1, account.name());
+  insert->setString(2, key);
+  insert->setString(3, account.industry());
+  insert->setString(4, account.region());
+  insert->setInt(5, account.company_size());
+  insert->executeUpdate();
+  return LastInsertId(conn);
+}
+
+int64_t FindOrCreateContact(sql::Connection& conn, const v1::Contact& contact, int64_t lead_id) {
+  auto insert = Prepare(conn, absl::StrCat(kInsertContact,
+                                           " ON DUPLICATE KEY UPDATE contact_id = "
+                                           "LAST_INSERT_ID(contact_id), account_id = "
+                                           "IF(account_id = 0, VALUES(account_id), account_id), "
+                                           "lead_id = IF(lead_id = 0, VALUES(lead_id), lead_id)"));
+  insert->setInt64(1, contact.account_id());
+  insert->setString(2, contact.email());
+  insert->setString(3, contact.first_name());
+  insert->setString(4, contact.last_name());
+  insert->setString(5, contact.title());
+  insert->setString(6, contact.phone());
+  insert->setInt64(7, lead_id);
+  insert->executeUpdate();
+  return LastInsertId(conn);
+}
+
+absl::StatusOr<v1::Rep> DirectoryStore::CreateRep(const v1::Rep& rep,
+                                                  const std::string& request_id) {
+  return common::IdempotentTransaction<v1::Rep>(
+      *pool_, "CreateRep", request_id, [&](sql::Connection& conn) -> absl::StatusOr<v1::Rep> {
+        if (rep.manager_rep_id() != 0) {
+          ASSIGN_OR_RETURN(v1::Rep manager, ReadRep(conn, rep.manager_rep_id(), "rep.manager_rep_id"));
+          if (manager.role() != v1::REP_ROLE_MANAGER) {
+            return absl::FailedPreconditionError(
+                absl::StrCat("rep.manager_rep_id: rep ", manager.rep_id(), " is not a MANAGER"));
+          }
+        }
+        auto st = Prepare(conn, kInsertRep);
+        st->setString(1, rep.name());
+        st->setString(2, rep.email());
+        st->setInt(3, rep.role());
+        if (rep.manager_rep_id() == 0) {
+          st->setNull(4, sql::DataType::BIGINT);
+        } else {
+          st->setInt64(4, rep.manager_rep_id());
+        }
+        st->setBoolean(5, true);
+        RETURN_IF_ERROR(InsertUnique(*st, absl::StrCat("rep.email: a rep with ", rep.email(), " exists")));
+        return ReadRep(conn, LastInsertId(conn), "rep");
+      });
+}
+
+absl::StatusOr<v1::Rep> DirectoryStore::GetRep(int64_t rep_id) {
+  v1::Rep rep;
+  RETURN_IF_ERROR(pool_->WithConnection("get rep", [&](sql::Connection& conn) {
+    return ReadById(conn, kRepColumns, "reps", "rep_id", rep_id, "rep", &RepFromRow, &rep);
+  }));
+  return rep;
+}
+
+absl::StatusOr<v1::ListRepsResponse> DirectoryStore::ListReps(int64_t manager_rep_id, int page_size,
+                                                              const std::string& page_token) {
+  return ListPage<v1::ListRepsResponse, v1::Rep>(
+      *pool_, kRepColumns, "reps", "rep_id", "manager_rep_id", manager_rep_id, page_size,
+      page_token, &RepFromRow, &v1::ListRepsResponse::mutable_reps, &v1::Rep::rep_id);
+}
+
+absl::StatusOr<v1::Account> DirectoryStore::CreateAccount(const v1::Account& account,
+                                                          const std::string& request_id) {
+  return common::IdempotentTransaction<v1::Account>(
+      *pool_, "CreateAccount", request_id,
+      [&](sql::Connection& conn) -> absl::StatusOr<v1::Account> {
+        auto st = Prepare(conn, kInsertAccount);
+        st->setString(1, account.name());
+        st->setString(2, absl::AsciiStrToLower(account.name()));
+        st->setString(3, account.industry());
+        st->setString(4, account.region());
+        st->setInt(5, account.company_size());
+        RETURN_IF_ERROR(InsertUnique(
+            *st, absl::StrCat("account.name: an account named '", account.name(), "' exists")));
+        v1::Account created;
+        RETURN_IF_ERROR(ReadById(conn, kAccountColumns, "accounts", "account_id",
+                                 LastInsertId(conn), "account", &AccountFromRow, &created));
+        return created;
+      });
+}
+
+absl::StatusOr<v1::Account> DirectoryStore::GetAccount(int64_t account_id) {
+  v1::Account account;
+  RETURN_IF_ERROR(pool_->WithConnection("get account", [&](sql::Connection& conn) {
+    return ReadById(conn, kAccountColumns, "accounts", "account_id", account_id, "account",
+                    &AccountFromRow, &account);
+  }));
+  return account;
+}
+
+absl::StatusOr<v1::ListAccountsResponse> DirectoryStore::ListAccounts(int page_size,
+                                                                      const std::string& page_token) {
+  return ListPage<v1::ListAccountsResponse, v1::Account>(
+      *pool_, kAccountColumns, "accounts", "account_id", "", 0, page_size, page_token,
+      &AccountFromRow, &v1::ListAccountsResponse::mutable_accounts, &v1::Account::account_id);
+}
+
+absl::StatusOr<v1::Contact> DirectoryStore::CreateContact(const v1::Contact& contact,
+                                                          const std::string& request_id) {
+  return common::IdempotentTransaction<v1::Contact>(
+      *pool_, "CreateContact", request_id,
+      [&](sql::Connection& conn) -> absl::StatusOr<v1::Contact> {
+        if (contact.account_id() != 0) {
+          RETURN_IF_ERROR(CheckAccountExists(conn, contact.account_id(), "contact.account_id"));
+        }
+        auto st = Prepare(conn, kInsertContact);
+        st->setInt64(1, contact.account_id());
+        st->setString(2, contact.email());
+        st->setString(3, contact.first_name());
+        st->setString(4, contact.last_name());
+        st->setString(5, contact.title());
+        st->setString(6, contact.phone());
+        st->setInt64(7, 0);
+        RETURN_IF_ERROR(InsertUnique(
+            *st, absl::StrCat("contact.email: a contact with ", contact.email(), " exists")));
+        v1::Contact created;
+        RETURN_IF_ERROR(ReadById(conn, kContactColumns, "contacts", "contact_id",
+                                 LastInsertId(conn), "contact", &ContactFromRow, &created));
+        return created;
+      });
+}
+
+absl::StatusOr<v1::Contact> DirectoryStore::GetContact(int64_t contact_id) {
+  v1::Contact contact;
+  RETURN_IF_ERROR(pool_->WithConnection("get contact", [&](sql::Connection& conn) {
+    return ReadById(conn, kContactColumns, "contacts", "contact_id", contact_id, "contact",
+                    &ContactFromRow, &contact);
+  }));
+  return contact;
+}
+
+absl::StatusOr<v1::ListContactsResponse> DirectoryStore::ListContacts(int64_t account_id,
+                                                                      int page_size,
+                                                                      const std::string& page_token) {
+  return ListPage<v1::ListContactsResponse, v1::Contact>(
+      *pool_, kContactColumns, "contacts", "contact_id", "account_id", account_id, page_size,
+      page_token, &ContactFromRow, &v1::ListContactsResponse::mutable_contacts,
+      &v1::Contact::contact_id);
+}
+
+}  // namespace funnel::sales

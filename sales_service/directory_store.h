@@ -1,0 +1,56 @@
+#pragma once
+
+// SQL for who sales works with: reps, accounts and contacts.
+
+#include <cppconn/connection.h>
+
+#include <cstdint>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "common/mysql/pool.h"
+#include "funnel/sales/v1/sales_service.pb.h"
+
+namespace funnel::sales {
+
+class DirectoryStore final {
+ public:
+  explicit DirectoryStore(common::ConnectionPool* pool) : pool_(pool) {}
+
+  // `rep` is validated, email normalised. ALREADY_EXISTS for a known email;
+  // NOT_FOUND for an unknown manager.
+  absl::StatusOr<v1::Rep> CreateRep(const v1::Rep& rep, const std::string& request_id);
+  absl::StatusOr<v1::Rep> GetRep(int64_t rep_id);
+  absl::StatusOr<v1::ListRepsResponse> ListReps(int64_t manager_rep_id, int page_size,
+                                                const std::string& page_token);
+
+  // ALREADY_EXISTS for a name already taken (compared case-insensitively).
+  absl::StatusOr<v1::Account> CreateAccount(const v1::Account& account,
+                                            const std::string& request_id);
+  absl::StatusOr<v1::Account> GetAccount(int64_t account_id);
+  absl::StatusOr<v1::ListAccountsResponse> ListAccounts(int page_size,
+                                                        const std::string& page_token);
+
+  // `contact` has a normalised email. ALREADY_EXISTS for a known email; NOT_FOUND
+  // for an unknown account.
+  absl::StatusOr<v1::Contact> CreateContact(const v1::Contact& contact,
+                                            const std::string& request_id);
+  absl::StatusOr<v1::Contact> GetContact(int64_t contact_id);
+  absl::StatusOr<v1::ListContactsResponse> ListContacts(int64_t account_id, int page_size,
+                                                        const std::string& page_token);
+
+ private:
+  common::ConnectionPool* const pool_;
+};
+
+// In a caller's transaction. NOT_FOUND naming `field` when the id is unknown.
+absl::StatusOr<v1::Rep> ReadRep(sql::Connection& conn, int64_t rep_id, absl::string_view field);
+absl::Status CheckAccountExists(sql::Connection& conn, int64_t account_id, absl::string_view field);
+absl::Status CheckContactExists(sql::Connection& conn, int64_t contact_id, absl::string_view field);
+// The account with this name (case-insensitive), created if missing; its id.
+int64_t FindOrCreateAccount(sql::Connection& conn, const v1::Account& account);
+// The contact with this (normalised) email, created if missing; its id. Sets the
+// contact's account when it had none.
+int64_t FindOrCreateContact(sql::Connection& conn, const v1::Contact& contact, int64_t lead_id);
+
+}  // namespace funnel::sales

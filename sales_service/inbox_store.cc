@@ -1,0 +1,364 @@
+#include "sales_service/inbox_store.h"
+
+#include <cppconn/prepared_statement.h>
+#include <cppconn/resultset.h>
+
+#include <sstream>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "common/ids.h"
+#include "common/mysql/idempotency.h"
+#include "common/mysql/outbox.h"
+#include "common/mysql/params.h"
+#include "common/mysql/sql_util.h"
+#include "common/pagination.h"
+#include "common/status.h"
+#include "common/time_util.h"
+#include "sales_service/directory_store.h"
+#include "sales_service/opportunity_store.h"
+
+namespace funnel::sales {
+namespace {
+
+using common::OptionalTime;
+using common::Prepare;
+using common::SqlParam;
+using common::TimeFromUnixSeconds;
+using common::ToProtoTime;
+using common::UnixSecondsOf;
+
+constexpr absl::string_view kHandoffColumns = R"sql(
+  seq, handoff_id, snapshot, state, assigned_rep_id, UNIX_TIMESTAMP(received_at),
+  UNIX_TIMESTAMP(sla_deadline), UNIX_TIMESTAMP(first_response_at), UNIX_TIMESTAMP(decided_at),
+  rejection_reason, decision_note, opportunity_id, version)sql";
+
+constexpr absl::string_view kInsertHandoff = R"sql(
+  INSERT IGNORE INTO handoffs (handoff_id, lead_id, snapshot, received_at, sla_deadline)
+  VALUES (?, ?, ?, FROM_UNIXTIME(?), FROM_UNIXTIME(?)))sql";
+
+struct Row {
+  int64_t seq;
+  v1::Handoff handoff;
+};
+
+Row HandoffFromRow(sql::ResultSet& rs, absl::Time now) {
+  Row row;
+  row.seq = rs.getInt64(1);
+  v1::Handoff& h = row.handoff;
+  h.set_handoff_id(rs.getString(2));
+  h.mutable_lead()->ParseFromString(std::string(rs.getString(3)));
+  h.set_state(static_cast<v1::HandoffState>(rs.getInt(4)));
+  h.set_assigned_rep_id(rs.getInt64(5));
+  *h.mutable_receive_time() = ToProtoTime(TimeFromUnixSeconds(rs.getDouble(6)));
+  const absl::Time deadline = TimeFromUnixSeconds(rs.getDouble(7));
+  *h.mutable_sla_deadline() = ToProtoTime(deadline);
+  if (auto t = OptionalTime(rs, 8)) *h.mutable_first_response_time() = ToProtoTime(*t);
+  std::optional<absl::Time> decided = OptionalTime(rs, 9);
+  if (decided) *h.mutable_decide_time() = ToProtoTime(*decided);
+  h.set_rejection_reason(static_cast<handoff::v1::RejectionReason>(rs.getInt(10)));
+  h.set_decision_note(rs.getString(11));
+  h.set_opportunity_id(rs.getInt64(12));
+  h.set_etag(absl::StrCat(rs.getInt64(13)));
+  h.set_overdue(decided ? *decided > deadline : now > deadline);
+  return row;
+}
+
+absl::StatusOr<v1::Handoff> ReadHandoff(sql::Connection& conn, const std::string& handoff_id,
+                                        bool for_update, absl::Time now) {
+  auto st = Prepare(conn, absl::StrCat("SELECT ", kHandoffColumns,
+                                       " FROM handoffs WHERE handoff_id = ?",
+                                       for_update ? " FOR UPDATE" : ""));
+  st->setString(1, handoff_id);
+  std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
+  if (!rs->next()) return absl::NotFoundError(absl::StrCat("handoff ", handoff_id, " not found"));
+  return HandoffFromRow(*rs, now).handoff;
+}
+
+// A rep may decide handoffs assigned to them or unassigned ones; a manager their
+// team's too.
+absl::Status CheckCanDecide(sql::Connection& conn, const Caller& caller, const v1::Handoff& h) {
+  if (h.assigned_rep_id() == 0) return absl::OkStatus();
+  absl::StatusOr<v1::Rep> owner = ReadRep(conn, h.assigned_rep_id(), "assigned rep");
+  return CheckCanChange(caller, h.assigned_rep_id(), owner.ok() ? owner->manager_rep_id() : 0,
+                        absl::StrCat("handoff ", h.handoff_id()));
+}
+
+void QueueDecision(sql::Connection& conn, const v1::Handoff& h, int64_t rep_id, absl::Time now) {
+  handoff::v1::HandoffDecision event;
+  event.set_event_id(common::NewUuid());
+  event.set_handoff_id(h.handoff_id());
+  event.set_decision(h.state() == v1::HANDOFF_STATE_ACCEPTED ? handoff::v1::DECISION_ACCEPTED
+                                                             : handoff::v1::DECISION_REJECTED);
+  event.set_rejection_reason(h.rejection_reason());
+  event.set_note(h.decision_note());
+  event.set_opportunity_id(h.opportunity_id());
+  event.set_decided_by_rep_id(rep_id);
+  *event.mutable_decide_time() = ToProtoTime(now);
+  event.set_contract_version(common::kHandoffContractVersion);
+  event.set_lead_id(h.lead().lead_id());
+  common::InsertOutboxEvent(conn, event.event_id(), h.lead().lead_id(), "HandoffDecision",
+                            event.SerializeAsString(), now);
+}
+
+absl::Status RequirePending(const v1::Handoff& h) {
+  if (h.state() != v1::HANDOFF_STATE_PENDING) {
+    return absl::FailedPreconditionError(absl::StrCat("handoff ", h.handoff_id(), " is already ",
+                                                      v1::HandoffState_Name(h.state())));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<handoff::v1::SubmitLeadResponse> InboxStore::Submit(
+    const handoff::v1::LeadHandoff& lead, absl::Time now) {
+  handoff::v1::SubmitLeadResponse receipt;
+  RETURN_IF_ERROR(pool_->InTransaction("submit lead", [&](sql::Connection& conn) -> absl::Status {
+    auto st = Prepare(conn, kInsertHandoff);
+    std::istringstream blob(lead.SerializeAsString());
+    st->setString(1, lead.handoff_id());
+    st->setInt64(2, lead.lead_id());
+    st->setBlob(3, &blob);
+    st->setDouble(4, UnixSecondsOf(now));
+    st->setDouble(5, UnixSecondsOf(now + sla_));
+    const bool inserted = st->executeUpdate() == 1;
+    ASSIGN_OR_RETURN(v1::Handoff stored, ReadHandoff(conn, lead.handoff_id(), false, now));
+    receipt.set_handoff_id(stored.handoff_id());
+    receipt.set_duplicate(!inserted);
+    *receipt.mutable_receive_time() = stored.receive_time();
+    *receipt.mutable_sla_deadline() = stored.sla_deadline();
+    return absl::OkStatus();
+  }));
+  return receipt;
+}
+
+absl::StatusOr<handoff::v1::EraseLeadResponse> InboxStore::Erase(
+    const handoff::v1::LeadErasure& erasure) {
+  handoff::v1::EraseLeadResponse response;
+  RETURN_IF_ERROR(pool_->InTransaction("erase lead", [&](sql::Connection& conn) -> absl::Status {
+    auto claim = Prepare(conn, "INSERT IGNORE INTO inbox_events (event_id, kind, response) "
+                               "VALUES (?, 'LeadErasure', '')");
+    claim->setString(1, erasure.event_id());
+    if (claim->executeUpdate() == 0) {
+      auto load = Prepare(conn, "SELECT response FROM inbox_events WHERE event_id = ?");
+      load->setString(1, erasure.event_id());
+      std::unique_ptr<sql::ResultSet> rs(load->executeQuery());
+      if (rs->next()) response.ParseFromString(std::string(rs->getString(1)));
+      response.set_duplicate(true);
+      return absl::OkStatus();
+    }
+    auto select = Prepare(conn, "SELECT seq, snapshot FROM handoffs WHERE lead_id = ? FOR UPDATE");
+    select->setInt64(1, erasure.lead_id());
+    std::unique_ptr<sql::ResultSet> rs(select->executeQuery());
+    int erased = 0;
+    while (rs->next()) {
+      handoff::v1::LeadHandoff snapshot;
+      snapshot.ParseFromString(std::string(rs->getString(2)));
+      snapshot.clear_contact();
+      snapshot.mutable_qualification()->clear_note();
+      auto update = Prepare(conn, "UPDATE handoffs SET snapshot = ?, decision_note = '' WHERE seq = ?");
+      std::istringstream blob(snapshot.SerializeAsString());
+      update->setBlob(1, &blob);
+      update->setInt64(2, rs->getInt64(1));
+      update->executeUpdate();
+      ++erased;
+    }
+    auto contacts = Prepare(conn, "UPDATE contacts SET email = NULL, first_name = '', last_name = '', "
+                                  "title = '', phone = '', version = version + 1 WHERE lead_id = ?");
+    contacts->setInt64(1, erasure.lead_id());
+    contacts->executeUpdate();
+    response.set_event_id(erasure.event_id());
+    response.set_handoffs_erased(erased);
+    auto save = Prepare(conn, "UPDATE inbox_events SET response = ? WHERE event_id = ?");
+    std::istringstream blob(response.SerializeAsString());
+    save->setBlob(1, &blob);
+    save->setString(2, erasure.event_id());
+    save->executeUpdate();
+    return absl::OkStatus();
+  }));
+  return response;
+}
+
+absl::StatusOr<v1::ListHandoffsResponse> InboxStore::List(const HandoffFilter& f, int page_size,
+                                                          const std::string& page_token,
+                                                          absl::Time now) {
+  const std::string scope =
+      absl::StrCat("handoffs:", f.state, ":", f.assigned_rep_id, ":", f.overdue_only);
+  ASSIGN_OR_RETURN(std::vector<std::string> key, common::DecodePageToken(scope, page_token, 1));
+  int64_t after = 0;
+  if (!key.empty() && !absl::SimpleAtoi(key[0], &after)) {
+    return absl::InvalidArgumentError("page_token: malformed");
+  }
+  std::string sql = absl::StrCat("SELECT ", kHandoffColumns, " FROM handoffs WHERE seq > ?");
+  std::vector<SqlParam> params = {after};
+  if (f.state != v1::HANDOFF_STATE_UNSPECIFIED) {
+    absl::StrAppend(&sql, " AND state = ?");
+    params.push_back(int64_t{f.state});
+  }
+  if (f.assigned_rep_id != 0) {
+    absl::StrAppend(&sql, " AND assigned_rep_id = ?");
+    params.push_back(f.assigned_rep_id);
+  }
+  if (f.overdue_only) {
+    absl::StrAppend(&sql, " AND state = 1 AND sla_deadline < FROM_UNIXTIME(?)");
+    params.push_back(UnixSecondsOf(now));
+  }
+  absl::StrAppend(&sql, " ORDER BY seq LIMIT ?");
+  params.push_back(int64_t{page_size + 1});
+  v1::ListHandoffsResponse response;
+  int64_t last_seq = 0;
+  RETURN_IF_ERROR(pool_->WithConnection("list handoffs", [&](sql::Connection& conn) {
+    auto st = Prepare(conn, sql);
+    common::BindAll(*st, params);
+    std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
+    int n = 0;
+    while (rs->next()) {
+      if (++n > page_size) {
+        response.set_next_page_token(common::EncodePageToken(scope, {absl::StrCat(last_seq)}));
+        break;
+      }
+      Row row = HandoffFromRow(*rs, now);
+      last_seq = row.seq;
+      *response.add_handoffs() = std::move(row.handoff);
+    }
+    return absl::OkStatus();
+  }));
+  return response;
+}
+
+absl::StatusOr<v1::Handoff> InboxStore::Get(const std::string& handoff_id, absl::Time now) {
+  v1::Handoff h;
+  RETURN_IF_ERROR(pool_->WithConnection("get handoff", [&](sql::Connection& conn) -> absl::Status {
+    ASSIGN_OR_RETURN(h, ReadHandoff(conn, handoff_id, false, now));
+    return absl::OkStatus();
+  }));
+  return h;
+}
+
+absl::StatusOr<v1::Handoff> InboxStore::Assign(const std::string& handoff_id, int64_t rep_id,
+                                               const Caller& caller, const std::string& request_id,
+                                               absl::Time now) {
+  return common::IdempotentTransaction<v1::Handoff>(
+      *pool_, "AssignHandoff", request_id, [&](sql::Connection& conn) -> absl::StatusOr<v1::Handoff> {
+        ASSIGN_OR_RETURN(v1::Handoff h, ReadHandoff(conn, handoff_id, true, now));
+        RETURN_IF_ERROR(RequirePending(h));
+        ASSIGN_OR_RETURN(v1::Rep rep, ReadRep(conn, rep_id, "rep_id"));
+        if (!rep.active()) {
+          return absl::FailedPreconditionError(absl::StrCat("rep_id: rep ", rep_id, " is not active"));
+        }
+        RETURN_IF_ERROR(CheckCanDecide(conn, caller, h));
+        RETURN_IF_ERROR(CheckCanChange(caller, rep.rep_id(), rep.manager_rep_id(),
+                                       absl::StrCat("assigning to rep ", rep_id)));
+        auto st = Prepare(conn, "UPDATE handoffs SET assigned_rep_id = ?, version = version + 1 "
+                                "WHERE handoff_id = ?");
+        st->setInt64(1, rep_id);
+        st->setString(2, handoff_id);
+        st->executeUpdate();
+        return ReadHandoff(conn, handoff_id, false, now);
+      });
+}
+
+absl::StatusOr<v1::AcceptHandoffResponse> InboxStore::Accept(const std::string& handoff_id,
+                                                             const Caller& caller,
+                                                             const std::string& actor,
+                                                             const std::string& request_id,
+                                                             absl::Time now) {
+  return common::IdempotentTransaction<v1::AcceptHandoffResponse>(
+      *pool_, "AcceptHandoff", request_id,
+      [&](sql::Connection& conn) -> absl::StatusOr<v1::AcceptHandoffResponse> {
+        ASSIGN_OR_RETURN(v1::Handoff h, ReadHandoff(conn, handoff_id, true, now));
+        v1::AcceptHandoffResponse response;
+        if (h.state() == v1::HANDOFF_STATE_ACCEPTED) {  // accepting twice changes nothing
+          *response.mutable_handoff() = h;
+          ASSIGN_OR_RETURN(*response.mutable_opportunity(),
+                           ReadOpportunity(conn, h.opportunity_id(), false));
+          return response;
+        }
+        RETURN_IF_ERROR(RequirePending(h));
+        RETURN_IF_ERROR(CheckCanDecide(conn, caller, h));
+        const int64_t owner = h.assigned_rep_id() != 0 ? h.assigned_rep_id() : caller.rep_id;
+        if (owner == 0) {
+          return absl::FailedPreconditionError(
+              absl::StrCat("handoff ", handoff_id, ": assign it to a rep before accepting"));
+        }
+        ASSIGN_OR_RETURN(v1::Rep rep, ReadRep(conn, owner, "assigned rep"));
+        const handoff::v1::Contact& person = h.lead().contact();
+        if (person.email().empty()) {
+          return absl::FailedPreconditionError(
+              absl::StrCat("handoff ", handoff_id, ": the person's data was erased"));
+        }
+        v1::Account account;
+        account.set_name(!person.company().empty()
+                             ? person.company()
+                             : person.email().substr(person.email().find('@') + 1));
+        account.set_industry(person.industry());
+        account.set_region(person.region());
+        account.set_company_size(person.company_size());
+        const int64_t account_id = FindOrCreateAccount(conn, account);
+        v1::Contact contact;
+        contact.set_account_id(account_id);
+        contact.set_email(person.email());
+        contact.set_first_name(person.first_name());
+        contact.set_last_name(person.last_name());
+        contact.set_title(person.title());
+        contact.set_phone(person.phone());
+        const int64_t contact_id = FindOrCreateContact(conn, contact, h.lead().lead_id());
+
+        v1::Opportunity o;
+        o.set_name(absl::StrCat(account.name(), " (marketing lead ", h.lead().lead_id(), ")"));
+        o.set_account_id(account_id);
+        o.set_contact_id(contact_id);
+        o.set_owner_rep_id(rep.rep_id());
+        o.set_source(v1::SOURCE_MARKETING);
+        o.set_handoff_id(handoff_id);
+        o.set_lead_id(h.lead().lead_id());
+        // Marketing already qualified the lead: it enters at QUALIFICATION.
+        o.set_stage(v1::STAGE_QUALIFICATION);
+        v1::Opportunity opened = InsertOpportunity(conn, o, actor, now);
+
+        auto st = Prepare(conn, R"sql(
+          UPDATE handoffs SET state = 2, assigned_rep_id = ?, opportunity_id = ?,
+            decided_at = FROM_UNIXTIME(?), decided_by_rep_id = ?, version = version + 1
+          WHERE handoff_id = ?)sql");
+        st->setInt64(1, rep.rep_id());
+        st->setInt64(2, opened.opportunity_id());
+        st->setDouble(3, UnixSecondsOf(now));
+        st->setInt64(4, rep.rep_id());
+        st->setString(5, handoff_id);
+        st->executeUpdate();
+        ASSIGN_OR_RETURN(h, ReadHandoff(conn, handoff_id, false, now));
+        QueueDecision(conn, h, rep.rep_id(), now);
+        *response.mutable_handoff() = h;
+        *response.mutable_opportunity() = opened;
+        return response;
+      });
+}
+
+absl::StatusOr<v1::Handoff> InboxStore::Reject(const std::string& handoff_id,
+                                               handoff::v1::RejectionReason reason,
+                                               const std::string& note, const Caller& caller,
+                                               const std::string& request_id, absl::Time now) {
+  return common::IdempotentTransaction<v1::Handoff>(
+      *pool_, "RejectHandoff", request_id, [&](sql::Connection& conn) -> absl::StatusOr<v1::Handoff> {
+        ASSIGN_OR_RETURN(v1::Handoff h, ReadHandoff(conn, handoff_id, true, now));
+        RETURN_IF_ERROR(RequirePending(h));
+        RETURN_IF_ERROR(CheckCanDecide(conn, caller, h));
+        const int64_t rep = h.assigned_rep_id() != 0 ? h.assigned_rep_id() : caller.rep_id;
+        auto st = Prepare(conn, R"sql(
+          UPDATE handoffs SET state = 3, rejection_reason = ?, decision_note = ?,
+            decided_at = FROM_UNIXTIME(?), decided_by_rep_id = ?, version = version + 1
+          WHERE handoff_id = ?)sql");
+        st->setInt(1, reason);
+        st->setString(2, note);
+        st->setDouble(3, UnixSecondsOf(now));
+        st->setInt64(4, rep);
+        st->setString(5, handoff_id);
+        st->executeUpdate();
+        ASSIGN_OR_RETURN(h, ReadHandoff(conn, handoff_id, false, now));
+        QueueDecision(conn, h, rep, now);
+        return h;
+      });
+}
+
+}  // namespace funnel::sales

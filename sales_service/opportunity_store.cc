@@ -1,0 +1,645 @@
+#include "sales_service/opportunity_store.h"
+
+#include <cppconn/prepared_statement.h>
+#include <cppconn/resultset.h>
+
+#include <sstream>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "common/ids.h"
+#include "common/mysql/idempotency.h"
+#include "common/mysql/outbox.h"
+#include "common/mysql/params.h"
+#include "common/mysql/sql_util.h"
+#include "common/pagination.h"
+#include "common/status.h"
+#include "common/time_util.h"
+#include "funnel/handoff/v1/handoff.pb.h"
+#include "sales_service/directory_store.h"
+
+namespace funnel::sales {
+namespace {
+
+using common::LastInsertId;
+using common::OptionalTime;
+using common::Prepare;
+using common::SqlParam;
+using common::TimeFromUnixSeconds;
+using common::ToProtoTime;
+using common::UnixSecondsOf;
+
+constexpr absl::string_view kOpportunityColumns = R"sql(
+  opportunity_id, name, account_id, contact_id, owner_rep_id, source, handoff_id, lead_id, stage,
+  probability_override, currency, amount_minor, expected_close_date, next_step, loss_reason,
+  loss_note, UNIX_TIMESTAMP(closed_at), UNIX_TIMESTAMP(created_at), UNIX_TIMESTAMP(updated_at),
+  version)sql";
+
+constexpr absl::string_view kInsertOpportunity = R"sql(
+  INSERT INTO opportunities (name, account_id, contact_id, owner_rep_id, source, handoff_id,
+    lead_id, stage, probability_override, currency, amount_minor, expected_close_date, next_step,
+    created_at, updated_at)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, FROM_UNIXTIME(?), FROM_UNIXTIME(?)))sql";
+
+constexpr absl::string_view kSaveOpportunity = R"sql(
+  UPDATE opportunities SET name = ?, contact_id = ?, owner_rep_id = ?, stage = ?,
+    probability_override = ?, currency = ?, amount_minor = ?, expected_close_date = ?,
+    next_step = ?, loss_reason = ?, loss_note = ?, closed_at = FROM_UNIXTIME(?),
+    updated_at = FROM_UNIXTIME(?), version = version + 1
+  WHERE opportunity_id = ?)sql";
+
+constexpr absl::string_view kInsertStageChange = R"sql(
+  INSERT INTO stage_changes (opportunity_id, from_stage, to_stage, changed_by, changed_at)
+  VALUES (?, ?, ?, ?, FROM_UNIXTIME(?)))sql";
+
+constexpr absl::string_view kObjectionColumns =
+    "objection_id, opportunity_id, text, resolution, resolved, raised_by, "
+    "UNIX_TIMESTAMP(raised_at), UNIX_TIMESTAMP(resolved_at)";
+
+constexpr absl::string_view kActivityColumns =
+    "activity_id, type, opportunity_id, handoff_id, contact_id, rep_id, outcome, "
+    "UNIX_TIMESTAMP(occurred_at), notes";
+
+v1::Opportunity OpportunityFromRow(sql::ResultSet& rs) {
+  v1::Opportunity o;
+  o.set_opportunity_id(rs.getInt64(1));
+  o.set_name(rs.getString(2));
+  o.set_account_id(rs.getInt64(3));
+  o.set_contact_id(rs.getInt64(4));
+  o.set_owner_rep_id(rs.getInt64(5));
+  o.set_source(static_cast<v1::Source>(rs.getInt(6)));
+  o.set_handoff_id(rs.getString(7));
+  o.set_lead_id(rs.getInt64(8));
+  o.set_stage(static_cast<v1::Stage>(rs.getInt(9)));
+  std::optional<int> override_percent;
+  if (!rs.isNull(10)) {
+    override_percent = rs.getInt(10);
+    o.set_probability_override(*override_percent);
+  }
+  o.set_probability(EffectiveProbability(o.stage(), override_percent));
+  o.mutable_amount()->set_currency_code(rs.getString(11));
+  o.mutable_amount()->set_amount_minor(rs.getInt64(12));
+  o.set_expected_close_date(rs.getString(13));
+  o.set_next_step(rs.getString(14));
+  o.set_loss_reason(static_cast<handoff::v1::LossReason>(rs.getInt(15)));
+  o.set_loss_note(rs.getString(16));
+  if (auto t = OptionalTime(rs, 17)) *o.mutable_close_time() = ToProtoTime(*t);
+  *o.mutable_create_time() = ToProtoTime(TimeFromUnixSeconds(rs.getDouble(18)));
+  *o.mutable_update_time() = ToProtoTime(TimeFromUnixSeconds(rs.getDouble(19)));
+  o.set_etag(absl::StrCat(rs.getInt64(20)));
+  return o;
+}
+
+v1::Objection ObjectionFromRow(sql::ResultSet& rs) {
+  v1::Objection o;
+  o.set_objection_id(rs.getInt64(1));
+  o.set_opportunity_id(rs.getInt64(2));
+  o.set_text(rs.getString(3));
+  o.set_resolution(rs.getString(4));
+  o.set_resolved(rs.getBoolean(5));
+  o.set_raised_by(rs.getString(6));
+  *o.mutable_raise_time() = ToProtoTime(TimeFromUnixSeconds(rs.getDouble(7)));
+  if (auto t = OptionalTime(rs, 8)) *o.mutable_resolve_time() = ToProtoTime(*t);
+  return o;
+}
+
+v1::Activity ActivityFromRow(sql::ResultSet& rs) {
+  v1::Activity a;
+  a.set_activity_id(rs.getInt64(1));
+  a.set_type(static_cast<v1::ActivityType>(rs.getInt(2)));
+  a.set_opportunity_id(rs.getInt64(3));
+  a.set_handoff_id(rs.getString(4));
+  a.set_contact_id(rs.getInt64(5));
+  a.set_rep_id(rs.getInt64(6));
+  a.set_outcome(rs.getString(7));
+  *a.mutable_occur_time() = ToProtoTime(TimeFromUnixSeconds(rs.getDouble(8)));
+  a.set_notes(rs.getString(9));
+  return a;
+}
+
+void SaveOpportunity(sql::Connection& conn, const v1::Opportunity& o, absl::Time now) {
+  auto st = Prepare(conn, kSaveOpportunity);
+  st->setString(1, o.name());
+  st->setInt64(2, o.contact_id());
+  st->setInt64(3, o.owner_rep_id());
+  st->setInt(4, o.stage());
+  if (o.has_probability_override()) {
+    st->setInt(5, o.probability_override());
+  } else {
+    st->setNull(5, sql::DataType::INTEGER);
+  }
+  st->setString(6, o.amount().currency_code());
+  st->setInt64(7, o.amount().amount_minor());
+  st->setString(8, o.expected_close_date());
+  st->setString(9, o.next_step());
+  st->setInt(10, o.loss_reason());
+  st->setString(11, o.loss_note());
+  common::SetOptionalTime(*st, 12,
+                          o.has_close_time() ? std::optional<absl::Time>(common::FromProtoTime(o.close_time()))
+                                             : std::nullopt);
+  st->setDouble(13, UnixSecondsOf(now));
+  st->setInt64(14, o.opportunity_id());
+  st->executeUpdate();
+}
+
+void RecordStageChange(sql::Connection& conn, int64_t opportunity_id, v1::Stage from, v1::Stage to,
+                       const std::string& actor, absl::Time now) {
+  auto st = Prepare(conn, kInsertStageChange);
+  st->setInt64(1, opportunity_id);
+  st->setInt(2, from);
+  st->setInt(3, to);
+  st->setString(4, actor);
+  st->setDouble(5, UnixSecondsOf(now));
+  st->executeUpdate();
+}
+
+// The owner's manager, for the row rule.
+int64_t ManagerOf(sql::Connection& conn, int64_t rep_id) {
+  absl::StatusOr<v1::Rep> rep = ReadRep(conn, rep_id, "owner");
+  return rep.ok() ? rep->manager_rep_id() : 0;
+}
+
+absl::Status CheckOwner(sql::Connection& conn, const Caller& caller, const v1::Opportunity& o) {
+  return CheckCanChange(caller, o.owner_rep_id(), ManagerOf(conn, o.owner_rep_id()),
+                        absl::StrCat("opportunity ", o.opportunity_id()));
+}
+
+absl::Status CheckEtag(const std::string& given, const std::string& current,
+                       absl::string_view field) {
+  if (!given.empty() && given != current) {
+    return absl::AbortedError(
+        absl::StrCat(field, ": stale (current is ", current, "); read the opportunity again"));
+  }
+  return absl::OkStatus();
+}
+
+int64_t AfterKey(const std::vector<std::string>& key) {
+  int64_t after = 0;
+  if (!key.empty()) (void)absl::SimpleAtoi(key[0], &after);
+  return after;
+}
+
+}  // namespace
+
+absl::StatusOr<v1::Opportunity> ReadOpportunity(sql::Connection& conn, int64_t opportunity_id,
+                                                bool for_update) {
+  auto st = Prepare(conn, absl::StrCat("SELECT ", kOpportunityColumns,
+                                       " FROM opportunities WHERE opportunity_id = ?",
+                                       for_update ? " FOR UPDATE" : ""));
+  st->setInt64(1, opportunity_id);
+  std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
+  if (!rs->next()) {
+    return absl::NotFoundError(absl::StrCat("opportunity ", opportunity_id, " not found"));
+  }
+  return OpportunityFromRow(*rs);
+}
+
+v1::Opportunity InsertOpportunity(sql::Connection& conn, const v1::Opportunity& o,
+                                  const std::string& actor, absl::Time now) {
+  auto st = Prepare(conn, kInsertOpportunity);
+  st->setString(1, o.name());
+  st->setInt64(2, o.account_id());
+  st->setInt64(3, o.contact_id());
+  st->setInt64(4, o.owner_rep_id());
+  st->setInt(5, o.source());
+  st->setString(6, o.handoff_id());
+  st->setInt64(7, o.lead_id());
+  st->setInt(8, o.stage());
+  if (o.has_probability_override()) {
+    st->setInt(9, o.probability_override());
+  } else {
+    st->setNull(9, sql::DataType::INTEGER);
+  }
+  st->setString(10, o.amount().currency_code());
+  st->setInt64(11, o.amount().amount_minor());
+  st->setString(12, o.expected_close_date());
+  st->setString(13, o.next_step());
+  st->setDouble(14, UnixSecondsOf(now));
+  st->setDouble(15, UnixSecondsOf(now));
+  st->executeUpdate();
+  const int64_t id = LastInsertId(conn);
+  RecordStageChange(conn, id, v1::STAGE_UNSPECIFIED, o.stage(), actor, now);
+  return *ReadOpportunity(conn, id, false);
+}
+
+absl::StatusOr<v1::Opportunity> OpportunityStore::Create(const v1::Opportunity& opportunity,
+                                                         const Caller& caller,
+                                                         const std::string& actor,
+                                                         const std::string& request_id,
+                                                         absl::Time now) {
+  return common::IdempotentTransaction<v1::Opportunity>(
+      *pool_, "CreateOpportunity", request_id,
+      [&](sql::Connection& conn) -> absl::StatusOr<v1::Opportunity> {
+        v1::Opportunity o = opportunity;
+        if (o.owner_rep_id() == 0) o.set_owner_rep_id(caller.rep_id);
+        if (o.owner_rep_id() == 0) {
+          return absl::InvalidArgumentError("opportunity.owner_rep_id: required (the caller has no rep)");
+        }
+        ASSIGN_OR_RETURN(v1::Rep owner, ReadRep(conn, o.owner_rep_id(), "opportunity.owner_rep_id"));
+        RETURN_IF_ERROR(CheckCanChange(caller, owner.rep_id(), owner.manager_rep_id(),
+                                       "the new opportunity"));
+        RETURN_IF_ERROR(CheckAccountExists(conn, o.account_id(), "opportunity.account_id"));
+        if (o.contact_id() != 0) {
+          RETURN_IF_ERROR(CheckContactExists(conn, o.contact_id(), "opportunity.contact_id"));
+        }
+        o.set_stage(v1::STAGE_PROSPECTING);
+        o.clear_handoff_id();
+        o.clear_lead_id();
+        return InsertOpportunity(conn, o, actor, now);
+      });
+}
+
+absl::StatusOr<v1::Opportunity> OpportunityStore::Get(int64_t opportunity_id) {
+  v1::Opportunity o;
+  RETURN_IF_ERROR(pool_->WithConnection("get opportunity", [&](sql::Connection& conn) -> absl::Status {
+    ASSIGN_OR_RETURN(o, ReadOpportunity(conn, opportunity_id, false));
+    return absl::OkStatus();
+  }));
+  return o;
+}
+
+absl::StatusOr<v1::ListOpportunitiesResponse> OpportunityStore::List(const OpportunityFilter& f,
+                                                                     int page_size,
+                                                                     const std::string& page_token) {
+  const std::string scope =
+      absl::StrCat("opportunities:", f.owner_rep_id, ":", f.stage, ":", f.status, ":", f.source);
+  ASSIGN_OR_RETURN(std::vector<std::string> key, common::DecodePageToken(scope, page_token, 1));
+  std::string sql = absl::StrCat("SELECT ", kOpportunityColumns,
+                                 " FROM opportunities WHERE opportunity_id > ?");
+  std::vector<SqlParam> params = {AfterKey(key)};
+  if (f.owner_rep_id != 0) {
+    absl::StrAppend(&sql, " AND owner_rep_id = ?");
+    params.push_back(f.owner_rep_id);
+  }
+  if (f.stage != v1::STAGE_UNSPECIFIED) {
+    absl::StrAppend(&sql, " AND stage = ?");
+    params.push_back(int64_t{f.stage});
+  }
+  if (f.status == v1::OPPORTUNITY_STATUS_OPEN) absl::StrAppend(&sql, " AND stage <= 5");
+  if (f.status == v1::OPPORTUNITY_STATUS_CLOSED) absl::StrAppend(&sql, " AND stage >= 6");
+  if (f.source != v1::SOURCE_UNSPECIFIED) {
+    absl::StrAppend(&sql, " AND source = ?");
+    params.push_back(int64_t{f.source});
+  }
+  absl::StrAppend(&sql, " ORDER BY opportunity_id LIMIT ?");
+  params.push_back(int64_t{page_size + 1});
+  v1::ListOpportunitiesResponse response;
+  RETURN_IF_ERROR(pool_->WithConnection("list opportunities", [&](sql::Connection& conn) {
+    auto st = Prepare(conn, sql);
+    common::BindAll(*st, params);
+    std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
+    while (rs->next()) *response.add_opportunities() = OpportunityFromRow(*rs);
+    return absl::OkStatus();
+  }));
+  if (response.opportunities_size() > page_size) {
+    response.mutable_opportunities()->RemoveLast();
+    response.set_next_page_token(common::EncodePageToken(
+        scope, {absl::StrCat(response.opportunities(page_size - 1).opportunity_id())}));
+  }
+  return response;
+}
+
+absl::StatusOr<v1::Opportunity> OpportunityStore::Update(const v1::Opportunity& in,
+                                                         const std::vector<std::string>& paths,
+                                                         const Caller& caller,
+                                                         const std::string& request_id,
+                                                         absl::Time now) {
+  return common::IdempotentTransaction<v1::Opportunity>(
+      *pool_, "UpdateOpportunity", request_id,
+      [&](sql::Connection& conn) -> absl::StatusOr<v1::Opportunity> {
+        ASSIGN_OR_RETURN(v1::Opportunity o, ReadOpportunity(conn, in.opportunity_id(), true));
+        RETURN_IF_ERROR(CheckEtag(in.etag(), o.etag(), "opportunity.etag"));
+        RETURN_IF_ERROR(CheckOwner(conn, caller, o));
+        if (IsClosed(o.stage())) {
+          return absl::FailedPreconditionError(
+              absl::StrCat("opportunity ", o.opportunity_id(), " is closed; reopen it first"));
+        }
+        for (const std::string& p : paths) {
+          if (p == "name") o.set_name(in.name());
+          if (p == "amount") {
+            if (o.amount().amount_minor() != 0 && !o.amount().currency_code().empty() &&
+                in.amount().currency_code() != o.amount().currency_code()) {
+              return absl::InvalidArgumentError(absl::StrCat(
+                  "opportunity.amount.currency_code: the opportunity is in ",
+                  o.amount().currency_code(), "; one currency per opportunity"));
+            }
+            *o.mutable_amount() = in.amount();
+          }
+          if (p == "expected_close_date") o.set_expected_close_date(in.expected_close_date());
+          if (p == "next_step") o.set_next_step(in.next_step());
+          if (p == "probability_override") {
+            if (in.has_probability_override()) {
+              o.set_probability_override(in.probability_override());
+            } else {
+              o.clear_probability_override();
+            }
+          }
+          if (p == "contact_id") {
+            if (in.contact_id() != 0) {
+              RETURN_IF_ERROR(CheckContactExists(conn, in.contact_id(), "opportunity.contact_id"));
+            }
+            o.set_contact_id(in.contact_id());
+          }
+          if (p == "owner_rep_id") {
+            if (!IsManagerLike(caller)) {
+              return absl::PermissionDeniedError(
+                  "opportunity.owner_rep_id: only a MANAGER may reassign");
+            }
+            ASSIGN_OR_RETURN(v1::Rep owner, ReadRep(conn, in.owner_rep_id(), "opportunity.owner_rep_id"));
+            RETURN_IF_ERROR(CheckCanChange(caller, owner.rep_id(), owner.manager_rep_id(),
+                                           "the new owner's pipeline"));
+            o.set_owner_rep_id(owner.rep_id());
+          }
+        }
+        SaveOpportunity(conn, o, now);
+        return *ReadOpportunity(conn, o.opportunity_id(), false);
+      });
+}
+
+absl::StatusOr<v1::Opportunity> OpportunityStore::MoveStage(int64_t opportunity_id, v1::Stage stage,
+                                                            const std::string& etag,
+                                                            const Caller& caller,
+                                                            const std::string& actor,
+                                                            const std::string& request_id,
+                                                            absl::Time now) {
+  return common::IdempotentTransaction<v1::Opportunity>(
+      *pool_, "MoveOpportunityStage", request_id,
+      [&](sql::Connection& conn) -> absl::StatusOr<v1::Opportunity> {
+        ASSIGN_OR_RETURN(v1::Opportunity o, ReadOpportunity(conn, opportunity_id, true));
+        RETURN_IF_ERROR(CheckEtag(etag, o.etag(), "etag"));
+        RETURN_IF_ERROR(CheckOwner(conn, caller, o));
+        RETURN_IF_ERROR(CheckStageMove(o.stage(), stage, IsManagerLike(caller)));
+        if (o.stage() == stage) return o;
+        const v1::Stage from = o.stage();
+        o.set_stage(stage);
+        if (IsClosed(from)) {  // reopened
+          o.clear_close_time();
+          o.clear_loss_reason();
+          o.clear_loss_note();
+        }
+        SaveOpportunity(conn, o, now);
+        RecordStageChange(conn, o.opportunity_id(), from, stage, actor, now);
+        return *ReadOpportunity(conn, o.opportunity_id(), false);
+      });
+}
+
+absl::StatusOr<v1::ListStageChangesResponse> OpportunityStore::ListStageChanges(
+    int64_t opportunity_id, int page_size, const std::string& page_token) {
+  const std::string scope = absl::StrCat("stage_changes:", opportunity_id);
+  ASSIGN_OR_RETURN(std::vector<std::string> key, common::DecodePageToken(scope, page_token, 1));
+  ASSIGN_OR_RETURN(v1::Opportunity o, Get(opportunity_id));
+  v1::ListStageChangesResponse response;
+  int64_t last_id = 0;
+  RETURN_IF_ERROR(pool_->WithConnection("list stage changes", [&](sql::Connection& conn) {
+    auto st = Prepare(conn, R"sql(
+      SELECT change_id, from_stage, to_stage, changed_by, UNIX_TIMESTAMP(changed_at)
+      FROM stage_changes WHERE opportunity_id = ? AND change_id > ? ORDER BY change_id LIMIT ?)sql");
+    st->setInt64(1, o.opportunity_id());
+    st->setInt64(2, AfterKey(key));
+    st->setInt(3, page_size + 1);
+    std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
+    int n = 0;
+    while (rs->next()) {
+      if (++n > page_size) {
+        response.set_next_page_token(common::EncodePageToken(scope, {absl::StrCat(last_id)}));
+        break;
+      }
+      last_id = rs->getInt64(1);
+      v1::StageChange* c = response.add_changes();
+      c->set_opportunity_id(o.opportunity_id());
+      c->set_from_stage(static_cast<v1::Stage>(rs->getInt(2)));
+      c->set_to_stage(static_cast<v1::Stage>(rs->getInt(3)));
+      c->set_changed_by(rs->getString(4));
+      *c->mutable_change_time() = ToProtoTime(TimeFromUnixSeconds(rs->getDouble(5)));
+    }
+    return absl::OkStatus();
+  }));
+  return response;
+}
+
+absl::StatusOr<v1::Objection> OpportunityStore::AddObjection(int64_t opportunity_id,
+                                                             const std::string& text,
+                                                             const Caller& caller,
+                                                             const std::string& actor,
+                                                             const std::string& request_id,
+                                                             absl::Time now) {
+  return common::IdempotentTransaction<v1::Objection>(
+      *pool_, "AddObjection", request_id, [&](sql::Connection& conn) -> absl::StatusOr<v1::Objection> {
+        ASSIGN_OR_RETURN(v1::Opportunity o, ReadOpportunity(conn, opportunity_id, true));
+        RETURN_IF_ERROR(CheckOwner(conn, caller, o));
+        auto st = Prepare(conn, "INSERT INTO objections (opportunity_id, text, raised_by, raised_at) "
+                                "VALUES (?, ?, ?, FROM_UNIXTIME(?))");
+        st->setInt64(1, opportunity_id);
+        st->setString(2, text);
+        st->setString(3, actor);
+        st->setDouble(4, UnixSecondsOf(now));
+        st->executeUpdate();
+        auto get = Prepare(conn, absl::StrCat("SELECT ", kObjectionColumns,
+                                              " FROM objections WHERE objection_id = ?"));
+        get->setInt64(1, LastInsertId(conn));
+        std::unique_ptr<sql::ResultSet> rs(get->executeQuery());
+        rs->next();
+        return ObjectionFromRow(*rs);
+      });
+}
+
+absl::StatusOr<v1::Objection> OpportunityStore::ResolveObjection(int64_t objection_id,
+                                                                 const std::string& resolution,
+                                                                 const Caller& caller,
+                                                                 const std::string& request_id,
+                                                                 absl::Time now) {
+  return common::IdempotentTransaction<v1::Objection>(
+      *pool_, "ResolveObjection", request_id,
+      [&](sql::Connection& conn) -> absl::StatusOr<v1::Objection> {
+        auto get = Prepare(conn, absl::StrCat("SELECT ", kObjectionColumns,
+                                              " FROM objections WHERE objection_id = ? FOR UPDATE"));
+        get->setInt64(1, objection_id);
+        std::unique_ptr<sql::ResultSet> rs(get->executeQuery());
+        if (!rs->next()) return absl::NotFoundError(absl::StrCat("objection ", objection_id, " not found"));
+        v1::Objection objection = ObjectionFromRow(*rs);
+        if (objection.resolved()) {
+          return absl::FailedPreconditionError(absl::StrCat("objection ", objection_id, ": already resolved"));
+        }
+        ASSIGN_OR_RETURN(v1::Opportunity o, ReadOpportunity(conn, objection.opportunity_id(), true));
+        RETURN_IF_ERROR(CheckOwner(conn, caller, o));
+        auto st = Prepare(conn, "UPDATE objections SET resolved = TRUE, resolution = ?, "
+                                "resolved_at = FROM_UNIXTIME(?) WHERE objection_id = ?");
+        st->setString(1, resolution);
+        st->setDouble(2, UnixSecondsOf(now));
+        st->setInt64(3, objection_id);
+        st->executeUpdate();
+        objection.set_resolved(true);
+        objection.set_resolution(resolution);
+        *objection.mutable_resolve_time() = ToProtoTime(now);
+        return objection;
+      });
+}
+
+absl::StatusOr<v1::ListObjectionsResponse> OpportunityStore::ListObjections(
+    int64_t opportunity_id, int page_size, const std::string& page_token) {
+  const std::string scope = absl::StrCat("objections:", opportunity_id);
+  ASSIGN_OR_RETURN(std::vector<std::string> key, common::DecodePageToken(scope, page_token, 1));
+  ASSIGN_OR_RETURN(v1::Opportunity o, Get(opportunity_id));
+  v1::ListObjectionsResponse response;
+  RETURN_IF_ERROR(pool_->WithConnection("list objections", [&](sql::Connection& conn) {
+    auto st = Prepare(conn, absl::StrCat("SELECT ", kObjectionColumns,
+                                         " FROM objections WHERE opportunity_id = ? AND "
+                                         "objection_id > ? ORDER BY objection_id LIMIT ?"));
+    st->setInt64(1, o.opportunity_id());
+    st->setInt64(2, AfterKey(key));
+    st->setInt(3, page_size + 1);
+    std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
+    while (rs->next()) *response.add_objections() = ObjectionFromRow(*rs);
+    return absl::OkStatus();
+  }));
+  if (response.objections_size() > page_size) {
+    response.mutable_objections()->RemoveLast();
+    response.set_next_page_token(common::EncodePageToken(
+        scope, {absl::StrCat(response.objections(page_size - 1).objection_id())}));
+  }
+  return response;
+}
+
+absl::StatusOr<v1::Opportunity> OpportunityStore::Close(const v1::CloseOpportunityRequest& req,
+                                                        const Caller& caller,
+                                                        const std::string& actor, absl::Time now) {
+  return common::IdempotentTransaction<v1::Opportunity>(
+      *pool_, "CloseOpportunity", req.request_id(),
+      [&](sql::Connection& conn) -> absl::StatusOr<v1::Opportunity> {
+        ASSIGN_OR_RETURN(v1::Opportunity o, ReadOpportunity(conn, req.opportunity_id(), true));
+        RETURN_IF_ERROR(CheckEtag(req.etag(), o.etag(), "etag"));
+        RETURN_IF_ERROR(CheckOwner(conn, caller, o));
+        RETURN_IF_ERROR(CheckClose(o.stage()));
+        const v1::Stage from = o.stage();
+        const bool won = req.outcome() == handoff::v1::OUTCOME_WON;
+        if (won) {
+          if (o.amount().amount_minor() != 0 && !o.amount().currency_code().empty() &&
+              req.amount().currency_code() != o.amount().currency_code()) {
+            return absl::InvalidArgumentError(absl::StrCat(
+                "amount.currency_code: the opportunity is in ", o.amount().currency_code()));
+          }
+          *o.mutable_amount() = req.amount();
+          o.set_stage(v1::STAGE_CLOSED_WON);
+        } else {
+          o.set_stage(v1::STAGE_CLOSED_LOST);
+          o.set_loss_reason(req.loss_reason());
+          o.set_loss_note(req.loss_note());
+        }
+        *o.mutable_close_time() = ToProtoTime(now);
+        SaveOpportunity(conn, o, now);
+        RecordStageChange(conn, o.opportunity_id(), from, o.stage(), actor, now);
+        if (!o.handoff_id().empty()) {
+          // Marketing learns the outcome of the leads it handed over.
+          handoff::v1::DealOutcome event;
+          event.set_event_id(common::NewUuid());
+          event.set_handoff_id(o.handoff_id());
+          event.set_opportunity_id(o.opportunity_id());
+          event.set_outcome(req.outcome());
+          if (won) *event.mutable_amount() = o.amount();
+          event.set_loss_reason(o.loss_reason());
+          event.set_loss_note(o.loss_note());
+          *event.mutable_close_time() = ToProtoTime(now);
+          event.set_contract_version(common::kHandoffContractVersion);
+          event.set_lead_id(o.lead_id());
+          common::InsertOutboxEvent(conn, event.event_id(), o.lead_id(), "DealOutcome", event.SerializeAsString(), now);
+        }
+        return *ReadOpportunity(conn, o.opportunity_id(), false);
+      });
+}
+
+absl::StatusOr<v1::Activity> OpportunityStore::LogActivity(const v1::Activity& in,
+                                                           const Caller& caller,
+                                                           const std::string& request_id,
+                                                           absl::Time now) {
+  return common::IdempotentTransaction<v1::Activity>(
+      *pool_, "LogActivity", request_id, [&](sql::Connection& conn) -> absl::StatusOr<v1::Activity> {
+        v1::Activity a = in;
+        if (a.rep_id() == 0) a.set_rep_id(caller.rep_id);
+        if (a.rep_id() != 0) {
+          ASSIGN_OR_RETURN(v1::Rep rep, ReadRep(conn, a.rep_id(), "activity.rep_id"));
+          RETURN_IF_ERROR(CheckCanChange(caller, rep.rep_id(), rep.manager_rep_id(),
+                                         "that rep's activity log"));
+        }
+        if (a.opportunity_id() != 0) {
+          ASSIGN_OR_RETURN(v1::Opportunity o, ReadOpportunity(conn, a.opportunity_id(), false));
+          (void)o;
+        }
+        if (a.contact_id() != 0) {
+          RETURN_IF_ERROR(CheckContactExists(conn, a.contact_id(), "activity.contact_id"));
+        }
+        const absl::Time when = a.has_occur_time() ? common::FromProtoTime(a.occur_time()) : now;
+        if (!a.handoff_id().empty()) {
+          auto h = Prepare(conn, "UPDATE handoffs SET first_response_at = "
+                                 "COALESCE(first_response_at, FROM_UNIXTIME(?)) WHERE handoff_id = ?");
+          h->setDouble(1, UnixSecondsOf(when));
+          h->setString(2, a.handoff_id());
+          if (h->executeUpdate() == 0) {
+            // Affected rows count changes only: check the handoff exists at all.
+            auto exists = Prepare(conn, "SELECT 1 FROM handoffs WHERE handoff_id = ?");
+            exists->setString(1, a.handoff_id());
+            std::unique_ptr<sql::ResultSet> rs(exists->executeQuery());
+            if (!rs->next()) {
+              return absl::NotFoundError(absl::StrCat("activity.handoff_id: handoff ", a.handoff_id(), " not found"));
+            }
+          }
+        }
+        auto st = Prepare(conn, "INSERT INTO activities (type, opportunity_id, handoff_id, contact_id, "
+                                "rep_id, outcome, occurred_at, notes) VALUES (?, ?, ?, ?, ?, ?, "
+                                "FROM_UNIXTIME(?), ?)");
+        st->setInt(1, a.type());
+        st->setInt64(2, a.opportunity_id());
+        st->setString(3, a.handoff_id());
+        st->setInt64(4, a.contact_id());
+        st->setInt64(5, a.rep_id());
+        st->setString(6, a.outcome());
+        st->setDouble(7, UnixSecondsOf(when));
+        st->setString(8, a.notes());
+        st->executeUpdate();
+        a.set_activity_id(LastInsertId(conn));
+        *a.mutable_occur_time() = ToProtoTime(when);
+        return a;
+      });
+}
+
+absl::StatusOr<v1::ListActivitiesResponse> OpportunityStore::ListActivities(
+    const v1::ListActivitiesRequest& f, int page_size) {
+  const std::string scope = absl::StrCat("activities:", f.opportunity_id(), ":", f.handoff_id(), ":",
+                                         f.contact_id(), ":", f.rep_id());
+  ASSIGN_OR_RETURN(std::vector<std::string> key, common::DecodePageToken(scope, f.page_token(), 1));
+  std::string sql = absl::StrCat("SELECT ", kActivityColumns, " FROM activities WHERE activity_id > ?");
+  std::vector<SqlParam> params = {AfterKey(key)};
+  if (f.opportunity_id() != 0) {
+    absl::StrAppend(&sql, " AND opportunity_id = ?");
+    params.push_back(f.opportunity_id());
+  }
+  if (!f.handoff_id().empty()) {
+    absl::StrAppend(&sql, " AND handoff_id = ?");
+    params.push_back(f.handoff_id());
+  }
+  if (f.contact_id() != 0) {
+    absl::StrAppend(&sql, " AND contact_id = ?");
+    params.push_back(f.contact_id());
+  }
+  if (f.rep_id() != 0) {
+    absl::StrAppend(&sql, " AND rep_id = ?");
+    params.push_back(f.rep_id());
+  }
+  absl::StrAppend(&sql, " ORDER BY activity_id LIMIT ?");
+  params.push_back(int64_t{page_size + 1});
+  v1::ListActivitiesResponse response;
+  RETURN_IF_ERROR(pool_->WithConnection("list activities", [&](sql::Connection& conn) {
+    auto st = Prepare(conn, sql);
+    common::BindAll(*st, params);
+    std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
+    while (rs->next()) *response.add_activities() = ActivityFromRow(*rs);
+    return absl::OkStatus();
+  }));
+  if (response.activities_size() > page_size) {
+    response.mutable_activities()->RemoveLast();
+    response.set_next_page_token(common::EncodePageToken(
+        scope, {absl::StrCat(response.activities(page_size - 1).activity_id())}));
+  }
+  return response;
+}
+
+}  // namespace funnel::sales

@@ -1,0 +1,79 @@
+#pragma once
+
+// SQL for opportunities, their stage history and objections, closing (with the
+// DealOutcome for marketing in the same transaction), and activities.
+
+#include <cppconn/connection.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "common/mysql/pool.h"
+#include "funnel/sales/v1/sales_service.pb.h"
+#include "sales_service/pipeline.h"
+
+namespace funnel::sales {
+
+struct OpportunityFilter {
+  int64_t owner_rep_id = 0;
+  v1::Stage stage = v1::STAGE_UNSPECIFIED;
+  v1::OpportunityStatus status = v1::OPPORTUNITY_STATUS_UNSPECIFIED;
+  v1::Source source = v1::SOURCE_UNSPECIFIED;
+};
+
+class OpportunityStore final {
+ public:
+  explicit OpportunityStore(common::ConnectionPool* pool) : pool_(pool) {}
+
+  absl::StatusOr<v1::Opportunity> Create(const v1::Opportunity& opportunity, const Caller& caller,
+                                         const std::string& actor, const std::string& request_id,
+                                         absl::Time now);
+  absl::StatusOr<v1::Opportunity> Get(int64_t opportunity_id);
+  absl::StatusOr<v1::ListOpportunitiesResponse> List(const OpportunityFilter& filter, int page_size,
+                                                     const std::string& page_token);
+  absl::StatusOr<v1::Opportunity> Update(const v1::Opportunity& opportunity,
+                                         const std::vector<std::string>& paths,
+                                         const Caller& caller, const std::string& request_id,
+                                         absl::Time now);
+  absl::StatusOr<v1::Opportunity> MoveStage(int64_t opportunity_id, v1::Stage stage,
+                                            const std::string& etag, const Caller& caller,
+                                            const std::string& actor, const std::string& request_id,
+                                            absl::Time now);
+  absl::StatusOr<v1::ListStageChangesResponse> ListStageChanges(int64_t opportunity_id,
+                                                                int page_size,
+                                                                const std::string& page_token);
+  absl::StatusOr<v1::Objection> AddObjection(int64_t opportunity_id, const std::string& text,
+                                             const Caller& caller, const std::string& actor,
+                                             const std::string& request_id, absl::Time now);
+  absl::StatusOr<v1::Objection> ResolveObjection(int64_t objection_id,
+                                                 const std::string& resolution,
+                                                 const Caller& caller,
+                                                 const std::string& request_id, absl::Time now);
+  absl::StatusOr<v1::ListObjectionsResponse> ListObjections(int64_t opportunity_id, int page_size,
+                                                            const std::string& page_token);
+  absl::StatusOr<v1::Opportunity> Close(const v1::CloseOpportunityRequest& request,
+                                        const Caller& caller, const std::string& actor,
+                                        absl::Time now);
+
+  // `activity` is validated. The first activity on a handoff stops its SLA clock.
+  absl::StatusOr<v1::Activity> LogActivity(const v1::Activity& activity, const Caller& caller,
+                                           const std::string& request_id, absl::Time now);
+  absl::StatusOr<v1::ListActivitiesResponse> ListActivities(const v1::ListActivitiesRequest& filter,
+                                                            int page_size);
+
+ private:
+  common::ConnectionPool* const pool_;
+};
+
+// In a caller's transaction: inserts `opportunity` at its stage, records the first
+// stage change, and returns it as stored.
+v1::Opportunity InsertOpportunity(sql::Connection& conn, const v1::Opportunity& opportunity,
+                                  const std::string& actor, absl::Time now);
+// Reads one opportunity (locking it with `for_update`); NOT_FOUND when missing.
+absl::StatusOr<v1::Opportunity> ReadOpportunity(sql::Connection& conn, int64_t opportunity_id,
+                                                bool for_update);
+
+}  // namespace funnel::sales

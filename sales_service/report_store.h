@@ -1,0 +1,34 @@
+#pragma once
+
+// SQL for quotas and the read-only reports: a rep's performance for a quarter and
+// the pipeline. The arithmetic is in pipeline.h; this file only gathers the facts.
+
+#include <cstdint>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "common/mysql/pool.h"
+#include "funnel/sales/v1/sales_service.pb.h"
+#include "sales_service/pipeline.h"
+
+namespace funnel::sales {
+
+class ReportStore final {
+ public:
+  explicit ReportStore(common::ConnectionPool* pool) : pool_(pool) {}
+
+  // `quota` is validated. NOT_FOUND for an unknown rep.
+  absl::StatusOr<v1::Quota> SetQuota(const v1::Quota& quota, const Caller& caller,
+                                     const std::string& request_id);
+  absl::StatusOr<v1::RepPerformance> RepPerformance(int64_t rep_id, const std::string& quarter_text,
+                                                    const Quarter& quarter);
+  absl::StatusOr<v1::PipelineReport> Pipeline(int64_t rep_id, int64_t manager_rep_id,
+                                              absl::Time now);
+  absl::StatusOr<v1::RelayStats> RelayStats(absl::Time now);
+
+ private:
+  common::ConnectionPool* const pool_;
+};
+
+}  // namespace funnel::sales

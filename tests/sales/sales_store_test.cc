@@ -1,0 +1,215 @@
+// Sales stores against the real MariaDB.
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <set>
+#include <thread>
+
+#include "common/testing/status_matchers.h"
+#include "tests/sales/sales_fixture.h"
+
+namespace funnel::sales {
+namespace {
+
+using ::funnel::testing::IsOk;
+using ::funnel::testing::StatusIs;
+using ::testing::HasSubstr;
+
+using SalesStoreTest = SalesFixture;
+
+TEST_F(SalesStoreTest, SubmittingAHandoffTwiceChangesNothing) {
+  handoff::v1::LeadHandoff lead = Lead(11, "ada@example.com", "Analytical");
+  auto first = inbox_.Submit(lead, absl::Now());
+  auto second = inbox_.Submit(lead, absl::Now() + absl::Seconds(5));
+  ASSERT_THAT(first, IsOk());
+  ASSERT_THAT(second, IsOk());
+  EXPECT_FALSE(first->duplicate());
+  EXPECT_TRUE(second->duplicate());
+  EXPECT_EQ(first->receive_time().seconds(), second->receive_time().seconds());
+  EXPECT_EQ(second->sla_deadline().seconds() - second->receive_time().seconds(), 24 * 3600);
+  EXPECT_EQ(db_.QueryInt("SELECT COUNT(*) FROM handoffs"), 1);
+}
+
+TEST_F(SalesStoreTest, AcceptingTwiceIsIdempotentAndReusesAccountAndContact) {
+  const int64_t rep = Rep("rita", v1::REP_ROLE_REP);
+  handoff::v1::LeadHandoff a = Lead(1, "ada@example.com", "Analytical Engines");
+  handoff::v1::LeadHandoff b = Lead(2, "charles@example.com", "analytical engines");
+  ASSERT_THAT(inbox_.Submit(a, absl::Now()), IsOk());
+  ASSERT_THAT(inbox_.Submit(b, absl::Now()), IsOk());
+  const Caller caller{"SALES_REP", rep};
+  auto first = inbox_.Accept(a.handoff_id(), caller, "rita", "", absl::Now());
+  auto again = inbox_.Accept(a.handoff_id(), caller, "rita", "", absl::Now());
+  ASSERT_THAT(first, IsOk());
+  ASSERT_THAT(again, IsOk());
+  EXPECT_EQ(first->opportunity().opportunity_id(), again->opportunity().opportunity_id());
+  EXPECT_EQ(first->opportunity().source(), v1::SOURCE_MARKETING);
+  EXPECT_EQ(first->opportunity().handoff_id(), a.handoff_id());
+  EXPECT_EQ(first->opportunity().owner_rep_id(), rep);
+  auto other = inbox_.Accept(b.handoff_id(), caller, "rita", "", absl::Now());
+  ASSERT_THAT(other, IsOk());
+  // Same company, different letter case: one account, two contacts.
+  EXPECT_EQ(other->opportunity().account_id(), first->opportunity().account_id());
+  EXPECT_EQ(db_.QueryInt("SELECT COUNT(*) FROM accounts"), 1);
+  EXPECT_EQ(db_.QueryInt("SELECT COUNT(*) FROM contacts"), 2);
+  EXPECT_EQ(db_.QueryInt("SELECT COUNT(*) FROM opportunities"), 2);
+  EXPECT_EQ(db_.QueryInt("SELECT COUNT(*) FROM outbox WHERE kind = 'HandoffDecision'"), 2);
+  EXPECT_THAT(inbox_.Reject(a.handoff_id(), handoff::v1::REJECTION_REASON_NO_BUDGET, "", caller, "",
+                            absl::Now()),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("ACCEPTED")));
+}
+
+TEST_F(SalesStoreTest, ConcurrentStageMovesWithOneEtagLetExactlyOneWin) {
+  const int64_t rep = Rep("sam", v1::REP_ROLE_REP);
+  v1::Account account;
+  account.set_name("Initech");
+  auto acct = directory_.CreateAccount(account, "");
+  ASSERT_THAT(acct, IsOk());
+  v1::Opportunity o;
+  o.set_name("Initech deal");
+  o.set_account_id(acct->account_id());
+  o.set_owner_rep_id(rep);
+  o.set_source(v1::SOURCE_SALES_PROSPECTING);
+  auto created = opportunities_.Create(o, {}, "t", "", absl::Now());
+  ASSERT_THAT(created, IsOk());
+  std::vector<absl::StatusOr<v1::Opportunity>> results(8, absl::UnknownError("unset"));
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 8; ++i) {
+    threads.emplace_back([&, i] {
+      results[i] = opportunities_.MoveStage(created->opportunity_id(),
+                                            i % 2 ? v1::STAGE_PROPOSAL : v1::STAGE_NEEDS_ANALYSIS,
+                                            created->etag(), {}, "t", "", absl::Now());
+    });
+  }
+  for (auto& t : threads) t.join();
+  int ok = 0;
+  for (const auto& r : results) {
+    if (r.ok()) {
+      ++ok;
+    } else {
+      EXPECT_THAT(r, StatusIs(absl::StatusCode::kAborted));
+    }
+  }
+  EXPECT_EQ(ok, 1);
+  EXPECT_EQ(db_.QueryInt("SELECT COUNT(*) FROM stage_changes"), 2);  // creation + one move
+}
+
+TEST_F(SalesStoreTest, RepsChangeOnlyWhatTheyOwnManagersTheirTeams) {
+  const int64_t boss = Rep("boss", v1::REP_ROLE_MANAGER);
+  const int64_t ann = Rep("ann", v1::REP_ROLE_REP, boss);
+  const int64_t bob = Rep("bob", v1::REP_ROLE_REP, boss);
+  const int64_t other_boss = Rep("other", v1::REP_ROLE_MANAGER);
+  v1::Account account;
+  account.set_name("Globex");
+  auto acct = directory_.CreateAccount(account, "");
+  v1::Opportunity o;
+  o.set_name("Globex deal");
+  o.set_account_id(acct->account_id());
+  o.set_source(v1::SOURCE_REFERRAL);
+  auto anns = opportunities_.Create(o, {"SALES_REP", ann}, "ann", "", absl::Now());
+  ASSERT_THAT(anns, IsOk());
+  EXPECT_EQ(anns->owner_rep_id(), ann);
+  const int64_t id = anns->opportunity_id();
+  EXPECT_THAT(opportunities_.MoveStage(id, v1::STAGE_PROPOSAL, "", {"SALES_REP", bob}, "bob", "", absl::Now()),
+              StatusIs(absl::StatusCode::kPermissionDenied, HasSubstr("belongs to rep")));
+  EXPECT_THAT(opportunities_.MoveStage(id, v1::STAGE_PROPOSAL, "", {"SALES_MANAGER", other_boss}, "o", "",
+                                       absl::Now()),
+              StatusIs(absl::StatusCode::kPermissionDenied));
+  EXPECT_THAT(opportunities_.MoveStage(id, v1::STAGE_PROPOSAL, "", {"SALES_MANAGER", boss}, "boss", "",
+                                       absl::Now()),
+              IsOk());
+  v1::Opportunity reassign;
+  reassign.set_opportunity_id(id);
+  reassign.set_owner_rep_id(bob);
+  EXPECT_THAT(opportunities_.Update(reassign, {"owner_rep_id"}, {"SALES_REP", ann}, "", absl::Now()),
+              StatusIs(absl::StatusCode::kPermissionDenied, HasSubstr("MANAGER")));
+  auto moved = opportunities_.Update(reassign, {"owner_rep_id"}, {"SALES_MANAGER", boss}, "", absl::Now());
+  ASSERT_THAT(moved, IsOk());
+  EXPECT_EQ(moved->owner_rep_id(), bob);
+}
+
+TEST_F(SalesStoreTest, ClosingAMarketingDealQueuesTheOutcomeOnce) {
+  const int64_t rep = Rep("carol", v1::REP_ROLE_REP);
+  handoff::v1::LeadHandoff lead = Lead(5, "grace@example.com", "Navy");
+  ASSERT_THAT(inbox_.Submit(lead, absl::Now()), IsOk());
+  auto accepted = inbox_.Accept(lead.handoff_id(), {"SALES_REP", rep}, "carol", "", absl::Now());
+  ASSERT_THAT(accepted, IsOk());
+  v1::CloseOpportunityRequest close;
+  close.set_opportunity_id(accepted->opportunity().opportunity_id());
+  close.set_outcome(handoff::v1::OUTCOME_WON);
+  close.mutable_amount()->set_currency_code("USD");
+  close.mutable_amount()->set_amount_minor(1'250'000);
+  close.set_request_id("close-1");
+  auto won = opportunities_.Close(close, {"SALES_REP", rep}, "carol", absl::Now());
+  ASSERT_THAT(won, IsOk());
+  EXPECT_EQ(won->stage(), v1::STAGE_CLOSED_WON);
+  EXPECT_EQ(won->probability(), 100);
+  ASSERT_THAT(opportunities_.Close(close, {"SALES_REP", rep}, "carol", absl::Now()), IsOk());  // replay
+  close.set_request_id("");
+  EXPECT_THAT(opportunities_.Close(close, {"SALES_REP", rep}, "carol", absl::Now()),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("CLOSED_WON")));
+  EXPECT_EQ(db_.QueryInt("SELECT COUNT(*) FROM outbox WHERE kind = 'DealOutcome'"), 1);
+}
+
+TEST_F(SalesStoreTest, HandoffPagesCoverEveryHandoffOnce) {
+  for (int i = 1; i <= 23; ++i) {
+    ASSERT_THAT(inbox_.Submit(Lead(i, absl::StrCat("l", i, "@example.com"), "Co"), absl::Now()), IsOk());
+  }
+  std::set<std::string> ids;
+  std::string token;
+  do {
+    auto page = inbox_.List({}, 10, token, absl::Now());
+    ASSERT_THAT(page, IsOk());
+    for (const auto& h : page->handoffs()) EXPECT_TRUE(ids.insert(h.handoff_id()).second);
+    token = page->next_page_token();
+    ASSERT_THAT(inbox_.Submit(Lead(100 + ids.size(), absl::StrCat("n", ids.size(), "@example.com"), "Co"),
+                              absl::Now()),
+                IsOk());
+  } while (!token.empty() && ids.size() < 23);
+  EXPECT_GE(ids.size(), 23u);
+}
+
+TEST_F(SalesStoreTest, OverdueHandoffsAreListedAndFirstActivityStopsTheClock) {
+  handoff::v1::LeadHandoff late = Lead(7, "late@example.com", "Late Inc");
+  ASSERT_THAT(inbox_.Submit(late, absl::Now() - absl::Hours(30)), IsOk());
+  ASSERT_THAT(inbox_.Submit(Lead(8, "fresh@example.com", "Fresh"), absl::Now()), IsOk());
+  HandoffFilter overdue;
+  overdue.overdue_only = true;
+  auto page = inbox_.List(overdue, 10, "", absl::Now());
+  ASSERT_THAT(page, IsOk());
+  ASSERT_EQ(page->handoffs_size(), 1);
+  EXPECT_EQ(page->handoffs(0).handoff_id(), late.handoff_id());
+  EXPECT_TRUE(page->handoffs(0).overdue());
+  const int64_t rep = Rep("dan", v1::REP_ROLE_REP);
+  v1::Activity call;
+  call.set_type(v1::ACTIVITY_TYPE_CALL);
+  call.set_handoff_id(late.handoff_id());
+  ASSERT_THAT(opportunities_.LogActivity(call, {"SALES_REP", rep}, "", absl::Now()), IsOk());
+  auto h = inbox_.Get(late.handoff_id(), absl::Now());
+  ASSERT_THAT(h, IsOk());
+  EXPECT_TRUE(h->has_first_response_time());
+  const int64_t first = h->first_response_time().seconds();
+  ASSERT_THAT(opportunities_.LogActivity(call, {"SALES_REP", rep}, "", absl::Now() + absl::Hours(1)), IsOk());
+  EXPECT_EQ(inbox_.Get(late.handoff_id(), absl::Now())->first_response_time().seconds(), first);
+}
+
+TEST_F(SalesStoreTest, ErasureRemovesThePersonOnce) {
+  const int64_t rep = Rep("eve", v1::REP_ROLE_REP);
+  handoff::v1::LeadHandoff lead = Lead(9, "erase-me@example.com", "Secret Co");
+  ASSERT_THAT(inbox_.Submit(lead, absl::Now()), IsOk());
+  ASSERT_THAT(inbox_.Accept(lead.handoff_id(), {"SALES_REP", rep}, "eve", "", absl::Now()), IsOk());
+  handoff::v1::LeadErasure erasure;
+  erasure.set_event_id(common::NewUuid());
+  erasure.set_lead_id(9);
+  auto first = inbox_.Erase(erasure);
+  auto second = inbox_.Erase(erasure);
+  ASSERT_THAT(first, IsOk());
+  ASSERT_THAT(second, IsOk());
+  EXPECT_EQ(first->handoffs_erased(), 1);
+  EXPECT_TRUE(second->duplicate());
+  EXPECT_EQ(db_.QueryInt("SELECT COUNT(*) FROM contacts WHERE email IS NOT NULL"), 0);
+  EXPECT_EQ(inbox_.Get(lead.handoff_id(), absl::Now())->lead().contact().email(), "");
+}
+
+}  // namespace
+}  // namespace funnel::sales

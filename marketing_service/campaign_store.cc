@@ -5,6 +5,7 @@
 #include <cppconn/statement.h>
 
 #include <cmath>
+#include <map>
 #include <memory>
 #include <sstream>
 
@@ -65,6 +66,11 @@ constexpr absl::string_view kHandoffCounts = R"sql(
                       ((decided_at IS NULL AND sla_deadline < FROM_UNIXTIME(?)) OR
                        decided_at > sla_deadline)), 0)
   FROM handoffs WHERE first_touch_campaign_id = ?)sql";
+constexpr absl::string_view kAttributed = R"sql(
+  SELECT model, SUM(amount_minor) FROM attributions
+  WHERE campaign_id = ? AND currency = ? GROUP BY model)sql";
+constexpr absl::string_view kWonDeals =
+    "SELECT COUNT(DISTINCT event_id) FROM attributions WHERE campaign_id = ?";
 constexpr absl::string_view kRejections = R"sql(
   SELECT rejection_reason, COUNT(*) FROM handoffs
   WHERE first_touch_campaign_id = ? AND decision = 2 GROUP BY rejection_reason ORDER BY 1)sql";
@@ -343,16 +349,30 @@ absl::StatusOr<v1::CampaignMetrics> CampaignStore::Metrics(int64_t campaign_id, 
       currency, m.leads_first_touched() > 0 ? DivideRounded(cost.amount_minor(), m.leads_first_touched()) : 0);
   *m.mutable_cost_per_mql() =
       MoneyOf(currency, m.mqls() > 0 ? DivideRounded(cost.amount_minor(), m.mqls()) : 0);
-  // Won deals and attributed revenue arrive through the handoff contract's
-  // DealOutcome; until a campaign has any, they are zero, and ROI is what zero
-  // revenue against the cost gives.
+  // Revenue credited by sales' DealOutcomes, in the campaign's currency (deals in
+  // other currencies cannot be weighed against its cost and are not summed in).
+  std::map<int, int64_t> revenue;
+  RETURN_IF_ERROR(pool_->WithConnection("campaign revenue", [&](sql::Connection& conn) {
+    auto st = Prepare(conn, kAttributed);
+    st->setInt64(1, campaign_id);
+    st->setString(2, currency);
+    std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
+    while (rs->next()) revenue[rs->getInt(1)] = rs->getInt64(2);
+    auto won = Prepare(conn, kWonDeals);
+    won->setInt64(1, campaign_id);
+    std::unique_ptr<sql::ResultSet> w(won->executeQuery());
+    if (w->next()) m.set_won_deals(w->getInt64(1));
+    return absl::OkStatus();
+  }));
   for (v1::AttributionModel model :
        {v1::ATTRIBUTION_MODEL_FIRST_TOUCH, v1::ATTRIBUTION_MODEL_LAST_TOUCH,
         v1::ATTRIBUTION_MODEL_LINEAR}) {
     auto* r = m.add_revenue();
     r->set_model(model);
-    *r->mutable_revenue() = MoneyOf(currency, 0);
-    r->set_roi(cost.amount_minor() > 0 ? (0.0 - cost.amount_minor()) / cost.amount_minor() : 0);
+    *r->mutable_revenue() = MoneyOf(currency, revenue[model]);
+    r->set_roi(cost.amount_minor() > 0
+                   ? static_cast<double>(revenue[model] - cost.amount_minor()) / cost.amount_minor()
+                   : 0);
   }
   return m;
 }

@@ -21,6 +21,7 @@
 #include "common/status.h"
 #include "common/time_util.h"
 #include "funnel/handoff/v1/handoff.pb.h"
+#include "marketing_service/lead_rows.h"
 #include "marketing_service/lifecycle.h"
 #include "marketing_service/scoring.h"
 #include "marketing_service/scoring_store.h"
@@ -37,14 +38,6 @@ using common::SqlParam;
 using common::ToProtoTime;
 using common::UnixSecondsOf;
 
-constexpr absl::string_view kLeadColumns = R"sql(
-  l.lead_id, l.email, l.first_name, l.last_name, l.company, l.title, l.phone, l.industry,
-  l.region, l.company_size, l.score, l.temperature, l.stage, l.consent, l.erased, l.version,
-  UNIX_TIMESTAMP(l.created_at), UNIX_TIMESTAMP(l.updated_at), l.engagement,
-  UNIX_TIMESTAMP(l.engagement_at), l.first_touch_campaign_id, l.last_touch_campaign_id,
-  UNIX_TIMESTAMP(l.last_touch_at), l.qualification_note, l.recycle_reason, l.loss_reason,
-  l.handoff_id)sql";
-
 // Creates the lead or, for a known email, takes the existing row's exclusive lock
 // and reports its id through LAST_INSERT_ID(). Unlike SELECT ... FOR UPDATE on a
 // missing key (a gap lock), this never deadlocks two captures of one new email.
@@ -52,31 +45,19 @@ constexpr absl::string_view kUpsertLead = R"sql(
   INSERT INTO leads (email, created_at, updated_at) VALUES (?, FROM_UNIXTIME(?), FROM_UNIXTIME(?))
   ON DUPLICATE KEY UPDATE lead_id = LAST_INSERT_ID(lead_id))sql";
 
-constexpr absl::string_view kSaveLead = R"sql(
-  UPDATE leads SET email = ?, first_name = ?, last_name = ?, company = ?, title = ?, phone = ?,
-    industry = ?, region = ?, company_size = ?, score = ?, temperature = ?, stage = ?,
-    consent = ?, erased = ?, engagement = ?, engagement_at = FROM_UNIXTIME(?),
-    first_touch_campaign_id = ?, last_touch_campaign_id = ?, last_touch_at = FROM_UNIXTIME(?),
-    qualification_note = ?, handoff_id = ?, version = version + 1,
-    updated_at = FROM_UNIXTIME(?)
-  WHERE lead_id = ?)sql";
-
 constexpr absl::string_view kInsertTouchpoint = R"sql(
   INSERT INTO touchpoints (lead_id, campaign_id, type, occurred_at, points)
   VALUES (?, ?, ?, FROM_UNIXTIME(?), ?))sql";
 
 constexpr absl::string_view kCampaignExists = "SELECT 1 FROM campaigns WHERE campaign_id = ?";
 
-constexpr absl::string_view kInsertHistory = R"sql(
-  INSERT INTO lead_history (lead_id, actor, action, detail, occurred_at)
-  VALUES (?, ?, ?, ?, FROM_UNIXTIME(?)))sql";
-
 constexpr absl::string_view kTouchpointCounts =
     "SELECT type, COUNT(*) FROM touchpoints WHERE lead_id = ? GROUP BY type ORDER BY type";
 
 constexpr absl::string_view kInsertHandoff = R"sql(
-  INSERT INTO handoffs (handoff_id, lead_id, first_touch_campaign_id, method, note, created_at)
-  VALUES (?, ?, ?, ?, ?, FROM_UNIXTIME(?)))sql";
+  INSERT INTO handoffs (handoff_id, lead_id, first_touch_campaign_id, last_touch_campaign_id,
+                        method, note, created_at)
+  VALUES (?, ?, ?, ?, ?, ?, FROM_UNIXTIME(?)))sql";
 
 constexpr absl::string_view kOutboxPayloadsOfLead =
     "SELECT seq, payload FROM outbox WHERE lead_id = ? AND kind = 'LeadHandoff' FOR UPDATE";
@@ -98,113 +79,8 @@ constexpr absl::string_view kSelectOutboxOfLead = R"sql(
 constexpr absl::string_view kLoadResponse =
     "SELECT response FROM idempotency_keys WHERE method = ? AND request_id = ? AND response IS NOT NULL";
 
-// A lead as stored, with the scoring state the API does not show.
-struct LeadRow {
-  v1::Lead lead;
-  Engagement engagement;
-  std::optional<absl::Time> last_touch_at;
-};
 
 
-LeadRow LeadFromRow(sql::ResultSet& rs) {
-  LeadRow row;
-  v1::Lead& lead = row.lead;
-  lead.set_lead_id(rs.getInt64(1));
-  auto* c = lead.mutable_contact();
-  if (!rs.isNull(2)) c->set_email(rs.getString(2));
-  c->set_first_name(rs.getString(3));
-  c->set_last_name(rs.getString(4));
-  c->set_company(rs.getString(5));
-  c->set_title(rs.getString(6));
-  c->set_phone(rs.getString(7));
-  c->set_industry(rs.getString(8));
-  c->set_region(rs.getString(9));
-  c->set_company_size(rs.getInt(10));
-  lead.set_score(rs.getDouble(11));
-  lead.set_temperature(static_cast<handoff::v1::Temperature>(rs.getInt(12)));
-  lead.set_stage(static_cast<v1::LeadStage>(rs.getInt(13)));
-  lead.set_consent(static_cast<handoff::v1::ConsentStatus>(rs.getInt(14)));
-  lead.set_erased(rs.getBoolean(15));
-  lead.set_etag(absl::StrCat(rs.getInt64(16)));
-  *lead.mutable_create_time() = ToProtoTime(TimeFromUnixSeconds(rs.getDouble(17)));
-  *lead.mutable_update_time() = ToProtoTime(TimeFromUnixSeconds(rs.getDouble(18)));
-  row.engagement.value = rs.getDouble(19);
-  row.engagement.as_of = OptionalTime(rs, 20).value_or(absl::InfinitePast());
-  lead.set_first_touch_campaign_id(rs.getInt64(21));
-  lead.set_last_touch_campaign_id(rs.getInt64(22));
-  row.last_touch_at = OptionalTime(rs, 23);
-  if (row.last_touch_at) *lead.mutable_last_touch_time() = ToProtoTime(*row.last_touch_at);
-  lead.set_qualification_note(rs.getString(24));
-  lead.set_recycle_reason(static_cast<handoff::v1::RejectionReason>(rs.getInt(25)));
-  lead.set_loss_reason(static_cast<handoff::v1::LossReason>(rs.getInt(26)));
-  lead.set_handoff_id(rs.getString(27));
-  return row;
-}
-
-
-
-// Locks and reads one lead; NOT_FOUND when missing.
-absl::StatusOr<LeadRow> LockLead(sql::Connection& conn, absl::string_view where, const SqlParam& key,
-                                 absl::string_view what) {
-  auto st = Prepare(conn, absl::StrCat("SELECT ", kLeadColumns, " FROM leads l WHERE ", where,
-                                       " FOR UPDATE"));
-  common::BindAll(*st, {key});
-  std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
-  if (!rs->next()) return absl::NotFoundError(absl::StrCat(what, " not found"));
-  return LeadFromRow(*rs);
-}
-
-absl::StatusOr<LeadRow> LockLeadById(sql::Connection& conn, int64_t lead_id) {
-  return LockLead(conn, "l.lead_id = ?", lead_id, absl::StrCat("lead ", lead_id));
-}
-
-void SaveLead(sql::Connection& conn, LeadRow& row, absl::Time now) {
-  const v1::Lead& l = row.lead;
-  const auto& c = l.contact();
-  auto st = Prepare(conn, kSaveLead);
-  if (c.email().empty()) {
-    st->setNull(1, sql::DataType::VARCHAR);
-  } else {
-    st->setString(1, c.email());
-  }
-  st->setString(2, c.first_name());
-  st->setString(3, c.last_name());
-  st->setString(4, c.company());
-  st->setString(5, c.title());
-  st->setString(6, c.phone());
-  st->setString(7, c.industry());
-  st->setString(8, c.region());
-  st->setInt(9, c.company_size());
-  st->setDouble(10, l.score());
-  st->setInt(11, l.temperature());
-  st->setInt(12, l.stage());
-  st->setInt(13, l.consent());
-  st->setBoolean(14, l.erased());
-  st->setDouble(15, row.engagement.value);
-  SetOptionalTime(*st, 16, row.engagement.as_of);
-  st->setInt64(17, l.first_touch_campaign_id());
-  st->setInt64(18, l.last_touch_campaign_id());
-  SetOptionalTime(*st, 19, row.last_touch_at);
-  st->setString(20, l.qualification_note());
-  st->setString(21, l.handoff_id());
-  st->setDouble(22, UnixSecondsOf(now));
-  st->setInt64(23, l.lead_id());
-  st->executeUpdate();
-  int64_t version = 0;
-  if (absl::SimpleAtoi(l.etag(), &version)) row.lead.set_etag(absl::StrCat(version + 1));
-  *row.lead.mutable_update_time() = ToProtoTime(now);
-}
-
-void AddHistory(sql::Connection& conn, int64_t lead_id, const std::string& actor,
-                absl::string_view action, absl::string_view detail, absl::Time now) {
-  auto st = Prepare(conn, kInsertHistory);
-  st->setInt64(1, lead_id);
-  st->setString(2, actor);
-  st->setString(3, std::string(action));
-  st->setString(4, std::string(detail));
-  st->setDouble(5, UnixSecondsOf(now));
-  st->executeUpdate();
-}
 
 
 absl::Status CheckCampaign(sql::Connection& conn, int64_t campaign_id) {
@@ -216,13 +92,6 @@ absl::Status CheckCampaign(sql::Connection& conn, int64_t campaign_id) {
     return absl::NotFoundError(absl::StrCat("campaign_id: campaign ", campaign_id, " not found"));
   }
   return absl::OkStatus();
-}
-
-// Recomputes score and temperature of `row` under `policy` at `now`.
-void Rescore(const v1::ScoringPolicy& policy, LeadRow& row, absl::Time now) {
-  const double score = LeadScore(policy, row.engagement, row.lead.contact(), now);
-  row.lead.set_score(score);
-  row.lead.set_temperature(TemperatureFor(policy, score));
 }
 
 // Moves the lead to MARKETING_QUALIFIED, records the handoff, and queues the
@@ -272,9 +141,10 @@ absl::Status QualifyLocked(sql::Connection& conn, LeadRow& row,
   st->setString(1, handoff_id);
   st->setInt64(2, lead.lead_id());
   st->setInt64(3, lead.first_touch_campaign_id());
-  st->setInt(4, method);
-  st->setString(5, note);
-  st->setDouble(6, UnixSecondsOf(now));
+  st->setInt64(4, lead.last_touch_campaign_id());
+  st->setInt(5, method);
+  st->setString(6, note);
+  st->setDouble(7, UnixSecondsOf(now));
   st->executeUpdate();
   common::InsertOutboxEvent(conn, handoff_id, lead.lead_id(), "LeadHandoff", event.SerializeAsString(), now);
   AddHistory(conn, lead.lead_id(), actor, "qualified",
@@ -415,7 +285,7 @@ void AppendFilter(const LeadFilter& filter, std::string* where, std::vector<SqlP
 absl::StatusOr<v1::CaptureLeadResponse> LeadStore::Capture(const v1::CaptureLeadRequest& request,
                                                            const std::string& actor,
                                                            absl::Time now) {
-  return common::IdempotentTransaction<v1::CaptureLeadResponse>(
+  return Woken(common::IdempotentTransaction<v1::CaptureLeadResponse>(
       *pool_, "CaptureLead", request.request_id(),
       [&](sql::Connection& conn) -> absl::StatusOr<v1::CaptureLeadResponse> {
         RETURN_IF_ERROR(CheckCampaign(conn, request.campaign_id()));
@@ -461,7 +331,7 @@ absl::StatusOr<v1::CaptureLeadResponse> LeadStore::Capture(const v1::CaptureLead
         SaveLead(conn, row, now);
         *response.mutable_lead() = row.lead;
         return response;
-      });
+      }));
 }
 
 absl::StatusOr<v1::Lead> LeadStore::FindLead(int64_t lead_id) {
@@ -527,7 +397,7 @@ absl::StatusOr<v1::Lead> LeadStore::UpdateLead(const v1::Lead& lead,
                                                const std::vector<std::string>& paths,
                                                const std::string& request_id,
                                                const std::string& actor, absl::Time now) {
-  return common::IdempotentTransaction<v1::Lead>(
+  return Woken(common::IdempotentTransaction<v1::Lead>(
       *pool_, "UpdateLead", request_id, [&](sql::Connection& conn) -> absl::StatusOr<v1::Lead> {
         ASSIGN_OR_RETURN(LeadRow row, LockLeadById(conn, lead.lead_id()));
         if (!lead.etag().empty() && lead.etag() != row.lead.etag()) {
@@ -554,20 +424,20 @@ absl::StatusOr<v1::Lead> LeadStore::UpdateLead(const v1::Lead& lead,
         RETURN_IF_ERROR(QualifyIfHot(conn, row, before, now));
         SaveLead(conn, row, now);
         return row.lead;
-      });
+      }));
 }
 
 absl::StatusOr<v1::Lead> LeadStore::Qualify(int64_t lead_id, const std::string& note,
                                             const std::string& request_id,
                                             const std::string& actor, absl::Time now) {
-  return common::IdempotentTransaction<v1::Lead>(
+  return Woken(common::IdempotentTransaction<v1::Lead>(
       *pool_, "QualifyLead", request_id, [&](sql::Connection& conn) -> absl::StatusOr<v1::Lead> {
         ASSIGN_OR_RETURN(LeadRow row, LockLeadById(conn, lead_id));
         RETURN_IF_ERROR(
             QualifyLocked(conn, row, handoff::v1::QUALIFICATION_METHOD_MANUAL, note, actor, now));
         SaveLead(conn, row, now);
         return row.lead;
-      });
+      }));
 }
 
 absl::StatusOr<v1::UnsubscribeResponse> LeadStore::Unsubscribe(const std::string& email,
@@ -593,7 +463,7 @@ absl::StatusOr<v1::UnsubscribeResponse> LeadStore::Unsubscribe(const std::string
 absl::StatusOr<v1::EraseLeadResponse> LeadStore::Erase(int64_t lead_id,
                                                        const std::string& request_id,
                                                        const std::string& actor, absl::Time now) {
-  return common::IdempotentTransaction<v1::EraseLeadResponse>(
+  return Woken(common::IdempotentTransaction<v1::EraseLeadResponse>(
       *pool_, "EraseLead", request_id,
       [&](sql::Connection& conn) -> absl::StatusOr<v1::EraseLeadResponse> {
         ASSIGN_OR_RETURN(LeadRow row, LockLeadById(conn, lead_id));
@@ -640,12 +510,12 @@ absl::StatusOr<v1::EraseLeadResponse> LeadStore::Erase(int64_t lead_id,
         response.set_lead_id(lead_id);
         *response.mutable_erase_time() = ToProtoTime(now);
         return response;
-      });
+      }));
 }
 
 absl::StatusOr<v1::RecordTouchpointResponse> LeadStore::RecordTouchpoint(
     const v1::RecordTouchpointRequest& request, const std::string& actor, absl::Time now) {
-  return common::IdempotentTransaction<v1::RecordTouchpointResponse>(
+  return Woken(common::IdempotentTransaction<v1::RecordTouchpointResponse>(
       *pool_, "RecordTouchpoint", request.request_id(),
       [&](sql::Connection& conn) -> absl::StatusOr<v1::RecordTouchpointResponse> {
         RETURN_IF_ERROR(CheckCampaign(conn, request.campaign_id()));
@@ -669,7 +539,7 @@ absl::StatusOr<v1::RecordTouchpointResponse> LeadStore::RecordTouchpoint(
         SaveLead(conn, row, now);
         *response.mutable_lead() = row.lead;
         return response;
-      });
+      }));
 }
 
 absl::StatusOr<v1::ListTouchpointsResponse> LeadStore::ListTouchpoints(
@@ -806,6 +676,7 @@ absl::StatusOr<v1::RescoreLeadsResponse> LeadStore::RescoreAll(const std::string
     }));
     if (batch < 500) break;
   }
+  if (wake_ && response.newly_qualified() > 0) wake_();
   if (!request_id.empty()) {
     RETURN_IF_ERROR(pool_->InTransaction("rescore record", [&](sql::Connection& conn) {
       if (!common::ClaimRequestId(conn, kMethod, request_id)) {

@@ -6,6 +6,7 @@
 // pure rules (scoring.h, lifecycle.h) for every decision.
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -31,7 +32,9 @@ struct LeadFilter {
 
 class LeadStore final {
  public:
-  explicit LeadStore(common::ConnectionPool* pool) : pool_(pool) {}
+  // `wake` runs after a commit that may have written an outbox event.
+  explicit LeadStore(common::ConnectionPool* pool, std::function<void()> wake = nullptr)
+      : pool_(pool), wake_(std::move(wake)) {}
 
   // `request` has a normalised email. Creates the lead or merges into the one with
   // that email (filling only empty fields), records the touchpoint, re-scores, and
@@ -83,7 +86,14 @@ class LeadStore final {
   absl::StatusOr<v1::RelayStats> GetRelayStats(absl::Time now);
 
  private:
+  template <typename T>
+  T Woken(T result) {
+    if (result.ok() && wake_) wake_();
+    return result;
+  }
+
   common::ConnectionPool* const pool_;
+  const std::function<void()> wake_;
 };
 
 }  // namespace funnel::marketing

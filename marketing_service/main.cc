@@ -3,6 +3,8 @@
 
 #include "common/server/db_service_main.h"
 #include "marketing_service/campaign_store.h"
+#include "marketing_service/feedback_service.h"
+#include "marketing_service/feedback_store.h"
 #include "marketing_service/lead_store.h"
 #include "marketing_service/scoring_store.h"
 #include "marketing_service/marketing_service.h"
@@ -11,12 +13,19 @@
 namespace {
 
 struct Services {
-  explicit Services(funnel::common::ConnectionPool* pool)
-      : leads(pool), campaigns(pool), scoring(pool), marketing(&leads, &campaigns, &scoring) {}
+  Services(funnel::common::ConnectionPool* pool, std::function<void()> wake)
+      : leads(pool, std::move(wake)),
+        campaigns(pool),
+        scoring(pool),
+        feedback(pool),
+        marketing(&leads, &campaigns, &scoring),
+        feedback_service(&feedback) {}
   funnel::marketing::LeadStore leads;
   funnel::marketing::CampaignStore campaigns;
   funnel::marketing::ScoringStore scoring;
+  funnel::marketing::FeedbackStore feedback;
   funnel::marketing::MarketingServiceImpl marketing;
+  funnel::marketing::HandoffFeedbackServiceImpl feedback_service;
 };
 
 }  // namespace
@@ -27,10 +36,13 @@ int main(int argc, char** argv) {
   spec.default_port = 50052;
   spec.default_database = "funnel_marketing";
   spec.migrations = &funnel::marketing::Migrations();
-  spec.install = [](funnel::common::ServiceHost& host, funnel::common::ConnectionPool& pool) {
-    auto services = std::make_shared<Services>(&pool);
+  spec.install = [](funnel::common::ServiceHost& host, funnel::common::ConnectionPool& pool,
+                    std::function<void()> wake) {
+    auto services = std::make_shared<Services>(&pool, std::move(wake));
     host.AddService(&services->marketing, {"funnel.marketing.v1.MarketingService"});
+    host.AddService(&services->feedback_service, {"funnel.handoff.v1.HandoffFeedbackService"});
     return std::shared_ptr<void>(services);
   };
+  spec.on_delivered = &funnel::marketing::OnEventDelivered;
   return funnel::common::RunDbService(argc, argv, spec);
 }

@@ -264,7 +264,7 @@ absl::StatusOr<v1::AcceptHandoffResponse> InboxStore::Accept(const std::string& 
                                                              const std::string& actor,
                                                              const std::string& request_id,
                                                              absl::Time now) {
-  return common::IdempotentTransaction<v1::AcceptHandoffResponse>(
+  return Woken(common::IdempotentTransaction<v1::AcceptHandoffResponse>(
       *pool_, "AcceptHandoff", request_id,
       [&](sql::Connection& conn) -> absl::StatusOr<v1::AcceptHandoffResponse> {
         ASSIGN_OR_RETURN(v1::Handoff h, ReadHandoff(conn, handoff_id, true, now));
@@ -332,14 +332,14 @@ absl::StatusOr<v1::AcceptHandoffResponse> InboxStore::Accept(const std::string& 
         *response.mutable_handoff() = h;
         *response.mutable_opportunity() = opened;
         return response;
-      });
+      }));
 }
 
 absl::StatusOr<v1::Handoff> InboxStore::Reject(const std::string& handoff_id,
                                                handoff::v1::RejectionReason reason,
                                                const std::string& note, const Caller& caller,
                                                const std::string& request_id, absl::Time now) {
-  return common::IdempotentTransaction<v1::Handoff>(
+  return Woken(common::IdempotentTransaction<v1::Handoff>(
       *pool_, "RejectHandoff", request_id, [&](sql::Connection& conn) -> absl::StatusOr<v1::Handoff> {
         ASSIGN_OR_RETURN(v1::Handoff h, ReadHandoff(conn, handoff_id, true, now));
         RETURN_IF_ERROR(RequirePending(h));
@@ -358,7 +358,7 @@ absl::StatusOr<v1::Handoff> InboxStore::Reject(const std::string& handoff_id,
         ASSIGN_OR_RETURN(h, ReadHandoff(conn, handoff_id, false, now));
         QueueDecision(conn, h, rep, now);
         return h;
-      });
+      }));
 }
 
 }  // namespace funnel::sales

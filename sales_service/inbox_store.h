@@ -5,6 +5,7 @@
 // transaction).
 
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -24,7 +25,9 @@ struct HandoffFilter {
 
 class InboxStore final {
  public:
-  InboxStore(common::ConnectionPool* pool, absl::Duration sla) : pool_(pool), sla_(sla) {}
+  // `wake` runs after a commit that wrote an outbox event (a decision).
+  InboxStore(common::ConnectionPool* pool, absl::Duration sla, std::function<void()> wake = nullptr)
+      : pool_(pool), sla_(sla), wake_(std::move(wake)) {}
 
   // Records a handoff once; a repeat of the same handoff id returns the first
   // receipt with duplicate = true and changes nothing.
@@ -52,8 +55,15 @@ class InboxStore final {
                                      absl::Time now);
 
  private:
+  template <typename T>
+  T Woken(T result) {
+    if (result.ok() && wake_) wake_();
+    return result;
+  }
+
   common::ConnectionPool* const pool_;
   const absl::Duration sla_;
+  const std::function<void()> wake_;
 };
 
 }  // namespace funnel::sales

@@ -11,10 +11,10 @@ ABSL_FLAG(int, handoff_sla_hours, 24, "Hours sales has to decide a handoff after
 namespace {
 
 struct Services {
-  explicit Services(funnel::common::ConnectionPool* pool)
+  Services(funnel::common::ConnectionPool* pool, std::function<void()> wake)
       : directory(pool),
-        inbox(pool, absl::Hours(absl::GetFlag(FLAGS_handoff_sla_hours))),
-        opportunities(pool),
+        inbox(pool, absl::Hours(absl::GetFlag(FLAGS_handoff_sla_hours)), wake),
+        opportunities(pool, wake),
         reports(pool),
         sales(&directory, &inbox, &opportunities, &reports),
         handoff_inbox(&inbox) {}
@@ -34,8 +34,9 @@ int main(int argc, char** argv) {
   spec.default_port = 50053;
   spec.default_database = "funnel_sales";
   spec.migrations = &funnel::sales::Migrations();
-  spec.install = [](funnel::common::ServiceHost& host, funnel::common::ConnectionPool& pool) {
-    auto services = std::make_shared<Services>(&pool);
+  spec.install = [](funnel::common::ServiceHost& host, funnel::common::ConnectionPool& pool,
+                    std::function<void()> wake) {
+    auto services = std::make_shared<Services>(&pool, std::move(wake));
     host.AddService(&services->sales, {"funnel.sales.v1.SalesService"});
     host.AddService(&services->handoff_inbox, {"funnel.handoff.v1.HandoffInboxService"});
     return std::shared_ptr<void>(services);

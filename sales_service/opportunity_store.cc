@@ -503,7 +503,7 @@ absl::StatusOr<v1::ListObjectionsResponse> OpportunityStore::ListObjections(
 absl::StatusOr<v1::Opportunity> OpportunityStore::Close(const v1::CloseOpportunityRequest& req,
                                                         const Caller& caller,
                                                         const std::string& actor, absl::Time now) {
-  return common::IdempotentTransaction<v1::Opportunity>(
+  absl::StatusOr<v1::Opportunity> closed = common::IdempotentTransaction<v1::Opportunity>(
       *pool_, "CloseOpportunity", req.request_id(),
       [&](sql::Connection& conn) -> absl::StatusOr<v1::Opportunity> {
         ASSIGN_OR_RETURN(v1::Opportunity o, ReadOpportunity(conn, req.opportunity_id(), true));
@@ -545,6 +545,8 @@ absl::StatusOr<v1::Opportunity> OpportunityStore::Close(const v1::CloseOpportuni
         }
         return *ReadOpportunity(conn, o.opportunity_id(), false);
       });
+  if (closed.ok() && wake_) wake_();
+  return closed;
 }
 
 absl::StatusOr<v1::Activity> OpportunityStore::LogActivity(const v1::Activity& in,

@@ -6,6 +6,7 @@
 #include <cppconn/connection.h>
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -26,7 +27,9 @@ struct OpportunityFilter {
 
 class OpportunityStore final {
  public:
-  explicit OpportunityStore(common::ConnectionPool* pool) : pool_(pool) {}
+  // `wake` runs after a commit that wrote an outbox event (a deal outcome).
+  explicit OpportunityStore(common::ConnectionPool* pool, std::function<void()> wake = nullptr)
+      : pool_(pool), wake_(std::move(wake)) {}
 
   absl::StatusOr<v1::Opportunity> Create(const v1::Opportunity& opportunity, const Caller& caller,
                                          const std::string& actor, const std::string& request_id,
@@ -66,6 +69,7 @@ class OpportunityStore final {
 
  private:
   common::ConnectionPool* const pool_;
+  const std::function<void()> wake_;
 };
 
 // In a caller's transaction: inserts `opportunity` at its stage, records the first

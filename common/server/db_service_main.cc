@@ -1,5 +1,7 @@
 #include "common/server/db_service_main.h"
 
+#include <grpcpp/grpcpp.h>
+
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -19,6 +21,12 @@ ABSL_FLAG(absl::Duration, db_wait, absl::Seconds(60),
           "How long to wait at start-up for the database before giving up.");
 ABSL_FLAG(absl::Duration, health_interval, absl::Milliseconds(500),
           "How often the database health probe runs.");
+ABSL_FLAG(std::string, gateway_address, "127.0.0.1:50051",
+          "Where the outbox relay sends handoff-contract events (the gateway).");
+ABSL_FLAG(std::string, relay_key, "",
+          "API key the relay presents to the gateway (prefer FUNNEL_RELAY_KEY).");
+ABSL_FLAG(absl::Duration, relay_poll_interval, absl::Seconds(1),
+          "How often the relay looks at the outbox when nothing woke it.");
 ABSL_FLAG(absl::Duration, drain_timeout, absl::Seconds(10),
           "How long shutdown waits for in-flight calls.");
 
@@ -66,14 +74,24 @@ int RunDbService(int argc, char** argv, const DbServiceSpec& spec) {
   options.probe_interval = absl::GetFlag(FLAGS_health_interval);
   options.drain_timeout = absl::GetFlag(FLAGS_drain_timeout);
   ServiceHost host(options);
-  std::shared_ptr<void> services = spec.install(host, pool);
+  RelayOptions relay_options;
+  relay_options.name = spec.name;
+  relay_options.gateway = grpc::CreateChannel(absl::GetFlag(FLAGS_gateway_address),
+                                              grpc::InsecureChannelCredentials());
+  relay_options.bearer_key = absl::GetFlag(FLAGS_relay_key);
+  relay_options.poll_interval = absl::GetFlag(FLAGS_relay_poll_interval);
+  OutboxRelay relay(&pool, relay_options, spec.on_delivered);
+  std::shared_ptr<void> services = spec.install(host, pool, [&relay] { relay.Wake(); });
   // The server is useful only while its database answers.
   host.AddHealthProbe({}, [&pool] { return pool.Ping(); });
   if (absl::Status status = host.Start(); !status.ok()) {
     LogError("cannot start", {{"server", spec.name}, {"error", status.ToString()}});
     return 1;
   }
-  return host.ServeUntilSignal();
+  relay.Start();
+  const int code = host.ServeUntilSignal();
+  relay.Stop();
+  return code;
 }
 
 }  // namespace funnel::common

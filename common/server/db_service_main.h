@@ -11,6 +11,7 @@
 
 #include "common/mysql/migrations.h"
 #include "common/mysql/pool.h"
+#include "common/outbox_relay.h"
 #include "common/server/service_host.h"
 
 namespace funnel::common {
@@ -21,8 +22,13 @@ struct DbServiceSpec {
   std::string default_database;  // "funnel_marketing"; also the default DB user
   const std::vector<Migration>* migrations;
   // Creates the service objects, registers them on `host` and returns an owner
-  // that keeps them alive until the server has stopped.
-  std::function<std::shared_ptr<void>(ServiceHost& host, ConnectionPool& pool)> install;
+  // that keeps them alive until the server has stopped. Stores call `wake` after
+  // committing an outbox event so the relay sends it at once.
+  std::function<std::shared_ptr<void>(ServiceHost& host, ConnectionPool& pool,
+                                      std::function<void()> wake)>
+      install;
+  // Applied when the receiver acknowledged one of this service's events.
+  DeliveredHook on_delivered;
 };
 
 int RunDbService(int argc, char** argv, const DbServiceSpec& spec);

@@ -33,12 +33,15 @@ FunnelStack::FunnelStack(const std::string& label, common::DbOptions server)
     : marketing_db_(label + "_mk", server), sales_db_(label + "_sa", server) {
   marketing_user_ = marketing_db_.CreateOwnUser();
   sales_user_ = sales_db_.CreateOwnUser();
+  // The services' relays need the gateway's address before it starts.
+  gateway_port_ = FreePort();
   marketing_ = StartService("marketing_service", marketing_user_, &marketing_port_);
   sales_ = StartService("sales_service", sales_user_, &sales_port_);
   const std::string port_file = dir_.path() + "/gateway.port";
   gateway_ = std::make_unique<ChildProcess>(
       "gateway", std::vector<std::string>{
-                     BinaryPath("gateway"), "--port=0", "--listen_host=127.0.0.1",
+                     BinaryPath("gateway"), absl::StrCat("--port=", gateway_port_),
+                     "--listen_host=127.0.0.1",
                      "--port_file=" + port_file,
                      absl::StrCat("--marketing_address=127.0.0.1:", marketing_port_),
                      absl::StrCat("--sales_address=127.0.0.1:", sales_port_),
@@ -54,7 +57,8 @@ std::unique_ptr<ChildProcess> FunnelStack::StartService(const std::string& binar
       std::vector<std::string>{BinaryPath(binary), "--port=0", "--listen_host=127.0.0.1",
                                "--port_file=" + port_file, absl::StrCat("--db_port=", db.port),
                                "--db_name=" + db.database, "--db_user=" + db.user,
-                               "--health_interval=100ms"},
+                               "--health_interval=100ms",
+                               absl::StrCat("--gateway_address=127.0.0.1:", gateway_port_)},
       std::map<std::string, std::string>{{"FUNNEL_DB_PASSWORD", db.password}});
   *port = WaitForPortFile(port_file, absl::Seconds(60)).value_or(0);
   return child;

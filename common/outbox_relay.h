@@ -1,0 +1,92 @@
+#pragma once
+
+// Delivers a service's outbox events through the gateway, exactly once in effect:
+//
+//  - Events are claimed in a transaction with FOR UPDATE SKIP LOCKED, so several
+//    replicas of a service share the work and never send one event at once.
+//  - Each event is sent as it was stored (the payload is the request message) to
+//    the contract method its kind names, with a per-call deadline.
+//  - It is marked delivered in the same transaction that claimed it. A crash
+//    between send and commit means the event is sent again; receivers record
+//    every event id and answer a repeat with the first result, changing nothing.
+//  - Events of one lead go in order: an event waits while an earlier one of the
+//    same lead is undelivered.
+//  - Failures back off exponentially with jitter; stores call Wake() after they
+//    commit an event, and polling is only the fallback.
+
+#include <cppconn/connection.h>
+#include <grpcpp/channel.h>
+#include <grpcpp/generic/generic_stub.h>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "common/mysql/pool.h"
+
+namespace funnel::common {
+
+struct RelayOptions {
+  std::string name;                         // for logs
+  std::shared_ptr<grpc::Channel> gateway;   // where contract calls go
+  std::string bearer_key;                   // sent as "authorization: Bearer ..." if set
+  absl::Duration call_deadline = absl::Seconds(5);
+  absl::Duration poll_interval = absl::Seconds(1);
+  absl::Duration initial_backoff = absl::Milliseconds(200);
+  absl::Duration max_backoff = absl::Seconds(30);
+  int batch_size = 200;
+};
+
+struct RelayedEvent {
+  int64_t seq;
+  std::string event_id;
+  int64_t lead_id;
+  std::string kind;
+};
+
+// Runs in the delivery transaction once the receiver acknowledged `event`, with the
+// receiver's response bytes (a service applies what the receipt says).
+using DeliveredHook =
+    std::function<void(sql::Connection&, const RelayedEvent&, const std::string& response)>;
+
+// The contract method that carries an event kind, e.g. "LeadHandoff" ->
+// "/funnel.handoff.v1.HandoffInboxService/SubmitLead"; empty for an unknown kind.
+std::string MethodForKind(absl::string_view kind);
+
+// Backoff before attempt `attempts + 1`: initial x 2^(attempts-1), capped, with
+// +-20% jitter drawn from `jitter` in [0, 1).
+absl::Duration RetryBackoff(int attempts, absl::Duration initial, absl::Duration cap, double jitter);
+
+class OutboxRelay final {
+ public:
+  OutboxRelay(ConnectionPool* pool, RelayOptions options, DeliveredHook on_delivered = nullptr);
+  ~OutboxRelay();  // Stop()
+
+  void Start();
+  void Stop();
+  // Asks the relay to look at the outbox now (after a commit that wrote an event).
+  void Wake();
+
+  // One pass over the ready events; returns how many were delivered. The relay
+  // thread calls it; tests may too (without Start()).
+  absl::StatusOr<int> RunOnce();
+
+ private:
+  absl::Status Send(const std::string& method, const std::string& payload, std::string* response);
+  void Loop();
+
+  ConnectionPool* const pool_;
+  const RelayOptions options_;
+  const DeliveredHook on_delivered_;
+  grpc::GenericStub stub_;
+  absl::Mutex mu_;
+  bool wake_ ABSL_GUARDED_BY(mu_) = false;
+  bool stop_ ABSL_GUARDED_BY(mu_) = false;
+  std::thread thread_;
+};
+
+}  // namespace funnel::common

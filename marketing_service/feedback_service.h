@@ -1,0 +1,23 @@
+#pragma once
+
+// Serves funnel.handoff.v1.HandoffFeedbackService: what sales' relay reports back.
+
+#include "funnel/handoff/v1/handoff.grpc.pb.h"
+#include "marketing_service/feedback_store.h"
+
+namespace funnel::marketing {
+
+class HandoffFeedbackServiceImpl final : public handoff::v1::HandoffFeedbackService::Service {
+ public:
+  explicit HandoffFeedbackServiceImpl(FeedbackStore* store) : store_(store) {}
+
+  grpc::Status ReportDecision(grpc::ServerContext*, const handoff::v1::HandoffDecision* request,
+                              handoff::v1::ReportDecisionResponse* response) override;
+  grpc::Status ReportOutcome(grpc::ServerContext*, const handoff::v1::DealOutcome* request,
+                             handoff::v1::ReportOutcomeResponse* response) override;
+
+ private:
+  FeedbackStore* const store_;
+};
+
+}  // namespace funnel::marketing

@@ -1,0 +1,209 @@
+#include "marketing_service/feedback_store.h"
+
+#include <cppconn/prepared_statement.h>
+#include <cppconn/resultset.h>
+
+#include <sstream>
+
+#include "absl/strings/str_cat.h"
+#include "common/log.h"
+#include "common/mysql/sql_util.h"
+#include "common/status.h"
+#include "common/time_util.h"
+#include "marketing_service/attribution.h"
+#include "marketing_service/lead_rows.h"
+#include "marketing_service/scoring_store.h"
+
+namespace funnel::marketing {
+namespace {
+
+using common::Prepare;
+using common::UnixSecondsOf;
+
+constexpr absl::string_view kClaimEvent =
+    "INSERT IGNORE INTO inbox_events (event_id, kind, response) VALUES (?, ?, '')";
+constexpr absl::string_view kLoadEvent = "SELECT response FROM inbox_events WHERE event_id = ?";
+constexpr absl::string_view kSaveEvent = "UPDATE inbox_events SET response = ? WHERE event_id = ?";
+
+struct HandoffFacts {
+  int64_t lead_id;
+  int64_t first_touch_campaign_id;
+  int64_t last_touch_campaign_id;
+  double created_at;
+};
+
+absl::StatusOr<HandoffFacts> LockHandoff(sql::Connection& conn, const std::string& handoff_id) {
+  auto st = Prepare(conn, "SELECT lead_id, first_touch_campaign_id, last_touch_campaign_id, "
+                          "UNIX_TIMESTAMP(created_at) FROM handoffs WHERE handoff_id = ? FOR UPDATE");
+  st->setString(1, handoff_id);
+  std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
+  if (!rs->next()) return absl::NotFoundError(absl::StrCat("handoff_id: handoff ", handoff_id, " not found"));
+  return HandoffFacts{rs->getInt64(1), rs->getInt64(2), rs->getInt64(3), rs->getDouble(4)};
+}
+
+// Claims an event id; returns the stored response bytes when it was applied before.
+std::optional<std::string> ClaimEvent(sql::Connection& conn, const std::string& event_id,
+                                      absl::string_view kind) {
+  auto claim = Prepare(conn, kClaimEvent);
+  claim->setString(1, event_id);
+  claim->setString(2, std::string(kind));
+  if (claim->executeUpdate() == 1) return std::nullopt;
+  auto load = Prepare(conn, kLoadEvent);
+  load->setString(1, event_id);
+  std::unique_ptr<sql::ResultSet> rs(load->executeQuery());
+  return rs->next() ? std::string(rs->getString(1)) : std::string();
+}
+
+void SaveEvent(sql::Connection& conn, const std::string& event_id, const std::string& response) {
+  auto save = Prepare(conn, kSaveEvent);
+  std::istringstream blob(response);
+  save->setBlob(1, &blob);
+  save->setString(2, event_id);
+  save->executeUpdate();
+}
+
+// The lead's current handoff, if this event is about it; a decision on an older
+// handoff (superseded by a later qualification) only updates that handoff's record.
+absl::StatusOr<std::optional<LeadRow>> CurrentLead(sql::Connection& conn, int64_t lead_id,
+                                                   const std::string& handoff_id) {
+  ASSIGN_OR_RETURN(LeadRow row, LockLeadById(conn, lead_id));
+  if (row.lead.handoff_id() != handoff_id) return std::optional<LeadRow>();
+  return std::optional<LeadRow>(std::move(row));
+}
+
+}  // namespace
+
+absl::StatusOr<handoff::v1::ReportDecisionResponse> FeedbackStore::ApplyDecision(
+    const handoff::v1::HandoffDecision& d, absl::Time now) {
+  handoff::v1::ReportDecisionResponse response;
+  RETURN_IF_ERROR(pool_->InTransaction("apply decision", [&](sql::Connection& conn) -> absl::Status {
+    response.Clear();
+    if (std::optional<std::string> stored = ClaimEvent(conn, d.event_id(), "HandoffDecision")) {
+      response.ParseFromString(*stored);
+      response.set_duplicate(true);
+      return absl::OkStatus();
+    }
+    ASSIGN_OR_RETURN(HandoffFacts handoff, LockHandoff(conn, d.handoff_id()));
+    const bool accepted = d.decision() == handoff::v1::DECISION_ACCEPTED;
+    auto st = Prepare(conn, R"sql(
+      UPDATE handoffs SET decision = ?, rejection_reason = ?, decided_at = FROM_UNIXTIME(?),
+        delivered_at = COALESCE(delivered_at, FROM_UNIXTIME(?))
+      WHERE handoff_id = ?)sql");
+    st->setInt(1, d.decision());
+    st->setInt(2, d.rejection_reason());
+    const double decided = d.has_decide_time() ? UnixSecondsOf(common::FromProtoTime(d.decide_time()))
+                                               : UnixSecondsOf(now);
+    st->setDouble(3, decided);
+    st->setDouble(4, decided);
+    st->setString(5, d.handoff_id());
+    st->executeUpdate();
+    ASSIGN_OR_RETURN(std::optional<LeadRow> row, CurrentLead(conn, handoff.lead_id, d.handoff_id()));
+    if (row) {
+      const std::string actor = absl::StrCat("sales rep ", d.decided_by_rep_id());
+      if (accepted) {
+        AddHistory(conn, row->lead.lead_id(), actor, "sales_accepted",
+                   absl::StrCat(v1::LeadStage_Name(row->lead.stage()),
+                                " -> SALES_ACCEPTED; opportunity ", d.opportunity_id()),
+                   now);
+        row->lead.set_stage(v1::LEAD_STAGE_SALES_ACCEPTED);
+      } else {
+        // Back to nurturing at the warm threshold: warm, but a new run of
+        // engagement is needed before it is handed over again.
+        const v1::ScoringPolicy policy = LoadPolicy(conn);
+        const double fit = FitPoints(policy, row->lead.contact());
+        row->engagement = Engagement{std::max(0.0, policy.warm_threshold() - fit), now};
+        Rescore(policy, *row, now);
+        AddHistory(conn, row->lead.lead_id(), actor, "recycled",
+                   absl::StrCat(v1::LeadStage_Name(row->lead.stage()), " -> RECYCLED; ",
+                                handoff::v1::RejectionReason_Name(d.rejection_reason()),
+                                d.note().empty() ? "" : absl::StrCat("; ", d.note())),
+                   now);
+        row->lead.set_stage(v1::LEAD_STAGE_RECYCLED);
+        row->lead.set_recycle_reason(d.rejection_reason());
+      }
+      SaveLead(conn, *row, now);
+    }
+    response.set_event_id(d.event_id());
+    SaveEvent(conn, d.event_id(), response.SerializeAsString());
+    return absl::OkStatus();
+  }));
+  return response;
+}
+
+absl::StatusOr<handoff::v1::ReportOutcomeResponse> FeedbackStore::ApplyOutcome(
+    const handoff::v1::DealOutcome& o, absl::Time now) {
+  handoff::v1::ReportOutcomeResponse response;
+  RETURN_IF_ERROR(pool_->InTransaction("apply outcome", [&](sql::Connection& conn) -> absl::Status {
+    response.Clear();
+    if (std::optional<std::string> stored = ClaimEvent(conn, o.event_id(), "DealOutcome")) {
+      response.ParseFromString(*stored);
+      response.set_duplicate(true);
+      return absl::OkStatus();
+    }
+    ASSIGN_OR_RETURN(HandoffFacts handoff, LockHandoff(conn, o.handoff_id()));
+    ASSIGN_OR_RETURN(LeadRow row, LockLeadById(conn, handoff.lead_id));
+    const std::string actor = "sales";
+    if (o.outcome() == handoff::v1::OUTCOME_WON) {
+      // Touchpoints up to the handoff earned the deal.
+      std::vector<int64_t> touches;
+      auto st = Prepare(conn, "SELECT campaign_id FROM touchpoints WHERE lead_id = ? AND campaign_id <> 0 "
+                              "AND occurred_at <= FROM_UNIXTIME(?) ORDER BY occurred_at, touchpoint_id");
+      st->setInt64(1, handoff.lead_id);
+      st->setDouble(2, handoff.created_at);
+      std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
+      while (rs->next()) touches.push_back(rs->getInt64(1));
+      for (const Credit& c : Attribute(o.amount().amount_minor(), handoff.first_touch_campaign_id,
+                                       handoff.last_touch_campaign_id, touches)) {
+        auto insert = Prepare(conn, "INSERT INTO attributions (event_id, handoff_id, campaign_id, model, "
+                                    "currency, amount_minor) VALUES (?, ?, ?, ?, ?, ?)");
+        insert->setString(1, o.event_id());
+        insert->setString(2, o.handoff_id());
+        insert->setInt64(3, c.campaign_id);
+        insert->setInt(4, c.model);
+        insert->setString(5, o.amount().currency_code());
+        insert->setInt64(6, c.amount_minor);
+        insert->executeUpdate();
+      }
+      AddHistory(conn, row.lead.lead_id(), actor, "won",
+                 absl::StrCat(v1::LeadStage_Name(row.lead.stage()), " -> CUSTOMER; ",
+                              o.amount().amount_minor(), " ", o.amount().currency_code()),
+                 now);
+      row.lead.set_stage(v1::LEAD_STAGE_CUSTOMER);
+    } else {
+      row.lead.set_loss_reason(o.loss_reason());
+      AddHistory(conn, row.lead.lead_id(), actor, "lost",
+                 handoff::v1::LossReason_Name(o.loss_reason()), now);
+    }
+    SaveLead(conn, row, now);
+    response.set_event_id(o.event_id());
+    SaveEvent(conn, o.event_id(), response.SerializeAsString());
+    return absl::OkStatus();
+  }));
+  return response;
+}
+
+void OnEventDelivered(sql::Connection& conn, const common::RelayedEvent& event,
+                      const std::string& response) {
+  if (event.kind != "LeadHandoff") return;
+  handoff::v1::SubmitLeadResponse receipt;
+  receipt.ParseFromString(response);
+  auto st = Prepare(conn, R"sql(
+    UPDATE handoffs SET delivered_at = COALESCE(delivered_at, NOW(6)),
+      sla_deadline = FROM_UNIXTIME(?) WHERE handoff_id = ?)sql");
+  st->setDouble(1, UnixSecondsOf(common::FromProtoTime(receipt.sla_deadline())));
+  st->setString(2, event.event_id);
+  st->executeUpdate();
+  absl::StatusOr<LeadRow> row = LockLeadById(conn, event.lead_id);
+  // A decision may already have arrived (sales was quick): never step back.
+  if (!row.ok() || row->lead.handoff_id() != event.event_id ||
+      row->lead.stage() != v1::LEAD_STAGE_MARKETING_QUALIFIED) {
+    return;
+  }
+  const absl::Time now = absl::Now();
+  row->lead.set_stage(v1::LEAD_STAGE_HANDED_OFF);
+  AddHistory(conn, event.lead_id, "handoff", "handed_off",
+             absl::StrCat("MARKETING_QUALIFIED -> HANDED_OFF; handoff ", event.event_id), now);
+  SaveLead(conn, *row, now);
+}
+
+}  // namespace funnel::marketing

@@ -1,0 +1,154 @@
+#include "marketing_service/lead_rows.h"
+
+#include <cppconn/prepared_statement.h>
+#include <cppconn/resultset.h>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "common/mysql/sql_util.h"
+#include "common/time_util.h"
+
+namespace funnel::marketing {
+
+using common::OptionalTime;
+using common::Prepare;
+using common::SetOptionalTime;
+using common::SqlParam;
+using common::TimeFromUnixSeconds;
+using common::ToProtoTime;
+using common::UnixSecondsOf;
+
+namespace {
+
+constexpr absl::string_view kSaveLead = R"sql(
+  UPDATE leads SET email = ?, first_name = ?, last_name = ?, company = ?, title = ?, phone = ?,
+    industry = ?, region = ?, company_size = ?, score = ?, temperature = ?, stage = ?,
+    consent = ?, erased = ?, engagement = ?, engagement_at = FROM_UNIXTIME(?),
+    first_touch_campaign_id = ?, last_touch_campaign_id = ?, last_touch_at = FROM_UNIXTIME(?),
+    qualification_note = ?, handoff_id = ?, recycle_reason = ?, loss_reason = ?,
+    version = version + 1,
+    updated_at = FROM_UNIXTIME(?)
+  WHERE lead_id = ?)sql";
+
+constexpr absl::string_view kInsertHistory = R"sql(
+  INSERT INTO lead_history (lead_id, actor, action, detail, occurred_at)
+  VALUES (?, ?, ?, ?, FROM_UNIXTIME(?)))sql";
+
+}  // namespace
+
+const absl::string_view kLeadColumns = R"sql(
+  l.lead_id, l.email, l.first_name, l.last_name, l.company, l.title, l.phone, l.industry,
+  l.region, l.company_size, l.score, l.temperature, l.stage, l.consent, l.erased, l.version,
+  UNIX_TIMESTAMP(l.created_at), UNIX_TIMESTAMP(l.updated_at), l.engagement,
+  UNIX_TIMESTAMP(l.engagement_at), l.first_touch_campaign_id, l.last_touch_campaign_id,
+  UNIX_TIMESTAMP(l.last_touch_at), l.qualification_note, l.recycle_reason, l.loss_reason,
+  l.handoff_id)sql";
+
+LeadRow LeadFromRow(sql::ResultSet& rs) {
+  LeadRow row;
+  v1::Lead& lead = row.lead;
+  lead.set_lead_id(rs.getInt64(1));
+  auto* c = lead.mutable_contact();
+  if (!rs.isNull(2)) c->set_email(rs.getString(2));
+  c->set_first_name(rs.getString(3));
+  c->set_last_name(rs.getString(4));
+  c->set_company(rs.getString(5));
+  c->set_title(rs.getString(6));
+  c->set_phone(rs.getString(7));
+  c->set_industry(rs.getString(8));
+  c->set_region(rs.getString(9));
+  c->set_company_size(rs.getInt(10));
+  lead.set_score(rs.getDouble(11));
+  lead.set_temperature(static_cast<handoff::v1::Temperature>(rs.getInt(12)));
+  lead.set_stage(static_cast<v1::LeadStage>(rs.getInt(13)));
+  lead.set_consent(static_cast<handoff::v1::ConsentStatus>(rs.getInt(14)));
+  lead.set_erased(rs.getBoolean(15));
+  lead.set_etag(absl::StrCat(rs.getInt64(16)));
+  *lead.mutable_create_time() = ToProtoTime(TimeFromUnixSeconds(rs.getDouble(17)));
+  *lead.mutable_update_time() = ToProtoTime(TimeFromUnixSeconds(rs.getDouble(18)));
+  row.engagement.value = rs.getDouble(19);
+  row.engagement.as_of = OptionalTime(rs, 20).value_or(absl::InfinitePast());
+  lead.set_first_touch_campaign_id(rs.getInt64(21));
+  lead.set_last_touch_campaign_id(rs.getInt64(22));
+  row.last_touch_at = OptionalTime(rs, 23);
+  if (row.last_touch_at) *lead.mutable_last_touch_time() = ToProtoTime(*row.last_touch_at);
+  lead.set_qualification_note(rs.getString(24));
+  lead.set_recycle_reason(static_cast<handoff::v1::RejectionReason>(rs.getInt(25)));
+  lead.set_loss_reason(static_cast<handoff::v1::LossReason>(rs.getInt(26)));
+  lead.set_handoff_id(rs.getString(27));
+  return row;
+}
+
+// Locks and reads one lead; NOT_FOUND when missing.
+absl::StatusOr<LeadRow> LockLead(sql::Connection& conn, absl::string_view where, const SqlParam& key,
+                                 absl::string_view what) {
+  auto st = Prepare(conn, absl::StrCat("SELECT ", kLeadColumns, " FROM leads l WHERE ", where,
+                                       " FOR UPDATE"));
+  common::BindAll(*st, {key});
+  std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
+  if (!rs->next()) return absl::NotFoundError(absl::StrCat(what, " not found"));
+  return LeadFromRow(*rs);
+}
+
+absl::StatusOr<LeadRow> LockLeadById(sql::Connection& conn, int64_t lead_id) {
+  return LockLead(conn, "l.lead_id = ?", lead_id, absl::StrCat("lead ", lead_id));
+}
+
+void SaveLead(sql::Connection& conn, LeadRow& row, absl::Time now) {
+  const v1::Lead& l = row.lead;
+  const auto& c = l.contact();
+  auto st = Prepare(conn, kSaveLead);
+  if (c.email().empty()) {
+    st->setNull(1, sql::DataType::VARCHAR);
+  } else {
+    st->setString(1, c.email());
+  }
+  st->setString(2, c.first_name());
+  st->setString(3, c.last_name());
+  st->setString(4, c.company());
+  st->setString(5, c.title());
+  st->setString(6, c.phone());
+  st->setString(7, c.industry());
+  st->setString(8, c.region());
+  st->setInt(9, c.company_size());
+  st->setDouble(10, l.score());
+  st->setInt(11, l.temperature());
+  st->setInt(12, l.stage());
+  st->setInt(13, l.consent());
+  st->setBoolean(14, l.erased());
+  st->setDouble(15, row.engagement.value);
+  SetOptionalTime(*st, 16, row.engagement.as_of);
+  st->setInt64(17, l.first_touch_campaign_id());
+  st->setInt64(18, l.last_touch_campaign_id());
+  SetOptionalTime(*st, 19, row.last_touch_at);
+  st->setString(20, l.qualification_note());
+  st->setString(21, l.handoff_id());
+  st->setInt(22, l.recycle_reason());
+  st->setInt(23, l.loss_reason());
+  st->setDouble(24, UnixSecondsOf(now));
+  st->setInt64(25, l.lead_id());
+  st->executeUpdate();
+  int64_t version = 0;
+  if (absl::SimpleAtoi(l.etag(), &version)) row.lead.set_etag(absl::StrCat(version + 1));
+  *row.lead.mutable_update_time() = ToProtoTime(now);
+}
+
+void AddHistory(sql::Connection& conn, int64_t lead_id, const std::string& actor,
+                absl::string_view action, absl::string_view detail, absl::Time now) {
+  auto st = Prepare(conn, kInsertHistory);
+  st->setInt64(1, lead_id);
+  st->setString(2, actor);
+  st->setString(3, std::string(action));
+  st->setString(4, std::string(detail));
+  st->setDouble(5, UnixSecondsOf(now));
+  st->executeUpdate();
+}
+
+// Recomputes score and temperature of `row` under `policy` at `now`.
+void Rescore(const v1::ScoringPolicy& policy, LeadRow& row, absl::Time now) {
+  const double score = LeadScore(policy, row.engagement, row.lead.contact(), now);
+  row.lead.set_score(score);
+  row.lead.set_temperature(TemperatureFor(policy, score));
+}
+
+}  // namespace funnel::marketing

@@ -1,0 +1,46 @@
+#pragma once
+
+// A marketing lead as stored (with the scoring state the API does not show), and the
+// few SQL steps every lead change is built from, used inside a caller's transaction.
+
+#include <cppconn/connection.h>
+
+#include <optional>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "common/mysql/params.h"
+#include "funnel/marketing/v1/marketing_service.pb.h"
+#include "marketing_service/scoring.h"
+
+namespace funnel::marketing {
+
+struct LeadRow {
+  v1::Lead lead;
+  Engagement engagement;
+  std::optional<absl::Time> last_touch_at;
+};
+
+// The SELECT list LeadFromRow reads (table alias `l`).
+extern const absl::string_view kLeadColumns;
+
+LeadRow LeadFromRow(sql::ResultSet& rs);
+
+// Locks and reads the lead matching `where` (with one `?` bound to `key`);
+// NOT_FOUND "<what> not found" when none does.
+absl::StatusOr<LeadRow> LockLead(sql::Connection& conn, absl::string_view where,
+                                 const common::SqlParam& key, absl::string_view what);
+absl::StatusOr<LeadRow> LockLeadById(sql::Connection& conn, int64_t lead_id);
+
+// Writes every mutable column of `row` and bumps its version (and etag).
+void SaveLead(sql::Connection& conn, LeadRow& row, absl::Time now);
+
+// Appends to the lead's audit history.
+void AddHistory(sql::Connection& conn, int64_t lead_id, const std::string& actor,
+                absl::string_view action, absl::string_view detail, absl::Time now);
+
+// Recomputes score and temperature of `row` under `policy` at `now`.
+void Rescore(const v1::ScoringPolicy& policy, LeadRow& row, absl::Time now);
+
+}  // namespace funnel::marketing

@@ -1,0 +1,115 @@
+// The outbox relay against real parts: marketing's outbox in MariaDB, the real sales
+// inbox served in-process on a free port.
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "common/ids.h"
+#include "common/mysql/outbox.h"
+#include "common/outbox_relay.h"
+#include "common/testing/status_matchers.h"
+#include "marketing_service/migrations.h"
+#include "tests/sales/sales_fixture.h"
+
+namespace funnel {
+namespace {
+
+using ::funnel::testing::IsOk;
+
+class RelayIntegrationTest : public sales::SalesFixture {
+ protected:
+  RelayIntegrationTest() : outbox_db_("relay"), outbox_pool_(outbox_db_.options()) {}
+
+  void SetUp() override {
+    SalesFixture::SetUp();
+    ASSERT_THAT(common::ApplyMigrations(outbox_pool_, marketing::Migrations()), IsOk());
+  }
+
+  // Queues a LeadHandoff for `lead_id` in marketing's outbox; returns its id.
+  std::string Queue(int64_t lead_id, const std::string& kind = "LeadHandoff") {
+    handoff::v1::LeadHandoff event = Lead(lead_id, absl::StrCat("p", lead_id, "@example.com"), "Co");
+    EXPECT_THAT(outbox_pool_.InTransaction("queue", [&](sql::Connection& conn) {
+      common::InsertOutboxEvent(conn, event.handoff_id(), lead_id, kind, event.SerializeAsString(),
+                                absl::Now());
+      return absl::OkStatus();
+    }), IsOk());
+    return event.handoff_id();
+  }
+
+  common::RelayOptions Options() {
+    common::RelayOptions o;
+    o.name = "test";
+    o.gateway = grpc::CreateChannel(absl::StrCat("127.0.0.1:", host_->port()),
+                                    grpc::InsecureChannelCredentials());
+    o.batch_size = 7;  // several batches, so two relays interleave
+    o.initial_backoff = absl::Seconds(60);
+    return o;
+  }
+
+  funnel::testing::TestDatabase outbox_db_;
+  common::ConnectionPool outbox_pool_;
+};
+
+TEST_F(RelayIntegrationTest, TwoRelaysDeliverEachEventExactlyOnce) {
+  for (int i = 1; i <= 60; ++i) Queue(i);
+  common::OutboxRelay a(&outbox_pool_, Options());
+  common::OutboxRelay b(&outbox_pool_, Options());
+  std::atomic<int> delivered{0};
+  auto drain = [&](common::OutboxRelay* relay) {
+    for (int i = 0; i < 50; ++i) {
+      absl::StatusOr<int> n = relay->RunOnce();
+      ASSERT_THAT(n, IsOk());
+      delivered += *n;
+    }
+  };
+  std::thread ta(drain, &a), tb(drain, &b);
+  ta.join();
+  tb.join();
+  EXPECT_EQ(delivered.load(), 60);
+  EXPECT_EQ(db_.QueryInt("SELECT COUNT(*) FROM handoffs"), 60);
+  // Each event was sent once: never claimed by both relays.
+  EXPECT_EQ(outbox_db_.QueryInt("SELECT COUNT(*) FROM outbox WHERE attempts <> 1"), 0);
+  EXPECT_EQ(outbox_db_.QueryInt("SELECT COUNT(*) FROM outbox WHERE delivered_at IS NULL"), 0);
+}
+
+TEST_F(RelayIntegrationTest, ALeadsLaterEventsWaitForItsEarlierOne) {
+  Queue(1, "Bogus");  // cannot be delivered
+  const std::string blocked = Queue(1);
+  const std::string free = Queue(2);
+  common::OutboxRelay relay(&outbox_pool_, Options());
+  auto delivered = relay.RunOnce();
+  ASSERT_THAT(delivered, IsOk());
+  EXPECT_EQ(*delivered, 1);
+  EXPECT_EQ(db_.QueryInt("SELECT COUNT(*) FROM handoffs"), 1);
+  EXPECT_EQ(outbox_db_.QueryInt(absl::StrCat("SELECT COUNT(*) FROM outbox WHERE event_id = '", free,
+                                             "' AND delivered_at IS NOT NULL")),
+            1);
+  EXPECT_EQ(outbox_db_.QueryInt(absl::StrCat("SELECT attempts FROM outbox WHERE event_id = '", blocked,
+                                             "'")),
+            0);
+  EXPECT_EQ(outbox_db_.QueryInt("SELECT attempts FROM outbox WHERE kind = 'Bogus'"), 1);
+}
+
+TEST_F(RelayIntegrationTest, AReceiverThatIsDownIsRetriedLaterAndNothingIsLost) {
+  Queue(5);
+  common::RelayOptions options = Options();
+  options.gateway = grpc::CreateChannel(absl::StrCat("127.0.0.1:", funnel::testing::FreePort()),
+                                        grpc::InsecureChannelCredentials());
+  options.call_deadline = absl::Milliseconds(300);
+  options.initial_backoff = absl::Milliseconds(1);
+  common::OutboxRelay down(&outbox_pool_, options);
+  ASSERT_THAT(down.RunOnce(), IsOk());
+  EXPECT_EQ(outbox_db_.QueryInt("SELECT attempts FROM outbox"), 1);
+  EXPECT_EQ(outbox_db_.QueryInt("SELECT COUNT(*) FROM outbox WHERE last_error <> ''"), 1);
+  absl::SleepFor(absl::Milliseconds(20));
+  common::OutboxRelay up(&outbox_pool_, Options());
+  auto n = up.RunOnce();
+  ASSERT_THAT(n, IsOk());
+  EXPECT_EQ(*n, 1);
+  EXPECT_EQ(db_.QueryInt("SELECT COUNT(*) FROM handoffs"), 1);
+}
+
+}  // namespace
+}  // namespace funnel

@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "absl/flags/flag.h"
+#include "common/channel.h"
 #include "common/flags.h"
 #include "common/log.h"
 #include "common/server/service_host.h"
@@ -32,10 +33,8 @@ int main(int argc, char** argv) {
                              "FUNNEL_<FLAG>.");
 
   std::map<Backend, std::shared_ptr<grpc::Channel>> channels = {
-      {Backend::kMarketing, grpc::CreateChannel(absl::GetFlag(FLAGS_marketing_address),
-                                                grpc::InsecureChannelCredentials())},
-      {Backend::kSales, grpc::CreateChannel(absl::GetFlag(FLAGS_sales_address),
-                                            grpc::InsecureChannelCredentials())},
+      {Backend::kMarketing, funnel::common::InternalChannel(absl::GetFlag(FLAGS_marketing_address))},
+      {Backend::kSales, funnel::common::InternalChannel(absl::GetFlag(FLAGS_sales_address))},
   };
   funnel::gateway::ForwardingProxy proxy(channels);
 

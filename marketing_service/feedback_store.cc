@@ -29,16 +29,15 @@ struct HandoffFacts {
   int64_t lead_id;
   int64_t first_touch_campaign_id;
   int64_t last_touch_campaign_id;
-  double created_at;
 };
 
 absl::StatusOr<HandoffFacts> LockHandoff(sql::Connection& conn, const std::string& handoff_id) {
-  auto st = Prepare(conn, "SELECT lead_id, first_touch_campaign_id, last_touch_campaign_id, "
-                          "UNIX_TIMESTAMP(created_at) FROM handoffs WHERE handoff_id = ? FOR UPDATE");
+  auto st = Prepare(conn, "SELECT lead_id, first_touch_campaign_id, last_touch_campaign_id "
+                          "FROM handoffs WHERE handoff_id = ? FOR UPDATE");
   st->setString(1, handoff_id);
   std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
   if (!rs->next()) return absl::NotFoundError(absl::StrCat("handoff_id: handoff ", handoff_id, " not found"));
-  return HandoffFacts{rs->getInt64(1), rs->getInt64(2), rs->getInt64(3), rs->getDouble(4)};
+  return HandoffFacts{rs->getInt64(1), rs->getInt64(2), rs->getInt64(3)};
 }
 
 // Claims an event id; returns the stored response bytes when it was applied before.
@@ -146,10 +145,15 @@ absl::StatusOr<handoff::v1::ReportOutcomeResponse> FeedbackStore::ApplyOutcome(
     if (o.outcome() == handoff::v1::OUTCOME_WON) {
       // Touchpoints up to the handoff earned the deal.
       std::vector<int64_t> touches;
-      auto st = Prepare(conn, "SELECT campaign_id FROM touchpoints WHERE lead_id = ? AND campaign_id <> 0 "
-                              "AND occurred_at <= FROM_UNIXTIME(?) ORDER BY occurred_at, touchpoint_id");
+      // The bound is compared in SQL: a round trip through a double can shave a
+      // microsecond and drop the touch that qualified the lead.
+      auto st = Prepare(conn, R"sql(
+        SELECT t.campaign_id FROM touchpoints t
+        WHERE t.lead_id = ? AND t.campaign_id <> 0
+          AND t.occurred_at <= (SELECT created_at FROM handoffs WHERE handoff_id = ?)
+        ORDER BY t.occurred_at, t.touchpoint_id)sql");
       st->setInt64(1, handoff.lead_id);
-      st->setDouble(2, handoff.created_at);
+      st->setString(2, o.handoff_id());
       std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
       while (rs->next()) touches.push_back(rs->getInt64(1));
       for (const Credit& c : Attribute(o.amount().amount_minor(), handoff.first_touch_campaign_id,

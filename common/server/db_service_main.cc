@@ -5,6 +5,7 @@
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/channel.h"
 #include "common/flags.h"
 #include "common/log.h"
 
@@ -76,8 +77,7 @@ int RunDbService(int argc, char** argv, const DbServiceSpec& spec) {
   ServiceHost host(options);
   RelayOptions relay_options;
   relay_options.name = spec.name;
-  relay_options.gateway = grpc::CreateChannel(absl::GetFlag(FLAGS_gateway_address),
-                                              grpc::InsecureChannelCredentials());
+  relay_options.gateway = InternalChannel(absl::GetFlag(FLAGS_gateway_address));
   relay_options.bearer_key = absl::GetFlag(FLAGS_relay_key);
   relay_options.poll_interval = absl::GetFlag(FLAGS_relay_poll_interval);
   OutboxRelay relay(&pool, relay_options, spec.on_delivered);

@@ -119,6 +119,21 @@ int64_t TestDatabase::QueryInt(const std::string& sql) {
   return value;
 }
 
+std::vector<std::string> TestDatabase::QueryStrings(const std::string& sql) {
+  std::vector<std::string> values;
+  absl::Status status = admin_->WithConnection("test query", [&](sql::Connection& conn) {
+    std::unique_ptr<sql::Statement> st(conn.createStatement());
+    std::unique_ptr<sql::ResultSet> rs(st->executeQuery(sql));
+    while (rs->next()) values.push_back(rs->getString(1));
+    return absl::OkStatus();
+  });
+  if (!status.ok()) {
+    std::fprintf(stderr, "test query failed: %s: %s\n", sql.c_str(), status.ToString().c_str());
+    std::abort();
+  }
+  return values;
+}
+
 PrivateMariaDb::PrivateMariaDb() : port_(FreePort()) {
   char tmpl[] = "/tmp/funnel-mariadb-XXXXXX";
   dir_ = mkdtemp(tmpl);

@@ -37,6 +37,8 @@ class TestDatabase final {
   // Runs one statement as admin on this database.
   void Execute(const std::string& sql);
   int64_t QueryInt(const std::string& sql);
+  // The first column of every row, as strings.
+  std::vector<std::string> QueryStrings(const std::string& sql);
 
  private:
   common::DbOptions options_;

@@ -33,50 +33,58 @@ FunnelStack::FunnelStack(const std::string& label, common::DbOptions server)
     : marketing_db_(label + "_mk", server), sales_db_(label + "_sa", server) {
   marketing_user_ = marketing_db_.CreateOwnUser();
   sales_user_ = sales_db_.CreateOwnUser();
-  // The services' relays need the gateway's address before it starts.
-  gateway_port_ = FreePort();
-  marketing_ = StartService("marketing_service", marketing_user_, &marketing_port_);
-  sales_ = StartService("sales_service", sales_user_, &sales_port_);
-  const std::string port_file = dir_.path() + "/gateway.port";
-  gateway_ = std::make_unique<ChildProcess>(
-      "gateway", std::vector<std::string>{
-                     BinaryPath("gateway"), absl::StrCat("--port=", gateway_port_),
-                     "--listen_host=127.0.0.1",
-                     "--port_file=" + port_file,
-                     absl::StrCat("--marketing_address=127.0.0.1:", marketing_port_),
-                     absl::StrCat("--sales_address=127.0.0.1:", sales_port_),
-                     "--health_interval=100ms"});
-  gateway_port_ = WaitForPortFile(port_file, absl::Seconds(30)).value_or(0);
+  // Fixed ports, picked now: the services' relays need the gateway's address before
+  // it starts, and a restarted process must come back where its peers look.
+  for (Process p : {kMarketing, kSales, kGateway}) ports_[p] = FreePort();
+  const std::string gateway = absl::StrCat("--gateway_address=127.0.0.1:", ports_[kGateway]);
+  auto service = [&](Process p, const std::string& binary, const common::DbOptions& db) {
+    specs_[p] = Spec{binary,
+                     {BinaryPath(binary), absl::StrCat("--port=", ports_[p]),
+                      "--listen_host=127.0.0.1", absl::StrCat("--db_port=", db.port),
+                      "--db_name=" + db.database, "--db_user=" + db.user, "--health_interval=100ms",
+                      "--drain_timeout=2s", gateway},
+                     {{"FUNNEL_DB_PASSWORD", db.password}}};
+  };
+  service(kMarketing, "marketing_service", marketing_user_);
+  service(kSales, "sales_service", sales_user_);
+  specs_[kGateway] = Spec{"gateway",
+                          {BinaryPath("gateway"), absl::StrCat("--port=", ports_[kGateway]),
+                           "--listen_host=127.0.0.1",
+                           absl::StrCat("--marketing_address=127.0.0.1:", ports_[kMarketing]),
+                           absl::StrCat("--sales_address=127.0.0.1:", ports_[kSales]),
+                           "--health_interval=100ms", "--drain_timeout=2s"},
+                          {}};
+  for (Process p : {kMarketing, kSales, kGateway}) Start(p);
+  for (Process p : {kMarketing, kSales, kGateway}) {
+    WaitForHealth(ports_[p], "", HealthCheckResponse::SERVING, absl::Seconds(60));
+  }
+  // Ready when the gateway itself reaches both backends.
+  for (const char* service : {"funnel.marketing.v1.MarketingService", "funnel.sales.v1.SalesService"}) {
+    WaitForHealth(ports_[kGateway], service, HealthCheckResponse::SERVING, absl::Seconds(60));
+  }
 }
 
-std::unique_ptr<ChildProcess> FunnelStack::StartService(const std::string& binary,
-                                                        const common::DbOptions& db, int* port) {
-  const std::string port_file = absl::StrCat(dir_.path(), "/", binary, ".port");
-  auto child = std::make_unique<ChildProcess>(
-      binary,
-      std::vector<std::string>{BinaryPath(binary), "--port=0", "--listen_host=127.0.0.1",
-                               "--port_file=" + port_file, absl::StrCat("--db_port=", db.port),
-                               "--db_name=" + db.database, "--db_user=" + db.user,
-                               "--health_interval=100ms",
-                               absl::StrCat("--gateway_address=127.0.0.1:", gateway_port_)},
-      std::map<std::string, std::string>{{"FUNNEL_DB_PASSWORD", db.password}});
-  *port = WaitForPortFile(port_file, absl::Seconds(60)).value_or(0);
-  return child;
+void FunnelStack::Start(Process p) {
+  const Spec& spec = specs_.at(p);
+  children_[p] = std::make_unique<ChildProcess>(spec.name, spec.argv, spec.env);
+}
+
+void FunnelStack::Kill(Process p) {
+  children_.at(p)->Signal(SIGKILL);
+  children_.at(p)->Wait(absl::Seconds(10));
 }
 
 std::shared_ptr<grpc::Channel> FunnelStack::GatewayChannel() const {
-  return grpc::CreateChannel(absl::StrCat("127.0.0.1:", gateway_port_),
+  return grpc::CreateChannel(absl::StrCat("127.0.0.1:", ports_.at(kGateway)),
                              grpc::InsecureChannelCredentials());
 }
 
 bool FunnelStack::StopAll(absl::Duration timeout) {
   bool clean = true;
-  for (ChildProcess* p : {gateway_.get(), marketing_.get(), sales_.get()}) {
-    p->Signal(SIGTERM);
+  for (auto& [p, child] : children_) {
+    if (child->Running()) child->Signal(SIGTERM);
   }
-  for (ChildProcess* p : {gateway_.get(), marketing_.get(), sales_.get()}) {
-    clean = p->Wait(timeout) == 0 && clean;
-  }
+  for (auto& [p, child] : children_) clean = child->Wait(timeout) == 0 && clean;
   return clean;
 }
 

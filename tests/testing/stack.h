@@ -1,12 +1,15 @@
 #pragma once
 
 // The three real Funnel binaries on free ports, each service on a fresh database
-// of its own reached by a user that can see only that database.
+// of its own reached by a user that can see only that database. Any of them can be
+// killed and started again on the same port (fault tests).
 
 #include <grpcpp/grpcpp.h>
 
+#include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/time/time.h"
 #include "grpc/health/v1/health.grpc.pb.h"
@@ -26,41 +29,48 @@ bool WaitForHealth(int port, const std::string& service, HealthCheckResponse::Se
 
 class FunnelStack final {
  public:
+  enum Process { kMarketing, kSales, kGateway };
+
   // Starts marketing_service, sales_service and gateway against `server`.
   explicit FunnelStack(const std::string& label, common::DbOptions server = TestServerOptions());
   ~FunnelStack();  // SIGTERM to each process.
 
-  int gateway_port() const { return gateway_port_; }
-  int marketing_port() const { return marketing_port_; }
-  int sales_port() const { return sales_port_; }
+  int gateway_port() const { return ports_.at(kGateway); }
+  int marketing_port() const { return ports_.at(kMarketing); }
+  int sales_port() const { return ports_.at(kSales); }
   std::shared_ptr<grpc::Channel> GatewayChannel() const;
 
-  ChildProcess& gateway() { return *gateway_; }
-  ChildProcess& marketing() { return *marketing_; }
-  ChildProcess& sales() { return *sales_; }
+  ChildProcess& gateway() { return *children_.at(kGateway); }
+  ChildProcess& marketing() { return *children_.at(kMarketing); }
+  ChildProcess& sales() { return *children_.at(kSales); }
   TestDatabase& marketing_db() { return marketing_db_; }
   TestDatabase& sales_db() { return sales_db_; }
   const common::DbOptions& marketing_user() const { return marketing_user_; }
   const common::DbOptions& sales_user() const { return sales_user_; }
 
+  // SIGKILL, and wait for the process to be gone.
+  void Kill(Process p);
+  // Starts it again with the same flags and port (after Kill).
+  void Start(Process p);
+
   // Stops all three with SIGTERM; returns true when every one exited with 0.
   bool StopAll(absl::Duration timeout = absl::Seconds(20));
 
  private:
-  std::unique_ptr<ChildProcess> StartService(const std::string& binary,
-                                             const common::DbOptions& db, int* port);
+  struct Spec {
+    std::string name;
+    std::vector<std::string> argv;
+    std::map<std::string, std::string> env;
+  };
 
   TempDir dir_;
   TestDatabase marketing_db_;
   TestDatabase sales_db_;
   common::DbOptions marketing_user_;
   common::DbOptions sales_user_;
-  int gateway_port_ = 0;
-  int marketing_port_ = 0;
-  int sales_port_ = 0;
-  std::unique_ptr<ChildProcess> marketing_;
-  std::unique_ptr<ChildProcess> sales_;
-  std::unique_ptr<ChildProcess> gateway_;
+  std::map<Process, int> ports_;
+  std::map<Process, Spec> specs_;
+  std::map<Process, std::unique_ptr<ChildProcess>> children_;
 };
 
 }  // namespace funnel::testing

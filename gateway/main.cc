@@ -2,7 +2,10 @@
 // owning service and serves the composite views.
 #include <grpcpp/grpcpp.h>
 
+#include <cstdio>
+#include <fstream>
 #include <map>
+#include <sstream>
 #include <memory>
 
 #include "absl/flags/flag.h"
@@ -11,6 +14,7 @@
 #include "common/log.h"
 #include "common/server/service_host.h"
 #include "common/status.h"
+#include "gateway/auth.h"
 #include "gateway/backend_health.h"
 #include "gateway/proxy.h"
 #include "gateway/routes.h"
@@ -22,21 +26,75 @@ ABSL_FLAG(std::string, marketing_address, "127.0.0.1:50052", "marketing_service 
 ABSL_FLAG(std::string, sales_address, "127.0.0.1:50053", "sales_service address.");
 ABSL_FLAG(absl::Duration, health_interval, absl::Milliseconds(500),
           "How often the backends' health is checked.");
+ABSL_FLAG(std::string, keys_file, "", "API keys file (SHA-256 hashes); re-read on SIGHUP.");
+ABSL_FLAG(std::string, policy_file, "", "Authorization policy; default: the built-in policy.");
+ABSL_FLAG(std::string, role, "", "keys add: the new key's role.");
+ABSL_FLAG(std::string, id, "", "keys add: the new key's principal id.");
+ABSL_FLAG(int64_t, rep_id, 0, "keys add: the sales rep id of a SALES_REP/SALES_MANAGER key.");
 ABSL_FLAG(absl::Duration, drain_timeout, absl::Seconds(10),
           "How long shutdown waits for in-flight calls.");
+
+namespace {
+
+// `gateway keys add --role R --id NAME [--rep_id N] --keys_file F`: prints the new
+// key once; only its hash is stored.
+int KeysCommand(const std::vector<std::string>& args) {
+  if (args.size() != 3 || args[2] != "add") {
+    std::fprintf(stderr, "usage: gateway keys add --role ROLE --id NAME [--rep_id N] --keys_file FILE\n");
+    return 2;
+  }
+  if (absl::GetFlag(FLAGS_keys_file).empty()) {
+    std::fprintf(stderr, "gateway keys add: --keys_file is required\n");
+    return 2;
+  }
+  absl::StatusOr<std::string> key =
+      funnel::gateway::AddKey(absl::GetFlag(FLAGS_keys_file), absl::GetFlag(FLAGS_id),
+                              absl::GetFlag(FLAGS_role), absl::GetFlag(FLAGS_rep_id));
+  if (!key.ok()) {
+    std::fprintf(stderr, "gateway keys add: %s\n", std::string(key.status().message()).c_str());
+    return 1;
+  }
+  std::printf("%s\n", key->c_str());
+  return 0;
+}
+
+absl::StatusOr<funnel::gateway::Policy> LoadPolicy() {
+  const std::string path = absl::GetFlag(FLAGS_policy_file);
+  if (path.empty()) return funnel::gateway::Policy::Parse(funnel::gateway::DefaultPolicyText());
+  std::ifstream in(path);
+  if (!in) return absl::NotFoundError("policy file " + path + " cannot be read");
+  std::stringstream text;
+  text << in.rdbuf();
+  return funnel::gateway::Policy::Parse(text.str());
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   using funnel::gateway::Backend;
   funnel::common::BlockShutdownSignals();
-  funnel::common::ParseFlags(argc, argv,
-                             "gateway: Funnel's only door. Every flag can also be set as "
-                             "FUNNEL_<FLAG>.");
+  const std::vector<std::string> args = funnel::common::ParseFlags(
+      argc, argv,
+      "gateway: Funnel's only door. Every flag can also be set as FUNNEL_<FLAG>.\n"
+      "  gateway keys add --role ROLE --id NAME [--rep_id N] --keys_file FILE");
+  if (args.size() > 1 && args[1] == "keys") return KeysCommand(args);
+
+  absl::StatusOr<funnel::gateway::Policy> policy = LoadPolicy();
+  if (!policy.ok()) {
+    funnel::common::LogError("cannot load the policy", {{"error", policy.status().ToString()}});
+    return 1;
+  }
+  funnel::gateway::KeyStore keys(absl::GetFlag(FLAGS_keys_file));
+  if (absl::Status s = keys.Reload(); !s.ok()) {
+    // Without keys every call is UNAUTHENTICATED; say so loudly but serve health.
+    funnel::common::LogWarning("no API keys loaded", {{"error", s.ToString()}});
+  }
 
   std::map<Backend, std::shared_ptr<grpc::Channel>> channels = {
       {Backend::kMarketing, funnel::common::InternalChannel(absl::GetFlag(FLAGS_marketing_address))},
       {Backend::kSales, funnel::common::InternalChannel(absl::GetFlag(FLAGS_sales_address))},
   };
-  funnel::gateway::ForwardingProxy proxy(channels);
+  funnel::gateway::ForwardingProxy proxy(channels, &keys, &*policy);
 
   funnel::common::ServiceHostOptions options;
   options.name = "gateway";
@@ -49,12 +107,11 @@ int main(int argc, char** argv) {
 
   std::vector<std::string> forwarded;
   for (const auto& s : funnel::gateway::ForwardedServices()) forwarded.push_back(s.full_name);
-  forwarded.push_back("funnel.gateway.v1.FunnelService");
   host.AddGenericService(&proxy, forwarded);
   // The gateway itself is up as long as it runs; each forwarded service is as
   // healthy as the backend that owns it.
   host.AddHealthProbe({"", "funnel.gateway.v1.FunnelService"}, [] { return absl::OkStatus(); });
-  for (Backend backend : {Backend::kMarketing, Backend::kSales}) {
+  for (Backend backend : {Backend::kMarketing, Backend::kSales}) {  // FunnelService: the probe above
     host.AddHealthProbe(funnel::gateway::ServicesOf(backend),
                         funnel::gateway::BackendHealthProbe(channels.at(backend),
                                                             funnel::gateway::BackendName(backend)));
@@ -63,5 +120,12 @@ int main(int argc, char** argv) {
     funnel::common::LogError("cannot start", {{"server", "gateway"}, {"error", status.ToString()}});
     return 1;
   }
-  return host.ServeUntilSignal();
+  return host.ServeUntilSignal([&keys] {
+    absl::Status s = keys.Reload();
+    if (s.ok()) {
+      funnel::common::LogInfo("keys reloaded");
+    } else {
+      funnel::common::LogWarning("keys reload failed; keeping the old keys", {{"error", s.ToString()}});
+    }
+  });
 }

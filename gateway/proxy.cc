@@ -3,6 +3,9 @@
 #include <atomic>
 
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "common/server/principal.h"
+#include "common/server/request_log.h"
 #include "common/status.h"
 
 namespace funnel::gateway {
@@ -12,6 +15,12 @@ namespace {
 bool IsTransportHeader(absl::string_view key) {
   return absl::StartsWith(key, ":") || absl::StartsWith(key, "grpc-") || key == "content-type" ||
          key == "te" || key == "user-agent" || key == "host";
+}
+
+// What a caller may not pass through: its key, and identity headers only the
+// gateway sets.
+bool IsPrivateHeader(absl::string_view key) {
+  return key == "authorization" || absl::StartsWith(key, "x-funnel-");
 }
 
 // Answers a call the gateway cannot route.
@@ -29,14 +38,20 @@ class RejectReactor final : public grpc::ServerGenericBidiReactor {
 // the status can be sent straight back.
 class ProxyCall final : public grpc::ServerGenericBidiReactor {
  public:
-  ProxyCall(grpc::GenericCallbackServerContext* server_ctx, grpc::GenericStub* stub)
+  ProxyCall(grpc::GenericCallbackServerContext* server_ctx, grpc::GenericStub* stub,
+            const Principal& principal)
       : server_ctx_(server_ctx),
         client_ctx_(grpc::ClientContext::FromCallbackServerContext(*server_ctx)),
         backend_(this) {
     for (const auto& [key, value] : server_ctx->client_metadata()) {
       absl::string_view k(key.data(), key.size());
-      if (IsTransportHeader(k)) continue;
+      if (IsTransportHeader(k) || IsPrivateHeader(k)) continue;
       client_ctx_->AddMetadata(std::string(k), std::string(value.data(), value.size()));
+    }
+    client_ctx_->AddMetadata(common::kPrincipalIdHeader, principal.id);
+    client_ctx_->AddMetadata(common::kRoleHeader, principal.role);
+    if (principal.rep_id != 0) {
+      client_ctx_->AddMetadata(common::kRepIdHeader, absl::StrCat(principal.rep_id));
     }
     stub->PrepareBidiStreamingCall(client_ctx_.get(), server_ctx->method(), {}, &backend_);
     backend_.AddHold();  // Released when the caller -> backend direction ends.
@@ -117,7 +132,9 @@ class ProxyCall final : public grpc::ServerGenericBidiReactor {
 
 }  // namespace
 
-ForwardingProxy::ForwardingProxy(std::map<Backend, std::shared_ptr<grpc::Channel>> channels) {
+ForwardingProxy::ForwardingProxy(std::map<Backend, std::shared_ptr<grpc::Channel>> channels,
+                                 const KeyStore* keys, const Policy* policy)
+    : keys_(keys), policy_(policy) {
   for (auto& [backend, channel] : channels) {
     stubs_[backend] = std::make_unique<grpc::GenericStub>(channel);
   }
@@ -125,9 +142,24 @@ ForwardingProxy::ForwardingProxy(std::map<Backend, std::shared_ptr<grpc::Channel
 
 grpc::ServerGenericBidiReactor* ForwardingProxy::CreateReactor(
     grpc::GenericCallbackServerContext* context) {
+  // Unknown methods are UNIMPLEMENTED for anyone (reflection lists the public API
+  // anyway, and clients such as buf curl rely on it to fall back between
+  // reflection versions); every public method needs a key and the policy's leave.
   absl::StatusOr<Route> route = RouteFor(context->method());
   if (!route.ok()) return new RejectReactor(common::ToGrpcStatus(route.status()));
-  return new ProxyCall(context, stubs_.at(route->backend).get());
+  const auto& md = context->client_metadata();
+  auto auth = md.find("authorization");
+  absl::StatusOr<Principal> principal = keys_->Authenticate(
+      auth == md.end() ? absl::string_view() : absl::string_view(auth->second.data(), auth->second.size()));
+  if (!principal.ok()) return new RejectReactor(common::ToGrpcStatus(principal.status()));
+  if (absl::Status allowed = policy_->Check(context->method(), principal->role); !allowed.ok()) {
+    return new RejectReactor(common::ToGrpcStatus(allowed));
+  }
+  if (route->backend == Backend::kGateway) {
+    return new RejectReactor(grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
+                                          "the composite views are not built yet"));
+  }
+  return new ProxyCall(context, stubs_.at(route->backend).get(), *principal);
 }
 
 }  // namespace funnel::gateway

@@ -1,6 +1,11 @@
 #pragma once
 
-// Forwards every call to a forwarded service to the backend that owns it, without
+// Authenticates every call (API key -> principal), authorizes it against the
+// policy, and forwards it to the backend that owns it with the verified principal in
+// metadata (x-funnel-principal-id, x-funnel-role, x-funnel-rep-id) instead of the
+// key; headers a caller sends under x-funnel-* are dropped, so none can be forged.
+//
+// Forwarding happens without
 // decoding the messages and without blocking a thread: one generic callback reactor
 // per call streams request and response bytes through, so unary, client-streaming
 // (ImportLeads) and any later streaming methods all pass unchanged. The caller's
@@ -14,19 +19,24 @@
 #include <map>
 #include <memory>
 
+#include "gateway/auth.h"
 #include "gateway/routes.h"
 
 namespace funnel::gateway {
 
 class ForwardingProxy final : public grpc::CallbackGenericService {
  public:
-  // `channels` must hold a channel for every Backend.
-  explicit ForwardingProxy(std::map<Backend, std::shared_ptr<grpc::Channel>> channels);
+  // `channels` must hold a channel for every Backend. `keys` and `policy` must
+  // outlive the proxy.
+  ForwardingProxy(std::map<Backend, std::shared_ptr<grpc::Channel>> channels, const KeyStore* keys,
+                  const Policy* policy);
 
   grpc::ServerGenericBidiReactor* CreateReactor(grpc::GenericCallbackServerContext* context) override;
 
  private:
   std::map<Backend, std::unique_ptr<grpc::GenericStub>> stubs_;
+  const KeyStore* const keys_;
+  const Policy* const policy_;
 };
 
 }  // namespace funnel::gateway

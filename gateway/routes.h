@@ -13,7 +13,8 @@
 
 namespace funnel::gateway {
 
-enum class Backend { kMarketing, kSales };
+// kGateway: the gateway's own FunnelService (composite views).
+enum class Backend { kMarketing, kSales, kGateway };
 
 const char* BackendName(Backend backend);
 
@@ -35,7 +36,7 @@ const std::vector<ForwardedService>& ForwardedServices();
 std::vector<std::string> ServicesOf(Backend backend);
 
 // Routes a gRPC path ("/funnel.sales.v1.SalesService/GetRep"). UNIMPLEMENTED for a
-// path that names no forwarded method.
+// path that names no public method (forwarded services and FunnelService).
 absl::StatusOr<Route> RouteFor(absl::string_view path);
 
 }  // namespace funnel::gateway

@@ -76,7 +76,8 @@ TEST_F(FoundationTest, HealthIsCallableThroughReflectionOnEveryServer) {
 
 TEST_F(FoundationTest, ForwardsMarketingCallsWithTheirStatus) {
   auto result = BufCurl("-d '{\"lead_id\":\"424242\"}' " + GatewayUrl() +
-                        "/funnel.marketing.v1.MarketingService/GetLead");
+                            "/funnel.marketing.v1.MarketingService/GetLead",
+                        stack_->Key("MARKETING"));
   EXPECT_THAT(result.output, HasSubstr("not_found"));
   EXPECT_THAT(result.output, HasSubstr("lead 424242 not found"));
 

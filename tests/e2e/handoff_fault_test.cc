@@ -65,7 +65,7 @@ bool WaitUntil(const std::function<bool()>& check, absl::Duration timeout) {
 TEST(HandoffFaultTest, NoLeadLostOrDuplicatedWhateverCrashes) {
   const int leads = LeadCount();
   FunnelStack stack("fault");
-  auto marketing = marketing::v1::MarketingService::NewStub(stack.GatewayChannel());
+  auto marketing = marketing::v1::MarketingService::NewStub(stack.GatewayChannel(stack.Key("MARKETING")));
   auto sales = sales::v1::SalesService::NewStub(stack.GatewayChannel());
   std::mt19937 rng(12345);
 
@@ -103,6 +103,9 @@ TEST(HandoffFaultTest, NoLeadLostOrDuplicatedWhateverCrashes) {
     r.set_request_id("campaign-fault");
     return marketing->CreateCampaign(&ctx, r, &campaign);
   }));
+
+  auto fay = sales::v1::SalesService::NewStub(
+      stack.GatewayChannel(stack.AddKey("SALES_REP", "fay", rep.rep_id())));
 
   // Phase 1: qualify `leads` leads under crashes.
   std::atomic<int> next{0}, done{0};
@@ -166,12 +169,7 @@ TEST(HandoffFaultTest, NoLeadLostOrDuplicatedWhateverCrashes) {
   ASSERT_EQ(static_cast<int>(handoffs.size()), leads);
   std::atomic<int> decided{0};
   std::atomic<size_t> cursor{0};
-  auto as_rep = [&](grpc::ClientContext* ctx) {
-    SetDeadline(ctx);
-    ctx->AddMetadata(common::kPrincipalIdHeader, "fay");
-    ctx->AddMetadata(common::kRoleHeader, "SALES_REP");
-    ctx->AddMetadata(common::kRepIdHeader, absl::StrCat(rep.rep_id()));
-  };
+  auto as_rep = [&](grpc::ClientContext* ctx) { SetDeadline(ctx); };
   auto decider = [&] {
     for (size_t i = cursor++; i < handoffs.size(); i = cursor++) {
       const std::string& id = handoffs[i];
@@ -185,7 +183,7 @@ TEST(HandoffFaultTest, NoLeadLostOrDuplicatedWhateverCrashes) {
           r.set_reason(handoff::v1::REJECTION_REASON_NOT_READY);
           r.set_request_id("reject-" + id);
           sales::v1::Handoff out;
-          return sales->RejectHandoff(&ctx, r, &out);
+          return fay->RejectHandoff(&ctx, r, &out);
         });
       } else {
         sales::v1::AcceptHandoffResponse accepted;
@@ -194,7 +192,7 @@ TEST(HandoffFaultTest, NoLeadLostOrDuplicatedWhateverCrashes) {
           as_rep(&ctx);
           sales::v1::AcceptHandoffRequest r;
           r.set_handoff_id(id);
-          return sales->AcceptHandoff(&ctx, r, &accepted);  // accepting twice is idempotent
+          return fay->AcceptHandoff(&ctx, r, &accepted);  // accepting twice is idempotent
         });
         if (ok && i % 3 == 1) {
           ok = Retry([&] {
@@ -207,7 +205,7 @@ TEST(HandoffFaultTest, NoLeadLostOrDuplicatedWhateverCrashes) {
             c.mutable_amount()->set_amount_minor(100'000 + static_cast<int64_t>(i));
             c.set_request_id("close-" + id);
             sales::v1::Opportunity out;
-            return sales->CloseOpportunity(&ctx, c, &out);
+            return fay->CloseOpportunity(&ctx, c, &out);
           });
         }
       }

@@ -27,7 +27,7 @@ using ::funnel::testing::FunnelStack;
 class HandoffFlowTest : public ::testing::Test {
  protected:
   HandoffFlowTest() : stack_("hoflow") {
-    marketing_ = marketing::v1::MarketingService::NewStub(stack_.GatewayChannel());
+    marketing_ = marketing::v1::MarketingService::NewStub(stack_.GatewayChannel(stack_.Key("MARKETING")));
     sales_ = sales::v1::SalesService::NewStub(stack_.GatewayChannel());
   }
 

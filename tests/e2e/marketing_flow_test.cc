@@ -27,7 +27,8 @@ class MarketingFlowTest : public ::testing::Test {
   template <typename Response>
   Response Call(const std::string& method, const std::string& json) {
     auto result = BufCurl(absl::StrCat("-d '", json, "' http://127.0.0.1:", stack_.gateway_port(),
-                                       "/funnel.marketing.v1.MarketingService/", method));
+                                       "/funnel.marketing.v1.MarketingService/", method),
+                          stack_.Key("MARKETING"));
     EXPECT_EQ(result.exit_code, 0) << method << ": " << result.output;
     Response response;
     EXPECT_TRUE(google::protobuf::util::JsonStringToMessage(result.output, &response).ok())
@@ -95,7 +96,8 @@ TEST_F(MarketingFlowTest, CampaignToHotLeadThroughTheGateway) {
   EXPECT_EQ(bob_hot.lead().stage(), marketing::v1::LEAD_STAGE_NURTURING);
   auto refused = BufCurl(absl::StrCat("-d '{\"lead_id\":\"", bob.lead().lead_id(),
                                       "\",\"note\":\"try\"}' http://127.0.0.1:", stack_.gateway_port(),
-                                      "/funnel.marketing.v1.MarketingService/QualifyLead"));
+                                      "/funnel.marketing.v1.MarketingService/QualifyLead"),
+                             stack_.Key("MARKETING"));
   EXPECT_THAT(refused.output, HasSubstr("failed_precondition"));
   EXPECT_THAT(refused.output, HasSubstr("opted out"));
 

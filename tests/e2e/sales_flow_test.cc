@@ -6,6 +6,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <map>
+
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/ids.h"
@@ -23,19 +25,20 @@ using ::funnel::testing::FunnelStack;
 class SalesFlowTest : public ::testing::Test {
  protected:
   SalesFlowTest() : stack_("saflow") {
-    auto channel = stack_.GatewayChannel();
-    sales_ = sales::v1::SalesService::NewStub(channel);
-    inbox_ = handoff::v1::HandoffInboxService::NewStub(channel);
+    sales_ = sales::v1::SalesService::NewStub(stack_.GatewayChannel());
+    inbox_ = handoff::v1::HandoffInboxService::NewStub(
+        stack_.GatewayChannel(stack_.Key("SERVICE_MARKETING")));
   }
 
-  // A context carrying the principal the gateway forwards for this rep.
-  std::unique_ptr<grpc::ClientContext> AsRep(int64_t rep_id, const char* role = "SALES_REP") {
-    auto ctx = std::make_unique<grpc::ClientContext>();
-    ctx->AddMetadata(common::kPrincipalIdHeader, absl::StrCat("rep-", rep_id));
-    ctx->AddMetadata(common::kRoleHeader, role);
-    ctx->AddMetadata(common::kRepIdHeader, absl::StrCat(rep_id));
-    return ctx;
+  // The sales API as the holder of a key for `rep_id` with `role`.
+  sales::v1::SalesService::Stub& As(int64_t rep_id, const std::string& role = "SALES_REP") {
+    const std::string id = absl::StrCat(role == "SALES_REP" ? "rep-" : "manager-", rep_id);
+    auto& stub = as_[id];
+    if (!stub) stub = sales::v1::SalesService::NewStub(stack_.GatewayChannel(stack_.AddKey(role, id, rep_id)));
+    return *stub;
   }
+
+  std::map<std::string, std::unique_ptr<sales::v1::SalesService::Stub>> as_;
 
   FunnelStack stack_;
   std::unique_ptr<sales::v1::SalesService::Stub> sales_;
@@ -74,7 +77,7 @@ TEST_F(SalesFlowTest, RepWorksAHandedOverLeadToAWonDeal) {
   const absl::CivilSecond now = absl::ToCivilSecond(absl::Now(), absl::UTCTimeZone());
   const std::string quarter = absl::StrCat(now.year(), "-Q", (now.month() - 1) / 3 + 1);
   {
-    auto ctx = AsRep(manager.rep_id(), "SALES_MANAGER");
+    grpc::ClientContext ctx;
     SetQuotaRequest q;
     q.mutable_quota()->set_rep_id(rep.rep_id());
     q.mutable_quota()->set_quarter(quarter);
@@ -82,7 +85,7 @@ TEST_F(SalesFlowTest, RepWorksAHandedOverLeadToAWonDeal) {
     q.mutable_quota()->mutable_revenue_target()->set_amount_minor(10'000'000);
     q.mutable_quota()->set_call_target(20);
     Quota out;
-    ASSERT_GRPC_OK(sales_->SetQuota(ctx.get(), q, &out));
+    ASSERT_GRPC_OK(As(manager.rep_id(), "SALES_MANAGER").SetQuota(&ctx, q, &out));
   }
   // Marketing hands a lead over (as its relay does, through the gateway).
   handoff::v1::LeadHandoff lead;
@@ -100,70 +103,77 @@ TEST_F(SalesFlowTest, RepWorksAHandedOverLeadToAWonDeal) {
   }
   // The rep finds it in the inbox, takes it, calls, accepts.
   {
-    auto ctx = AsRep(rep.rep_id());
+    grpc::ClientContext ctx;
+    auto& raj = As(rep.rep_id());
     ListHandoffsRequest list;
     list.set_state(HANDOFF_STATE_PENDING);
     ListHandoffsResponse inbox;
-    ASSERT_GRPC_OK(sales_->ListHandoffs(ctx.get(), list, &inbox));
+    ASSERT_GRPC_OK(raj.ListHandoffs(&ctx, list, &inbox));
     ASSERT_EQ(inbox.handoffs_size(), 1);
     EXPECT_EQ(inbox.handoffs(0).lead().contact().company(), "Analytical Engines");
   }
   {
-    auto ctx = AsRep(rep.rep_id());
+    grpc::ClientContext ctx;
+    auto& raj = As(rep.rep_id());
     AssignHandoffRequest a;
     a.set_handoff_id(lead.handoff_id());
     a.set_rep_id(rep.rep_id());
     Handoff h;
-    ASSERT_GRPC_OK(sales_->AssignHandoff(ctx.get(), a, &h));
+    ASSERT_GRPC_OK(raj.AssignHandoff(&ctx, a, &h));
   }
   auto log = [&](ActivityType type, int64_t opportunity_id, const std::string& handoff_id) {
-    auto ctx = AsRep(rep.rep_id());
+    grpc::ClientContext ctx;
+    auto& raj = As(rep.rep_id());
     LogActivityRequest l;
     l.mutable_activity()->set_type(type);
     l.mutable_activity()->set_opportunity_id(opportunity_id);
     l.mutable_activity()->set_handoff_id(handoff_id);
     l.mutable_activity()->set_outcome("talked");
     Activity out;
-    return sales_->LogActivity(ctx.get(), l, &out);
+    return raj.LogActivity(&ctx, l, &out);
   };
   ASSERT_GRPC_OK(log(ACTIVITY_TYPE_CALL, 0, lead.handoff_id()));
   AcceptHandoffResponse accepted;
   {
-    auto ctx = AsRep(rep.rep_id());
+    grpc::ClientContext ctx;
+    auto& raj = As(rep.rep_id());
     AcceptHandoffRequest a;
     a.set_handoff_id(lead.handoff_id());
-    ASSERT_GRPC_OK(sales_->AcceptHandoff(ctx.get(), a, &accepted));
+    ASSERT_GRPC_OK(raj.AcceptHandoff(&ctx, a, &accepted));
   }
   const int64_t opp = accepted.opportunity().opportunity_id();
   EXPECT_EQ(accepted.opportunity().source(), SOURCE_MARKETING);
   ASSERT_GRPC_OK(log(ACTIVITY_TYPE_MEETING, opp, ""));
   {
-    auto ctx = AsRep(rep.rep_id());
+    grpc::ClientContext ctx;
+    auto& raj = As(rep.rep_id());
     UpdateOpportunityRequest u;
     u.mutable_opportunity()->set_opportunity_id(opp);
     u.mutable_opportunity()->mutable_amount()->set_currency_code("USD");
     u.mutable_opportunity()->mutable_amount()->set_amount_minor(4'000'000);
     u.mutable_update_mask()->add_paths("amount");
     Opportunity out;
-    ASSERT_GRPC_OK(sales_->UpdateOpportunity(ctx.get(), u, &out));
+    ASSERT_GRPC_OK(raj.UpdateOpportunity(&ctx, u, &out));
   }
   // Through the stages; another rep may not touch it.
   for (Stage stage : {STAGE_NEEDS_ANALYSIS, STAGE_PROPOSAL, STAGE_NEGOTIATION}) {
-    auto ctx = AsRep(rep.rep_id());
+    grpc::ClientContext ctx;
+    auto& raj = As(rep.rep_id());
     MoveOpportunityStageRequest m;
     m.set_opportunity_id(opp);
     m.set_stage(stage);
     Opportunity out;
-    ASSERT_GRPC_OK(sales_->MoveOpportunityStage(ctx.get(), m, &out));
+    ASSERT_GRPC_OK(raj.MoveOpportunityStage(&ctx, m, &out));
     EXPECT_EQ(out.probability(), stage == STAGE_NEGOTIATION ? 80 : stage == STAGE_PROPOSAL ? 60 : 40);
   }
   {
-    auto ctx = AsRep(rep.rep_id() + 1000);
+    grpc::ClientContext ctx;
+    auto& other = As(rep.rep_id() + 1000);
     MoveOpportunityStageRequest m;
     m.set_opportunity_id(opp);
     m.set_stage(STAGE_PROSPECTING);
     Opportunity out;
-    EXPECT_EQ(sales_->MoveOpportunityStage(ctx.get(), m, &out).error_code(),
+    EXPECT_EQ(other.MoveOpportunityStage(&ctx, m, &out).error_code(),
               grpc::StatusCode::PERMISSION_DENIED);
   }
   // The pipeline shows the deal in commit before it closes.
@@ -180,30 +190,33 @@ TEST_F(SalesFlowTest, RepWorksAHandedOverLeadToAWonDeal) {
   }
   Objection objection;
   {
-    auto ctx = AsRep(rep.rep_id());
+    grpc::ClientContext ctx;
+    auto& raj = As(rep.rep_id());
     AddObjectionRequest a;
     a.set_opportunity_id(opp);
     a.set_text("Too expensive for year one");
-    ASSERT_GRPC_OK(sales_->AddObjection(ctx.get(), a, &objection));
+    ASSERT_GRPC_OK(raj.AddObjection(&ctx, a, &objection));
   }
   {
-    auto ctx = AsRep(rep.rep_id());
+    grpc::ClientContext ctx;
+    auto& raj = As(rep.rep_id());
     ResolveObjectionRequest r;
     r.set_objection_id(objection.objection_id());
     r.set_resolution("Phased rollout");
     Objection out;
-    ASSERT_GRPC_OK(sales_->ResolveObjection(ctx.get(), r, &out));
+    ASSERT_GRPC_OK(raj.ResolveObjection(&ctx, r, &out));
     EXPECT_TRUE(out.resolved());
   }
   {
-    auto ctx = AsRep(rep.rep_id());
+    grpc::ClientContext ctx;
+    auto& raj = As(rep.rep_id());
     CloseOpportunityRequest c;
     c.set_opportunity_id(opp);
     c.set_outcome(handoff::v1::OUTCOME_WON);
     c.mutable_amount()->set_currency_code("USD");
     c.mutable_amount()->set_amount_minor(3'750'000);
     Opportunity out;
-    ASSERT_GRPC_OK(sales_->CloseOpportunity(ctx.get(), c, &out));
+    ASSERT_GRPC_OK(raj.CloseOpportunity(&ctx, c, &out));
     EXPECT_EQ(out.stage(), STAGE_CLOSED_WON);
   }
   {
@@ -243,7 +256,7 @@ TEST_F(SalesFlowTest, RepWorksAHandedOverLeadToAWonDeal) {
     ASSERT_EQ(history.changes_size(), 5);  // opened, 3 moves, won
     EXPECT_EQ(history.changes(0).to_stage(), STAGE_QUALIFICATION);
     EXPECT_EQ(history.changes(4).to_stage(), STAGE_CLOSED_WON);
-    EXPECT_EQ(history.changes(4).changed_by(), absl::StrCat("rep-", rep.rep_id()));
+    EXPECT_EQ(history.changes(4).changed_by(), absl::StrCat("rep-", rep.rep_id()));  // the key's principal
   }
 }
 

@@ -280,8 +280,9 @@ CommandResult RunCommand(const std::string& command) {
   return result;
 }
 
-CommandResult BufCurl(const std::string& args) {
+CommandResult BufCurl(const std::string& args, const std::string& key) {
   return RunCommand(absl::StrCat(FUNNEL_BUF_PATH, " curl --protocol grpc --http2-prior-knowledge ",
+                                 key.empty() ? "" : absl::StrCat("-H 'authorization: Bearer ", key, "' "),
                                  args));
 }
 

@@ -106,8 +106,9 @@ struct CommandResult {
 // Runs a command through /bin/sh and captures its output.
 CommandResult RunCommand(const std::string& command);
 
-// Runs `buf curl --protocol grpc --http2-prior-knowledge ARGS` and captures it.
-CommandResult BufCurl(const std::string& args);
+// Runs `buf curl --protocol grpc --http2-prior-knowledge ARGS` and captures it;
+// with a `key`, as "authorization: Bearer <key>".
+CommandResult BufCurl(const std::string& args, const std::string& key = "");
 
 // Paths baked in by CMake.
 std::string BinaryPath(const std::string& target);  // "gateway", "marketing_service", ...

@@ -2,7 +2,12 @@
 
 #include <signal.h>
 
+#include <grpcpp/generic/generic_stub.h>
+#include <grpcpp/support/client_interceptor.h>
+
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 
 namespace funnel::testing {
@@ -36,6 +41,11 @@ FunnelStack::FunnelStack(const std::string& label, common::DbOptions server)
   // Fixed ports, picked now: the services' relays need the gateway's address before
   // it starts, and a restarted process must come back where its peers look.
   for (Process p : {kMarketing, kSales, kGateway}) ports_[p] = FreePort();
+  keys_file_ = dir_.path() + "/keys.txt";
+  for (const char* role : {"MARKETING", "SALES_REP", "SALES_MANAGER", "REVENUE_OPS", "ADMIN",
+                           "SERVICE_MARKETING", "SERVICE_SALES"}) {
+    keys_[role] = MakeKey(keys_file_, role, absl::StrCat("test-", role), 0);
+  }
   const std::string gateway = absl::StrCat("--gateway_address=127.0.0.1:", ports_[kGateway]);
   auto service = [&](Process p, const std::string& binary, const common::DbOptions& db) {
     specs_[p] = Spec{binary,
@@ -43,7 +53,8 @@ FunnelStack::FunnelStack(const std::string& label, common::DbOptions server)
                       "--listen_host=127.0.0.1", absl::StrCat("--db_port=", db.port),
                       "--db_name=" + db.database, "--db_user=" + db.user, "--health_interval=100ms",
                       "--drain_timeout=2s", gateway},
-                     {{"FUNNEL_DB_PASSWORD", db.password}}};
+                     {{"FUNNEL_DB_PASSWORD", db.password},
+                      {"FUNNEL_RELAY_KEY", keys_.at(p == kMarketing ? "SERVICE_MARKETING" : "SERVICE_SALES")}}};
   };
   service(kMarketing, "marketing_service", marketing_user_);
   service(kSales, "sales_service", sales_user_);
@@ -52,7 +63,8 @@ FunnelStack::FunnelStack(const std::string& label, common::DbOptions server)
                            "--listen_host=127.0.0.1",
                            absl::StrCat("--marketing_address=127.0.0.1:", ports_[kMarketing]),
                            absl::StrCat("--sales_address=127.0.0.1:", ports_[kSales]),
-                           "--health_interval=100ms", "--drain_timeout=2s"},
+                           "--health_interval=100ms", "--drain_timeout=2s",
+                           "--keys_file=" + keys_file_},
                           {}};
   for (Process p : {kMarketing, kSales, kGateway}) Start(p);
   for (Process p : {kMarketing, kSales, kGateway}) {
@@ -74,9 +86,79 @@ void FunnelStack::Kill(Process p) {
   children_.at(p)->Wait(absl::Seconds(10));
 }
 
-std::shared_ptr<grpc::Channel> FunnelStack::GatewayChannel() const {
-  return grpc::CreateChannel(absl::StrCat("127.0.0.1:", ports_.at(kGateway)),
-                             grpc::InsecureChannelCredentials());
+namespace {
+
+// Adds "authorization: Bearer <key>" to every call, as a client library would.
+class KeyInterceptor final : public grpc::experimental::Interceptor {
+ public:
+  explicit KeyInterceptor(const std::string* key) : key_(key) {}
+  void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
+    if (methods->QueryInterceptionHookPoint(
+            grpc::experimental::InterceptionHookPoints::PRE_SEND_INITIAL_METADATA)) {
+      methods->GetSendInitialMetadata()->insert({"authorization", "Bearer " + *key_});
+    }
+    methods->Proceed();
+  }
+
+ private:
+  const std::string* key_;
+};
+
+class KeyInterceptorFactory final : public grpc::experimental::ClientInterceptorFactoryInterface {
+ public:
+  explicit KeyInterceptorFactory(std::string key) : key_(std::move(key)) {}
+  grpc::experimental::Interceptor* CreateClientInterceptor(grpc::experimental::ClientRpcInfo*) override {
+    return new KeyInterceptor(&key_);
+  }
+
+ private:
+  const std::string key_;
+};
+
+}  // namespace
+
+std::string MakeKey(const std::string& keys_file, const std::string& role, const std::string& id,
+                    int64_t rep_id) {
+  CommandResult r = RunCommand(absl::StrCat(BinaryPath("gateway"), " keys add --role=", role,
+                                            " --id=", id, " --rep_id=", rep_id,
+                                            " --keys_file=", keys_file, " 2>/dev/null"));
+  std::string key(absl::StripAsciiWhitespace(r.output));
+  if (r.exit_code != 0 || key.empty()) {
+    std::fprintf(stderr, "gateway keys add failed: %s\n", r.output.c_str());
+    std::abort();
+  }
+  return key;
+}
+
+std::string FunnelStack::AddKey(const std::string& role, const std::string& id, int64_t rep_id) {
+  std::string key = MakeKey(keys_file_, role, id, rep_id);
+  children_.at(kGateway)->Signal(SIGHUP);
+  // Re-reading is quick; wait until the key works.
+  auto stub = grpc::health::v1::Health::NewStub(GatewayChannel(key));
+  for (int i = 0; i < 100; ++i) {
+    grpc::GenericStub generic(GatewayChannel(key));
+    grpc::ClientContext ctx;
+    grpc::Slice empty("");
+    grpc::ByteBuffer request(&empty, 1), reply;
+    grpc::Status status;
+    absl::Notification done;
+    generic.UnaryCall(&ctx, "/funnel.nope.v1.Probe/Call", {}, &request, &reply, [&](grpc::Status s) {
+      status = s;
+      done.Notify();
+    });
+    done.WaitForNotification();
+    if (status.error_code() != grpc::StatusCode::UNAUTHENTICATED) break;
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  return key;
+}
+
+std::shared_ptr<grpc::Channel> FunnelStack::GatewayChannel(const std::string& key) const {
+  std::vector<std::unique_ptr<grpc::experimental::ClientInterceptorFactoryInterface>> factories;
+  factories.push_back(std::make_unique<KeyInterceptorFactory>(key.empty() ? keys_.at("ADMIN") : key));
+  return grpc::experimental::CreateCustomChannelWithInterceptors(
+      absl::StrCat("127.0.0.1:", ports_.at(kGateway)), grpc::InsecureChannelCredentials(),
+      grpc::ChannelArguments(), std::move(factories));
 }
 
 bool FunnelStack::StopAll(absl::Duration timeout) {

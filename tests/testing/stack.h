@@ -27,6 +27,10 @@ HealthCheckResponse::ServingStatus HealthOf(int port, const std::string& service
 bool WaitForHealth(int port, const std::string& service, HealthCheckResponse::ServingStatus want,
                    absl::Duration timeout = absl::Seconds(30));
 
+// Runs `gateway keys add` and returns the new key.
+std::string MakeKey(const std::string& keys_file, const std::string& role, const std::string& id,
+                    int64_t rep_id);
+
 class FunnelStack final {
  public:
   enum Process { kMarketing, kSales, kGateway };
@@ -38,7 +42,13 @@ class FunnelStack final {
   int gateway_port() const { return ports_.at(kGateway); }
   int marketing_port() const { return ports_.at(kMarketing); }
   int sales_port() const { return ports_.at(kSales); }
-  std::shared_ptr<grpc::Channel> GatewayChannel() const;
+  // A channel to the gateway whose calls carry `key` (default: the ADMIN key).
+  std::shared_ptr<grpc::Channel> GatewayChannel(const std::string& key = "") const;
+
+  // The key made at start-up for each role (principal id "test-<ROLE>").
+  const std::string& Key(const std::string& role) const { return keys_.at(role); }
+  // Adds a key (for a rep id, say), and has the gateway re-read its keys (SIGHUP).
+  std::string AddKey(const std::string& role, const std::string& id, int64_t rep_id);
 
   ChildProcess& gateway() { return *children_.at(kGateway); }
   ChildProcess& marketing() { return *children_.at(kMarketing); }
@@ -68,6 +78,8 @@ class FunnelStack final {
   TestDatabase sales_db_;
   common::DbOptions marketing_user_;
   common::DbOptions sales_user_;
+  std::string keys_file_;
+  std::map<std::string, std::string> keys_;
   std::map<Process, int> ports_;
   std::map<Process, Spec> specs_;
   std::map<Process, std::unique_ptr<ChildProcess>> children_;

@@ -1,0 +1,80 @@
+#include "gateway/auth.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "common/testing/status_matchers.h"
+#include "tests/testing/harness.h"
+
+namespace funnel::gateway {
+namespace {
+
+using ::funnel::testing::IsOk;
+using ::funnel::testing::StatusIs;
+using ::testing::HasSubstr;
+
+TEST(KeysTest, OnlyTheHashIsStoredAndTheKeyAuthenticates) {
+  funnel::testing::TempDir dir;
+  const std::string file = dir.path() + "/keys.txt";
+  auto key = AddKey(file, "maria", "SALES_REP", 12);
+  ASSERT_THAT(key, IsOk());
+  std::ifstream in(file);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_THAT(text, ::testing::Not(HasSubstr(*key)));
+  EXPECT_THAT(text, HasSubstr(Sha256Hex(*key)));
+  KeyStore store(file);
+  ASSERT_THAT(store.Reload(), IsOk());
+  auto p = store.Authenticate("Bearer " + *key);
+  ASSERT_THAT(p, IsOk());
+  EXPECT_EQ(p->id, "maria");
+  EXPECT_EQ(p->role, "SALES_REP");
+  EXPECT_EQ(p->rep_id, 12);
+  EXPECT_THAT(store.Authenticate(""), StatusIs(absl::StatusCode::kUnauthenticated));
+  EXPECT_THAT(store.Authenticate(*key), StatusIs(absl::StatusCode::kUnauthenticated));
+  EXPECT_THAT(store.Authenticate("Bearer fk_wrong"), StatusIs(absl::StatusCode::kUnauthenticated));
+  EXPECT_THAT(AddKey(file, "x", "KING", 0), StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+TEST(KeysTest, ABadFileKeepsTheKeysInForce) {
+  funnel::testing::TempDir dir;
+  const std::string file = dir.path() + "/keys.txt";
+  auto key = AddKey(file, "ops", "REVENUE_OPS", 0);
+  KeyStore store(file);
+  ASSERT_THAT(store.Reload(), IsOk());
+  std::ofstream(file, std::ios::app) << "not a valid line\n";
+  EXPECT_THAT(store.Reload(), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("line 2")));
+  EXPECT_THAT(store.Authenticate("Bearer " + *key), IsOk());
+}
+
+TEST(PolicyTest, ListedRolesOnlyAndTheDenialNamesMethodAndRole) {
+  auto policy = Policy::Parse("# comment\nfunnel.x.v1.S/Do MARKETING,ADMIN\n");
+  ASSERT_THAT(policy, IsOk());
+  EXPECT_THAT(policy->Check("/funnel.x.v1.S/Do", "ADMIN"), IsOk());
+  EXPECT_THAT(policy->Check("/funnel.x.v1.S/Do", "SALES_REP"),
+              StatusIs(absl::StatusCode::kPermissionDenied,
+                       HasSubstr("role SALES_REP may not call funnel.x.v1.S/Do")));
+  EXPECT_THAT(policy->Check("/funnel.x.v1.S/Other", "ADMIN"),
+              StatusIs(absl::StatusCode::kPermissionDenied));
+  EXPECT_THAT(Policy::Parse("funnel.x.v1.S/Do WIZARD\n"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("unknown role WIZARD")));
+}
+
+TEST(PolicyTest, TheShippedPolicySeparatesTheDepartments) {
+  auto policy = Policy::Parse(DefaultPolicyText());
+  ASSERT_THAT(policy, IsOk());
+  EXPECT_THAT(policy->Check("/funnel.marketing.v1.MarketingService/CaptureLead", "MARKETING"), IsOk());
+  EXPECT_FALSE(policy->Check("/funnel.sales.v1.SalesService/MoveOpportunityStage", "MARKETING").ok());
+  EXPECT_FALSE(policy->Check("/funnel.marketing.v1.MarketingService/UpdateScoringPolicy", "SALES_REP").ok());
+  EXPECT_FALSE(policy->Check("/funnel.marketing.v1.MarketingService/GetCampaign", "SALES_MANAGER").ok());
+  EXPECT_THAT(policy->Check("/funnel.sales.v1.SalesService/GetPipelineReport", "REVENUE_OPS"), IsOk());
+  EXPECT_FALSE(policy->Check("/funnel.sales.v1.SalesService/CloseOpportunity", "REVENUE_OPS").ok());
+  EXPECT_THAT(policy->Check("/funnel.handoff.v1.HandoffInboxService/SubmitLead", "SERVICE_MARKETING"), IsOk());
+  EXPECT_FALSE(policy->Check("/funnel.handoff.v1.HandoffInboxService/SubmitLead", "ADMIN").ok());
+  EXPECT_THAT(policy->Check("/funnel.handoff.v1.HandoffFeedbackService/ReportOutcome", "SERVICE_SALES"), IsOk());
+  EXPECT_THAT(policy->Check("/funnel.gateway.v1.FunnelService/GetLeadJourney", "SALES_REP"), IsOk());
+}
+
+}  // namespace
+}  // namespace funnel::gateway

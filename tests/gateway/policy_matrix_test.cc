@@ -1,0 +1,120 @@
+// Every public method x every role (plus no key and a wrong key) against the running
+// gateway, each answer checked against the shipped policy file; and every method
+// that exists must be in the policy.
+
+#include <gmock/gmock.h>
+#include <google/protobuf/descriptor.h>
+#include <grpcpp/generic/generic_stub.h>
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
+#include "gateway/auth.h"
+#include "gateway/routes.h"
+#include "tests/testing/stack.h"
+
+namespace funnel {
+namespace {
+
+using ::funnel::testing::FunnelStack;
+
+grpc::Status CallWithEmptyRequest(const std::shared_ptr<grpc::Channel>& channel,
+                                  const std::string& method) {
+  grpc::GenericStub stub(channel);
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  grpc::Slice empty("");
+  grpc::ByteBuffer request(&empty, 1), reply;
+  grpc::Status status;
+  absl::Notification done;
+  stub.UnaryCall(&ctx, method, {}, &request, &reply, [&](grpc::Status s) {
+    status = s;
+    done.Notify();
+  });
+  done.WaitForNotification();
+  return status;
+}
+
+std::vector<std::string> PublicMethods() {
+  std::vector<std::string> methods;
+  for (const auto& s : gateway::ForwardedServices()) {
+    const auto* service = google::protobuf::DescriptorPool::generated_pool()->FindServiceByName(s.full_name);
+    for (int i = 0; i < service->method_count(); ++i) {
+      methods.push_back(absl::StrCat("/", s.full_name, "/", service->method(i)->name()));
+    }
+  }
+  return methods;
+}
+
+TEST(PolicyMatrixTest, EveryMethodIsInThePolicy) {
+  std::ifstream in(testing::SourceDir() + "/gateway/policy.txt");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto policy = gateway::Policy::Parse(text);
+  ASSERT_TRUE(policy.ok());
+  const std::vector<std::string> methods = PublicMethods();
+  EXPECT_GE(methods.size(), 60u);
+  for (const std::string& m : methods) EXPECT_TRUE(policy->Mentions(m)) << m << " is not in gateway/policy.txt";
+}
+
+TEST(PolicyMatrixTest, EveryMethodTimesEveryRoleAnswersAsThePolicySays) {
+  FunnelStack stack("matrix");
+  auto policy = gateway::Policy::Parse(gateway::DefaultPolicyText());
+  ASSERT_TRUE(policy.ok());
+  std::map<std::string, std::shared_ptr<grpc::Channel>> channels;
+  for (const char* role : gateway::kRoles) channels[role] = stack.GatewayChannel(stack.Key(role));
+  auto no_key = grpc::CreateChannel(absl::StrCat("127.0.0.1:", stack.gateway_port()),
+                                    grpc::InsecureChannelCredentials());
+  auto wrong_key = stack.GatewayChannel("fk_not_a_real_key");
+  int allowed = 0, denied = 0;
+  for (const std::string& method : PublicMethods()) {
+    EXPECT_EQ(CallWithEmptyRequest(no_key, method).error_code(), grpc::StatusCode::UNAUTHENTICATED) << method;
+    EXPECT_EQ(CallWithEmptyRequest(wrong_key, method).error_code(), grpc::StatusCode::UNAUTHENTICATED) << method;
+    for (const char* role : gateway::kRoles) {
+      const grpc::Status status = CallWithEmptyRequest(channels[role], method);
+      const bool gateway_denied = status.error_code() == grpc::StatusCode::PERMISSION_DENIED &&
+                                  absl::StrContains(status.error_message(), "may not call");
+      if (policy->Check(method, role).ok()) {
+        ++allowed;
+        EXPECT_FALSE(gateway_denied) << role << " " << method << ": " << status.error_message();
+        EXPECT_NE(status.error_code(), grpc::StatusCode::UNAUTHENTICATED) << role << " " << method;
+      } else {
+        ++denied;
+        EXPECT_TRUE(gateway_denied) << role << " " << method << ": " << status.error_code() << " "
+                                    << status.error_message();
+        EXPECT_THAT(status.error_message(), ::testing::HasSubstr(role));
+        EXPECT_THAT(status.error_message(), ::testing::HasSubstr(method.substr(1)));
+      }
+    }
+  }
+  EXPECT_GT(allowed, 100);
+  EXPECT_GT(denied, 100);
+  // Keys never reach the log.
+  EXPECT_THAT(stack.gateway().Log(), ::testing::Not(::testing::HasSubstr(stack.Key("ADMIN"))));
+}
+
+TEST(PolicyMatrixTest, CallersCannotForgeTheirIdentity) {
+  FunnelStack stack("forge");
+  // A MARKETING key claiming to be a sales manager through x-funnel-* headers.
+  auto channel = stack.GatewayChannel(stack.Key("MARKETING"));
+  grpc::GenericStub stub(channel);
+  grpc::ClientContext ctx;
+  ctx.AddMetadata("x-funnel-role", "SALES_MANAGER");
+  ctx.AddMetadata("x-funnel-principal-id", "boss");
+  grpc::Slice empty("");
+  grpc::ByteBuffer request(&empty, 1), reply;
+  grpc::Status status;
+  absl::Notification done;
+  stub.UnaryCall(&ctx, "/funnel.sales.v1.SalesService/CreateRep", {}, &request, &reply, [&](grpc::Status s) {
+    status = s;
+    done.Notify();
+  });
+  done.WaitForNotification();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_THAT(status.error_message(), ::testing::HasSubstr("role MARKETING"));
+}
+
+}  // namespace
+}  // namespace funnel

@@ -28,6 +28,9 @@ ABSL_FLAG(absl::Duration, health_interval, absl::Milliseconds(500),
           "How often the backends' health is checked.");
 ABSL_FLAG(std::string, keys_file, "", "API keys file (SHA-256 hashes); re-read on SIGHUP.");
 ABSL_FLAG(std::string, policy_file, "", "Authorization policy; default: the built-in policy.");
+ABSL_FLAG(std::string, internal_secret, "",
+          "Credential added to every forwarded call; the services require it "
+          "(prefer FUNNEL_INTERNAL_SECRET).");
 ABSL_FLAG(std::string, role, "", "keys add: the new key's role.");
 ABSL_FLAG(std::string, id, "", "keys add: the new key's principal id.");
 ABSL_FLAG(int64_t, rep_id, 0, "keys add: the sales rep id of a SALES_REP/SALES_MANAGER key.");
@@ -94,7 +97,8 @@ int main(int argc, char** argv) {
       {Backend::kMarketing, funnel::common::InternalChannel(absl::GetFlag(FLAGS_marketing_address))},
       {Backend::kSales, funnel::common::InternalChannel(absl::GetFlag(FLAGS_sales_address))},
   };
-  funnel::gateway::ForwardingProxy proxy(channels, &keys, &*policy);
+  funnel::gateway::ForwardingProxy proxy(channels, &keys, &*policy,
+                                         absl::GetFlag(FLAGS_internal_secret));
 
   funnel::common::ServiceHostOptions options;
   options.name = "gateway";

@@ -4,6 +4,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/server/internal_guard.h"
 #include "common/server/principal.h"
 #include "common/server/request_log.h"
 #include "common/status.h"
@@ -39,7 +40,7 @@ class RejectReactor final : public grpc::ServerGenericBidiReactor {
 class ProxyCall final : public grpc::ServerGenericBidiReactor {
  public:
   ProxyCall(grpc::GenericCallbackServerContext* server_ctx, grpc::GenericStub* stub,
-            const Principal& principal)
+            const Principal& principal, const std::string& internal_secret)
       : server_ctx_(server_ctx),
         client_ctx_(grpc::ClientContext::FromCallbackServerContext(*server_ctx)),
         backend_(this) {
@@ -53,6 +54,7 @@ class ProxyCall final : public grpc::ServerGenericBidiReactor {
     if (principal.rep_id != 0) {
       client_ctx_->AddMetadata(common::kRepIdHeader, absl::StrCat(principal.rep_id));
     }
+    if (!internal_secret.empty()) client_ctx_->AddMetadata(common::kInternalHeader, internal_secret);
     stub->PrepareBidiStreamingCall(client_ctx_.get(), server_ctx->method(), {}, &backend_);
     backend_.AddHold();  // Released when the caller -> backend direction ends.
     backend_.StartRead(&response_);
@@ -133,8 +135,9 @@ class ProxyCall final : public grpc::ServerGenericBidiReactor {
 }  // namespace
 
 ForwardingProxy::ForwardingProxy(std::map<Backend, std::shared_ptr<grpc::Channel>> channels,
-                                 const KeyStore* keys, const Policy* policy)
-    : keys_(keys), policy_(policy) {
+                                 const KeyStore* keys, const Policy* policy,
+                                 std::string internal_secret)
+    : keys_(keys), policy_(policy), internal_secret_(std::move(internal_secret)) {
   for (auto& [backend, channel] : channels) {
     stubs_[backend] = std::make_unique<grpc::GenericStub>(channel);
   }
@@ -159,7 +162,7 @@ grpc::ServerGenericBidiReactor* ForwardingProxy::CreateReactor(
     return new RejectReactor(grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
                                           "the composite views are not built yet"));
   }
-  return new ProxyCall(context, stubs_.at(route->backend).get(), *principal);
+  return new ProxyCall(context, stubs_.at(route->backend).get(), *principal, internal_secret_);
 }
 
 }  // namespace funnel::gateway

@@ -29,7 +29,7 @@ class ForwardingProxy final : public grpc::CallbackGenericService {
   // `channels` must hold a channel for every Backend. `keys` and `policy` must
   // outlive the proxy.
   ForwardingProxy(std::map<Backend, std::shared_ptr<grpc::Channel>> channels, const KeyStore* keys,
-                  const Policy* policy);
+                  const Policy* policy, std::string internal_secret);
 
   grpc::ServerGenericBidiReactor* CreateReactor(grpc::GenericCallbackServerContext* context) override;
 
@@ -37,6 +37,7 @@ class ForwardingProxy final : public grpc::CallbackGenericService {
   std::map<Backend, std::unique_ptr<grpc::GenericStub>> stubs_;
   const KeyStore* const keys_;
   const Policy* const policy_;
+  const std::string internal_secret_;
 };
 
 }  // namespace funnel::gateway

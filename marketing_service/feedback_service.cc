@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/server/internal_guard.h"
 #include "common/status.h"
 #include "common/validation.h"
 
@@ -16,9 +17,10 @@ absl::Status RequireUuid(const std::string& id, absl::string_view field) {
 
 }  // namespace
 
-grpc::Status HandoffFeedbackServiceImpl::ReportDecision(grpc::ServerContext*,
+grpc::Status HandoffFeedbackServiceImpl::ReportDecision(grpc::ServerContext* ctx,
                                                         const handoff::v1::HandoffDecision* req,
                                                         handoff::v1::ReportDecisionResponse* resp) {
+  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
   RETURN_IF_ERROR_GRPC(RequireUuid(req->event_id(), "event_id"));
   RETURN_IF_ERROR_GRPC(RequireUuid(req->handoff_id(), "handoff_id"));
   RETURN_IF_ERROR_GRPC(
@@ -32,9 +34,10 @@ grpc::Status HandoffFeedbackServiceImpl::ReportDecision(grpc::ServerContext*,
   return grpc::Status::OK;
 }
 
-grpc::Status HandoffFeedbackServiceImpl::ReportOutcome(grpc::ServerContext*,
+grpc::Status HandoffFeedbackServiceImpl::ReportOutcome(grpc::ServerContext* ctx,
                                                        const handoff::v1::DealOutcome* req,
                                                        handoff::v1::ReportOutcomeResponse* resp) {
+  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
   RETURN_IF_ERROR_GRPC(RequireUuid(req->event_id(), "event_id"));
   RETURN_IF_ERROR_GRPC(RequireUuid(req->handoff_id(), "handoff_id"));
   RETURN_IF_ERROR_GRPC(

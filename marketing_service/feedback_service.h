@@ -2,6 +2,7 @@
 
 // Serves funnel.handoff.v1.HandoffFeedbackService: what sales' relay reports back.
 
+#include "common/server/internal_guard.h"
 #include "funnel/handoff/v1/handoff.grpc.pb.h"
 #include "marketing_service/feedback_store.h"
 
@@ -9,7 +10,9 @@ namespace funnel::marketing {
 
 class HandoffFeedbackServiceImpl final : public handoff::v1::HandoffFeedbackService::Service {
  public:
-  explicit HandoffFeedbackServiceImpl(FeedbackStore* store) : store_(store) {}
+  explicit HandoffFeedbackServiceImpl(FeedbackStore* store,
+                                      const common::InternalGuard* guard = common::OpenGuard())
+      : store_(store), guard_(guard) {}
 
   grpc::Status ReportDecision(grpc::ServerContext*, const handoff::v1::HandoffDecision* request,
                               handoff::v1::ReportDecisionResponse* response) override;
@@ -18,6 +21,7 @@ class HandoffFeedbackServiceImpl final : public handoff::v1::HandoffFeedbackServ
 
  private:
   FeedbackStore* const store_;
+  const common::InternalGuard* const guard_;
 };
 
 }  // namespace funnel::marketing

@@ -13,13 +13,14 @@
 namespace {
 
 struct Services {
-  Services(funnel::common::ConnectionPool* pool, std::function<void()> wake)
+  Services(funnel::common::ConnectionPool* pool, std::function<void()> wake,
+           const funnel::common::InternalGuard* guard)
       : leads(pool, std::move(wake)),
         campaigns(pool),
         scoring(pool),
         feedback(pool),
-        marketing(&leads, &campaigns, &scoring),
-        feedback_service(&feedback) {}
+        marketing(&leads, &campaigns, &scoring, guard),
+        feedback_service(&feedback, guard) {}
   funnel::marketing::LeadStore leads;
   funnel::marketing::CampaignStore campaigns;
   funnel::marketing::ScoringStore scoring;
@@ -37,8 +38,8 @@ int main(int argc, char** argv) {
   spec.default_database = "funnel_marketing";
   spec.migrations = &funnel::marketing::Migrations();
   spec.install = [](funnel::common::ServiceHost& host, funnel::common::ConnectionPool& pool,
-                    std::function<void()> wake) {
-    auto services = std::make_shared<Services>(&pool, std::move(wake));
+                    std::function<void()> wake, const funnel::common::InternalGuard* guard) {
+    auto services = std::make_shared<Services>(&pool, std::move(wake), guard);
     host.AddService(&services->marketing, {"funnel.marketing.v1.MarketingService"});
     host.AddService(&services->feedback_service, {"funnel.handoff.v1.HandoffFeedbackService"});
     return std::shared_ptr<void>(services);

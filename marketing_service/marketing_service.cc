@@ -4,6 +4,7 @@
 #include "absl/time/clock.h"
 #include "common/pagination.h"
 #include "common/server/caller.h"
+#include "common/server/internal_guard.h"
 #include "common/status.h"
 #include "common/time_util.h"
 #include "marketing_service/email.h"
@@ -43,8 +44,9 @@ absl::Status ValidateCriteria(const v1::SegmentCriteria& c) {
 
 }  // namespace
 
-Status MarketingServiceImpl::CreateSegment(ServerContext*, const v1::CreateSegmentRequest* req,
+Status MarketingServiceImpl::CreateSegment(ServerContext* ctx, const v1::CreateSegmentRequest* req,
                                            v1::Segment* resp) {
+  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
   if (req->segment().name().empty()) {
     return ToGrpcStatus(absl::InvalidArgumentError("segment.name: required"));
   }
@@ -56,23 +58,26 @@ Status MarketingServiceImpl::CreateSegment(ServerContext*, const v1::CreateSegme
   return Status::OK;
 }
 
-Status MarketingServiceImpl::GetSegment(ServerContext*, const v1::GetSegmentRequest* req,
+Status MarketingServiceImpl::GetSegment(ServerContext* ctx, const v1::GetSegmentRequest* req,
                                         v1::Segment* resp) {
+  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
   RETURN_IF_ERROR_GRPC(RequirePositiveId(req->segment_id(), "segment_id"));
   ASSIGN_OR_RETURN_GRPC(*resp, campaigns_->GetSegment(req->segment_id()));
   return Status::OK;
 }
 
-Status MarketingServiceImpl::ListSegments(ServerContext*, const v1::ListSegmentsRequest* req,
+Status MarketingServiceImpl::ListSegments(ServerContext* ctx, const v1::ListSegmentsRequest* req,
                                           v1::ListSegmentsResponse* resp) {
+  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
   ASSIGN_OR_RETURN_GRPC(int page_size, PageSize(req->page_size()));
   ASSIGN_OR_RETURN_GRPC(*resp, campaigns_->ListSegments(page_size, req->page_token()));
   return Status::OK;
 }
 
-Status MarketingServiceImpl::ListSegmentLeads(ServerContext*,
+Status MarketingServiceImpl::ListSegmentLeads(ServerContext* ctx,
                                               const v1::ListSegmentLeadsRequest* req,
                                               v1::ListLeadsResponse* resp) {
+  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
   RETURN_IF_ERROR_GRPC(RequirePositiveId(req->segment_id(), "segment_id"));
   ASSIGN_OR_RETURN_GRPC(int page_size, PageSize(req->page_size()));
   ASSIGN_OR_RETURN_GRPC(v1::Segment segment, campaigns_->GetSegment(req->segment_id()));
@@ -84,22 +89,25 @@ Status MarketingServiceImpl::ListSegmentLeads(ServerContext*,
   return Status::OK;
 }
 
-Status MarketingServiceImpl::CreateCampaign(ServerContext*, const v1::CreateCampaignRequest* req,
+Status MarketingServiceImpl::CreateCampaign(ServerContext* ctx, const v1::CreateCampaignRequest* req,
                                             v1::Campaign* resp) {
+  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
   RETURN_IF_ERROR_GRPC(ValidateCampaign(req->campaign()));
   ASSIGN_OR_RETURN_GRPC(*resp, campaigns_->Create(req->campaign(), req->request_id()));
   return Status::OK;
 }
 
-Status MarketingServiceImpl::GetCampaign(ServerContext*, const v1::GetCampaignRequest* req,
+Status MarketingServiceImpl::GetCampaign(ServerContext* ctx, const v1::GetCampaignRequest* req,
                                          v1::Campaign* resp) {
+  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
   RETURN_IF_ERROR_GRPC(RequirePositiveId(req->campaign_id(), "campaign_id"));
   ASSIGN_OR_RETURN_GRPC(*resp, campaigns_->Get(req->campaign_id()));
   return Status::OK;
 }
 
-Status MarketingServiceImpl::ListCampaigns(ServerContext*, const v1::ListCampaignsRequest* req,
+Status MarketingServiceImpl::ListCampaigns(ServerContext* ctx, const v1::ListCampaignsRequest* req,
                                            v1::ListCampaignsResponse* resp) {
+  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
   ASSIGN_OR_RETURN_GRPC(int page_size, PageSize(req->page_size()));
   RETURN_IF_ERROR_GRPC(RequireEnum(req->state(), v1::CampaignState_IsValid, "state", true));
   RETURN_IF_ERROR_GRPC(RequireEnum(req->channel(), v1::Channel_IsValid, "channel", true));
@@ -108,8 +116,9 @@ Status MarketingServiceImpl::ListCampaigns(ServerContext*, const v1::ListCampaig
   return Status::OK;
 }
 
-Status MarketingServiceImpl::UpdateCampaign(ServerContext*, const v1::UpdateCampaignRequest* req,
+Status MarketingServiceImpl::UpdateCampaign(ServerContext* ctx, const v1::UpdateCampaignRequest* req,
                                             v1::Campaign* resp) {
+  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
   RETURN_IF_ERROR_GRPC(RequirePositiveId(req->campaign().campaign_id(), "campaign.campaign_id"));
   ASSIGN_OR_RETURN_GRPC(
       std::vector<std::string> paths,
@@ -144,20 +153,23 @@ absl::StatusOr<v1::CaptureLeadRequest> MarketingServiceImpl::PrepareCapture(
 
 Status MarketingServiceImpl::CaptureLead(ServerContext* ctx, const v1::CaptureLeadRequest* req,
                                          v1::CaptureLeadResponse* resp) {
+  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
   ASSIGN_OR_RETURN_GRPC(v1::CaptureLeadRequest prepared, PrepareCapture(*req));
   ASSIGN_OR_RETURN_GRPC(*resp, leads_->Capture(prepared, CallerId(*ctx), absl::Now()));
   return Status::OK;
 }
 
-Status MarketingServiceImpl::GetLead(ServerContext*, const v1::GetLeadRequest* req,
+Status MarketingServiceImpl::GetLead(ServerContext* ctx, const v1::GetLeadRequest* req,
                                      v1::Lead* resp) {
+  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
   RETURN_IF_ERROR_GRPC(RequirePositiveId(req->lead_id(), "lead_id"));
   ASSIGN_OR_RETURN_GRPC(*resp, leads_->FindLead(req->lead_id()));
   return Status::OK;
 }
 
-Status MarketingServiceImpl::ListLeads(ServerContext*, const v1::ListLeadsRequest* req,
+Status MarketingServiceImpl::ListLeads(ServerContext* ctx, const v1::ListLeadsRequest* req,
                                        v1::ListLeadsResponse* resp) {
+  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
   ASSIGN_OR_RETURN_GRPC(int page_size, PageSize(req->page_size()));
   RETURN_IF_ERROR_GRPC(
       RequireEnum(req->temperature(), handoff::v1::Temperature_IsValid, "temperature", true));
@@ -183,6 +195,7 @@ Status MarketingServiceImpl::ListLeads(ServerContext*, const v1::ListLeadsReques
 
 Status MarketingServiceImpl::UpdateLead(ServerContext* ctx, const v1::UpdateLeadRequest* req,
                                         v1::Lead* resp) {
+  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
   RETURN_IF_ERROR_GRPC(RequirePositiveId(req->lead().lead_id(), "lead.lead_id"));
   ASSIGN_OR_RETURN_GRPC(
       std::vector<std::string> paths,
@@ -201,6 +214,7 @@ Status MarketingServiceImpl::UpdateLead(ServerContext* ctx, const v1::UpdateLead
 
 Status MarketingServiceImpl::QualifyLead(ServerContext* ctx, const v1::QualifyLeadRequest* req,
                                          v1::Lead* resp) {
+  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
   RETURN_IF_ERROR_GRPC(RequirePositiveId(req->lead_id(), "lead_id"));
   if (req->note().empty()) return ToGrpcStatus(absl::InvalidArgumentError("note: required"));
   if (req->note().size() > 2000) {
@@ -213,6 +227,7 @@ Status MarketingServiceImpl::QualifyLead(ServerContext* ctx, const v1::QualifyLe
 
 Status MarketingServiceImpl::Unsubscribe(ServerContext* ctx, const v1::UnsubscribeRequest* req,
                                          v1::UnsubscribeResponse* resp) {
+  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
   ASSIGN_OR_RETURN_GRPC(std::string email, NormalizeEmail(req->email()));
   ASSIGN_OR_RETURN_GRPC(*resp, leads_->Unsubscribe(email, req->request_id(), CallerId(*ctx)));
   return Status::OK;
@@ -220,14 +235,16 @@ Status MarketingServiceImpl::Unsubscribe(ServerContext* ctx, const v1::Unsubscri
 
 Status MarketingServiceImpl::EraseLead(ServerContext* ctx, const v1::EraseLeadRequest* req,
                                        v1::EraseLeadResponse* resp) {
+  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
   RETURN_IF_ERROR_GRPC(RequirePositiveId(req->lead_id(), "lead_id"));
   ASSIGN_OR_RETURN_GRPC(
       *resp, leads_->Erase(req->lead_id(), req->request_id(), CallerId(*ctx), absl::Now()));
   return Status::OK;
 }
 
-Status MarketingServiceImpl::ListLeadHistory(ServerContext*, const v1::ListLeadHistoryRequest* req,
+Status MarketingServiceImpl::ListLeadHistory(ServerContext* ctx, const v1::ListLeadHistoryRequest* req,
                                              v1::ListLeadHistoryResponse* resp) {
+  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
   RETURN_IF_ERROR_GRPC(RequirePositiveId(req->lead_id(), "lead_id"));
   ASSIGN_OR_RETURN_GRPC(int page_size, PageSize(req->page_size()));
   ASSIGN_OR_RETURN_GRPC(*resp, leads_->ListHistory(req->lead_id(), page_size, req->page_token()));
@@ -237,6 +254,7 @@ Status MarketingServiceImpl::ListLeadHistory(ServerContext*, const v1::ListLeadH
 Status MarketingServiceImpl::ImportLeads(ServerContext* ctx,
                                          grpc::ServerReader<v1::CaptureLeadRequest>* reader,
                                          v1::ImportLeadsResponse* resp) {
+  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
   const std::string actor = CallerId(*ctx);
   v1::CaptureLeadRequest row;
   int64_t number = 0;
@@ -272,6 +290,7 @@ Status MarketingServiceImpl::ImportLeads(ServerContext* ctx,
 Status MarketingServiceImpl::RecordTouchpoint(ServerContext* ctx,
                                               const v1::RecordTouchpointRequest* req,
                                               v1::RecordTouchpointResponse* resp) {
+  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
   RETURN_IF_ERROR_GRPC(RequirePositiveId(req->lead_id(), "lead_id"));
   RETURN_IF_ERROR_GRPC(RequireNonNegativeId(req->campaign_id(), "campaign_id"));
   RETURN_IF_ERROR_GRPC(
@@ -284,8 +303,9 @@ Status MarketingServiceImpl::RecordTouchpoint(ServerContext* ctx,
   return Status::OK;
 }
 
-Status MarketingServiceImpl::ListTouchpoints(ServerContext*, const v1::ListTouchpointsRequest* req,
+Status MarketingServiceImpl::ListTouchpoints(ServerContext* ctx, const v1::ListTouchpointsRequest* req,
                                              v1::ListTouchpointsResponse* resp) {
+  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
   RETURN_IF_ERROR_GRPC(RequirePositiveId(req->lead_id(), "lead_id"));
   ASSIGN_OR_RETURN_GRPC(int page_size, PageSize(req->page_size()));
   ASSIGN_OR_RETURN_GRPC(*resp,
@@ -293,15 +313,17 @@ Status MarketingServiceImpl::ListTouchpoints(ServerContext*, const v1::ListTouch
   return Status::OK;
 }
 
-Status MarketingServiceImpl::GetScoringPolicy(ServerContext*, const v1::GetScoringPolicyRequest*,
+Status MarketingServiceImpl::GetScoringPolicy(ServerContext* ctx, const v1::GetScoringPolicyRequest*,
                                               v1::ScoringPolicy* resp) {
+  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
   ASSIGN_OR_RETURN_GRPC(*resp, scoring_->Get());
   return Status::OK;
 }
 
-Status MarketingServiceImpl::UpdateScoringPolicy(ServerContext*,
+Status MarketingServiceImpl::UpdateScoringPolicy(ServerContext* ctx,
                                                  const v1::UpdateScoringPolicyRequest* req,
                                                  v1::ScoringPolicy* resp) {
+  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
   ASSIGN_OR_RETURN_GRPC(
       std::vector<std::string> paths,
       MaskPaths(req->update_mask(),
@@ -330,27 +352,31 @@ Status MarketingServiceImpl::UpdateScoringPolicy(ServerContext*,
 
 Status MarketingServiceImpl::RescoreLeads(ServerContext* ctx, const v1::RescoreLeadsRequest* req,
                                           v1::RescoreLeadsResponse* resp) {
+  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
   ASSIGN_OR_RETURN_GRPC(*resp, leads_->RescoreAll(req->request_id(), CallerId(*ctx), absl::Now()));
   return Status::OK;
 }
 
-Status MarketingServiceImpl::GetCampaignMetrics(ServerContext*,
+Status MarketingServiceImpl::GetCampaignMetrics(ServerContext* ctx,
                                                 const v1::GetCampaignMetricsRequest* req,
                                                 v1::CampaignMetrics* resp) {
+  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
   RETURN_IF_ERROR_GRPC(RequirePositiveId(req->campaign_id(), "campaign_id"));
   ASSIGN_OR_RETURN_GRPC(*resp, campaigns_->Metrics(req->campaign_id(), absl::Now()));
   return Status::OK;
 }
 
-Status MarketingServiceImpl::GetHandoffStatus(ServerContext*, const v1::GetHandoffStatusRequest* req,
+Status MarketingServiceImpl::GetHandoffStatus(ServerContext* ctx, const v1::GetHandoffStatusRequest* req,
                                               v1::HandoffStatus* resp) {
+  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
   RETURN_IF_ERROR_GRPC(RequirePositiveId(req->lead_id(), "lead_id"));
   ASSIGN_OR_RETURN_GRPC(*resp, leads_->GetHandoffStatus(req->lead_id()));
   return Status::OK;
 }
 
-Status MarketingServiceImpl::GetRelayStats(ServerContext*, const v1::GetRelayStatsRequest*,
+Status MarketingServiceImpl::GetRelayStats(ServerContext* ctx, const v1::GetRelayStatsRequest*,
                                            v1::RelayStats* resp) {
+  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
   ASSIGN_OR_RETURN_GRPC(*resp, leads_->GetRelayStats(absl::Now()));
   return Status::OK;
 }

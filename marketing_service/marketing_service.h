@@ -5,6 +5,7 @@
 // through common::ToGrpcStatus. Rules live in scoring.h and lifecycle.h; SQL in the
 // *_store files.
 
+#include "common/server/internal_guard.h"
 #include "funnel/marketing/v1/marketing_service.grpc.pb.h"
 #include "marketing_service/campaign_store.h"
 #include "marketing_service/lead_store.h"
@@ -14,8 +15,9 @@ namespace funnel::marketing {
 
 class MarketingServiceImpl final : public v1::MarketingService::Service {
  public:
-  MarketingServiceImpl(LeadStore* leads, CampaignStore* campaigns, ScoringStore* scoring)
-      : leads_(leads), campaigns_(campaigns), scoring_(scoring) {}
+  MarketingServiceImpl(LeadStore* leads, CampaignStore* campaigns, ScoringStore* scoring,
+                       const common::InternalGuard* guard = common::OpenGuard())
+      : leads_(leads), campaigns_(campaigns), scoring_(scoring), guard_(guard) {}
 
   grpc::Status CreateSegment(grpc::ServerContext*, const v1::CreateSegmentRequest*,
                              v1::Segment*) override;
@@ -78,6 +80,7 @@ class MarketingServiceImpl final : public v1::MarketingService::Service {
   LeadStore* const leads_;
   CampaignStore* const campaigns_;
   ScoringStore* const scoring_;
+  const common::InternalGuard* const guard_;
 };
 
 }  // namespace funnel::marketing

@@ -11,13 +11,14 @@ ABSL_FLAG(int, handoff_sla_hours, 24, "Hours sales has to decide a handoff after
 namespace {
 
 struct Services {
-  Services(funnel::common::ConnectionPool* pool, std::function<void()> wake)
+  Services(funnel::common::ConnectionPool* pool, std::function<void()> wake,
+           const funnel::common::InternalGuard* guard)
       : directory(pool),
         inbox(pool, absl::Hours(absl::GetFlag(FLAGS_handoff_sla_hours)), wake),
         opportunities(pool, wake),
         reports(pool),
-        sales(&directory, &inbox, &opportunities, &reports),
-        handoff_inbox(&inbox) {}
+        sales(&directory, &inbox, &opportunities, &reports, guard),
+        handoff_inbox(&inbox, guard) {}
   funnel::sales::DirectoryStore directory;
   funnel::sales::InboxStore inbox;
   funnel::sales::OpportunityStore opportunities;
@@ -35,8 +36,8 @@ int main(int argc, char** argv) {
   spec.default_database = "funnel_sales";
   spec.migrations = &funnel::sales::Migrations();
   spec.install = [](funnel::common::ServiceHost& host, funnel::common::ConnectionPool& pool,
-                    std::function<void()> wake) {
-    auto services = std::make_shared<Services>(&pool, std::move(wake));
+                    std::function<void()> wake, const funnel::common::InternalGuard* guard) {
+    auto services = std::make_shared<Services>(&pool, std::move(wake), guard);
     host.AddService(&services->sales, {"funnel.sales.v1.SalesService"});
     host.AddService(&services->handoff_inbox, {"funnel.handoff.v1.HandoffInboxService"});
     return std::shared_ptr<void>(services);

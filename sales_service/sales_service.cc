@@ -4,6 +4,7 @@
 #include "absl/time/clock.h"
 #include "common/pagination.h"
 #include "common/server/principal.h"
+#include "common/server/internal_guard.h"
 #include "common/status.h"
 #include "common/time_util.h"
 #include "common/validation.h"
@@ -53,6 +54,7 @@ absl::Status ValidateDate(const std::string& date, absl::string_view field) {
 }  // namespace
 
 Status SalesServiceImpl::CreateRep(Ctx* ctx, const v1::CreateRepRequest* req, v1::Rep* resp) {
+  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
   v1::Rep rep = req->rep();
   RETURN_IF_ERROR_GRPC(RequireText(rep.name(), "rep.name", 200, true));
   ASSIGN_OR_RETURN_GRPC(std::string email, marketing::NormalizeEmail(rep.email(), "rep.email"));
@@ -66,21 +68,24 @@ Status SalesServiceImpl::CreateRep(Ctx* ctx, const v1::CreateRepRequest* req, v1
   return Status::OK;
 }
 
-Status SalesServiceImpl::GetRep(Ctx*, const v1::GetRepRequest* req, v1::Rep* resp) {
+Status SalesServiceImpl::GetRep(Ctx* ctx, const v1::GetRepRequest* req, v1::Rep* resp) {
+  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
   RETURN_IF_ERROR_GRPC(RequirePositiveId(req->rep_id(), "rep_id"));
   ASSIGN_OR_RETURN_GRPC(*resp, directory_->GetRep(req->rep_id()));
   return Status::OK;
 }
 
-Status SalesServiceImpl::ListReps(Ctx*, const v1::ListRepsRequest* req, v1::ListRepsResponse* resp) {
+Status SalesServiceImpl::ListReps(Ctx* ctx, const v1::ListRepsRequest* req, v1::ListRepsResponse* resp) {
+  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
   ASSIGN_OR_RETURN_GRPC(int page_size, PageSize(req->page_size()));
   RETURN_IF_ERROR_GRPC(RequireNonNegativeId(req->manager_rep_id(), "manager_rep_id"));
   ASSIGN_OR_RETURN_GRPC(*resp, directory_->ListReps(req->manager_rep_id(), page_size, req->page_token()));
   return Status::OK;
 }
 
-Status SalesServiceImpl::ListHandoffs(Ctx*, const v1::ListHandoffsRequest* req,
+Status SalesServiceImpl::ListHandoffs(Ctx* ctx, const v1::ListHandoffsRequest* req,
                                       v1::ListHandoffsResponse* resp) {
+  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
   ASSIGN_OR_RETURN_GRPC(int page_size, PageSize(req->page_size()));
   RETURN_IF_ERROR_GRPC(RequireEnum(req->state(), v1::HandoffState_IsValid, "state", true));
   RETURN_IF_ERROR_GRPC(RequireNonNegativeId(req->assigned_rep_id(), "assigned_rep_id"));
@@ -89,7 +94,8 @@ Status SalesServiceImpl::ListHandoffs(Ctx*, const v1::ListHandoffsRequest* req,
   return Status::OK;
 }
 
-Status SalesServiceImpl::GetHandoff(Ctx*, const v1::GetHandoffRequest* req, v1::Handoff* resp) {
+Status SalesServiceImpl::GetHandoff(Ctx* ctx, const v1::GetHandoffRequest* req, v1::Handoff* resp) {
+  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
   RETURN_IF_ERROR_GRPC(RequireHandoffId(req->handoff_id()));
   ASSIGN_OR_RETURN_GRPC(*resp, inbox_->Get(req->handoff_id(), absl::Now()));
   return Status::OK;
@@ -97,6 +103,7 @@ Status SalesServiceImpl::GetHandoff(Ctx*, const v1::GetHandoffRequest* req, v1::
 
 Status SalesServiceImpl::AssignHandoff(Ctx* ctx, const v1::AssignHandoffRequest* req,
                                        v1::Handoff* resp) {
+  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
   RETURN_IF_ERROR_GRPC(RequireHandoffId(req->handoff_id()));
   RETURN_IF_ERROR_GRPC(RequirePositiveId(req->rep_id(), "rep_id"));
   ASSIGN_OR_RETURN_GRPC(*resp, inbox_->Assign(req->handoff_id(), req->rep_id(), CallerOf(*ctx),
@@ -106,6 +113,7 @@ Status SalesServiceImpl::AssignHandoff(Ctx* ctx, const v1::AssignHandoffRequest*
 
 Status SalesServiceImpl::AcceptHandoff(Ctx* ctx, const v1::AcceptHandoffRequest* req,
                                        v1::AcceptHandoffResponse* resp) {
+  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
   RETURN_IF_ERROR_GRPC(RequireHandoffId(req->handoff_id()));
   ASSIGN_OR_RETURN_GRPC(*resp, inbox_->Accept(req->handoff_id(), CallerOf(*ctx),
                                               common::PrincipalOf(*ctx).id, req->request_id(),
@@ -115,6 +123,7 @@ Status SalesServiceImpl::AcceptHandoff(Ctx* ctx, const v1::AcceptHandoffRequest*
 
 Status SalesServiceImpl::RejectHandoff(Ctx* ctx, const v1::RejectHandoffRequest* req,
                                        v1::Handoff* resp) {
+  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
   RETURN_IF_ERROR_GRPC(RequireHandoffId(req->handoff_id()));
   RETURN_IF_ERROR_GRPC(
       RequireEnum(req->reason(), handoff::v1::RejectionReason_IsValid, "reason", false));
@@ -124,7 +133,8 @@ Status SalesServiceImpl::RejectHandoff(Ctx* ctx, const v1::RejectHandoffRequest*
   return Status::OK;
 }
 
-Status SalesServiceImpl::CreateAccount(Ctx*, const v1::CreateAccountRequest* req, v1::Account* resp) {
+Status SalesServiceImpl::CreateAccount(Ctx* ctx, const v1::CreateAccountRequest* req, v1::Account* resp) {
+  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
   const v1::Account& a = req->account();
   RETURN_IF_ERROR_GRPC(RequireText(a.name(), "account.name", 200, true));
   RETURN_IF_ERROR_GRPC(RequireText(a.industry(), "account.industry", 100, false));
@@ -136,20 +146,23 @@ Status SalesServiceImpl::CreateAccount(Ctx*, const v1::CreateAccountRequest* req
   return Status::OK;
 }
 
-Status SalesServiceImpl::GetAccount(Ctx*, const v1::GetAccountRequest* req, v1::Account* resp) {
+Status SalesServiceImpl::GetAccount(Ctx* ctx, const v1::GetAccountRequest* req, v1::Account* resp) {
+  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
   RETURN_IF_ERROR_GRPC(RequirePositiveId(req->account_id(), "account_id"));
   ASSIGN_OR_RETURN_GRPC(*resp, directory_->GetAccount(req->account_id()));
   return Status::OK;
 }
 
-Status SalesServiceImpl::ListAccounts(Ctx*, const v1::ListAccountsRequest* req,
+Status SalesServiceImpl::ListAccounts(Ctx* ctx, const v1::ListAccountsRequest* req,
                                       v1::ListAccountsResponse* resp) {
+  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
   ASSIGN_OR_RETURN_GRPC(int page_size, PageSize(req->page_size()));
   ASSIGN_OR_RETURN_GRPC(*resp, directory_->ListAccounts(page_size, req->page_token()));
   return Status::OK;
 }
 
-Status SalesServiceImpl::CreateContact(Ctx*, const v1::CreateContactRequest* req, v1::Contact* resp) {
+Status SalesServiceImpl::CreateContact(Ctx* ctx, const v1::CreateContactRequest* req, v1::Contact* resp) {
+  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
   v1::Contact c = req->contact();
   ASSIGN_OR_RETURN_GRPC(std::string email, marketing::NormalizeEmail(c.email(), "contact.email"));
   c.set_email(email);
@@ -162,14 +175,16 @@ Status SalesServiceImpl::CreateContact(Ctx*, const v1::CreateContactRequest* req
   return Status::OK;
 }
 
-Status SalesServiceImpl::GetContact(Ctx*, const v1::GetContactRequest* req, v1::Contact* resp) {
+Status SalesServiceImpl::GetContact(Ctx* ctx, const v1::GetContactRequest* req, v1::Contact* resp) {
+  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
   RETURN_IF_ERROR_GRPC(RequirePositiveId(req->contact_id(), "contact_id"));
   ASSIGN_OR_RETURN_GRPC(*resp, directory_->GetContact(req->contact_id()));
   return Status::OK;
 }
 
-Status SalesServiceImpl::ListContacts(Ctx*, const v1::ListContactsRequest* req,
+Status SalesServiceImpl::ListContacts(Ctx* ctx, const v1::ListContactsRequest* req,
                                       v1::ListContactsResponse* resp) {
+  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
   ASSIGN_OR_RETURN_GRPC(int page_size, PageSize(req->page_size()));
   RETURN_IF_ERROR_GRPC(RequireNonNegativeId(req->account_id(), "account_id"));
   ASSIGN_OR_RETURN_GRPC(*resp, directory_->ListContacts(req->account_id(), page_size, req->page_token()));
@@ -178,6 +193,7 @@ Status SalesServiceImpl::ListContacts(Ctx*, const v1::ListContactsRequest* req,
 
 Status SalesServiceImpl::CreateOpportunity(Ctx* ctx, const v1::CreateOpportunityRequest* req,
                                            v1::Opportunity* resp) {
+  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
   const v1::Opportunity& o = req->opportunity();
   RETURN_IF_ERROR_GRPC(RequireText(o.name(), "opportunity.name", 200, true));
   RETURN_IF_ERROR_GRPC(RequirePositiveId(o.account_id(), "opportunity.account_id"));
@@ -201,15 +217,17 @@ Status SalesServiceImpl::CreateOpportunity(Ctx* ctx, const v1::CreateOpportunity
   return Status::OK;
 }
 
-Status SalesServiceImpl::GetOpportunity(Ctx*, const v1::GetOpportunityRequest* req,
+Status SalesServiceImpl::GetOpportunity(Ctx* ctx, const v1::GetOpportunityRequest* req,
                                         v1::Opportunity* resp) {
+  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
   RETURN_IF_ERROR_GRPC(RequirePositiveId(req->opportunity_id(), "opportunity_id"));
   ASSIGN_OR_RETURN_GRPC(*resp, opportunities_->Get(req->opportunity_id()));
   return Status::OK;
 }
 
-Status SalesServiceImpl::ListOpportunities(Ctx*, const v1::ListOpportunitiesRequest* req,
+Status SalesServiceImpl::ListOpportunities(Ctx* ctx, const v1::ListOpportunitiesRequest* req,
                                            v1::ListOpportunitiesResponse* resp) {
+  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
   ASSIGN_OR_RETURN_GRPC(int page_size, PageSize(req->page_size()));
   RETURN_IF_ERROR_GRPC(RequireNonNegativeId(req->owner_rep_id(), "owner_rep_id"));
   RETURN_IF_ERROR_GRPC(RequireEnum(req->stage(), v1::Stage_IsValid, "stage", true));
@@ -222,6 +240,7 @@ Status SalesServiceImpl::ListOpportunities(Ctx*, const v1::ListOpportunitiesRequ
 
 Status SalesServiceImpl::UpdateOpportunity(Ctx* ctx, const v1::UpdateOpportunityRequest* req,
                                            v1::Opportunity* resp) {
+  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
   const v1::Opportunity& o = req->opportunity();
   RETURN_IF_ERROR_GRPC(RequirePositiveId(o.opportunity_id(), "opportunity.opportunity_id"));
   ASSIGN_OR_RETURN_GRPC(
@@ -250,6 +269,7 @@ Status SalesServiceImpl::UpdateOpportunity(Ctx* ctx, const v1::UpdateOpportunity
 
 Status SalesServiceImpl::MoveOpportunityStage(Ctx* ctx, const v1::MoveOpportunityStageRequest* req,
                                               v1::Opportunity* resp) {
+  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
   RETURN_IF_ERROR_GRPC(RequirePositiveId(req->opportunity_id(), "opportunity_id"));
   RETURN_IF_ERROR_GRPC(RequireEnum(req->stage(), v1::Stage_IsValid, "stage", false));
   ASSIGN_OR_RETURN_GRPC(*resp, opportunities_->MoveStage(req->opportunity_id(), req->stage(),
@@ -259,8 +279,9 @@ Status SalesServiceImpl::MoveOpportunityStage(Ctx* ctx, const v1::MoveOpportunit
   return Status::OK;
 }
 
-Status SalesServiceImpl::ListStageChanges(Ctx*, const v1::ListStageChangesRequest* req,
+Status SalesServiceImpl::ListStageChanges(Ctx* ctx, const v1::ListStageChangesRequest* req,
                                           v1::ListStageChangesResponse* resp) {
+  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
   RETURN_IF_ERROR_GRPC(RequirePositiveId(req->opportunity_id(), "opportunity_id"));
   ASSIGN_OR_RETURN_GRPC(int page_size, PageSize(req->page_size()));
   ASSIGN_OR_RETURN_GRPC(*resp, opportunities_->ListStageChanges(req->opportunity_id(), page_size,
@@ -270,6 +291,7 @@ Status SalesServiceImpl::ListStageChanges(Ctx*, const v1::ListStageChangesReques
 
 Status SalesServiceImpl::AddObjection(Ctx* ctx, const v1::AddObjectionRequest* req,
                                       v1::Objection* resp) {
+  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
   RETURN_IF_ERROR_GRPC(RequirePositiveId(req->opportunity_id(), "opportunity_id"));
   RETURN_IF_ERROR_GRPC(RequireText(req->text(), "text", 2000, true));
   ASSIGN_OR_RETURN_GRPC(*resp, opportunities_->AddObjection(req->opportunity_id(), req->text(),
@@ -280,6 +302,7 @@ Status SalesServiceImpl::AddObjection(Ctx* ctx, const v1::AddObjectionRequest* r
 
 Status SalesServiceImpl::ResolveObjection(Ctx* ctx, const v1::ResolveObjectionRequest* req,
                                           v1::Objection* resp) {
+  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
   RETURN_IF_ERROR_GRPC(RequirePositiveId(req->objection_id(), "objection_id"));
   RETURN_IF_ERROR_GRPC(RequireText(req->resolution(), "resolution", 2000, true));
   ASSIGN_OR_RETURN_GRPC(*resp, opportunities_->ResolveObjection(req->objection_id(), req->resolution(),
@@ -288,8 +311,9 @@ Status SalesServiceImpl::ResolveObjection(Ctx* ctx, const v1::ResolveObjectionRe
   return Status::OK;
 }
 
-Status SalesServiceImpl::ListObjections(Ctx*, const v1::ListObjectionsRequest* req,
+Status SalesServiceImpl::ListObjections(Ctx* ctx, const v1::ListObjectionsRequest* req,
                                         v1::ListObjectionsResponse* resp) {
+  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
   RETURN_IF_ERROR_GRPC(RequirePositiveId(req->opportunity_id(), "opportunity_id"));
   ASSIGN_OR_RETURN_GRPC(int page_size, PageSize(req->page_size()));
   ASSIGN_OR_RETURN_GRPC(*resp, opportunities_->ListObjections(req->opportunity_id(), page_size,
@@ -299,6 +323,7 @@ Status SalesServiceImpl::ListObjections(Ctx*, const v1::ListObjectionsRequest* r
 
 Status SalesServiceImpl::CloseOpportunity(Ctx* ctx, const v1::CloseOpportunityRequest* req,
                                           v1::Opportunity* resp) {
+  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
   RETURN_IF_ERROR_GRPC(RequirePositiveId(req->opportunity_id(), "opportunity_id"));
   RETURN_IF_ERROR_GRPC(RequireEnum(req->outcome(), handoff::v1::Outcome_IsValid, "outcome", false));
   if (req->outcome() == handoff::v1::OUTCOME_WON) {
@@ -317,6 +342,7 @@ Status SalesServiceImpl::CloseOpportunity(Ctx* ctx, const v1::CloseOpportunityRe
 }
 
 Status SalesServiceImpl::LogActivity(Ctx* ctx, const v1::LogActivityRequest* req, v1::Activity* resp) {
+  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
   const v1::Activity& a = req->activity();
   RETURN_IF_ERROR_GRPC(RequireEnum(a.type(), v1::ActivityType_IsValid, "activity.type", false));
   if (a.opportunity_id() == 0 && a.handoff_id().empty() && a.contact_id() == 0) {
@@ -334,14 +360,16 @@ Status SalesServiceImpl::LogActivity(Ctx* ctx, const v1::LogActivityRequest* req
   return Status::OK;
 }
 
-Status SalesServiceImpl::ListActivities(Ctx*, const v1::ListActivitiesRequest* req,
+Status SalesServiceImpl::ListActivities(Ctx* ctx, const v1::ListActivitiesRequest* req,
                                         v1::ListActivitiesResponse* resp) {
+  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
   ASSIGN_OR_RETURN_GRPC(int page_size, PageSize(req->page_size()));
   ASSIGN_OR_RETURN_GRPC(*resp, opportunities_->ListActivities(*req, page_size));
   return Status::OK;
 }
 
 Status SalesServiceImpl::SetQuota(Ctx* ctx, const v1::SetQuotaRequest* req, v1::Quota* resp) {
+  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
   const v1::Quota& q = req->quota();
   RETURN_IF_ERROR_GRPC(RequirePositiveId(q.rep_id(), "quota.rep_id"));
   RETURN_IF_ERROR_GRPC(ParseQuarter(q.quarter(), "quota.quarter").status());
@@ -356,37 +384,42 @@ Status SalesServiceImpl::SetQuota(Ctx* ctx, const v1::SetQuotaRequest* req, v1::
   return Status::OK;
 }
 
-Status SalesServiceImpl::GetRepPerformance(Ctx*, const v1::GetRepPerformanceRequest* req,
+Status SalesServiceImpl::GetRepPerformance(Ctx* ctx, const v1::GetRepPerformanceRequest* req,
                                            v1::RepPerformance* resp) {
+  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
   RETURN_IF_ERROR_GRPC(RequirePositiveId(req->rep_id(), "rep_id"));
   ASSIGN_OR_RETURN_GRPC(Quarter quarter, ParseQuarter(req->quarter(), "quarter"));
   ASSIGN_OR_RETURN_GRPC(*resp, reports_->RepPerformance(req->rep_id(), req->quarter(), quarter));
   return Status::OK;
 }
 
-Status SalesServiceImpl::GetPipelineReport(Ctx*, const v1::GetPipelineReportRequest* req,
+Status SalesServiceImpl::GetPipelineReport(Ctx* ctx, const v1::GetPipelineReportRequest* req,
                                            v1::PipelineReport* resp) {
+  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
   RETURN_IF_ERROR_GRPC(RequireNonNegativeId(req->rep_id(), "rep_id"));
   RETURN_IF_ERROR_GRPC(RequireNonNegativeId(req->manager_rep_id(), "manager_rep_id"));
   ASSIGN_OR_RETURN_GRPC(*resp, reports_->Pipeline(req->rep_id(), req->manager_rep_id(), absl::Now()));
   return Status::OK;
 }
 
-Status SalesServiceImpl::GetRelayStats(Ctx*, const v1::GetRelayStatsRequest*, v1::RelayStats* resp) {
+Status SalesServiceImpl::GetRelayStats(Ctx* ctx, const v1::GetRelayStatsRequest*, v1::RelayStats* resp) {
+  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
   ASSIGN_OR_RETURN_GRPC(*resp, reports_->RelayStats(absl::Now()));
   return Status::OK;
 }
 
-Status HandoffInboxServiceImpl::SubmitLead(grpc::ServerContext*, const handoff::v1::LeadHandoff* req,
+Status HandoffInboxServiceImpl::SubmitLead(grpc::ServerContext* ctx, const handoff::v1::LeadHandoff* req,
                                            handoff::v1::SubmitLeadResponse* resp) {
+  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
   RETURN_IF_ERROR_GRPC(RequireHandoffId(req->handoff_id()));
   RETURN_IF_ERROR_GRPC(RequirePositiveId(req->lead_id(), "lead_id"));
   ASSIGN_OR_RETURN_GRPC(*resp, inbox_->Submit(*req, absl::Now()));
   return Status::OK;
 }
 
-Status HandoffInboxServiceImpl::EraseLead(grpc::ServerContext*, const handoff::v1::LeadErasure* req,
+Status HandoffInboxServiceImpl::EraseLead(grpc::ServerContext* ctx, const handoff::v1::LeadErasure* req,
                                           handoff::v1::EraseLeadResponse* resp) {
+  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
   if (req->event_id().size() != 36) {
     return ToGrpcStatus(absl::InvalidArgumentError("event_id: must be a UUID"));
   }

@@ -4,6 +4,7 @@
 // (INVALID_ARGUMENT naming the field), calls a store with the caller's identity for
 // the row rules, and maps the result through common::ToGrpcStatus.
 
+#include "common/server/internal_guard.h"
 #include "funnel/handoff/v1/handoff.grpc.pb.h"
 #include "funnel/sales/v1/sales_service.grpc.pb.h"
 #include "sales_service/directory_store.h"
@@ -16,8 +17,12 @@ namespace funnel::sales {
 class SalesServiceImpl final : public v1::SalesService::Service {
  public:
   SalesServiceImpl(DirectoryStore* directory, InboxStore* inbox, OpportunityStore* opportunities,
-                   ReportStore* reports)
-      : directory_(directory), inbox_(inbox), opportunities_(opportunities), reports_(reports) {}
+                   ReportStore* reports, const common::InternalGuard* guard = common::OpenGuard())
+      : directory_(directory),
+        inbox_(inbox),
+        opportunities_(opportunities),
+        reports_(reports),
+        guard_(guard) {}
 
   using Ctx = grpc::ServerContext;
   grpc::Status CreateRep(Ctx*, const v1::CreateRepRequest*, v1::Rep*) override;
@@ -59,12 +64,15 @@ class SalesServiceImpl final : public v1::SalesService::Service {
   InboxStore* const inbox_;
   OpportunityStore* const opportunities_;
   ReportStore* const reports_;
+  const common::InternalGuard* const guard_;
 };
 
 // Serves funnel.handoff.v1.HandoffInboxService: what marketing's relay delivers.
 class HandoffInboxServiceImpl final : public handoff::v1::HandoffInboxService::Service {
  public:
-  explicit HandoffInboxServiceImpl(InboxStore* inbox) : inbox_(inbox) {}
+  explicit HandoffInboxServiceImpl(InboxStore* inbox,
+                                   const common::InternalGuard* guard = common::OpenGuard())
+      : inbox_(inbox), guard_(guard) {}
   grpc::Status SubmitLead(grpc::ServerContext*, const handoff::v1::LeadHandoff*,
                           handoff::v1::SubmitLeadResponse*) override;
   grpc::Status EraseLead(grpc::ServerContext*, const handoff::v1::LeadErasure*,
@@ -72,6 +80,7 @@ class HandoffInboxServiceImpl final : public handoff::v1::HandoffInboxService::S
 
  private:
   InboxStore* const inbox_;
+  const common::InternalGuard* const guard_;
 };
 
 }  // namespace funnel::sales

@@ -28,6 +28,11 @@ ABSL_FLAG(std::string, relay_key, "",
           "API key the relay presents to the gateway (prefer FUNNEL_RELAY_KEY).");
 ABSL_FLAG(absl::Duration, relay_poll_interval, absl::Seconds(1),
           "How often the relay looks at the outbox when nothing woke it.");
+ABSL_FLAG(std::string, internal_secret, "",
+          "Credential the gateway adds to every call; calls without it are refused "
+          "(prefer FUNNEL_INTERNAL_SECRET). Required unless --allow_direct_calls.");
+ABSL_FLAG(bool, allow_direct_calls, false,
+          "Accept calls that did not come through the gateway (never in production).");
 ABSL_FLAG(absl::Duration, drain_timeout, absl::Seconds(10),
           "How long shutdown waits for in-flight calls.");
 
@@ -81,7 +86,16 @@ int RunDbService(int argc, char** argv, const DbServiceSpec& spec) {
   relay_options.bearer_key = absl::GetFlag(FLAGS_relay_key);
   relay_options.poll_interval = absl::GetFlag(FLAGS_relay_poll_interval);
   OutboxRelay relay(&pool, relay_options, spec.on_delivered);
-  std::shared_ptr<void> services = spec.install(host, pool, [&relay] { relay.Wake(); });
+  const std::string secret = absl::GetFlag(FLAGS_internal_secret);
+  if (secret.empty() && !absl::GetFlag(FLAGS_allow_direct_calls)) {
+    LogError("refusing to start without an internal credential",
+             {{"server", spec.name},
+              {"fix", "set FUNNEL_INTERNAL_SECRET (the gateway's too), or --allow_direct_calls"}});
+    return 1;
+  }
+  const InternalGuard guard(secret);
+  std::shared_ptr<void> services =
+      spec.install(host, pool, [&relay] { relay.Wake(); }, &guard);
   // The server is useful only while its database answers.
   host.AddHealthProbe({}, [&pool] { return pool.Ping(); });
   if (absl::Status status = host.Start(); !status.ok()) {

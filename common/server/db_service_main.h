@@ -12,6 +12,7 @@
 #include "common/mysql/migrations.h"
 #include "common/mysql/pool.h"
 #include "common/outbox_relay.h"
+#include "common/server/internal_guard.h"
 #include "common/server/service_host.h"
 
 namespace funnel::common {
@@ -25,7 +26,7 @@ struct DbServiceSpec {
   // that keeps them alive until the server has stopped. Stores call `wake` after
   // committing an outbox event so the relay sends it at once.
   std::function<std::shared_ptr<void>(ServiceHost& host, ConnectionPool& pool,
-                                      std::function<void()> wake)>
+                                      std::function<void()> wake, const InternalGuard* guard)>
       install;
   // Applied when the receiver acknowledged one of this service's events.
   DeliveredHook on_delivered;

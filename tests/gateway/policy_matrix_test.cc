@@ -116,5 +116,36 @@ TEST(PolicyMatrixTest, CallersCannotForgeTheirIdentity) {
   EXPECT_THAT(status.error_message(), ::testing::HasSubstr("role MARKETING"));
 }
 
+TEST(PolicyMatrixTest, ServicesRefuseCallsThatBypassTheGateway) {
+  FunnelStack stack("bypass");
+  for (int port : {stack.sales_port(), stack.marketing_port()}) {
+    auto direct = grpc::CreateChannel(absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials());
+    grpc::GenericStub stub(direct);
+    grpc::ClientContext ctx;
+    // Forged identity, straight to the service.
+    ctx.AddMetadata("x-funnel-role", "ADMIN");
+    ctx.AddMetadata("x-funnel-principal-id", "mallory");
+    grpc::Slice empty("");
+    grpc::ByteBuffer request(&empty, 1), reply;
+    grpc::Status status;
+    absl::Notification done;
+    const std::string method = port == stack.sales_port() ? "/funnel.sales.v1.SalesService/ListReps"
+                                                          : "/funnel.marketing.v1.MarketingService/ListLeads";
+    stub.UnaryCall(&ctx, method, {}, &request, &reply, [&](grpc::Status s) {
+      status = s;
+      done.Notify();
+    });
+    done.WaitForNotification();
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAUTHENTICATED) << method;
+    EXPECT_THAT(status.error_message(), ::testing::HasSubstr("gateway"));
+    // Health stays open to probes and grpcurl.
+    EXPECT_EQ(testing::HealthOf(port, ""), testing::HealthCheckResponse::SERVING);
+  }
+  // The same call through the gateway works.
+  EXPECT_TRUE(CallWithEmptyRequest(stack.GatewayChannel(stack.Key("SALES_MANAGER")),
+                                   "/funnel.sales.v1.SalesService/ListReps")
+                  .ok());
+}
+
 }  // namespace
 }  // namespace funnel

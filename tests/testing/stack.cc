@@ -42,6 +42,7 @@ FunnelStack::FunnelStack(const std::string& label, common::DbOptions server)
   // it starts, and a restarted process must come back where its peers look.
   for (Process p : {kMarketing, kSales, kGateway}) ports_[p] = FreePort();
   keys_file_ = dir_.path() + "/keys.txt";
+  const std::string secret = absl::StrCat("internal-", label, "-", FreePort());
   for (const char* role : {"MARKETING", "SALES_REP", "SALES_MANAGER", "REVENUE_OPS", "ADMIN",
                            "SERVICE_MARKETING", "SERVICE_SALES"}) {
     keys_[role] = MakeKey(keys_file_, role, absl::StrCat("test-", role), 0);
@@ -54,7 +55,8 @@ FunnelStack::FunnelStack(const std::string& label, common::DbOptions server)
                       "--db_name=" + db.database, "--db_user=" + db.user, "--health_interval=100ms",
                       "--drain_timeout=2s", gateway},
                      {{"FUNNEL_DB_PASSWORD", db.password},
-                      {"FUNNEL_RELAY_KEY", keys_.at(p == kMarketing ? "SERVICE_MARKETING" : "SERVICE_SALES")}}};
+                      {"FUNNEL_RELAY_KEY", keys_.at(p == kMarketing ? "SERVICE_MARKETING" : "SERVICE_SALES")},
+                      {"FUNNEL_INTERNAL_SECRET", secret}}};
   };
   service(kMarketing, "marketing_service", marketing_user_);
   service(kSales, "sales_service", sales_user_);
@@ -65,7 +67,7 @@ FunnelStack::FunnelStack(const std::string& label, common::DbOptions server)
                            absl::StrCat("--sales_address=127.0.0.1:", ports_[kSales]),
                            "--health_interval=100ms", "--drain_timeout=2s",
                            "--keys_file=" + keys_file_},
-                          {}};
+                          {{"FUNNEL_INTERNAL_SECRET", secret}}};
   for (Process p : {kMarketing, kSales, kGateway}) Start(p);
   for (Process p : {kMarketing, kSales, kGateway}) {
     WaitForHealth(ports_[p], "", HealthCheckResponse::SERVING, absl::Seconds(60));

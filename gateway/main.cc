@@ -16,6 +16,8 @@
 #include "common/status.h"
 #include "gateway/auth.h"
 #include "gateway/backend_health.h"
+#include "gateway/funnel_service.h"
+#include "gateway/gatekeeper.h"
 #include "gateway/proxy.h"
 #include "gateway/routes.h"
 
@@ -97,8 +99,10 @@ int main(int argc, char** argv) {
       {Backend::kMarketing, funnel::common::InternalChannel(absl::GetFlag(FLAGS_marketing_address))},
       {Backend::kSales, funnel::common::InternalChannel(absl::GetFlag(FLAGS_sales_address))},
   };
-  funnel::gateway::ForwardingProxy proxy(channels, &keys, &*policy,
-                                         absl::GetFlag(FLAGS_internal_secret));
+  const funnel::gateway::Gatekeeper gatekeeper(&keys, &*policy, absl::GetFlag(FLAGS_internal_secret));
+  funnel::gateway::ForwardingProxy proxy(channels, &gatekeeper);
+  funnel::gateway::FunnelServiceImpl funnel_views(&gatekeeper, channels.at(Backend::kMarketing),
+                                                  channels.at(Backend::kSales));
 
   funnel::common::ServiceHostOptions options;
   options.name = "gateway";
@@ -110,8 +114,11 @@ int main(int argc, char** argv) {
   funnel::common::ServiceHost host(options);
 
   std::vector<std::string> forwarded;
-  for (const auto& s : funnel::gateway::ForwardedServices()) forwarded.push_back(s.full_name);
+  for (const auto& s : funnel::gateway::ForwardedServices()) {
+    if (s.backend != Backend::kGateway) forwarded.push_back(s.full_name);
+  }
   host.AddGenericService(&proxy, forwarded);
+  host.AddService(&funnel_views, {"funnel.gateway.v1.FunnelService"});
   // The gateway itself is up as long as it runs; each forwarded service is as
   // healthy as the backend that owns it.
   host.AddHealthProbe({"", "funnel.gateway.v1.FunnelService"}, [] { return absl::OkStatus(); });

@@ -4,9 +4,6 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "common/server/internal_guard.h"
-#include "common/server/principal.h"
-#include "common/server/request_log.h"
 #include "common/status.h"
 
 namespace funnel::gateway {
@@ -40,7 +37,7 @@ class RejectReactor final : public grpc::ServerGenericBidiReactor {
 class ProxyCall final : public grpc::ServerGenericBidiReactor {
  public:
   ProxyCall(grpc::GenericCallbackServerContext* server_ctx, grpc::GenericStub* stub,
-            const Principal& principal, const std::string& internal_secret)
+            const Principal& principal, const Gatekeeper& gatekeeper)
       : server_ctx_(server_ctx),
         client_ctx_(grpc::ClientContext::FromCallbackServerContext(*server_ctx)),
         backend_(this) {
@@ -49,12 +46,7 @@ class ProxyCall final : public grpc::ServerGenericBidiReactor {
       if (IsTransportHeader(k) || IsPrivateHeader(k)) continue;
       client_ctx_->AddMetadata(std::string(k), std::string(value.data(), value.size()));
     }
-    client_ctx_->AddMetadata(common::kPrincipalIdHeader, principal.id);
-    client_ctx_->AddMetadata(common::kRoleHeader, principal.role);
-    if (principal.rep_id != 0) {
-      client_ctx_->AddMetadata(common::kRepIdHeader, absl::StrCat(principal.rep_id));
-    }
-    if (!internal_secret.empty()) client_ctx_->AddMetadata(common::kInternalHeader, internal_secret);
+    gatekeeper.Stamp(principal, client_ctx_.get());
     stub->PrepareBidiStreamingCall(client_ctx_.get(), server_ctx->method(), {}, &backend_);
     backend_.AddHold();  // Released when the caller -> backend direction ends.
     backend_.StartRead(&response_);
@@ -135,9 +127,8 @@ class ProxyCall final : public grpc::ServerGenericBidiReactor {
 }  // namespace
 
 ForwardingProxy::ForwardingProxy(std::map<Backend, std::shared_ptr<grpc::Channel>> channels,
-                                 const KeyStore* keys, const Policy* policy,
-                                 std::string internal_secret)
-    : keys_(keys), policy_(policy), internal_secret_(std::move(internal_secret)) {
+                                 const Gatekeeper* gatekeeper)
+    : gatekeeper_(gatekeeper) {
   for (auto& [backend, channel] : channels) {
     stubs_[backend] = std::make_unique<grpc::GenericStub>(channel);
   }
@@ -150,19 +141,13 @@ grpc::ServerGenericBidiReactor* ForwardingProxy::CreateReactor(
   // reflection versions); every public method needs a key and the policy's leave.
   absl::StatusOr<Route> route = RouteFor(context->method());
   if (!route.ok()) return new RejectReactor(common::ToGrpcStatus(route.status()));
-  const auto& md = context->client_metadata();
-  auto auth = md.find("authorization");
-  absl::StatusOr<Principal> principal = keys_->Authenticate(
-      auth == md.end() ? absl::string_view() : absl::string_view(auth->second.data(), auth->second.size()));
+  absl::StatusOr<Principal> principal = gatekeeper_->Admit(*context, context->method());
   if (!principal.ok()) return new RejectReactor(common::ToGrpcStatus(principal.status()));
-  if (absl::Status allowed = policy_->Check(context->method(), principal->role); !allowed.ok()) {
-    return new RejectReactor(common::ToGrpcStatus(allowed));
+  auto stub = stubs_.find(route->backend);
+  if (stub == stubs_.end()) {  // FunnelService is served by its own handler, never here.
+    return new RejectReactor(grpc::Status(grpc::StatusCode::UNIMPLEMENTED, "not forwarded"));
   }
-  if (route->backend == Backend::kGateway) {
-    return new RejectReactor(grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
-                                          "the composite views are not built yet"));
-  }
-  return new ProxyCall(context, stubs_.at(route->backend).get(), *principal, internal_secret_);
+  return new ProxyCall(context, stub->second.get(), *principal, *gatekeeper_);
 }
 
 }  // namespace funnel::gateway

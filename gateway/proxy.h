@@ -19,25 +19,23 @@
 #include <map>
 #include <memory>
 
-#include "gateway/auth.h"
+#include "gateway/gatekeeper.h"
 #include "gateway/routes.h"
 
 namespace funnel::gateway {
 
 class ForwardingProxy final : public grpc::CallbackGenericService {
  public:
-  // `channels` must hold a channel for every Backend. `keys` and `policy` must
-  // outlive the proxy.
-  ForwardingProxy(std::map<Backend, std::shared_ptr<grpc::Channel>> channels, const KeyStore* keys,
-                  const Policy* policy, std::string internal_secret);
+  // `channels` must hold a channel for every backend; `gatekeeper` must outlive
+  // the proxy.
+  ForwardingProxy(std::map<Backend, std::shared_ptr<grpc::Channel>> channels,
+                  const Gatekeeper* gatekeeper);
 
   grpc::ServerGenericBidiReactor* CreateReactor(grpc::GenericCallbackServerContext* context) override;
 
  private:
   std::map<Backend, std::unique_ptr<grpc::GenericStub>> stubs_;
-  const KeyStore* const keys_;
-  const Policy* const policy_;
-  const std::string internal_secret_;
+  const Gatekeeper* const gatekeeper_;
 };
 
 }  // namespace funnel::gateway

@@ -12,6 +12,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "common/median.h"
 #include "common/mysql/idempotency.h"
 #include "common/mysql/params.h"
 #include "common/mysql/sql_util.h"
@@ -375,6 +376,64 @@ absl::StatusOr<v1::CampaignMetrics> CampaignStore::Metrics(int64_t campaign_id, 
                    : 0);
   }
   return m;
+}
+
+absl::StatusOr<v1::FunnelStats> CampaignStore::FunnelStats(absl::Time start, absl::Time end,
+                                                           int64_t campaign_id) {
+  v1::FunnelStats stats;
+  RETURN_IF_ERROR(pool_->WithConnection("funnel stats", [&](sql::Connection& conn) {
+    // Each query: a range on one timestamp column, optionally one campaign.
+    auto run = [&](absl::string_view sql, absl::string_view column, absl::string_view campaign_column) {
+      std::string text = absl::StrCat(sql, " WHERE ", column, " >= FROM_UNIXTIME(?) AND ", column,
+                                      " < FROM_UNIXTIME(?)");
+      if (campaign_id != 0) absl::StrAppend(&text, " AND ", campaign_column, " = ?");
+      return text;
+    };
+    auto query = [&](const std::string& sql) {
+      auto st = Prepare(conn, sql);
+      st->setDouble(1, UnixSecondsOf(start));
+      st->setDouble(2, UnixSecondsOf(end));
+      if (campaign_id != 0) st->setInt64(3, campaign_id);
+      return std::unique_ptr<sql::ResultSet>(st->executeQuery());
+    };
+    auto count = [&](const std::string& sql) {
+      auto rs = query(sql);
+      return rs->next() ? rs->getInt64(1) : 0;
+    };
+    stats.set_leads_captured(count(run("SELECT COUNT(*) FROM leads", "created_at", "first_touch_campaign_id")));
+    stats.set_mqls(count(run("SELECT COUNT(DISTINCT lead_id) FROM handoffs", "created_at", "first_touch_campaign_id")));
+    stats.set_handed_off(count(run("SELECT COUNT(*) FROM handoffs", "delivered_at", "first_touch_campaign_id")));
+    stats.set_accepted(count(run("SELECT COUNT(*) FROM handoffs", "decided_at", "first_touch_campaign_id") +
+                             " AND decision = 1"));
+    {
+      auto rs = query(run("SELECT rejection_reason, COUNT(*) FROM handoffs", "decided_at",
+                          "first_touch_campaign_id") + " AND decision = 2 GROUP BY rejection_reason ORDER BY 1");
+      while (rs->next()) {
+        auto* r = stats.add_rejected_by_reason();
+        r->set_reason(static_cast<handoff::v1::RejectionReason>(rs->getInt(1)));
+        r->set_count(rs->getInt64(2));
+      }
+    }
+    auto median = [&](const std::string& sql) {
+      std::vector<double> values;
+      auto rs = query(sql);
+      while (rs->next()) {
+        if (!rs->isNull(1)) values.push_back(rs->getDouble(1));
+      }
+      return common::Median(values);
+    };
+    stats.set_median_capture_to_mql_seconds(median(run(
+        "SELECT UNIX_TIMESTAMP(h.created_at) - UNIX_TIMESTAMP(l.created_at) FROM handoffs h "
+        "JOIN leads l ON l.lead_id = h.lead_id", "h.created_at", "h.first_touch_campaign_id")));
+    stats.set_median_mql_to_handoff_seconds(median(run(
+        "SELECT UNIX_TIMESTAMP(delivered_at) - UNIX_TIMESTAMP(created_at) FROM handoffs",
+        "delivered_at", "first_touch_campaign_id")));
+    stats.set_median_handoff_to_decision_seconds(median(run(
+        "SELECT UNIX_TIMESTAMP(decided_at) - UNIX_TIMESTAMP(delivered_at) FROM handoffs",
+        "decided_at", "first_touch_campaign_id")));
+    return absl::OkStatus();
+  }));
+  return stats;
 }
 
 absl::StatusOr<v1::Segment> CampaignStore::CreateSegment(const v1::Segment& segment,

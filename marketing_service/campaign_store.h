@@ -31,6 +31,9 @@ class CampaignStore final {
                                       const std::vector<std::string>& paths,
                                       const std::string& request_id);
   absl::StatusOr<v1::CampaignMetrics> Metrics(int64_t campaign_id, absl::Time now);
+  // Marketing's side of the funnel in [start, end), optionally for leads first
+  // touched by one campaign.
+  absl::StatusOr<v1::FunnelStats> FunnelStats(absl::Time start, absl::Time end, int64_t campaign_id);
 
   // ALREADY_EXISTS for a taken name.
   absl::StatusOr<v1::Segment> CreateSegment(const v1::Segment& segment,

@@ -6,6 +6,7 @@
 #include "common/server/caller.h"
 #include "common/server/internal_guard.h"
 #include "common/status.h"
+#include "common/time_range.h"
 #include "common/time_util.h"
 #include "marketing_service/email.h"
 #include "marketing_service/scoring.h"
@@ -363,6 +364,17 @@ Status MarketingServiceImpl::GetCampaignMetrics(ServerContext* ctx,
   RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
   RETURN_IF_ERROR_GRPC(RequirePositiveId(req->campaign_id(), "campaign_id"));
   ASSIGN_OR_RETURN_GRPC(*resp, campaigns_->Metrics(req->campaign_id(), absl::Now()));
+  return Status::OK;
+}
+
+Status MarketingServiceImpl::GetFunnelStats(ServerContext* ctx, const v1::GetFunnelStatsRequest* req,
+                                            v1::FunnelStats* resp) {
+  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
+  RETURN_IF_ERROR_GRPC(RequireNonNegativeId(req->campaign_id(), "campaign_id"));
+  ASSIGN_OR_RETURN_GRPC(common::TimeRange range,
+                        common::ReportRange(req->has_start_time(), req->start_time(),
+                                            req->has_end_time(), req->end_time(), absl::Now()));
+  ASSIGN_OR_RETURN_GRPC(*resp, campaigns_->FunnelStats(range.start, range.end, req->campaign_id()));
   return Status::OK;
 }
 

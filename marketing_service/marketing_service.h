@@ -68,6 +68,8 @@ class MarketingServiceImpl final : public v1::MarketingService::Service {
 
   grpc::Status GetCampaignMetrics(grpc::ServerContext*, const v1::GetCampaignMetricsRequest*,
                                   v1::CampaignMetrics*) override;
+  grpc::Status GetFunnelStats(grpc::ServerContext*, const v1::GetFunnelStatsRequest*,
+                              v1::FunnelStats*) override;
   grpc::Status GetHandoffStatus(grpc::ServerContext*, const v1::GetHandoffStatusRequest*,
                                 v1::HandoffStatus*) override;
   grpc::Status GetRelayStats(grpc::ServerContext*, const v1::GetRelayStatsRequest*,

@@ -315,7 +315,8 @@ absl::StatusOr<v1::AcceptHandoffResponse> InboxStore::Accept(const std::string& 
         o.set_lead_id(h.lead().lead_id());
         // Marketing already qualified the lead: it enters at QUALIFICATION.
         o.set_stage(v1::STAGE_QUALIFICATION);
-        v1::Opportunity opened = InsertOpportunity(conn, o, actor, now);
+        v1::Opportunity opened =
+            InsertOpportunity(conn, o, actor, now, h.lead().first_touch_campaign_id());
 
         auto st = Prepare(conn, R"sql(
           UPDATE handoffs SET state = 2, assigned_rep_id = ?, opportunity_id = ?,

@@ -38,8 +38,8 @@ constexpr absl::string_view kOpportunityColumns = R"sql(
 constexpr absl::string_view kInsertOpportunity = R"sql(
   INSERT INTO opportunities (name, account_id, contact_id, owner_rep_id, source, handoff_id,
     lead_id, stage, probability_override, currency, amount_minor, expected_close_date, next_step,
-    created_at, updated_at)
-  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, FROM_UNIXTIME(?), FROM_UNIXTIME(?)))sql";
+    created_at, updated_at, campaign_id)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, FROM_UNIXTIME(?), FROM_UNIXTIME(?), ?))sql";
 
 constexpr absl::string_view kSaveOpportunity = R"sql(
   UPDATE opportunities SET name = ?, contact_id = ?, owner_rep_id = ?, stage = ?,
@@ -195,7 +195,7 @@ absl::StatusOr<v1::Opportunity> ReadOpportunity(sql::Connection& conn, int64_t o
 }
 
 v1::Opportunity InsertOpportunity(sql::Connection& conn, const v1::Opportunity& o,
-                                  const std::string& actor, absl::Time now) {
+                                  const std::string& actor, absl::Time now, int64_t campaign_id) {
   auto st = Prepare(conn, kInsertOpportunity);
   st->setString(1, o.name());
   st->setInt64(2, o.account_id());
@@ -216,6 +216,7 @@ v1::Opportunity InsertOpportunity(sql::Connection& conn, const v1::Opportunity& 
   st->setString(13, o.next_step());
   st->setDouble(14, UnixSecondsOf(now));
   st->setDouble(15, UnixSecondsOf(now));
+  st->setInt64(16, campaign_id);
   st->executeUpdate();
   const int64_t id = LastInsertId(conn);
   RecordStageChange(conn, id, v1::STAGE_UNSPECIFIED, o.stage(), actor, now);

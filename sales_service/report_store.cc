@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "common/median.h"
 #include "common/mysql/idempotency.h"
 #include "common/mysql/outbox.h"
 #include "common/mysql/params.h"
@@ -33,12 +34,6 @@ void AppendRepScope(absl::string_view column, int64_t rep_id, int64_t manager_re
   }
 }
 
-double Median(std::vector<double> values) {
-  if (values.empty()) return 0;
-  std::sort(values.begin(), values.end());
-  const size_t n = values.size();
-  return n % 2 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
-}
 
 }  // namespace
 
@@ -230,10 +225,82 @@ absl::StatusOr<v1::PipelineReport> ReportStore::Pipeline(int64_t rep_id, int64_t
       if (!rs->isNull(3)) first_response.push_back(rs->getDouble(3));
     }
     sla->set_compliance(sla->decided() ? static_cast<double>(sla->decided_within_sla()) / sla->decided() : 0);
-    sla->set_median_first_response_seconds(Median(first_response));
+    sla->set_median_first_response_seconds(common::Median(first_response));
     return absl::OkStatus();
   }));
   return report;
+}
+
+namespace {
+
+// Binds [start, end) for "col >= FROM_UNIXTIME(?) AND col < FROM_UNIXTIME(?)".
+void BindRange(sql::PreparedStatement& st, unsigned first, absl::Time start, absl::Time end) {
+  st.setDouble(first, UnixSecondsOf(start));
+  st.setDouble(first + 1, UnixSecondsOf(end));
+}
+
+void AddMoney(google::protobuf::RepeatedPtrField<handoff::v1::Money>* list, const std::string& currency,
+              int64_t amount) {
+  for (auto& m : *list) {
+    if (m.currency_code() == currency) {
+      m.set_amount_minor(m.amount_minor() + amount);
+      return;
+    }
+  }
+  auto* m = list->Add();
+  m->set_currency_code(currency);
+  m->set_amount_minor(amount);
+}
+
+}  // namespace
+
+absl::StatusOr<v1::FunnelStats> ReportStore::FunnelStats(absl::Time start, absl::Time end,
+                                                         int64_t campaign_id) {
+  v1::FunnelStats stats;
+  const std::string campaign = campaign_id != 0 ? " AND campaign_id = ?" : "";
+  RETURN_IF_ERROR(pool_->WithConnection("funnel stats", [&](sql::Connection& conn) {
+    {
+      auto st = Prepare(conn, absl::StrCat("SELECT COUNT(*) FROM opportunities WHERE created_at >= "
+                                           "FROM_UNIXTIME(?) AND created_at < FROM_UNIXTIME(?)", campaign));
+      BindRange(*st, 1, start, end);
+      if (campaign_id != 0) st->setInt64(3, campaign_id);
+      std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
+      if (rs->next()) stats.set_opportunities(rs->getInt64(1));
+    }
+    {
+      auto st = Prepare(conn, absl::StrCat(
+          "SELECT stage, currency, amount_minor, UNIX_TIMESTAMP(closed_at) - UNIX_TIMESTAMP(created_at) "
+          "FROM opportunities WHERE stage IN (6, 7) AND closed_at >= FROM_UNIXTIME(?) AND "
+          "closed_at < FROM_UNIXTIME(?)", campaign));
+      BindRange(*st, 1, start, end);
+      if (campaign_id != 0) st->setInt64(3, campaign_id);
+      std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
+      std::vector<double> cycle;
+      while (rs->next()) {
+        if (rs->getInt(1) == v1::STAGE_CLOSED_LOST) {
+          stats.set_lost(stats.lost() + 1);
+          continue;
+        }
+        stats.set_won(stats.won() + 1);
+        AddMoney(stats.mutable_won_revenue(), rs->getString(2), rs->getInt64(3));
+        cycle.push_back(rs->getDouble(4));
+      }
+      stats.set_median_open_to_won_seconds(common::Median(cycle));
+    }
+    {
+      auto st = Prepare(conn, absl::StrCat("SELECT source, currency, SUM(amount_minor) FROM opportunities "
+                                           "WHERE stage <= 5", campaign, " GROUP BY source, currency"));
+      if (campaign_id != 0) st->setInt64(1, campaign_id);
+      std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
+      while (rs->next()) {
+        AddMoney(rs->getInt(1) == v1::SOURCE_MARKETING ? stats.mutable_marketing_sourced_pipeline()
+                                                        : stats.mutable_sales_sourced_pipeline(),
+                 rs->getString(2), rs->getInt64(3));
+      }
+    }
+    return absl::OkStatus();
+  }));
+  return stats;
 }
 
 absl::StatusOr<v1::RelayStats> ReportStore::RelayStats(absl::Time now) {

@@ -25,6 +25,8 @@ class ReportStore final {
                                                     const Quarter& quarter);
   absl::StatusOr<v1::PipelineReport> Pipeline(int64_t rep_id, int64_t manager_rep_id,
                                               absl::Time now);
+  // Sales' side of the funnel in [start, end), optionally for one campaign's leads.
+  absl::StatusOr<v1::FunnelStats> FunnelStats(absl::Time start, absl::Time end, int64_t campaign_id);
   absl::StatusOr<v1::RelayStats> RelayStats(absl::Time now);
 
  private:

@@ -6,6 +6,7 @@
 #include "common/server/principal.h"
 #include "common/server/internal_guard.h"
 #include "common/status.h"
+#include "common/time_range.h"
 #include "common/time_util.h"
 #include "common/validation.h"
 #include "marketing_service/email.h"
@@ -399,6 +400,17 @@ Status SalesServiceImpl::GetPipelineReport(Ctx* ctx, const v1::GetPipelineReport
   RETURN_IF_ERROR_GRPC(RequireNonNegativeId(req->rep_id(), "rep_id"));
   RETURN_IF_ERROR_GRPC(RequireNonNegativeId(req->manager_rep_id(), "manager_rep_id"));
   ASSIGN_OR_RETURN_GRPC(*resp, reports_->Pipeline(req->rep_id(), req->manager_rep_id(), absl::Now()));
+  return Status::OK;
+}
+
+Status SalesServiceImpl::GetFunnelStats(Ctx* ctx, const v1::GetFunnelStatsRequest* req,
+                                        v1::FunnelStats* resp) {
+  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
+  RETURN_IF_ERROR_GRPC(RequireNonNegativeId(req->campaign_id(), "campaign_id"));
+  ASSIGN_OR_RETURN_GRPC(common::TimeRange range,
+                        common::ReportRange(req->has_start_time(), req->start_time(),
+                                            req->has_end_time(), req->end_time(), absl::Now()));
+  ASSIGN_OR_RETURN_GRPC(*resp, reports_->FunnelStats(range.start, range.end, req->campaign_id()));
   return Status::OK;
 }
 

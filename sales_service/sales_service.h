@@ -57,6 +57,7 @@ class SalesServiceImpl final : public v1::SalesService::Service {
   grpc::Status SetQuota(Ctx*, const v1::SetQuotaRequest*, v1::Quota*) override;
   grpc::Status GetRepPerformance(Ctx*, const v1::GetRepPerformanceRequest*, v1::RepPerformance*) override;
   grpc::Status GetPipelineReport(Ctx*, const v1::GetPipelineReportRequest*, v1::PipelineReport*) override;
+  grpc::Status GetFunnelStats(Ctx*, const v1::GetFunnelStatsRequest*, v1::FunnelStats*) override;
   grpc::Status GetRelayStats(Ctx*, const v1::GetRelayStatsRequest*, v1::RelayStats*) override;
 
  private:

@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "funnel/gateway/v1/funnel_service.grpc.pb.h"
 #include "funnel/marketing/v1/marketing_service.grpc.pb.h"
 #include "funnel/sales/v1/sales_service.grpc.pb.h"
 #include "tests/testing/stack.h"
@@ -215,6 +216,48 @@ TEST_F(HandoffFlowTest, HotLeadReachesSalesAndTheOutcomeComesBack) {
   EXPECT_EQ(after.rejected_by_reason(0).reason(), handoff::v1::REJECTION_REASON_NO_BUDGET);
   EXPECT_EQ(after.mqls(), 1);        // one lead
   EXPECT_EQ(after.handed_off(), 2);  // two handoffs delivered
+
+  // Revenue ops sees the whole funnel of this scenario through the gateway.
+  {
+    auto views = gateway::v1::FunnelService::NewStub(stack_.GatewayChannel(stack_.Key("REVENUE_OPS")));
+    grpc::ClientContext ctx;
+    gateway::v1::GetFunnelReportRequest r;
+    r.set_campaign_id(campaign.campaign_id());
+    gateway::v1::FunnelReport report;
+    ASSERT_GRPC_OK(views->GetFunnelReport(&ctx, r, &report));
+    EXPECT_EQ(report.leads_captured(), 1);
+    EXPECT_EQ(report.mqls(), 1);
+    EXPECT_EQ(report.handed_off(), 2);
+    EXPECT_EQ(report.accepted(), 1);
+    ASSERT_EQ(report.rejected_by_reason_size(), 1);
+    EXPECT_EQ(report.rejected_by_reason(0).reason(), handoff::v1::REJECTION_REASON_NO_BUDGET);
+    EXPECT_EQ(report.opportunities(), 1);
+    EXPECT_EQ(report.won(), 1);
+    ASSERT_EQ(report.won_revenue_size(), 1);
+    EXPECT_EQ(report.won_revenue(0).amount_minor(), 2'345'678);
+    ASSERT_EQ(report.conversions_size(), 4);
+    EXPECT_DOUBLE_EQ(report.conversions(0).rate(), 1.0);  // captured -> mql
+    EXPECT_DOUBLE_EQ(report.conversions(2).rate(), 0.5);  // handed off -> accepted
+    // A marketer may not read it, the REVENUE_OPS key may not change anything.
+    grpc::ClientContext c2;
+    sales::v1::CloseOpportunityRequest close;
+    close.set_opportunity_id(1);
+    sales::v1::Opportunity out;
+    auto ops_sales = sales::v1::SalesService::NewStub(stack_.GatewayChannel(stack_.Key("REVENUE_OPS")));
+    EXPECT_EQ(ops_sales->CloseOpportunity(&c2, close, &out).error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  }
+  // With sales down the report fails, naming it, instead of showing half a funnel.
+  stack_.Kill(testing::FunnelStack::kSales);
+  {
+    auto views = gateway::v1::FunnelService::NewStub(stack_.GatewayChannel(stack_.Key("REVENUE_OPS")));
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    gateway::v1::FunnelReport report;
+    grpc::Status s = views->GetFunnelReport(&ctx, gateway::v1::GetFunnelReportRequest(), &report);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE);
+    EXPECT_THAT(s.error_message(), ::testing::HasSubstr("sales_service"));
+  }
+  stack_.Start(testing::FunnelStack::kSales);
 
   // Nothing is left in either outbox.
   ASSERT_TRUE(WaitFor([&] {

@@ -1,4 +1,5 @@
 #include "gateway/auth.h"
+#include "gateway/funnel_service.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -74,6 +75,29 @@ TEST(PolicyTest, TheShippedPolicySeparatesTheDepartments) {
   EXPECT_FALSE(policy->Check("/funnel.handoff.v1.HandoffInboxService/SubmitLead", "ADMIN").ok());
   EXPECT_THAT(policy->Check("/funnel.handoff.v1.HandoffFeedbackService/ReportOutcome", "SERVICE_SALES"), IsOk());
   EXPECT_THAT(policy->Check("/funnel.gateway.v1.FunnelService/GetLeadJourney", "SALES_REP"), IsOk());
+}
+
+TEST(FunnelReportTest, ComposesBothSidesWithConversions) {
+  marketing::v1::FunnelStats m;
+  m.set_leads_captured(200);
+  m.set_mqls(50);
+  m.set_handed_off(40);
+  m.set_accepted(30);
+  m.set_median_capture_to_mql_seconds(3600);
+  sales::v1::FunnelStats s;
+  s.set_opportunities(60);
+  s.set_won(15);
+  s.add_won_revenue()->set_amount_minor(999);
+  v1::FunnelReport r = ComposeFunnelReport(m, s);
+  EXPECT_EQ(r.leads_captured(), 200);
+  EXPECT_EQ(r.won(), 15);
+  ASSERT_EQ(r.conversions_size(), 4);
+  EXPECT_EQ(r.conversions(0).from_step(), "captured");
+  EXPECT_DOUBLE_EQ(r.conversions(0).rate(), 0.25);
+  EXPECT_DOUBLE_EQ(r.conversions(0).median_seconds(), 3600);
+  EXPECT_DOUBLE_EQ(r.conversions(2).rate(), 0.75);
+  EXPECT_DOUBLE_EQ(r.conversions(3).rate(), 0.25);
+  EXPECT_DOUBLE_EQ(ComposeFunnelReport({}, {}).conversions(0).rate(), 0);
 }
 
 }  // namespace

@@ -1,0 +1,153 @@
+#include "gateway/funnel_service.h"
+
+#include <atomic>
+
+#include "absl/strings/str_cat.h"
+#include "common/status.h"
+#include "common/time_range.h"
+
+namespace funnel::gateway {
+namespace {
+
+void Step(v1::FunnelReport* report, const char* from, const char* to, int64_t from_count,
+          int64_t to_count, double median_seconds) {
+  v1::StepConversion* c = report->add_conversions();
+  c->set_from_step(from);
+  c->set_to_step(to);
+  c->set_rate(from_count > 0 ? static_cast<double>(to_count) / from_count : 0);
+  c->set_median_seconds(median_seconds);
+}
+
+// The state of one report: both backend answers, whichever comes last finishes.
+struct ReportCall {
+  grpc::ServerUnaryReactor* reactor;
+  v1::FunnelReport* response;
+  std::unique_ptr<grpc::ClientContext> marketing_ctx;
+  std::unique_ptr<grpc::ClientContext> sales_ctx;
+  marketing::v1::GetFunnelStatsRequest marketing_request;
+  sales::v1::GetFunnelStatsRequest sales_request;
+  marketing::v1::FunnelStats marketing_stats;
+  sales::v1::FunnelStats sales_stats;
+  grpc::Status marketing_status;
+  grpc::Status sales_status;
+  std::atomic<int> pending{2};
+
+  // Never partial numbers presented as whole: a failing side fails the report,
+  // naming the service.
+  void Done() {
+    if (--pending > 0) return;
+    for (auto [status, name] : {std::pair{&marketing_status, "marketing_service"},
+                                std::pair{&sales_status, "sales_service"}}) {
+      if (status->ok()) continue;
+      const bool down = status->error_code() == grpc::StatusCode::UNAVAILABLE ||
+                        status->error_code() == grpc::StatusCode::DEADLINE_EXCEEDED;
+      reactor->Finish(grpc::Status(down ? grpc::StatusCode::UNAVAILABLE : status->error_code(),
+                                   absl::StrCat(name, down ? " unavailable: " : ": ",
+                                                status->error_message())));
+      delete this;
+      return;
+    }
+    *response = ComposeFunnelReport(marketing_stats, sales_stats);
+    reactor->Finish(grpc::Status::OK);
+    delete this;
+  }
+};
+
+}  // namespace
+
+v1::FunnelReport ComposeFunnelReport(const marketing::v1::FunnelStats& m,
+                                     const sales::v1::FunnelStats& s) {
+  v1::FunnelReport r;
+  r.set_leads_captured(m.leads_captured());
+  r.set_mqls(m.mqls());
+  r.set_handed_off(m.handed_off());
+  r.set_accepted(m.accepted());
+  for (const auto& rejected : m.rejected_by_reason()) {
+    auto* out = r.add_rejected_by_reason();
+    out->set_reason(rejected.reason());
+    out->set_count(rejected.count());
+  }
+  r.set_opportunities(s.opportunities());
+  r.set_won(s.won());
+  r.set_lost(s.lost());
+  *r.mutable_won_revenue() = s.won_revenue();
+  *r.mutable_marketing_sourced_pipeline() = s.marketing_sourced_pipeline();
+  *r.mutable_sales_sourced_pipeline() = s.sales_sourced_pipeline();
+  Step(&r, "captured", "mql", m.leads_captured(), m.mqls(), m.median_capture_to_mql_seconds());
+  Step(&r, "mql", "handed_off", m.mqls(), m.handed_off(), m.median_mql_to_handoff_seconds());
+  Step(&r, "handed_off", "accepted", m.handed_off(), m.accepted(), m.median_handoff_to_decision_seconds());
+  Step(&r, "opportunity", "won", s.opportunities(), s.won(), s.median_open_to_won_seconds());
+  return r;
+}
+
+FunnelServiceImpl::FunnelServiceImpl(const Gatekeeper* gatekeeper,
+                                     std::shared_ptr<grpc::Channel> marketing,
+                                     std::shared_ptr<grpc::Channel> sales)
+    : gatekeeper_(gatekeeper),
+      marketing_(marketing::v1::MarketingService::NewStub(marketing)),
+      sales_(sales::v1::SalesService::NewStub(sales)) {}
+
+grpc::ServerUnaryReactor* FunnelServiceImpl::GetFunnelReport(grpc::CallbackServerContext* context,
+                                                             const v1::GetFunnelReportRequest* request,
+                                                             v1::FunnelReport* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  absl::StatusOr<Principal> principal =
+      gatekeeper_->Admit(*context, "/funnel.gateway.v1.FunnelService/GetFunnelReport");
+  absl::Status valid = principal.status();
+  if (valid.ok() && request->segment_id() != 0) {
+    valid = absl::UnimplementedError("segment_id: the funnel report cannot filter by segment yet");
+  }
+  if (valid.ok() && request->campaign_id() < 0) {
+    valid = absl::InvalidArgumentError("campaign_id: must not be negative");
+  }
+  if (valid.ok()) {
+    valid = common::ReportRange(request->has_start_time(), request->start_time(),
+                                request->has_end_time(), request->end_time(), absl::Now())
+                .status();
+  }
+  if (!valid.ok()) {
+    reactor->Finish(common::ToGrpcStatus(valid));
+    return reactor;
+  }
+  auto* call = new ReportCall{reactor, response};
+  call->marketing_ctx = grpc::ClientContext::FromCallbackServerContext(*context);
+  call->sales_ctx = grpc::ClientContext::FromCallbackServerContext(*context);
+  gatekeeper_->Stamp(*principal, call->marketing_ctx.get());
+  gatekeeper_->Stamp(*principal, call->sales_ctx.get());
+  // Both requests have the same fields: the range and the campaign.
+  if (request->has_start_time()) {
+    *call->marketing_request.mutable_start_time() = request->start_time();
+    *call->sales_request.mutable_start_time() = request->start_time();
+  }
+  if (request->has_end_time()) {
+    *call->marketing_request.mutable_end_time() = request->end_time();
+    *call->sales_request.mutable_end_time() = request->end_time();
+  }
+  call->marketing_request.set_campaign_id(request->campaign_id());
+  call->sales_request.set_campaign_id(request->campaign_id());
+  marketing_->async()->GetFunnelStats(call->marketing_ctx.get(), &call->marketing_request,
+                                      &call->marketing_stats, [call](grpc::Status s) {
+                                        call->marketing_status = std::move(s);
+                                        call->Done();
+                                      });
+  sales_->async()->GetFunnelStats(call->sales_ctx.get(), &call->sales_request, &call->sales_stats,
+                                  [call](grpc::Status s) {
+                                    call->sales_status = std::move(s);
+                                    call->Done();
+                                  });
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* FunnelServiceImpl::GetLeadJourney(grpc::CallbackServerContext* context,
+                                                            const v1::GetLeadJourneyRequest*,
+                                                            v1::LeadJourney*) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  absl::StatusOr<Principal> principal =
+      gatekeeper_->Admit(*context, "/funnel.gateway.v1.FunnelService/GetLeadJourney");
+  reactor->Finish(principal.ok() ? grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
+                                                "GetLeadJourney is not built yet")
+                                 : common::ToGrpcStatus(principal.status()));
+  return reactor;
+}
+
+}  // namespace funnel::gateway

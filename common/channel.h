@@ -9,15 +9,18 @@
 
 namespace funnel::common {
 
-// An insecure channel to another Funnel process. gRPC's default reconnect backoff
-// grows to two minutes, during which calls fail at once; between our own processes
-// a peer that restarts is back in a second, so retry connecting every 100 ms-1 s.
-inline std::shared_ptr<grpc::Channel> InternalChannel(const std::string& target) {
-  grpc::ChannelArguments args;
-  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
-  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
-  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
-  return grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), args);
-}
+// The gRPC target for an address flag: "host:port" as is; a comma-separated list
+// "10.0.0.1:50053,10.0.0.2:50053" as one ipv4 target over all of them; "dns:///..."
+// (a name that resolves to several addresses) as is.
+std::string ChannelTarget(const std::string& address);
+
+// A channel to another Funnel process (or its replicas). Round-robin over every
+// address, with gRPC's client-side health checking (grpc.health.v1.Health/Watch) so
+// a replica that stops serving is skipped. gRPC's default reconnect backoff grows to
+// two minutes, during which calls fail at once; between our own processes a peer
+// that restarts is back in a second, so reconnect every 100 ms-1 s.
+std::shared_ptr<grpc::Channel> InternalChannel(
+    const std::string& address,
+    std::shared_ptr<grpc::ChannelCredentials> credentials = grpc::InsecureChannelCredentials());
 
 }  // namespace funnel::common

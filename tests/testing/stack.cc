@@ -34,13 +34,15 @@ bool WaitForHealth(int port, const std::string& service, HealthCheckResponse::Se
   return false;
 }
 
-FunnelStack::FunnelStack(const std::string& label, common::DbOptions server)
+FunnelStack::FunnelStack(const std::string& label, common::DbOptions server, int sales_replicas)
     : marketing_db_(label + "_mk", server), sales_db_(label + "_sa", server) {
   marketing_user_ = marketing_db_.CreateOwnUser();
   sales_user_ = sales_db_.CreateOwnUser();
   // Fixed ports, picked now: the services' relays need the gateway's address before
   // it starts, and a restarted process must come back where its peers look.
-  for (Process p : {kMarketing, kSales, kGateway}) ports_[p] = FreePort();
+  std::vector<Process> processes = {kMarketing, kSales, kGateway};
+  if (sales_replicas == 2) processes.push_back(kSales2);
+  for (Process p : processes) ports_[p] = FreePort();
   keys_file_ = dir_.path() + "/keys.txt";
   const std::string secret = absl::StrCat("internal-", label, "-", FreePort());
   for (const char* role : {"MARKETING", "SALES_REP", "SALES_MANAGER", "REVENUE_OPS", "ADMIN",
@@ -60,16 +62,21 @@ FunnelStack::FunnelStack(const std::string& label, common::DbOptions server)
   };
   service(kMarketing, "marketing_service", marketing_user_);
   service(kSales, "sales_service", sales_user_);
+  std::string sales_addresses = absl::StrCat("127.0.0.1:", ports_[kSales]);
+  if (sales_replicas == 2) {
+    service(kSales2, "sales_service", sales_user_);
+    absl::StrAppend(&sales_addresses, ",127.0.0.1:", ports_[kSales2]);
+  }
   specs_[kGateway] = Spec{"gateway",
                           {BinaryPath("gateway"), absl::StrCat("--port=", ports_[kGateway]),
                            "--listen_host=127.0.0.1",
                            absl::StrCat("--marketing_address=127.0.0.1:", ports_[kMarketing]),
-                           absl::StrCat("--sales_address=127.0.0.1:", ports_[kSales]),
+                           "--sales_address=" + sales_addresses,
                            "--health_interval=100ms", "--drain_timeout=2s",
                            "--keys_file=" + keys_file_},
                           {{"FUNNEL_INTERNAL_SECRET", secret}}};
-  for (Process p : {kMarketing, kSales, kGateway}) Start(p);
-  for (Process p : {kMarketing, kSales, kGateway}) {
+  for (Process p : processes) Start(p);
+  for (Process p : processes) {
     WaitForHealth(ports_[p], "", HealthCheckResponse::SERVING, absl::Seconds(60));
   }
   // Ready when the gateway itself reaches both backends.

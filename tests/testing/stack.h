@@ -33,10 +33,12 @@ std::string MakeKey(const std::string& keys_file, const std::string& role, const
 
 class FunnelStack final {
  public:
-  enum Process { kMarketing, kSales, kGateway };
+  enum Process { kMarketing, kSales, kGateway, kSales2 };
 
-  // Starts marketing_service, sales_service and gateway against `server`.
-  explicit FunnelStack(const std::string& label, common::DbOptions server = TestServerOptions());
+  // Starts marketing_service, sales_service (with `sales_replicas` of 1 or 2, the
+  // second as kSales2 on the same database) and gateway against `server`.
+  explicit FunnelStack(const std::string& label, common::DbOptions server = TestServerOptions(),
+                       int sales_replicas = 1);
   ~FunnelStack();  // SIGTERM to each process.
 
   int gateway_port() const { return ports_.at(kGateway); }
@@ -53,6 +55,7 @@ class FunnelStack final {
   ChildProcess& gateway() { return *children_.at(kGateway); }
   ChildProcess& marketing() { return *children_.at(kMarketing); }
   ChildProcess& sales() { return *children_.at(kSales); }
+  ChildProcess& process(Process p) { return *children_.at(p); }
   TestDatabase& marketing_db() { return marketing_db_; }
   TestDatabase& sales_db() { return sales_db_; }
   const common::DbOptions& marketing_user() const { return marketing_user_; }

@@ -1,0 +1,26 @@
+#include "common/channel.h"
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+
+namespace funnel::common {
+
+std::string ChannelTarget(const std::string& address) {
+  if (absl::StrContains(address, ":///") || !absl::StrContains(address, ",")) return address;
+  return absl::StrCat("ipv4:", address);
+}
+
+std::shared_ptr<grpc::Channel> InternalChannel(const std::string& address,
+                                               std::shared_ptr<grpc::ChannelCredentials> credentials) {
+  grpc::ChannelArguments args;
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
+  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
+  args.SetServiceConfigJSON(R"json({
+    "loadBalancingConfig": [{"round_robin": {}}],
+    "healthCheckConfig": {"serviceName": ""}
+  })json");
+  return grpc::CreateCustomChannel(ChannelTarget(address), credentials, args);
+}
+
+}  // namespace funnel::common

@@ -10,6 +10,7 @@
 
 #include "absl/flags/flag.h"
 #include "common/channel.h"
+#include "common/tls.h"
 #include "common/flags.h"
 #include "common/log.h"
 #include "common/server/service_host.h"
@@ -33,6 +34,11 @@ ABSL_FLAG(std::string, policy_file, "", "Authorization policy; default: the buil
 ABSL_FLAG(std::string, internal_secret, "",
           "Credential added to every forwarded call; the services require it "
           "(prefer FUNNEL_INTERNAL_SECRET).");
+ABSL_FLAG(std::string, tls_cert, "", "Server certificate (PEM) for clients; empty serves plaintext.");
+ABSL_FLAG(std::string, tls_key, "", "Private key of --tls_cert (PEM).");
+ABSL_FLAG(std::string, backend_ca, "", "CA (PEM) of the services' certificates; set it for mTLS.");
+ABSL_FLAG(std::string, backend_cert, "", "Client certificate (PEM) the gateway presents to services.");
+ABSL_FLAG(std::string, backend_key, "", "Private key of --backend_cert (PEM).");
 ABSL_FLAG(std::string, role, "", "keys add: the new key's role.");
 ABSL_FLAG(std::string, id, "", "keys add: the new key's principal id.");
 ABSL_FLAG(int64_t, rep_id, 0, "keys add: the sales rep id of a SALES_REP/SALES_MANAGER key.");
@@ -95,9 +101,24 @@ int main(int argc, char** argv) {
     funnel::common::LogWarning("no API keys loaded", {{"error", s.ToString()}});
   }
 
+  absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> backend_credentials =
+      funnel::common::ChannelCredentialsFromFiles(absl::GetFlag(FLAGS_backend_ca),
+                                                  absl::GetFlag(FLAGS_backend_cert),
+                                                  absl::GetFlag(FLAGS_backend_key));
+  absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> server_credentials =
+      funnel::common::ServerCredentialsFromFiles(absl::GetFlag(FLAGS_tls_cert),
+                                                 absl::GetFlag(FLAGS_tls_key), "");
+  for (const absl::Status& s : {backend_credentials.status(), server_credentials.status()}) {
+    if (!s.ok()) {
+      funnel::common::LogError("bad TLS configuration", {{"error", s.ToString()}});
+      return 1;
+    }
+  }
   std::map<Backend, std::shared_ptr<grpc::Channel>> channels = {
-      {Backend::kMarketing, funnel::common::InternalChannel(absl::GetFlag(FLAGS_marketing_address))},
-      {Backend::kSales, funnel::common::InternalChannel(absl::GetFlag(FLAGS_sales_address))},
+      {Backend::kMarketing, funnel::common::InternalChannel(absl::GetFlag(FLAGS_marketing_address),
+                                                            *backend_credentials)},
+      {Backend::kSales, funnel::common::InternalChannel(absl::GetFlag(FLAGS_sales_address),
+                                                        *backend_credentials)},
   };
   const funnel::gateway::Gatekeeper gatekeeper(&keys, &*policy, absl::GetFlag(FLAGS_internal_secret));
   funnel::gateway::ForwardingProxy proxy(channels, &gatekeeper);
@@ -111,6 +132,7 @@ int main(int argc, char** argv) {
   options.port_file = absl::GetFlag(FLAGS_port_file);
   options.probe_interval = absl::GetFlag(FLAGS_health_interval);
   options.drain_timeout = absl::GetFlag(FLAGS_drain_timeout);
+  options.credentials = *server_credentials;
   funnel::common::ServiceHost host(options);
 
   std::vector<std::string> forwarded;

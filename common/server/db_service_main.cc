@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/channel.h"
+#include "common/tls.h"
 #include "common/flags.h"
 #include "common/log.h"
 
@@ -33,6 +34,11 @@ ABSL_FLAG(std::string, internal_secret, "",
           "(prefer FUNNEL_INTERNAL_SECRET). Required unless --allow_direct_calls.");
 ABSL_FLAG(bool, allow_direct_calls, false,
           "Accept calls that did not come through the gateway (never in production).");
+ABSL_FLAG(std::string, tls_cert, "", "Server certificate (PEM); empty serves plaintext.");
+ABSL_FLAG(std::string, tls_key, "", "Private key of --tls_cert (PEM).");
+ABSL_FLAG(std::string, client_ca, "",
+          "CA (PEM) that signed the gateway's client certificate; set it for mTLS.");
+ABSL_FLAG(std::string, gateway_ca, "", "CA (PEM) the relay trusts for the gateway's TLS.");
 ABSL_FLAG(absl::Duration, drain_timeout, absl::Seconds(10),
           "How long shutdown waits for in-flight calls.");
 
@@ -79,10 +85,22 @@ int RunDbService(int argc, char** argv, const DbServiceSpec& spec) {
   options.port_file = absl::GetFlag(FLAGS_port_file);
   options.probe_interval = absl::GetFlag(FLAGS_health_interval);
   options.drain_timeout = absl::GetFlag(FLAGS_drain_timeout);
+  absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> relay_credentials =
+      ChannelCredentialsFromFiles(absl::GetFlag(FLAGS_gateway_ca), "", "");
+  absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> server_credentials =
+      ServerCredentialsFromFiles(absl::GetFlag(FLAGS_tls_cert), absl::GetFlag(FLAGS_tls_key),
+                                 absl::GetFlag(FLAGS_client_ca));
+  for (const absl::Status& s : {relay_credentials.status(), server_credentials.status()}) {
+    if (!s.ok()) {
+      LogError("bad TLS configuration", {{"server", spec.name}, {"error", s.ToString()}});
+      return 1;
+    }
+  }
+  options.credentials = *server_credentials;
   ServiceHost host(options);
   RelayOptions relay_options;
   relay_options.name = spec.name;
-  relay_options.gateway = InternalChannel(absl::GetFlag(FLAGS_gateway_address));
+  relay_options.gateway = InternalChannel(absl::GetFlag(FLAGS_gateway_address), *relay_credentials);
   relay_options.bearer_key = absl::GetFlag(FLAGS_relay_key);
   relay_options.poll_interval = absl::GetFlag(FLAGS_relay_poll_interval);
   OutboxRelay relay(&pool, relay_options, spec.on_delivered);

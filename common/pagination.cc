@@ -1,6 +1,7 @@
 #include "common/pagination.h"
 
 #include "absl/strings/escaping.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
@@ -42,6 +43,16 @@ absl::StatusOr<std::vector<std::string>> DecodePageToken(absl::string_view scope
     key.push_back(std::move(part));
   }
   return key;
+}
+
+absl::StatusOr<int64_t> DecodeIdToken(absl::string_view scope, absl::string_view token) {
+  absl::StatusOr<std::vector<std::string>> key = DecodePageToken(scope, token, 1);
+  if (!key.ok()) return key.status();
+  int64_t after = 0;
+  if (!key->empty() && !absl::SimpleAtoi((*key)[0], &after)) {
+    return absl::InvalidArgumentError("page_token: malformed");
+  }
+  return after;
 }
 
 }  // namespace funnel::common

@@ -29,4 +29,16 @@ absl::StatusOr<std::vector<std::string>> DecodePageToken(absl::string_view scope
                                                          absl::string_view token,
                                                          size_t key_parts);
 
+// For listings ordered by one id: the last id served (0 for the first page).
+absl::StatusOr<int64_t> DecodeIdToken(absl::string_view scope, absl::string_view token);
+
+// After fetching up to page_size + 1 rows into `items`: drops the extra row and
+// returns the next page's token (empty on the last page).
+template <typename Items, typename IdOf>
+std::string TrimPage(Items* items, int page_size, absl::string_view scope, IdOf id_of) {
+  if (items->size() <= page_size) return "";
+  items->RemoveLast();
+  return EncodePageToken(scope, {std::to_string(id_of((*items)[page_size - 1]))});
+}
+
 }  // namespace funnel::common

@@ -216,11 +216,7 @@ absl::StatusOr<v1::ListCampaignsResponse> CampaignStore::List(v1::CampaignState 
                                                               v1::Channel channel, int page_size,
                                                               const std::string& page_token) {
   const std::string scope = absl::StrCat("campaigns:", state, ":", channel);
-  ASSIGN_OR_RETURN(std::vector<std::string> key, common::DecodePageToken(scope, page_token, 1));
-  int64_t after = 0;
-  if (!key.empty() && !absl::SimpleAtoi(key[0], &after)) {
-    return absl::InvalidArgumentError("page_token: malformed");
-  }
+  ASSIGN_OR_RETURN(const int64_t after, common::DecodeIdToken(scope, page_token));
   std::string sql = absl::StrCat("SELECT ", kCampaignColumns, " FROM campaigns WHERE campaign_id > ?");
   std::vector<common::SqlParam> params = {after};
   if (state != v1::CAMPAIGN_STATE_UNSPECIFIED) {
@@ -241,11 +237,8 @@ absl::StatusOr<v1::ListCampaignsResponse> CampaignStore::List(v1::CampaignState 
     while (rs->next()) *response.add_campaigns() = CampaignFromRow(*rs);
     return absl::OkStatus();
   }));
-  if (response.campaigns_size() > page_size) {
-    response.mutable_campaigns()->RemoveLast();
-    response.set_next_page_token(common::EncodePageToken(
-        scope, {absl::StrCat(response.campaigns(page_size - 1).campaign_id())}));
-  }
+  response.set_next_page_token(common::TrimPage(response.mutable_campaigns(), page_size, scope,
+                                                [](const auto& x) { return x.campaign_id(); }));
   return response;
 }
 
@@ -480,11 +473,7 @@ absl::StatusOr<v1::Segment> CampaignStore::GetSegment(int64_t segment_id) {
 
 absl::StatusOr<v1::ListSegmentsResponse> CampaignStore::ListSegments(int page_size,
                                                                      const std::string& page_token) {
-  ASSIGN_OR_RETURN(std::vector<std::string> key, common::DecodePageToken("segments", page_token, 1));
-  int64_t after = 0;
-  if (!key.empty() && !absl::SimpleAtoi(key[0], &after)) {
-    return absl::InvalidArgumentError("page_token: malformed");
-  }
+  ASSIGN_OR_RETURN(const int64_t after, common::DecodeIdToken("segments", page_token));
   v1::ListSegmentsResponse response;
   RETURN_IF_ERROR(pool_->WithConnection("list segments", [&](sql::Connection& conn) {
     auto st = Prepare(conn, absl::StrCat("SELECT ", kSegmentColumns,
@@ -495,11 +484,8 @@ absl::StatusOr<v1::ListSegmentsResponse> CampaignStore::ListSegments(int page_si
     while (rs->next()) *response.add_segments() = SegmentFromRow(*rs);
     return absl::OkStatus();
   }));
-  if (response.segments_size() > page_size) {
-    response.mutable_segments()->RemoveLast();
-    response.set_next_page_token(common::EncodePageToken(
-        "segments", {absl::StrCat(response.segments(page_size - 1).segment_id())}));
-  }
+  response.set_next_page_token(common::TrimPage(response.mutable_segments(), page_size, "segments",
+                                                [](const auto& x) { return x.segment_id(); }));
   return response;
 }
 

@@ -545,11 +545,7 @@ absl::StatusOr<v1::RecordTouchpointResponse> LeadStore::RecordTouchpoint(
 absl::StatusOr<v1::ListTouchpointsResponse> LeadStore::ListTouchpoints(
     int64_t lead_id, int page_size, const std::string& page_token) {
   const std::string scope = absl::StrCat("touchpoints:", lead_id);
-  ASSIGN_OR_RETURN(std::vector<std::string> key, common::DecodePageToken(scope, page_token, 1));
-  int64_t after = 0;
-  if (!key.empty() && !absl::SimpleAtoi(key[0], &after)) {
-    return absl::InvalidArgumentError("page_token: malformed");
-  }
+  ASSIGN_OR_RETURN(const int64_t after, common::DecodeIdToken(scope, page_token));
   ASSIGN_OR_RETURN(v1::Lead lead, FindLead(lead_id));
   (void)lead;
   v1::ListTouchpointsResponse response;
@@ -570,22 +566,15 @@ absl::StatusOr<v1::ListTouchpointsResponse> LeadStore::ListTouchpoints(
     }
     return absl::OkStatus();
   }));
-  if (response.touchpoints_size() > page_size) {
-    response.mutable_touchpoints()->RemoveLast();
-    response.set_next_page_token(common::EncodePageToken(
-        scope, {absl::StrCat(response.touchpoints(page_size - 1).touchpoint_id())}));
-  }
+  response.set_next_page_token(common::TrimPage(response.mutable_touchpoints(), page_size, scope,
+                                                [](const auto& x) { return x.touchpoint_id(); }));
   return response;
 }
 
 absl::StatusOr<v1::ListLeadHistoryResponse> LeadStore::ListHistory(int64_t lead_id, int page_size,
                                                                    const std::string& page_token) {
   const std::string scope = absl::StrCat("history:", lead_id);
-  ASSIGN_OR_RETURN(std::vector<std::string> key, common::DecodePageToken(scope, page_token, 1));
-  int64_t after = 0;
-  if (!key.empty() && !absl::SimpleAtoi(key[0], &after)) {
-    return absl::InvalidArgumentError("page_token: malformed");
-  }
+  ASSIGN_OR_RETURN(const int64_t after, common::DecodeIdToken(scope, page_token));
   ASSIGN_OR_RETURN(v1::Lead lead, FindLead(lead_id));
   (void)lead;
   v1::ListLeadHistoryResponse response;
@@ -606,11 +595,8 @@ absl::StatusOr<v1::ListLeadHistoryResponse> LeadStore::ListHistory(int64_t lead_
     }
     return absl::OkStatus();
   }));
-  if (response.entries_size() > page_size) {
-    response.mutable_entries()->RemoveLast();
-    response.set_next_page_token(
-        common::EncodePageToken(scope, {absl::StrCat(response.entries(page_size - 1).entry_id())}));
-  }
+  response.set_next_page_token(common::TrimPage(response.mutable_entries(), page_size, scope,
+                                                [](const auto& e) { return e.entry_id(); }));
   return response;
 }
 
@@ -718,10 +704,7 @@ absl::StatusOr<v1::HandoffStatus> LeadStore::GetHandoffStatus(int64_t lead_id) {
 absl::StatusOr<v1::RelayStats> LeadStore::GetRelayStats(absl::Time now) {
   v1::RelayStats stats;
   RETURN_IF_ERROR(pool_->WithConnection("relay stats", [&](sql::Connection& conn) {
-    const common::OutboxStats s = common::ReadOutboxStats(conn, now);
-    stats.set_pending(s.pending);
-    stats.set_oldest_pending_age_seconds(s.oldest_pending_age_seconds);
-    stats.set_delivered(s.delivered);
+    stats = common::ToRelayStatsProto<v1::RelayStats>(common::ReadOutboxStats(conn, now));
     return absl::OkStatus();
   }));
   return stats;

@@ -14,6 +14,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "common/mysql/pool.h"
+#include "common/wake.h"
 #include "funnel/marketing/v1/marketing_service.pb.h"
 
 namespace funnel::marketing {
@@ -88,8 +89,7 @@ class LeadStore final {
  private:
   template <typename T>
   T Woken(T result) {
-    if (result.ok() && wake_) wake_();
-    return result;
+    return common::WakeIfOk(std::move(result), wake_);
   }
 
   common::ConnectionPool* const pool_;

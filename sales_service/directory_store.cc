@@ -102,11 +102,7 @@ absl::StatusOr<Response> ListPage(common::ConnectionPool& pool, absl::string_vie
                                   google::protobuf::RepeatedPtrField<T>* (Response::*items)(),
                                   int64_t (T::*id_of)() const) {
   const std::string scope = absl::StrCat(table, ":", filter_value);
-  ASSIGN_OR_RETURN(std::vector<std::string> key, common::DecodePageToken(scope, page_token, 1));
-  int64_t after = 0;
-  if (!key.empty() && !absl::SimpleAtoi(key[0], &after)) {
-    return absl::InvalidArgumentError("page_token: malformed");
-  }
+  ASSIGN_OR_RETURN(const int64_t after, common::DecodeIdToken(scope, page_token));
   Response response;
   RETURN_IF_ERROR(pool.WithConnection(absl::StrCat("list ", table), [&](sql::Connection& conn) {
     std::string sql = absl::StrCat("SELECT ", columns, " FROM ", table, " WHERE ", id_column, " > ?");
@@ -121,12 +117,8 @@ absl::StatusOr<Response> ListPage(common::ConnectionPool& pool, absl::string_vie
     while (rs->next()) *(response.*items)()->Add() = from_row(*rs);
     return absl::OkStatus();
   }));
-  auto* list = (response.*items)();
-  if (list->size() > page_size) {
-    list->RemoveLast();
-    response.set_next_page_token(
-        common::EncodePageToken(scope, {absl::StrCat(((*list)[page_size - 1].*id_of)())}));
-  }
+  response.set_next_page_token(common::TrimPage((response.*items)(), page_size, scope,
+                                                [id_of](const T& x) { return (x.*id_of)(); }));
   return response;
 }
 

@@ -185,11 +185,7 @@ absl::StatusOr<v1::ListHandoffsResponse> InboxStore::List(const HandoffFilter& f
                                                           absl::Time now) {
   const std::string scope =
       absl::StrCat("handoffs:", f.state, ":", f.assigned_rep_id, ":", f.overdue_only);
-  ASSIGN_OR_RETURN(std::vector<std::string> key, common::DecodePageToken(scope, page_token, 1));
-  int64_t after = 0;
-  if (!key.empty() && !absl::SimpleAtoi(key[0], &after)) {
-    return absl::InvalidArgumentError("page_token: malformed");
-  }
+  ASSIGN_OR_RETURN(const int64_t after, common::DecodeIdToken(scope, page_token));
   std::string sql = absl::StrCat("SELECT ", kHandoffColumns, " FROM handoffs WHERE seq > ?");
   std::vector<SqlParam> params = {after};
   if (f.state != v1::HANDOFF_STATE_UNSPECIFIED) {

@@ -11,6 +11,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "common/mysql/pool.h"
+#include "common/wake.h"
 #include "funnel/handoff/v1/handoff.pb.h"
 #include "funnel/sales/v1/sales_service.pb.h"
 #include "sales_service/pipeline.h"
@@ -57,8 +58,7 @@ class InboxStore final {
  private:
   template <typename T>
   T Woken(T result) {
-    if (result.ok() && wake_) wake_();
-    return result;
+    return common::WakeIfOk(std::move(result), wake_);
   }
 
   common::ConnectionPool* const pool_;

@@ -12,6 +12,7 @@
 #include "common/mysql/outbox.h"
 #include "common/mysql/params.h"
 #include "common/mysql/sql_util.h"
+#include "common/wake.h"
 #include "common/pagination.h"
 #include "common/status.h"
 #include "common/time_util.h"
@@ -173,11 +174,6 @@ absl::Status CheckEtag(const std::string& given, const std::string& current,
   return absl::OkStatus();
 }
 
-int64_t AfterKey(const std::vector<std::string>& key) {
-  int64_t after = 0;
-  if (!key.empty()) (void)absl::SimpleAtoi(key[0], &after);
-  return after;
-}
 
 }  // namespace
 
@@ -264,10 +260,10 @@ absl::StatusOr<v1::ListOpportunitiesResponse> OpportunityStore::List(const Oppor
                                                                      const std::string& page_token) {
   const std::string scope =
       absl::StrCat("opportunities:", f.owner_rep_id, ":", f.stage, ":", f.status, ":", f.source);
-  ASSIGN_OR_RETURN(std::vector<std::string> key, common::DecodePageToken(scope, page_token, 1));
+  ASSIGN_OR_RETURN(const int64_t after, common::DecodeIdToken(scope, page_token));
   std::string sql = absl::StrCat("SELECT ", kOpportunityColumns,
                                  " FROM opportunities WHERE opportunity_id > ?");
-  std::vector<SqlParam> params = {AfterKey(key)};
+  std::vector<SqlParam> params = {after};
   if (f.owner_rep_id != 0) {
     absl::StrAppend(&sql, " AND owner_rep_id = ?");
     params.push_back(f.owner_rep_id);
@@ -292,11 +288,8 @@ absl::StatusOr<v1::ListOpportunitiesResponse> OpportunityStore::List(const Oppor
     while (rs->next()) *response.add_opportunities() = OpportunityFromRow(*rs);
     return absl::OkStatus();
   }));
-  if (response.opportunities_size() > page_size) {
-    response.mutable_opportunities()->RemoveLast();
-    response.set_next_page_token(common::EncodePageToken(
-        scope, {absl::StrCat(response.opportunities(page_size - 1).opportunity_id())}));
-  }
+  response.set_next_page_token(common::TrimPage(response.mutable_opportunities(), page_size, scope,
+                                                [](const auto& x) { return x.opportunity_id(); }));
   return response;
 }
 
@@ -387,7 +380,7 @@ absl::StatusOr<v1::Opportunity> OpportunityStore::MoveStage(int64_t opportunity_
 absl::StatusOr<v1::ListStageChangesResponse> OpportunityStore::ListStageChanges(
     int64_t opportunity_id, int page_size, const std::string& page_token) {
   const std::string scope = absl::StrCat("stage_changes:", opportunity_id);
-  ASSIGN_OR_RETURN(std::vector<std::string> key, common::DecodePageToken(scope, page_token, 1));
+  ASSIGN_OR_RETURN(const int64_t after, common::DecodeIdToken(scope, page_token));
   ASSIGN_OR_RETURN(v1::Opportunity o, Get(opportunity_id));
   v1::ListStageChangesResponse response;
   int64_t last_id = 0;
@@ -396,7 +389,7 @@ absl::StatusOr<v1::ListStageChangesResponse> OpportunityStore::ListStageChanges(
       SELECT change_id, from_stage, to_stage, changed_by, UNIX_TIMESTAMP(changed_at)
       FROM stage_changes WHERE opportunity_id = ? AND change_id > ? ORDER BY change_id LIMIT ?)sql");
     st->setInt64(1, o.opportunity_id());
-    st->setInt64(2, AfterKey(key));
+    st->setInt64(2, after);
     st->setInt(3, page_size + 1);
     std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
     int n = 0;
@@ -479,7 +472,7 @@ absl::StatusOr<v1::Objection> OpportunityStore::ResolveObjection(int64_t objecti
 absl::StatusOr<v1::ListObjectionsResponse> OpportunityStore::ListObjections(
     int64_t opportunity_id, int page_size, const std::string& page_token) {
   const std::string scope = absl::StrCat("objections:", opportunity_id);
-  ASSIGN_OR_RETURN(std::vector<std::string> key, common::DecodePageToken(scope, page_token, 1));
+  ASSIGN_OR_RETURN(const int64_t after, common::DecodeIdToken(scope, page_token));
   ASSIGN_OR_RETURN(v1::Opportunity o, Get(opportunity_id));
   v1::ListObjectionsResponse response;
   RETURN_IF_ERROR(pool_->WithConnection("list objections", [&](sql::Connection& conn) {
@@ -487,17 +480,14 @@ absl::StatusOr<v1::ListObjectionsResponse> OpportunityStore::ListObjections(
                                          " FROM objections WHERE opportunity_id = ? AND "
                                          "objection_id > ? ORDER BY objection_id LIMIT ?"));
     st->setInt64(1, o.opportunity_id());
-    st->setInt64(2, AfterKey(key));
+    st->setInt64(2, after);
     st->setInt(3, page_size + 1);
     std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
     while (rs->next()) *response.add_objections() = ObjectionFromRow(*rs);
     return absl::OkStatus();
   }));
-  if (response.objections_size() > page_size) {
-    response.mutable_objections()->RemoveLast();
-    response.set_next_page_token(common::EncodePageToken(
-        scope, {absl::StrCat(response.objections(page_size - 1).objection_id())}));
-  }
+  response.set_next_page_token(common::TrimPage(response.mutable_objections(), page_size, scope,
+                                                [](const auto& x) { return x.objection_id(); }));
   return response;
 }
 
@@ -546,8 +536,7 @@ absl::StatusOr<v1::Opportunity> OpportunityStore::Close(const v1::CloseOpportuni
         }
         return *ReadOpportunity(conn, o.opportunity_id(), false);
       });
-  if (closed.ok() && wake_) wake_();
-  return closed;
+  return common::WakeIfOk(std::move(closed), wake_);
 }
 
 absl::StatusOr<v1::Activity> OpportunityStore::LogActivity(const v1::Activity& in,
@@ -608,9 +597,9 @@ absl::StatusOr<v1::ListActivitiesResponse> OpportunityStore::ListActivities(
     const v1::ListActivitiesRequest& f, int page_size) {
   const std::string scope = absl::StrCat("activities:", f.opportunity_id(), ":", f.handoff_id(), ":",
                                          f.contact_id(), ":", f.rep_id());
-  ASSIGN_OR_RETURN(std::vector<std::string> key, common::DecodePageToken(scope, f.page_token(), 1));
+  ASSIGN_OR_RETURN(const int64_t after, common::DecodeIdToken(scope, f.page_token()));
   std::string sql = absl::StrCat("SELECT ", kActivityColumns, " FROM activities WHERE activity_id > ?");
-  std::vector<SqlParam> params = {AfterKey(key)};
+  std::vector<SqlParam> params = {after};
   if (f.opportunity_id() != 0) {
     absl::StrAppend(&sql, " AND opportunity_id = ?");
     params.push_back(f.opportunity_id());
@@ -637,11 +626,8 @@ absl::StatusOr<v1::ListActivitiesResponse> OpportunityStore::ListActivities(
     while (rs->next()) *response.add_activities() = ActivityFromRow(*rs);
     return absl::OkStatus();
   }));
-  if (response.activities_size() > page_size) {
-    response.mutable_activities()->RemoveLast();
-    response.set_next_page_token(common::EncodePageToken(
-        scope, {absl::StrCat(response.activities(page_size - 1).activity_id())}));
-  }
+  response.set_next_page_token(common::TrimPage(response.mutable_activities(), page_size, scope,
+                                                [](const auto& x) { return x.activity_id(); }));
   return response;
 }
 

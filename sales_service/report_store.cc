@@ -306,10 +306,7 @@ absl::StatusOr<v1::FunnelStats> ReportStore::FunnelStats(absl::Time start, absl:
 absl::StatusOr<v1::RelayStats> ReportStore::RelayStats(absl::Time now) {
   v1::RelayStats stats;
   RETURN_IF_ERROR(pool_->WithConnection("relay stats", [&](sql::Connection& conn) {
-    const common::OutboxStats s = common::ReadOutboxStats(conn, now);
-    stats.set_pending(s.pending);
-    stats.set_oldest_pending_age_seconds(s.oldest_pending_age_seconds);
-    stats.set_delivered(s.delivered);
+    stats = common::ToRelayStatsProto<v1::RelayStats>(common::ReadOutboxStats(conn, now));
     return absl::OkStatus();
   }));
   return stats;

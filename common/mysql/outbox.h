@@ -30,4 +30,14 @@ struct OutboxStats {
 // Depth and age of the outbox, to spot a stuck relay.
 OutboxStats ReadOutboxStats(sql::Connection& conn, absl::Time now);
 
+// Copies stats into either service's RelayStats message (same fields).
+template <typename RelayStatsProto>
+RelayStatsProto ToRelayStatsProto(const OutboxStats& s) {
+  RelayStatsProto proto;
+  proto.set_pending(s.pending);
+  proto.set_oldest_pending_age_seconds(s.oldest_pending_age_seconds);
+  proto.set_delivered(s.delivered);
+  return proto;
+}
+
 }  // namespace funnel::common

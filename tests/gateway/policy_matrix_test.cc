@@ -21,22 +21,6 @@ namespace {
 
 using ::funnel::testing::FunnelStack;
 
-grpc::Status CallWithEmptyRequest(const std::shared_ptr<grpc::Channel>& channel,
-                                  const std::string& method) {
-  grpc::GenericStub stub(channel);
-  grpc::ClientContext ctx;
-  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
-  grpc::Slice empty("");
-  grpc::ByteBuffer request(&empty, 1), reply;
-  grpc::Status status;
-  absl::Notification done;
-  stub.UnaryCall(&ctx, method, {}, &request, &reply, [&](grpc::Status s) {
-    status = s;
-    done.Notify();
-  });
-  done.WaitForNotification();
-  return status;
-}
 
 std::vector<std::string> PublicMethods() {
   std::vector<std::string> methods;
@@ -70,10 +54,10 @@ TEST(PolicyMatrixTest, EveryMethodTimesEveryRoleAnswersAsThePolicySays) {
   auto wrong_key = stack.GatewayChannel("fk_not_a_real_key");
   int allowed = 0, denied = 0;
   for (const std::string& method : PublicMethods()) {
-    EXPECT_EQ(CallWithEmptyRequest(no_key, method).error_code(), grpc::StatusCode::UNAUTHENTICATED) << method;
-    EXPECT_EQ(CallWithEmptyRequest(wrong_key, method).error_code(), grpc::StatusCode::UNAUTHENTICATED) << method;
+    EXPECT_EQ(testing::CallRaw(no_key, method).error_code(), grpc::StatusCode::UNAUTHENTICATED) << method;
+    EXPECT_EQ(testing::CallRaw(wrong_key, method).error_code(), grpc::StatusCode::UNAUTHENTICATED) << method;
     for (const char* role : gateway::kRoles) {
-      const grpc::Status status = CallWithEmptyRequest(channels[role], method);
+      const grpc::Status status = testing::CallRaw(channels[role], method);
       const bool gateway_denied = status.error_code() == grpc::StatusCode::PERMISSION_DENIED &&
                                   absl::StrContains(status.error_message(), "may not call");
       if (policy->Check(method, role).ok()) {
@@ -98,20 +82,9 @@ TEST(PolicyMatrixTest, EveryMethodTimesEveryRoleAnswersAsThePolicySays) {
 TEST(PolicyMatrixTest, CallersCannotForgeTheirIdentity) {
   FunnelStack stack("forge");
   // A MARKETING key claiming to be a sales manager through x-funnel-* headers.
-  auto channel = stack.GatewayChannel(stack.Key("MARKETING"));
-  grpc::GenericStub stub(channel);
-  grpc::ClientContext ctx;
-  ctx.AddMetadata("x-funnel-role", "SALES_MANAGER");
-  ctx.AddMetadata("x-funnel-principal-id", "boss");
-  grpc::Slice empty("");
-  grpc::ByteBuffer request(&empty, 1), reply;
-  grpc::Status status;
-  absl::Notification done;
-  stub.UnaryCall(&ctx, "/funnel.sales.v1.SalesService/CreateRep", {}, &request, &reply, [&](grpc::Status s) {
-    status = s;
-    done.Notify();
-  });
-  done.WaitForNotification();
+  grpc::Status status = testing::CallRaw(
+      stack.GatewayChannel(stack.Key("MARKETING")), "/funnel.sales.v1.SalesService/CreateRep", "",
+      nullptr, {{"x-funnel-role", "SALES_MANAGER"}, {"x-funnel-principal-id", "boss"}});
   EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED);
   EXPECT_THAT(status.error_message(), ::testing::HasSubstr("role MARKETING"));
 }
@@ -120,29 +93,18 @@ TEST(PolicyMatrixTest, ServicesRefuseCallsThatBypassTheGateway) {
   FunnelStack stack("bypass");
   for (int port : {stack.sales_port(), stack.marketing_port()}) {
     auto direct = grpc::CreateChannel(absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials());
-    grpc::GenericStub stub(direct);
-    grpc::ClientContext ctx;
-    // Forged identity, straight to the service.
-    ctx.AddMetadata("x-funnel-role", "ADMIN");
-    ctx.AddMetadata("x-funnel-principal-id", "mallory");
-    grpc::Slice empty("");
-    grpc::ByteBuffer request(&empty, 1), reply;
-    grpc::Status status;
-    absl::Notification done;
     const std::string method = port == stack.sales_port() ? "/funnel.sales.v1.SalesService/ListReps"
                                                           : "/funnel.marketing.v1.MarketingService/ListLeads";
-    stub.UnaryCall(&ctx, method, {}, &request, &reply, [&](grpc::Status s) {
-      status = s;
-      done.Notify();
-    });
-    done.WaitForNotification();
+    // Forged identity, straight to the service.
+    grpc::Status status = testing::CallRaw(direct, method, "", nullptr,
+                                           {{"x-funnel-role", "ADMIN"}, {"x-funnel-principal-id", "mallory"}});
     EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAUTHENTICATED) << method;
     EXPECT_THAT(status.error_message(), ::testing::HasSubstr("gateway"));
     // Health stays open to probes and grpcurl.
     EXPECT_EQ(testing::HealthOf(port, ""), testing::HealthCheckResponse::SERVING);
   }
   // The same call through the gateway works.
-  EXPECT_TRUE(CallWithEmptyRequest(stack.GatewayChannel(stack.Key("SALES_MANAGER")),
+  EXPECT_TRUE(testing::CallRaw(stack.GatewayChannel(stack.Key("SALES_MANAGER")),
                                    "/funnel.sales.v1.SalesService/ListReps")
                   .ok());
 }

@@ -15,25 +15,6 @@ namespace {
 
 using ContractVersionTest = sales::SalesFixture;
 
-// Sends raw bytes to a method, as a sender of another version would.
-grpc::Status SendRaw(grpc::GenericStub& stub, const std::string& method, const std::string& bytes,
-                     std::string* reply_bytes) {
-  grpc::ClientContext ctx;
-  grpc::Slice slice(bytes);
-  grpc::ByteBuffer request(&slice, 1), reply;
-  grpc::Status status;
-  absl::Notification done;
-  stub.UnaryCall(&ctx, method, {}, &request, &reply, [&](grpc::Status s) {
-    status = s;
-    done.Notify();
-  });
-  done.WaitForNotification();
-  std::vector<grpc::Slice> slices;
-  (void)reply.Dump(&slices);
-  for (auto& s : slices) reply_bytes->append(reinterpret_cast<const char*>(s.begin()), s.size());
-  return status;
-}
-
 TEST_F(ContractVersionTest, NewerSenderWithUnknownFieldsIsAccepted) {
   handoff::v1::LeadHandoff lead = Lead(3, "newer@example.com", "Future Co");
   lead.set_contract_version("1.7");
@@ -41,10 +22,10 @@ TEST_F(ContractVersionTest, NewerSenderWithUnknownFieldsIsAccepted) {
   // Field 99 (varint 1) and field 100 (a string): what a 1.7 sender might add.
   bytes += std::string("\x98\x06\x01", 3);
   bytes += std::string("\xa2\x06\x05hello", 8);
-  grpc::GenericStub stub(grpc::CreateChannel(absl::StrCat("127.0.0.1:", host_->port()),
-                                             grpc::InsecureChannelCredentials()));
   std::string reply;
-  grpc::Status status = SendRaw(stub, "/funnel.handoff.v1.HandoffInboxService/SubmitLead", bytes, &reply);
+  grpc::Status status = funnel::testing::CallRaw(
+      grpc::CreateChannel(absl::StrCat("127.0.0.1:", host_->port()), grpc::InsecureChannelCredentials()),
+      "/funnel.handoff.v1.HandoffInboxService/SubmitLead", bytes, &reply);
   ASSERT_TRUE(status.ok()) << status.error_message();
   handoff::v1::SubmitLeadResponse receipt;
   ASSERT_TRUE(receipt.ParseFromString(reply));

@@ -1,6 +1,7 @@
 #include "tests/testing/harness.h"
 
 #include <arpa/inet.h>
+#include <grpcpp/generic/generic_stub.h>
 #include <cppconn/resultset.h>
 #include <cppconn/statement.h>
 #include <fcntl.h>
@@ -22,6 +23,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/strip.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 
 namespace funnel::testing {
@@ -284,6 +286,30 @@ CommandResult BufCurl(const std::string& args, const std::string& key) {
   return RunCommand(absl::StrCat(FUNNEL_BUF_PATH, " curl --protocol grpc --http2-prior-knowledge ",
                                  key.empty() ? "" : absl::StrCat("-H 'authorization: Bearer ", key, "' "),
                                  args));
+}
+
+grpc::Status CallRaw(const std::shared_ptr<grpc::Channel>& channel, const std::string& method,
+                     const std::string& request, std::string* reply,
+                     const std::vector<std::pair<std::string, std::string>>& metadata) {
+  grpc::GenericStub stub(channel);
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  for (const auto& [k, v] : metadata) ctx.AddMetadata(k, v);
+  grpc::Slice slice(request);
+  grpc::ByteBuffer request_buffer(&slice, 1), reply_buffer;
+  grpc::Status status;
+  absl::Notification done;
+  stub.UnaryCall(&ctx, method, {}, &request_buffer, &reply_buffer, [&](grpc::Status s) {
+    status = std::move(s);
+    done.Notify();
+  });
+  done.WaitForNotification();
+  if (reply != nullptr) {
+    std::vector<grpc::Slice> slices;
+    (void)reply_buffer.Dump(&slices);
+    for (const grpc::Slice& s : slices) reply->append(reinterpret_cast<const char*>(s.begin()), s.size());
+  }
+  return status;
 }
 
 std::string BinaryPath(const std::string& target) {

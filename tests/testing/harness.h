@@ -4,6 +4,7 @@
 // private MariaDB servers a test can stop and restart, the real service binaries
 // as child processes, and `buf curl` (what grpcurl users see).
 
+#include <grpcpp/channel.h>
 #include <sys/types.h>
 
 #include <map>
@@ -109,6 +110,12 @@ CommandResult RunCommand(const std::string& command);
 // Runs `buf curl --protocol grpc --http2-prior-knowledge ARGS` and captures it;
 // with a `key`, as "authorization: Bearer <key>".
 CommandResult BufCurl(const std::string& args, const std::string& key = "");
+
+// Calls `method` ("/pkg.Service/Method") with raw request bytes, as a client of
+// any version would, adding `metadata`; the reply's bytes go to `reply` if given.
+grpc::Status CallRaw(const std::shared_ptr<grpc::Channel>& channel, const std::string& method,
+                     const std::string& request = "", std::string* reply = nullptr,
+                     const std::vector<std::pair<std::string, std::string>>& metadata = {});
 
 // Paths baked in by CMake.
 std::string BinaryPath(const std::string& target);  // "gateway", "marketing_service", ...

@@ -143,19 +143,9 @@ std::string FunnelStack::AddKey(const std::string& role, const std::string& id, 
   std::string key = MakeKey(keys_file_, role, id, rep_id);
   children_.at(kGateway)->Signal(SIGHUP);
   // Re-reading is quick; wait until the key works.
-  auto stub = grpc::health::v1::Health::NewStub(GatewayChannel(key));
   for (int i = 0; i < 100; ++i) {
-    grpc::GenericStub generic(GatewayChannel(key));
-    grpc::ClientContext ctx;
-    grpc::Slice empty("");
-    grpc::ByteBuffer request(&empty, 1), reply;
-    grpc::Status status;
-    absl::Notification done;
-    generic.UnaryCall(&ctx, "/funnel.nope.v1.Probe/Call", {}, &request, &reply, [&](grpc::Status s) {
-      status = s;
-      done.Notify();
-    });
-    done.WaitForNotification();
+    const grpc::Status status =
+        CallRaw(GatewayChannel(key), "/funnel.marketing.v1.MarketingService/GetRelayStats");
     if (status.error_code() != grpc::StatusCode::UNAUTHENTICATED) break;
     absl::SleepFor(absl::Milliseconds(50));
   }

@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/status.h"
 #include "common/time_range.h"
+#include "gateway/lead_journey.h"
 
 namespace funnel::gateway {
 namespace {
@@ -139,14 +140,29 @@ grpc::ServerUnaryReactor* FunnelServiceImpl::GetFunnelReport(grpc::CallbackServe
 }
 
 grpc::ServerUnaryReactor* FunnelServiceImpl::GetLeadJourney(grpc::CallbackServerContext* context,
-                                                            const v1::GetLeadJourneyRequest*,
-                                                            v1::LeadJourney*) {
+                                                            const v1::GetLeadJourneyRequest* request,
+                                                            v1::LeadJourney* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   absl::StatusOr<Principal> principal =
       gatekeeper_->Admit(*context, "/funnel.gateway.v1.FunnelService/GetLeadJourney");
-  reactor->Finish(principal.ok() ? grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
-                                                "GetLeadJourney is not built yet")
-                                 : common::ToGrpcStatus(principal.status()));
+  if (!principal.ok()) {
+    reactor->Finish(common::ToGrpcStatus(principal.status()));
+    return reactor;
+  }
+  workers_.Post([this, context, request, response, reactor, p = *principal] {
+    auto backend_context = [&]() {
+      std::unique_ptr<grpc::ClientContext> c = grpc::ClientContext::FromCallbackServerContext(*context);
+      if (context->deadline() == std::chrono::system_clock::time_point::max()) {
+        c->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+      }
+      gatekeeper_->Stamp(p, c.get());
+      return c;
+    };
+    absl::StatusOr<v1::LeadJourney> journey =
+        AssembleJourney(*request, ViewFor(p.role), backend_context, *marketing_, *sales_);
+    if (journey.ok()) *response = *std::move(journey);
+    reactor->Finish(common::ToGrpcStatus(journey.status()));
+  });
   return reactor;
 }
 

@@ -11,6 +11,7 @@
 #include "funnel/gateway/v1/funnel_service.grpc.pb.h"
 #include "funnel/marketing/v1/marketing_service.grpc.pb.h"
 #include "funnel/sales/v1/sales_service.grpc.pb.h"
+#include "common/work_queue.h"
 #include "gateway/gatekeeper.h"
 
 namespace funnel::gateway {
@@ -35,6 +36,9 @@ class FunnelServiceImpl final : public v1::FunnelService::CallbackService {
   const Gatekeeper* const gatekeeper_;
   std::unique_ptr<marketing::v1::MarketingService::Stub> marketing_;
   std::unique_ptr<sales::v1::SalesService::Stub> sales_;
+  // GetLeadJourney makes blocking calls in sequence: on these workers, not on
+  // reactor threads.
+  common::WorkQueue workers_{4};
 };
 
 }  // namespace funnel::gateway

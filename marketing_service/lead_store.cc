@@ -256,6 +256,10 @@ void AppendFilter(const LeadFilter& filter, std::string* where, std::vector<SqlP
     params->push_back(filter.campaign_id);
   }
   if (filter.exclude_erased) absl::StrAppend(where, " AND l.erased = FALSE");
+  if (!filter.email.empty()) {
+    absl::StrAppend(where, " AND l.email = ?");
+    params->push_back(filter.email);
+  }
   if (!filter.segment) return;
   const v1::SegmentCriteria& c = *filter.segment;
   auto in_list = [&](absl::string_view column, const auto& values, auto to_param) {

@@ -26,6 +26,8 @@ struct LeadFilter {
   int64_t campaign_id = 0;
   std::optional<v1::SegmentCriteria> segment;
   bool exclude_erased = false;
+  // Normalised email; empty for any.
+  std::string email;
   v1::LeadOrder order = v1::LEAD_ORDER_NEWEST_FIRST;
   // Identifies the filter in page tokens.
   std::string scope;

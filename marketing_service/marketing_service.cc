@@ -188,8 +188,12 @@ Status MarketingServiceImpl::ListLeads(ServerContext* ctx, const v1::ListLeadsRe
     ASSIGN_OR_RETURN_GRPC(v1::Segment segment, campaigns_->GetSegment(req->segment_id()));
     filter.segment = segment.criteria();
   }
+  if (!req->email().empty()) {
+    ASSIGN_OR_RETURN_GRPC(filter.email, NormalizeEmail(req->email()));
+  }
   filter.scope = absl::StrCat("leads:", req->temperature(), ":", req->stage(), ":",
-                              req->campaign_id(), ":", req->segment_id(), ":", filter.order);
+                              req->campaign_id(), ":", req->segment_id(), ":", filter.order, ":",
+                              filter.email);
   ASSIGN_OR_RETURN_GRPC(*resp, leads_->ListLeads(filter, page_size, req->page_token()));
   return Status::OK;
 }

@@ -184,7 +184,7 @@ absl::StatusOr<v1::ListHandoffsResponse> InboxStore::List(const HandoffFilter& f
                                                           const std::string& page_token,
                                                           absl::Time now) {
   const std::string scope =
-      absl::StrCat("handoffs:", f.state, ":", f.assigned_rep_id, ":", f.overdue_only);
+      absl::StrCat("handoffs:", f.state, ":", f.assigned_rep_id, ":", f.overdue_only, ":", f.lead_id);
   ASSIGN_OR_RETURN(const int64_t after, common::DecodeIdToken(scope, page_token));
   std::string sql = absl::StrCat("SELECT ", kHandoffColumns, " FROM handoffs WHERE seq > ?");
   std::vector<SqlParam> params = {after};
@@ -195,6 +195,10 @@ absl::StatusOr<v1::ListHandoffsResponse> InboxStore::List(const HandoffFilter& f
   if (f.assigned_rep_id != 0) {
     absl::StrAppend(&sql, " AND assigned_rep_id = ?");
     params.push_back(f.assigned_rep_id);
+  }
+  if (f.lead_id != 0) {
+    absl::StrAppend(&sql, " AND lead_id = ?");
+    params.push_back(f.lead_id);
   }
   if (f.overdue_only) {
     absl::StrAppend(&sql, " AND state = 1 AND sla_deadline < FROM_UNIXTIME(?)");

@@ -22,6 +22,7 @@ struct HandoffFilter {
   v1::HandoffState state = v1::HANDOFF_STATE_UNSPECIFIED;
   int64_t assigned_rep_id = 0;
   bool overdue_only = false;
+  int64_t lead_id = 0;
 };
 
 class InboxStore final {

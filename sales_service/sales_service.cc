@@ -90,7 +90,8 @@ Status SalesServiceImpl::ListHandoffs(Ctx* ctx, const v1::ListHandoffsRequest* r
   ASSIGN_OR_RETURN_GRPC(int page_size, PageSize(req->page_size()));
   RETURN_IF_ERROR_GRPC(RequireEnum(req->state(), v1::HandoffState_IsValid, "state", true));
   RETURN_IF_ERROR_GRPC(RequireNonNegativeId(req->assigned_rep_id(), "assigned_rep_id"));
-  HandoffFilter filter{req->state(), req->assigned_rep_id(), req->overdue_only()};
+  RETURN_IF_ERROR_GRPC(RequireNonNegativeId(req->lead_id(), "lead_id"));
+  HandoffFilter filter{req->state(), req->assigned_rep_id(), req->overdue_only(), req->lead_id()};
   ASSIGN_OR_RETURN_GRPC(*resp, inbox_->List(filter, page_size, req->page_token(), absl::Now()));
   return Status::OK;
 }

@@ -246,6 +246,56 @@ TEST_F(HandoffFlowTest, HotLeadReachesSalesAndTheOutcomeComesBack) {
     auto ops_sales = sales::v1::SalesService::NewStub(stack_.GatewayChannel(stack_.Key("REVENUE_OPS")));
     EXPECT_EQ(ops_sales->CloseOpportunity(&c2, close, &out).error_code(), grpc::StatusCode::PERMISSION_DENIED);
   }
+  // The lead's journey across both departments, in time order.
+  {
+    auto ops = gateway::v1::FunnelService::NewStub(stack_.GatewayChannel(stack_.Key("REVENUE_OPS")));
+    grpc::ClientContext ctx;
+    gateway::v1::GetLeadJourneyRequest r;
+    r.set_email("LIN@example.com");
+    gateway::v1::LeadJourney journey;
+    ASSERT_GRPC_OK(ops->GetLeadJourney(&ctx, r, &journey));
+    EXPECT_EQ(journey.lead_id(), lead_id);
+    std::vector<std::string> kinds;
+    for (const auto& e : journey.events()) {
+      if (e.kind() != "touchpoint" && e.kind() != "temperature_changed" && e.kind() != "stage_changed") {
+        kinds.push_back(e.kind());
+      }
+    }
+    EXPECT_THAT(kinds, ::testing::ElementsAre("captured", "qualified", "handed_off", "rejected",
+                                              "qualified", "handed_off", "accepted", "won"));
+    for (int i = 1; i < journey.events_size(); ++i) {
+      EXPECT_GE(journey.events(i).occur_time().seconds(), journey.events(i - 1).occur_time().seconds());
+    }
+    int touches_with_campaign = 0;
+    for (const auto& e : journey.events()) touches_with_campaign += e.kind() == "touchpoint" && e.campaign_id() != 0;
+    EXPECT_EQ(touches_with_campaign, 4);
+    EXPECT_TRUE(journey.redacted().empty());
+  }
+  {
+    // A salesperson sees the handed-off lead's history, but not campaigns or scores.
+    auto rep_views = gateway::v1::FunnelService::NewStub(
+        stack_.GatewayChannel(stack_.AddKey("SALES_REP", "ravi", rep.rep_id())));
+    grpc::ClientContext ctx;
+    gateway::v1::GetLeadJourneyRequest r;
+    r.set_lead_id(lead_id);
+    gateway::v1::LeadJourney journey;
+    ASSERT_GRPC_OK(rep_views->GetLeadJourney(&ctx, r, &journey));
+    EXPECT_THAT(journey.redacted(), ::testing::ElementsAre("campaigns", "scores"));
+    for (const auto& e : journey.events()) {
+      EXPECT_EQ(e.campaign_id(), 0) << e.kind();
+      EXPECT_NE(e.kind(), "temperature_changed");
+    }
+    // ... and nothing of a lead marketing never handed over.
+    grpc::ClientContext c2;
+    CaptureLeadRequest cold;
+    cold.mutable_contact()->set_email("cold@example.com");
+    CaptureLeadResponse cold_lead;
+    ASSERT_GRPC_OK(marketing_->CaptureLead(&c2, cold, &cold_lead));
+    grpc::ClientContext c3;
+    r.set_lead_id(cold_lead.lead().lead_id());
+    EXPECT_EQ(rep_views->GetLeadJourney(&c3, r, &journey).error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  }
+
   // With sales down the report fails, naming it, instead of showing half a funnel.
   stack_.Kill(testing::FunnelStack::kSales);
   {

@@ -63,6 +63,9 @@ constexpr absl::string_view kOutboxPayloadsOfLead =
     "SELECT seq, payload FROM outbox WHERE lead_id = ? AND kind = 'LeadHandoff' FOR UPDATE";
 constexpr absl::string_view kUpdateOutboxPayload = "UPDATE outbox SET payload = ? WHERE seq = ?";
 
+constexpr absl::string_view kWithdrawPendingHandoffs =
+    "DELETE FROM outbox WHERE lead_id = ? AND kind = 'LeadHandoff' AND delivered_at IS NULL";
+
 constexpr absl::string_view kSelectTouchpoints = R"sql(
   SELECT touchpoint_id, lead_id, campaign_id, type, UNIX_TIMESTAMP(occurred_at), points
   FROM touchpoints WHERE lead_id = ? AND touchpoint_id > ? ORDER BY touchpoint_id LIMIT ?)sql";
@@ -455,6 +458,18 @@ absl::StatusOr<v1::UnsubscribeResponse> LeadStore::Unsubscribe(const std::string
         if (row.lead.consent() != handoff::v1::CONSENT_STATUS_OPTED_OUT) {
           row.lead.set_consent(handoff::v1::CONSENT_STATUS_OPTED_OUT);
           AddHistory(conn, row.lead.lead_id(), actor, "unsubscribed", "consent -> OPTED_OUT", now);
+          // A handoff not yet delivered is withdrawn: an opted-out person never
+          // reaches sales. (If the relay is sending it right now, this waits for
+          // its commit and then finds it delivered.)
+          auto withdraw = Prepare(conn, kWithdrawPendingHandoffs);
+          withdraw->setInt64(1, row.lead.lead_id());
+          if (withdraw->executeUpdate() > 0 &&
+              row.lead.stage() == v1::LEAD_STAGE_MARKETING_QUALIFIED) {
+            AddHistory(conn, row.lead.lead_id(), actor, "handoff_withdrawn",
+                       absl::StrCat("MARKETING_QUALIFIED -> NURTURING; handoff ", row.lead.handoff_id()),
+                       now);
+            row.lead.set_stage(v1::LEAD_STAGE_NURTURING);
+          }
           SaveLead(conn, row, now);
         }
         v1::UnsubscribeResponse response;

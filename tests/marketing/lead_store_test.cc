@@ -184,6 +184,18 @@ TEST_F(LeadStoreTest, OptedOutLeadIsNeverQualified) {
   EXPECT_EQ(db_.QueryInt("SELECT COUNT(*) FROM outbox"), 0);
 }
 
+TEST_F(LeadStoreTest, OptingOutWithdrawsAHandoffNotYetDelivered) {
+  auto lead = leads_.Capture(Capture("late-optout@example.com"), "t", absl::Now());
+  ASSERT_THAT(lead, IsOk());
+  ASSERT_THAT(leads_.Qualify(lead->lead().lead_id(), "asked for a call", "", "t", absl::Now()), IsOk());
+  EXPECT_EQ(db_.QueryInt("SELECT COUNT(*) FROM outbox WHERE delivered_at IS NULL"), 1);
+  ASSERT_THAT(leads_.Unsubscribe("late-optout@example.com", "", "t"), IsOk());
+  EXPECT_EQ(db_.QueryInt("SELECT COUNT(*) FROM outbox"), 0);  // nothing left to send to sales
+  auto after = leads_.FindLead(lead->lead().lead_id());
+  EXPECT_EQ(after->stage(), v1::LEAD_STAGE_NURTURING);
+  EXPECT_EQ(after->consent(), handoff::v1::CONSENT_STATUS_OPTED_OUT);
+}
+
 TEST_F(LeadStoreTest, EraseRemovesPersonalDataEverywhereAndQueuesErasure) {
   v1::CaptureLeadRequest request = Capture("erase@example.com");
   request.mutable_contact()->set_first_name("Grace");

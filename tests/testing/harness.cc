@@ -207,6 +207,7 @@ ChildProcess::~ChildProcess() {
     Signal(SIGKILL);
     Wait(absl::Seconds(10));
   }
+  std::filesystem::remove_all(std::filesystem::path(log_path_).parent_path());
 }
 
 void ChildProcess::Signal(int sig) {

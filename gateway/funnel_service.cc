@@ -95,11 +95,9 @@ grpc::ServerUnaryReactor* FunnelServiceImpl::GetFunnelReport(grpc::CallbackServe
   absl::StatusOr<Principal> principal =
       gatekeeper_->Admit(*context, "/funnel.gateway.v1.FunnelService/GetFunnelReport");
   absl::Status valid = principal.status();
-  if (valid.ok() && request->segment_id() != 0) {
-    valid = absl::UnimplementedError("segment_id: the funnel report cannot filter by segment yet");
-  }
-  if (valid.ok() && request->campaign_id() < 0) {
-    valid = absl::InvalidArgumentError("campaign_id: must not be negative");
+  if (valid.ok() && (request->campaign_id() < 0 || request->segment_id() < 0)) {
+    valid = absl::InvalidArgumentError(
+        request->campaign_id() < 0 ? "campaign_id: must not be negative" : "segment_id: must not be negative");
   }
   if (valid.ok()) {
     valid = common::ReportRange(request->has_start_time(), request->start_time(),
@@ -125,17 +123,37 @@ grpc::ServerUnaryReactor* FunnelServiceImpl::GetFunnelReport(grpc::CallbackServe
     *call->sales_request.mutable_end_time() = request->end_time();
   }
   call->marketing_request.set_campaign_id(request->campaign_id());
+  call->marketing_request.set_segment_id(request->segment_id());
   call->sales_request.set_campaign_id(request->campaign_id());
-  marketing_->async()->GetFunnelStats(call->marketing_ctx.get(), &call->marketing_request,
-                                      &call->marketing_stats, [call](grpc::Status s) {
-                                        call->marketing_status = std::move(s);
-                                        call->Done();
-                                      });
-  sales_->async()->GetFunnelStats(call->sales_ctx.get(), &call->sales_request, &call->sales_stats,
-                                  [call](grpc::Status s) {
-                                    call->sales_status = std::move(s);
-                                    call->Done();
-                                  });
+  auto* sales = sales_.get();
+  auto ask_sales = [call, sales] {
+    sales->async()->GetFunnelStats(call->sales_ctx.get(), &call->sales_request, &call->sales_stats,
+                                   [call](grpc::Status s) {
+                                     call->sales_status = std::move(s);
+                                     call->Done();
+                                   });
+  };
+  // A segment is marketing's notion: sales can only follow the people in it, so it
+  // is asked after marketing names them. Otherwise both are asked at once.
+  const bool by_segment = request->segment_id() != 0;
+  marketing_->async()->GetFunnelStats(
+      call->marketing_ctx.get(), &call->marketing_request, &call->marketing_stats,
+      [call, by_segment, ask_sales](grpc::Status s) {
+        const bool ok = s.ok();
+        call->marketing_status = std::move(s);
+        if (by_segment) {
+          if (ok) {
+            call->sales_request.set_restrict_to_leads(true);
+            *call->sales_request.mutable_lead_ids() = call->marketing_stats.handed_off_lead_ids();
+            ask_sales();
+          } else {
+            call->sales_status = grpc::Status(grpc::StatusCode::CANCELLED, "not asked");
+            call->Done();  // for the sales call never made
+          }
+        }
+        call->Done();
+      });
+  if (!by_segment) ask_sales();
   return reactor;
 }
 

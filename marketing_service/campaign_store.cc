@@ -20,6 +20,7 @@
 #include "common/status.h"
 #include "common/time_util.h"
 #include "common/validation.h"
+#include "marketing_service/lead_rows.h"
 #include "marketing_service/lifecycle.h"
 
 namespace funnel::marketing {
@@ -372,35 +373,52 @@ absl::StatusOr<v1::CampaignMetrics> CampaignStore::Metrics(int64_t campaign_id, 
 }
 
 absl::StatusOr<v1::FunnelStats> CampaignStore::FunnelStats(absl::Time start, absl::Time end,
-                                                           int64_t campaign_id) {
+                                                           int64_t campaign_id, int64_t segment_id) {
+  // Which leads count: "IN (SELECT l.lead_id FROM leads l WHERE <scope>)".
+  std::string scope = "1 = 1";
+  std::vector<common::SqlParam> scope_params;
+  if (campaign_id != 0) {
+    absl::StrAppend(&scope, " AND l.first_touch_campaign_id = ?");
+    scope_params.push_back(campaign_id);
+  }
+  if (segment_id != 0) {
+    ASSIGN_OR_RETURN(v1::Segment segment, GetSegment(segment_id));
+    AppendSegmentCriteria(segment.criteria(), &scope, &scope_params);
+  }
+  const bool scoped = campaign_id != 0 || segment_id != 0;
   v1::FunnelStats stats;
   RETURN_IF_ERROR(pool_->WithConnection("funnel stats", [&](sql::Connection& conn) {
-    // Each query: a range on one timestamp column, optionally one campaign.
-    auto run = [&](absl::string_view sql, absl::string_view column, absl::string_view campaign_column) {
+    // `sql` ranges `column` over [start, end) and restricts `lead_column` to the scope.
+    auto query = [&](absl::string_view sql, absl::string_view column, absl::string_view lead_column) {
       std::string text = absl::StrCat(sql, " WHERE ", column, " >= FROM_UNIXTIME(?) AND ", column,
                                       " < FROM_UNIXTIME(?)");
-      if (campaign_id != 0) absl::StrAppend(&text, " AND ", campaign_column, " = ?");
+      if (scoped) {
+        absl::StrAppend(&text, " AND ", lead_column, " IN (SELECT l.lead_id FROM leads l WHERE ", scope, ")");
+      }
       return text;
     };
-    auto query = [&](const std::string& sql) {
+    auto run = [&](const std::string& sql) {
       auto st = Prepare(conn, sql);
       st->setDouble(1, UnixSecondsOf(start));
       st->setDouble(2, UnixSecondsOf(end));
-      if (campaign_id != 0) st->setInt64(3, campaign_id);
+      if (scoped) {  // the scope's parameters follow the range
+        std::vector<common::SqlParam> all = {UnixSecondsOf(start), UnixSecondsOf(end)};
+        all.insert(all.end(), scope_params.begin(), scope_params.end());
+        common::BindAll(*st, all);
+      }
       return std::unique_ptr<sql::ResultSet>(st->executeQuery());
     };
     auto count = [&](const std::string& sql) {
-      auto rs = query(sql);
+      auto rs = run(sql);
       return rs->next() ? rs->getInt64(1) : 0;
     };
-    stats.set_leads_captured(count(run("SELECT COUNT(*) FROM leads", "created_at", "first_touch_campaign_id")));
-    stats.set_mqls(count(run("SELECT COUNT(DISTINCT lead_id) FROM handoffs", "created_at", "first_touch_campaign_id")));
-    stats.set_handed_off(count(run("SELECT COUNT(*) FROM handoffs", "delivered_at", "first_touch_campaign_id")));
-    stats.set_accepted(count(run("SELECT COUNT(*) FROM handoffs", "decided_at", "first_touch_campaign_id") +
-                             " AND decision = 1"));
+    stats.set_leads_captured(count(query("SELECT COUNT(*) FROM leads", "created_at", "lead_id")));
+    stats.set_mqls(count(query("SELECT COUNT(DISTINCT lead_id) FROM handoffs", "created_at", "lead_id")));
+    stats.set_handed_off(count(query("SELECT COUNT(*) FROM handoffs", "delivered_at", "lead_id")));
+    stats.set_accepted(count(query("SELECT COUNT(*) FROM handoffs", "decided_at", "lead_id") + " AND decision = 1"));
     {
-      auto rs = query(run("SELECT rejection_reason, COUNT(*) FROM handoffs", "decided_at",
-                          "first_touch_campaign_id") + " AND decision = 2 GROUP BY rejection_reason ORDER BY 1");
+      auto rs = run(query("SELECT rejection_reason, COUNT(*) FROM handoffs", "decided_at", "lead_id") +
+                    " AND decision = 2 GROUP BY rejection_reason ORDER BY 1");
       while (rs->next()) {
         auto* r = stats.add_rejected_by_reason();
         r->set_reason(static_cast<handoff::v1::RejectionReason>(rs->getInt(1)));
@@ -409,21 +427,31 @@ absl::StatusOr<v1::FunnelStats> CampaignStore::FunnelStats(absl::Time start, abs
     }
     auto median = [&](const std::string& sql) {
       std::vector<double> values;
-      auto rs = query(sql);
+      auto rs = run(sql);
       while (rs->next()) {
         if (!rs->isNull(1)) values.push_back(rs->getDouble(1));
       }
       return common::Median(values);
     };
-    stats.set_median_capture_to_mql_seconds(median(run(
-        "SELECT UNIX_TIMESTAMP(h.created_at) - UNIX_TIMESTAMP(l.created_at) FROM handoffs h "
-        "JOIN leads l ON l.lead_id = h.lead_id", "h.created_at", "h.first_touch_campaign_id")));
-    stats.set_median_mql_to_handoff_seconds(median(run(
+    stats.set_median_capture_to_mql_seconds(median(query(
+        "SELECT UNIX_TIMESTAMP(h.created_at) - UNIX_TIMESTAMP(ld.created_at) FROM handoffs h "
+        "JOIN leads ld ON ld.lead_id = h.lead_id", "h.created_at", "h.lead_id")));
+    stats.set_median_mql_to_handoff_seconds(median(query(
         "SELECT UNIX_TIMESTAMP(delivered_at) - UNIX_TIMESTAMP(created_at) FROM handoffs",
-        "delivered_at", "first_touch_campaign_id")));
-    stats.set_median_handoff_to_decision_seconds(median(run(
+        "delivered_at", "lead_id")));
+    stats.set_median_handoff_to_decision_seconds(median(query(
         "SELECT UNIX_TIMESTAMP(decided_at) - UNIX_TIMESTAMP(delivered_at) FROM handoffs",
-        "decided_at", "first_touch_campaign_id")));
+        "decided_at", "lead_id")));
+    if (segment_id != 0) {
+      // Sales knows nothing of segments: hand it the segment's people instead.
+      std::vector<common::SqlParam> params = scope_params;
+      auto st = Prepare(conn, absl::StrCat("SELECT DISTINCT lead_id FROM handoffs WHERE delivered_at IS NOT "
+                                           "NULL AND lead_id IN (SELECT l.lead_id FROM leads l WHERE ",
+                                           scope, ")"));
+      common::BindAll(*st, params);
+      std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
+      while (rs->next()) stats.add_handed_off_lead_ids(rs->getInt64(1));
+    }
     return absl::OkStatus();
   }));
   return stats;

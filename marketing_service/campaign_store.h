@@ -32,8 +32,10 @@ class CampaignStore final {
                                       const std::string& request_id);
   absl::StatusOr<v1::CampaignMetrics> Metrics(int64_t campaign_id, absl::Time now);
   // Marketing's side of the funnel in [start, end), optionally for leads first
-  // touched by one campaign.
-  absl::StatusOr<v1::FunnelStats> FunnelStats(absl::Time start, absl::Time end, int64_t campaign_id);
+  // touched by one campaign and/or matching one segment now (then with the ids of
+  // the segment's leads ever handed to sales). NOT_FOUND for an unknown segment.
+  absl::StatusOr<v1::FunnelStats> FunnelStats(absl::Time start, absl::Time end, int64_t campaign_id,
+                                              int64_t segment_id);
 
   // ALREADY_EXISTS for a taken name.
   absl::StatusOr<v1::Segment> CreateSegment(const v1::Segment& segment,

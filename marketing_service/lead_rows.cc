@@ -4,7 +4,9 @@
 #include <cppconn/resultset.h>
 
 #include "absl/strings/numbers.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "common/mysql/sql_util.h"
 #include "common/time_util.h"
 
@@ -149,6 +151,31 @@ void Rescore(const v1::ScoringPolicy& policy, LeadRow& row, absl::Time now) {
   const double score = LeadScore(policy, row.engagement, row.lead.contact(), now);
   row.lead.set_score(score);
   row.lead.set_temperature(TemperatureFor(policy, score));
+}
+
+void AppendSegmentCriteria(const v1::SegmentCriteria& criteria, std::string* where,
+                           std::vector<SqlParam>* params) {
+  const v1::SegmentCriteria& c = criteria;
+  auto in_list = [&](absl::string_view column, const auto& values, auto to_param) {
+    if (values.empty()) return;
+    std::vector<std::string> marks(values.size(), "?");
+    absl::StrAppend(where, " AND ", column, " IN (", absl::StrJoin(marks, ","), ")");
+    for (const auto& v : values) params->push_back(to_param(v));
+  };
+  auto lower = [](const std::string& s) -> SqlParam { return absl::AsciiStrToLower(s); };
+  auto number = [](int v) -> SqlParam { return int64_t{v}; };
+  in_list("LOWER(l.industry)", c.industries(), lower);
+  in_list("LOWER(l.region)", c.regions(), lower);
+  in_list("l.stage", c.stages(), number);
+  in_list("l.temperature", c.temperatures(), number);
+  if (c.min_company_size() > 0) {
+    absl::StrAppend(where, " AND l.company_size >= ?");
+    params->push_back(int64_t{c.min_company_size()});
+  }
+  if (c.max_company_size() > 0) {
+    absl::StrAppend(where, " AND l.company_size <= ?");
+    params->push_back(int64_t{c.max_company_size()});
+  }
 }
 
 }  // namespace funnel::marketing

@@ -7,6 +7,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -39,6 +40,10 @@ void SaveLead(sql::Connection& conn, LeadRow& row, absl::Time now);
 // Appends to the lead's audit history.
 void AddHistory(sql::Connection& conn, int64_t lead_id, const std::string& actor,
                 absl::string_view action, absl::string_view detail, absl::Time now);
+
+// Appends " AND ..." conditions on leads `l` that match a segment's criteria.
+void AppendSegmentCriteria(const v1::SegmentCriteria& criteria, std::string* where,
+                           std::vector<common::SqlParam>* params);
 
 // Recomputes score and temperature of `row` under `policy` at `now`.
 void Rescore(const v1::ScoringPolicy& policy, LeadRow& row, absl::Time now);

@@ -263,28 +263,7 @@ void AppendFilter(const LeadFilter& filter, std::string* where, std::vector<SqlP
     absl::StrAppend(where, " AND l.email = ?");
     params->push_back(filter.email);
   }
-  if (!filter.segment) return;
-  const v1::SegmentCriteria& c = *filter.segment;
-  auto in_list = [&](absl::string_view column, const auto& values, auto to_param) {
-    if (values.empty()) return;
-    std::vector<std::string> marks(values.size(), "?");
-    absl::StrAppend(where, " AND ", column, " IN (", absl::StrJoin(marks, ","), ")");
-    for (const auto& v : values) params->push_back(to_param(v));
-  };
-  auto lower = [](const std::string& s) -> SqlParam { return absl::AsciiStrToLower(s); };
-  auto number = [](int v) -> SqlParam { return int64_t{v}; };
-  in_list("LOWER(l.industry)", c.industries(), lower);
-  in_list("LOWER(l.region)", c.regions(), lower);
-  in_list("l.stage", c.stages(), number);
-  in_list("l.temperature", c.temperatures(), number);
-  if (c.min_company_size() > 0) {
-    absl::StrAppend(where, " AND l.company_size >= ?");
-    params->push_back(int64_t{c.min_company_size()});
-  }
-  if (c.max_company_size() > 0) {
-    absl::StrAppend(where, " AND l.company_size <= ?");
-    params->push_back(int64_t{c.max_company_size()});
-  }
+  if (filter.segment) AppendSegmentCriteria(*filter.segment, where, params);
 }
 
 }  // namespace

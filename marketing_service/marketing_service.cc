@@ -378,7 +378,9 @@ Status MarketingServiceImpl::GetFunnelStats(ServerContext* ctx, const v1::GetFun
   ASSIGN_OR_RETURN_GRPC(common::TimeRange range,
                         common::ReportRange(req->has_start_time(), req->start_time(),
                                             req->has_end_time(), req->end_time(), absl::Now()));
-  ASSIGN_OR_RETURN_GRPC(*resp, campaigns_->FunnelStats(range.start, range.end, req->campaign_id()));
+  RETURN_IF_ERROR_GRPC(RequireNonNegativeId(req->segment_id(), "segment_id"));
+  ASSIGN_OR_RETURN_GRPC(*resp, campaigns_->FunnelStats(range.start, range.end, req->campaign_id(),
+                                                       req->segment_id()));
   return Status::OK;
 }
 

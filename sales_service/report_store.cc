@@ -5,6 +5,8 @@
 
 #include <algorithm>
 
+#include "absl/strings/str_join.h"
+
 #include "absl/strings/str_cat.h"
 #include "common/median.h"
 #include "common/mysql/idempotency.h"
@@ -233,12 +235,6 @@ absl::StatusOr<v1::PipelineReport> ReportStore::Pipeline(int64_t rep_id, int64_t
 
 namespace {
 
-// Binds [start, end) for "col >= FROM_UNIXTIME(?) AND col < FROM_UNIXTIME(?)".
-void BindRange(sql::PreparedStatement& st, unsigned first, absl::Time start, absl::Time end) {
-  st.setDouble(first, UnixSecondsOf(start));
-  st.setDouble(first + 1, UnixSecondsOf(end));
-}
-
 void AddMoney(google::protobuf::RepeatedPtrField<handoff::v1::Money>* list, const std::string& currency,
               int64_t amount) {
   for (auto& m : *list) {
@@ -254,16 +250,37 @@ void AddMoney(google::protobuf::RepeatedPtrField<handoff::v1::Money>* list, cons
 
 }  // namespace
 
-absl::StatusOr<v1::FunnelStats> ReportStore::FunnelStats(absl::Time start, absl::Time end,
-                                                         int64_t campaign_id) {
+absl::StatusOr<v1::FunnelStats> ReportStore::FunnelStats(
+    absl::Time start, absl::Time end, int64_t campaign_id,
+    const std::optional<std::vector<int64_t>>& lead_ids) {
   v1::FunnelStats stats;
-  const std::string campaign = campaign_id != 0 ? " AND campaign_id = ?" : "";
+  // Which opportunities count; its parameters follow the range in every query.
+  std::string campaign;
+  std::vector<common::SqlParam> scope_params;
+  if (campaign_id != 0) {
+    campaign = " AND campaign_id = ?";
+    scope_params.push_back(campaign_id);
+  }
+  if (lead_ids) {
+    if (lead_ids->empty()) {
+      absl::StrAppend(&campaign, " AND FALSE");
+    } else {
+      std::vector<std::string> marks(lead_ids->size(), "?");
+      absl::StrAppend(&campaign, " AND lead_id IN (", absl::StrJoin(marks, ","), ")");
+      for (int64_t id : *lead_ids) scope_params.push_back(id);
+    }
+  }
+  auto bind = [&](sql::PreparedStatement& st, bool with_range) {
+    std::vector<common::SqlParam> all;
+    if (with_range) all = {UnixSecondsOf(start), UnixSecondsOf(end)};
+    all.insert(all.end(), scope_params.begin(), scope_params.end());
+    common::BindAll(st, all);
+  };
   RETURN_IF_ERROR(pool_->WithConnection("funnel stats", [&](sql::Connection& conn) {
     {
       auto st = Prepare(conn, absl::StrCat("SELECT COUNT(*) FROM opportunities WHERE created_at >= "
                                            "FROM_UNIXTIME(?) AND created_at < FROM_UNIXTIME(?)", campaign));
-      BindRange(*st, 1, start, end);
-      if (campaign_id != 0) st->setInt64(3, campaign_id);
+      bind(*st, true);
       std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
       if (rs->next()) stats.set_opportunities(rs->getInt64(1));
     }
@@ -272,8 +289,7 @@ absl::StatusOr<v1::FunnelStats> ReportStore::FunnelStats(absl::Time start, absl:
           "SELECT stage, currency, amount_minor, UNIX_TIMESTAMP(closed_at) - UNIX_TIMESTAMP(created_at) "
           "FROM opportunities WHERE stage IN (6, 7) AND closed_at >= FROM_UNIXTIME(?) AND "
           "closed_at < FROM_UNIXTIME(?)", campaign));
-      BindRange(*st, 1, start, end);
-      if (campaign_id != 0) st->setInt64(3, campaign_id);
+      bind(*st, true);
       std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
       std::vector<double> cycle;
       while (rs->next()) {
@@ -290,7 +306,7 @@ absl::StatusOr<v1::FunnelStats> ReportStore::FunnelStats(absl::Time start, absl:
     {
       auto st = Prepare(conn, absl::StrCat("SELECT source, currency, SUM(amount_minor) FROM opportunities "
                                            "WHERE stage <= 5", campaign, " GROUP BY source, currency"));
-      if (campaign_id != 0) st->setInt64(1, campaign_id);
+      bind(*st, false);
       std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
       while (rs->next()) {
         AddMoney(rs->getInt(1) == v1::SOURCE_MARKETING ? stats.mutable_marketing_sourced_pipeline()

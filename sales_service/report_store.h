@@ -4,7 +4,9 @@
 // the pipeline. The arithmetic is in pipeline.h; this file only gathers the facts.
 
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -25,8 +27,10 @@ class ReportStore final {
                                                     const Quarter& quarter);
   absl::StatusOr<v1::PipelineReport> Pipeline(int64_t rep_id, int64_t manager_rep_id,
                                               absl::Time now);
-  // Sales' side of the funnel in [start, end), optionally for one campaign's leads.
-  absl::StatusOr<v1::FunnelStats> FunnelStats(absl::Time start, absl::Time end, int64_t campaign_id);
+  // Sales' side of the funnel in [start, end), optionally for one campaign's leads
+  // and/or only the given marketing leads (`lead_ids` when set; empty matches none).
+  absl::StatusOr<v1::FunnelStats> FunnelStats(absl::Time start, absl::Time end, int64_t campaign_id,
+                                              const std::optional<std::vector<int64_t>>& lead_ids);
   absl::StatusOr<v1::RelayStats> RelayStats(absl::Time now);
 
  private:

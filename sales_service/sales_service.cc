@@ -411,7 +411,9 @@ Status SalesServiceImpl::GetFunnelStats(Ctx* ctx, const v1::GetFunnelStatsReques
   ASSIGN_OR_RETURN_GRPC(common::TimeRange range,
                         common::ReportRange(req->has_start_time(), req->start_time(),
                                             req->has_end_time(), req->end_time(), absl::Now()));
-  ASSIGN_OR_RETURN_GRPC(*resp, reports_->FunnelStats(range.start, range.end, req->campaign_id()));
+  std::optional<std::vector<int64_t>> lead_ids;
+  if (req->restrict_to_leads()) lead_ids.emplace(req->lead_ids().begin(), req->lead_ids().end());
+  ASSIGN_OR_RETURN_GRPC(*resp, reports_->FunnelStats(range.start, range.end, req->campaign_id(), lead_ids));
   return Status::OK;
 }
 

@@ -246,6 +246,38 @@ TEST_F(HandoffFlowTest, HotLeadReachesSalesAndTheOutcomeComesBack) {
     auto ops_sales = sales::v1::SalesService::NewStub(stack_.GatewayChannel(stack_.Key("REVENUE_OPS")));
     EXPECT_EQ(ops_sales->CloseOpportunity(&c2, close, &out).error_code(), grpc::StatusCode::PERMISSION_DENIED);
   }
+  // The same funnel for a segment (marketing's notion; sales follows its people).
+  for (auto [stage, expected] : std::vector<std::pair<LeadStage, int>>{{LEAD_STAGE_CUSTOMER, 1},
+                                                                       {LEAD_STAGE_DISQUALIFIED, 0}}) {
+    grpc::ClientContext c1;
+    CreateSegmentRequest seg;
+    seg.mutable_segment()->set_name(LeadStage_Name(stage));
+    seg.mutable_segment()->mutable_criteria()->add_stages(stage);
+    Segment segment;
+    ASSERT_GRPC_OK(marketing_->CreateSegment(&c1, seg, &segment));
+    auto views = gateway::v1::FunnelService::NewStub(stack_.GatewayChannel(stack_.Key("REVENUE_OPS")));
+    grpc::ClientContext c2;
+    gateway::v1::GetFunnelReportRequest r;
+    r.set_segment_id(segment.segment_id());
+    gateway::v1::FunnelReport report;
+    ASSERT_GRPC_OK(views->GetFunnelReport(&c2, r, &report));
+    EXPECT_EQ(report.leads_captured(), expected) << LeadStage_Name(stage);
+    EXPECT_EQ(report.mqls(), expected);
+    EXPECT_EQ(report.opportunities(), expected);
+    EXPECT_EQ(report.won(), expected);
+    EXPECT_EQ(report.won_revenue_size(), expected);
+  }
+  {
+    auto views = gateway::v1::FunnelService::NewStub(stack_.GatewayChannel(stack_.Key("REVENUE_OPS")));
+    grpc::ClientContext ctx;
+    gateway::v1::GetFunnelReportRequest r;
+    r.set_segment_id(987654);
+    gateway::v1::FunnelReport report;
+    grpc::Status s = views->GetFunnelReport(&ctx, r, &report);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::NOT_FOUND);
+    EXPECT_THAT(s.error_message(), ::testing::HasSubstr("segment 987654"));
+  }
+
   // The lead's journey across both departments, in time order.
   {
     auto ops = gateway::v1::FunnelService::NewStub(stack_.GatewayChannel(stack_.Key("REVENUE_OPS")));

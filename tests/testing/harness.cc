@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -185,8 +186,10 @@ ChildProcess::ChildProcess(std::string name, std::vector<std::string> argv,
   log_path_ = absl::StrCat(mkdtemp(tmpl), "/", name_, ".log");
   pid_ = fork();
   if (pid_ == 0) {
-    // Child: its own process group, output to the log, signals unblocked.
+    // Child: its own process group, output to the log, signals unblocked, and
+    // killed if the test process dies first (an aborted test leaves no servers).
     setpgid(0, 0);
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
     int fd = open(log_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
     dup2(fd, STDOUT_FILENO);
     dup2(fd, STDERR_FILENO);

@@ -7,9 +7,10 @@
 #include <set>
 
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/notification.h"
+#include "common/generic_call.h"
 #include "common/log.h"
 #include "common/mysql/sql_util.h"
+#include "common/status.h"
 
 namespace funnel::common {
 namespace {
@@ -98,24 +99,7 @@ absl::Status OutboxRelay::Send(const std::string& method, const std::string& pay
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + absl::ToChronoMilliseconds(options_.call_deadline));
   if (!options_.bearer_key.empty()) ctx.AddMetadata("authorization", "Bearer " + options_.bearer_key);
-  grpc::Slice slice(payload);
-  grpc::ByteBuffer request(&slice, 1);
-  grpc::ByteBuffer reply;
-  grpc::Status status;
-  absl::Notification done;
-  stub_.UnaryCall(&ctx, method, {}, &request, &reply, [&](grpc::Status s) {
-    status = std::move(s);
-    done.Notify();
-  });
-  done.WaitForNotification();
-  if (!status.ok()) {
-    return absl::Status(static_cast<absl::StatusCode>(status.error_code()), status.error_message());
-  }
-  std::vector<grpc::Slice> slices;
-  (void)reply.Dump(&slices);
-  response->clear();
-  for (const grpc::Slice& s : slices) response->append(reinterpret_cast<const char*>(s.begin()), s.size());
-  return absl::OkStatus();
+  return FromGrpcStatus(BlockingRawCall(stub_, &ctx, method, payload, response));
 }
 
 absl::StatusOr<int> OutboxRelay::RunOnce() {

@@ -136,15 +136,13 @@ int main(int argc, char** argv) {
   funnel::common::ServiceHost host(options);
 
   std::vector<std::string> forwarded;
-  for (const auto& s : funnel::gateway::ForwardedServices()) {
-    if (s.backend != Backend::kGateway) forwarded.push_back(s.full_name);
-  }
+  for (const auto& s : funnel::gateway::ForwardedServices()) forwarded.push_back(s.full_name);
   host.AddGenericService(&proxy, forwarded);
   host.AddService(&funnel_views, {"funnel.gateway.v1.FunnelService"});
   // The gateway itself is up as long as it runs; each forwarded service is as
   // healthy as the backend that owns it.
   host.AddHealthProbe({"", "funnel.gateway.v1.FunnelService"}, [] { return absl::OkStatus(); });
-  for (Backend backend : {Backend::kMarketing, Backend::kSales}) {  // FunnelService: the probe above
+  for (Backend backend : {Backend::kMarketing, Backend::kSales}) {
     host.AddHealthProbe(funnel::gateway::ServicesOf(backend),
                         funnel::gateway::BackendHealthProbe(channels.at(backend),
                                                             funnel::gateway::BackendName(backend)));

@@ -143,11 +143,7 @@ grpc::ServerGenericBidiReactor* ForwardingProxy::CreateReactor(
   if (!route.ok()) return new RejectReactor(common::ToGrpcStatus(route.status()));
   absl::StatusOr<Principal> principal = gatekeeper_->Admit(*context, context->method());
   if (!principal.ok()) return new RejectReactor(common::ToGrpcStatus(principal.status()));
-  auto stub = stubs_.find(route->backend);
-  if (stub == stubs_.end()) {  // FunnelService is served by its own handler, never here.
-    return new RejectReactor(grpc::Status(grpc::StatusCode::UNIMPLEMENTED, "not forwarded"));
-  }
-  return new ProxyCall(context, stub->second.get(), *principal, *gatekeeper_);
+  return new ProxyCall(context, stubs_.at(route->backend).get(), *principal, *gatekeeper_);
 }
 
 }  // namespace funnel::gateway

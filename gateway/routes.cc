@@ -2,7 +2,6 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
-#include "funnel/gateway/v1/funnel_service.pb.h"
 #include "funnel/handoff/v1/handoff.pb.h"
 #include "funnel/marketing/v1/marketing_service.pb.h"
 #include "funnel/sales/v1/sales_service.pb.h"
@@ -10,11 +9,7 @@
 namespace funnel::gateway {
 
 const char* BackendName(Backend backend) {
-  switch (backend) {
-    case Backend::kMarketing: return "marketing_service";
-    case Backend::kSales: return "sales_service";
-    default: return "gateway";
-  }
+  return backend == Backend::kMarketing ? "marketing_service" : "sales_service";
 }
 
 const std::vector<ForwardedService>& ForwardedServices() {
@@ -22,15 +17,13 @@ const std::vector<ForwardedService>& ForwardedServices() {
   // binary, which never calls the forwarded services' generated code otherwise.
   static const bool linked = marketing::v1::Lead::descriptor() != nullptr &&
                              sales::v1::Rep::descriptor() != nullptr &&
-                             handoff::v1::LeadHandoff::descriptor() != nullptr &&
-                             gateway::v1::FunnelReport::descriptor() != nullptr;
+                             handoff::v1::LeadHandoff::descriptor() != nullptr;
   (void)linked;
   static const auto* const kServices = new std::vector<ForwardedService>{
       {"funnel.marketing.v1.MarketingService", Backend::kMarketing},
       {"funnel.handoff.v1.HandoffFeedbackService", Backend::kMarketing},
       {"funnel.sales.v1.SalesService", Backend::kSales},
       {"funnel.handoff.v1.HandoffInboxService", Backend::kSales},
-      {"funnel.gateway.v1.FunnelService", Backend::kGateway},
   };
   return *kServices;
 }

@@ -13,8 +13,7 @@
 
 namespace funnel::gateway {
 
-// kGateway: the gateway's own FunnelService (composite views).
-enum class Backend { kMarketing, kSales, kGateway };
+enum class Backend { kMarketing, kSales };
 
 const char* BackendName(Backend backend);
 
@@ -36,7 +35,8 @@ const std::vector<ForwardedService>& ForwardedServices();
 std::vector<std::string> ServicesOf(Backend backend);
 
 // Routes a gRPC path ("/funnel.sales.v1.SalesService/GetRep"). UNIMPLEMENTED for a
-// path that names no public method (forwarded services and FunnelService).
+// path that names no forwarded method. (FunnelService is served by the gateway's own
+// handler, never routed.)
 absl::StatusOr<Route> RouteFor(absl::string_view path);
 
 }  // namespace funnel::gateway

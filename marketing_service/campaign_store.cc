@@ -399,13 +399,9 @@ absl::StatusOr<v1::FunnelStats> CampaignStore::FunnelStats(absl::Time start, abs
     };
     auto run = [&](const std::string& sql) {
       auto st = Prepare(conn, sql);
-      st->setDouble(1, UnixSecondsOf(start));
-      st->setDouble(2, UnixSecondsOf(end));
-      if (scoped) {  // the scope's parameters follow the range
-        std::vector<common::SqlParam> all = {UnixSecondsOf(start), UnixSecondsOf(end)};
-        all.insert(all.end(), scope_params.begin(), scope_params.end());
-        common::BindAll(*st, all);
-      }
+      std::vector<common::SqlParam> params = {UnixSecondsOf(start), UnixSecondsOf(end)};
+      if (scoped) params.insert(params.end(), scope_params.begin(), scope_params.end());
+      common::BindAll(*st, params);
       return std::unique_ptr<sql::ResultSet>(st->executeQuery());
     };
     auto count = [&](const std::string& sql) {

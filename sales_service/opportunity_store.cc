@@ -124,11 +124,7 @@ void SaveOpportunity(sql::Connection& conn, const v1::Opportunity& o, absl::Time
   st->setInt64(2, o.contact_id());
   st->setInt64(3, o.owner_rep_id());
   st->setInt(4, o.stage());
-  if (o.has_probability_override()) {
-    st->setInt(5, o.probability_override());
-  } else {
-    st->setNull(5, sql::DataType::INTEGER);
-  }
+  common::SetOptionalInt(*st, 5, o.has_probability_override(), o.probability_override());
   st->setString(6, o.amount().currency_code());
   st->setInt64(7, o.amount().amount_minor());
   st->setString(8, o.expected_close_date());
@@ -201,11 +197,7 @@ v1::Opportunity InsertOpportunity(sql::Connection& conn, const v1::Opportunity& 
   st->setString(6, o.handoff_id());
   st->setInt64(7, o.lead_id());
   st->setInt(8, o.stage());
-  if (o.has_probability_override()) {
-    st->setInt(9, o.probability_override());
-  } else {
-    st->setNull(9, sql::DataType::INTEGER);
-  }
+  common::SetOptionalInt(*st, 9, o.has_probability_override(), o.probability_override());
   st->setString(10, o.amount().currency_code());
   st->setInt64(11, o.amount().amount_minor());
   st->setString(12, o.expected_close_date());

@@ -46,4 +46,13 @@ inline void SetOptionalTime(sql::PreparedStatement& st, unsigned index,
   }
 }
 
+// Binds an optional int, or NULL.
+inline void SetOptionalInt(sql::PreparedStatement& st, unsigned index, bool has, int value) {
+  if (has) {
+    st.setInt(index, value);
+  } else {
+    st.setNull(index, sql::DataType::INTEGER);
+  }
+}
+
 }  // namespace funnel::common

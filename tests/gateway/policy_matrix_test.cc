@@ -12,6 +12,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
+#include "funnel/gateway/v1/funnel_service.pb.h"
 #include "gateway/auth.h"
 #include "gateway/routes.h"
 #include "tests/testing/stack.h"
@@ -22,12 +23,15 @@ namespace {
 using ::funnel::testing::FunnelStack;
 
 
+// Every method the gateway answers for: the forwarded services and its own views.
 std::vector<std::string> PublicMethods() {
+  std::vector<std::string> names = {"funnel.gateway.v1.FunnelService"};
+  for (const auto& s : gateway::ForwardedServices()) names.push_back(s.full_name);
   std::vector<std::string> methods;
-  for (const auto& s : gateway::ForwardedServices()) {
-    const auto* service = google::protobuf::DescriptorPool::generated_pool()->FindServiceByName(s.full_name);
+  for (const std::string& name : names) {
+    const auto* service = google::protobuf::DescriptorPool::generated_pool()->FindServiceByName(name);
     for (int i = 0; i < service->method_count(); ++i) {
-      methods.push_back(absl::StrCat("/", s.full_name, "/", service->method(i)->name()));
+      methods.push_back(absl::StrCat("/", name, "/", service->method(i)->name()));
     }
   }
   return methods;

@@ -24,8 +24,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/strip.h"
-#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
+#include "common/generic_call.h"
 
 namespace funnel::testing {
 namespace {
@@ -299,21 +299,7 @@ grpc::Status CallRaw(const std::shared_ptr<grpc::Channel>& channel, const std::s
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
   for (const auto& [k, v] : metadata) ctx.AddMetadata(k, v);
-  grpc::Slice slice(request);
-  grpc::ByteBuffer request_buffer(&slice, 1), reply_buffer;
-  grpc::Status status;
-  absl::Notification done;
-  stub.UnaryCall(&ctx, method, {}, &request_buffer, &reply_buffer, [&](grpc::Status s) {
-    status = std::move(s);
-    done.Notify();
-  });
-  done.WaitForNotification();
-  if (reply != nullptr) {
-    std::vector<grpc::Slice> slices;
-    (void)reply_buffer.Dump(&slices);
-    for (const grpc::Slice& s : slices) reply->append(reinterpret_cast<const char*>(s.begin()), s.size());
-  }
-  return status;
+  return common::BlockingRawCall(stub, &ctx, method, request, reply);
 }
 
 std::string BinaryPath(const std::string& target) {

@@ -1,0 +1,20 @@
+#pragma once
+
+// A unary call by method name with raw message bytes, blocking the calling thread:
+// what the outbox relay does with an event whose bytes are the request, and what
+// tests do to speak any contract version.
+
+#include <grpcpp/client_context.h>
+#include <grpcpp/generic/generic_stub.h>
+
+#include <string>
+
+namespace funnel::common {
+
+// Calls `method` ("/pkg.Service/Method") with `request` bytes; the reply's bytes go
+// to `reply` when it is not null. Never call it on a reactor thread.
+grpc::Status BlockingRawCall(grpc::GenericStub& stub, grpc::ClientContext* context,
+                             const std::string& method, const std::string& request,
+                             std::string* reply);
+
+}  // namespace funnel::common

@@ -1,0 +1,115 @@
+#include "bench/seed.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/substitute.h"
+
+namespace funnel::bench {
+namespace {
+
+// Rows go in chunks: one huge statement would hold one huge transaction.
+constexpr int64_t kChunk = 250'000;
+
+// Runs `sql_for(first, last)` (1-based, inclusive) over 1..count in chunks.
+template <typename Fn>
+void InChunks(testing::TestDatabase& db, int64_t count, Fn sql_for) {
+  for (int64_t first = 1; first <= count; first += kChunk) {
+    db.Execute(sql_for(first, std::min(count, first + kChunk - 1)));
+  }
+}
+
+// A time within the past year, spread by n.
+std::string PastYear(const std::string& n) {
+  return absl::StrCat("NOW(6) - INTERVAL ((", n, " * 7919) % 31536000) SECOND");
+}
+
+}  // namespace
+
+void SeedCampaigns(testing::TestDatabase& marketing) {
+  marketing.Execute(absl::Substitute(R"sql(
+    INSERT INTO campaigns (name, channel, state, currency, budget_minor, cost_minor, start_at)
+    SELECT CONCAT('Bench campaign ', seq), 1 + seq % 3, 2, 'USD', 10000000, 5000000,
+           NOW(6) - INTERVAL 400 DAY
+    FROM seq_1_to_$0)sql", kSeedCampaigns));
+}
+
+int64_t SeedLeads(testing::TestDatabase& marketing, int64_t count, const std::string& tag,
+                  bool some_handed_off) {
+  const int64_t before = marketing.QueryInt("SELECT COALESCE(MAX(lead_id), 0) FROM leads");
+  InChunks(marketing, count, [&](int64_t first, int64_t last) {
+    return absl::Substitute(R"sql(
+      INSERT INTO leads (email, first_name, last_name, company, industry, region, company_size,
+                         score, temperature, stage, consent, engagement, first_touch_campaign_id,
+                         last_touch_campaign_id, created_at, updated_at)
+      SELECT CONCAT('seed-$0-', seq, '@bench.example'), 'Seed', CONCAT('Lead ', seq),
+             CONCAT('Company ', seq % 50000), ELT(1 + seq % 4, 'software', 'retail', 'finance', 'health'),
+             ELT(1 + seq % 3, 'EMEA', 'AMER', 'APAC'), 10 + seq % 5000, seq % 100,
+             1 + seq % 3, IF(seq % 10 = 0, $5, 2), 2, seq % 50, 1 + seq % $3, 1 + seq % $3,
+             $4, $4
+      FROM seq_$1_to_$2)sql",
+                            tag, first, last, kSeedCampaigns, PastYear("seq"), some_handed_off ? 4 : 2);
+  });
+  return before + 1;
+}
+
+void SeedTouchpoints(testing::TestDatabase& marketing, int64_t count, int64_t first_lead, int64_t leads) {
+  InChunks(marketing, count, [&](int64_t first, int64_t last) {
+    return absl::Substitute(R"sql(
+      INSERT INTO touchpoints (lead_id, campaign_id, type, occurred_at, points)
+      SELECT $0 + seq % $1, 1 + seq % $2, 1 + seq % 11, $3, 5
+      FROM seq_$4_to_$5)sql",
+                            first_lead, leads, kSeedCampaigns, PastYear("seq"), first, last);
+  });
+}
+
+int64_t SeedHandoffs(testing::TestDatabase& marketing, testing::TestDatabase& sales) {
+  // Ids derived from the lead, so both sides name the same handoff.
+  marketing.Execute(R"sql(
+    INSERT INTO handoffs (handoff_id, lead_id, first_touch_campaign_id, method, note, created_at,
+                          delivered_at, sla_deadline, decision, rejection_reason, decided_at)
+    SELECT CONCAT('00000000-0000-4000-8000-', LPAD(lead_id, 12, '0')), lead_id,
+           first_touch_campaign_id, 1, 'seeded', created_at, created_at + INTERVAL 1 SECOND,
+           created_at + INTERVAL 1 DAY, lead_id % 3, IF(lead_id % 3 = 2, 1 + lead_id % 4, 0),
+           IF(lead_id % 3 = 0, NULL, created_at + INTERVAL 2 HOUR)
+    FROM leads WHERE stage = 4)sql");
+  sales.Execute(absl::Substitute(R"sql(
+    INSERT INTO handoffs (handoff_id, lead_id, snapshot, state, assigned_rep_id, received_at,
+                          sla_deadline, first_response_at, decided_at, rejection_reason,
+                          decided_by_rep_id)
+    SELECT handoff_id, lead_id, '', 1 + decision, 2, delivered_at, sla_deadline, decided_at,
+           decided_at, rejection_reason, IF(decision = 0, 0, 2)
+    FROM $0.handoffs)sql",
+                                 marketing.name()));
+  return sales.QueryInt("SELECT COUNT(*) FROM handoffs");
+}
+
+int64_t SeedOpportunities(testing::TestDatabase& sales, int64_t count) {
+  sales.Execute(
+      "INSERT IGNORE INTO accounts (account_id, name, name_key) VALUES (1, 'Bench account', 'bench account')");
+  // Accepted handoffs become marketing-sourced deals; the rest sales finds itself.
+  sales.Execute(absl::Substitute(R"sql(
+    INSERT INTO opportunities (name, account_id, owner_rep_id, source, handoff_id, lead_id, stage,
+                               currency, amount_minor, closed_at, created_at, updated_at,
+                               campaign_id)
+    SELECT CONCAT('Deal ', seq), 1, 1 + seq % 2, 1, handoff_id, lead_id, 1 + seq % 7, 'USD',
+           100000 + (seq % 100) * 1000, IF(seq % 7 >= 5, received_at + INTERVAL 30 DAY, NULL),
+           received_at + INTERVAL 3 HOUR, received_at + INTERVAL 3 HOUR, 1 + lead_id % $1
+    FROM handoffs WHERE state = 2 ORDER BY seq LIMIT $0)sql",
+                                 count, kSeedCampaigns));
+  const int64_t rest = count - sales.QueryInt("SELECT COUNT(*) FROM opportunities");
+  if (rest > 0) {
+    InChunks(sales, rest, [&](int64_t first, int64_t last) {
+      return absl::Substitute(R"sql(
+        INSERT INTO opportunities (name, account_id, owner_rep_id, source, stage, currency,
+                                   amount_minor, closed_at, created_at, updated_at)
+        SELECT CONCAT('Prospect ', seq), 1, 1 + seq % 2, 2 + seq % 3, 1 + seq % 7, 'USD',
+               50000 + (seq % 100) * 1000, IF(seq % 7 >= 5, $0 + INTERVAL 20 DAY, NULL), $0, $0
+        FROM seq_$1_to_$2)sql",
+                              PastYear("seq"), first, last);
+    });
+  }
+  return sales.QueryInt("SELECT COUNT(*) FROM opportunities");
+}
+
+}  // namespace funnel::bench

@@ -6,6 +6,17 @@
 #include "common/mysql/sql_util.h"
 
 namespace funnel::common {
+namespace {
+// Transactions run on the calling thread, so a per-thread mark ties an insert to
+// the store call that made it.
+thread_local bool outbox_written = false;
+}  // namespace
+
+bool TakeOutboxWritten() {
+  const bool written = outbox_written;
+  outbox_written = false;
+  return written;
+}
 
 void InsertOutboxEvent(sql::Connection& conn, const std::string& event_id, int64_t lead_id,
                   absl::string_view kind, const std::string& payload, absl::Time now) {
@@ -20,6 +31,7 @@ void InsertOutboxEvent(sql::Connection& conn, const std::string& event_id, int64
   st->setDouble(5, UnixSecondsOf(now));
   st->setDouble(6, UnixSecondsOf(now));
   st->executeUpdate();
+  outbox_written = true;
 }
 
 OutboxStats ReadOutboxStats(sql::Connection& conn, absl::Time now) {

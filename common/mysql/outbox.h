@@ -21,6 +21,11 @@ inline constexpr char kHandoffContractVersion[] = "1.0";
 void InsertOutboxEvent(sql::Connection& conn, const std::string& event_id, int64_t lead_id,
                        absl::string_view kind, const std::string& payload, absl::Time now);
 
+// True when this thread wrote an outbox event since the last call, and clears the
+// mark. Stores ask it after a transaction so that only commits which gave the relay
+// something to send wake it (an idle poll per write would double the database's work).
+bool TakeOutboxWritten();
+
 struct OutboxStats {
   int64_t pending = 0;
   double oldest_pending_age_seconds = 0;

@@ -150,28 +150,28 @@ absl::Status ConnectionPool::WithConnection(
 
 absl::Status ConnectionPool::InTransaction(
     absl::string_view context, const std::function<absl::Status(sql::Connection&)>& fn) {
-  thread_local std::minstd_rand rng(std::random_device{}());
   absl::Status last;
   for (int attempt = 1; attempt <= options_.max_transaction_attempts; ++attempt) {
     absl::StatusOr<PooledConnection> conn = Acquire();
     if (!conn.ok()) return conn.status();
     bool retry = false;
     try {
-      (*conn)->setAutoCommit(false);
+      // One round trip to begin (autocommit stays on outside transactions) instead
+      // of two SET autocommit statements around every transaction.
+      std::unique_ptr<sql::Statement> begin((*conn)->createStatement());
+      begin->execute("START TRANSACTION");
       absl::Status status = fn(**conn);
       if (status.ok()) {
         (*conn)->commit();
       } else {
         (*conn)->rollback();
       }
-      (*conn)->setAutoCommit(true);
       return status;
     } catch (const sql::SQLException& e) {
       last = StatusFromSqlException(e, context);
       retry = IsRetryableTransactionError(e);
       try {
         (*conn)->rollback();
-        (*conn)->setAutoCommit(true);
       } catch (const sql::SQLException&) {
         conn->Discard();
       }
@@ -179,6 +179,8 @@ absl::Status ConnectionPool::InTransaction(
     }
     if (!retry) return last;
     // Deadlock: the other transaction wins; back off a little so it can finish.
+    // Seeded on a thread's first retry only: random_device opens /dev/urandom.
+    thread_local std::minstd_rand rng(std::random_device{}());
     std::uniform_int_distribution<int> jitter_us(0, 2000 * attempt);
     absl::SleepFor(absl::Microseconds(1000 * attempt + jitter_us(rng)));
   }

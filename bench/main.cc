@@ -27,7 +27,7 @@ ABSL_FLAG(int64_t, report_leads, 1'000'000, "report: leads seeded.");
 ABSL_FLAG(int64_t, report_touchpoints, 10'000'000, "report: touchpoints seeded.");
 ABSL_FLAG(int64_t, report_opportunities, 100'000, "report: opportunities seeded.");
 ABSL_FLAG(int64_t, scale_leads, 5'000'000, "scale: leads seeded before the second capture run.");
-ABSL_FLAG(int64_t, import_rows, 300'000, "import: rows per run.");
+ABSL_FLAG(int64_t, import_rows, 30'000, "import: rows per run (split over the streams).");
 ABSL_FLAG(int, db_pid, 0, "MariaDB's pid, to report its CPU time (FUNNEL_DB_PID).");
 ABSL_FLAG(std::string, out_dir, "", "Write each scenario's result as <out_dir>/<scenario>.json.");
 ABSL_FLAG(std::string, markdown, "", "Write the run's report (BENCHMARKS.md) here.");

@@ -29,7 +29,7 @@ struct BenchConfig {
   int64_t report_touchpoints = 10'000'000;
   int64_t report_opportunities = 100'000;
   int64_t scale_leads = 5'000'000;
-  int64_t import_rows = 300'000;
+  int64_t import_rows = 30'000;
   pid_t db_pid = 0;  // MariaDB's pid, for its CPU time; 0 when unknown
   std::string run_id;  // makes emails unique across runs on one database server
   // The flags that were given, for the "reproduce" commands.

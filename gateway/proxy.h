@@ -7,8 +7,9 @@
 //
 // Forwarding happens without
 // decoding the messages and without blocking a thread: one generic callback reactor
-// per call streams request and response bytes through, so unary, client-streaming
-// (ImportLeads) and any later streaming methods all pass unchanged. The caller's
+// per call passes request and response bytes through; unary methods take a short
+// path (one read, one backend call, one write), client-streaming (ImportLeads) and
+// any later streaming methods stream through unchanged. The caller's
 // deadline and cancellation propagate to the backend, and the backend's status
 // (code, message, details) and trailing metadata come back as they are.
 

@@ -19,6 +19,9 @@ void InChunks(testing::TestDatabase& db, int64_t count, Fn sql_for) {
   }
 }
 
+// Seeded leads are at version 2, as if captured once: marketing treats version 1
+// as "inserted by this very capture".
+
 // A time within the past year, spread by n.
 std::string PastYear(const std::string& n) {
   return absl::StrCat("NOW(6) - INTERVAL ((", n, " * 7919) % 31536000) SECOND");
@@ -41,12 +44,12 @@ int64_t SeedLeads(testing::TestDatabase& marketing, int64_t count, const std::st
     return absl::Substitute(R"sql(
       INSERT INTO leads (email, first_name, last_name, company, industry, region, company_size,
                          score, temperature, stage, consent, engagement, first_touch_campaign_id,
-                         last_touch_campaign_id, created_at, updated_at)
+                         last_touch_campaign_id, version, created_at, updated_at)
       SELECT CONCAT('seed-$0-', seq, '@bench.example'), 'Seed', CONCAT('Lead ', seq),
              CONCAT('Company ', seq % 50000), ELT(1 + seq % 4, 'software', 'retail', 'finance', 'health'),
              ELT(1 + seq % 3, 'EMEA', 'AMER', 'APAC'), 10 + seq % 5000, seq % 100,
              1 + seq % 3, IF(seq % 10 = 0, $5, 2), 2, seq % 50, 1 + seq % $3, 1 + seq % $3,
-             $4, $4
+             2, $4, $4
       FROM seq_$1_to_$2)sql",
                             tag, first, last, kSeedCampaigns, PastYear("seq"), some_handed_off ? 4 : 2);
   });

@@ -3,6 +3,8 @@
 #include <cppconn/prepared_statement.h>
 #include <cppconn/resultset.h>
 
+#include <algorithm>
+
 #include "absl/strings/numbers.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
@@ -31,6 +33,31 @@ constexpr absl::string_view kSaveLead = R"sql(
     version = version + 1,
     updated_at = FROM_UNIXTIME(?)
   WHERE lead_id = ?)sql";
+
+// Saves many locked rows at once: every row exists, so each "insert" is an update
+// of all its mutable columns (the email is unchanged, so no other unique key can
+// collide).
+constexpr absl::string_view kSaveLeads = R"sql(
+  INSERT INTO leads (lead_id, email, first_name, last_name, company, title, phone, industry,
+    region, company_size, score, temperature, stage, consent, erased, engagement, engagement_at,
+    first_touch_campaign_id, last_touch_campaign_id, last_touch_at, qualification_note,
+    handoff_id, recycle_reason, loss_reason, version, updated_at) VALUES )sql";
+constexpr absl::string_view kSaveLeadsValues =
+    "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, FROM_UNIXTIME(?), ?, ?, FROM_UNIXTIME(?), ?, ?, ?, ?, ?, "
+    "FROM_UNIXTIME(?))";
+constexpr absl::string_view kSaveLeadsTail = R"sql(
+  ON DUPLICATE KEY UPDATE email = VALUES(email), first_name = VALUES(first_name),
+    last_name = VALUES(last_name), company = VALUES(company), title = VALUES(title),
+    phone = VALUES(phone), industry = VALUES(industry), region = VALUES(region),
+    company_size = VALUES(company_size), score = VALUES(score), temperature = VALUES(temperature),
+    stage = VALUES(stage), consent = VALUES(consent), erased = VALUES(erased),
+    engagement = VALUES(engagement), engagement_at = VALUES(engagement_at),
+    first_touch_campaign_id = VALUES(first_touch_campaign_id),
+    last_touch_campaign_id = VALUES(last_touch_campaign_id), last_touch_at = VALUES(last_touch_at),
+    qualification_note = VALUES(qualification_note), handoff_id = VALUES(handoff_id),
+    recycle_reason = VALUES(recycle_reason), loss_reason = VALUES(loss_reason),
+    version = VALUES(version), updated_at = VALUES(updated_at))sql";
+constexpr size_t kSaveLeadsPerStatement = 500;
 
 constexpr absl::string_view kInsertHistory = R"sql(
   INSERT INTO lead_history (lead_id, actor, action, detail, occurred_at)
@@ -133,6 +160,57 @@ void SaveLead(sql::Connection& conn, LeadRow& row, absl::Time now) {
   int64_t version = 0;
   if (absl::SimpleAtoi(l.etag(), &version)) row.lead.set_etag(absl::StrCat(version + 1));
   *row.lead.mutable_update_time() = ToProtoTime(now);
+}
+
+void BumpVersion(LeadRow& row, absl::Time now) {
+  int64_t version = 0;
+  if (absl::SimpleAtoi(row.lead.etag(), &version)) row.lead.set_etag(absl::StrCat(version + 1));
+  *row.lead.mutable_update_time() = ToProtoTime(now);
+}
+
+void SaveLeads(sql::Connection& conn, const std::vector<LeadRow*>& rows, absl::Time now) {
+  for (size_t start = 0; start < rows.size(); start += kSaveLeadsPerStatement) {
+    const size_t n = std::min(kSaveLeadsPerStatement, rows.size() - start);
+    auto st = Prepare(conn, absl::StrCat(kSaveLeads,
+                                         absl::StrJoin(std::vector<absl::string_view>(n, kSaveLeadsValues), ","),
+                                         kSaveLeadsTail));
+    int p = 1;
+    for (size_t i = start; i < start + n; ++i) {
+      const LeadRow& row = *rows[i];
+      const v1::Lead& l = row.lead;
+      const auto& c = l.contact();
+      int64_t version = 1;
+      absl::SimpleAtoi(l.etag(), &version);
+      st->setInt64(p++, l.lead_id());
+      if (c.email().empty()) {
+        st->setNull(p++, sql::DataType::VARCHAR);
+      } else {
+        st->setString(p++, c.email());
+      }
+      for (const std::string* text : {&c.first_name(), &c.last_name(), &c.company(), &c.title(), &c.phone(),
+                                      &c.industry(), &c.region()}) {
+        st->setString(p++, *text);
+      }
+      st->setInt(p++, c.company_size());
+      st->setDouble(p++, l.score());
+      st->setInt(p++, l.temperature());
+      st->setInt(p++, l.stage());
+      st->setInt(p++, l.consent());
+      st->setBoolean(p++, l.erased());
+      st->setDouble(p++, row.engagement.value);
+      SetOptionalTime(*st, p++, row.engagement.as_of);
+      st->setInt64(p++, l.first_touch_campaign_id());
+      st->setInt64(p++, l.last_touch_campaign_id());
+      SetOptionalTime(*st, p++, row.last_touch_at);
+      st->setString(p++, l.qualification_note());
+      st->setString(p++, l.handoff_id());
+      st->setInt(p++, l.recycle_reason());
+      st->setInt(p++, l.loss_reason());
+      st->setInt64(p++, version);
+      st->setDouble(p++, UnixSecondsOf(l.has_update_time() ? common::FromProtoTime(l.update_time()) : now));
+    }
+    st->executeUpdate();
+  }
 }
 
 void AddHistory(sql::Connection& conn, int64_t lead_id, const std::string& actor,

@@ -37,6 +37,14 @@ absl::StatusOr<LeadRow> LockLeadById(sql::Connection& conn, int64_t lead_id);
 // Writes every mutable column of `row` and bumps its version (and etag).
 void SaveLead(sql::Connection& conn, LeadRow& row, absl::Time now);
 
+// Writes every mutable column of each row in one statement per 500 rows, with
+// the version and update time the rows hold (see BumpVersion). The rows must exist
+// and be locked by the caller's transaction.
+void SaveLeads(sql::Connection& conn, const std::vector<LeadRow*>& rows, absl::Time now);
+
+// Advances the row's version (etag) and update time in memory, as a save does.
+void BumpVersion(LeadRow& row, absl::Time now);
+
 // Appends to the lead's audit history.
 void AddHistory(sql::Connection& conn, int64_t lead_id, const std::string& actor,
                 absl::string_view action, absl::string_view detail, absl::Time now);

@@ -4,7 +4,10 @@
 #include <cppconn/resultset.h>
 #include <cppconn/statement.h>
 
+#include <algorithm>
+#include <map>
 #include <memory>
+#include <set>
 #include <sstream>
 
 #include "absl/strings/ascii.h"
@@ -22,6 +25,7 @@
 #include "common/time_util.h"
 #include "funnel/handoff/v1/handoff.pb.h"
 #include "marketing_service/lead_rows.h"
+#include "marketing_service/lead_writes.h"
 #include "marketing_service/lifecycle.h"
 #include "marketing_service/scoring.h"
 #include "marketing_service/scoring_store.h"
@@ -38,16 +42,12 @@ using common::SqlParam;
 using common::ToProtoTime;
 using common::UnixSecondsOf;
 
-// Creates the lead or, for a known email, takes the existing row's exclusive lock
-// and reports its id through LAST_INSERT_ID(). Unlike SELECT ... FOR UPDATE on a
-// missing key (a gap lock), this never deadlocks two captures of one new email.
-constexpr absl::string_view kUpsertLead = R"sql(
-  INSERT INTO leads (email, created_at, updated_at) VALUES (?, FROM_UNIXTIME(?), FROM_UNIXTIME(?))
-  ON DUPLICATE KEY UPDATE lead_id = LAST_INSERT_ID(lead_id))sql";
-
-constexpr absl::string_view kInsertTouchpoint = R"sql(
-  INSERT INTO touchpoints (lead_id, campaign_id, type, occurred_at, points)
-  VALUES (?, ?, ?, FROM_UNIXTIME(?), ?))sql";
+// Creates the leads of new emails and takes the exclusive lock of known ones (a
+// no-op update). Unlike SELECT ... FOR UPDATE on a missing key (a gap lock), this
+// never deadlocks two captures of one new email.
+constexpr absl::string_view kUpsertLeads = "INSERT INTO leads (email, created_at, updated_at) VALUES ";
+constexpr absl::string_view kUpsertLeadValues = "(?, FROM_UNIXTIME(?), FROM_UNIXTIME(?))";
+constexpr absl::string_view kUpsertLeadsTail = " ON DUPLICATE KEY UPDATE lead_id = lead_id";
 
 constexpr absl::string_view kCampaignExists = "SELECT 1 FROM campaigns WHERE campaign_id = ?";
 
@@ -173,21 +173,15 @@ absl::Status QualifyIfHot(sql::Connection& conn, LeadRow& row, handoff::v1::Temp
                        "scoring", now);
 }
 
-// Adds a touchpoint to a locked lead and re-scores it (no qualification).
-v1::Touchpoint TouchLocked(sql::Connection& conn, const v1::ScoringPolicy& policy, LeadRow& row,
+// Adds a touchpoint to a locked lead and re-scores it (no qualification). The
+// touchpoint's id is 0 when `writes` defers.
+v1::Touchpoint TouchLocked(LeadWrites& writes, const v1::ScoringPolicy& policy, LeadRow& row,
                            int64_t campaign_id, handoff::v1::TouchpointType type, absl::Time when,
                            const std::string& actor, absl::Time now, bool moves_stage) {
   v1::Lead& lead = row.lead;
   const double points = TouchpointPoints(policy, type);
-  auto st = Prepare(conn, kInsertTouchpoint);
-  st->setInt64(1, lead.lead_id());
-  st->setInt64(2, campaign_id);
-  st->setInt(3, type);
-  st->setDouble(4, UnixSecondsOf(when));
-  st->setDouble(5, points);
-  st->executeUpdate();
   v1::Touchpoint touchpoint;
-  touchpoint.set_touchpoint_id(LastInsertId(conn));
+  touchpoint.set_touchpoint_id(writes.Touchpoint(lead.lead_id(), campaign_id, type, when, points));
   touchpoint.set_lead_id(lead.lead_id());
   touchpoint.set_campaign_id(campaign_id);
   touchpoint.set_type(type);
@@ -206,16 +200,16 @@ v1::Touchpoint TouchLocked(sql::Connection& conn, const v1::ScoringPolicy& polic
   if (moves_stage) {
     const v1::LeadStage next = StageAfterTouch(lead.stage());
     if (next != lead.stage()) {
-      AddHistory(conn, lead.lead_id(), actor, "stage_changed",
-                 absl::StrCat(v1::LeadStage_Name(lead.stage()), " -> ", v1::LeadStage_Name(next)),
-                 now);
+      writes.History(lead.lead_id(), actor, "stage_changed",
+                     absl::StrCat(v1::LeadStage_Name(lead.stage()), " -> ", v1::LeadStage_Name(next)),
+                     now);
       lead.set_stage(next);
     }
   }
-  AddHistory(conn, lead.lead_id(), actor, "touchpoint",
-             absl::StrCat(handoff::v1::TouchpointType_Name(type), " campaign ", campaign_id, " +",
-                          points),
-             now);
+  writes.History(lead.lead_id(), actor, "touchpoint",
+                 absl::StrCat(handoff::v1::TouchpointType_Name(type), " campaign ", campaign_id, " +",
+                              points),
+                 now);
   Rescore(policy, row, now);
   return touchpoint;
 }
@@ -241,6 +235,102 @@ std::vector<std::string> FillEmpty(handoff::v1::Contact& into, const handoff::v1
     filled.push_back("company_size");
   }
   return filled;
+}
+
+// The ids among the items' campaigns that exist.
+absl::StatusOr<std::set<int64_t>> ExistingCampaigns(sql::Connection& conn,
+                                                    const std::vector<CaptureItem>& items) {
+  std::set<int64_t> wanted;
+  for (const CaptureItem& item : items) {
+    if (item.request.campaign_id() != 0) wanted.insert(item.request.campaign_id());
+  }
+  std::set<int64_t> found;
+  if (wanted.empty()) return found;
+  std::vector<SqlParam> params(wanted.begin(), wanted.end());
+  auto st = Prepare(conn, absl::StrCat("SELECT campaign_id FROM campaigns WHERE campaign_id IN (",
+                                       absl::StrJoin(std::vector<std::string>(params.size(), "?"), ","),
+                                       ")"));
+  common::BindAll(*st, params);
+  std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
+  while (rs->next()) found.insert(rs->getInt64(1));
+  return found;
+}
+
+void UpsertLeads(sql::Connection& conn, const std::vector<std::string>& emails, absl::Time now) {
+  auto st = Prepare(conn, absl::StrCat(kUpsertLeads,
+                                       absl::StrJoin(std::vector<absl::string_view>(emails.size(),
+                                                                                    kUpsertLeadValues),
+                                                     ","),
+                                       kUpsertLeadsTail));
+  int p = 1;
+  for (const std::string& email : emails) {
+    st->setString(p++, email);
+    st->setDouble(p++, UnixSecondsOf(now));
+    st->setDouble(p++, UnixSecondsOf(now));
+  }
+  st->executeUpdate();
+}
+
+absl::StatusOr<std::map<std::string, LeadRow>> LockLeadsByEmail(sql::Connection& conn,
+                                                                const std::vector<std::string>& emails) {
+  auto st = Prepare(conn, absl::StrCat("SELECT ", kLeadColumns, " FROM leads l WHERE l.email IN (",
+                                       absl::StrJoin(std::vector<std::string>(emails.size(), "?"), ","),
+                                       ") FOR UPDATE"));
+  for (size_t i = 0; i < emails.size(); ++i) st->setString(static_cast<int>(i) + 1, emails[i]);
+  std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
+  std::map<std::string, LeadRow> rows;
+  while (rs->next()) {
+    LeadRow row = LeadFromRow(*rs);
+    rows.emplace(row.lead.contact().email(), std::move(row));
+  }
+  if (rows.size() != emails.size()) return absl::InternalError("capture: a locked lead vanished");
+  return rows;
+}
+
+// One capture applied to its locked lead: creates (the row is new: version 1, as
+// every capture saves) or merges, touches, re-scores and qualifies a lead that
+// turned hot. The lead's version and update time advance as SaveLeads will write.
+absl::StatusOr<v1::CaptureLeadResponse> CaptureInto(sql::Connection& conn, LeadWrites& writes,
+                                                    const v1::ScoringPolicy& policy,
+                                                    const CaptureItem& item, LeadRow& row) {
+  const v1::CaptureLeadRequest& request = item.request;
+  const absl::Time now = item.now;
+  v1::CaptureLeadResponse response;
+  if (row.lead.etag() == "1") {
+    *row.lead.mutable_contact() = request.contact();
+    row.lead.set_consent(request.consent() == handoff::v1::CONSENT_STATUS_UNSPECIFIED
+                             ? handoff::v1::CONSENT_STATUS_UNKNOWN
+                             : request.consent());
+    row.lead.set_stage(v1::LEAD_STAGE_NEW);
+    response.set_created(true);
+    writes.History(row.lead.lead_id(), item.actor, "captured", absl::StrCat("campaign ", request.campaign_id()),
+                   now);
+  } else {
+    std::vector<std::string> filled = FillEmpty(*row.lead.mutable_contact(), request.contact());
+    if (row.lead.consent() == handoff::v1::CONSENT_STATUS_UNKNOWN &&
+        request.consent() != handoff::v1::CONSENT_STATUS_UNSPECIFIED &&
+        request.consent() != handoff::v1::CONSENT_STATUS_UNKNOWN) {
+      row.lead.set_consent(request.consent());
+      filled.push_back("consent");
+    }
+    writes.History(row.lead.lead_id(), item.actor, "merged",
+                   filled.empty() ? "no new fields" : absl::StrCat("filled ", absl::StrJoin(filled, ", ")),
+                   now);
+  }
+  const handoff::v1::Temperature before = row.lead.temperature();
+  if (request.touchpoint_type() != handoff::v1::TOUCHPOINT_TYPE_UNSPECIFIED) {
+    TouchLocked(writes, policy, row, request.campaign_id(), request.touchpoint_type(), now, item.actor, now,
+                /*moves_stage=*/!response.created());
+  } else {
+    Rescore(policy, row, now);
+  }
+  if (row.lead.temperature() == handoff::v1::TEMPERATURE_HOT) {
+    writes.Flush();  // Qualification counts the lead's touchpoints and adds history after them.
+    RETURN_IF_ERROR(QualifyIfHot(conn, row, before, now));
+  }
+  BumpVersion(row, now);
+  *response.mutable_lead() = row.lead;
+  return response;
 }
 
 // Appends the SQL and parameters of `filter` (without paging).
@@ -271,53 +361,72 @@ void AppendFilter(const LeadFilter& filter, std::string* where, std::vector<SqlP
 absl::StatusOr<v1::CaptureLeadResponse> LeadStore::Capture(const v1::CaptureLeadRequest& request,
                                                            const std::string& actor,
                                                            absl::Time now) {
-  return Woken(common::IdempotentTransaction<v1::CaptureLeadResponse>(
-      *pool_, "CaptureLead", request.request_id(),
-      [&](sql::Connection& conn) -> absl::StatusOr<v1::CaptureLeadResponse> {
-        RETURN_IF_ERROR(CheckCampaign(conn, request.campaign_id()));
-        const v1::ScoringPolicy policy = LoadPolicy(conn);
-        v1::CaptureLeadResponse response;
-        auto upsert = Prepare(conn, kUpsertLead);
-        upsert->setString(1, request.contact().email());
-        upsert->setDouble(2, UnixSecondsOf(now));
-        upsert->setDouble(3, UnixSecondsOf(now));
-        upsert->executeUpdate();
-        ASSIGN_OR_RETURN(LeadRow row, LockLeadById(conn, LastInsertId(conn)));
-        // Every capture saves the lead (version + 1) before committing, so version 1
-        // means the row was inserted just now.
-        if (row.lead.etag() == "1") {
-          *row.lead.mutable_contact() = request.contact();
-          row.lead.set_consent(request.consent() == handoff::v1::CONSENT_STATUS_UNSPECIFIED
-                                   ? handoff::v1::CONSENT_STATUS_UNKNOWN
-                                   : request.consent());
-          row.lead.set_stage(v1::LEAD_STAGE_NEW);
-          response.set_created(true);
-          AddHistory(conn, row.lead.lead_id(), actor, "captured",
-                     absl::StrCat("campaign ", request.campaign_id()), now);
-        } else {
-          std::vector<std::string> filled = FillEmpty(*row.lead.mutable_contact(), request.contact());
-          if (row.lead.consent() == handoff::v1::CONSENT_STATUS_UNKNOWN &&
-              request.consent() != handoff::v1::CONSENT_STATUS_UNSPECIFIED &&
-              request.consent() != handoff::v1::CONSENT_STATUS_UNKNOWN) {
-            row.lead.set_consent(request.consent());
-            filled.push_back("consent");
-          }
-          AddHistory(conn, row.lead.lead_id(), actor, "merged",
-                     filled.empty() ? "no new fields" : absl::StrCat("filled ", absl::StrJoin(filled, ", ")),
-                     now);
+  return captures_.Submit(CaptureItem{request, actor, now});
+}
+
+std::vector<absl::StatusOr<v1::CaptureLeadResponse>> LeadStore::CaptureMany(
+    const std::vector<CaptureItem>& items) {
+  std::vector<absl::StatusOr<v1::CaptureLeadResponse>> results;
+  absl::Status status = pool_->InTransaction("CaptureLead", [&](sql::Connection& conn) -> absl::Status {
+    results.assign(items.size(), absl::UnknownError("not captured"));  // again on a retry
+    ASSIGN_OR_RETURN(std::set<int64_t> campaigns, ExistingCampaigns(conn, items));
+    std::vector<size_t> todo;
+    for (size_t i = 0; i < items.size(); ++i) {
+      const v1::CaptureLeadRequest& request = items[i].request;
+      if (request.campaign_id() != 0 && campaigns.count(request.campaign_id()) == 0) {
+        results[i] = absl::NotFoundError(
+            absl::StrCat("campaign_id: campaign ", request.campaign_id(), " not found"));
+        continue;
+      }
+      if (absl::Status s = common::ValidateRequestId(request.request_id()); !s.ok()) {
+        results[i] = s;
+        continue;
+      }
+      // A retried request answers as the first time; nothing in this batch can fail
+      // once its key is claimed, so a claimed key always gets its response.
+      if (!request.request_id().empty()) {
+        if (std::optional<std::string> stored =
+                common::ClaimRequestId(conn, "CaptureLead", request.request_id())) {
+          v1::CaptureLeadResponse replay;
+          if (!replay.ParseFromString(*stored)) return absl::InternalError("CaptureLead: stored response unreadable");
+          results[i] = replay;
+          continue;
         }
-        const handoff::v1::Temperature before = row.lead.temperature();
-        if (request.touchpoint_type() != handoff::v1::TOUCHPOINT_TYPE_UNSPECIFIED) {
-          TouchLocked(conn, policy, row, request.campaign_id(), request.touchpoint_type(), now,
-                      actor, now, /*moves_stage=*/!response.created());
-        } else {
-          Rescore(policy, row, now);
-        }
-        RETURN_IF_ERROR(QualifyIfHot(conn, row, before, now));
-        SaveLead(conn, row, now);
-        *response.mutable_lead() = row.lead;
-        return response;
-      }));
+      }
+      todo.push_back(i);
+    }
+    if (todo.empty()) return absl::OkStatus();
+
+    // Lock every email's row in sorted order (creating missing ones), then read them.
+    std::vector<std::string> emails;
+    for (size_t i : todo) emails.push_back(items[i].request.contact().email());
+    std::sort(emails.begin(), emails.end());
+    emails.erase(std::unique(emails.begin(), emails.end()), emails.end());
+    UpsertLeads(conn, emails, items[todo.front()].now);
+    using RowsByEmail = std::map<std::string, LeadRow>;
+    ASSIGN_OR_RETURN(RowsByEmail rows, LockLeadsByEmail(conn, emails));
+
+    const v1::ScoringPolicy policy = LoadPolicy(conn);
+    LeadWrites writes(conn, /*deferred=*/true);
+    for (size_t i : todo) {
+      const CaptureItem& item = items[i];
+      LeadRow& row = rows.at(item.request.contact().email());
+      ASSIGN_OR_RETURN(v1::CaptureLeadResponse response, CaptureInto(conn, writes, policy, item, row));
+      if (!item.request.request_id().empty()) {
+        common::SaveRequestResponse(conn, "CaptureLead", item.request.request_id(),
+                                    response.SerializeAsString());
+      }
+      results[i] = std::move(response);
+    }
+    writes.Flush();
+    std::vector<LeadRow*> changed;
+    for (auto& [email, row] : rows) changed.push_back(&row);
+    SaveLeads(conn, changed, items[todo.front()].now);
+    return absl::OkStatus();
+  });
+  if (!status.ok()) results.assign(items.size(), status);
+  (void)common::WakeIfOk(status, wake_);
+  return results;
 }
 
 absl::StatusOr<v1::Lead> LeadStore::FindLead(int64_t lead_id) {
@@ -524,7 +633,8 @@ absl::StatusOr<v1::RecordTouchpointResponse> LeadStore::RecordTouchpoint(
             request.has_occur_time() ? common::FromProtoTime(request.occur_time()) : now;
         const handoff::v1::Temperature before = row.lead.temperature();
         v1::RecordTouchpointResponse response;
-        *response.mutable_touchpoint() = TouchLocked(conn, policy, row, request.campaign_id(),
+        LeadWrites writes(conn, /*deferred=*/false);
+        *response.mutable_touchpoint() = TouchLocked(writes, policy, row, request.campaign_id(),
                                                      request.type(), when, actor, now, true);
         if (before != row.lead.temperature() &&
             row.lead.temperature() != handoff::v1::TEMPERATURE_HOT) {

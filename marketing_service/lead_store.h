@@ -13,6 +13,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "common/group_commit.h"
 #include "common/mysql/pool.h"
 #include "common/wake.h"
 #include "funnel/marketing/v1/marketing_service.pb.h"
@@ -33,17 +34,35 @@ struct LeadFilter {
   std::string scope;
 };
 
+// One capture: the request (with a normalised email), who made it, and when.
+struct CaptureItem {
+  v1::CaptureLeadRequest request;
+  std::string actor;
+  absl::Time now;
+};
+
 class LeadStore final {
  public:
-  // `wake` runs after a commit that may have written an outbox event.
+  // `wake` runs after a commit that wrote an outbox event.
   explicit LeadStore(common::ConnectionPool* pool, std::function<void()> wake = nullptr)
-      : pool_(pool), wake_(std::move(wake)) {}
+      : pool_(pool),
+        wake_(std::move(wake)),
+        captures_([this](const std::vector<CaptureItem>& items) { return CaptureMany(items); },
+                  kMaxCaptureBatch) {}
 
   // `request` has a normalised email. Creates the lead or merges into the one with
   // that email (filling only empty fields), records the touchpoint, re-scores, and
-  // qualifies it when it becomes hot. NOT_FOUND for an unknown campaign.
+  // qualifies it when it becomes hot. NOT_FOUND for an unknown campaign. Concurrent
+  // captures are group-committed: written together in one transaction.
   absl::StatusOr<v1::CaptureLeadResponse> Capture(const v1::CaptureLeadRequest& request,
                                                   const std::string& actor, absl::Time now);
+
+  // Captures in one transaction, as if one after the other in this order (a later
+  // item with an earlier item's email merges into the lead it made): a result per
+  // item. Every lead is locked and read once and written once, history and
+  // touchpoints with one multi-row statement each. A database failure fails every
+  // item (none is committed).
+  std::vector<absl::StatusOr<v1::CaptureLeadResponse>> CaptureMany(const std::vector<CaptureItem>& items);
 
   // NOT_FOUND if no lead has this id.
   absl::StatusOr<v1::Lead> FindLead(int64_t lead_id);
@@ -94,8 +113,13 @@ class LeadStore final {
     return common::WakeIfOk(std::move(result), wake_);
   }
 
+  // Captures per group commit: a batch's statements stay small, and a waiter's
+  // extra latency stays one short transaction.
+  static constexpr size_t kMaxCaptureBatch = 64;
+
   common::ConnectionPool* const pool_;
   const std::function<void()> wake_;
+  common::GroupCommit<CaptureItem, absl::StatusOr<v1::CaptureLeadResponse>> captures_;
 };
 
 }  // namespace funnel::marketing

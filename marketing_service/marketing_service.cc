@@ -45,6 +45,21 @@ absl::Status ValidateCriteria(const v1::SegmentCriteria& c) {
 
 }  // namespace
 
+namespace {
+
+// Rows per ImportLeads transaction.
+constexpr size_t kImportBatch = 500;
+
+// Records a rejected import row (row errors come back in stream order).
+void AddRowError(int64_t row, const absl::Status& status, v1::ImportLeadsResponse* resp) {
+  resp->set_rejected(resp->rejected() + 1);
+  v1::ImportRowError* error = resp->add_errors();
+  error->set_row(row);
+  error->set_reason(std::string(status.message()));
+}
+
+}  // namespace
+
 Status MarketingServiceImpl::CreateSegment(ServerContext* ctx, const v1::CreateSegmentRequest* req,
                                            v1::Segment* resp) {
   RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
@@ -261,35 +276,48 @@ Status MarketingServiceImpl::ImportLeads(ServerContext* ctx,
                                          v1::ImportLeadsResponse* resp) {
   RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
   const std::string actor = CallerId(*ctx);
+  // Rows are captured in batches, one transaction each: the same rules as
+  // CaptureLead, a commit per batch instead of per row.
+  std::vector<CaptureItem> batch;
+  std::vector<int64_t> batch_rows;  // 1-based stream positions of `batch`
+  auto flush = [&]() -> Status {
+    if (batch.empty()) return Status::OK;
+    const std::vector<absl::StatusOr<v1::CaptureLeadResponse>> results = leads_->CaptureMany(batch);
+    for (size_t i = 0; i < results.size(); ++i) {
+      const absl::Status& status = results[i].status();
+      // The database failing is not a bad row: stop, saying how far the import got
+      // (every batch before it is committed; rows carry request ids for a safe retry).
+      if (absl::IsUnavailable(status) || absl::IsInternal(status)) {
+        return Status(static_cast<grpc::StatusCode>(status.code()),
+                      absl::StrCat("import stopped at row ", batch_rows.front(), " (", resp->created(),
+                                   " created, ", resp->merged(), " merged before it): ", status.message()));
+      }
+      if (status.ok()) {
+        results[i]->created() ? resp->set_created(resp->created() + 1) : resp->set_merged(resp->merged() + 1);
+      } else {
+        AddRowError(batch_rows[i], status, resp);
+      }
+    }
+    batch.clear();
+    batch_rows.clear();
+    return Status::OK;
+  };
   v1::CaptureLeadRequest row;
   int64_t number = 0;
   while (reader->Read(&row)) {
     ++number;
     absl::StatusOr<v1::CaptureLeadRequest> prepared = PrepareCapture(row);
-    absl::StatusOr<v1::CaptureLeadResponse> result =
-        prepared.ok() ? leads_->Capture(*prepared, actor, absl::Now()) : prepared.status();
-    if (result.ok()) {
-      if (result->created()) {
-        resp->set_created(resp->created() + 1);
-      } else {
-        resp->set_merged(resp->merged() + 1);
-      }
+    if (!prepared.ok()) {
+      AddRowError(number, prepared.status(), resp);
       continue;
     }
-    // The database failing is not a bad row: stop, saying how far the import got
-    // (every row before it is committed; rows carry request ids for a safe retry).
-    if (absl::IsUnavailable(result.status()) || absl::IsInternal(result.status())) {
-      return Status(static_cast<grpc::StatusCode>(result.status().code()),
-                    absl::StrCat("import stopped at row ", number, " (", resp->created(),
-                                 " created, ", resp->merged(), " merged before it): ",
-                                 result.status().message()));
+    batch.push_back(CaptureItem{*std::move(prepared), actor, absl::Now()});
+    batch_rows.push_back(number);
+    if (batch.size() == kImportBatch) {
+      if (Status s = flush(); !s.ok()) return s;
     }
-    resp->set_rejected(resp->rejected() + 1);
-    v1::ImportRowError* error = resp->add_errors();
-    error->set_row(number);
-    error->set_reason(std::string(result.status().message()));
   }
-  return Status::OK;
+  return flush();
 }
 
 Status MarketingServiceImpl::RecordTouchpoint(ServerContext* ctx,

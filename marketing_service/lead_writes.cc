@@ -1,0 +1,81 @@
+#include "marketing_service/lead_writes.h"
+
+#include <cppconn/prepared_statement.h>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "common/mysql/sql_util.h"
+#include "common/time_util.h"
+#include "marketing_service/lead_rows.h"
+
+namespace funnel::marketing {
+namespace {
+
+using common::Prepare;
+using common::UnixSecondsOf;
+
+constexpr absl::string_view kInsertHistoryRows =
+    "INSERT INTO lead_history (lead_id, actor, action, detail, occurred_at) VALUES ";
+constexpr absl::string_view kHistoryValues = "(?, ?, ?, ?, FROM_UNIXTIME(?))";
+constexpr absl::string_view kInsertTouchpointRows =
+    "INSERT INTO touchpoints (lead_id, campaign_id, type, occurred_at, points) VALUES ";
+constexpr absl::string_view kTouchpointValues = "(?, ?, ?, FROM_UNIXTIME(?), ?)";
+
+// Rows per statement: keeps every statement far below the protocol's 65,535
+// placeholders and the server's packet limit.
+constexpr size_t kRowsPerStatement = 500;
+
+// Runs "<insert> (..),(..)" over `rows` in chunks; `bind` sets one row's
+// parameters starting at the given index.
+template <typename Row, typename Bind>
+void InsertRows(sql::Connection& conn, absl::string_view insert, absl::string_view values,
+                const std::vector<Row>& rows, int params_per_row, Bind bind) {
+  for (size_t start = 0; start < rows.size(); start += kRowsPerStatement) {
+    const size_t n = std::min(kRowsPerStatement, rows.size() - start);
+    auto st = Prepare(conn, absl::StrCat(insert, absl::StrJoin(std::vector<absl::string_view>(n, values), ",")));
+    for (size_t i = 0; i < n; ++i) bind(*st, static_cast<int>(i) * params_per_row + 1, rows[start + i]);
+    st->executeUpdate();
+  }
+}
+
+}  // namespace
+
+void LeadWrites::History(int64_t lead_id, const std::string& actor, absl::string_view action,
+                         absl::string_view detail, absl::Time now) {
+  if (!deferred_) {
+    AddHistory(conn_, lead_id, actor, action, detail, now);
+    return;
+  }
+  history_.push_back({lead_id, actor, std::string(action), std::string(detail), now});
+}
+
+int64_t LeadWrites::Touchpoint(int64_t lead_id, int64_t campaign_id, handoff::v1::TouchpointType type,
+                               absl::Time when, double points) {
+  touchpoints_.push_back({lead_id, campaign_id, type, when, points});
+  if (deferred_) return 0;
+  Flush();
+  return common::LastInsertId(conn_);
+}
+
+void LeadWrites::Flush() {
+  InsertRows(conn_, kInsertTouchpointRows, kTouchpointValues, touchpoints_, 5,
+             [](sql::PreparedStatement& st, int p, const TouchpointRow& r) {
+               st.setInt64(p, r.lead_id);
+               st.setInt64(p + 1, r.campaign_id);
+               st.setInt(p + 2, r.type);
+               st.setDouble(p + 3, UnixSecondsOf(r.when));
+               st.setDouble(p + 4, r.points);
+             });
+  touchpoints_.clear();
+  InsertRows(conn_, kInsertHistoryRows, kHistoryValues, history_, 5,
+             [](sql::PreparedStatement& st, int p, const HistoryRow& r) {
+               st.setInt64(p, r.lead_id);
+               st.setString(p + 1, r.actor);
+               st.setString(p + 2, r.action);
+               st.setString(p + 3, r.detail);
+               st.setDouble(p + 4, UnixSecondsOf(r.at));
+             });
+  history_.clear();
+}
+
+}  // namespace funnel::marketing

@@ -1,0 +1,56 @@
+#pragma once
+
+// The audit history entries and touchpoints one transaction adds. Immediate mode
+// writes each at once (for callers that answer with the new touchpoint's id);
+// deferred mode collects them and Flush() writes each kind with one multi-row
+// INSERT, so a batch of captures costs two statements where it cost two per lead.
+
+#include <cppconn/connection.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "funnel/handoff/v1/types.pb.h"
+
+namespace funnel::marketing {
+
+class LeadWrites final {
+ public:
+  LeadWrites(sql::Connection& conn, bool deferred) : conn_(conn), deferred_(deferred) {}
+  LeadWrites(const LeadWrites&) = delete;
+  LeadWrites& operator=(const LeadWrites&) = delete;
+
+  void History(int64_t lead_id, const std::string& actor, absl::string_view action,
+               absl::string_view detail, absl::Time now);
+  // The new touchpoint's id; 0 when deferred (its id is known only after Flush).
+  int64_t Touchpoint(int64_t lead_id, int64_t campaign_id, handoff::v1::TouchpointType type,
+                     absl::Time when, double points);
+  // Writes everything deferred so far (before any statement that must see it).
+  void Flush();
+
+ private:
+  struct HistoryRow {
+    int64_t lead_id;
+    std::string actor;
+    std::string action;
+    std::string detail;
+    absl::Time at;
+  };
+  struct TouchpointRow {
+    int64_t lead_id;
+    int64_t campaign_id;
+    handoff::v1::TouchpointType type;
+    absl::Time when;
+    double points;
+  };
+
+  sql::Connection& conn_;
+  const bool deferred_;
+  std::vector<HistoryRow> history_;
+  std::vector<TouchpointRow> touchpoints_;
+};
+
+}  // namespace funnel::marketing

@@ -2,15 +2,59 @@
 
 #include <vector>
 
+#include <memory>
+
+#include "absl/synchronization/blocking_counter.h"
 #include "absl/synchronization/notification.h"
 
 namespace funnel::common {
 
+namespace {
+
+grpc::ByteBuffer ToBuffer(const std::string& bytes) {
+  grpc::Slice slice(bytes);
+  return grpc::ByteBuffer(&slice, 1);
+}
+
+std::string FromBuffer(grpc::ByteBuffer& buffer) {
+  std::string out;
+  std::vector<grpc::Slice> slices;
+  (void)buffer.Dump(&slices);
+  for (const grpc::Slice& s : slices) out.append(reinterpret_cast<const char*>(s.begin()), s.size());
+  return out;
+}
+
+}  // namespace
+
+void ConcurrentRawCalls(grpc::GenericStub& stub, std::vector<RawCall>& calls,
+                        const std::function<void(grpc::ClientContext*)>& prepare) {
+  struct InFlight {
+    grpc::ClientContext context;
+    grpc::ByteBuffer request;
+    grpc::ByteBuffer reply;
+  };
+  std::vector<std::unique_ptr<InFlight>> in_flight;
+  absl::BlockingCounter pending(static_cast<int>(calls.size()));
+  for (RawCall& call : calls) {
+    auto f = std::make_unique<InFlight>();
+    prepare(&f->context);
+    f->request = ToBuffer(call.request);
+    InFlight* raw = f.get();
+    in_flight.push_back(std::move(f));
+    stub.UnaryCall(&raw->context, call.method, {}, &raw->request, &raw->reply,
+                   [&call, raw, &pending](grpc::Status s) {
+                     call.status = std::move(s);
+                     if (call.status.ok()) call.reply = FromBuffer(raw->reply);
+                     pending.DecrementCount();
+                   });
+  }
+  pending.Wait();
+}
+
 grpc::Status BlockingRawCall(grpc::GenericStub& stub, grpc::ClientContext* context,
                              const std::string& method, const std::string& request,
                              std::string* reply) {
-  grpc::Slice slice(request);
-  grpc::ByteBuffer request_buffer(&slice, 1);
+  grpc::ByteBuffer request_buffer = ToBuffer(request);
   grpc::ByteBuffer reply_buffer;
   grpc::Status status;
   absl::Notification done;
@@ -19,12 +63,7 @@ grpc::Status BlockingRawCall(grpc::GenericStub& stub, grpc::ClientContext* conte
     done.Notify();
   });
   done.WaitForNotification();
-  if (reply != nullptr) {
-    reply->clear();
-    std::vector<grpc::Slice> slices;
-    (void)reply_buffer.Dump(&slices);
-    for (const grpc::Slice& s : slices) reply->append(reinterpret_cast<const char*>(s.begin()), s.size());
-  }
+  if (reply != nullptr) *reply = FromBuffer(reply_buffer);
   return status;
 }
 

@@ -7,7 +7,9 @@
 #include <grpcpp/client_context.h>
 #include <grpcpp/generic/generic_stub.h>
 
+#include <functional>
 #include <string>
+#include <vector>
 
 namespace funnel::common {
 
@@ -16,5 +18,18 @@ namespace funnel::common {
 grpc::Status BlockingRawCall(grpc::GenericStub& stub, grpc::ClientContext* context,
                              const std::string& method, const std::string& request,
                              std::string* reply);
+
+// One call of ConcurrentRawCalls: method and request in, status and reply out.
+struct RawCall {
+  std::string method;
+  std::string request;
+  grpc::Status status;
+  std::string reply;
+};
+
+// Makes every call at once and waits until all have ended; `prepare` sets up each
+// call's context (deadline, metadata). Never call it on a reactor thread.
+void ConcurrentRawCalls(grpc::GenericStub& stub, std::vector<RawCall>& calls,
+                        const std::function<void(grpc::ClientContext*)>& prepare);
 
 }  // namespace funnel::common

@@ -3,10 +3,13 @@
 #include <cppconn/prepared_statement.h>
 #include <cppconn/resultset.h>
 
+#include <map>
 #include <random>
 #include <set>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "common/generic_call.h"
 #include "common/log.h"
 #include "common/mysql/sql_util.h"
@@ -19,11 +22,10 @@ constexpr absl::string_view kClaim = R"sql(
   SELECT seq, event_id, lead_id, kind, payload, attempts FROM outbox
   WHERE delivered_at IS NULL AND next_attempt_at <= NOW(6)
   ORDER BY seq LIMIT ? FOR UPDATE SKIP LOCKED)sql";
-constexpr absl::string_view kEarlierPending = R"sql(
-  SELECT 1 FROM outbox WHERE lead_id = ? AND seq < ? AND delivered_at IS NULL LIMIT 1)sql";
-constexpr absl::string_view kDelivered = R"sql(
-  UPDATE outbox SET delivered_at = NOW(6), attempts = attempts + 1, last_error = ''
-  WHERE seq = ?)sql";
+constexpr absl::string_view kOldestPendingOfLeads =
+    "SELECT lead_id, MIN(seq) FROM outbox WHERE delivered_at IS NULL AND lead_id IN ";
+constexpr absl::string_view kDelivered =
+    "UPDATE outbox SET delivered_at = NOW(6), attempts = attempts + 1, last_error = '' WHERE seq IN ";
 constexpr absl::string_view kFailed = R"sql(
   UPDATE outbox SET attempts = attempts + 1, last_error = ?,
     next_attempt_at = NOW(6) + INTERVAL ? MICROSECOND
@@ -94,68 +96,115 @@ void OutboxRelay::Loop() {
   }
 }
 
-absl::Status OutboxRelay::Send(const std::string& method, const std::string& payload,
-                               std::string* response) {
-  grpc::ClientContext ctx;
-  ctx.set_deadline(std::chrono::system_clock::now() + absl::ToChronoMilliseconds(options_.call_deadline));
-  if (!options_.bearer_key.empty()) ctx.AddMetadata("authorization", "Bearer " + options_.bearer_key);
-  return FromGrpcStatus(BlockingRawCall(stub_, &ctx, method, payload, response));
-}
-
 absl::StatusOr<int> OutboxRelay::RunOnce() {
-  thread_local std::minstd_rand rng(std::random_device{}());
   int delivered = 0;
   absl::Status status = pool_->InTransaction("relay", [&](sql::Connection& conn) -> absl::Status {
     delivered = 0;
-    auto claim = Prepare(conn, kClaim);
-    claim->setInt(1, options_.batch_size);
-    std::unique_ptr<sql::ResultSet> rs(claim->executeQuery());
-    std::set<int64_t> blocked_leads;
-    while (rs->next()) {
-      RelayedEvent event{rs->getInt64(1), rs->getString(2), rs->getInt64(3), rs->getString(4)};
-      const std::string payload = rs->getString(5);
-      const int attempts = rs->getInt(6);
-      if (blocked_leads.count(event.lead_id)) continue;
-      auto earlier = Prepare(conn, kEarlierPending);
-      earlier->setInt64(1, event.lead_id);
-      earlier->setInt64(2, event.seq);
-      std::unique_ptr<sql::ResultSet> pending(earlier->executeQuery());
-      if (pending->next()) {  // an older event of this lead goes first
-        blocked_leads.insert(event.lead_id);
-        continue;
+    struct Claimed {
+      RelayedEvent event;
+      int attempts;
+      bool blocked = false;
+    };
+    std::vector<Claimed> claimed;
+    std::vector<RawCall> calls;  // calls[i] carries claimed[i]
+    {
+      auto claim = Prepare(conn, kClaim);
+      claim->setInt(1, options_.batch_size);
+      std::unique_ptr<sql::ResultSet> rs(claim->executeQuery());
+      std::map<int64_t, int64_t> first_seq;  // lead -> its oldest claimed event
+      while (rs->next()) {
+        RelayedEvent event{rs->getInt64(1), rs->getString(2), rs->getInt64(3), rs->getString(4)};
+        // One event per lead per pass keeps each lead's events in order while
+        // different leads' events go out together; the rest wait for the next pass.
+        if (!first_seq.emplace(event.lead_id, event.seq).second) continue;
+        RawCall call;
+        call.method = MethodForKind(event.kind);
+        call.request = rs->getString(5);
+        calls.push_back(std::move(call));
+        claimed.push_back({std::move(event), rs->getInt(6)});
       }
-      const std::string method = MethodForKind(event.kind);
-      std::string response;
-      absl::Status sent = method.empty()
-                              ? absl::InternalError(absl::StrCat("unknown event kind ", event.kind))
-                              : Send(method, payload, &response);
-      if (sent.ok()) {
-        auto done = Prepare(conn, kDelivered);
-        done->setInt64(1, event.seq);
-        done->executeUpdate();
-        if (on_delivered_) on_delivered_(conn, event, response);
-        ++delivered;
-        continue;
-      }
-      blocked_leads.insert(event.lead_id);
-      std::uniform_real_distribution<double> jitter(0, 1);
-      const absl::Duration backoff = RetryBackoff(attempts + 1, options_.initial_backoff,
-                                                  options_.max_backoff, jitter(rng));
-      auto failed = Prepare(conn, kFailed);
-      failed->setString(1, std::string(sent.ToString()).substr(0, 2000));
-      failed->setInt64(2, absl::ToInt64Microseconds(backoff));
-      failed->setInt64(3, event.seq);
-      failed->executeUpdate();
-      LogWarning("relay delivery failed", {{"server", options_.name},
-                                           {"event_id", event.event_id},
-                                           {"kind", event.kind},
-                                           {"attempts", attempts + 1},
-                                           {"error", sent.ToString()}});
+      // An older event of the lead still pending (backing off, or claimed by a
+      // replica) goes first.
+      const std::set<int64_t> blocked = LeadsWithEarlierPending(conn, first_seq);
+      for (Claimed& c : claimed) c.blocked = blocked.count(c.event.lead_id) > 0;
     }
+    std::vector<RawCall> to_send;
+    std::vector<size_t> sent_index(calls.size(), SIZE_MAX);
+    for (size_t i = 0; i < calls.size(); ++i) {
+      if (claimed[i].blocked) continue;
+      if (calls[i].method.empty()) {
+        calls[i].status = grpc::Status(grpc::StatusCode::INTERNAL,
+                                       absl::StrCat("unknown event kind ", claimed[i].event.kind));
+        continue;
+      }
+      sent_index[i] = to_send.size();
+      to_send.push_back(calls[i]);
+    }
+    ConcurrentRawCalls(stub_, to_send, [this](grpc::ClientContext* ctx) {
+      ctx->set_deadline(std::chrono::system_clock::now() + absl::ToChronoMilliseconds(options_.call_deadline));
+      if (!options_.bearer_key.empty()) ctx->AddMetadata("authorization", "Bearer " + options_.bearer_key);
+    });
+
+    std::vector<int64_t> done;
+    for (size_t i = 0; i < claimed.size(); ++i) {
+      if (claimed[i].blocked) continue;
+      const RawCall& call = sent_index[i] == SIZE_MAX ? calls[i] : to_send[sent_index[i]];
+      const Claimed& c = claimed[i];
+      if (call.status.ok()) {
+        done.push_back(c.event.seq);
+        if (on_delivered_) on_delivered_(conn, c.event, call.reply);
+        continue;
+      }
+      MarkFailed(conn, c.event, c.attempts, FromGrpcStatus(call.status));
+    }
+    MarkDelivered(conn, done);
+    delivered = static_cast<int>(done.size());
     return absl::OkStatus();
   });
   if (!status.ok()) return status;
   return delivered;
+}
+
+std::set<int64_t> OutboxRelay::LeadsWithEarlierPending(sql::Connection& conn,
+                                                       const std::map<int64_t, int64_t>& first_seq) {
+  std::set<int64_t> blocked;
+  if (first_seq.empty()) return blocked;
+  auto st = Prepare(conn, absl::StrCat(kOldestPendingOfLeads, "(",
+                                       absl::StrJoin(std::vector<std::string>(first_seq.size(), "?"), ","),
+                                       ") GROUP BY lead_id"));
+  int p = 1;
+  for (const auto& [lead, seq] : first_seq) st->setInt64(p++, lead);
+  std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
+  while (rs->next()) {
+    if (rs->getInt64(2) < first_seq.at(rs->getInt64(1))) blocked.insert(rs->getInt64(1));
+  }
+  return blocked;
+}
+
+void OutboxRelay::MarkDelivered(sql::Connection& conn, const std::vector<int64_t>& seqs) {
+  if (seqs.empty()) return;
+  auto st = Prepare(conn, absl::StrCat(kDelivered, "(",
+                                       absl::StrJoin(std::vector<std::string>(seqs.size(), "?"), ","), ")"));
+  for (size_t i = 0; i < seqs.size(); ++i) st->setInt64(static_cast<int>(i) + 1, seqs[i]);
+  st->executeUpdate();
+}
+
+void OutboxRelay::MarkFailed(sql::Connection& conn, const RelayedEvent& event, int attempts,
+                             const absl::Status& error) {
+  thread_local std::minstd_rand rng(std::random_device{}());
+  std::uniform_real_distribution<double> jitter(0, 1);
+  const absl::Duration backoff =
+      RetryBackoff(attempts + 1, options_.initial_backoff, options_.max_backoff, jitter(rng));
+  auto failed = Prepare(conn, kFailed);
+  failed->setString(1, std::string(error.ToString()).substr(0, 2000));
+  failed->setInt64(2, absl::ToInt64Microseconds(backoff));
+  failed->setInt64(3, event.seq);
+  failed->executeUpdate();
+  LogWarning("relay delivery failed", {{"server", options_.name},
+                                       {"event_id", event.event_id},
+                                       {"kind", event.kind},
+                                       {"attempts", attempts + 1},
+                                       {"error", error.ToString()}});
 }
 
 }  // namespace funnel::common

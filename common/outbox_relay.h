@@ -10,7 +10,9 @@
 //    between send and commit means the event is sent again; receivers record
 //    every event id and answer a repeat with the first result, changing nothing.
 //  - Events of one lead go in order: an event waits while an earlier one of the
-//    same lead is undelivered.
+//    same lead is undelivered. A pass sends the oldest ready event of every lead
+//    in the batch at once (concurrent calls), so a backlog drains at the gateway's
+//    pace rather than one round trip at a time.
 //  - Failures back off exponentially with jitter; stores call Wake() after they
 //    commit an event, and polling is only the fallback.
 
@@ -19,6 +21,9 @@
 #include <grpcpp/generic/generic_stub.h>
 
 #include <functional>
+#include <map>
+#include <set>
+#include <vector>
 #include <memory>
 #include <string>
 #include <thread>
@@ -76,8 +81,11 @@ class OutboxRelay final {
   absl::StatusOr<int> RunOnce();
 
  private:
-  absl::Status Send(const std::string& method, const std::string& payload, std::string* response);
   void Loop();
+  // Leads (of `first_seq`: lead -> oldest claimed seq) with an older event pending.
+  std::set<int64_t> LeadsWithEarlierPending(sql::Connection& conn, const std::map<int64_t, int64_t>& first_seq);
+  void MarkDelivered(sql::Connection& conn, const std::vector<int64_t>& seqs);
+  void MarkFailed(sql::Connection& conn, const RelayedEvent& event, int attempts, const absl::Status& error);
 
   ConnectionPool* const pool_;
   const RelayOptions options_;

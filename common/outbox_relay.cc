@@ -160,7 +160,7 @@ absl::StatusOr<int> OutboxRelay::RunOnce() {
     MarkDelivered(conn, done);
     delivered = static_cast<int>(done.size());
     return absl::OkStatus();
-  });
+  }, /*read_committed=*/true);  // the claim must not lock the gap new events go into
   if (!status.ok()) return status;
   return delivered;
 }

@@ -43,7 +43,7 @@ struct RelayOptions {
   absl::Duration poll_interval = absl::Seconds(1);
   absl::Duration initial_backoff = absl::Milliseconds(200);
   absl::Duration max_backoff = absl::Seconds(30);
-  int batch_size = 200;
+  int batch_size = 64;  // also the most calls a pass has in flight
 };
 
 struct RelayedEvent {

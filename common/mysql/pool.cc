@@ -149,7 +149,8 @@ absl::Status ConnectionPool::WithConnection(
 }
 
 absl::Status ConnectionPool::InTransaction(
-    absl::string_view context, const std::function<absl::Status(sql::Connection&)>& fn) {
+    absl::string_view context, const std::function<absl::Status(sql::Connection&)>& fn,
+    bool read_committed) {
   absl::Status last;
   for (int attempt = 1; attempt <= options_.max_transaction_attempts; ++attempt) {
     absl::StatusOr<PooledConnection> conn = Acquire();
@@ -159,6 +160,8 @@ absl::Status ConnectionPool::InTransaction(
       // One round trip to begin (autocommit stays on outside transactions) instead
       // of two SET autocommit statements around every transaction.
       std::unique_ptr<sql::Statement> begin((*conn)->createStatement());
+      // Applies to the next transaction only; the session keeps REPEATABLE READ.
+      if (read_committed) begin->execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED");
       begin->execute("START TRANSACTION");
       absl::Status status = fn(**conn);
       if (status.ok()) {

@@ -90,8 +90,12 @@ class ConnectionPool final {
   // returns an error or throws. A deadlock or lock-wait timeout reruns `fn` from the
   // start (so `fn` must not keep state across attempts), up to
   // max_transaction_attempts, with a short jittered backoff.
+  // With `read_committed`, the transaction's locking reads take no gap locks (for
+  // work queues claimed with FOR UPDATE SKIP LOCKED, which must not block inserts of
+  // new work while the claim is held).
   absl::Status InTransaction(absl::string_view context,
-                             const std::function<absl::Status(sql::Connection&)>& fn);
+                             const std::function<absl::Status(sql::Connection&)>& fn,
+                             bool read_committed = false);
 
   // OK when the server answers a trivial query.
   absl::Status Ping();

@@ -48,11 +48,16 @@ int64_t SeedLeads(testing::TestDatabase& marketing, int64_t count, const std::st
       SELECT CONCAT('seed-$0-', seq, '@bench.example'), 'Seed', CONCAT('Lead ', seq),
              CONCAT('Company ', seq % 50000), ELT(1 + seq % 4, 'software', 'retail', 'finance', 'health'),
              ELT(1 + seq % 3, 'EMEA', 'AMER', 'APAC'), 10 + seq % 5000, seq % 100,
-             1 + seq % 3, IF(seq % 10 = 0, $5, 2), 2, seq % 50, 1 + seq % $3, 1 + seq % $3,
+             1 + seq % 3, IF(seq DIV 10 % 10 = 0, $5, 2), 2, seq % 50, 1 + seq % $3, 1 + seq % $3,
              2, $4, $4
       FROM seq_$1_to_$2)sql",
                             tag, first, last, kSeedCampaigns, PastYear("seq"), some_handed_off ? 4 : 2);
   });
+  // The daily counts the service keeps per capture, rebuilt in bulk as
+  // marketing_service/migrations/004 does.
+  marketing.Execute("DELETE FROM lead_days");
+  marketing.Execute(
+      "INSERT INTO lead_days (day, captured) SELECT DATE(created_at), COUNT(*) FROM leads GROUP BY DATE(created_at)");
   return before + 1;
 }
 
@@ -64,15 +69,32 @@ void SeedTouchpoints(testing::TestDatabase& marketing, int64_t count, int64_t fi
       FROM seq_$4_to_$5)sql",
                             first_lead, leads, kSeedCampaigns, PastYear("seq"), first, last);
   });
+  // The campaign counters the service keeps per write, built in bulk as
+  // marketing_service/migrations/004 does.
+  marketing.Execute("DELETE FROM campaign_leads");
+  marketing.Execute("DELETE FROM campaign_counters");
+  marketing.Execute(
+      "INSERT INTO campaign_leads (campaign_id, lead_id) SELECT DISTINCT campaign_id, lead_id FROM touchpoints "
+      "WHERE campaign_id <> 0");
+  marketing.Execute(R"sql(
+    INSERT INTO campaign_counters (campaign_id, counter, shard, value)
+    SELECT campaign_id, type, lead_id % 16, COUNT(*) FROM touchpoints WHERE campaign_id <> 0
+    GROUP BY campaign_id, type, lead_id % 16)sql");
+  marketing.Execute(R"sql(
+    INSERT INTO campaign_counters (campaign_id, counter, shard, value)
+    SELECT cl.campaign_id, 0, cl.lead_id % 16, COUNT(*)
+    FROM campaign_leads cl JOIN leads l ON l.lead_id = cl.lead_id WHERE l.consent <> 3
+    GROUP BY cl.campaign_id, cl.lead_id % 16)sql");
 }
 
 int64_t SeedHandoffs(testing::TestDatabase& marketing, testing::TestDatabase& sales) {
   // Ids derived from the lead, so both sides name the same handoff.
   marketing.Execute(R"sql(
     INSERT INTO handoffs (handoff_id, lead_id, first_touch_campaign_id, method, note, created_at,
-                          delivered_at, sla_deadline, decision, rejection_reason, decided_at)
+                          lead_created_at, delivered_at, sla_deadline, decision, rejection_reason,
+                          decided_at)
     SELECT CONCAT('00000000-0000-4000-8000-', LPAD(lead_id, 12, '0')), lead_id,
-           first_touch_campaign_id, 1, 'seeded', created_at, created_at + INTERVAL 1 SECOND,
+           first_touch_campaign_id, 1, 'seeded', created_at, created_at, created_at + INTERVAL 1 SECOND,
            created_at + INTERVAL 1 DAY, lead_id % 3, IF(lead_id % 3 = 2, 1 + lead_id % 4, 0),
            IF(lead_id % 3 = 0, NULL, created_at + INTERVAL 2 HOUR)
     FROM leads WHERE stage = 4)sql");

@@ -19,11 +19,13 @@ inline constexpr int kSeedCampaigns = 10;
 void SeedCampaigns(testing::TestDatabase& marketing);
 
 // `count` leads with emails "seed-<tag>-<n>@bench.example", NURTURING or, with
-// `some_handed_off`, every tenth HANDED_OFF. Returns the lowest lead id inserted.
+// `some_handed_off`, every tenth HANDED_OFF (spread evenly over the first-touch
+// campaigns). Returns the lowest lead id inserted.
 int64_t SeedLeads(testing::TestDatabase& marketing, int64_t count, const std::string& tag,
                   bool some_handed_off);
 
-// `count` touchpoints over the leads with ids first_lead .. first_lead+leads-1.
+// `count` touchpoints over the leads with ids first_lead .. first_lead+leads-1,
+// and the campaign counters rebuilt from all touchpoints.
 void SeedTouchpoints(testing::TestDatabase& marketing, int64_t count, int64_t first_lead, int64_t leads);
 
 // A delivered handoff for every HANDED_OFF lead, on both sides (marketing's

@@ -12,7 +12,6 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "common/median.h"
 #include "common/mysql/idempotency.h"
 #include "common/mysql/params.h"
 #include "common/mysql/sql_util.h"
@@ -20,6 +19,7 @@
 #include "common/status.h"
 #include "common/time_util.h"
 #include "common/validation.h"
+#include "marketing_service/report_aggregates.h"
 #include "marketing_service/lead_rows.h"
 #include "marketing_service/lifecycle.h"
 
@@ -53,12 +53,7 @@ constexpr absl::string_view kSegmentColumns =
 constexpr absl::string_view kInsertSegment =
     "INSERT INTO segments (name, description, criteria) VALUES (?, ?, ?)";
 
-// Metrics. Opted-out people do not count in reach.
-constexpr absl::string_view kReach = R"sql(
-  SELECT COUNT(DISTINCT t.lead_id) FROM touchpoints t JOIN leads l ON l.lead_id = t.lead_id
-  WHERE t.campaign_id = ? AND l.consent <> 3)sql";
-constexpr absl::string_view kTouchpointsByType =
-    "SELECT type, COUNT(*) FROM touchpoints WHERE campaign_id = ? GROUP BY type ORDER BY type";
+// Metrics (reach and touchpoints come from the counters, see report_aggregates.h).
 constexpr absl::string_view kLeadsFirstTouched =
     "SELECT COUNT(*) FROM leads WHERE first_touch_campaign_id = ?";
 constexpr absl::string_view kHandoffCounts = R"sql(
@@ -301,18 +296,14 @@ absl::StatusOr<v1::CampaignMetrics> CampaignStore::Metrics(int64_t campaign_id, 
       std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
       return rs->next() ? rs->getInt64(1) : 0;
     };
-    m.set_reach(count(kReach));
-    m.set_leads_first_touched(count(kLeadsFirstTouched));
-    {
-      auto st = Prepare(conn, kTouchpointsByType);
-      st->setInt64(1, campaign_id);
-      std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
-      while (rs->next()) {
-        auto* t = m.add_touchpoints_by_type();
-        t->set_type(static_cast<handoff::v1::TouchpointType>(rs->getInt(1)));
-        t->set_count(rs->getInt64(2));
-      }
+    const CampaignCounts counts = ReadCampaignCounts(conn, campaign_id);
+    m.set_reach(counts.reach);
+    for (const auto& [type, n] : counts.touchpoints_by_type) {
+      auto* t = m.add_touchpoints_by_type();
+      t->set_type(static_cast<handoff::v1::TouchpointType>(type));
+      t->set_count(n);
     }
+    m.set_leads_first_touched(count(kLeadsFirstTouched));
     {
       auto st = Prepare(conn, kHandoffCounts);
       st->setDouble(1, UnixSecondsOf(now));
@@ -408,10 +399,33 @@ absl::StatusOr<v1::FunnelStats> CampaignStore::FunnelStats(absl::Time start, abs
       auto rs = run(sql);
       return rs->next() ? rs->getInt64(1) : 0;
     };
-    stats.set_leads_captured(count(query("SELECT COUNT(*) FROM leads", "created_at", "lead_id")));
+    stats.set_leads_captured(scoped ? count(query("SELECT COUNT(*) FROM leads", "created_at", "lead_id"))
+                                    : LeadsCaptured(conn, start, end));
     stats.set_mqls(count(query("SELECT COUNT(DISTINCT lead_id) FROM handoffs", "created_at", "lead_id")));
-    stats.set_handed_off(count(query("SELECT COUNT(*) FROM handoffs", "delivered_at", "lead_id")));
-    stats.set_accepted(count(query("SELECT COUNT(*) FROM handoffs", "decided_at", "lead_id") + " AND decision = 1"));
+    // A count and a median in one pass: every row carries both window results;
+    // the first row answers (none when nothing is in range).
+    auto count_and_median = [&](const std::string& sql) -> std::pair<int64_t, double> {
+      auto rs = run(sql + " LIMIT 1");
+      if (!rs->next()) return {0, 0};
+      return {rs->getInt64(1), rs->isNull(2) ? 0 : rs->getDouble(2)};
+    };
+    stats.set_median_capture_to_mql_seconds(count_and_median(query(
+        "SELECT 0, MEDIAN(TIMESTAMPDIFF(MICROSECOND, lead_created_at, created_at) / 1e6) OVER () FROM handoffs",
+        "created_at", "lead_id")).second);
+    {
+      auto [handed_off, median] = count_and_median(query(
+          "SELECT COUNT(*) OVER (), MEDIAN(TIMESTAMPDIFF(MICROSECOND, created_at, delivered_at) / 1e6) OVER () "
+          "FROM handoffs", "delivered_at", "lead_id"));
+      stats.set_handed_off(handed_off);
+      stats.set_median_mql_to_handoff_seconds(median);
+    }
+    {
+      auto [accepted, median] = count_and_median(query(
+          "SELECT SUM(decision = 1) OVER (), MEDIAN(TIMESTAMPDIFF(MICROSECOND, delivered_at, decided_at) / 1e6) "
+          "OVER () FROM handoffs", "decided_at", "lead_id"));
+      stats.set_accepted(accepted);
+      stats.set_median_handoff_to_decision_seconds(median);
+    }
     {
       auto rs = run(query("SELECT rejection_reason, COUNT(*) FROM handoffs", "decided_at", "lead_id") +
                     " AND decision = 2 GROUP BY rejection_reason ORDER BY 1");
@@ -421,23 +435,6 @@ absl::StatusOr<v1::FunnelStats> CampaignStore::FunnelStats(absl::Time start, abs
         r->set_count(rs->getInt64(2));
       }
     }
-    auto median = [&](const std::string& sql) {
-      std::vector<double> values;
-      auto rs = run(sql);
-      while (rs->next()) {
-        if (!rs->isNull(1)) values.push_back(rs->getDouble(1));
-      }
-      return common::Median(values);
-    };
-    stats.set_median_capture_to_mql_seconds(median(query(
-        "SELECT UNIX_TIMESTAMP(h.created_at) - UNIX_TIMESTAMP(ld.created_at) FROM handoffs h "
-        "JOIN leads ld ON ld.lead_id = h.lead_id", "h.created_at", "h.lead_id")));
-    stats.set_median_mql_to_handoff_seconds(median(query(
-        "SELECT UNIX_TIMESTAMP(delivered_at) - UNIX_TIMESTAMP(created_at) FROM handoffs",
-        "delivered_at", "lead_id")));
-    stats.set_median_handoff_to_decision_seconds(median(query(
-        "SELECT UNIX_TIMESTAMP(decided_at) - UNIX_TIMESTAMP(delivered_at) FROM handoffs",
-        "decided_at", "lead_id")));
     if (segment_id != 0) {
       // Sales knows nothing of segments: hand it the segment's people instead.
       std::vector<common::SqlParam> params = scope_params;

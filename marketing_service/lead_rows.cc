@@ -4,6 +4,7 @@
 #include <cppconn/resultset.h>
 
 #include <algorithm>
+#include <map>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/ascii.h"
@@ -11,6 +12,7 @@
 #include "absl/strings/str_join.h"
 #include "common/mysql/sql_util.h"
 #include "common/time_util.h"
+#include "marketing_service/report_aggregates.h"
 
 namespace funnel::marketing {
 
@@ -23,6 +25,18 @@ using common::ToProtoTime;
 using common::UnixSecondsOf;
 
 namespace {
+
+// Counts the opt-out flips among saved rows and marks them stored.
+void CountOptOutFlips(sql::Connection& conn, const std::vector<LeadRow*>& rows) {
+  std::map<int64_t, bool> flipped;
+  for (LeadRow* row : rows) {
+    const bool opted_out = row->lead.consent() == handoff::v1::CONSENT_STATUS_OPTED_OUT;
+    if (opted_out == row->stored_opted_out) continue;
+    flipped[row->lead.lead_id()] = opted_out;
+    row->stored_opted_out = opted_out;
+  }
+  CountConsentChanges(conn, flipped);
+}
 
 constexpr absl::string_view kSaveLead = R"sql(
   UPDATE leads SET email = ?, first_name = ?, last_name = ?, company = ?, title = ?, phone = ?,
@@ -105,6 +119,7 @@ LeadRow LeadFromRow(sql::ResultSet& rs) {
   lead.set_recycle_reason(static_cast<handoff::v1::RejectionReason>(rs.getInt(25)));
   lead.set_loss_reason(static_cast<handoff::v1::LossReason>(rs.getInt(26)));
   lead.set_handoff_id(rs.getString(27));
+  row.stored_opted_out = lead.consent() == handoff::v1::CONSENT_STATUS_OPTED_OUT;
   return row;
 }
 
@@ -160,6 +175,7 @@ void SaveLead(sql::Connection& conn, LeadRow& row, absl::Time now) {
   int64_t version = 0;
   if (absl::SimpleAtoi(l.etag(), &version)) row.lead.set_etag(absl::StrCat(version + 1));
   *row.lead.mutable_update_time() = ToProtoTime(now);
+  CountOptOutFlips(conn, {&row});
 }
 
 void BumpVersion(LeadRow& row, absl::Time now) {
@@ -211,6 +227,7 @@ void SaveLeads(sql::Connection& conn, const std::vector<LeadRow*>& rows, absl::T
     }
     st->executeUpdate();
   }
+  CountOptOutFlips(conn, rows);
 }
 
 void AddHistory(sql::Connection& conn, int64_t lead_id, const std::string& actor,

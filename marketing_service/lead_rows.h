@@ -21,6 +21,9 @@ struct LeadRow {
   v1::Lead lead;
   Engagement engagement;
   std::optional<absl::Time> last_touch_at;
+  // Whether the stored row is opted out: a save that flips it moves the lead out of
+  // (or back into) campaign reach counts.
+  bool stored_opted_out = false;
 };
 
 // The SELECT list LeadFromRow reads (table alias `l`).
@@ -34,7 +37,9 @@ absl::StatusOr<LeadRow> LockLead(sql::Connection& conn, absl::string_view where,
                                  const common::SqlParam& key, absl::string_view what);
 absl::StatusOr<LeadRow> LockLeadById(sql::Connection& conn, int64_t lead_id);
 
-// Writes every mutable column of `row` and bumps its version (and etag).
+// Writes every mutable column of `row` and bumps its version (and etag). Any
+// touchpoints deferred in the transaction must be flushed first (the reach counts
+// move every campaign the lead has been touched by).
 void SaveLead(sql::Connection& conn, LeadRow& row, absl::Time now);
 
 // Writes every mutable column of each row in one statement per 500 rows, with

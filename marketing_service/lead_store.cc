@@ -26,6 +26,7 @@
 #include "funnel/handoff/v1/handoff.pb.h"
 #include "marketing_service/lead_rows.h"
 #include "marketing_service/lead_writes.h"
+#include "marketing_service/report_aggregates.h"
 #include "marketing_service/lifecycle.h"
 #include "marketing_service/scoring.h"
 #include "marketing_service/scoring_store.h"
@@ -56,8 +57,8 @@ constexpr absl::string_view kTouchpointCounts =
 
 constexpr absl::string_view kInsertHandoff = R"sql(
   INSERT INTO handoffs (handoff_id, lead_id, first_touch_campaign_id, last_touch_campaign_id,
-                        method, note, created_at)
-  VALUES (?, ?, ?, ?, ?, ?, FROM_UNIXTIME(?)))sql";
+                        method, note, created_at, lead_created_at)
+  VALUES (?, ?, ?, ?, ?, ?, FROM_UNIXTIME(?), FROM_UNIXTIME(?)))sql";
 
 constexpr absl::string_view kOutboxPayloadsOfLead =
     "SELECT seq, payload FROM outbox WHERE lead_id = ? AND kind = 'LeadHandoff' FOR UPDATE";
@@ -148,6 +149,7 @@ absl::Status QualifyLocked(sql::Connection& conn, LeadRow& row,
   st->setInt(5, method);
   st->setString(6, note);
   st->setDouble(7, UnixSecondsOf(now));
+  st->setDouble(8, UnixSecondsOf(common::FromProtoTime(lead.create_time())));
   st->executeUpdate();
   common::InsertOutboxEvent(conn, handoff_id, lead.lead_id(), "LeadHandoff", event.SerializeAsString(), now);
   AddHistory(conn, lead.lead_id(), actor, "qualified",
@@ -181,7 +183,7 @@ v1::Touchpoint TouchLocked(LeadWrites& writes, const v1::ScoringPolicy& policy, 
   v1::Lead& lead = row.lead;
   const double points = TouchpointPoints(policy, type);
   v1::Touchpoint touchpoint;
-  touchpoint.set_touchpoint_id(writes.Touchpoint(lead.lead_id(), campaign_id, type, when, points));
+  touchpoint.set_touchpoint_id(writes.Touchpoint(lead.lead_id(), row.stored_opted_out, campaign_id, type, when, points));
   touchpoint.set_lead_id(lead.lead_id());
   touchpoint.set_campaign_id(campaign_id);
   touchpoint.set_type(type);
@@ -405,6 +407,8 @@ std::vector<absl::StatusOr<v1::CaptureLeadResponse>> LeadStore::CaptureMany(
     UpsertLeads(conn, emails, items[todo.front()].now);
     using RowsByEmail = std::map<std::string, LeadRow>;
     ASSIGN_OR_RETURN(RowsByEmail rows, LockLeadsByEmail(conn, emails));
+    int64_t inserted = 0;  // version 1: inserted by UpsertLeads just now
+    for (const auto& [email, row] : rows) inserted += row.lead.etag() == "1";
 
     const v1::ScoringPolicy policy = LoadPolicy(conn);
     LeadWrites writes(conn, /*deferred=*/true);
@@ -422,6 +426,7 @@ std::vector<absl::StatusOr<v1::CaptureLeadResponse>> LeadStore::CaptureMany(
     std::vector<LeadRow*> changed;
     for (auto& [email, row] : rows) changed.push_back(&row);
     SaveLeads(conn, changed, items[todo.front()].now);
+    CountCapturedLeads(conn, inserted, items[todo.front()].now);
     return absl::OkStatus();
   });
   if (!status.ok()) results.assign(items.size(), status);

@@ -6,6 +6,7 @@
 #include "absl/strings/str_join.h"
 #include "common/mysql/sql_util.h"
 #include "common/time_util.h"
+#include "marketing_service/report_aggregates.h"
 #include "marketing_service/lead_rows.h"
 
 namespace funnel::marketing {
@@ -49,15 +50,14 @@ void LeadWrites::History(int64_t lead_id, const std::string& actor, absl::string
   history_.push_back({lead_id, actor, std::string(action), std::string(detail), now});
 }
 
-int64_t LeadWrites::Touchpoint(int64_t lead_id, int64_t campaign_id, handoff::v1::TouchpointType type,
-                               absl::Time when, double points) {
-  touchpoints_.push_back({lead_id, campaign_id, type, when, points});
+int64_t LeadWrites::Touchpoint(int64_t lead_id, bool lead_opted_out, int64_t campaign_id,
+                               handoff::v1::TouchpointType type, absl::Time when, double points) {
+  touchpoints_.push_back({lead_id, lead_opted_out, campaign_id, type, when, points});
   if (deferred_) return 0;
-  Flush();
-  return common::LastInsertId(conn_);
+  return InsertTouchpoints();
 }
 
-void LeadWrites::Flush() {
+int64_t LeadWrites::InsertTouchpoints() {
   InsertRows(conn_, kInsertTouchpointRows, kTouchpointValues, touchpoints_, 5,
              [](sql::PreparedStatement& st, int p, const TouchpointRow& r) {
                st.setInt64(p, r.lead_id);
@@ -66,7 +66,19 @@ void LeadWrites::Flush() {
                st.setDouble(p + 3, UnixSecondsOf(r.when));
                st.setDouble(p + 4, r.points);
              });
+  // Read before the counting statements run (one immediate row: its id).
+  const int64_t id = deferred_ || touchpoints_.empty() ? 0 : common::LastInsertId(conn_);
+  std::vector<TouchpointCount> counts;
+  for (const TouchpointRow& r : touchpoints_) {
+    if (r.campaign_id != 0) counts.push_back({r.lead_id, r.campaign_id, r.type, r.lead_opted_out});
+  }
+  CountTouchpoints(conn_, counts);
   touchpoints_.clear();
+  return id;
+}
+
+void LeadWrites::Flush() {
+  InsertTouchpoints();
   InsertRows(conn_, kInsertHistoryRows, kHistoryValues, history_, 5,
              [](sql::PreparedStatement& st, int p, const HistoryRow& r) {
                st.setInt64(p, r.lead_id);

@@ -4,6 +4,7 @@
 // writes each at once (for callers that answer with the new touchpoint's id);
 // deferred mode collects them and Flush() writes each kind with one multi-row
 // INSERT, so a batch of captures costs two statements where it cost two per lead.
+// Touchpoints are counted into the campaign counters as they are written.
 
 #include <cppconn/connection.h>
 
@@ -26,12 +27,17 @@ class LeadWrites final {
   void History(int64_t lead_id, const std::string& actor, absl::string_view action,
                absl::string_view detail, absl::Time now);
   // The new touchpoint's id; 0 when deferred (its id is known only after Flush).
-  int64_t Touchpoint(int64_t lead_id, int64_t campaign_id, handoff::v1::TouchpointType type,
-                     absl::Time when, double points);
+  // `lead_opted_out` is the lead's stored opt-out (LeadRow::stored_opted_out), for
+  // the campaign reach counts.
+  int64_t Touchpoint(int64_t lead_id, bool lead_opted_out, int64_t campaign_id,
+                     handoff::v1::TouchpointType type, absl::Time when, double points);
   // Writes everything deferred so far (before any statement that must see it).
   void Flush();
 
  private:
+  // Writes and counts the pending touchpoints; in immediate mode, the id of the one written.
+  int64_t InsertTouchpoints();
+
   struct HistoryRow {
     int64_t lead_id;
     std::string actor;
@@ -41,6 +47,7 @@ class LeadWrites final {
   };
   struct TouchpointRow {
     int64_t lead_id;
+    bool lead_opted_out;
     int64_t campaign_id;
     handoff::v1::TouchpointType type;
     absl::Time when;

@@ -284,24 +284,30 @@ absl::StatusOr<v1::FunnelStats> ReportStore::FunnelStats(
       std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
       if (rs->next()) stats.set_opportunities(rs->getInt64(1));
     }
+    constexpr absl::string_view kClosedInRange =
+        " FROM opportunities WHERE stage IN (6, 7) AND closed_at >= FROM_UNIXTIME(?) AND closed_at < FROM_UNIXTIME(?)";
     {
-      auto st = Prepare(conn, absl::StrCat(
-          "SELECT stage, currency, amount_minor, UNIX_TIMESTAMP(closed_at) - UNIX_TIMESTAMP(created_at) "
-          "FROM opportunities WHERE stage IN (6, 7) AND closed_at >= FROM_UNIXTIME(?) AND "
-          "closed_at < FROM_UNIXTIME(?)", campaign));
+      auto st = Prepare(conn, absl::StrCat("SELECT stage, currency, COUNT(*), SUM(amount_minor)", kClosedInRange,
+                                           campaign, " GROUP BY stage, currency"));
       bind(*st, true);
       std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
-      std::vector<double> cycle;
       while (rs->next()) {
         if (rs->getInt(1) == v1::STAGE_CLOSED_LOST) {
-          stats.set_lost(stats.lost() + 1);
+          stats.set_lost(stats.lost() + rs->getInt64(3));
           continue;
         }
-        stats.set_won(stats.won() + 1);
-        AddMoney(stats.mutable_won_revenue(), rs->getString(2), rs->getInt64(3));
-        cycle.push_back(rs->getDouble(4));
+        stats.set_won(stats.won() + rs->getInt64(3));
+        AddMoney(stats.mutable_won_revenue(), rs->getString(2), rs->getInt64(4));
       }
-      stats.set_median_open_to_won_seconds(common::Median(cycle));
+    }
+    {
+      // The sales cycle of the deals won in range (one row; none when none won).
+      auto st = Prepare(conn, absl::StrCat("SELECT MEDIAN(TIMESTAMPDIFF(MICROSECOND, created_at, closed_at) / 1e6) "
+                                           "OVER () FROM opportunities WHERE stage = 6 AND closed_at >= "
+                                           "FROM_UNIXTIME(?) AND closed_at < FROM_UNIXTIME(?)", campaign, " LIMIT 1"));
+      bind(*st, true);
+      std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
+      if (rs->next() && !rs->isNull(1)) stats.set_median_open_to_won_seconds(rs->getDouble(1));
     }
     {
       auto st = Prepare(conn, absl::StrCat("SELECT source, currency, SUM(amount_minor) FROM opportunities "

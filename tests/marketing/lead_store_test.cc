@@ -256,5 +256,64 @@ TEST_F(LeadStoreTest, MetricsCountWhatWasRecorded) {
   EXPECT_EQ(m->won_deals(), 0);
 }
 
+
+// The pre-aggregated reach and touchpoint counts must equal a recount from the
+// tables, whatever mix of paths wrote them: concurrent (group-committed) captures,
+// a batch with one lead twice, opt-outs and opt-ins, and single touchpoints.
+TEST_F(LeadStoreTest, CampaignCountersAgreeWithARecountOfTheTables) {
+  const int64_t a = ActiveCampaign("counted-a");
+  const int64_t b = ActiveCampaign("counted-b");
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 10; ++i) {
+        v1::CaptureLeadRequest r = Capture(absl::StrCat("c", (t * 10 + i) % 30, "@example.com"), i % 2 ? a : b,
+                                           i % 3 ? TOUCHPOINT_TYPE_EMAIL_CLICK : TOUCHPOINT_TYPE_DEMO_REQUEST);
+        if (i == 7) r.set_consent(handoff::v1::CONSENT_STATUS_OPTED_OUT);
+        if (i == 9) r.set_consent(handoff::v1::CONSENT_STATUS_OPTED_IN);
+        EXPECT_THAT(leads_.Capture(r, "t", absl::Now()), IsOk());
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  std::vector<CaptureItem> batch;
+  for (int i = 0; i < 6; ++i) {
+    v1::CaptureLeadRequest r = Capture(absl::StrCat("batch", i % 4, "@example.com"), a, TOUCHPOINT_TYPE_WEBINAR_ATTENDED);
+    if (i == 5) r.set_consent(handoff::v1::CONSENT_STATUS_OPTED_OUT);
+    batch.push_back({r, "t", absl::Now()});
+  }
+  for (const auto& result : leads_.CaptureMany(batch)) ASSERT_THAT(result, IsOk());
+  ASSERT_THAT(leads_.Unsubscribe("c3@example.com", "", "t"), IsOk());
+  ASSERT_THAT(leads_.Unsubscribe("c4@example.com", "", "t"), IsOk());
+  v1::CaptureLeadRequest back = Capture("c4@example.com");
+  back.set_consent(handoff::v1::CONSENT_STATUS_OPTED_IN);
+  ASSERT_THAT(leads_.Capture(back, "t", absl::Now()), IsOk());
+  const int64_t lead = db_.QueryInt("SELECT lead_id FROM leads WHERE email = 'c5@example.com'");
+  for (int64_t campaign : {a, b, int64_t{0}}) {
+    v1::RecordTouchpointRequest touch;
+    touch.set_lead_id(lead);
+    touch.set_campaign_id(campaign);
+    touch.set_type(TOUCHPOINT_TYPE_EMAIL_CLICK);
+    ASSERT_THAT(leads_.RecordTouchpoint(touch, "t", absl::Now()), IsOk());
+  }
+
+  for (int64_t campaign : {a, b}) {
+    SCOPED_TRACE(campaign);
+    auto m = campaigns_.Metrics(campaign, absl::Now());
+    ASSERT_THAT(m, IsOk());
+    EXPECT_EQ(m->reach(), db_.QueryInt(absl::StrCat(
+                              "SELECT COUNT(DISTINCT t.lead_id) FROM touchpoints t JOIN leads l USING (lead_id) "
+                              "WHERE t.campaign_id = ", campaign, " AND l.consent <> 3")));
+    EXPECT_GT(m->reach(), 0);
+    int64_t counted = 0;
+    for (const auto& by_type : m->touchpoints_by_type()) {
+      EXPECT_EQ(by_type.count(), db_.QueryInt(absl::StrCat("SELECT COUNT(*) FROM touchpoints WHERE campaign_id = ",
+                                                           campaign, " AND type = ", by_type.type())));
+      counted += by_type.count();
+    }
+    EXPECT_EQ(counted, db_.QueryInt(absl::StrCat("SELECT COUNT(*) FROM touchpoints WHERE campaign_id = ", campaign)));
+  }
+}
+
 }  // namespace
 }  // namespace funnel::marketing

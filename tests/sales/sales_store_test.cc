@@ -211,5 +211,52 @@ TEST_F(SalesStoreTest, ErasureRemovesThePersonOnce) {
   EXPECT_EQ(inbox_.Get(lead.handoff_id(), absl::Now())->lead().contact().email(), "");
 }
 
+
+// Sales' funnel figures: counts, money per currency and the won deals' median
+// cycle, for deals closed in range (and opened in range for the count).
+TEST_F(SalesStoreTest, FunnelStatsCountsSumsAndMediansDealsInRange) {
+  const absl::Time t0 = absl::FromUnixSeconds(1'773'100'800);
+  // (stage, source, currency, amount, opened days before t0, closed days after t0, campaign)
+  struct Deal { int stage; int source; const char* currency; int64_t amount; int opened; int closed; int campaign; };
+  const Deal deals[] = {
+      {6, 1, "USD", 1000, 10, 1, 7}, {6, 1, "USD", 2000, 20, 2, 7}, {6, 2, "EUR", 500, 40, 3, 0},
+      {7, 1, "USD", 9999, 5, 1, 7},  {3, 1, "USD", 300, 1, -1, 7},  {2, 2, "USD", 700, 1, -1, 0},
+      {6, 1, "USD", 4000, 1, 40, 7},  // closed after the range
+  };
+  for (const Deal& d : deals) {
+    const absl::Time opened = t0 - absl::Hours(24 * d.opened);
+    db_.Execute(absl::StrCat(
+        "INSERT INTO opportunities (name, account_id, owner_rep_id, source, stage, currency, amount_minor, ",
+        "closed_at, created_at, campaign_id) VALUES ('d', 1, 1, ", d.source, ", ", d.stage, ", '", d.currency, "', ",
+        d.amount, ", ", d.closed < 0 ? "NULL" : absl::StrCat("FROM_UNIXTIME(", absl::ToUnixSeconds(t0 + absl::Hours(24 * d.closed)), ")"),
+        ", FROM_UNIXTIME(", absl::ToUnixSeconds(opened), "), ", d.campaign, ")"));
+  }
+  auto stats = reports_.FunnelStats(t0 - absl::Hours(24 * 30), t0 + absl::Hours(24 * 30), 0, std::nullopt);
+  ASSERT_THAT(stats, IsOk());
+  EXPECT_EQ(stats->opportunities(), 6);  // all but the one opened 40 days before
+  EXPECT_EQ(stats->won(), 3);
+  EXPECT_EQ(stats->lost(), 1);
+  ASSERT_EQ(stats->won_revenue_size(), 2);
+  for (const auto& m : stats->won_revenue()) {
+    EXPECT_EQ(m.amount_minor(), m.currency_code() == "USD" ? 3000 : 500) << m.currency_code();
+  }
+  // Cycles of the won deals in range: 11, 22 and 43 days.
+  EXPECT_DOUBLE_EQ(stats->median_open_to_won_seconds(), 22 * 86400.0);
+  ASSERT_EQ(stats->marketing_sourced_pipeline_size(), 1);
+  EXPECT_EQ(stats->marketing_sourced_pipeline(0).amount_minor(), 300);
+  ASSERT_EQ(stats->sales_sourced_pipeline_size(), 1);
+  EXPECT_EQ(stats->sales_sourced_pipeline(0).amount_minor(), 700);
+
+  auto one_campaign = reports_.FunnelStats(t0 - absl::Hours(24 * 30), t0 + absl::Hours(24 * 30), 7, std::nullopt);
+  ASSERT_THAT(one_campaign, IsOk());
+  EXPECT_EQ(one_campaign->won(), 2);
+  EXPECT_DOUBLE_EQ(one_campaign->median_open_to_won_seconds(), 16.5 * 86400.0);  // 11 and 22 days
+
+  auto none = reports_.FunnelStats(t0 + absl::Hours(24 * 100), t0 + absl::Hours(24 * 101), 0, std::nullopt);
+  ASSERT_THAT(none, IsOk());
+  EXPECT_EQ(none->won(), 0);
+  EXPECT_DOUBLE_EQ(none->median_open_to_won_seconds(), 0);
+}
+
 }  // namespace
 }  // namespace funnel::sales

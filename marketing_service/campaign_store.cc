@@ -13,6 +13,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/mysql/idempotency.h"
+#include "common/mysql/parallel_reads.h"
 #include "common/mysql/params.h"
 #include "common/mysql/sql_util.h"
 #include "common/pagination.h"
@@ -377,76 +378,80 @@ absl::StatusOr<v1::FunnelStats> CampaignStore::FunnelStats(absl::Time start, abs
     AppendSegmentCriteria(segment.criteria(), &scope, &scope_params);
   }
   const bool scoped = campaign_id != 0 || segment_id != 0;
+  // `sql` ranges `column` over [start, end) and restricts `lead_column` to the scope.
+  auto query = [&](absl::string_view sql, absl::string_view column, absl::string_view lead_column) {
+    std::string text = absl::StrCat(sql, " WHERE ", column, " >= FROM_UNIXTIME(?) AND ", column,
+                                    " < FROM_UNIXTIME(?)");
+    if (scoped) {
+      absl::StrAppend(&text, " AND ", lead_column, " IN (SELECT l.lead_id FROM leads l WHERE ", scope, ")");
+    }
+    return text;
+  };
+  auto run = [&](sql::Connection& conn, const std::string& sql) {
+    auto st = Prepare(conn, sql);
+    std::vector<common::SqlParam> params = {UnixSecondsOf(start), UnixSecondsOf(end)};
+    if (scoped) params.insert(params.end(), scope_params.begin(), scope_params.end());
+    common::BindAll(*st, params);
+    return std::unique_ptr<sql::ResultSet>(st->executeQuery());
+  };
+  auto count = [&](sql::Connection& conn, const std::string& sql) -> int64_t {
+    auto rs = run(conn, sql);
+    return rs->next() ? rs->getInt64(1) : 0;
+  };
+  // A count and a median in one pass: every row carries both window results; the
+  // first row answers (none when nothing is in range).
+  auto count_and_median = [&](sql::Connection& conn, const std::string& sql) -> std::pair<int64_t, double> {
+    auto rs = run(conn, sql + " LIMIT 1");
+    if (!rs->next()) return {0, 0};
+    return {rs->getInt64(1), rs->isNull(2) ? 0 : rs->getDouble(2)};
+  };
+  // Each reader fills its own variables; the medians sort every row in range, so
+  // they run side by side.
   v1::FunnelStats stats;
-  RETURN_IF_ERROR(pool_->WithConnection("funnel stats", [&](sql::Connection& conn) {
-    // `sql` ranges `column` over [start, end) and restricts `lead_column` to the scope.
-    auto query = [&](absl::string_view sql, absl::string_view column, absl::string_view lead_column) {
-      std::string text = absl::StrCat(sql, " WHERE ", column, " >= FROM_UNIXTIME(?) AND ", column,
-                                      " < FROM_UNIXTIME(?)");
-      if (scoped) {
-        absl::StrAppend(&text, " AND ", lead_column, " IN (SELECT l.lead_id FROM leads l WHERE ", scope, ")");
-      }
-      return text;
-    };
-    auto run = [&](const std::string& sql) {
-      auto st = Prepare(conn, sql);
-      std::vector<common::SqlParam> params = {UnixSecondsOf(start), UnixSecondsOf(end)};
-      if (scoped) params.insert(params.end(), scope_params.begin(), scope_params.end());
-      common::BindAll(*st, params);
-      return std::unique_ptr<sql::ResultSet>(st->executeQuery());
-    };
-    auto count = [&](const std::string& sql) {
-      auto rs = run(sql);
-      return rs->next() ? rs->getInt64(1) : 0;
-    };
-    stats.set_leads_captured(scoped ? count(query("SELECT COUNT(*) FROM leads", "created_at", "lead_id"))
-                                    : LeadsCaptured(conn, start, end));
-    stats.set_mqls(count(query("SELECT COUNT(DISTINCT lead_id) FROM handoffs", "created_at", "lead_id")));
-    // A count and a median in one pass: every row carries both window results;
-    // the first row answers (none when nothing is in range).
-    auto count_and_median = [&](const std::string& sql) -> std::pair<int64_t, double> {
-      auto rs = run(sql + " LIMIT 1");
-      if (!rs->next()) return {0, 0};
-      return {rs->getInt64(1), rs->isNull(2) ? 0 : rs->getDouble(2)};
-    };
-    stats.set_median_capture_to_mql_seconds(count_and_median(query(
-        "SELECT 0, MEDIAN(TIMESTAMPDIFF(MICROSECOND, lead_created_at, created_at) / 1e6) OVER () FROM handoffs",
-        "created_at", "lead_id")).second);
-    {
-      auto [handed_off, median] = count_and_median(query(
-          "SELECT COUNT(*) OVER (), MEDIAN(TIMESTAMPDIFF(MICROSECOND, created_at, delivered_at) / 1e6) OVER () "
-          "FROM handoffs", "delivered_at", "lead_id"));
-      stats.set_handed_off(handed_off);
-      stats.set_median_mql_to_handoff_seconds(median);
-    }
-    {
-      auto [accepted, median] = count_and_median(query(
-          "SELECT SUM(decision = 1) OVER (), MEDIAN(TIMESTAMPDIFF(MICROSECOND, delivered_at, decided_at) / 1e6) "
-          "OVER () FROM handoffs", "decided_at", "lead_id"));
-      stats.set_accepted(accepted);
-      stats.set_median_handoff_to_decision_seconds(median);
-    }
-    {
-      auto rs = run(query("SELECT rejection_reason, COUNT(*) FROM handoffs", "decided_at", "lead_id") +
-                    " AND decision = 2 GROUP BY rejection_reason ORDER BY 1");
-      while (rs->next()) {
-        auto* r = stats.add_rejected_by_reason();
-        r->set_reason(static_cast<handoff::v1::RejectionReason>(rs->getInt(1)));
-        r->set_count(rs->getInt64(2));
-      }
-    }
-    if (segment_id != 0) {
-      // Sales knows nothing of segments: hand it the segment's people instead.
-      std::vector<common::SqlParam> params = scope_params;
-      auto st = Prepare(conn, absl::StrCat("SELECT DISTINCT lead_id FROM handoffs WHERE delivered_at IS NOT "
-                                           "NULL AND lead_id IN (SELECT l.lead_id FROM leads l WHERE ",
-                                           scope, ")"));
-      common::BindAll(*st, params);
-      std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
-      while (rs->next()) stats.add_handed_off_lead_ids(rs->getInt64(1));
-    }
-    return absl::OkStatus();
+  std::pair<int64_t, double> captured, handed_off, decided;  // (only the first reader writes `stats`)
+  RETURN_IF_ERROR(common::ReadInParallel(*pool_, "funnel stats", {
+      [&](sql::Connection& conn) {
+        stats.set_leads_captured(scoped ? count(conn, query("SELECT COUNT(*) FROM leads", "created_at", "lead_id"))
+                                        : LeadsCaptured(conn, start, end));
+        stats.set_mqls(count(conn, query("SELECT COUNT(DISTINCT lead_id) FROM handoffs", "created_at", "lead_id")));
+        auto rs = run(conn, query("SELECT rejection_reason, COUNT(*) FROM handoffs", "decided_at", "lead_id") +
+                                " AND decision = 2 GROUP BY rejection_reason ORDER BY 1");
+        while (rs->next()) {
+          auto* r = stats.add_rejected_by_reason();
+          r->set_reason(static_cast<handoff::v1::RejectionReason>(rs->getInt(1)));
+          r->set_count(rs->getInt64(2));
+        }
+        if (segment_id != 0) {
+          // Sales knows nothing of segments: hand it the segment's people instead.
+          auto st = Prepare(conn, absl::StrCat("SELECT DISTINCT lead_id FROM handoffs WHERE delivered_at IS NOT "
+                                               "NULL AND lead_id IN (SELECT l.lead_id FROM leads l WHERE ",
+                                               scope, ")"));
+          common::BindAll(*st, scope_params);
+          std::unique_ptr<sql::ResultSet> ids(st->executeQuery());
+          while (ids->next()) stats.add_handed_off_lead_ids(ids->getInt64(1));
+        }
+      },
+      [&](sql::Connection& conn) {
+        captured = count_and_median(conn, query(
+            "SELECT 0, MEDIAN(TIMESTAMPDIFF(MICROSECOND, lead_created_at, created_at) / 1e6) OVER () FROM handoffs",
+            "created_at", "lead_id"));
+      },
+      [&](sql::Connection& conn) {
+        handed_off = count_and_median(conn, query(
+            "SELECT COUNT(*) OVER (), MEDIAN(TIMESTAMPDIFF(MICROSECOND, created_at, delivered_at) / 1e6) OVER () "
+            "FROM handoffs", "delivered_at", "lead_id"));
+      },
+      [&](sql::Connection& conn) {
+        decided = count_and_median(conn, query(
+            "SELECT SUM(decision = 1) OVER (), MEDIAN(TIMESTAMPDIFF(MICROSECOND, delivered_at, decided_at) / 1e6) "
+            "OVER () FROM handoffs", "decided_at", "lead_id"));
+      },
   }));
+  stats.set_median_capture_to_mql_seconds(captured.second);
+  stats.set_handed_off(handed_off.first);
+  stats.set_median_mql_to_handoff_seconds(handed_off.second);
+  stats.set_accepted(decided.first);
+  stats.set_median_handoff_to_decision_seconds(decided.second);
   return stats;
 }
 

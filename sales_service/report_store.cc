@@ -11,6 +11,7 @@
 #include "common/median.h"
 #include "common/mysql/idempotency.h"
 #include "common/mysql/outbox.h"
+#include "common/mysql/parallel_reads.h"
 #include "common/mysql/params.h"
 #include "common/mysql/sql_util.h"
 #include "common/status.h"
@@ -276,52 +277,54 @@ absl::StatusOr<v1::FunnelStats> ReportStore::FunnelStats(
     all.insert(all.end(), scope_params.begin(), scope_params.end());
     common::BindAll(st, all);
   };
-  RETURN_IF_ERROR(pool_->WithConnection("funnel stats", [&](sql::Connection& conn) {
-    {
-      auto st = Prepare(conn, absl::StrCat("SELECT COUNT(*) FROM opportunities WHERE created_at >= "
-                                           "FROM_UNIXTIME(?) AND created_at < FROM_UNIXTIME(?)", campaign));
-      bind(*st, true);
-      std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
-      if (rs->next()) stats.set_opportunities(rs->getInt64(1));
-    }
-    constexpr absl::string_view kClosedInRange =
-        " FROM opportunities WHERE stage IN (6, 7) AND closed_at >= FROM_UNIXTIME(?) AND closed_at < FROM_UNIXTIME(?)";
-    {
-      auto st = Prepare(conn, absl::StrCat("SELECT stage, currency, COUNT(*), SUM(amount_minor)", kClosedInRange,
-                                           campaign, " GROUP BY stage, currency"));
-      bind(*st, true);
-      std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
-      while (rs->next()) {
-        if (rs->getInt(1) == v1::STAGE_CLOSED_LOST) {
-          stats.set_lost(stats.lost() + rs->getInt64(3));
-          continue;
+  // Two readers side by side; the second fills `other`, merged after both end.
+  v1::FunnelStats other;
+  RETURN_IF_ERROR(common::ReadInParallel(*pool_, "funnel stats", {
+      [&](sql::Connection& conn) {
+        {
+          auto st = Prepare(conn, absl::StrCat("SELECT COUNT(*) FROM opportunities WHERE created_at >= "
+                                               "FROM_UNIXTIME(?) AND created_at < FROM_UNIXTIME(?)", campaign));
+          bind(*st, true);
+          std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
+          if (rs->next()) stats.set_opportunities(rs->getInt64(1));
         }
-        stats.set_won(stats.won() + rs->getInt64(3));
-        AddMoney(stats.mutable_won_revenue(), rs->getString(2), rs->getInt64(4));
-      }
-    }
-    {
-      // The sales cycle of the deals won in range (one row; none when none won).
-      auto st = Prepare(conn, absl::StrCat("SELECT MEDIAN(TIMESTAMPDIFF(MICROSECOND, created_at, closed_at) / 1e6) "
-                                           "OVER () FROM opportunities WHERE stage = 6 AND closed_at >= "
-                                           "FROM_UNIXTIME(?) AND closed_at < FROM_UNIXTIME(?)", campaign, " LIMIT 1"));
-      bind(*st, true);
-      std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
-      if (rs->next() && !rs->isNull(1)) stats.set_median_open_to_won_seconds(rs->getDouble(1));
-    }
-    {
-      auto st = Prepare(conn, absl::StrCat("SELECT source, currency, SUM(amount_minor) FROM opportunities "
-                                           "WHERE stage <= 5", campaign, " GROUP BY source, currency"));
-      bind(*st, false);
-      std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
-      while (rs->next()) {
-        AddMoney(rs->getInt(1) == v1::SOURCE_MARKETING ? stats.mutable_marketing_sourced_pipeline()
-                                                        : stats.mutable_sales_sourced_pipeline(),
-                 rs->getString(2), rs->getInt64(3));
-      }
-    }
-    return absl::OkStatus();
+        auto st = Prepare(conn, absl::StrCat("SELECT stage, currency, COUNT(*), SUM(amount_minor) FROM opportunities "
+                                             "WHERE stage IN (6, 7) AND closed_at >= FROM_UNIXTIME(?) AND closed_at < "
+                                             "FROM_UNIXTIME(?)", campaign, " GROUP BY stage, currency"));
+        bind(*st, true);
+        std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
+        while (rs->next()) {
+          if (rs->getInt(1) == v1::STAGE_CLOSED_LOST) {
+            stats.set_lost(stats.lost() + rs->getInt64(3));
+            continue;
+          }
+          stats.set_won(stats.won() + rs->getInt64(3));
+          AddMoney(stats.mutable_won_revenue(), rs->getString(2), rs->getInt64(4));
+        }
+      },
+      [&](sql::Connection& conn) {
+        {
+          // The sales cycle of the deals won in range (one row; none when none won).
+          auto st = Prepare(conn, absl::StrCat("SELECT MEDIAN(TIMESTAMPDIFF(MICROSECOND, created_at, closed_at) / "
+                                               "1e6) OVER () FROM opportunities WHERE stage = 6 AND closed_at >= "
+                                               "FROM_UNIXTIME(?) AND closed_at < FROM_UNIXTIME(?)", campaign,
+                                               " LIMIT 1"));
+          bind(*st, true);
+          std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
+          if (rs->next() && !rs->isNull(1)) other.set_median_open_to_won_seconds(rs->getDouble(1));
+        }
+        auto st = Prepare(conn, absl::StrCat("SELECT source, currency, SUM(amount_minor) FROM opportunities "
+                                             "WHERE stage <= 5", campaign, " GROUP BY source, currency"));
+        bind(*st, false);
+        std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
+        while (rs->next()) {
+          AddMoney(rs->getInt(1) == v1::SOURCE_MARKETING ? other.mutable_marketing_sourced_pipeline()
+                                                          : other.mutable_sales_sourced_pipeline(),
+                   rs->getString(2), rs->getInt64(3));
+        }
+      },
   }));
+  stats.MergeFrom(other);
   return stats;
 }
 

@@ -176,6 +176,9 @@ std::string RenderMarkdown(const Machine& m, const std::vector<v1::ScenarioResul
     }
     absl::StrAppend(&md, "| ", c.what, " | ", c.target, " | ", measured, " | ", verdict, " |\n");
   }
+  absl::StrAppend(&md, "\nWhy each missed target is missed (profiles, round trips, CPU per call) and "
+                       "what was changed to get here: `bench/ANALYSIS.md`, written by hand for the "
+                       "committed run.\n");
   absl::StrAppend(&md, "\n## Scenarios\n\nLatency in milliseconds; CPU in seconds over the measured "
                        "window.\n");
   for (const v1::ScenarioResult& r : results) {

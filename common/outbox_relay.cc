@@ -9,7 +9,6 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
 #include "common/generic_call.h"
 #include "common/log.h"
 #include "common/mysql/sql_util.h"
@@ -169,8 +168,7 @@ std::set<int64_t> OutboxRelay::LeadsWithEarlierPending(sql::Connection& conn,
                                                        const std::map<int64_t, int64_t>& first_seq) {
   std::set<int64_t> blocked;
   if (first_seq.empty()) return blocked;
-  auto st = Prepare(conn, absl::StrCat(kOldestPendingOfLeads, "(",
-                                       absl::StrJoin(std::vector<std::string>(first_seq.size(), "?"), ","),
+  auto st = Prepare(conn, absl::StrCat(kOldestPendingOfLeads, "(", Placeholders(first_seq.size(), "?"),
                                        ") GROUP BY lead_id"));
   int p = 1;
   for (const auto& [lead, seq] : first_seq) st->setInt64(p++, lead);
@@ -183,8 +181,7 @@ std::set<int64_t> OutboxRelay::LeadsWithEarlierPending(sql::Connection& conn,
 
 void OutboxRelay::MarkDelivered(sql::Connection& conn, const std::vector<int64_t>& seqs) {
   if (seqs.empty()) return;
-  auto st = Prepare(conn, absl::StrCat(kDelivered, "(",
-                                       absl::StrJoin(std::vector<std::string>(seqs.size(), "?"), ","), ")"));
+  auto st = Prepare(conn, absl::StrCat(kDelivered, "(", Placeholders(seqs.size(), "?"), ")"));
   for (size_t i = 0; i < seqs.size(); ++i) st->setInt64(static_cast<int>(i) + 1, seqs[i]);
   st->executeUpdate();
 }

@@ -9,7 +9,6 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
 #include "common/mysql/sql_util.h"
 #include "common/time_util.h"
 #include "marketing_service/report_aggregates.h"
@@ -188,7 +187,7 @@ void SaveLeads(sql::Connection& conn, const std::vector<LeadRow*>& rows, absl::T
   for (size_t start = 0; start < rows.size(); start += kSaveLeadsPerStatement) {
     const size_t n = std::min(kSaveLeadsPerStatement, rows.size() - start);
     auto st = Prepare(conn, absl::StrCat(kSaveLeads,
-                                         absl::StrJoin(std::vector<absl::string_view>(n, kSaveLeadsValues), ","),
+                                         common::Placeholders(n, kSaveLeadsValues),
                                          kSaveLeadsTail));
     int p = 1;
     for (size_t i = start; i < start + n; ++i) {
@@ -253,8 +252,7 @@ void AppendSegmentCriteria(const v1::SegmentCriteria& criteria, std::string* whe
   const v1::SegmentCriteria& c = criteria;
   auto in_list = [&](absl::string_view column, const auto& values, auto to_param) {
     if (values.empty()) return;
-    std::vector<std::string> marks(values.size(), "?");
-    absl::StrAppend(where, " AND ", column, " IN (", absl::StrJoin(marks, ","), ")");
+    absl::StrAppend(where, " AND ", column, " IN (", common::Placeholders(values.size(), "?"), ")");
     for (const auto& v : values) params->push_back(to_param(v));
   };
   auto lower = [](const std::string& s) -> SqlParam { return absl::AsciiStrToLower(s); };

@@ -250,8 +250,7 @@ absl::StatusOr<std::set<int64_t>> ExistingCampaigns(sql::Connection& conn,
   if (wanted.empty()) return found;
   std::vector<SqlParam> params(wanted.begin(), wanted.end());
   auto st = Prepare(conn, absl::StrCat("SELECT campaign_id FROM campaigns WHERE campaign_id IN (",
-                                       absl::StrJoin(std::vector<std::string>(params.size(), "?"), ","),
-                                       ")"));
+                                       common::Placeholders(params.size(), "?"), ")"));
   common::BindAll(*st, params);
   std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
   while (rs->next()) found.insert(rs->getInt64(1));
@@ -260,9 +259,7 @@ absl::StatusOr<std::set<int64_t>> ExistingCampaigns(sql::Connection& conn,
 
 void UpsertLeads(sql::Connection& conn, const std::vector<std::string>& emails, absl::Time now) {
   auto st = Prepare(conn, absl::StrCat(kUpsertLeads,
-                                       absl::StrJoin(std::vector<absl::string_view>(emails.size(),
-                                                                                    kUpsertLeadValues),
-                                                     ","),
+                                       common::Placeholders(emails.size(), kUpsertLeadValues),
                                        kUpsertLeadsTail));
   int p = 1;
   for (const std::string& email : emails) {
@@ -276,8 +273,7 @@ void UpsertLeads(sql::Connection& conn, const std::vector<std::string>& emails, 
 absl::StatusOr<std::map<std::string, LeadRow>> LockLeadsByEmail(sql::Connection& conn,
                                                                 const std::vector<std::string>& emails) {
   auto st = Prepare(conn, absl::StrCat("SELECT ", kLeadColumns, " FROM leads l WHERE l.email IN (",
-                                       absl::StrJoin(std::vector<std::string>(emails.size(), "?"), ","),
-                                       ") FOR UPDATE"));
+                                       common::Placeholders(emails.size(), "?"), ") FOR UPDATE"));
   for (size_t i = 0; i < emails.size(); ++i) st->setString(static_cast<int>(i) + 1, emails[i]);
   std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
   std::map<std::string, LeadRow> rows;

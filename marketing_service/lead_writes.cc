@@ -3,7 +3,6 @@
 #include <cppconn/prepared_statement.h>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
 #include "common/mysql/sql_util.h"
 #include "common/time_util.h"
 #include "marketing_service/report_aggregates.h"
@@ -33,7 +32,7 @@ void InsertRows(sql::Connection& conn, absl::string_view insert, absl::string_vi
                 const std::vector<Row>& rows, int params_per_row, Bind bind) {
   for (size_t start = 0; start < rows.size(); start += kRowsPerStatement) {
     const size_t n = std::min(kRowsPerStatement, rows.size() - start);
-    auto st = Prepare(conn, absl::StrCat(insert, absl::StrJoin(std::vector<absl::string_view>(n, values), ",")));
+    auto st = Prepare(conn, absl::StrCat(insert, common::Placeholders(n, values)));
     for (size_t i = 0; i < n; ++i) bind(*st, static_cast<int>(i) * params_per_row + 1, rows[start + i]);
     st->executeUpdate();
   }

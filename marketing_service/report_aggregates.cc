@@ -7,13 +7,13 @@
 #include <tuple>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
 #include "common/mysql/sql_util.h"
 #include "common/time_util.h"
 
 namespace funnel::marketing {
 namespace {
 
+using common::Placeholders;
 using common::Prepare;
 using common::UnixSecondsOf;
 
@@ -32,7 +32,7 @@ void ApplyDeltas(sql::Connection& conn, const Deltas& deltas) {
   if (deltas.empty()) return;
   auto st = Prepare(conn, absl::StrCat(
       "INSERT INTO campaign_counters (campaign_id, counter, shard, value) VALUES ",
-      absl::StrJoin(std::vector<absl::string_view>(deltas.size(), "(?, ?, ?, ?)"), ","),
+      Placeholders(deltas.size(), "(?, ?, ?, ?)"),
       " ON DUPLICATE KEY UPDATE value = value + VALUES(value)"));
   int p = 1;
   for (const auto& [key, delta] : deltas) {
@@ -44,15 +44,11 @@ void ApplyDeltas(sql::Connection& conn, const Deltas& deltas) {
   st->executeUpdate();
 }
 
-std::string Marks(size_t n, absl::string_view mark) {
-  return absl::StrJoin(std::vector<absl::string_view>(n, mark), ",");
-}
-
 // The (campaign, lead) pairs already recorded among the given leads'.
 std::set<std::pair<int64_t, int64_t>> KnownPairs(sql::Connection& conn, const std::set<int64_t>& leads) {
   std::set<std::pair<int64_t, int64_t>> known;
   auto st = Prepare(conn, absl::StrCat("SELECT campaign_id, lead_id FROM campaign_leads WHERE lead_id IN (",
-                                       Marks(leads.size(), "?"), ")"));
+                                       Placeholders(leads.size(), "?"), ")"));
   int p = 1;
   for (int64_t lead : leads) st->setInt64(p++, lead);
   std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
@@ -75,7 +71,7 @@ void CountTouchpoints(sql::Connection& conn, const std::vector<TouchpointCount>&
   }
   if (!fresh.empty()) {
     auto st = Prepare(conn, absl::StrCat("INSERT INTO campaign_leads (campaign_id, lead_id) VALUES ",
-                                         Marks(fresh.size(), "(?, ?)")));
+                                         Placeholders(fresh.size(), "(?, ?)")));
     int p = 1;
     for (const auto& [pair, opted_out] : fresh) {
       st->setInt64(p++, pair.first);

@@ -5,7 +5,6 @@
 
 #include <algorithm>
 
-#include "absl/strings/str_join.h"
 
 #include "absl/strings/str_cat.h"
 #include "common/median.h"
@@ -266,8 +265,7 @@ absl::StatusOr<v1::FunnelStats> ReportStore::FunnelStats(
     if (lead_ids->empty()) {
       absl::StrAppend(&campaign, " AND FALSE");
     } else {
-      std::vector<std::string> marks(lead_ids->size(), "?");
-      absl::StrAppend(&campaign, " AND lead_id IN (", absl::StrJoin(marks, ","), ")");
+      absl::StrAppend(&campaign, " AND lead_id IN (", common::Placeholders(lead_ids->size(), "?"), ")");
       for (int64_t id : *lead_ids) scope_params.push_back(id);
     }
   }

@@ -10,7 +10,9 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
+#include "absl/strings/str_join.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "common/time_util.h"
@@ -20,6 +22,12 @@ namespace funnel::common {
 inline std::unique_ptr<sql::PreparedStatement> Prepare(sql::Connection& conn,
                                                        absl::string_view sql) {
   return std::unique_ptr<sql::PreparedStatement>(conn.prepareStatement(std::string(sql)));
+}
+
+// `group` n times, comma-separated: the "?"s of an IN list, or the "(?, ?)" rows of
+// a multi-row VALUES.
+inline std::string Placeholders(size_t n, absl::string_view group) {
+  return absl::StrJoin(std::vector<absl::string_view>(n, group), ",");
 }
 
 // The AUTO_INCREMENT id the connection's last INSERT produced.

@@ -256,7 +256,6 @@ TEST_F(LeadStoreTest, MetricsCountWhatWasRecorded) {
   EXPECT_EQ(m->won_deals(), 0);
 }
 
-
 // The pre-aggregated reach and touchpoint counts must equal a recount from the
 // tables, whatever mix of paths wrote them: concurrent (group-committed) captures,
 // a batch with one lead twice, opt-outs and opt-ins, and single touchpoints.

@@ -211,7 +211,6 @@ TEST_F(SalesStoreTest, ErasureRemovesThePersonOnce) {
   EXPECT_EQ(inbox_.Get(lead.handoff_id(), absl::Now())->lead().contact().email(), "");
 }
 
-
 // Sales' funnel figures: counts, money per currency and the won deals' median
 // cycle, for deals closed in range (and opened in range for the count).
 TEST_F(SalesStoreTest, FunnelStatsCountsSumsAndMediansDealsInRange) {

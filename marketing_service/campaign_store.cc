@@ -387,12 +387,20 @@ absl::StatusOr<v1::FunnelStats> CampaignStore::FunnelStats(absl::Time start, abs
     }
     return text;
   };
+  // The rows and the statement they came from (the rows must go first: see
+  // statement_cache.h).
+  struct Rows {
+    common::Statement statement;
+    std::unique_ptr<sql::ResultSet> rs;
+    sql::ResultSet* operator->() const { return rs.get(); }
+  };
   auto run = [&](sql::Connection& conn, const std::string& sql) {
-    auto st = Prepare(conn, sql);
+    Rows rows{Prepare(conn, sql), nullptr};
     std::vector<common::SqlParam> params = {UnixSecondsOf(start), UnixSecondsOf(end)};
     if (scoped) params.insert(params.end(), scope_params.begin(), scope_params.end());
-    common::BindAll(*st, params);
-    return std::unique_ptr<sql::ResultSet>(st->executeQuery());
+    common::BindAll(*rows.statement, params);
+    rows.rs.reset(rows.statement->executeQuery());
+    return rows;
   };
   auto count = [&](sql::Connection& conn, const std::string& sql) -> int64_t {
     auto rs = run(conn, sql);

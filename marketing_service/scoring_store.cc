@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/mysql/idempotency.h"
+#include "common/mysql/statement_cache.h"
 #include "common/time_util.h"
 #include "marketing_service/scoring.h"
 
@@ -25,8 +26,7 @@ constexpr absl::string_view kUpdate =
 }  // namespace
 
 v1::ScoringPolicy LoadPolicy(sql::Connection& conn, bool for_update) {
-  std::unique_ptr<sql::PreparedStatement> st(
-      conn.prepareStatement(std::string(for_update ? kSelectForUpdate : kSelect)));
+  auto st = common::Prepare(conn, for_update ? kSelectForUpdate : kSelect);
   std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
   v1::ScoringPolicy policy = DefaultScoringPolicy();
   if (!rs->next()) return policy;
@@ -60,7 +60,7 @@ absl::StatusOr<v1::ScoringPolicy> ScoringStore::Update(const v1::ScoringPolicy& 
         v1::ScoringPolicy stored = policy;
         stored.clear_etag();
         stored.clear_update_time();
-        std::unique_ptr<sql::PreparedStatement> st(conn.prepareStatement(std::string(kUpdate)));
+        auto st = common::Prepare(conn, kUpdate);
         std::istringstream blob(stored.SerializeAsString());
         st->setBlob(1, &blob);
         st->executeUpdate();

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "common/mysql/sql_error.h"
+#include "common/mysql/statement_cache.h"
 
 namespace funnel::common {
 namespace {
@@ -32,11 +33,11 @@ absl::Status ValidateRequestId(absl::string_view request_id) {
 
 std::optional<std::string> ClaimRequestId(sql::Connection& conn, absl::string_view method,
                                           absl::string_view request_id) {
-  std::unique_ptr<sql::PreparedStatement> claim(conn.prepareStatement(std::string(kClaim)));
+  auto claim = Prepare(conn, kClaim);
   claim->setString(1, std::string(method));
   claim->setString(2, std::string(request_id));
   if (claim->executeUpdate() == 1) return std::nullopt;
-  std::unique_ptr<sql::PreparedStatement> load(conn.prepareStatement(std::string(kLoad)));
+  auto load = Prepare(conn, kLoad);
   load->setString(1, std::string(method));
   load->setString(2, std::string(request_id));
   std::unique_ptr<sql::ResultSet> rs(load->executeQuery());
@@ -46,7 +47,7 @@ std::optional<std::string> ClaimRequestId(sql::Connection& conn, absl::string_vi
 
 void SaveRequestResponse(sql::Connection& conn, absl::string_view method,
                          absl::string_view request_id, const std::string& response) {
-  std::unique_ptr<sql::PreparedStatement> save(conn.prepareStatement(std::string(kSave)));
+  auto save = Prepare(conn, kSave);
   std::istringstream blob(response);
   save->setBlob(1, &blob);
   save->setString(2, std::string(method));

@@ -13,12 +13,15 @@
 namespace funnel::common {
 
 PooledConnection::PooledConnection(PooledConnection&& other) noexcept
-    : pool_(other.pool_), conn_(std::move(other.conn_)), discard_(other.discard_) {
+    : pool_(other.pool_),
+      conn_(std::move(other.conn_)),
+      statements_(std::move(other.statements_)),
+      discard_(other.discard_) {
   other.pool_ = nullptr;
 }
 
 PooledConnection::~PooledConnection() {
-  if (pool_ != nullptr && conn_ != nullptr) pool_->Return(std::move(conn_), discard_);
+  if (pool_ != nullptr && conn_ != nullptr) pool_->Return(std::move(conn_), std::move(statements_), discard_);
 }
 
 void ConnectionPool::InitDriver() { sql::mysql::get_mysql_driver_instance(); }
@@ -27,6 +30,7 @@ ConnectionPool::ConnectionPool(DbOptions options) : options_(std::move(options))
 
 ConnectionPool::~ConnectionPool() {
   absl::MutexLock lock(&mu_);
+  for (Idle& idle : idle_) idle.statements->Close();  // before their connections
   idle_.clear();
 }
 
@@ -66,6 +70,7 @@ absl::StatusOr<PooledConnection> ConnectionPool::Acquire() {
   const absl::Time deadline = absl::Now() + options_.acquire_timeout;
   while (true) {
     std::unique_ptr<sql::Connection> conn;
+    std::shared_ptr<StatementCache> statements;
     absl::Time idle_since;
     bool may_open = false;
     {
@@ -81,6 +86,7 @@ absl::StatusOr<PooledConnection> ConnectionPool::Acquire() {
       if (!idle_.empty()) {
         // Most recently used first: it is the likeliest to be alive and warm.
         conn = std::move(idle_.back().conn);
+        statements = std::move(idle_.back().statements);
         idle_since = idle_.back().since;
         idle_.pop_back();
       } else {
@@ -95,7 +101,7 @@ absl::StatusOr<PooledConnection> ConnectionPool::Acquire() {
         --open_;
         return fresh.status();
       }
-      return PooledConnection(this, std::move(*fresh));
+      return PooledConnection(this, std::move(*fresh), std::make_shared<StatementCache>());
     }
     bool valid = true;
     if (absl::Now() - idle_since > options_.validate_after_idle) {
@@ -105,13 +111,14 @@ absl::StatusOr<PooledConnection> ConnectionPool::Acquire() {
         valid = false;
       }
     }
-    if (valid) return PooledConnection(this, std::move(conn));
+    if (valid) return PooledConnection(this, std::move(conn), std::move(statements));
     // The server went away (restart, timeout): drop it and try the next one.
-    Return(std::move(conn), /*discard=*/true);
+    Return(std::move(conn), std::move(statements), /*discard=*/true);
   }
 }
 
-void ConnectionPool::Return(std::unique_ptr<sql::Connection> conn, bool discard) {
+void ConnectionPool::Return(std::unique_ptr<sql::Connection> conn,
+                            std::shared_ptr<StatementCache> statements, bool discard) {
   if (!discard) {
     try {
       discard = conn->isClosed();
@@ -120,6 +127,7 @@ void ConnectionPool::Return(std::unique_ptr<sql::Connection> conn, bool discard)
     }
   }
   if (discard) {
+    statements->Close();
     try {
       conn->close();
     } catch (const sql::SQLException&) {
@@ -131,7 +139,7 @@ void ConnectionPool::Return(std::unique_ptr<sql::Connection> conn, bool discard)
   if (discard) {
     --open_;
   } else {
-    idle_.push_back({std::move(conn), absl::Now()});
+    idle_.push_back({std::move(conn), std::move(statements), absl::Now()});
   }
 }
 
@@ -139,6 +147,7 @@ absl::Status ConnectionPool::WithConnection(
     absl::string_view context, const std::function<absl::Status(sql::Connection&)>& fn) {
   absl::StatusOr<PooledConnection> conn = Acquire();
   if (!conn.ok()) return conn.status();
+  ScopedStatementCache statements(&**conn, conn->statements());
   try {
     return fn(**conn);
   } catch (const sql::SQLException& e) {
@@ -155,6 +164,7 @@ absl::Status ConnectionPool::InTransaction(
   for (int attempt = 1; attempt <= options_.max_transaction_attempts; ++attempt) {
     absl::StatusOr<PooledConnection> conn = Acquire();
     if (!conn.ok()) return conn.status();
+    ScopedStatementCache statements(&**conn, conn->statements());
     bool retry = false;
     try {
       // One round trip to begin (autocommit stays on outside transactions) instead

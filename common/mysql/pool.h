@@ -6,7 +6,8 @@
 // they have been idle a while, and dropped when an error shows the server went away,
 // so the pool recovers by itself after a server restart. Callers run their work
 // through WithConnection / InTransaction, which translate Connector exceptions into
-// absl::Status and retry deadlocked transactions.
+// absl::Status and retry deadlocked transactions. Each connection keeps its prepared
+// statements (statement_cache.h) for the work run through those two.
 
 #include <cppconn/connection.h>
 
@@ -20,6 +21,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "common/mysql/statement_cache.h"
 
 namespace funnel::common {
 
@@ -55,14 +57,17 @@ class PooledConnection final {
   sql::Connection& operator*() const { return *conn_; }
   // Closes the connection instead of returning it (after a connection error).
   void Discard() { discard_ = true; }
+  const std::shared_ptr<StatementCache>& statements() const { return statements_; }
 
  private:
   friend class ConnectionPool;
-  PooledConnection(ConnectionPool* pool, std::unique_ptr<sql::Connection> conn)
-      : pool_(pool), conn_(std::move(conn)) {}
+  PooledConnection(ConnectionPool* pool, std::unique_ptr<sql::Connection> conn,
+                   std::shared_ptr<StatementCache> statements)
+      : pool_(pool), conn_(std::move(conn)), statements_(std::move(statements)) {}
 
   ConnectionPool* pool_;
   std::unique_ptr<sql::Connection> conn_;
+  std::shared_ptr<StatementCache> statements_;
   bool discard_ = false;
 };
 
@@ -109,11 +114,13 @@ class ConnectionPool final {
   friend class PooledConnection;
   struct Idle {
     std::unique_ptr<sql::Connection> conn;
+    std::shared_ptr<StatementCache> statements;
     absl::Time since;
   };
 
   absl::StatusOr<std::unique_ptr<sql::Connection>> Connect();
-  void Return(std::unique_ptr<sql::Connection> conn, bool discard);
+  void Return(std::unique_ptr<sql::Connection> conn, std::shared_ptr<StatementCache> statements,
+              bool discard);
 
   const DbOptions options_;
   mutable absl::Mutex mu_;

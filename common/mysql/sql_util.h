@@ -15,14 +15,10 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "common/mysql/statement_cache.h"  // Prepare
 #include "common/time_util.h"
 
 namespace funnel::common {
-
-inline std::unique_ptr<sql::PreparedStatement> Prepare(sql::Connection& conn,
-                                                       absl::string_view sql) {
-  return std::unique_ptr<sql::PreparedStatement>(conn.prepareStatement(std::string(sql)));
-}
 
 // `group` n times, comma-separated: the "?"s of an IN list, or the "(?, ?)" rows of
 // a multi-row VALUES.

@@ -3,7 +3,8 @@
 // Flag parsing for every Funnel binary: absl flags from the command line, each also
 // settable by an environment variable FUNNEL_<FLAG NAME IN UPPER CASE> (so
 // --db_password can come from FUNNEL_DB_PASSWORD and stay out of `ps`). The command
-// line wins over the environment.
+// line wins over the environment. Every binary also gets --mutex_deadlock_detection
+// (off by default).
 
 #include <string>
 #include <vector>

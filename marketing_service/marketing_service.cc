@@ -1,5 +1,7 @@
 #include "marketing_service/marketing_service.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/pagination.h"
@@ -317,7 +319,12 @@ Status MarketingServiceImpl::ImportLeads(ServerContext* ctx,
       if (Status s = flush(); !s.ok()) return s;
     }
   }
-  return flush();
+  if (Status s = flush(); !s.ok()) return s;
+  // A batch's write errors are known only after rows behind it were read (and
+  // possibly rejected): put them back in row order.
+  std::stable_sort(resp->mutable_errors()->begin(), resp->mutable_errors()->end(),
+                   [](const v1::ImportRowError& a, const v1::ImportRowError& b) { return a.row() < b.row(); });
+  return Status::OK;
 }
 
 Status MarketingServiceImpl::RecordTouchpoint(ServerContext* ctx,

@@ -6,6 +6,8 @@
 
 #include <functional>
 
+#include "absl/strings/str_cat.h"
+
 #include "tests/marketing/marketing_fixture.h"
 
 namespace funnel::marketing {
@@ -148,6 +150,37 @@ TEST_F(MarketingServiceTest, ImportLeadsReportsBadRowsAndKeepsTheRest) {
   EXPECT_THAT(summary.errors(0).reason(), HasSubstr("contact.email"));
   EXPECT_EQ(summary.errors(1).row(), 5);
   EXPECT_EQ(db_.QueryInt("SELECT COUNT(*) FROM leads"), 2);
+}
+
+// Rows span three write batches (500 rows each): a row merges into the lead an
+// earlier batch created, and errors come back in row order whether found while
+// reading (a bad email) or while writing (no campaign).
+TEST_F(MarketingServiceTest, ImportLeadsAcrossBatchesMergesInStreamOrder) {
+  grpc::ClientContext ctx;
+  v1::ImportLeadsResponse summary;
+  auto writer = stub_->ImportLeads(&ctx, &summary);
+  for (int row = 1; row <= 1203; ++row) {
+    std::string email = absl::StrCat("lead-", row % 700, row > 700 ? "@EXAMPLE.com" : "@example.com");
+    if (row == 450 || row == 1100) email = "broken";
+    ASSERT_TRUE(writer->Write(Capture(email, row == 3 ? 999999 : 0, handoff::v1::TOUCHPOINT_TYPE_EMAIL_OPEN)));
+  }
+  writer->WritesDone();
+  grpc::Status status = writer->Finish();
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(summary.created(), 700);  // every row % 700 has a good row
+  EXPECT_EQ(summary.merged(), 500);
+  EXPECT_EQ(summary.rejected(), 3);
+  ASSERT_EQ(summary.errors_size(), 3);
+  EXPECT_EQ(summary.errors(0).row(), 3);
+  EXPECT_THAT(summary.errors(0).reason(), HasSubstr("campaign_id"));
+  EXPECT_EQ(summary.errors(1).row(), 450);
+  EXPECT_EQ(summary.errors(2).row(), 1100);
+  EXPECT_EQ(db_.QueryInt("SELECT COUNT(*) FROM leads"), 700);
+  // Lead 3 came from row 703 alone (row 3 was refused); lead 4 from rows 4 and 704.
+  const std::string touches = "SELECT COUNT(*) FROM touchpoints t JOIN leads l ON l.lead_id = t.lead_id "
+                              "WHERE l.email = ";
+  EXPECT_EQ(db_.QueryInt(touches + "'lead-3@example.com'"), 1);
+  EXPECT_EQ(db_.QueryInt(touches + "'lead-4@example.com'"), 2);
 }
 
 TEST_F(MarketingServiceTest, SegmentLeadsMatchTheCriteriaNow) {

@@ -25,18 +25,6 @@ using common::UnixSecondsOf;
 
 namespace {
 
-// Counts the opt-out flips among saved rows and marks them stored.
-void CountOptOutFlips(sql::Connection& conn, const std::vector<LeadRow*>& rows) {
-  std::map<int64_t, bool> flipped;
-  for (LeadRow* row : rows) {
-    const bool opted_out = row->lead.consent() == handoff::v1::CONSENT_STATUS_OPTED_OUT;
-    if (opted_out == row->stored_opted_out) continue;
-    flipped[row->lead.lead_id()] = opted_out;
-    row->stored_opted_out = opted_out;
-  }
-  CountConsentChanges(conn, flipped);
-}
-
 constexpr absl::string_view kSaveLead = R"sql(
   UPDATE leads SET email = ?, first_name = ?, last_name = ?, company = ?, title = ?, phone = ?,
     industry = ?, region = ?, company_size = ?, score = ?, temperature = ?, stage = ?,
@@ -50,14 +38,15 @@ constexpr absl::string_view kSaveLead = R"sql(
 // Saves many locked rows at once: every row exists, so each "insert" is an update
 // of all its mutable columns (the email is unchanged, so no other unique key can
 // collide).
-constexpr absl::string_view kSaveLeads = R"sql(
-  INSERT INTO leads (lead_id, email, first_name, last_name, company, title, phone, industry,
-    region, company_size, score, temperature, stage, consent, erased, engagement, engagement_at,
-    first_touch_campaign_id, last_touch_campaign_id, last_touch_at, qualification_note,
-    handoff_id, recycle_reason, loss_reason, version, updated_at) VALUES )sql";
-constexpr absl::string_view kSaveLeadsValues =
-    "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, FROM_UNIXTIME(?), ?, ?, FROM_UNIXTIME(?), ?, ?, ?, ?, ?, "
-    "FROM_UNIXTIME(?))";
+// The columns a save or an insert writes (all but lead_id and created_at), and one
+// row's placeholders for them.
+constexpr absl::string_view kLeadWriteColumns = R"sql(email, first_name, last_name, company, title,
+    phone, industry, region, company_size, score, temperature, stage, consent, erased, engagement,
+    engagement_at, first_touch_campaign_id, last_touch_campaign_id, last_touch_at,
+    qualification_note, handoff_id, recycle_reason, loss_reason, version, updated_at)sql";
+constexpr absl::string_view kLeadWriteValues =
+    "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, FROM_UNIXTIME(?), ?, ?, FROM_UNIXTIME(?), ?, ?, ?, ?, ?, "
+    "FROM_UNIXTIME(?)";
 constexpr absl::string_view kSaveLeadsTail = R"sql(
   ON DUPLICATE KEY UPDATE email = VALUES(email), first_name = VALUES(first_name),
     last_name = VALUES(last_name), company = VALUES(company), title = VALUES(title),
@@ -70,7 +59,43 @@ constexpr absl::string_view kSaveLeadsTail = R"sql(
     qualification_note = VALUES(qualification_note), handoff_id = VALUES(handoff_id),
     recycle_reason = VALUES(recycle_reason), loss_reason = VALUES(loss_reason),
     version = VALUES(version), updated_at = VALUES(updated_at))sql";
-constexpr size_t kSaveLeadsPerStatement = 500;
+// Rows per statement: 500 x 27 placeholders stays far below the protocol's 65,535.
+constexpr size_t kLeadsPerStatement = 500;
+
+// Binds kLeadWriteColumns of `row` from parameter `p` on; returns the next index.
+int BindLeadColumns(sql::PreparedStatement& st, int p, const LeadRow& row, absl::Time now) {
+  const v1::Lead& l = row.lead;
+  const auto& c = l.contact();
+  int64_t version = 1;
+  absl::SimpleAtoi(l.etag(), &version);
+  if (c.email().empty()) {
+    st.setNull(p++, sql::DataType::VARCHAR);
+  } else {
+    st.setString(p++, c.email());
+  }
+  for (const std::string* text : {&c.first_name(), &c.last_name(), &c.company(), &c.title(), &c.phone(),
+                                  &c.industry(), &c.region()}) {
+    st.setString(p++, *text);
+  }
+  st.setInt(p++, c.company_size());
+  st.setDouble(p++, l.score());
+  st.setInt(p++, l.temperature());
+  st.setInt(p++, l.stage());
+  st.setInt(p++, l.consent());
+  st.setBoolean(p++, l.erased());
+  st.setDouble(p++, row.engagement.value);
+  SetOptionalTime(st, p++, row.engagement.as_of);
+  st.setInt64(p++, l.first_touch_campaign_id());
+  st.setInt64(p++, l.last_touch_campaign_id());
+  SetOptionalTime(st, p++, row.last_touch_at);
+  st.setString(p++, l.qualification_note());
+  st.setString(p++, l.handoff_id());
+  st.setInt(p++, l.recycle_reason());
+  st.setInt(p++, l.loss_reason());
+  st.setInt64(p++, version);
+  st.setDouble(p++, UnixSecondsOf(l.has_update_time() ? common::FromProtoTime(l.update_time()) : now));
+  return p;
+}
 
 constexpr absl::string_view kInsertHistory = R"sql(
   INSERT INTO lead_history (lead_id, actor, action, detail, occurred_at)
@@ -183,50 +208,54 @@ void BumpVersion(LeadRow& row, absl::Time now) {
   *row.lead.mutable_update_time() = ToProtoTime(now);
 }
 
+void CountOptOutFlips(sql::Connection& conn, const std::vector<LeadRow*>& rows) {
+  std::map<int64_t, bool> flipped;
+  for (LeadRow* row : rows) {
+    const bool opted_out = row->lead.consent() == handoff::v1::CONSENT_STATUS_OPTED_OUT;
+    if (opted_out == row->stored_opted_out) continue;
+    flipped[row->lead.lead_id()] = opted_out;
+    row->stored_opted_out = opted_out;
+  }
+  CountConsentChanges(conn, flipped);
+}
+
 void SaveLeads(sql::Connection& conn, const std::vector<LeadRow*>& rows, absl::Time now) {
-  for (size_t start = 0; start < rows.size(); start += kSaveLeadsPerStatement) {
-    const size_t n = std::min(kSaveLeadsPerStatement, rows.size() - start);
-    auto st = Prepare(conn, absl::StrCat(kSaveLeads,
-                                         common::Placeholders(n, kSaveLeadsValues),
+  for (size_t start = 0; start < rows.size(); start += kLeadsPerStatement) {
+    const size_t n = std::min(kLeadsPerStatement, rows.size() - start);
+    auto st = Prepare(conn, absl::StrCat("INSERT INTO leads (lead_id, ", kLeadWriteColumns, ") VALUES ",
+                                         common::Placeholders(n, absl::StrCat("(?, ", kLeadWriteValues, ")")),
                                          kSaveLeadsTail));
     int p = 1;
     for (size_t i = start; i < start + n; ++i) {
-      const LeadRow& row = *rows[i];
-      const v1::Lead& l = row.lead;
-      const auto& c = l.contact();
-      int64_t version = 1;
-      absl::SimpleAtoi(l.etag(), &version);
-      st->setInt64(p++, l.lead_id());
-      if (c.email().empty()) {
-        st->setNull(p++, sql::DataType::VARCHAR);
-      } else {
-        st->setString(p++, c.email());
-      }
-      for (const std::string* text : {&c.first_name(), &c.last_name(), &c.company(), &c.title(), &c.phone(),
-                                      &c.industry(), &c.region()}) {
-        st->setString(p++, *text);
-      }
-      st->setInt(p++, c.company_size());
-      st->setDouble(p++, l.score());
-      st->setInt(p++, l.temperature());
-      st->setInt(p++, l.stage());
-      st->setInt(p++, l.consent());
-      st->setBoolean(p++, l.erased());
-      st->setDouble(p++, row.engagement.value);
-      SetOptionalTime(*st, p++, row.engagement.as_of);
-      st->setInt64(p++, l.first_touch_campaign_id());
-      st->setInt64(p++, l.last_touch_campaign_id());
-      SetOptionalTime(*st, p++, row.last_touch_at);
-      st->setString(p++, l.qualification_note());
-      st->setString(p++, l.handoff_id());
-      st->setInt(p++, l.recycle_reason());
-      st->setInt(p++, l.loss_reason());
-      st->setInt64(p++, version);
-      st->setDouble(p++, UnixSecondsOf(l.has_update_time() ? common::FromProtoTime(l.update_time()) : now));
+      st->setInt64(p++, rows[i]->lead.lead_id());
+      p = BindLeadColumns(*st, p, *rows[i], now);
     }
     st->executeUpdate();
   }
   CountOptOutFlips(conn, rows);
+}
+
+void InsertLeads(sql::Connection& conn, const std::vector<LeadRow*>& rows, absl::Time created_at) {
+  for (size_t start = 0; start < rows.size(); start += kLeadsPerStatement) {
+    const size_t n = std::min(kLeadsPerStatement, rows.size() - start);
+    auto st = Prepare(conn, absl::StrCat("INSERT INTO leads (", kLeadWriteColumns, ", created_at) VALUES ",
+                                         common::Placeholders(n, absl::StrCat("(", kLeadWriteValues,
+                                                                              ", FROM_UNIXTIME(?))")),
+                                         " RETURNING email, lead_id, UNIX_TIMESTAMP(created_at)"));
+    std::map<std::string, LeadRow*> by_email;
+    int p = 1;
+    for (size_t i = start; i < start + n; ++i) {
+      by_email[rows[i]->lead.contact().email()] = rows[i];
+      p = BindLeadColumns(*st, p, *rows[i], created_at);
+      st->setDouble(p++, UnixSecondsOf(created_at));
+    }
+    std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
+    while (rs->next()) {
+      LeadRow* row = by_email.at(rs->getString(1));
+      row->lead.set_lead_id(rs->getInt64(2));
+      *row->lead.mutable_create_time() = ToProtoTime(TimeFromUnixSeconds(rs->getDouble(3)));
+    }
+  }
 }
 
 void AddHistory(sql::Connection& conn, int64_t lead_id, const std::string& actor,

@@ -47,6 +47,17 @@ void SaveLead(sql::Connection& conn, LeadRow& row, absl::Time now);
 // and be locked by the caller's transaction.
 void SaveLeads(sql::Connection& conn, const std::vector<LeadRow*>& rows, absl::Time now);
 
+// Inserts leads that are not stored yet, every column as the row holds it plus
+// `created_at` (no row is written twice), and sets each row's lead_id and create
+// time as stored. Rows need distinct emails; one already taken fails the statement
+// (sql::SQLException, duplicate key).
+void InsertLeads(sql::Connection& conn, const std::vector<LeadRow*>& rows, absl::Time created_at);
+
+// Moves campaign reach counts for rows whose opt-out differs from what is stored,
+// and marks them stored. SaveLeads does it; InsertLeads' caller does it after the
+// rows' touchpoints are counted.
+void CountOptOutFlips(sql::Connection& conn, const std::vector<LeadRow*>& rows);
+
 // Advances the row's version (etag) and update time in memory, as a save does.
 void BumpVersion(LeadRow& row, absl::Time now);
 

@@ -46,9 +46,6 @@ using common::UnixSecondsOf;
 // Creates the leads of new emails and takes the exclusive lock of known ones (a
 // no-op update). Unlike SELECT ... FOR UPDATE on a missing key (a gap lock), this
 // never deadlocks two captures of one new email.
-constexpr absl::string_view kUpsertLeads = "INSERT INTO leads (email, created_at, updated_at) VALUES ";
-constexpr absl::string_view kUpsertLeadValues = "(?, FROM_UNIXTIME(?), FROM_UNIXTIME(?))";
-constexpr absl::string_view kUpsertLeadsTail = " ON DUPLICATE KEY UPDATE lead_id = lead_id";
 
 constexpr absl::string_view kCampaignExists = "SELECT 1 FROM campaigns WHERE campaign_id = ?";
 
@@ -257,21 +254,8 @@ absl::StatusOr<std::set<int64_t>> ExistingCampaigns(sql::Connection& conn,
   return found;
 }
 
-void UpsertLeads(sql::Connection& conn, const std::vector<std::string>& emails, absl::Time now) {
-  auto st = Prepare(conn, absl::StrCat(kUpsertLeads,
-                                       common::Placeholders(emails.size(), kUpsertLeadValues),
-                                       kUpsertLeadsTail));
-  int p = 1;
-  for (const std::string& email : emails) {
-    st->setString(p++, email);
-    st->setDouble(p++, UnixSecondsOf(now));
-    st->setDouble(p++, UnixSecondsOf(now));
-  }
-  st->executeUpdate();
-}
-
-absl::StatusOr<std::map<std::string, LeadRow>> LockLeadsByEmail(sql::Connection& conn,
-                                                                const std::vector<std::string>& emails) {
+// Locks and reads the stored leads with these emails (the others are new).
+std::map<std::string, LeadRow> LockLeadsByEmail(sql::Connection& conn, const std::vector<std::string>& emails) {
   auto st = Prepare(conn, absl::StrCat("SELECT ", kLeadColumns, " FROM leads l WHERE l.email IN (",
                                        common::Placeholders(emails.size(), "?"), ") FOR UPDATE"));
   for (size_t i = 0; i < emails.size(); ++i) st->setString(static_cast<int>(i) + 1, emails[i]);
@@ -281,15 +265,80 @@ absl::StatusOr<std::map<std::string, LeadRow>> LockLeadsByEmail(sql::Connection&
     LeadRow row = LeadFromRow(*rs);
     rows.emplace(row.lead.contact().email(), std::move(row));
   }
-  if (rows.size() != emails.size()) return absl::InternalError("capture: a locked lead vanished");
   return rows;
 }
+
+// The leads a capture batch creates. Each lives in memory under a placeholder id
+// (-1, -2, ...) until it is inserted once, with the values the batch leaves it,
+// instead of an empty row first and every column rewritten after (half the index
+// work of a new lead). A lead something must find by id mid-batch (qualification)
+// is inserted then and saved at the end like a stored one.
+class NewLeads final {
+ public:
+  NewLeads(sql::Connection& conn, LeadWrites& writes, absl::Time created_at)
+      : conn_(conn), writes_(writes), created_at_(created_at) {}
+
+  // A new lead with the defaults of the leads table.
+  LeadRow Make(const std::string& email) {
+    LeadRow row;
+    v1::Lead& lead = row.lead;
+    lead.set_lead_id(-static_cast<int64_t>(stored_.size() + 1));
+    stored_.emplace(lead.lead_id(), 0);
+    lead.mutable_contact()->set_email(email);
+    lead.set_temperature(handoff::v1::TEMPERATURE_COLD);
+    lead.set_stage(v1::LEAD_STAGE_NEW);
+    lead.set_consent(handoff::v1::CONSENT_STATUS_UNKNOWN);
+    lead.set_etag("1");
+    *lead.mutable_create_time() = ToProtoTime(created_at_);
+    *lead.mutable_update_time() = ToProtoTime(created_at_);
+    row.engagement.as_of = absl::InfinitePast();
+    return row;
+  }
+
+  // Inserts the rows still waiting among `rows`, giving them (and their deferred
+  // writes) their lead ids. Throws on a taken email (another transaction created the
+  // lead since this one looked).
+  void Store(const std::vector<LeadRow*>& rows) {
+    std::vector<LeadRow*> waiting;
+    std::vector<int64_t> placeholders;
+    for (LeadRow* row : rows) {
+      if (row->lead.lead_id() >= 0) continue;
+      waiting.push_back(row);
+      placeholders.push_back(row->lead.lead_id());
+    }
+    InsertLeads(conn_, waiting, created_at_);
+    std::map<int64_t, int64_t> renamed;
+    for (size_t i = 0; i < waiting.size(); ++i) {
+      renamed[placeholders[i]] = waiting[i]->lead.lead_id();
+      stored_[placeholders[i]] = waiting[i]->lead.lead_id();
+      create_times_[waiting[i]->lead.lead_id()] = waiting[i]->lead.create_time();
+    }
+    writes_.Rename(renamed);
+  }
+
+  // A lead as a response showed it before it was stored: with its id and create time.
+  void Resolve(v1::Lead& lead) const {
+    if (lead.lead_id() < 0) lead.set_lead_id(stored_.at(lead.lead_id()));
+    if (auto it = create_times_.find(lead.lead_id()); it != create_times_.end()) {
+      *lead.mutable_create_time() = it->second;
+    }
+  }
+
+  int64_t made() const { return static_cast<int64_t>(stored_.size()); }
+
+ private:
+  sql::Connection& conn_;
+  LeadWrites& writes_;
+  const absl::Time created_at_;
+  std::map<int64_t, int64_t> stored_;  // placeholder -> lead id (0 until stored)
+  std::map<int64_t, google::protobuf::Timestamp> create_times_;  // by lead id
+};
 
 // One capture applied to its locked lead: creates (the row is new: version 1, as
 // every capture saves) or merges, touches, re-scores and qualifies a lead that
 // turned hot. The lead's version and update time advance as SaveLeads will write.
 absl::StatusOr<v1::CaptureLeadResponse> CaptureInto(sql::Connection& conn, LeadWrites& writes,
-                                                    const v1::ScoringPolicy& policy,
+                                                    NewLeads& new_leads, const v1::ScoringPolicy& policy,
                                                     const CaptureItem& item, LeadRow& row) {
   const v1::CaptureLeadRequest& request = item.request;
   const absl::Time now = item.now;
@@ -323,6 +372,7 @@ absl::StatusOr<v1::CaptureLeadResponse> CaptureInto(sql::Connection& conn, LeadW
     Rescore(policy, row, now);
   }
   if (row.lead.temperature() == handoff::v1::TEMPERATURE_HOT) {
+    new_leads.Store({&row});  // qualification refers to the lead by id
     writes.Flush();  // Qualification counts the lead's touchpoints and adds history after them.
     RETURN_IF_ERROR(QualifyIfHot(conn, row, before, now));
   }
@@ -365,7 +415,7 @@ absl::StatusOr<v1::CaptureLeadResponse> LeadStore::Capture(const v1::CaptureLead
 std::vector<absl::StatusOr<v1::CaptureLeadResponse>> LeadStore::CaptureMany(
     const std::vector<CaptureItem>& items) {
   std::vector<absl::StatusOr<v1::CaptureLeadResponse>> results;
-  absl::Status status = pool_->InTransaction("CaptureLead", [&](sql::Connection& conn) -> absl::Status {
+  auto capture = [&](sql::Connection& conn) -> absl::Status {
     results.assign(items.size(), absl::UnknownError("not captured"));  // again on a retry
     ASSIGN_OR_RETURN(std::set<int64_t> campaigns, ExistingCampaigns(conn, items));
     std::vector<size_t> todo;
@@ -395,36 +445,56 @@ std::vector<absl::StatusOr<v1::CaptureLeadResponse>> LeadStore::CaptureMany(
     }
     if (todo.empty()) return absl::OkStatus();
 
-    // Lock every email's row in sorted order (creating missing ones), then read them.
+    // Lock the stored leads of these emails; the rest are new.
     std::vector<std::string> emails;
     for (size_t i : todo) emails.push_back(items[i].request.contact().email());
     std::sort(emails.begin(), emails.end());
     emails.erase(std::unique(emails.begin(), emails.end()), emails.end());
-    UpsertLeads(conn, emails, items[todo.front()].now);
-    using RowsByEmail = std::map<std::string, LeadRow>;
-    ASSIGN_OR_RETURN(RowsByEmail rows, LockLeadsByEmail(conn, emails));
-    int64_t inserted = 0;  // version 1: inserted by UpsertLeads just now
-    for (const auto& [email, row] : rows) inserted += row.lead.etag() == "1";
+    std::map<std::string, LeadRow> rows = LockLeadsByEmail(conn, emails);
+    const absl::Time now = items[todo.front()].now;
+    LeadWrites writes(conn, /*deferred=*/true);
+    NewLeads new_leads(conn, writes, now);
+    std::vector<LeadRow*> stored;  // saved at the end
+    for (auto& [email, row] : rows) stored.push_back(&row);
+    for (const std::string& email : emails) {
+      if (rows.count(email) == 0) rows.emplace(email, new_leads.Make(email));
+    }
 
     const v1::ScoringPolicy policy = LoadPolicy(conn);
-    LeadWrites writes(conn, /*deferred=*/true);
     for (size_t i : todo) {
       const CaptureItem& item = items[i];
       LeadRow& row = rows.at(item.request.contact().email());
-      ASSIGN_OR_RETURN(v1::CaptureLeadResponse response, CaptureInto(conn, writes, policy, item, row));
-      if (!item.request.request_id().empty()) {
-        common::SaveRequestResponse(conn, "CaptureLead", item.request.request_id(),
-                                    response.SerializeAsString());
-      }
+      const bool was_new = row.lead.lead_id() < 0;
+      ASSIGN_OR_RETURN(v1::CaptureLeadResponse response, CaptureInto(conn, writes, new_leads, policy, item, row));
+      if (was_new && row.lead.lead_id() > 0) stored.push_back(&row);  // stored mid-batch
       results[i] = std::move(response);
     }
+    std::vector<LeadRow*> inserted;
+    for (auto& [email, row] : rows) {
+      if (row.lead.lead_id() < 0) inserted.push_back(&row);
+    }
+    new_leads.Store(inserted);
+    for (size_t i : todo) {
+      new_leads.Resolve(*results[i]->mutable_lead());
+      if (!items[i].request.request_id().empty()) {
+        common::SaveRequestResponse(conn, "CaptureLead", items[i].request.request_id(),
+                                    results[i]->SerializeAsString());
+      }
+    }
     writes.Flush();
-    std::vector<LeadRow*> changed;
-    for (auto& [email, row] : rows) changed.push_back(&row);
-    SaveLeads(conn, changed, items[todo.front()].now);
-    CountCapturedLeads(conn, inserted, items[todo.front()].now);
+    SaveLeads(conn, stored, now);
+    CountOptOutFlips(conn, inserted);  // after their touchpoints were counted
+    CountCapturedLeads(conn, new_leads.made(), now);
     return absl::OkStatus();
-  });
+  };
+  // Under READ COMMITTED the lock on the emails takes no gap locks, so batches
+  // creating leads side by side do not deadlock; a batch that finds one of its new
+  // emails taken meanwhile (a duplicate key) runs again and merges into that lead.
+  absl::Status status;
+  for (int attempt = 1; attempt <= 3; ++attempt) {
+    status = pool_->InTransaction("CaptureLead", capture, /*read_committed=*/true);
+    if (!absl::IsAlreadyExists(status)) break;
+  }
   if (!status.ok()) results.assign(items.size(), status);
   (void)common::WakeIfOk(status, wake_);
   return results;

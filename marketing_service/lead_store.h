@@ -59,9 +59,9 @@ class LeadStore final {
 
   // Captures in one transaction, as if one after the other in this order (a later
   // item with an earlier item's email merges into the lead it made): a result per
-  // item. Every lead is locked and read once and written once, history and
-  // touchpoints with one multi-row statement each. A database failure fails every
-  // item (none is committed).
+  // item. Every stored lead is locked and read once and written once, every new one
+  // inserted once with its final values, history and touchpoints with one multi-row
+  // statement each. A database failure fails every item (none is committed).
   std::vector<absl::StatusOr<v1::CaptureLeadResponse>> CaptureMany(const std::vector<CaptureItem>& items);
 
   // NOT_FOUND if no lead has this id.

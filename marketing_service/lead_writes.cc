@@ -25,6 +25,15 @@ constexpr absl::string_view kTouchpointValues = "(?, ?, ?, FROM_UNIXTIME(?), ?)"
 // placeholders and the server's packet limit.
 constexpr size_t kRowsPerStatement = 500;
 
+// Moves the rows of stored leads out of `pending` (placeholder ids stay).
+template <typename Row>
+std::vector<Row> TakeStored(std::vector<Row>& pending) {
+  std::vector<Row> stored, waiting;
+  for (Row& row : pending) (row.lead_id > 0 ? stored : waiting).push_back(std::move(row));
+  pending = std::move(waiting);
+  return stored;
+}
+
 // Runs "<insert> (..),(..)" over `rows` in chunks; `bind` sets one row's
 // parameters starting at the given index.
 template <typename Row, typename Bind>
@@ -57,7 +66,8 @@ int64_t LeadWrites::Touchpoint(int64_t lead_id, bool lead_opted_out, int64_t cam
 }
 
 int64_t LeadWrites::InsertTouchpoints() {
-  InsertRows(conn_, kInsertTouchpointRows, kTouchpointValues, touchpoints_, 5,
+  const std::vector<TouchpointRow> rows = TakeStored(touchpoints_);
+  InsertRows(conn_, kInsertTouchpointRows, kTouchpointValues, rows, 5,
              [](sql::PreparedStatement& st, int p, const TouchpointRow& r) {
                st.setInt64(p, r.lead_id);
                st.setInt64(p + 1, r.campaign_id);
@@ -66,19 +76,18 @@ int64_t LeadWrites::InsertTouchpoints() {
                st.setDouble(p + 4, r.points);
              });
   // Read before the counting statements run (one immediate row: its id).
-  const int64_t id = deferred_ || touchpoints_.empty() ? 0 : common::LastInsertId(conn_);
+  const int64_t id = deferred_ || rows.empty() ? 0 : common::LastInsertId(conn_);
   std::vector<TouchpointCount> counts;
-  for (const TouchpointRow& r : touchpoints_) {
+  for (const TouchpointRow& r : rows) {
     if (r.campaign_id != 0) counts.push_back({r.lead_id, r.campaign_id, r.type, r.lead_opted_out});
   }
   CountTouchpoints(conn_, counts);
-  touchpoints_.clear();
   return id;
 }
 
 void LeadWrites::Flush() {
   InsertTouchpoints();
-  InsertRows(conn_, kInsertHistoryRows, kHistoryValues, history_, 5,
+  InsertRows(conn_, kInsertHistoryRows, kHistoryValues, TakeStored(history_), 5,
              [](sql::PreparedStatement& st, int p, const HistoryRow& r) {
                st.setInt64(p, r.lead_id);
                st.setString(p + 1, r.actor);
@@ -86,7 +95,15 @@ void LeadWrites::Flush() {
                st.setString(p + 3, r.detail);
                st.setDouble(p + 4, UnixSecondsOf(r.at));
              });
-  history_.clear();
+}
+
+void LeadWrites::Rename(const std::map<int64_t, int64_t>& lead_ids) {
+  auto rename = [&](int64_t& lead_id) {
+    if (lead_id >= 0) return;
+    if (auto it = lead_ids.find(lead_id); it != lead_ids.end()) lead_id = it->second;
+  };
+  for (HistoryRow& r : history_) rename(r.lead_id);
+  for (TouchpointRow& r : touchpoints_) rename(r.lead_id);
 }
 
 }  // namespace funnel::marketing

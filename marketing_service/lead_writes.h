@@ -9,6 +9,7 @@
 #include <cppconn/connection.h>
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -31,8 +32,12 @@ class LeadWrites final {
   // the campaign reach counts.
   int64_t Touchpoint(int64_t lead_id, bool lead_opted_out, int64_t campaign_id,
                      handoff::v1::TouchpointType type, absl::Time when, double points);
-  // Writes everything deferred so far (before any statement that must see it).
+  // Writes everything deferred so far (before any statement that must see it),
+  // except the rows of leads not stored yet: those carry a placeholder lead_id
+  // (below 0) and wait until Rename gives them the stored one.
   void Flush();
+  // Gives deferred rows of placeholder ids (the keys) their stored lead ids.
+  void Rename(const std::map<int64_t, int64_t>& lead_ids);
 
  private:
   // Writes and counts the pending touchpoints; in immediate mode, the id of the one written.

@@ -44,6 +44,78 @@ TEST_F(LeadStoreTest, ConcurrentCapturesOfOneEmailMakeExactlyOneLead) {
   EXPECT_EQ(db_.QueryInt("SELECT COUNT(*) FROM touchpoints"), 16);  // every touch recorded
 }
 
+// Batches that create leads side by side (import streams) with the same new emails:
+// one lead per email whatever the interleaving, every capture recorded.
+TEST_F(LeadStoreTest, ConcurrentBatchesOfTheSameNewEmailsMakeOneLeadEach) {
+  const int64_t campaign = ActiveCampaign("side-by-side");
+  std::vector<std::thread> threads;
+  std::vector<std::vector<absl::StatusOr<v1::CaptureLeadResponse>>> results(4);
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      std::vector<CaptureItem> batch;
+      for (int i = 0; i < 50; ++i) {
+        const int n = t % 2 == 0 ? i : 49 - i;  // two orders
+        batch.push_back({Capture(absl::StrCat("new", n, "@example.com"), campaign, TOUCHPOINT_TYPE_EMAIL_CLICK),
+                         "t", absl::Now()});
+      }
+      results[t] = leads_.CaptureMany(batch);
+    });
+  }
+  for (auto& t : threads) t.join();
+  int created = 0;
+  for (const auto& batch : results) {
+    for (const auto& r : batch) {
+      ASSERT_THAT(r, IsOk());
+      EXPECT_GT(r->lead().lead_id(), 0);
+      created += r->created();
+    }
+  }
+  EXPECT_EQ(created, 50);
+  EXPECT_EQ(db_.QueryInt("SELECT COUNT(*) FROM leads"), 50);
+  EXPECT_EQ(db_.QueryInt("SELECT COUNT(*) FROM touchpoints"), 200);
+  EXPECT_EQ(db_.QueryInt("SELECT COUNT(*) FROM touchpoints t LEFT JOIN leads l USING (lead_id) "
+                         "WHERE l.lead_id IS NULL"),
+            0);
+  EXPECT_EQ(db_.QueryInt("SELECT SUM(captured) FROM lead_days"), 50);
+}
+
+// A lead the batch creates and then makes hot is qualified in the same batch: the
+// handoff, its event and every row written for the lead carry the lead's stored id.
+TEST_F(LeadStoreTest, LeadCreatedAndMadeHotInOneBatchIsQualified) {
+  const int64_t campaign = ActiveCampaign("hot-batch");
+  std::vector<CaptureItem> batch;
+  for (const char* email : {"hot@example.com", "other@example.com", "hot@example.com"}) {
+    batch.push_back({Capture(email, campaign, TOUCHPOINT_TYPE_DEMO_REQUEST), "t", absl::Now()});  // 40 each
+  }
+  const auto results = leads_.CaptureMany(batch);
+  for (const auto& r : results) ASSERT_THAT(r, IsOk());
+  EXPECT_TRUE(results[0]->created());
+  EXPECT_FALSE(results[2]->created());
+  const int64_t hot = db_.QueryInt("SELECT lead_id FROM leads WHERE email = 'hot@example.com'");
+  EXPECT_EQ(results[0]->lead().lead_id(), hot);
+  EXPECT_EQ(results[2]->lead().lead_id(), hot);
+  EXPECT_EQ(results[1]->lead().lead_id(),
+            db_.QueryInt("SELECT lead_id FROM leads WHERE email = 'other@example.com'"));
+  EXPECT_EQ(results[2]->lead().stage(), v1::LEAD_STAGE_MARKETING_QUALIFIED);
+  EXPECT_EQ(results[0]->lead().create_time().seconds(), results[2]->lead().create_time().seconds());
+
+  auto stored = leads_.FindLead(hot);
+  ASSERT_THAT(stored, IsOk());
+  EXPECT_EQ(stored->stage(), v1::LEAD_STAGE_MARKETING_QUALIFIED);
+  EXPECT_EQ(stored->etag(), results[2]->lead().etag());
+  EXPECT_EQ(stored->create_time().seconds(), results[2]->lead().create_time().seconds());
+  EXPECT_EQ(stored->create_time().nanos(), results[2]->lead().create_time().nanos());
+  EXPECT_EQ(db_.QueryInt(absl::StrCat("SELECT COUNT(*) FROM handoffs WHERE lead_id = ", hot,
+                                      " AND lead_created_at = (SELECT created_at FROM leads WHERE lead_id = ", hot,
+                                      ")")),
+            1);
+  EXPECT_EQ(db_.QueryInt(absl::StrCat("SELECT COUNT(*) FROM outbox WHERE lead_id = ", hot)), 1);
+  EXPECT_EQ(db_.QueryInt(absl::StrCat("SELECT COUNT(*) FROM touchpoints WHERE lead_id = ", hot)), 2);
+  for (const char* table : {"touchpoints", "lead_history", "handoffs", "outbox", "campaign_leads"}) {
+    EXPECT_EQ(db_.QueryInt(absl::StrCat("SELECT COUNT(*) FROM ", table, " WHERE lead_id <= 0")), 0) << table;
+  }
+}
+
 TEST_F(LeadStoreTest, MergeFillsOnlyEmptyFields) {
   v1::CaptureLeadRequest first = Capture("ada@example.com");
   first.mutable_contact()->set_first_name("Ada");

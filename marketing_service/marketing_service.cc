@@ -1,7 +1,5 @@
 #include "marketing_service/marketing_service.h"
 
-#include <algorithm>
-
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/pagination.h"
@@ -11,6 +9,7 @@
 #include "common/time_range.h"
 #include "common/time_util.h"
 #include "marketing_service/email.h"
+#include "marketing_service/import_writer.h"
 #include "marketing_service/scoring.h"
 #include "common/validation.h"
 
@@ -51,14 +50,6 @@ namespace {
 
 // Rows per ImportLeads transaction.
 constexpr size_t kImportBatch = 500;
-
-// Records a rejected import row (row errors come back in stream order).
-void AddRowError(int64_t row, const absl::Status& status, v1::ImportLeadsResponse* resp) {
-  resp->set_rejected(resp->rejected() + 1);
-  v1::ImportRowError* error = resp->add_errors();
-  error->set_row(row);
-  error->set_reason(std::string(status.message()));
-}
 
 }  // namespace
 
@@ -279,31 +270,9 @@ Status MarketingServiceImpl::ImportLeads(ServerContext* ctx,
   RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
   const std::string actor = CallerId(*ctx);
   // Rows are captured in batches, one transaction each: the same rules as
-  // CaptureLead, a commit per batch instead of per row.
-  std::vector<CaptureItem> batch;
-  std::vector<int64_t> batch_rows;  // 1-based stream positions of `batch`
-  auto flush = [&]() -> Status {
-    if (batch.empty()) return Status::OK;
-    const std::vector<absl::StatusOr<v1::CaptureLeadResponse>> results = leads_->CaptureMany(batch);
-    for (size_t i = 0; i < results.size(); ++i) {
-      const absl::Status& status = results[i].status();
-      // The database failing is not a bad row: stop, saying how far the import got
-      // (every batch before it is committed; rows carry request ids for a safe retry).
-      if (absl::IsUnavailable(status) || absl::IsInternal(status)) {
-        return Status(static_cast<grpc::StatusCode>(status.code()),
-                      absl::StrCat("import stopped at row ", batch_rows.front(), " (", resp->created(),
-                                   " created, ", resp->merged(), " merged before it): ", status.message()));
-      }
-      if (status.ok()) {
-        results[i]->created() ? resp->set_created(resp->created() + 1) : resp->set_merged(resp->merged() + 1);
-      } else {
-        AddRowError(batch_rows[i], status, resp);
-      }
-    }
-    batch.clear();
-    batch_rows.clear();
-    return Status::OK;
-  };
+  // CaptureLead, a commit per batch instead of per row (import_writer.h).
+  ImportWriter writer([this](const std::vector<CaptureItem>& batch) { return leads_->CaptureMany(batch); },
+                      kImportBatch, resp);
   v1::CaptureLeadRequest row;
   int64_t number = 0;
   while (reader->Read(&row)) {
@@ -313,17 +282,9 @@ Status MarketingServiceImpl::ImportLeads(ServerContext* ctx,
       AddRowError(number, prepared.status(), resp);
       continue;
     }
-    batch.push_back(CaptureItem{*std::move(prepared), actor, absl::Now()});
-    batch_rows.push_back(number);
-    if (batch.size() == kImportBatch) {
-      if (Status s = flush(); !s.ok()) return s;
-    }
+    RETURN_IF_ERROR_GRPC(writer.Add(number, CaptureItem{*std::move(prepared), actor, absl::Now()}));
   }
-  if (Status s = flush(); !s.ok()) return s;
-  // A batch's write errors are known only after rows behind it were read (and
-  // possibly rejected): put them back in row order.
-  std::stable_sort(resp->mutable_errors()->begin(), resp->mutable_errors()->end(),
-                   [](const v1::ImportRowError& a, const v1::ImportRowError& b) { return a.row() < b.row(); });
+  RETURN_IF_ERROR_GRPC(writer.Finish());
   return Status::OK;
 }
 

@@ -2,6 +2,9 @@
 
 #include <google/protobuf/timestamp.pb.h>
 
+#include <algorithm>
+#include <cstdint>
+
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 
@@ -12,15 +15,24 @@ struct TimeRange {
   absl::Time end;
 };
 
-// [start_time, end_time) of a report request: unset start is the epoch, unset end
-// is `now`. INVALID_ARGUMENT "end_time: ..." when end is not after start.
+// What a TIMESTAMP column can hold. A range bound outside it keeps MariaDB from
+// using an index range (1970-01-01 00:00:00 turned an "all time" count of 1M leads
+// into a full index scan), and no stored time lies outside it anyway.
+inline constexpr absl::Time kEarliestStoredTime = absl::FromUnixSeconds(1);
+inline constexpr absl::Time kLatestStoredTime = absl::FromUnixSeconds((int64_t{1} << 31) - 1);
+
+// [start_time, end_time) of a report request: unset start is the beginning, unset
+// end is `now`; both are clamped to what TIMESTAMP columns hold. INVALID_ARGUMENT
+// "end_time: ..." when end is not after start.
 inline absl::StatusOr<TimeRange> ReportRange(bool has_start, const google::protobuf::Timestamp& start,
                                              bool has_end, const google::protobuf::Timestamp& end,
                                              absl::Time now) {
   TimeRange r{has_start ? absl::FromUnixSeconds(start.seconds()) + absl::Nanoseconds(start.nanos())
-                        : absl::UnixEpoch(),
+                        : kEarliestStoredTime,
               has_end ? absl::FromUnixSeconds(end.seconds()) + absl::Nanoseconds(end.nanos()) : now};
   if (r.end <= r.start) return absl::InvalidArgumentError("end_time: must be after start_time");
+  r.start = std::clamp(r.start, kEarliestStoredTime, kLatestStoredTime);
+  r.end = std::clamp(r.end, kEarliestStoredTime, kLatestStoredTime);
   return r;
 }
 

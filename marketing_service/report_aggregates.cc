@@ -126,6 +126,7 @@ int64_t LeadsCaptured(sql::Connection& conn, absl::Time start, absl::Time end) {
   constexpr absl::string_view kRaw =
       "SELECT COUNT(*) FROM leads WHERE created_at >= FROM_UNIXTIME(?) AND created_at < FROM_UNIXTIME(?)";
   auto count = [&](absl::string_view sql, absl::Time from, absl::Time to) -> int64_t {
+    if (from >= to) return 0;
     auto st = Prepare(conn, sql);
     st->setDouble(1, UnixSecondsOf(from));
     st->setDouble(2, UnixSecondsOf(to));

@@ -183,6 +183,26 @@ TEST_F(MarketingServiceTest, ImportLeadsAcrossBatchesMergesInStreamOrder) {
   EXPECT_EQ(db_.QueryInt(touches + "'lead-4@example.com'"), 2);
 }
 
+// Bounds beyond what a TIMESTAMP holds (FROM_UNIXTIME gives NULL past 2038 and
+// before 1970) still mean "everything up to / since".
+TEST_F(MarketingServiceTest, FunnelStatsRangeBeyondStoredTimesCountsEverything) {
+  for (const char* email : {"r1@example.com", "r2@example.com"}) {
+    grpc::ClientContext ctx;
+    v1::CaptureLeadResponse created;
+    ASSERT_TRUE(stub_->CaptureLead(&ctx, Capture(email), &created).ok());
+  }
+  v1::GetFunnelStatsRequest request;
+  request.mutable_start_time()->set_seconds(-315619200);  // 1960
+  request.mutable_end_time()->set_seconds(4102444800);    // 2100
+  for (bool bounded : {true, false}) {
+    if (!bounded) request.clear_start_time(), request.clear_end_time();
+    grpc::ClientContext ctx;
+    v1::FunnelStats stats;
+    ASSERT_TRUE(stub_->GetFunnelStats(&ctx, request, &stats).ok());
+    EXPECT_EQ(stats.leads_captured(), 2) << bounded;
+  }
+}
+
 TEST_F(MarketingServiceTest, SegmentLeadsMatchTheCriteriaNow) {
   grpc::ClientContext c1;
   v1::CreateSegmentRequest seg;

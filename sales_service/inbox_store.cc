@@ -113,24 +113,39 @@ absl::Status RequirePending(const v1::Handoff& h) {
 
 absl::StatusOr<handoff::v1::SubmitLeadResponse> InboxStore::Submit(
     const handoff::v1::LeadHandoff& lead, absl::Time now) {
-  handoff::v1::SubmitLeadResponse receipt;
-  RETURN_IF_ERROR(pool_->InTransaction("submit lead", [&](sql::Connection& conn) -> absl::Status {
-    auto st = Prepare(conn, kInsertHandoff);
-    std::istringstream blob(lead.SerializeAsString());
-    st->setString(1, lead.handoff_id());
-    st->setInt64(2, lead.lead_id());
-    st->setBlob(3, &blob);
-    st->setDouble(4, UnixSecondsOf(now));
-    st->setDouble(5, UnixSecondsOf(now + sla_));
-    const bool inserted = st->executeUpdate() == 1;
-    ASSIGN_OR_RETURN(v1::Handoff stored, ReadHandoff(conn, lead.handoff_id(), false, now));
-    receipt.set_handoff_id(stored.handoff_id());
-    receipt.set_duplicate(!inserted);
-    *receipt.mutable_receive_time() = stored.receive_time();
-    *receipt.mutable_sla_deadline() = stored.sla_deadline();
+  return submits_.Submit(Submission{lead, now});
+}
+
+std::vector<InboxStore::Receipt> InboxStore::SubmitMany(const std::vector<Submission>& batch) {
+  std::vector<Receipt> receipts;
+  const absl::Status status = pool_->InTransaction("submit lead", [&](sql::Connection& conn) -> absl::Status {
+    receipts.clear();  // again on a retry
+    for (const Submission& s : batch) {
+      auto st = Prepare(conn, kInsertHandoff);
+      std::istringstream blob(s.lead.SerializeAsString());
+      st->setString(1, s.lead.handoff_id());
+      st->setInt64(2, s.lead.lead_id());
+      st->setBlob(3, &blob);
+      st->setDouble(4, UnixSecondsOf(s.now));
+      st->setDouble(5, UnixSecondsOf(s.now + sla_));
+      const bool inserted = st->executeUpdate() == 1;
+      ASSIGN_OR_RETURN(v1::Handoff stored, ReadHandoff(conn, s.lead.handoff_id(), false, s.now));
+      handoff::v1::SubmitLeadResponse receipt;
+      receipt.set_handoff_id(stored.handoff_id());
+      receipt.set_duplicate(!inserted);
+      *receipt.mutable_receive_time() = stored.receive_time();
+      *receipt.mutable_sla_deadline() = stored.sla_deadline();
+      receipts.push_back(std::move(receipt));
+    }
     return absl::OkStatus();
-  }));
-  return receipt;
+  });
+  if (status.ok()) return receipts;
+  if (batch.size() > 1 && !absl::IsUnavailable(status)) {
+    receipts.clear();
+    for (const Submission& s : batch) receipts.push_back(SubmitMany({s}).front());
+    return receipts;
+  }
+  return std::vector<Receipt>(batch.size(), status);
 }
 
 absl::StatusOr<handoff::v1::EraseLeadResponse> InboxStore::Erase(

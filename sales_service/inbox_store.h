@@ -7,9 +7,11 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "common/group_commit.h"
 #include "common/mysql/pool.h"
 #include "common/wake.h"
 #include "funnel/handoff/v1/handoff.pb.h"
@@ -29,10 +31,14 @@ class InboxStore final {
  public:
   // `wake` runs after a commit that wrote an outbox event (a decision).
   InboxStore(common::ConnectionPool* pool, absl::Duration sla, std::function<void()> wake = nullptr)
-      : pool_(pool), sla_(sla), wake_(std::move(wake)) {}
+      : pool_(pool),
+        sla_(sla),
+        wake_(std::move(wake)),
+        submits_([this](const std::vector<Submission>& batch) { return SubmitMany(batch); }, kMaxSubmitBatch) {}
 
   // Records a handoff once; a repeat of the same handoff id returns the first
-  // receipt with duplicate = true and changes nothing.
+  // receipt with duplicate = true and changes nothing. Concurrent submissions (a
+  // relay sends many at once) are group-committed: one transaction for the lot.
   absl::StatusOr<handoff::v1::SubmitLeadResponse> Submit(const handoff::v1::LeadHandoff& lead,
                                                          absl::Time now);
   // Erases the person's data from every handoff and contact of the lead, once per
@@ -62,9 +68,23 @@ class InboxStore final {
     return common::WakeIfOk(std::move(result), wake_);
   }
 
+  struct Submission {
+    handoff::v1::LeadHandoff lead;
+    absl::Time now;
+  };
+  using Receipt = absl::StatusOr<handoff::v1::SubmitLeadResponse>;
+  // Submissions in one transaction, as if one after the other; a result each. If
+  // the batch fails for a reason other than the database being away, each is
+  // tried alone, so one bad submission cannot fail the others.
+  std::vector<Receipt> SubmitMany(const std::vector<Submission>& batch);
+
+  // Submissions per group commit (a relay sends at most 64 at once).
+  static constexpr size_t kMaxSubmitBatch = 64;
+
   common::ConnectionPool* const pool_;
   const absl::Duration sla_;
   const std::function<void()> wake_;
+  common::GroupCommit<Submission, Receipt> submits_;
 };
 
 }  // namespace funnel::sales

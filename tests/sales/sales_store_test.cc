@@ -3,6 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <map>
 #include <set>
 #include <thread>
 
@@ -29,6 +30,32 @@ TEST_F(SalesStoreTest, SubmittingAHandoffTwiceChangesNothing) {
   EXPECT_EQ(first->receive_time().seconds(), second->receive_time().seconds());
   EXPECT_EQ(second->sla_deadline().seconds() - second->receive_time().seconds(), 24 * 3600);
   EXPECT_EQ(db_.QueryInt("SELECT COUNT(*) FROM handoffs"), 1);
+}
+
+// Concurrent submissions are written together; a handoff sent twice at once (two
+// relay replicas) is recorded once and both senders get its one receipt.
+TEST_F(SalesStoreTest, ConcurrentSubmissionsRecordEachHandoffOnce) {
+  std::vector<handoff::v1::LeadHandoff> leads;
+  for (int i = 0; i < 12; ++i) leads.push_back(Lead(100 + i, absl::StrCat("p", i, "@example.com"), "Co"));
+  std::vector<absl::StatusOr<handoff::v1::SubmitLeadResponse>> receipts(24, absl::UnknownError("unset"));
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 24; ++t) {
+    threads.emplace_back([&, t] { receipts[t] = inbox_.Submit(leads[t % 12], absl::Now()); });
+  }
+  for (auto& t : threads) t.join();
+  std::map<std::string, std::vector<handoff::v1::SubmitLeadResponse>> by_id;
+  for (const auto& r : receipts) {
+    ASSERT_THAT(r, IsOk());
+    by_id[r->handoff_id()].push_back(*r);
+  }
+  ASSERT_EQ(by_id.size(), 12u);
+  for (const auto& [id, both] : by_id) {
+    ASSERT_EQ(both.size(), 2u);
+    EXPECT_NE(both[0].duplicate(), both[1].duplicate()) << id;  // exactly one first
+    EXPECT_EQ(both[0].receive_time().seconds(), both[1].receive_time().seconds());
+    EXPECT_EQ(both[0].receive_time().nanos(), both[1].receive_time().nanos());
+  }
+  EXPECT_EQ(db_.QueryInt("SELECT COUNT(*) FROM handoffs"), 12);
 }
 
 TEST_F(SalesStoreTest, AcceptingTwiceIsIdempotentAndReusesAccountAndContact) {

@@ -13,15 +13,12 @@
 namespace funnel::common {
 
 PooledConnection::PooledConnection(PooledConnection&& other) noexcept
-    : pool_(other.pool_),
-      conn_(std::move(other.conn_)),
-      statements_(std::move(other.statements_)),
-      discard_(other.discard_) {
+    : pool_(other.pool_), session_(std::move(other.session_)), discard_(other.discard_) {
   other.pool_ = nullptr;
 }
 
 PooledConnection::~PooledConnection() {
-  if (pool_ != nullptr && conn_ != nullptr) pool_->Return(std::move(conn_), std::move(statements_), discard_);
+  if (pool_ != nullptr && session_.conn != nullptr) pool_->Return(std::move(session_), discard_);
 }
 
 void ConnectionPool::InitDriver() { sql::mysql::get_mysql_driver_instance(); }
@@ -30,7 +27,7 @@ ConnectionPool::ConnectionPool(DbOptions options) : options_(std::move(options))
 
 ConnectionPool::~ConnectionPool() {
   absl::MutexLock lock(&mu_);
-  for (Idle& idle : idle_) idle.statements->Close();  // before their connections
+  for (Idle& idle : idle_) idle.session.statements->Close();  // before their connections
   idle_.clear();
 }
 
@@ -69,8 +66,7 @@ absl::StatusOr<std::unique_ptr<sql::Connection>> ConnectionPool::Connect() {
 absl::StatusOr<PooledConnection> ConnectionPool::Acquire() {
   const absl::Time deadline = absl::Now() + options_.acquire_timeout;
   while (true) {
-    std::unique_ptr<sql::Connection> conn;
-    std::shared_ptr<StatementCache> statements;
+    PoolSession session;
     absl::Time idle_since;
     bool may_open = false;
     {
@@ -85,8 +81,7 @@ absl::StatusOr<PooledConnection> ConnectionPool::Acquire() {
       }
       if (!idle_.empty()) {
         // Most recently used first: it is the likeliest to be alive and warm.
-        conn = std::move(idle_.back().conn);
-        statements = std::move(idle_.back().statements);
+        session = std::move(idle_.back().session);
         idle_since = idle_.back().since;
         idle_.pop_back();
       } else {
@@ -101,45 +96,44 @@ absl::StatusOr<PooledConnection> ConnectionPool::Acquire() {
         --open_;
         return fresh.status();
       }
-      return PooledConnection(this, std::move(*fresh), std::make_shared<StatementCache>());
+      return PooledConnection(this, {*std::move(fresh), std::make_shared<StatementCache>()});
     }
     bool valid = true;
     if (absl::Now() - idle_since > options_.validate_after_idle) {
       try {
-        valid = conn->isValid();
+        valid = session.conn->isValid();
       } catch (const sql::SQLException&) {
         valid = false;
       }
     }
-    if (valid) return PooledConnection(this, std::move(conn), std::move(statements));
+    if (valid) return PooledConnection(this, std::move(session));
     // The server went away (restart, timeout): drop it and try the next one.
-    Return(std::move(conn), std::move(statements), /*discard=*/true);
+    Return(std::move(session), /*discard=*/true);
   }
 }
 
-void ConnectionPool::Return(std::unique_ptr<sql::Connection> conn,
-                            std::shared_ptr<StatementCache> statements, bool discard) {
+void ConnectionPool::Return(PoolSession session, bool discard) {
   if (!discard) {
     try {
-      discard = conn->isClosed();
+      discard = session.conn->isClosed();
     } catch (const sql::SQLException&) {
       discard = true;
     }
   }
   if (discard) {
-    statements->Close();
+    session.statements->Close();  // before the connection they belong to
     try {
-      conn->close();
+      session.conn->close();
     } catch (const sql::SQLException&) {
       // Closing an already broken connection may throw; it is gone either way.
     }
-    conn.reset();
+    session.conn.reset();
   }
   absl::MutexLock lock(&mu_);
   if (discard) {
     --open_;
   } else {
-    idle_.push_back({std::move(conn), std::move(statements), absl::Now()});
+    idle_.push_back({std::move(session), absl::Now()});
   }
 }
 

@@ -46,6 +46,12 @@ struct DbOptions {
 
 class ConnectionPool;
 
+// A connection and the statements prepared on it, which live and die with it.
+struct PoolSession {
+  std::unique_ptr<sql::Connection> conn;
+  std::shared_ptr<StatementCache> statements;
+};
+
 // A connection on loan from the pool; returns it when destroyed.
 class PooledConnection final {
  public:
@@ -53,21 +59,18 @@ class PooledConnection final {
   PooledConnection& operator=(PooledConnection&&) = delete;
   ~PooledConnection();
 
-  sql::Connection* operator->() const { return conn_.get(); }
-  sql::Connection& operator*() const { return *conn_; }
+  sql::Connection* operator->() const { return session_.conn.get(); }
+  sql::Connection& operator*() const { return *session_.conn; }
   // Closes the connection instead of returning it (after a connection error).
   void Discard() { discard_ = true; }
-  const std::shared_ptr<StatementCache>& statements() const { return statements_; }
+  const std::shared_ptr<StatementCache>& statements() const { return session_.statements; }
 
  private:
   friend class ConnectionPool;
-  PooledConnection(ConnectionPool* pool, std::unique_ptr<sql::Connection> conn,
-                   std::shared_ptr<StatementCache> statements)
-      : pool_(pool), conn_(std::move(conn)), statements_(std::move(statements)) {}
+  PooledConnection(ConnectionPool* pool, PoolSession session) : pool_(pool), session_(std::move(session)) {}
 
   ConnectionPool* pool_;
-  std::unique_ptr<sql::Connection> conn_;
-  std::shared_ptr<StatementCache> statements_;
+  PoolSession session_;
   bool discard_ = false;
 };
 
@@ -113,14 +116,12 @@ class ConnectionPool final {
  private:
   friend class PooledConnection;
   struct Idle {
-    std::unique_ptr<sql::Connection> conn;
-    std::shared_ptr<StatementCache> statements;
+    PoolSession session;
     absl::Time since;
   };
 
   absl::StatusOr<std::unique_ptr<sql::Connection>> Connect();
-  void Return(std::unique_ptr<sql::Connection> conn, std::shared_ptr<StatementCache> statements,
-              bool discard);
+  void Return(PoolSession session, bool discard);
 
   const DbOptions options_;
   mutable absl::Mutex mu_;

@@ -41,7 +41,7 @@ void StatementCache::Give(std::string sql, std::unique_ptr<sql::PreparedStatemen
   // One idle statement per text: a second one (the text was in use twice at once) goes.
   if (closed_ || capacity_ == 0 || by_sql_.contains(sql)) return;
   lru_.emplace_front(std::move(sql), std::move(statement));
-  by_sql_[lru_.front().first] = lru_.begin();
+  by_sql_.emplace(lru_.front().first, lru_.begin());
   if (lru_.size() > capacity_) {
     by_sql_.erase(lru_.back().first);
     lru_.pop_back();

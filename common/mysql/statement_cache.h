@@ -67,7 +67,9 @@ class StatementCache final {
   mutable absl::Mutex mu_;
   bool closed_ ABSL_GUARDED_BY(mu_) = false;
   std::list<Entry> lru_ ABSL_GUARDED_BY(mu_);  // most recently used first
-  absl::flat_hash_map<std::string, std::list<Entry>::iterator> by_sql_ ABSL_GUARDED_BY(mu_);
+  // Keyed by the text held in the entry (std::list entries do not move): a text,
+  // which for a multi-row statement runs to tens of kilobytes, is stored once.
+  absl::flat_hash_map<absl::string_view, std::list<Entry>::iterator> by_sql_ ABSL_GUARDED_BY(mu_);
 };
 
 // Marks `conn` as this thread's loaned connection with its cache for the scope's

@@ -35,9 +35,6 @@ constexpr absl::string_view kSaveLead = R"sql(
     updated_at = FROM_UNIXTIME(?)
   WHERE lead_id = ?)sql";
 
-// Saves many locked rows at once: every row exists, so each "insert" is an update
-// of all its mutable columns (the email is unchanged, so no other unique key can
-// collide).
 // The columns a save or an insert writes (all but lead_id and created_at), and one
 // row's placeholders for them.
 constexpr absl::string_view kLeadWriteColumns = R"sql(email, first_name, last_name, company, title,
@@ -47,6 +44,9 @@ constexpr absl::string_view kLeadWriteColumns = R"sql(email, first_name, last_na
 constexpr absl::string_view kLeadWriteValues =
     "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, FROM_UNIXTIME(?), ?, ?, FROM_UNIXTIME(?), ?, ?, ?, ?, ?, "
     "FROM_UNIXTIME(?)";
+// Saves many locked rows at once: every row exists, so each "insert" is an update
+// of all its mutable columns (the email is unchanged, so no other unique key can
+// collide).
 constexpr absl::string_view kSaveLeadsTail = R"sql(
   ON DUPLICATE KEY UPDATE email = VALUES(email), first_name = VALUES(first_name),
     last_name = VALUES(last_name), company = VALUES(company), title = VALUES(title),
@@ -59,7 +59,7 @@ constexpr absl::string_view kSaveLeadsTail = R"sql(
     qualification_note = VALUES(qualification_note), handoff_id = VALUES(handoff_id),
     recycle_reason = VALUES(recycle_reason), loss_reason = VALUES(loss_reason),
     version = VALUES(version), updated_at = VALUES(updated_at))sql";
-// Rows per statement: 500 x 27 placeholders stays far below the protocol's 65,535.
+// Rows per statement: 500 x 26 placeholders stays far below the protocol's 65,535.
 constexpr size_t kLeadsPerStatement = 500;
 
 // Binds kLeadWriteColumns of `row` from parameter `p` on; returns the next index.

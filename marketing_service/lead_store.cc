@@ -43,9 +43,8 @@ using common::SqlParam;
 using common::ToProtoTime;
 using common::UnixSecondsOf;
 
-// Creates the leads of new emails and takes the exclusive lock of known ones (a
-// no-op update). Unlike SELECT ... FOR UPDATE on a missing key (a gap lock), this
-// never deadlocks two captures of one new email.
+// Runs of a capture batch that lost a race for a new email (see CaptureMany).
+constexpr int kCaptureAttempts = 3;
 
 constexpr absl::string_view kCampaignExists = "SELECT 1 FROM campaigns WHERE campaign_id = ?";
 
@@ -491,7 +490,7 @@ std::vector<absl::StatusOr<v1::CaptureLeadResponse>> LeadStore::CaptureMany(
   // creating leads side by side do not deadlock; a batch that finds one of its new
   // emails taken meanwhile (a duplicate key) runs again and merges into that lead.
   absl::Status status;
-  for (int attempt = 1; attempt <= 3; ++attempt) {
+  for (int attempt = 1; attempt <= kCaptureAttempts; ++attempt) {
     status = pool_->InTransaction("CaptureLead", capture, /*read_committed=*/true);
     if (!absl::IsAlreadyExists(status)) break;
   }

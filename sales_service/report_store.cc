@@ -5,7 +5,6 @@
 
 #include <algorithm>
 
-
 #include "absl/strings/str_cat.h"
 #include "common/median.h"
 #include "common/mysql/idempotency.h"

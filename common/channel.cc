@@ -2,6 +2,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/limits.h"
 
 namespace funnel::common {
 
@@ -13,6 +14,7 @@ std::string ChannelTarget(const std::string& address) {
 std::shared_ptr<grpc::Channel> InternalChannel(const std::string& address,
                                                std::shared_ptr<grpc::ChannelCredentials> credentials) {
   grpc::ChannelArguments args;
+  ApplyChannelLimits(args);
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
   args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);

@@ -10,12 +10,16 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "common/log.h"
 
 // Debian builds Abseil without NDEBUG, which turns this on for every absl::Mutex
 // (gRPC's too): a lock-order graph updated on each acquisition, ~3.5% of the
 // gateway's CPU in a profile. It finds bugs, not users' problems: off unless asked.
 ABSL_FLAG(bool, mutex_deadlock_detection, false,
           "Check every mutex acquisition for lock-order cycles (a debugging aid).");
+
+ABSL_FLAG(std::string, log_level, "info",
+          "Least severe log lines written: debug (adds health probes), info, warning, error.");
 
 namespace funnel::common {
 
@@ -36,6 +40,11 @@ std::vector<std::string> ParseFlags(int argc, char** argv, const char* usage) {
   absl::SetMutexDeadlockDetectionMode(absl::GetFlag(FLAGS_mutex_deadlock_detection)
                                           ? absl::OnDeadlockCycle::kAbort
                                           : absl::OnDeadlockCycle::kIgnore);
+  if (!SetLogLevel(absl::GetFlag(FLAGS_log_level))) {
+    std::fprintf(stderr, "invalid value for --log_level: %s (want debug, info, warning or error)\n",
+                 absl::GetFlag(FLAGS_log_level).c_str());
+    std::exit(2);
+  }
   return std::vector<std::string>(positional.begin(), positional.end());
 }
 

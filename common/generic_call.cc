@@ -38,6 +38,7 @@ void ConcurrentRawCalls(grpc::GenericStub& stub, std::vector<RawCall>& calls,
   for (RawCall& call : calls) {
     auto f = std::make_unique<InFlight>();
     prepare(&f->context);
+    for (const auto& [key, value] : call.metadata) f->context.AddMetadata(key, value);
     f->request = ToBuffer(call.request);
     InFlight* raw = f.get();
     in_flight.push_back(std::move(f));

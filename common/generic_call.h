@@ -9,6 +9,7 @@
 
 #include <functional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace funnel::common {
@@ -23,12 +24,13 @@ grpc::Status BlockingRawCall(grpc::GenericStub& stub, grpc::ClientContext* conte
 struct RawCall {
   std::string method;
   std::string request;
+  std::vector<std::pair<std::string, std::string>> metadata;  // this call's own
   grpc::Status status;
   std::string reply;
 };
 
 // Makes every call at once and waits until all have ended; `prepare` sets up each
-// call's context (deadline, metadata). Never call it on a reactor thread.
+// call's context (deadline, metadata all calls share) before its own metadata is added. Never call it on a reactor thread.
 void ConcurrentRawCalls(grpc::GenericStub& stub, std::vector<RawCall>& calls,
                         const std::function<void(grpc::ClientContext*)>& prepare);
 

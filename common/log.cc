@@ -2,12 +2,14 @@
 
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdio>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "common/request_id.h"
 
 namespace funnel::common {
 
@@ -45,13 +47,45 @@ LogField::LogField(absl::string_view key, int value)
 LogField::LogField(absl::string_view key, double value)
     : key_(key), json_value_(absl::StrFormat("%.3f", value)) {}
 
+namespace {
+
+// Severity of a level name; -1 for an unknown name.
+int Severity(absl::string_view level) {
+  if (level == "debug") return 0;
+  if (level == "info") return 1;
+  if (level == "warning") return 2;
+  if (level == "error") return 3;
+  return -1;
+}
+
+std::atomic<int> min_severity{1};
+
+}  // namespace
+
+bool SetLogLevel(absl::string_view level) {
+  const int severity = Severity(level);
+  if (severity < 0) return false;
+  min_severity.store(severity, std::memory_order_relaxed);
+  return true;
+}
+
+bool LogEnabled(absl::string_view level) {
+  return Severity(level) >= min_severity.load(std::memory_order_relaxed);
+}
+
 void Log(absl::string_view level, absl::string_view msg, std::vector<LogField> fields) {
+  if (!LogEnabled(level)) return;
   std::string line = absl::StrCat(
       "{\"ts\":", JsonQuote(absl::FormatTime("%Y-%m-%dT%H:%M:%E6SZ", absl::Now(),
                                              absl::UTCTimeZone())),
       ",\"level\":", JsonQuote(level), ",\"msg\":", JsonQuote(msg));
+  bool has_request_id = false;
   for (const LogField& f : fields) {
     absl::StrAppend(&line, ",", JsonQuote(f.key()), ":", f.json_value());
+    has_request_id = has_request_id || f.key() == "request_id";
+  }
+  if (!has_request_id && !CurrentRequestId().empty()) {
+    absl::StrAppend(&line, ",\"request_id\":", JsonQuote(CurrentRequestId()));
   }
   line += "}\n";
   // One write(2) per line: the kernel keeps lines from different threads whole.

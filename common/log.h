@@ -29,10 +29,21 @@ class LogField {
   std::string json_value_;
 };
 
-// Writes {"ts":...,"level":...,"msg":...,<fields>} as one line to stderr. Safe to
+// Writes {"ts":...,"level":...,"msg":...,<fields>} as one line to stderr when
+// `level` ("debug", "info", "warning", "error") is at or above the log level. A line
+// written on a thread serving a call also carries the call's "request_id". Safe to
 // call from any thread; lines never interleave.
 void Log(absl::string_view level, absl::string_view msg, std::vector<LogField> fields = {});
 
+// The least severe level written ("info" unless set; --log_level sets it). False
+// for an unknown level name.
+bool SetLogLevel(absl::string_view level);
+// True when a line at `level` would be written.
+bool LogEnabled(absl::string_view level);
+
+inline void LogDebug(absl::string_view msg, std::vector<LogField> fields = {}) {
+  Log("debug", msg, std::move(fields));
+}
 inline void LogInfo(absl::string_view msg, std::vector<LogField> fields = {}) {
   Log("info", msg, std::move(fields));
 }

@@ -12,13 +12,14 @@
 #include "common/generic_call.h"
 #include "common/log.h"
 #include "common/mysql/sql_util.h"
+#include "common/request_id.h"
 #include "common/status.h"
 
 namespace funnel::common {
 namespace {
 
 constexpr absl::string_view kClaim = R"sql(
-  SELECT seq, event_id, lead_id, kind, payload, attempts FROM outbox
+  SELECT seq, event_id, lead_id, kind, payload, attempts, request_id FROM outbox
   WHERE delivered_at IS NULL AND next_attempt_at <= NOW(6)
   ORDER BY seq LIMIT ? FOR UPDATE SKIP LOCKED)sql";
 constexpr absl::string_view kOldestPendingOfLeads =
@@ -119,6 +120,11 @@ absl::StatusOr<int> OutboxRelay::RunOnce() {
         RawCall call;
         call.method = MethodForKind(event.kind);
         call.request = rs->getString(5);
+        // The request id of the call that caused the event; an older event has
+        // none, and its own id serves (a UUID, which is a well-formed request id).
+        event.request_id = rs->getString(7);
+        if (event.request_id.empty()) event.request_id = event.event_id;
+        call.metadata.emplace_back(kRequestIdHeader, event.request_id);
         calls.push_back(std::move(call));
         claimed.push_back({std::move(event), rs->getInt(6)});
       }
@@ -150,6 +156,11 @@ absl::StatusOr<int> OutboxRelay::RunOnce() {
       const RawCall& call = sent_index[i] == SIZE_MAX ? calls[i] : to_send[sent_index[i]];
       const Claimed& c = claimed[i];
       if (call.status.ok()) {
+        LogInfo("relay delivered", {{"server", options_.name},
+                                    {"event_id", c.event.event_id},
+                                    {"kind", c.event.kind},
+                                    {"attempts", c.attempts + 1},
+                                    {"request_id", c.event.request_id}});
         done.push_back(c.event.seq);
         if (on_delivered_) on_delivered_(conn, c.event, call.reply);
         continue;
@@ -201,6 +212,7 @@ void OutboxRelay::MarkFailed(sql::Connection& conn, const RelayedEvent& event, i
                                        {"event_id", event.event_id},
                                        {"kind", event.kind},
                                        {"attempts", attempts + 1},
+                                       {"request_id", event.request_id},
                                        {"error", error.ToString()}});
 }
 

@@ -51,6 +51,7 @@ struct RelayedEvent {
   std::string event_id;
   int64_t lead_id;
   std::string kind;
+  std::string request_id;  // sent as x-request-id, so the receiver logs it too
 };
 
 // Runs in the delivery transaction once the receiver acknowledged `event`, with the

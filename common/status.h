@@ -8,18 +8,39 @@
 
 #include <grpcpp/support/status.h>
 
+#include <string>
+
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 
 namespace funnel::common {
 
-// Converts an absl::Status to the grpc::Status a client sees (same code, same
-// message).
+// Converts an absl::Status to the grpc::Status a client sees: same code, the message
+// cut to kMaxStatusMessageBytes (common/limits.h) so that no value echoed into it can
+// make the trailers too big for the next hop.
 grpc::Status ToGrpcStatus(const absl::Status& status);
+
+// The same bound on a status received from elsewhere and passed on (the gateway).
+grpc::Status BoundedGrpcStatus(const grpc::Status& status);
+
+// `message` cut to at most `limit` bytes at a UTF-8 character boundary, marked as
+// cut when it was.
+std::string TruncateMessage(absl::string_view message, size_t limit);
 
 // Converts a grpc::Status received from an upstream service into an absl::Status
 // with the same code and message.
 absl::Status FromGrpcStatus(const grpc::Status& status);
+
+// How long a caller should wait before retrying a call refused with `status`
+// (RESOURCE_EXHAUSTED over a limit), carried as a payload of the status; callers see
+// it as the "x-funnel-retry-after-ms" trailer.
+inline constexpr char kRetryAfterPayload[] = "type.funnel.dev/retry-after-ms";
+inline constexpr char kRetryAfterTrailer[] = "x-funnel-retry-after-ms";
+void SetRetryAfter(absl::Status& status, absl::Duration wait);
+// The wait SetRetryAfter put on `status`, in milliseconds; -1 when none.
+int64_t RetryAfterMs(const absl::Status& status);
 
 }  // namespace funnel::common
 

@@ -3,6 +3,7 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
@@ -51,6 +52,13 @@ absl::StatusOr<std::map<std::string, Principal>> ParseKeys(absl::string_view tex
       return absl::InvalidArgumentError(absl::StrCat(
           "keys file line ", number, ": want '<sha256 hex> <principal id> <ROLE> [<rep id>]'"));
     }
+    // The id reaches every service and log line: short and printable.
+    if (f[1].size() > kMaxPrincipalIdBytes ||
+        !std::all_of(f[1].begin(), f[1].end(), [](char c) { return c > ' ' && c < 0x7f; })) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "keys file line ", number, ": principal id longer than ", kMaxPrincipalIdBytes,
+          " characters or not printable ASCII"));
+    }
     p.id = f[1];
     p.role = f[2];
     keys[absl::AsciiStrToLower(f[0])] = p;
@@ -97,6 +105,18 @@ absl::StatusOr<Policy> Policy::Parse(absl::string_view text) {
     line = absl::StripAsciiWhitespace(line.substr(0, line.find('#')));
     if (line.empty()) continue;
     std::vector<std::string> f = absl::StrSplit(line, absl::ByAnyChar(" \t"), absl::SkipEmpty());
+    if (f[0] == "limit") {
+      if (f.size() < 3 || (f[1] != "*" && !IsRole(f[1]))) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "policy line ", number, ": want 'limit <ROLE|*> rate=<calls/s> burst=<calls> in_flight=<calls>'"));
+      }
+      absl::StatusOr<CallerLimit> limit = ParseCallerLimit({f.begin() + 2, f.end()});
+      if (!limit.ok()) {
+        return absl::InvalidArgumentError(absl::StrCat("policy line ", number, ": ", limit.status().message()));
+      }
+      policy.limits_[f[1]] = *limit;
+      continue;
+    }
     if (f.size() != 2 || f[0].find('/') == std::string::npos) {
       return absl::InvalidArgumentError(
           absl::StrCat("policy line ", number, ": want '<package.Service>/<Method> <ROLE>[,...]'"));
@@ -119,6 +139,13 @@ absl::Status Policy::Check(absl::string_view method, absl::string_view role) con
   return absl::PermissionDeniedError(absl::StrCat("role ", role, " may not call ", method));
 }
 
+const CallerLimit& Policy::LimitFor(absl::string_view role) const {
+  static const CallerLimit kNone;
+  auto it = limits_.find(std::string(role));
+  if (it == limits_.end()) it = limits_.find("*");
+  return it == limits_.end() ? kNone : it->second;
+}
+
 bool Policy::Mentions(absl::string_view method) const {
   absl::ConsumePrefix(&method, "/");
   return rules_.count(std::string(method)) > 0;
@@ -127,8 +154,11 @@ bool Policy::Mentions(absl::string_view method) const {
 absl::StatusOr<std::string> AddKey(const std::string& keys_file, const std::string& principal_id,
                                    const std::string& role, int64_t rep_id) {
   if (!IsRole(role)) return absl::InvalidArgumentError(absl::StrCat("--role: unknown role ", role));
-  if (principal_id.empty() || principal_id.find_first_of(" \t#\n") != std::string::npos) {
-    return absl::InvalidArgumentError("--id: required, without spaces or '#'");
+  if (principal_id.empty() || principal_id.size() > kMaxPrincipalIdBytes ||
+      !std::all_of(principal_id.begin(), principal_id.end(),
+                   [](char c) { return c > ' ' && c < 0x7f && c != '#'; })) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--id: required, at most ", kMaxPrincipalIdBytes, " printable characters, no spaces or '#'"));
   }
   const std::string key = NewKey();
   std::ofstream out(keys_file, std::ios::app);

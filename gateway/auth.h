@@ -5,7 +5,9 @@
 // Keys file: one key per line, "<sha256 hex of the key> <principal id> <ROLE>
 // [<rep id>]"; '#' starts a comment. Only hashes are stored, so the file reveals no
 // key. Policy file: "<package.Service>/<Method> <ROLE>[,<ROLE>...]" per line;
-// anything not listed is denied.
+// anything not listed is denied. "limit <ROLE|*> rate=<calls/s> burst=<calls>
+// in_flight=<calls>" sets each principal's limits for a role ("*": roles without a
+// line of their own; caller_limits.h).
 
 #include <map>
 #include <memory>
@@ -16,6 +18,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
+#include "gateway/caller_limits.h"
 
 namespace funnel::gateway {
 
@@ -23,6 +26,9 @@ inline constexpr const char* kRoles[] = {"MARKETING",   "SALES_REP", "SALES_MANA
                                          "REVENUE_OPS", "ADMIN",     "SERVICE_MARKETING",
                                          "SERVICE_SALES"};
 bool IsRole(absl::string_view role);
+
+// A principal id travels to the services and into every log line.
+inline constexpr size_t kMaxPrincipalIdBytes = 128;
 
 struct Principal {
   std::string id;
@@ -65,10 +71,13 @@ class Policy final {
   // naming both otherwise.
   absl::Status Check(absl::string_view method, absl::string_view role) const;
   bool Mentions(absl::string_view method) const;
+  // The limits of each principal of `role`: its own line, else "*", else none.
+  const CallerLimit& LimitFor(absl::string_view role) const;
   const std::map<std::string, std::set<std::string>>& rules() const { return rules_; }
 
  private:
   std::map<std::string, std::set<std::string>> rules_;  // "pkg.Service/Method" -> roles
+  std::map<std::string, CallerLimit> limits_;            // role or "*" -> limits
 };
 
 // The policy compiled into the binary (gateway/policy.txt).

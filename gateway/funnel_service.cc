@@ -31,6 +31,7 @@ struct ReportCall {
   sales::v1::FunnelStats sales_stats;
   grpc::Status marketing_status;
   grpc::Status sales_status;
+  CallPermit permit;  // the caller's place under its in-flight limit
   std::atomic<int> pending{2};
 
   // Never partial numbers presented as whole: a failing side fails the report,
@@ -42,9 +43,9 @@ struct ReportCall {
       if (status->ok()) continue;
       const bool down = status->error_code() == grpc::StatusCode::UNAVAILABLE ||
                         status->error_code() == grpc::StatusCode::DEADLINE_EXCEEDED;
-      reactor->Finish(grpc::Status(down ? grpc::StatusCode::UNAVAILABLE : status->error_code(),
-                                   absl::StrCat(name, down ? " unavailable: " : ": ",
-                                                status->error_message())));
+      reactor->Finish(common::ToGrpcStatus(absl::Status(
+          down ? absl::StatusCode::kUnavailable : static_cast<absl::StatusCode>(status->error_code()),
+          absl::StrCat(name, down ? " unavailable: " : ": ", status->error_message()))));
       delete this;
       return;
     }
@@ -92,10 +93,14 @@ grpc::ServerUnaryReactor* FunnelServiceImpl::GetFunnelReport(grpc::CallbackServe
                                                              const v1::GetFunnelReportRequest* request,
                                                              v1::FunnelReport* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  absl::StatusOr<Principal> principal =
+  absl::StatusOr<Admission> admission =
       gatekeeper_->Admit(*context, "/funnel.gateway.v1.FunnelService/GetFunnelReport");
-  absl::Status valid = principal.status();
-  if (valid.ok() && (request->campaign_id() < 0 || request->segment_id() < 0)) {
+  if (!admission.ok()) {
+    reactor->Finish(Refusal(admission.status(), context));
+    return reactor;
+  }
+  absl::Status valid;
+  if ((request->campaign_id() < 0 || request->segment_id() < 0)) {
     valid = absl::InvalidArgumentError(
         request->campaign_id() < 0 ? "campaign_id: must not be negative" : "segment_id: must not be negative");
   }
@@ -109,10 +114,11 @@ grpc::ServerUnaryReactor* FunnelServiceImpl::GetFunnelReport(grpc::CallbackServe
     return reactor;
   }
   auto* call = new ReportCall{reactor, response};
+  call->permit = std::move(admission->permit);
   call->marketing_ctx = grpc::ClientContext::FromCallbackServerContext(*context);
   call->sales_ctx = grpc::ClientContext::FromCallbackServerContext(*context);
-  gatekeeper_->Stamp(*principal, call->marketing_ctx.get());
-  gatekeeper_->Stamp(*principal, call->sales_ctx.get());
+  gatekeeper_->Stamp(*context, admission->principal, call->marketing_ctx.get());
+  gatekeeper_->Stamp(*context, admission->principal, call->sales_ctx.get());
   // Both requests have the same fields: the range and the campaign.
   if (request->has_start_time()) {
     *call->marketing_request.mutable_start_time() = request->start_time();
@@ -161,19 +167,22 @@ grpc::ServerUnaryReactor* FunnelServiceImpl::GetLeadJourney(grpc::CallbackServer
                                                             const v1::GetLeadJourneyRequest* request,
                                                             v1::LeadJourney* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  absl::StatusOr<Principal> principal =
+  absl::StatusOr<Admission> admission =
       gatekeeper_->Admit(*context, "/funnel.gateway.v1.FunnelService/GetLeadJourney");
-  if (!principal.ok()) {
-    reactor->Finish(common::ToGrpcStatus(principal.status()));
+  if (!admission.ok()) {
+    reactor->Finish(Refusal(admission.status(), context));
     return reactor;
   }
-  workers_.Post([this, context, request, response, reactor, p = *principal] {
+  // Shared: the work queue copies its closures; the permit goes with the last copy.
+  auto admitted = std::make_shared<Admission>(*std::move(admission));
+  workers_.Post([this, context, request, response, reactor, admitted] {
+    const Principal& p = admitted->principal;
     auto backend_context = [&]() {
       std::unique_ptr<grpc::ClientContext> c = grpc::ClientContext::FromCallbackServerContext(*context);
       if (context->deadline() == std::chrono::system_clock::time_point::max()) {
         c->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
       }
-      gatekeeper_->Stamp(p, c.get());
+      gatekeeper_->Stamp(*context, p, c.get());
       return c;
     };
     absl::StatusOr<v1::LeadJourney> journey =

@@ -9,6 +9,7 @@
 #include <memory>
 
 #include "absl/flags/flag.h"
+#include "common/limits.h"
 #include "common/channel.h"
 #include "common/tls.h"
 #include "common/flags.h"
@@ -23,7 +24,9 @@
 #include "gateway/routes.h"
 
 ABSL_FLAG(int, port, 50051, "Port to listen on (0 picks a free one).");
-ABSL_FLAG(std::string, listen_host, "0.0.0.0", "Interface to listen on.");
+ABSL_FLAG(std::string, listen_host, "127.0.0.1",
+          "Interface to listen on: loopback unless told otherwise (0.0.0.0 for all; "
+          "expose a service only with --tls_cert/--client_ca, see README).");
 ABSL_FLAG(std::string, port_file, "", "If set, write the bound port to this file.");
 ABSL_FLAG(std::string, marketing_address, "127.0.0.1:50052", "marketing_service address.");
 ABSL_FLAG(std::string, sales_address, "127.0.0.1:50053", "sales_service address.");
@@ -42,6 +45,12 @@ ABSL_FLAG(std::string, backend_key, "", "Private key of --backend_cert (PEM).");
 ABSL_FLAG(std::string, role, "", "keys add: the new key's role.");
 ABSL_FLAG(std::string, id, "", "keys add: the new key's principal id.");
 ABSL_FLAG(int64_t, rep_id, 0, "keys add: the sales rep id of a SALES_REP/SALES_MANAGER key.");
+ABSL_FLAG(int, max_concurrent_streams, 256, "Most calls in flight on one client connection.");
+ABSL_FLAG(absl::Duration, max_connection_idle, absl::Minutes(5),
+          "A client connection with no call for this long is closed (GOAWAY).");
+ABSL_FLAG(absl::Duration, max_connection_age, absl::Minutes(30),
+          "A client connection is asked to reconnect after this long (calls in flight get a "
+          "minute to finish), so load spreads over gateway replicas.");
 ABSL_FLAG(absl::Duration, drain_timeout, absl::Seconds(10),
           "How long shutdown waits for in-flight calls.");
 
@@ -133,6 +142,18 @@ int main(int argc, char** argv) {
   options.probe_interval = absl::GetFlag(FLAGS_health_interval);
   options.drain_timeout = absl::GetFlag(FLAGS_drain_timeout);
   options.credentials = *server_credentials;
+  // The door: every call gets a request id, the log names the key's principal (never
+  // what a caller wrote in a header), and connections have limits of their own.
+  options.assign_request_ids = true;
+  options.log_caller = [&gatekeeper](const grpc::ServerContextBase& ctx) {
+    return gatekeeper.CallerOf(ctx);
+  };
+  options.connection_limits = funnel::common::ConnectionLimits{};
+  options.connection_limits->max_concurrent_streams = absl::GetFlag(FLAGS_max_concurrent_streams);
+  options.connection_limits->max_connection_idle_ms =
+      absl::ToInt64Milliseconds(absl::GetFlag(FLAGS_max_connection_idle));
+  options.connection_limits->max_connection_age_ms =
+      absl::ToInt64Milliseconds(absl::GetFlag(FLAGS_max_connection_age));
   funnel::common::ServiceHost host(options);
 
   std::vector<std::string> forwarded;

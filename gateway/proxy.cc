@@ -4,38 +4,28 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/limits.h"
 #include "common/status.h"
 
 namespace funnel::gateway {
 namespace {
 
-// Metadata the transport owns; everything else the caller sent is passed on.
+// Metadata the transport owns.
 bool IsTransportHeader(absl::string_view key) {
   return absl::StartsWith(key, ":") || absl::StartsWith(key, "grpc-") || key == "content-type" ||
          key == "te" || key == "user-agent" || key == "host";
 }
 
-// What a caller may not pass through: its key, and identity headers only the
-// gateway sets.
-bool IsPrivateHeader(absl::string_view key) {
-  return key == "authorization" || absl::StartsWith(key, "x-funnel-");
-}
-
-// The caller's metadata a backend call carries: all but transport and private
-// headers.
-void CopyCallerMetadata(const grpc::GenericCallbackServerContext& from, grpc::ClientContext* to) {
-  for (const auto& [key, value] : from.client_metadata()) {
-    absl::string_view k(key.data(), key.size());
-    if (IsTransportHeader(k) || IsPrivateHeader(k)) continue;
-    to->AddMetadata(std::string(k), std::string(value.data(), value.size()));
-  }
-}
-
-// The backend's trailing metadata, passed back to the caller.
+// The backend's trailing metadata, passed back to the caller up to the size the
+// gateway itself would forward (a service's trailers are its own; the bound keeps
+// a bug in one from breaking the caller's connection).
 void CopyTrailers(const grpc::ClientContext& from, grpc::GenericCallbackServerContext* to) {
+  size_t total = 0;
   for (const auto& [key, value] : from.GetServerTrailingMetadata()) {
     absl::string_view k(key.data(), key.size());
     if (IsTransportHeader(k)) continue;
+    total += common::HeaderEntrySize(key.size(), value.size());
+    if (total > common::kMaxForwardedMetadataBytes) break;
     to->AddTrailingMetadata(std::string(k), std::string(value.data(), value.size()));
   }
 }
@@ -43,7 +33,9 @@ void CopyTrailers(const grpc::ClientContext& from, grpc::GenericCallbackServerCo
 // Answers a call the gateway cannot route.
 class RejectReactor final : public grpc::ServerGenericBidiReactor {
  public:
-  explicit RejectReactor(const grpc::Status& status) { Finish(status); }
+  RejectReactor(const absl::Status& status, grpc::GenericCallbackServerContext* context) {
+    Finish(Refusal(status, context));
+  }
   void OnDone() override { delete this; }
 };
 
@@ -56,12 +48,12 @@ class RejectReactor final : public grpc::ServerGenericBidiReactor {
 class ProxyCall final : public grpc::ServerGenericBidiReactor {
  public:
   ProxyCall(grpc::GenericCallbackServerContext* server_ctx, grpc::GenericStub* stub,
-            const Principal& principal, const Gatekeeper& gatekeeper)
+            Admission admission, const Gatekeeper& gatekeeper)
       : server_ctx_(server_ctx),
         client_ctx_(grpc::ClientContext::FromCallbackServerContext(*server_ctx)),
+        permit_(std::move(admission.permit)),
         backend_(this) {
-    CopyCallerMetadata(*server_ctx, client_ctx_.get());
-    gatekeeper.Stamp(principal, client_ctx_.get());
+    gatekeeper.Stamp(*server_ctx, admission.principal, client_ctx_.get());
     stub->PrepareBidiStreamingCall(client_ctx_.get(), server_ctx->method(), {}, &backend_);
     backend_.AddHold();  // Released when the caller -> backend direction ends.
     backend_.StartRead(&response_);
@@ -103,7 +95,7 @@ class ProxyCall final : public grpc::ServerGenericBidiReactor {
 
   void OnBackendDone(const grpc::Status& status) {
     CopyTrailers(*client_ctx_, server_ctx_);
-    Finish(status);
+    Finish(common::BoundedGrpcStatus(status));
     Unref();
   }
 
@@ -129,6 +121,7 @@ class ProxyCall final : public grpc::ServerGenericBidiReactor {
 
   grpc::GenericCallbackServerContext* const server_ctx_;
   std::unique_ptr<grpc::ClientContext> client_ctx_;
+  CallPermit permit_;  // the caller's place under its in-flight limit, until deleted
   BackendSide backend_;
   grpc::ByteBuffer request_;
   grpc::ByteBuffer response_;
@@ -141,12 +134,12 @@ class ProxyCall final : public grpc::ServerGenericBidiReactor {
 class UnaryProxyCall final : public grpc::ServerGenericBidiReactor {
  public:
   UnaryProxyCall(grpc::GenericCallbackServerContext* server_ctx, grpc::GenericStub* stub,
-                 const Principal& principal, const Gatekeeper& gatekeeper)
+                 Admission admission, const Gatekeeper& gatekeeper)
       : server_ctx_(server_ctx),
         client_ctx_(grpc::ClientContext::FromCallbackServerContext(*server_ctx)),
-        stub_(stub) {
-    CopyCallerMetadata(*server_ctx, client_ctx_.get());
-    gatekeeper.Stamp(principal, client_ctx_.get());
+        stub_(stub),
+        permit_(std::move(admission.permit)) {
+    gatekeeper.Stamp(*server_ctx, admission.principal, client_ctx_.get());
     StartRead(&request_);
   }
 
@@ -165,7 +158,7 @@ class UnaryProxyCall final : public grpc::ServerGenericBidiReactor {
     if (status.ok()) {
       StartWriteAndFinish(&response_, grpc::WriteOptions(), status);
     } else {
-      Finish(status);
+      Finish(common::BoundedGrpcStatus(status));
     }
     Unref();
   }
@@ -181,6 +174,7 @@ class UnaryProxyCall final : public grpc::ServerGenericBidiReactor {
   grpc::GenericCallbackServerContext* const server_ctx_;
   std::unique_ptr<grpc::ClientContext> client_ctx_;
   grpc::GenericStub* const stub_;
+  CallPermit permit_;
   grpc::ByteBuffer request_;
   grpc::ByteBuffer response_;
   std::atomic<int> refs_{2};  // this reactor's OnDone and the backend call's end
@@ -202,14 +196,14 @@ grpc::ServerGenericBidiReactor* ForwardingProxy::CreateReactor(
   // anyway, and clients such as buf curl rely on it to fall back between
   // reflection versions); every public method needs a key and the policy's leave.
   absl::StatusOr<Route> route = RouteFor(context->method());
-  if (!route.ok()) return new RejectReactor(common::ToGrpcStatus(route.status()));
-  absl::StatusOr<Principal> principal = gatekeeper_->Admit(*context, context->method());
-  if (!principal.ok()) return new RejectReactor(common::ToGrpcStatus(principal.status()));
+  if (!route.ok()) return new RejectReactor(route.status(), context);
+  absl::StatusOr<Admission> admission = gatekeeper_->Admit(*context, context->method());
+  if (!admission.ok()) return new RejectReactor(admission.status(), context);
   grpc::GenericStub* stub = stubs_.at(route->backend).get();
   if (!route->method->client_streaming() && !route->method->server_streaming()) {
-    return new UnaryProxyCall(context, stub, *principal, *gatekeeper_);
+    return new UnaryProxyCall(context, stub, *std::move(admission), *gatekeeper_);
   }
-  return new ProxyCall(context, stub, *principal, *gatekeeper_);
+  return new ProxyCall(context, stub, *std::move(admission), *gatekeeper_);
 }
 
 }  // namespace funnel::gateway

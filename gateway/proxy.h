@@ -1,9 +1,11 @@
 #pragma once
 
-// Authenticates every call (API key -> principal), authorizes it against the
-// policy, and forwards it to the backend that owns it with the verified principal in
-// metadata (x-funnel-principal-id, x-funnel-role, x-funnel-rep-id) instead of the
-// key; headers a caller sends under x-funnel-* are dropped, so none can be forged.
+// Admits every call through the Gatekeeper (metadata size, API key -> principal,
+// policy, the caller's limits) and forwards it to the backend that owns it with
+// only the allow-listed caller headers (x-request-id), the verified principal
+// (x-funnel-principal-id, x-funnel-role, x-funnel-rep-id) and the internal
+// credential; anything else a caller sends stays at the door, so nothing can be
+// forged and no caller can make the shared backend connection's headers too big.
 //
 // Forwarding happens without
 // decoding the messages and without blocking a thread: one generic callback reactor
@@ -11,7 +13,8 @@
 // path (one read, one backend call, one write), client-streaming (ImportLeads) and
 // any later streaming methods stream through unchanged. The caller's
 // deadline and cancellation propagate to the backend, and the backend's status
-// (code, message, details) and trailing metadata come back as they are.
+// (code, message cut to kMaxStatusMessageBytes, details) and trailing metadata
+// come back.
 
 #include <grpcpp/channel.h>
 #include <grpcpp/generic/async_generic_service.h>

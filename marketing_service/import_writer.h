@@ -22,6 +22,9 @@
 
 namespace funnel::marketing {
 
+// Rows per ImportLeads transaction.
+inline constexpr size_t kImportBatch = 500;
+
 // Counts a rejected row into an import's summary.
 void AddRowError(int64_t row, const absl::Status& status, v1::ImportLeadsResponse* summary);
 

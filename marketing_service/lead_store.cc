@@ -462,6 +462,7 @@ std::vector<absl::StatusOr<v1::CaptureLeadResponse>> LeadStore::CaptureMany(
     const v1::ScoringPolicy policy = LoadPolicy(conn);
     for (size_t i : todo) {
       const CaptureItem& item = items[i];
+      const common::RequestIdScope request_id(item.request_id);
       LeadRow& row = rows.at(item.request.contact().email());
       const bool was_new = row.lead.lead_id() < 0;
       ASSIGN_OR_RETURN(v1::CaptureLeadResponse response, CaptureInto(conn, writes, new_leads, policy, item, row));

@@ -13,6 +13,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "common/request_id.h"
 #include "common/group_commit.h"
 #include "common/mysql/pool.h"
 #include "common/wake.h"
@@ -39,6 +40,9 @@ struct CaptureItem {
   v1::CaptureLeadRequest request;
   std::string actor;
   absl::Time now;
+  // The call's request id: a handoff this capture causes carries it, though a
+  // batch is written on another caller's thread.
+  std::string request_id = common::CurrentRequestId();
 };
 
 class LeadStore final {

@@ -9,6 +9,7 @@
 #include "common/time_range.h"
 #include "common/time_util.h"
 #include "marketing_service/email.h"
+#include "marketing_service/import_stream.h"
 #include "marketing_service/import_writer.h"
 #include "marketing_service/scoring.h"
 #include "common/validation.h"
@@ -47,9 +48,6 @@ absl::Status ValidateCriteria(const v1::SegmentCriteria& c) {
 }  // namespace
 
 namespace {
-
-// Rows per ImportLeads transaction.
-constexpr size_t kImportBatch = 500;
 
 }  // namespace
 
@@ -264,28 +262,14 @@ Status MarketingServiceImpl::ListLeadHistory(ServerContext* ctx, const v1::ListL
   return Status::OK;
 }
 
-Status MarketingServiceImpl::ImportLeads(ServerContext* ctx,
-                                         grpc::ServerReader<v1::CaptureLeadRequest>* reader,
-                                         v1::ImportLeadsResponse* resp) {
-  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
-  const std::string actor = CallerId(*ctx);
+grpc::ServerReadReactor<v1::CaptureLeadRequest>* MarketingServiceImpl::ImportLeads(
+    grpc::CallbackServerContext* ctx, v1::ImportLeadsResponse* resp) {
   // Rows are captured in batches, one transaction each: the same rules as
   // CaptureLead, a commit per batch instead of per row (import_writer.h).
-  ImportWriter writer([this](const std::vector<CaptureItem>& batch) { return leads_->CaptureMany(batch); },
-                      kImportBatch, resp);
-  v1::CaptureLeadRequest row;
-  int64_t number = 0;
-  while (reader->Read(&row)) {
-    ++number;
-    absl::StatusOr<v1::CaptureLeadRequest> prepared = PrepareCapture(row);
-    if (!prepared.ok()) {
-      AddRowError(number, prepared.status(), resp);
-      continue;
-    }
-    RETURN_IF_ERROR_GRPC(writer.Add(number, CaptureItem{*std::move(prepared), actor, absl::Now()}));
-  }
-  RETURN_IF_ERROR_GRPC(writer.Finish());
-  return Status::OK;
+  return new ImportStream(
+      ctx, resp, [this](const std::vector<CaptureItem>& batch) { return leads_->CaptureMany(batch); },
+      [this](const v1::CaptureLeadRequest& row) { return PrepareCapture(row); }, &import_workers_,
+      guard_->Check(*ctx));
 }
 
 Status MarketingServiceImpl::RecordTouchpoint(ServerContext* ctx,

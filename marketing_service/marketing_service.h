@@ -6,6 +6,7 @@
 // *_store files.
 
 #include "common/server/internal_guard.h"
+#include "common/work_queue.h"
 #include "funnel/marketing/v1/marketing_service.grpc.pb.h"
 #include "marketing_service/campaign_store.h"
 #include "marketing_service/lead_store.h"
@@ -13,7 +14,10 @@
 
 namespace funnel::marketing {
 
-class MarketingServiceImpl final : public v1::MarketingService::Service {
+// ImportLeads is a callback method (import_stream.h): a client stream must not hold
+// a thread while its client is slow. Everything else blocks on the database.
+class MarketingServiceImpl final
+    : public v1::MarketingService::WithCallbackMethod_ImportLeads<v1::MarketingService::Service> {
  public:
   MarketingServiceImpl(LeadStore* leads, CampaignStore* campaigns, ScoringStore* scoring,
                        const common::InternalGuard* guard = common::OpenGuard())
@@ -51,8 +55,8 @@ class MarketingServiceImpl final : public v1::MarketingService::Service {
                          v1::EraseLeadResponse*) override;
   grpc::Status ListLeadHistory(grpc::ServerContext*, const v1::ListLeadHistoryRequest*,
                                v1::ListLeadHistoryResponse*) override;
-  grpc::Status ImportLeads(grpc::ServerContext*, grpc::ServerReader<v1::CaptureLeadRequest>*,
-                           v1::ImportLeadsResponse*) override;
+  grpc::ServerReadReactor<v1::CaptureLeadRequest>* ImportLeads(grpc::CallbackServerContext*,
+                                                               v1::ImportLeadsResponse*) override;
 
   grpc::Status RecordTouchpoint(grpc::ServerContext*, const v1::RecordTouchpointRequest*,
                                 v1::RecordTouchpointResponse*) override;
@@ -83,6 +87,9 @@ class MarketingServiceImpl final : public v1::MarketingService::Service {
   CampaignStore* const campaigns_;
   ScoringStore* const scoring_;
   const common::InternalGuard* const guard_;
+  // Where import streams validate and write their rows; a stream has at most one
+  // chunk here at a time, so this bounds threads, not streams.
+  common::WorkQueue import_workers_{8};
 };
 
 }  // namespace funnel::marketing

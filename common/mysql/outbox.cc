@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "common/mysql/sql_util.h"
+#include "common/request_id.h"
 
 namespace funnel::common {
 namespace {
@@ -21,8 +22,8 @@ bool TakeOutboxWritten() {
 void InsertOutboxEvent(sql::Connection& conn, const std::string& event_id, int64_t lead_id,
                   absl::string_view kind, const std::string& payload, absl::Time now) {
   auto st = Prepare(conn, R"sql(
-    INSERT INTO outbox (event_id, lead_id, kind, payload, created_at, next_attempt_at)
-    VALUES (?, ?, ?, ?, FROM_UNIXTIME(?), FROM_UNIXTIME(?)))sql");
+    INSERT INTO outbox (event_id, lead_id, kind, payload, created_at, next_attempt_at, request_id)
+    VALUES (?, ?, ?, ?, FROM_UNIXTIME(?), FROM_UNIXTIME(?), ?))sql");
   std::istringstream blob(payload);
   st->setString(1, event_id);
   st->setInt64(2, lead_id);
@@ -30,6 +31,7 @@ void InsertOutboxEvent(sql::Connection& conn, const std::string& event_id, int64
   st->setBlob(4, &blob);
   st->setDouble(5, UnixSecondsOf(now));
   st->setDouble(6, UnixSecondsOf(now));
+  st->setString(7, CurrentRequestId());
   st->executeUpdate();
   outbox_written = true;
 }

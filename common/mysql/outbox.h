@@ -18,6 +18,8 @@ inline constexpr char kHandoffContractVersion[] = "1.0";
 
 // Appends an event to the `outbox` table in the caller's transaction. `kind` is the
 // contract message name ("LeadHandoff", "HandoffDecision", ...); `payload` its bytes.
+// The event keeps the thread's current request id (the call that caused it), which
+// the relay sends it with.
 void InsertOutboxEvent(sql::Connection& conn, const std::string& event_id, int64_t lead_id,
                        absl::string_view kind, const std::string& payload, absl::Time now);
 

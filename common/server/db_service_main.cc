@@ -9,9 +9,12 @@
 #include "common/tls.h"
 #include "common/flags.h"
 #include "common/log.h"
+#include "common/server/caller.h"
 
 ABSL_FLAG(int, port, -1, "Port to listen on (0 picks a free one); default per service.");
-ABSL_FLAG(std::string, listen_host, "0.0.0.0", "Interface to listen on.");
+ABSL_FLAG(std::string, listen_host, "127.0.0.1",
+          "Interface to listen on: loopback unless told otherwise (0.0.0.0 for all; "
+          "expose a service only with --tls_cert/--client_ca, see README).");
 ABSL_FLAG(std::string, port_file, "", "If set, write the bound port to this file.");
 ABSL_FLAG(std::string, db_host, "127.0.0.1", "MariaDB host.");
 ABSL_FLAG(int, db_port, 3306, "MariaDB port.");
@@ -39,6 +42,9 @@ ABSL_FLAG(std::string, tls_key, "", "Private key of --tls_cert (PEM).");
 ABSL_FLAG(std::string, client_ca, "",
           "CA (PEM) that signed the gateway's client certificate; set it for mTLS.");
 ABSL_FLAG(std::string, gateway_ca, "", "CA (PEM) the relay trusts for the gateway's TLS.");
+ABSL_FLAG(int, max_threads, 256,
+          "Most threads blocking handlers may use at once; a call beyond them is answered "
+          "RESOURCE_EXHAUSTED.");
 ABSL_FLAG(absl::Duration, drain_timeout, absl::Seconds(10),
           "How long shutdown waits for in-flight calls.");
 
@@ -97,13 +103,6 @@ int RunDbService(int argc, char** argv, const DbServiceSpec& spec) {
     }
   }
   options.credentials = *server_credentials;
-  ServiceHost host(options);
-  RelayOptions relay_options;
-  relay_options.name = spec.name;
-  relay_options.gateway = InternalChannel(absl::GetFlag(FLAGS_gateway_address), *relay_credentials);
-  relay_options.bearer_key = absl::GetFlag(FLAGS_relay_key);
-  relay_options.poll_interval = absl::GetFlag(FLAGS_relay_poll_interval);
-  OutboxRelay relay(&pool, relay_options, spec.on_delivered);
   const std::string secret = absl::GetFlag(FLAGS_internal_secret);
   if (secret.empty() && !absl::GetFlag(FLAGS_allow_direct_calls)) {
     LogError("refusing to start without an internal credential",
@@ -112,6 +111,19 @@ int RunDbService(int argc, char** argv, const DbServiceSpec& spec) {
     return 1;
   }
   const InternalGuard guard(secret);
+  // The principal headers name the caller only on calls that carry the gateway's
+  // credential; anyone can write them on a direct call.
+  options.log_caller = [&guard](const grpc::ServerContextBase& ctx) {
+    return guard.Check(ctx).ok() ? CallerId(ctx) : std::string("unauthenticated");
+  };
+  options.max_threads = absl::GetFlag(FLAGS_max_threads);
+  ServiceHost host(options);
+  RelayOptions relay_options;
+  relay_options.name = spec.name;
+  relay_options.gateway = InternalChannel(absl::GetFlag(FLAGS_gateway_address), *relay_credentials);
+  relay_options.bearer_key = absl::GetFlag(FLAGS_relay_key);
+  relay_options.poll_interval = absl::GetFlag(FLAGS_relay_poll_interval);
+  OutboxRelay relay(&pool, relay_options, spec.on_delivered);
   std::shared_ptr<void> services =
       spec.install(host, pool, [&relay] { relay.Wake(); }, &guard);
   // The server is useful only while its database answers.

@@ -1,5 +1,7 @@
 #include "common/server/health_service.h"
 
+#include "common/status.h"
+
 namespace funnel::common {
 
 using grpc::health::v1::HealthCheckRequest;
@@ -115,8 +117,7 @@ grpc::ServerUnaryReactor* HealthService::Check(grpc::CallbackServerContext* cont
     absl::MutexLock lock(&mu_);
     auto it = statuses_.find(request->service());
     if (it == statuses_.end()) {
-      reactor->Finish(grpc::Status(grpc::StatusCode::NOT_FOUND,
-                                   "unknown service: " + request->service()));
+      reactor->Finish(ToGrpcStatus(absl::NotFoundError("unknown service: " + request->service())));
       return reactor;
     }
     response->set_status(it->second);

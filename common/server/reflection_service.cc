@@ -35,33 +35,34 @@ void SetError(grpc::StatusCode code, const std::string& message,
   response->mutable_error_response()->set_error_message(message);
 }
 
-class ReflectionReactor final
-    : public grpc::ServerBidiReactor<ServerReflectionRequest, ServerReflectionResponse> {
+// One reflection stream of either version: each request answered in turn.
+template <typename Service, typename Request, typename Response>
+class ReflectionReactor final : public grpc::ServerBidiReactor<Request, Response> {
  public:
-  explicit ReflectionReactor(const ReflectionService* service) : service_(service) {
-    StartRead(&request_);
+  explicit ReflectionReactor(const Service* service) : service_(service) {
+    this->StartRead(&request_);
   }
   void OnReadDone(bool ok) override {
     if (!ok) {
-      Finish(grpc::Status::OK);
+      this->Finish(grpc::Status::OK);
       return;
     }
     response_ = service_->Answer(request_);
-    StartWrite(&response_);
+    this->StartWrite(&response_);
   }
   void OnWriteDone(bool ok) override {
     if (!ok) {
-      Finish(grpc::Status(grpc::StatusCode::CANCELLED, "reflection stream broken"));
+      this->Finish(grpc::Status(grpc::StatusCode::CANCELLED, "reflection stream broken"));
       return;
     }
-    StartRead(&request_);
+    this->StartRead(&request_);
   }
   void OnDone() override { delete this; }
 
  private:
-  const ReflectionService* const service_;
-  ServerReflectionRequest request_;
-  ServerReflectionResponse response_;
+  const Service* const service_;
+  Request request_;
+  Response response_;
 };
 
 }  // namespace
@@ -71,7 +72,23 @@ ReflectionService::ReflectionService(std::vector<std::string> services)
 
 grpc::ServerBidiReactor<ServerReflectionRequest, ServerReflectionResponse>*
 ReflectionService::ServerReflectionInfo(grpc::CallbackServerContext*) {
-  return new ReflectionReactor(this);
+  return new ReflectionReactor<ReflectionService, ServerReflectionRequest, ServerReflectionResponse>(this);
+}
+
+grpc::ServerBidiReactor<grpc::reflection::v1::ServerReflectionRequest,
+                        grpc::reflection::v1::ServerReflectionResponse>*
+ReflectionServiceV1::ServerReflectionInfo(grpc::CallbackServerContext*) {
+  return new ReflectionReactor<ReflectionServiceV1, grpc::reflection::v1::ServerReflectionRequest,
+                               grpc::reflection::v1::ServerReflectionResponse>(this);
+}
+
+grpc::reflection::v1::ServerReflectionResponse ReflectionServiceV1::Answer(
+    const grpc::reflection::v1::ServerReflectionRequest& request) const {
+  ServerReflectionRequest v1alpha_request;
+  v1alpha_request.ParseFromString(request.SerializeAsString());
+  grpc::reflection::v1::ServerReflectionResponse response;
+  response.ParseFromString(v1alpha_->Answer(v1alpha_request).SerializeAsString());
+  return response;
 }
 
 ServerReflectionResponse ReflectionService::Answer(const ServerReflectionRequest& request) const {

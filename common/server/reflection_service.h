@@ -1,7 +1,8 @@
 #pragma once
 
-// grpc.reflection.v1alpha.ServerReflection over the binary's generated descriptor
-// pool, listing exactly the services it is given. gRPC's own reflection plugin
+// grpc.reflection.v1alpha.ServerReflection and grpc.reflection.v1 (clients such as
+// buf curl try v1 first) over the binary's generated descriptor pool, listing
+// exactly the services it is given. gRPC's own reflection plugin
 // lists only services registered with the server; the gateway forwards most
 // services through one generic handler, so it needs this to let grpcurl and
 // `buf curl` list and describe what it forwards.
@@ -9,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "grpc/reflection/v1/reflection.grpc.pb.h"
 #include "grpc/reflection/v1alpha/reflection.grpc.pb.h"
 
 namespace funnel::common {
@@ -30,6 +32,23 @@ class ReflectionService final
 
  private:
   const std::vector<std::string> services_;
+};
+
+// grpc.reflection.v1, answered by a ReflectionService: v1 is v1alpha renamed, the
+// same messages field for field, so requests and answers cross as their bytes.
+class ReflectionServiceV1 final : public grpc::reflection::v1::ServerReflection::CallbackService {
+ public:
+  explicit ReflectionServiceV1(const ReflectionService* v1alpha) : v1alpha_(v1alpha) {}
+
+  grpc::ServerBidiReactor<grpc::reflection::v1::ServerReflectionRequest,
+                          grpc::reflection::v1::ServerReflectionResponse>*
+  ServerReflectionInfo(grpc::CallbackServerContext* context) override;
+
+  grpc::reflection::v1::ServerReflectionResponse Answer(
+      const grpc::reflection::v1::ServerReflectionRequest& request) const;
+
+ private:
+  const ReflectionService* const v1alpha_;
 };
 
 }  // namespace funnel::common

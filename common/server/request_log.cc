@@ -1,9 +1,9 @@
 #include "common/server/request_log.h"
 
-#include <grpcpp/server_context.h>
-
+#include "absl/strings/match.h"
 #include "absl/time/clock.h"
 #include "common/log.h"
+#include "common/request_id.h"
 
 namespace funnel::common {
 namespace {
@@ -21,41 +21,72 @@ const char* CodeName(grpc::StatusCode code) {
 
 class RequestLogInterceptor final : public grpc::experimental::Interceptor {
  public:
-  RequestLogInterceptor(const std::string* server_name, grpc::experimental::ServerRpcInfo* info)
-      : server_name_(server_name), info_(info), start_(absl::Now()) {}
+  RequestLogInterceptor(const RequestLogOptions* options, grpc::experimental::ServerRpcInfo* info)
+      : options_(options),
+        info_(info),
+        start_(absl::Now()),
+        // A blocking handler runs on one thread from its first hook to its status,
+        // so that thread's log lines can carry the call's request id.
+        blocking_(dynamic_cast<grpc::ServerContext*>(info->server_context()) != nullptr),
+        quiet_(info->method() != nullptr &&
+               absl::StartsWith(info->method(), "/grpc.health.v1.Health/")) {}
 
   void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
     using grpc::experimental::InterceptionHookPoints;
+    if (methods->QueryInterceptionHookPoint(InterceptionHookPoints::POST_RECV_INITIAL_METADATA)) {
+      TakeRequestId(methods->GetRecvInitialMetadata());
+      if (blocking_) SetCurrentRequestId(request_id_);
+    }
     if (methods->QueryInterceptionHookPoint(InterceptionHookPoints::PRE_SEND_STATUS)) {
       const grpc::Status status = methods->GetSendStatus();
-      std::string caller;
-      std::string peer;
-      if (grpc::ServerContextBase* ctx = info_->server_context(); ctx != nullptr) {
-        auto it = ctx->client_metadata().find(kPrincipalIdHeader);
-        if (it != ctx->client_metadata().end()) caller.assign(it->second.data(), it->second.size());
-        peer = ctx->peer();
+      const char* level = quiet_ ? "debug" : "info";
+      if (LogEnabled(level)) {
+        grpc::ServerContextBase* ctx = info_->server_context();
+        Log(level, "request",
+            {{"server", options_->server_name},
+             {"method", info_->method() ? info_->method() : ""},
+             {"code", CodeName(status.error_code())},
+             {"duration_ms", absl::ToDoubleMilliseconds(absl::Now() - start_)},
+             {"caller", ctx != nullptr && options_->caller ? options_->caller(*ctx) : "anonymous"},
+             {"request_id", request_id_},
+             {"peer", ctx != nullptr ? ctx->peer() : ""}});
       }
-      LogInfo("request", {{"server", *server_name_},
-                          {"method", info_->method() ? info_->method() : ""},
-                          {"code", CodeName(status.error_code())},
-                          {"duration_ms", absl::ToDoubleMilliseconds(absl::Now() - start_)},
-                          {"caller", caller.empty() ? "anonymous" : caller},
-                          {"peer", peer}});
+      if (blocking_) SetCurrentRequestId("");
     }
     methods->Proceed();
   }
 
  private:
-  const std::string* server_name_;
+  // Keeps a well-formed id the caller sent; otherwise (on the gateway) replaces
+  // whatever was sent with a new one, which the handler then sees.
+  void TakeRequestId(std::multimap<grpc::string_ref, grpc::string_ref>* md) {
+    if (md == nullptr) return;
+    auto [begin, end] = md->equal_range(kRequestIdHeader);
+    if (begin != end && std::next(begin) == end &&
+        IsWellFormedRequestId(absl::string_view(begin->second.data(), begin->second.size()))) {
+      request_id_.assign(begin->second.data(), begin->second.size());
+      return;
+    }
+    if (!options_->assign_request_ids) return;
+    md->erase(begin, end);
+    request_id_ = NewRequestId();
+    // The map holds references: request_id_ lives as long as the call.
+    md->emplace(grpc::string_ref(kRequestIdHeader), grpc::string_ref(request_id_));
+  }
+
+  const RequestLogOptions* options_;
   grpc::experimental::ServerRpcInfo* info_;
   const absl::Time start_;
+  const bool blocking_;
+  const bool quiet_;
+  std::string request_id_;
 };
 
 }  // namespace
 
 grpc::experimental::Interceptor* RequestLogInterceptorFactory::CreateServerInterceptor(
     grpc::experimental::ServerRpcInfo* info) {
-  return new RequestLogInterceptor(&server_name_, info);
+  return new RequestLogInterceptor(&options_, info);
 }
 
 }  // namespace funnel::common

@@ -1,6 +1,13 @@
 #include "common/server/service_host.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <fstream>
 
@@ -21,6 +28,28 @@ void BlockShutdownSignals() {
   sigaddset(&set, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
 }
+
+namespace {
+
+// Why host:port cannot be listened on, as the system says it ("Address already in
+// use"), or empty when a trial bind works. gRPC itself only reports that no address
+// could be added.
+std::string BindProblem(const std::string& host, int port) {
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  if (inet_pton(AF_INET, host.c_str(), &addr.sin_addr) != 1) return "";  // a name or IPv6: let gRPC try
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return "";
+  const int one = 1;
+  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  std::string problem;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) problem = std::strerror(errno);
+  ::close(fd);
+  return problem;
+}
+
+}  // namespace
 
 ServiceHost::ServiceHost(ServiceHostOptions options) : options_(std::move(options)) {}
 
@@ -48,9 +77,25 @@ absl::Status ServiceHost::Start() {
   std::vector<std::string> listed = public_names_;
   listed.push_back("grpc.health.v1.Health");
   listed.push_back("grpc.reflection.v1alpha.ServerReflection");
+  listed.push_back("grpc.reflection.v1.ServerReflection");
   reflection_ = std::make_unique<ReflectionService>(listed);
+  reflection_v1_ = std::make_unique<ReflectionServiceV1>(reflection_.get());
 
+  if (options_.port != 0) {
+    if (std::string problem = BindProblem(options_.host, options_.port); !problem.empty()) {
+      return absl::UnavailableError(absl::StrCat(options_.name, ": cannot listen on ", options_.host,
+                                                 ":", options_.port, ": ", problem));
+    }
+  }
   grpc::ServerBuilder builder;
+  // A second server on a taken port must fail, not share it (SO_REUSEPORT).
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  ApplyServerLimits(builder, options_.connection_limits ? &*options_.connection_limits : nullptr);
+  if (options_.max_threads > 0) {
+    grpc::ResourceQuota quota(options_.name);
+    quota.SetMaxThreads(options_.max_threads);
+    builder.SetResourceQuota(quota);
+  }
   // Sync handlers block on the database, one thread per call in flight. gRPC's
   // default keeps at most two idle polling threads, so under load it creates and
   // destroys a thread for nearly every call (the bench's capture profile showed
@@ -65,8 +110,10 @@ absl::Status ServiceHost::Start() {
   if (generic_ != nullptr) builder.RegisterCallbackGenericService(generic_);
   builder.RegisterService(health_.get());
   builder.RegisterService(reflection_.get());
+  builder.RegisterService(reflection_v1_.get());
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
-  interceptors.push_back(std::make_unique<RequestLogInterceptorFactory>(options_.name));
+  interceptors.push_back(std::make_unique<RequestLogInterceptorFactory>(RequestLogOptions{
+      options_.name, options_.assign_request_ids, options_.log_caller}));
   builder.experimental().SetInterceptorCreators(std::move(interceptors));
   server_ = builder.BuildAndStart();
   if (server_ == nullptr || port_ == 0) {
@@ -84,7 +131,7 @@ absl::Status ServiceHost::Start() {
   if (!options_.port_file.empty()) {
     std::ofstream(options_.port_file) << port_ << "\n";
   }
-  LogInfo("listening", {{"server", options_.name}, {"port", port_}});
+  LogInfo("listening", {{"server", options_.name}, {"host", options_.host}, {"port", port_}});
   return absl::OkStatus();
 }
 

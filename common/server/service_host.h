@@ -16,6 +16,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -23,6 +24,7 @@
 #include "absl/status/status.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
+#include "common/limits.h"
 #include "common/server/health_service.h"
 #include "common/server/reflection_service.h"
 
@@ -30,12 +32,22 @@ namespace funnel::common {
 
 struct ServiceHostOptions {
   std::string name;                       // for logs: "marketing", "sales", "gateway"
-  std::string host = "0.0.0.0";           // interface to bind
+  std::string host = "127.0.0.1";         // interface to bind
   int port = 0;                           // 0 picks a free port; see port()
   std::string port_file;                  // if set, the bound port is written here
   std::shared_ptr<grpc::ServerCredentials> credentials;  // default: insecure
   absl::Duration probe_interval = absl::Milliseconds(500);
   absl::Duration drain_timeout = absl::Seconds(10);
+  // The request log: whether calls get a request id here (the gateway), and who
+  // a call's line names (only what was verified).
+  bool assign_request_ids = false;
+  std::function<std::string(const grpc::ServerContextBase&)> log_caller;
+  // Per-connection limits for a server that faces callers (the gateway); every
+  // server gets the metadata and message limits of common/limits.h.
+  std::optional<ConnectionLimits> connection_limits;
+  // Most threads the blocking handlers may use at once (a call beyond them is
+  // answered RESOURCE_EXHAUSTED instead of making another thread); 0: no cap.
+  int max_threads = 0;
 };
 
 class ServiceHost final {
@@ -55,7 +67,8 @@ class ServiceHost final {
   void AddHealthProbe(std::vector<std::string> names, std::function<absl::Status()> probe);
 
   // Builds and starts the server and the probes. The first probe round has run when
-  // it returns. UNAVAILABLE if the port cannot be bound.
+  // it returns. UNAVAILABLE naming the address (and why, when the system says) if
+  // the port cannot be bound.
   absl::Status Start();
   int port() const { return port_; }
   HealthService& health() { return *health_; }
@@ -86,6 +99,7 @@ class ServiceHost final {
   std::vector<Probe> probes_;
   std::unique_ptr<HealthService> health_;
   std::unique_ptr<ReflectionService> reflection_;
+  std::unique_ptr<ReflectionServiceV1> reflection_v1_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
   absl::Notification stop_probes_;

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "common/limits.h"
 #include "common/testing/status_matchers.h"
 
 namespace funnel::common {
@@ -19,6 +20,38 @@ TEST(ToGrpcStatusTest, KeepsEveryCodeAndMessage) {
     EXPECT_EQ(mapped.error_message(), "email: not a valid address");
     EXPECT_EQ(FromGrpcStatus(mapped), status);
   }
+}
+
+TEST(ToGrpcStatusTest, AnEchoedValueCannotMakeTheMessageBig) {
+  const std::string path(100000, 'p');
+  grpc::Status mapped =
+      ToGrpcStatus(absl::InvalidArgumentError("update_mask: " + path + " cannot be updated"));
+  EXPECT_LE(mapped.error_message().size(), kMaxStatusMessageBytes);
+  EXPECT_EQ(mapped.error_message().rfind("update_mask: ppp", 0), 0u);
+  EXPECT_THAT(mapped.error_message(), HasSubstr("(truncated)"));
+  grpc::Status passed_on = BoundedGrpcStatus(grpc::Status(grpc::StatusCode::NOT_FOUND, path));
+  EXPECT_EQ(passed_on.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_LE(passed_on.error_message().size(), kMaxStatusMessageBytes);
+}
+
+TEST(ToGrpcStatusTest, TruncationNeverSplitsACharacter) {
+  // "é" is two bytes: wherever the cut falls, what is left is whole characters.
+  std::string text;
+  for (int i = 0; i < 40; ++i) text += "\xc3\xa9";
+  for (size_t limit = 16; limit < 40; ++limit) {
+    const std::string cut = TruncateMessage(text, limit);
+    EXPECT_LE(cut.size(), limit);
+    const size_t body = cut.size() - std::string("... (truncated)").size();
+    EXPECT_EQ(body % 2, 0u) << limit;
+  }
+  EXPECT_EQ(TruncateMessage("short", 16), "short");
+}
+
+TEST(ToGrpcStatusTest, ARetryHintRidesOnTheStatus) {
+  absl::Status status = absl::ResourceExhaustedError("slow down");
+  EXPECT_EQ(RetryAfterMs(status), -1);
+  SetRetryAfter(status, absl::Milliseconds(250));
+  EXPECT_EQ(RetryAfterMs(status), 250);
 }
 
 TEST(ToGrpcStatusTest, OkIsOk) {

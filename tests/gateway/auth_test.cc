@@ -6,6 +6,7 @@
 
 #include <fstream>
 
+#include "common/status.h"
 #include "common/testing/status_matchers.h"
 #include "tests/testing/harness.h"
 
@@ -75,6 +76,61 @@ TEST(PolicyTest, TheShippedPolicySeparatesTheDepartments) {
   EXPECT_FALSE(policy->Check("/funnel.handoff.v1.HandoffInboxService/SubmitLead", "ADMIN").ok());
   EXPECT_THAT(policy->Check("/funnel.handoff.v1.HandoffFeedbackService/ReportOutcome", "SERVICE_SALES"), IsOk());
   EXPECT_THAT(policy->Check("/funnel.gateway.v1.FunnelService/GetLeadJourney", "SALES_REP"), IsOk());
+}
+
+TEST(PolicyTest, LimitLinesSetEachRolesLimitsWithADefault) {
+  auto policy = Policy::Parse(
+      "funnel.x.v1.S/Do ADMIN\nlimit * rate=100 in_flight=10\nlimit ADMIN rate=5 burst=2\n");
+  ASSERT_THAT(policy, IsOk());
+  EXPECT_EQ(policy->LimitFor("ADMIN").rate, 5);
+  EXPECT_EQ(policy->LimitFor("ADMIN").burst, 2);
+  EXPECT_EQ(policy->LimitFor("ADMIN").max_in_flight, 0);
+  EXPECT_EQ(policy->LimitFor("MARKETING").rate, 100);
+  EXPECT_EQ(policy->LimitFor("MARKETING").burst, 100);  // burst defaults to the rate
+  EXPECT_EQ(policy->LimitFor("MARKETING").max_in_flight, 10);
+  EXPECT_EQ(Policy::Parse("x.v1.S/Do ADMIN\n")->LimitFor("ADMIN").rate, 0);
+  EXPECT_THAT(Policy::Parse("limit WIZARD rate=1\n"), StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(Policy::Parse("limit ADMIN speed=1\n"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("unknown field speed")));
+  EXPECT_THAT(Policy::Parse("limit ADMIN rate=-3\n"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("line 1")));
+  // The shipped policy is generous but not unlimited.
+  auto shipped = Policy::Parse(DefaultPolicyText());
+  ASSERT_THAT(shipped, IsOk());
+  EXPECT_GT(shipped->LimitFor("SALES_REP").rate, 1000);
+  EXPECT_GT(shipped->LimitFor("SALES_REP").max_in_flight, 100);
+}
+
+TEST(TokenBucketTest, BurstThenTheRateWithTheWaitToTheNextToken) {
+  TokenBucket bucket;
+  const absl::Time t0 = absl::FromUnixSeconds(1000);
+  absl::Duration wait;
+  for (int i = 0; i < 3; ++i) EXPECT_TRUE(bucket.Take(10, 3, t0, &wait));
+  EXPECT_FALSE(bucket.Take(10, 3, t0, &wait));
+  EXPECT_EQ(wait, absl::Milliseconds(100));
+  EXPECT_FALSE(bucket.Take(10, 3, t0 + absl::Milliseconds(60), &wait));
+  EXPECT_EQ(absl::ToInt64Milliseconds(absl::Ceil(wait, absl::Milliseconds(1))), 40);
+  EXPECT_TRUE(bucket.Take(10, 3, t0 + absl::Milliseconds(100), &wait));
+  // A long quiet spell refills to the burst, no further.
+  const absl::Time later = t0 + absl::Hours(1);
+  for (int i = 0; i < 3; ++i) EXPECT_TRUE(bucket.Take(10, 3, later, &wait));
+  EXPECT_FALSE(bucket.Take(10, 3, later, &wait));
+}
+
+TEST(CallerLimiterTest, InFlightPermitsAreGivenBackAndCallersAreApart) {
+  CallerLimiter limiter;
+  const CallerLimit two{0, 0, 2};
+  const absl::Time now = absl::Now();
+  auto a = limiter.Acquire("ann", two, now);
+  auto b = limiter.Acquire("ann", two, now);
+  ASSERT_THAT(a, IsOk());
+  ASSERT_THAT(b, IsOk());
+  auto c = limiter.Acquire("ann", two, now);
+  EXPECT_THAT(c, StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr("ann")));
+  EXPECT_GT(common::RetryAfterMs(c.status()), 0);
+  EXPECT_THAT(limiter.Acquire("bob", two, now), IsOk());
+  { CallPermit done = *std::move(a); }
+  EXPECT_THAT(limiter.Acquire("ann", two, now), IsOk());
 }
 
 TEST(FunnelReportTest, ComposesBothSidesWithConversions) {

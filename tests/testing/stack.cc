@@ -34,7 +34,8 @@ bool WaitForHealth(int port, const std::string& service, HealthCheckResponse::Se
   return false;
 }
 
-FunnelStack::FunnelStack(const std::string& label, common::DbOptions server, int sales_replicas)
+FunnelStack::FunnelStack(const std::string& label, common::DbOptions server, int sales_replicas,
+                         std::vector<std::string> gateway_flags)
     : marketing_db_(label + "_mk", server), sales_db_(label + "_sa", server) {
   marketing_user_ = marketing_db_.CreateOwnUser();
   sales_user_ = sales_db_.CreateOwnUser();
@@ -75,6 +76,7 @@ FunnelStack::FunnelStack(const std::string& label, common::DbOptions server, int
                            "--health_interval=100ms", "--drain_timeout=2s",
                            "--keys_file=" + keys_file_},
                           {{"FUNNEL_INTERNAL_SECRET", secret}}};
+  for (std::string& flag : gateway_flags) specs_[kGateway].argv.push_back(std::move(flag));
   for (Process p : processes) Start(p);
   for (Process p : processes) {
     WaitForHealth(ports_[p], "", HealthCheckResponse::SERVING, absl::Seconds(60));
@@ -152,12 +154,18 @@ std::string FunnelStack::AddKey(const std::string& role, const std::string& id, 
   return key;
 }
 
-std::shared_ptr<grpc::Channel> FunnelStack::GatewayChannel(const std::string& key) const {
+std::shared_ptr<grpc::Channel> FunnelStack::GatewayChannel(const std::string& key,
+                                                         bool own_connection) const {
   std::vector<std::unique_ptr<grpc::experimental::ClientInterceptorFactoryInterface>> factories;
   factories.push_back(std::make_unique<KeyInterceptorFactory>(key.empty() ? keys_.at("ADMIN") : key));
   return grpc::experimental::CreateCustomChannelWithInterceptors(
       absl::StrCat("127.0.0.1:", ports_.at(kGateway)), grpc::InsecureChannelCredentials(),
-      grpc::ChannelArguments(), std::move(factories));
+      [own_connection] {
+        grpc::ChannelArguments args;
+        if (own_connection) args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+        return args;
+      }(),
+      std::move(factories));
 }
 
 bool FunnelStack::StopAll(absl::Duration timeout) {

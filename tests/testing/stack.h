@@ -37,15 +37,18 @@ class FunnelStack final {
 
   // Starts marketing_service, sales_service (with `sales_replicas` of 1 or 2, the
   // second as kSales2 on the same database) and gateway against `server`.
+  // `gateway_flags` are added to the gateway's command line (a --policy_file, say).
   explicit FunnelStack(const std::string& label, common::DbOptions server = TestServerOptions(),
-                       int sales_replicas = 1);
+                       int sales_replicas = 1, std::vector<std::string> gateway_flags = {});
   ~FunnelStack();  // SIGTERM to each process.
 
   int gateway_port() const { return ports_.at(kGateway); }
   int marketing_port() const { return ports_.at(kMarketing); }
   int sales_port() const { return ports_.at(kSales); }
-  // A channel to the gateway whose calls carry `key` (default: the ADMIN key).
-  std::shared_ptr<grpc::Channel> GatewayChannel(const std::string& key = "") const;
+  // A channel to the gateway whose calls carry `key` (default: the ADMIN key). With
+  // `own_connection`, it shares no TCP connection with any other channel.
+  std::shared_ptr<grpc::Channel> GatewayChannel(const std::string& key = "",
+                                                bool own_connection = false) const;
 
   // The key made at start-up for each role (principal id "test-<ROLE>").
   const std::string& Key(const std::string& role) const { return keys_.at(role); }

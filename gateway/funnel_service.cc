@@ -38,6 +38,7 @@ struct ReportCall {
   // naming the service.
   void Done() {
     if (--pending > 0) return;
+    permit = CallPermit();  // the call is over for the caller's limits
     for (auto [status, name] : {std::pair{&marketing_status, "marketing_service"},
                                 std::pair{&sales_status, "sales_service"}}) {
       if (status->ok()) continue;
@@ -188,6 +189,7 @@ grpc::ServerUnaryReactor* FunnelServiceImpl::GetLeadJourney(grpc::CallbackServer
     absl::StatusOr<v1::LeadJourney> journey =
         AssembleJourney(*request, ViewFor(p.role), backend_context, *marketing_, *sales_);
     if (journey.ok()) *response = *std::move(journey);
+    admitted->permit = CallPermit();
     reactor->Finish(common::ToGrpcStatus(journey.status()));
   });
   return reactor;

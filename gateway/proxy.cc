@@ -95,6 +95,7 @@ class ProxyCall final : public grpc::ServerGenericBidiReactor {
 
   void OnBackendDone(const grpc::Status& status) {
     CopyTrailers(*client_ctx_, server_ctx_);
+    permit_ = CallPermit();  // over for the caller's limits before the caller hears so
     Finish(common::BoundedGrpcStatus(status));
     Unref();
   }
@@ -121,7 +122,7 @@ class ProxyCall final : public grpc::ServerGenericBidiReactor {
 
   grpc::GenericCallbackServerContext* const server_ctx_;
   std::unique_ptr<grpc::ClientContext> client_ctx_;
-  CallPermit permit_;  // the caller's place under its in-flight limit, until deleted
+  CallPermit permit_;  // the caller's place under its in-flight limit, until the status
   BackendSide backend_;
   grpc::ByteBuffer request_;
   grpc::ByteBuffer response_;
@@ -145,6 +146,7 @@ class UnaryProxyCall final : public grpc::ServerGenericBidiReactor {
 
   void OnReadDone(bool ok) override {
     if (!ok) {  // The caller went away (or sent nothing) before the request arrived.
+      permit_ = CallPermit();
       Finish(grpc::Status(grpc::StatusCode::CANCELLED, "request: not received"));
       Unref();  // No backend call will report.
       return;
@@ -155,6 +157,7 @@ class UnaryProxyCall final : public grpc::ServerGenericBidiReactor {
 
   void OnBackendDone(const grpc::Status& status) {
     CopyTrailers(*client_ctx_, server_ctx_);
+    permit_ = CallPermit();
     if (status.ok()) {
       StartWriteAndFinish(&response_, grpc::WriteOptions(), status);
     } else {

@@ -12,20 +12,11 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "funnel/handoff/v1/types.pb.h"
 
 namespace funnel::common {
 
 absl::Status RequirePositiveId(int64_t id, absl::string_view field);
 absl::Status RequireNonNegativeId(int64_t id, absl::string_view field);
-
-// A non-negative amount with an ISO 4217 code (upper case, three letters) whenever
-// the amount is not zero.
-absl::Status ValidateMoney(const handoff::v1::Money& money, absl::string_view field);
-
-// Lengths of the free-text contact fields and a non-negative company size. The
-// email is checked by NormalizeEmail.
-absl::Status ValidateContactFields(const handoff::v1::Contact& contact, absl::string_view prefix);
 
 // The mask's paths, each one of `allowed`; INVALID_ARGUMENT for an unknown path, or
 // for an empty mask when `required`.

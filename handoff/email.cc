@@ -1,9 +1,9 @@
-#include "marketing_service/email.h"
+#include "handoff/email.h"
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 
-namespace funnel::marketing {
+namespace funnel::handoff {
 
 absl::StatusOr<std::string> NormalizeEmail(absl::string_view email, absl::string_view field) {
   std::string out = absl::AsciiStrToLower(absl::StripAsciiWhitespace(email));
@@ -30,4 +30,4 @@ absl::StatusOr<std::string> NormalizeEmail(absl::string_view email, absl::string
   return out;
 }
 
-}  // namespace funnel::marketing
+}  // namespace funnel::handoff

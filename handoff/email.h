@@ -5,7 +5,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 
-namespace funnel::marketing {
+namespace funnel::handoff {
 
 // Trims and lower-cases an email address and checks its shape (one '@', a local
 // part, a domain with a dot, no spaces, at most 320 characters). Two spellings of
@@ -14,4 +14,4 @@ namespace funnel::marketing {
 absl::StatusOr<std::string> NormalizeEmail(absl::string_view email,
                                            absl::string_view field = "email");
 
-}  // namespace funnel::marketing
+}  // namespace funnel::handoff

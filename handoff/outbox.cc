@@ -1,4 +1,4 @@
-#include "common/mysql/outbox.h"
+#include "handoff/outbox.h"
 
 #include <algorithm>
 #include <sstream>
@@ -6,7 +6,12 @@
 #include "common/mysql/sql_util.h"
 #include "common/request_id.h"
 
-namespace funnel::common {
+namespace funnel::handoff {
+
+using common::Prepare;
+using common::TimeFromUnixSeconds;
+using common::UnixSecondsOf;
+
 namespace {
 // Transactions run on the calling thread, so a per-thread mark ties an insert to
 // the store call that made it.
@@ -20,18 +25,18 @@ bool TakeOutboxWritten() {
 }
 
 void InsertOutboxEvent(sql::Connection& conn, const std::string& event_id, int64_t lead_id,
-                  absl::string_view kind, const std::string& payload, absl::Time now) {
+                       EventKind kind, const std::string& payload, absl::Time now) {
   auto st = Prepare(conn, R"sql(
     INSERT INTO outbox (event_id, lead_id, kind, payload, created_at, next_attempt_at, request_id)
     VALUES (?, ?, ?, ?, FROM_UNIXTIME(?), FROM_UNIXTIME(?), ?))sql");
   std::istringstream blob(payload);
   st->setString(1, event_id);
   st->setInt64(2, lead_id);
-  st->setString(3, std::string(kind));
+  st->setString(3, std::string(KindName(kind)));
   st->setBlob(4, &blob);
   st->setDouble(5, UnixSecondsOf(now));
   st->setDouble(6, UnixSecondsOf(now));
-  st->setString(7, CurrentRequestId());
+  st->setString(7, common::CurrentRequestId());
   st->executeUpdate();
   outbox_written = true;
 }
@@ -55,4 +60,4 @@ OutboxStats ReadOutboxStats(sql::Connection& conn, absl::Time now) {
   return stats;
 }
 
-}  // namespace funnel::common
+}  // namespace funnel::handoff

@@ -1,7 +1,8 @@
 #pragma once
 
-// The transactional outbox both services keep: a contract event is written in the
-// same transaction as the change that causes it, and a relay delivers it later.
+// The transactional outbox both departments keep: a contract event is written in the
+// same transaction as the change that causes it, and the relay (outbox_relay.h)
+// delivers it later.
 
 #include <cppconn/connection.h>
 
@@ -10,18 +11,16 @@
 
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "handoff/contract.h"
 
-namespace funnel::common {
+namespace funnel::handoff {
 
-// Minor version of funnel.handoff.v1 this build speaks.
-inline constexpr char kHandoffContractVersion[] = "1.0";
-
-// Appends an event to the `outbox` table in the caller's transaction. `kind` is the
-// contract message name ("LeadHandoff", "HandoffDecision", ...); `payload` its bytes.
+// Appends an event to the `outbox` table in the caller's transaction: `payload` is
+// the bytes of the `kind` message.
 // The event keeps the thread's current request id (the call that caused it), which
 // the relay sends it with.
 void InsertOutboxEvent(sql::Connection& conn, const std::string& event_id, int64_t lead_id,
-                       absl::string_view kind, const std::string& payload, absl::Time now);
+                       EventKind kind, const std::string& payload, absl::Time now);
 
 // True when this thread wrote an outbox event since the last call, and clears the
 // mark. Stores ask it after a transaction so that only commits which gave the relay
@@ -47,4 +46,4 @@ RelayStatsProto ToRelayStatsProto(const OutboxStats& s) {
   return proto;
 }
 
-}  // namespace funnel::common
+}  // namespace funnel::handoff

@@ -1,4 +1,4 @@
-#include "common/outbox_relay.h"
+#include "handoff/outbox_relay.h"
 
 #include <cppconn/prepared_statement.h>
 #include <cppconn/resultset.h>
@@ -15,7 +15,16 @@
 #include "common/request_id.h"
 #include "common/status.h"
 
-namespace funnel::common {
+namespace funnel::handoff {
+
+using common::ConcurrentRawCalls;
+using common::FromGrpcStatus;
+using common::LogInfo;
+using common::LogWarning;
+using common::Placeholders;
+using common::Prepare;
+using common::RawCall;
+
 namespace {
 
 constexpr absl::string_view kClaim = R"sql(
@@ -33,14 +42,6 @@ constexpr absl::string_view kFailed = R"sql(
 
 }  // namespace
 
-std::string MethodForKind(absl::string_view kind) {
-  if (kind == "LeadHandoff") return "/funnel.handoff.v1.HandoffInboxService/SubmitLead";
-  if (kind == "LeadErasure") return "/funnel.handoff.v1.HandoffInboxService/EraseLead";
-  if (kind == "HandoffDecision") return "/funnel.handoff.v1.HandoffFeedbackService/ReportDecision";
-  if (kind == "DealOutcome") return "/funnel.handoff.v1.HandoffFeedbackService/ReportOutcome";
-  return "";
-}
-
 absl::Duration RetryBackoff(int attempts, absl::Duration initial, absl::Duration cap, double jitter) {
   absl::Duration d = initial;
   for (int i = 1; i < attempts && d < cap; ++i) d *= 2;
@@ -48,7 +49,7 @@ absl::Duration RetryBackoff(int attempts, absl::Duration initial, absl::Duration
   return d * (0.8 + 0.4 * jitter);
 }
 
-OutboxRelay::OutboxRelay(ConnectionPool* pool, RelayOptions options, DeliveredHook on_delivered)
+OutboxRelay::OutboxRelay(common::ConnectionPool* pool, RelayOptions options, DeliveredHook on_delivered)
     : pool_(pool),
       options_(std::move(options)),
       on_delivered_(std::move(on_delivered)),
@@ -114,17 +115,18 @@ absl::StatusOr<int> OutboxRelay::RunOnce() {
       std::map<int64_t, int64_t> first_seq;  // lead -> its oldest claimed event
       while (rs->next()) {
         RelayedEvent event{rs->getInt64(1), rs->getString(2), rs->getInt64(3), rs->getString(4)};
+        event.kind = KindFromName(event.kind_name);
         // One event per lead per pass keeps each lead's events in order while
         // different leads' events go out together; the rest wait for the next pass.
         if (!first_seq.emplace(event.lead_id, event.seq).second) continue;
         RawCall call;
-        call.method = MethodForKind(event.kind);
+        if (event.kind) call.method = MethodFor(*event.kind);
         call.request = rs->getString(5);
         // The request id of the call that caused the event; an older event has
         // none, and its own id serves (a UUID, which is a well-formed request id).
         event.request_id = rs->getString(7);
         if (event.request_id.empty()) event.request_id = event.event_id;
-        call.metadata.emplace_back(kRequestIdHeader, event.request_id);
+        call.metadata.emplace_back(common::kRequestIdHeader, event.request_id);
         calls.push_back(std::move(call));
         claimed.push_back({std::move(event), rs->getInt(6)});
       }
@@ -139,7 +141,7 @@ absl::StatusOr<int> OutboxRelay::RunOnce() {
       if (claimed[i].blocked) continue;
       if (calls[i].method.empty()) {
         calls[i].status = grpc::Status(grpc::StatusCode::INTERNAL,
-                                       absl::StrCat("unknown event kind ", claimed[i].event.kind));
+                                       absl::StrCat("unknown event kind ", claimed[i].event.kind_name));
         continue;
       }
       sent_index[i] = to_send.size();
@@ -158,7 +160,7 @@ absl::StatusOr<int> OutboxRelay::RunOnce() {
       if (call.status.ok()) {
         LogInfo("relay delivered", {{"server", options_.name},
                                     {"event_id", c.event.event_id},
-                                    {"kind", c.event.kind},
+                                    {"kind", c.event.kind_name},
                                     {"attempts", c.attempts + 1},
                                     {"request_id", c.event.request_id}});
         done.push_back(c.event.seq);
@@ -210,10 +212,10 @@ void OutboxRelay::MarkFailed(sql::Connection& conn, const RelayedEvent& event, i
   failed->executeUpdate();
   LogWarning("relay delivery failed", {{"server", options_.name},
                                        {"event_id", event.event_id},
-                                       {"kind", event.kind},
+                                       {"kind", event.kind_name},
                                        {"attempts", attempts + 1},
                                        {"request_id", event.request_id},
                                        {"error", error.ToString()}});
 }
 
-}  // namespace funnel::common
+}  // namespace funnel::handoff

@@ -25,6 +25,7 @@
 #include <set>
 #include <vector>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -32,8 +33,9 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/mysql/pool.h"
+#include "handoff/contract.h"
 
-namespace funnel::common {
+namespace funnel::handoff {
 
 struct RelayOptions {
   std::string name;                         // for logs
@@ -50,7 +52,8 @@ struct RelayedEvent {
   int64_t seq;
   std::string event_id;
   int64_t lead_id;
-  std::string kind;
+  std::string kind_name;               // as stored
+  std::optional<EventKind> kind;       // nullopt: a kind this build does not know
   std::string request_id;  // sent as x-request-id, so the receiver logs it too
 };
 
@@ -59,17 +62,13 @@ struct RelayedEvent {
 using DeliveredHook =
     std::function<void(sql::Connection&, const RelayedEvent&, const std::string& response)>;
 
-// The contract method that carries an event kind, e.g. "LeadHandoff" ->
-// "/funnel.handoff.v1.HandoffInboxService/SubmitLead"; empty for an unknown kind.
-std::string MethodForKind(absl::string_view kind);
-
 // Backoff before attempt `attempts + 1`: initial x 2^(attempts-1), capped, with
 // +-20% jitter drawn from `jitter` in [0, 1).
 absl::Duration RetryBackoff(int attempts, absl::Duration initial, absl::Duration cap, double jitter);
 
 class OutboxRelay final {
  public:
-  OutboxRelay(ConnectionPool* pool, RelayOptions options, DeliveredHook on_delivered = nullptr);
+  OutboxRelay(common::ConnectionPool* pool, RelayOptions options, DeliveredHook on_delivered = nullptr);
   ~OutboxRelay();  // Stop()
 
   void Start();
@@ -88,7 +87,7 @@ class OutboxRelay final {
   void MarkDelivered(sql::Connection& conn, const std::vector<int64_t>& seqs);
   void MarkFailed(sql::Connection& conn, const RelayedEvent& event, int attempts, const absl::Status& error);
 
-  ConnectionPool* const pool_;
+  common::ConnectionPool* const pool_;
   const RelayOptions options_;
   const DeliveredHook on_delivered_;
   grpc::GenericStub stub_;
@@ -98,4 +97,4 @@ class OutboxRelay final {
   std::thread thread_;
 };
 
-}  // namespace funnel::common
+}  // namespace funnel::handoff

@@ -1,4 +1,4 @@
-#include "common/server/db_service_main.h"
+#include "handoff/service_main.h"
 
 #include <grpcpp/grpcpp.h>
 
@@ -48,10 +48,25 @@ ABSL_FLAG(int, max_threads, 256,
 ABSL_FLAG(absl::Duration, drain_timeout, absl::Seconds(10),
           "How long shutdown waits for in-flight calls.");
 
-namespace funnel::common {
+namespace funnel::handoff {
+
+using common::ApplyMigrations;
+using common::CallerId;
+using common::ChannelCredentialsFromFiles;
+using common::ConnectionPool;
+using common::DbOptions;
+using common::InternalChannel;
+using common::InternalGuard;
+using common::LogError;
+using common::LogWarning;
+using common::ParseFlags;
+using common::ServerCredentialsFromFiles;
+using common::ServiceHost;
+using common::ServiceHostOptions;
+
 
 int RunDbService(int argc, char** argv, const DbServiceSpec& spec) {
-  BlockShutdownSignals();
+  common::BlockShutdownSignals();
   ParseFlags(argc, argv,
              absl::StrCat(spec.name, "_service: Funnel's ", spec.name,
                           " service. Every flag can also be set as FUNNEL_<FLAG>.")
@@ -138,4 +153,4 @@ int RunDbService(int argc, char** argv, const DbServiceSpec& spec) {
   return code;
 }
 
-}  // namespace funnel::common
+}  // namespace funnel::handoff

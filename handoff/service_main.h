@@ -1,8 +1,9 @@
 #pragma once
 
-// The main() of a database-owning service (marketing_service, sales_service):
-// flags, database pool, migrations, ServiceHost with a database health probe, and
-// an orderly stop on SIGTERM/SIGINT. Each service supplies only what differs.
+// The main() of a department's service (marketing_service, sales_service), each a
+// party to the contract: flags, database pool, migrations, ServiceHost with a
+// database health probe, the outbox relay, and an orderly stop on SIGTERM/SIGINT.
+// Each service supplies only what differs.
 
 #include <functional>
 #include <memory>
@@ -11,22 +12,23 @@
 
 #include "common/mysql/migrations.h"
 #include "common/mysql/pool.h"
-#include "common/outbox_relay.h"
+#include "handoff/outbox_relay.h"
 #include "common/server/internal_guard.h"
 #include "common/server/service_host.h"
 
-namespace funnel::common {
+namespace funnel::handoff {
 
 struct DbServiceSpec {
   std::string name;              // "marketing"
   int default_port;              // 50052
   std::string default_database;  // "funnel_marketing"; also the default DB user
-  const std::vector<Migration>* migrations;
+  const std::vector<common::Migration>* migrations;
   // Creates the service objects, registers them on `host` and returns an owner
   // that keeps them alive until the server has stopped. Stores call `wake` after
   // committing an outbox event so the relay sends it at once.
-  std::function<std::shared_ptr<void>(ServiceHost& host, ConnectionPool& pool,
-                                      std::function<void()> wake, const InternalGuard* guard)>
+  std::function<std::shared_ptr<void>(common::ServiceHost& host, common::ConnectionPool& pool,
+                                      std::function<void()> wake,
+                                      const common::InternalGuard* guard)>
       install;
   // Applied when the receiver acknowledged one of this service's events.
   DeliveredHook on_delivered;
@@ -34,4 +36,4 @@ struct DbServiceSpec {
 
 int RunDbService(int argc, char** argv, const DbServiceSpec& spec);
 
-}  // namespace funnel::common
+}  // namespace funnel::handoff

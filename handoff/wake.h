@@ -2,9 +2,9 @@
 
 #include <functional>
 
-#include "common/mysql/outbox.h"
+#include "handoff/outbox.h"
 
-namespace funnel::common {
+namespace funnel::handoff {
 
 // Runs `wake` (the outbox relay's doorbell) when `result` is OK and the
 // transaction behind it wrote an outbox event, then returns it. A write that was
@@ -16,4 +16,4 @@ Result WakeIfOk(Result result, const std::function<void()>& wake) {
   return result;
 }
 
-}  // namespace funnel::common
+}  // namespace funnel::handoff

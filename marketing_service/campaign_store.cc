@@ -20,6 +20,7 @@
 #include "common/status.h"
 #include "common/time_util.h"
 #include "common/validation.h"
+#include "handoff/validation.h"
 #include "marketing_service/report_aggregates.h"
 #include "marketing_service/lead_rows.h"
 #include "marketing_service/lifecycle.h"
@@ -160,8 +161,8 @@ absl::Status ValidateCampaign(const v1::Campaign& c) {
   if (c.target_segment_id() < 0) {
     return absl::InvalidArgumentError("campaign.target_segment_id: must not be negative");
   }
-  RETURN_IF_ERROR(common::ValidateMoney(c.budget(), "campaign.budget"));
-  RETURN_IF_ERROR(common::ValidateMoney(c.actual_cost(), "campaign.actual_cost"));
+  RETURN_IF_ERROR(handoff::ValidateMoney(c.budget(), "campaign.budget"));
+  RETURN_IF_ERROR(handoff::ValidateMoney(c.actual_cost(), "campaign.actual_cost"));
   if (!c.budget().currency_code().empty() && !c.actual_cost().currency_code().empty() &&
       c.budget().currency_code() != c.actual_cost().currency_code()) {
     return absl::InvalidArgumentError(

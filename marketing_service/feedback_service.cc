@@ -5,24 +5,16 @@
 #include "common/server/internal_guard.h"
 #include "common/status.h"
 #include "common/validation.h"
+#include "handoff/validation.h"
 
 namespace funnel::marketing {
-
-namespace {
-
-absl::Status RequireUuid(const std::string& id, absl::string_view field) {
-  if (id.size() != 36) return absl::InvalidArgumentError(absl::StrCat(field, ": must be a UUID"));
-  return absl::OkStatus();
-}
-
-}  // namespace
 
 grpc::Status HandoffFeedbackServiceImpl::ReportDecision(grpc::ServerContext* ctx,
                                                         const handoff::v1::HandoffDecision* req,
                                                         handoff::v1::ReportDecisionResponse* resp) {
   RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
-  RETURN_IF_ERROR_GRPC(RequireUuid(req->event_id(), "event_id"));
-  RETURN_IF_ERROR_GRPC(RequireUuid(req->handoff_id(), "handoff_id"));
+  RETURN_IF_ERROR_GRPC(handoff::RequireUuid(req->event_id(), "event_id"));
+  RETURN_IF_ERROR_GRPC(handoff::RequireUuid(req->handoff_id(), "handoff_id"));
   RETURN_IF_ERROR_GRPC(
       common::RequireEnum(req->decision(), handoff::v1::Decision_IsValid, "decision", false));
   if (req->decision() == handoff::v1::DECISION_REJECTED) {
@@ -38,12 +30,12 @@ grpc::Status HandoffFeedbackServiceImpl::ReportOutcome(grpc::ServerContext* ctx,
                                                        const handoff::v1::DealOutcome* req,
                                                        handoff::v1::ReportOutcomeResponse* resp) {
   RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
-  RETURN_IF_ERROR_GRPC(RequireUuid(req->event_id(), "event_id"));
-  RETURN_IF_ERROR_GRPC(RequireUuid(req->handoff_id(), "handoff_id"));
+  RETURN_IF_ERROR_GRPC(handoff::RequireUuid(req->event_id(), "event_id"));
+  RETURN_IF_ERROR_GRPC(handoff::RequireUuid(req->handoff_id(), "handoff_id"));
   RETURN_IF_ERROR_GRPC(
       common::RequireEnum(req->outcome(), handoff::v1::Outcome_IsValid, "outcome", false));
   if (req->outcome() == handoff::v1::OUTCOME_WON) {
-    RETURN_IF_ERROR_GRPC(common::ValidateMoney(req->amount(), "amount"));
+    RETURN_IF_ERROR_GRPC(handoff::ValidateMoney(req->amount(), "amount"));
   }
   ASSIGN_OR_RETURN_GRPC(*resp, store_->ApplyOutcome(*req, absl::Now()));
   return grpc::Status::OK;

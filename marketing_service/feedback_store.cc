@@ -10,6 +10,7 @@
 #include "common/mysql/sql_util.h"
 #include "common/status.h"
 #include "common/time_util.h"
+#include "handoff/inbox.h"
 #include "marketing_service/attribution.h"
 #include "marketing_service/lead_rows.h"
 #include "marketing_service/scoring_store.h"
@@ -19,11 +20,6 @@ namespace {
 
 using common::Prepare;
 using common::UnixSecondsOf;
-
-constexpr absl::string_view kClaimEvent =
-    "INSERT IGNORE INTO inbox_events (event_id, kind, response) VALUES (?, ?, '')";
-constexpr absl::string_view kLoadEvent = "SELECT response FROM inbox_events WHERE event_id = ?";
-constexpr absl::string_view kSaveEvent = "UPDATE inbox_events SET response = ? WHERE event_id = ?";
 
 struct HandoffFacts {
   int64_t lead_id;
@@ -38,27 +34,6 @@ absl::StatusOr<HandoffFacts> LockHandoff(sql::Connection& conn, const std::strin
   std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
   if (!rs->next()) return absl::NotFoundError(absl::StrCat("handoff_id: handoff ", handoff_id, " not found"));
   return HandoffFacts{rs->getInt64(1), rs->getInt64(2), rs->getInt64(3)};
-}
-
-// Claims an event id; returns the stored response bytes when it was applied before.
-std::optional<std::string> ClaimEvent(sql::Connection& conn, const std::string& event_id,
-                                      absl::string_view kind) {
-  auto claim = Prepare(conn, kClaimEvent);
-  claim->setString(1, event_id);
-  claim->setString(2, std::string(kind));
-  if (claim->executeUpdate() == 1) return std::nullopt;
-  auto load = Prepare(conn, kLoadEvent);
-  load->setString(1, event_id);
-  std::unique_ptr<sql::ResultSet> rs(load->executeQuery());
-  return rs->next() ? std::string(rs->getString(1)) : std::string();
-}
-
-void SaveEvent(sql::Connection& conn, const std::string& event_id, const std::string& response) {
-  auto save = Prepare(conn, kSaveEvent);
-  std::istringstream blob(response);
-  save->setBlob(1, &blob);
-  save->setString(2, event_id);
-  save->executeUpdate();
 }
 
 // The lead's current handoff, if this event is about it; a decision on an older
@@ -77,7 +52,7 @@ absl::StatusOr<handoff::v1::ReportDecisionResponse> FeedbackStore::ApplyDecision
   handoff::v1::ReportDecisionResponse response;
   RETURN_IF_ERROR(pool_->InTransaction("apply decision", [&](sql::Connection& conn) -> absl::Status {
     response.Clear();
-    if (std::optional<std::string> stored = ClaimEvent(conn, d.event_id(), "HandoffDecision")) {
+    if (std::optional<std::string> stored = handoff::ClaimReceivedEvent(conn, d.event_id(), handoff::EventKind::kHandoffDecision)) {
       response.ParseFromString(*stored);
       response.set_duplicate(true);
       return absl::OkStatus();
@@ -123,7 +98,7 @@ absl::StatusOr<handoff::v1::ReportDecisionResponse> FeedbackStore::ApplyDecision
       SaveLead(conn, *row, now);
     }
     response.set_event_id(d.event_id());
-    SaveEvent(conn, d.event_id(), response.SerializeAsString());
+    handoff::SaveReceivedResponse(conn, d.event_id(), response.SerializeAsString());
     return absl::OkStatus();
   }));
   return response;
@@ -134,7 +109,7 @@ absl::StatusOr<handoff::v1::ReportOutcomeResponse> FeedbackStore::ApplyOutcome(
   handoff::v1::ReportOutcomeResponse response;
   RETURN_IF_ERROR(pool_->InTransaction("apply outcome", [&](sql::Connection& conn) -> absl::Status {
     response.Clear();
-    if (std::optional<std::string> stored = ClaimEvent(conn, o.event_id(), "DealOutcome")) {
+    if (std::optional<std::string> stored = handoff::ClaimReceivedEvent(conn, o.event_id(), handoff::EventKind::kDealOutcome)) {
       response.ParseFromString(*stored);
       response.set_duplicate(true);
       return absl::OkStatus();
@@ -180,15 +155,15 @@ absl::StatusOr<handoff::v1::ReportOutcomeResponse> FeedbackStore::ApplyOutcome(
     }
     SaveLead(conn, row, now);
     response.set_event_id(o.event_id());
-    SaveEvent(conn, o.event_id(), response.SerializeAsString());
+    handoff::SaveReceivedResponse(conn, o.event_id(), response.SerializeAsString());
     return absl::OkStatus();
   }));
   return response;
 }
 
-void OnEventDelivered(sql::Connection& conn, const common::RelayedEvent& event,
+void OnEventDelivered(sql::Connection& conn, const handoff::RelayedEvent& event,
                       const std::string& response) {
-  if (event.kind != "LeadHandoff") return;
+  if (event.kind != handoff::EventKind::kLeadHandoff) return;
   handoff::v1::SubmitLeadResponse receipt;
   receipt.ParseFromString(response);
   auto st = Prepare(conn, R"sql(

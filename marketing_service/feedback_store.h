@@ -10,7 +10,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "common/mysql/pool.h"
-#include "common/outbox_relay.h"
+#include "handoff/outbox_relay.h"
 #include "funnel/handoff/v1/handoff.pb.h"
 
 namespace funnel::marketing {
@@ -37,7 +37,7 @@ class FeedbackStore final {
 
 // The relay's hook: when sales acknowledged a LeadHandoff, record its delivery and
 // SLA deadline and move the lead MARKETING_QUALIFIED -> HANDED_OFF.
-void OnEventDelivered(sql::Connection& conn, const common::RelayedEvent& event,
+void OnEventDelivered(sql::Connection& conn, const handoff::RelayedEvent& event,
                       const std::string& response);
 
 }  // namespace funnel::marketing

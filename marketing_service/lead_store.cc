@@ -17,7 +17,8 @@
 #include "absl/strings/str_join.h"
 #include "common/ids.h"
 #include "common/mysql/idempotency.h"
-#include "common/mysql/outbox.h"
+#include "handoff/outbox.h"
+#include "handoff/scrub.h"
 #include "common/mysql/params.h"
 #include "common/mysql/sql_util.h"
 #include "common/pagination.h"
@@ -135,7 +136,7 @@ absl::Status QualifyLocked(sql::Connection& conn, LeadRow& row,
     }
   }
   event.set_consent(lead.consent());
-  event.set_contract_version(common::kHandoffContractVersion);
+  event.set_contract_version(handoff::kContractVersion);
 
   auto st = Prepare(conn, kInsertHandoff);
   st->setString(1, handoff_id);
@@ -147,7 +148,7 @@ absl::Status QualifyLocked(sql::Connection& conn, LeadRow& row,
   st->setDouble(7, UnixSecondsOf(now));
   st->setDouble(8, UnixSecondsOf(common::FromProtoTime(lead.create_time())));
   st->executeUpdate();
-  common::InsertOutboxEvent(conn, handoff_id, lead.lead_id(), "LeadHandoff", event.SerializeAsString(), now);
+  handoff::InsertOutboxEvent(conn, handoff_id, lead.lead_id(), handoff::EventKind::kLeadHandoff, event.SerializeAsString(), now);
   AddHistory(conn, lead.lead_id(), actor, "qualified",
              absl::StrCat(handoff::v1::QualificationMethod_Name(method), "; ",
                           v1::LeadStage_Name(before), " -> MARKETING_QUALIFIED; handoff ",
@@ -496,7 +497,7 @@ std::vector<absl::StatusOr<v1::CaptureLeadResponse>> LeadStore::CaptureMany(
     if (!absl::IsAlreadyExists(status)) break;
   }
   if (!status.ok()) results.assign(items.size(), status);
-  (void)common::WakeIfOk(status, wake_);
+  (void)handoff::WakeIfOk(status, wake_);
   return results;
 }
 
@@ -668,8 +669,7 @@ absl::StatusOr<v1::EraseLeadResponse> LeadStore::Erase(int64_t lead_id,
         while (rs->next()) {
           handoff::v1::LeadHandoff event;
           event.ParseFromString(std::string(rs->getString(2)));
-          event.clear_contact();
-          event.mutable_qualification()->clear_note();
+          handoff::ScrubPersonalData(&event);
           auto update = Prepare(conn, kUpdateOutboxPayload);
           std::istringstream blob(event.SerializeAsString());
           update->setBlob(1, &blob);
@@ -680,8 +680,8 @@ absl::StatusOr<v1::EraseLeadResponse> LeadStore::Erase(int64_t lead_id,
         erasure.set_event_id(common::NewUuid());
         erasure.set_lead_id(lead_id);
         *erasure.mutable_erase_time() = ToProtoTime(now);
-        erasure.set_contract_version(common::kHandoffContractVersion);
-        common::InsertOutboxEvent(conn, erasure.event_id(), lead_id, "LeadErasure", erasure.SerializeAsString(),
+        erasure.set_contract_version(handoff::kContractVersion);
+        handoff::InsertOutboxEvent(conn, erasure.event_id(), lead_id, handoff::EventKind::kLeadErasure, erasure.SerializeAsString(),
                      now);
         AddHistory(conn, lead_id, actor, "erased", "personal data removed", now);
         v1::EraseLeadResponse response;
@@ -883,7 +883,7 @@ absl::StatusOr<v1::HandoffStatus> LeadStore::GetHandoffStatus(int64_t lead_id) {
 absl::StatusOr<v1::RelayStats> LeadStore::GetRelayStats(absl::Time now) {
   v1::RelayStats stats;
   RETURN_IF_ERROR(pool_->WithConnection("relay stats", [&](sql::Connection& conn) {
-    stats = common::ToRelayStatsProto<v1::RelayStats>(common::ReadOutboxStats(conn, now));
+    stats = handoff::ToRelayStatsProto<v1::RelayStats>(handoff::ReadOutboxStats(conn, now));
     return absl::OkStatus();
   }));
   return stats;

@@ -16,7 +16,7 @@
 #include "common/request_id.h"
 #include "common/group_commit.h"
 #include "common/mysql/pool.h"
-#include "common/wake.h"
+#include "handoff/wake.h"
 #include "funnel/marketing/v1/marketing_service.pb.h"
 
 namespace funnel::marketing {
@@ -114,7 +114,7 @@ class LeadStore final {
  private:
   template <typename T>
   T Woken(T result) {
-    return common::WakeIfOk(std::move(result), wake_);
+    return handoff::WakeIfOk(std::move(result), wake_);
   }
 
   // Captures per group commit: a batch's statements stay small, and a waiter's

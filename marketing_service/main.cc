@@ -1,7 +1,7 @@
 // marketing_service: owns funnel_marketing and serves funnel.marketing.v1.
 #include <memory>
 
-#include "common/server/db_service_main.h"
+#include "handoff/service_main.h"
 #include "marketing_service/campaign_store.h"
 #include "marketing_service/feedback_service.h"
 #include "marketing_service/feedback_store.h"
@@ -32,7 +32,7 @@ struct Services {
 }  // namespace
 
 int main(int argc, char** argv) {
-  funnel::common::DbServiceSpec spec;
+  funnel::handoff::DbServiceSpec spec;
   spec.name = "marketing";
   spec.default_port = 50052;
   spec.default_database = "funnel_marketing";
@@ -45,5 +45,5 @@ int main(int argc, char** argv) {
     return std::shared_ptr<void>(services);
   };
   spec.on_delivered = &funnel::marketing::OnEventDelivered;
-  return funnel::common::RunDbService(argc, argv, spec);
+  return funnel::handoff::RunDbService(argc, argv, spec);
 }

@@ -8,11 +8,12 @@
 #include "common/status.h"
 #include "common/time_range.h"
 #include "common/time_util.h"
-#include "marketing_service/email.h"
+#include "handoff/email.h"
 #include "marketing_service/import_stream.h"
 #include "marketing_service/import_writer.h"
 #include "marketing_service/scoring.h"
 #include "common/validation.h"
+#include "handoff/validation.h"
 
 namespace funnel::marketing {
 
@@ -21,7 +22,8 @@ using common::MaskPaths;
 using common::RequireEnum;
 using common::RequireNonNegativeId;
 using common::RequirePositiveId;
-using common::ValidateContactFields;
+using handoff::NormalizeEmail;
+using handoff::ValidateContactFields;
 using common::PageSize;
 using common::ToGrpcStatus;
 using grpc::ServerContext;

@@ -9,7 +9,9 @@
 #include "absl/strings/str_cat.h"
 #include "common/ids.h"
 #include "common/mysql/idempotency.h"
-#include "common/mysql/outbox.h"
+#include "handoff/inbox.h"
+#include "handoff/outbox.h"
+#include "handoff/scrub.h"
 #include "common/mysql/params.h"
 #include "common/mysql/sql_util.h"
 #include "common/pagination.h"
@@ -95,9 +97,9 @@ void QueueDecision(sql::Connection& conn, const v1::Handoff& h, int64_t rep_id, 
   event.set_opportunity_id(h.opportunity_id());
   event.set_decided_by_rep_id(rep_id);
   *event.mutable_decide_time() = ToProtoTime(now);
-  event.set_contract_version(common::kHandoffContractVersion);
+  event.set_contract_version(handoff::kContractVersion);
   event.set_lead_id(h.lead().lead_id());
-  common::InsertOutboxEvent(conn, event.event_id(), h.lead().lead_id(), "HandoffDecision",
+  handoff::InsertOutboxEvent(conn, event.event_id(), h.lead().lead_id(), handoff::EventKind::kHandoffDecision,
                             event.SerializeAsString(), now);
 }
 
@@ -152,14 +154,9 @@ absl::StatusOr<handoff::v1::EraseLeadResponse> InboxStore::Erase(
     const handoff::v1::LeadErasure& erasure) {
   handoff::v1::EraseLeadResponse response;
   RETURN_IF_ERROR(pool_->InTransaction("erase lead", [&](sql::Connection& conn) -> absl::Status {
-    auto claim = Prepare(conn, "INSERT IGNORE INTO inbox_events (event_id, kind, response) "
-                               "VALUES (?, 'LeadErasure', '')");
-    claim->setString(1, erasure.event_id());
-    if (claim->executeUpdate() == 0) {
-      auto load = Prepare(conn, "SELECT response FROM inbox_events WHERE event_id = ?");
-      load->setString(1, erasure.event_id());
-      std::unique_ptr<sql::ResultSet> rs(load->executeQuery());
-      if (rs->next()) response.ParseFromString(std::string(rs->getString(1)));
+    if (std::optional<std::string> stored = handoff::ClaimReceivedEvent(
+            conn, erasure.event_id(), handoff::EventKind::kLeadErasure)) {
+      response.ParseFromString(*stored);
       response.set_duplicate(true);
       return absl::OkStatus();
     }
@@ -170,8 +167,7 @@ absl::StatusOr<handoff::v1::EraseLeadResponse> InboxStore::Erase(
     while (rs->next()) {
       handoff::v1::LeadHandoff snapshot;
       snapshot.ParseFromString(std::string(rs->getString(2)));
-      snapshot.clear_contact();
-      snapshot.mutable_qualification()->clear_note();
+      handoff::ScrubPersonalData(&snapshot);
       auto update = Prepare(conn, "UPDATE handoffs SET snapshot = ?, decision_note = '' WHERE seq = ?");
       std::istringstream blob(snapshot.SerializeAsString());
       update->setBlob(1, &blob);
@@ -185,11 +181,7 @@ absl::StatusOr<handoff::v1::EraseLeadResponse> InboxStore::Erase(
     contacts->executeUpdate();
     response.set_event_id(erasure.event_id());
     response.set_handoffs_erased(erased);
-    auto save = Prepare(conn, "UPDATE inbox_events SET response = ? WHERE event_id = ?");
-    std::istringstream blob(response.SerializeAsString());
-    save->setBlob(1, &blob);
-    save->setString(2, erasure.event_id());
-    save->executeUpdate();
+    handoff::SaveReceivedResponse(conn, erasure.event_id(), response.SerializeAsString());
     return absl::OkStatus();
   }));
   return response;

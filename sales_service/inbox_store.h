@@ -13,7 +13,7 @@
 #include "absl/time/time.h"
 #include "common/group_commit.h"
 #include "common/mysql/pool.h"
-#include "common/wake.h"
+#include "handoff/wake.h"
 #include "funnel/handoff/v1/handoff.pb.h"
 #include "funnel/sales/v1/sales_service.pb.h"
 #include "sales_service/pipeline.h"
@@ -65,7 +65,7 @@ class InboxStore final {
  private:
   template <typename T>
   T Woken(T result) {
-    return common::WakeIfOk(std::move(result), wake_);
+    return handoff::WakeIfOk(std::move(result), wake_);
   }
 
   struct Submission {

@@ -2,7 +2,7 @@
 #include <memory>
 
 #include "absl/flags/flag.h"
-#include "common/server/db_service_main.h"
+#include "handoff/service_main.h"
 #include "sales_service/migrations.h"
 #include "sales_service/sales_service.h"
 
@@ -30,7 +30,7 @@ struct Services {
 }  // namespace
 
 int main(int argc, char** argv) {
-  funnel::common::DbServiceSpec spec;
+  funnel::handoff::DbServiceSpec spec;
   spec.name = "sales";
   spec.default_port = 50053;
   spec.default_database = "funnel_sales";
@@ -42,5 +42,5 @@ int main(int argc, char** argv) {
     host.AddService(&services->handoff_inbox, {"funnel.handoff.v1.HandoffInboxService"});
     return std::shared_ptr<void>(services);
   };
-  return funnel::common::RunDbService(argc, argv, spec);
+  return funnel::handoff::RunDbService(argc, argv, spec);
 }

@@ -9,10 +9,10 @@
 #include "absl/strings/str_cat.h"
 #include "common/ids.h"
 #include "common/mysql/idempotency.h"
-#include "common/mysql/outbox.h"
+#include "handoff/outbox.h"
 #include "common/mysql/params.h"
 #include "common/mysql/sql_util.h"
-#include "common/wake.h"
+#include "handoff/wake.h"
 #include "common/pagination.h"
 #include "common/status.h"
 #include "common/time_util.h"
@@ -522,13 +522,13 @@ absl::StatusOr<v1::Opportunity> OpportunityStore::Close(const v1::CloseOpportuni
           event.set_loss_reason(o.loss_reason());
           event.set_loss_note(o.loss_note());
           *event.mutable_close_time() = ToProtoTime(now);
-          event.set_contract_version(common::kHandoffContractVersion);
+          event.set_contract_version(handoff::kContractVersion);
           event.set_lead_id(o.lead_id());
-          common::InsertOutboxEvent(conn, event.event_id(), o.lead_id(), "DealOutcome", event.SerializeAsString(), now);
+          handoff::InsertOutboxEvent(conn, event.event_id(), o.lead_id(), handoff::EventKind::kDealOutcome, event.SerializeAsString(), now);
         }
         return *ReadOpportunity(conn, o.opportunity_id(), false);
       });
-  return common::WakeIfOk(std::move(closed), wake_);
+  return handoff::WakeIfOk(std::move(closed), wake_);
 }
 
 absl::StatusOr<v1::Activity> OpportunityStore::LogActivity(const v1::Activity& in,

@@ -8,7 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/median.h"
 #include "common/mysql/idempotency.h"
-#include "common/mysql/outbox.h"
+#include "handoff/outbox.h"
 #include "common/mysql/parallel_reads.h"
 #include "common/mysql/params.h"
 #include "common/mysql/sql_util.h"
@@ -328,7 +328,7 @@ absl::StatusOr<v1::FunnelStats> ReportStore::FunnelStats(
 absl::StatusOr<v1::RelayStats> ReportStore::RelayStats(absl::Time now) {
   v1::RelayStats stats;
   RETURN_IF_ERROR(pool_->WithConnection("relay stats", [&](sql::Connection& conn) {
-    stats = common::ToRelayStatsProto<v1::RelayStats>(common::ReadOutboxStats(conn, now));
+    stats = handoff::ToRelayStatsProto<v1::RelayStats>(handoff::ReadOutboxStats(conn, now));
     return absl::OkStatus();
   }));
   return stats;

@@ -9,7 +9,8 @@
 #include "common/time_range.h"
 #include "common/time_util.h"
 #include "common/validation.h"
-#include "marketing_service/email.h"
+#include "handoff/email.h"
+#include "handoff/validation.h"
 #include "sales_service/pipeline.h"
 
 namespace funnel::sales {
@@ -38,11 +39,6 @@ absl::Status RequireText(const std::string& value, absl::string_view field, size
   return absl::OkStatus();
 }
 
-absl::Status RequireHandoffId(const std::string& id) {
-  if (id.size() != 36) return absl::InvalidArgumentError("handoff_id: must be a UUID");
-  return absl::OkStatus();
-}
-
 absl::Status ValidateDate(const std::string& date, absl::string_view field) {
   if (date.empty()) return absl::OkStatus();
   absl::CivilDay day;
@@ -58,7 +54,7 @@ Status SalesServiceImpl::CreateRep(Ctx* ctx, const v1::CreateRepRequest* req, v1
   RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
   v1::Rep rep = req->rep();
   RETURN_IF_ERROR_GRPC(RequireText(rep.name(), "rep.name", 200, true));
-  ASSIGN_OR_RETURN_GRPC(std::string email, marketing::NormalizeEmail(rep.email(), "rep.email"));
+  ASSIGN_OR_RETURN_GRPC(std::string email, handoff::NormalizeEmail(rep.email(), "rep.email"));
   rep.set_email(email);
   RETURN_IF_ERROR_GRPC(RequireEnum(rep.role(), v1::RepRole_IsValid, "rep.role", false));
   RETURN_IF_ERROR_GRPC(RequireNonNegativeId(rep.manager_rep_id(), "rep.manager_rep_id"));
@@ -98,7 +94,7 @@ Status SalesServiceImpl::ListHandoffs(Ctx* ctx, const v1::ListHandoffsRequest* r
 
 Status SalesServiceImpl::GetHandoff(Ctx* ctx, const v1::GetHandoffRequest* req, v1::Handoff* resp) {
   RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
-  RETURN_IF_ERROR_GRPC(RequireHandoffId(req->handoff_id()));
+  RETURN_IF_ERROR_GRPC(handoff::RequireUuid(req->handoff_id(), "handoff_id"));
   ASSIGN_OR_RETURN_GRPC(*resp, inbox_->Get(req->handoff_id(), absl::Now()));
   return Status::OK;
 }
@@ -106,7 +102,7 @@ Status SalesServiceImpl::GetHandoff(Ctx* ctx, const v1::GetHandoffRequest* req, 
 Status SalesServiceImpl::AssignHandoff(Ctx* ctx, const v1::AssignHandoffRequest* req,
                                        v1::Handoff* resp) {
   RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
-  RETURN_IF_ERROR_GRPC(RequireHandoffId(req->handoff_id()));
+  RETURN_IF_ERROR_GRPC(handoff::RequireUuid(req->handoff_id(), "handoff_id"));
   RETURN_IF_ERROR_GRPC(RequirePositiveId(req->rep_id(), "rep_id"));
   ASSIGN_OR_RETURN_GRPC(*resp, inbox_->Assign(req->handoff_id(), req->rep_id(), CallerOf(*ctx),
                                               req->request_id(), absl::Now()));
@@ -116,7 +112,7 @@ Status SalesServiceImpl::AssignHandoff(Ctx* ctx, const v1::AssignHandoffRequest*
 Status SalesServiceImpl::AcceptHandoff(Ctx* ctx, const v1::AcceptHandoffRequest* req,
                                        v1::AcceptHandoffResponse* resp) {
   RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
-  RETURN_IF_ERROR_GRPC(RequireHandoffId(req->handoff_id()));
+  RETURN_IF_ERROR_GRPC(handoff::RequireUuid(req->handoff_id(), "handoff_id"));
   ASSIGN_OR_RETURN_GRPC(*resp, inbox_->Accept(req->handoff_id(), CallerOf(*ctx),
                                               common::PrincipalOf(*ctx).id, req->request_id(),
                                               absl::Now()));
@@ -126,7 +122,7 @@ Status SalesServiceImpl::AcceptHandoff(Ctx* ctx, const v1::AcceptHandoffRequest*
 Status SalesServiceImpl::RejectHandoff(Ctx* ctx, const v1::RejectHandoffRequest* req,
                                        v1::Handoff* resp) {
   RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
-  RETURN_IF_ERROR_GRPC(RequireHandoffId(req->handoff_id()));
+  RETURN_IF_ERROR_GRPC(handoff::RequireUuid(req->handoff_id(), "handoff_id"));
   RETURN_IF_ERROR_GRPC(
       RequireEnum(req->reason(), handoff::v1::RejectionReason_IsValid, "reason", false));
   RETURN_IF_ERROR_GRPC(RequireText(req->note(), "note", 2000, false));
@@ -166,7 +162,7 @@ Status SalesServiceImpl::ListAccounts(Ctx* ctx, const v1::ListAccountsRequest* r
 Status SalesServiceImpl::CreateContact(Ctx* ctx, const v1::CreateContactRequest* req, v1::Contact* resp) {
   RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
   v1::Contact c = req->contact();
-  ASSIGN_OR_RETURN_GRPC(std::string email, marketing::NormalizeEmail(c.email(), "contact.email"));
+  ASSIGN_OR_RETURN_GRPC(std::string email, handoff::NormalizeEmail(c.email(), "contact.email"));
   c.set_email(email);
   RETURN_IF_ERROR_GRPC(RequireNonNegativeId(c.account_id(), "contact.account_id"));
   RETURN_IF_ERROR_GRPC(RequireText(c.first_name(), "contact.first_name", 200, false));
@@ -207,7 +203,7 @@ Status SalesServiceImpl::CreateOpportunity(Ctx* ctx, const v1::CreateOpportunity
         "opportunity.source: must be SALES_PROSPECTING, REFERRAL or UPSELL (MARKETING comes "
         "from AcceptHandoff)"));
   }
-  RETURN_IF_ERROR_GRPC(common::ValidateMoney(o.amount(), "opportunity.amount"));
+  RETURN_IF_ERROR_GRPC(handoff::ValidateMoney(o.amount(), "opportunity.amount"));
   RETURN_IF_ERROR_GRPC(ValidateDate(o.expected_close_date(), "opportunity.expected_close_date"));
   RETURN_IF_ERROR_GRPC(RequireText(o.next_step(), "opportunity.next_step", 2000, false));
   if (o.has_probability_override() &&
@@ -253,7 +249,7 @@ Status SalesServiceImpl::UpdateOpportunity(Ctx* ctx, const v1::UpdateOpportunity
                 /*required=*/true));
   for (const std::string& p : paths) {
     if (p == "name") RETURN_IF_ERROR_GRPC(RequireText(o.name(), "opportunity.name", 200, true));
-    if (p == "amount") RETURN_IF_ERROR_GRPC(common::ValidateMoney(o.amount(), "opportunity.amount"));
+    if (p == "amount") RETURN_IF_ERROR_GRPC(handoff::ValidateMoney(o.amount(), "opportunity.amount"));
     if (p == "expected_close_date") {
       RETURN_IF_ERROR_GRPC(ValidateDate(o.expected_close_date(), "opportunity.expected_close_date"));
     }
@@ -332,7 +328,7 @@ Status SalesServiceImpl::CloseOpportunity(Ctx* ctx, const v1::CloseOpportunityRe
     if (req->amount().currency_code().empty()) {
       return ToGrpcStatus(absl::InvalidArgumentError("amount: required when WON"));
     }
-    RETURN_IF_ERROR_GRPC(common::ValidateMoney(req->amount(), "amount"));
+    RETURN_IF_ERROR_GRPC(handoff::ValidateMoney(req->amount(), "amount"));
   } else {
     RETURN_IF_ERROR_GRPC(
         RequireEnum(req->loss_reason(), handoff::v1::LossReason_IsValid, "loss_reason", false));
@@ -354,7 +350,7 @@ Status SalesServiceImpl::LogActivity(Ctx* ctx, const v1::LogActivityRequest* req
   RETURN_IF_ERROR_GRPC(RequireNonNegativeId(a.opportunity_id(), "activity.opportunity_id"));
   RETURN_IF_ERROR_GRPC(RequireNonNegativeId(a.contact_id(), "activity.contact_id"));
   RETURN_IF_ERROR_GRPC(RequireNonNegativeId(a.rep_id(), "activity.rep_id"));
-  if (!a.handoff_id().empty()) RETURN_IF_ERROR_GRPC(RequireHandoffId(a.handoff_id()));
+  if (!a.handoff_id().empty()) RETURN_IF_ERROR_GRPC(handoff::RequireUuid(a.handoff_id(), "handoff_id"));
   RETURN_IF_ERROR_GRPC(RequireText(a.outcome(), "activity.outcome", 2000, false));
   RETURN_IF_ERROR_GRPC(RequireText(a.notes(), "activity.notes", 60000, false));
   ASSIGN_OR_RETURN_GRPC(*resp, opportunities_->LogActivity(a, CallerOf(*ctx), req->request_id(),
@@ -378,7 +374,7 @@ Status SalesServiceImpl::SetQuota(Ctx* ctx, const v1::SetQuotaRequest* req, v1::
   if (q.revenue_target().currency_code().empty()) {
     return ToGrpcStatus(absl::InvalidArgumentError("quota.revenue_target: required"));
   }
-  RETURN_IF_ERROR_GRPC(common::ValidateMoney(q.revenue_target(), "quota.revenue_target"));
+  RETURN_IF_ERROR_GRPC(handoff::ValidateMoney(q.revenue_target(), "quota.revenue_target"));
   if (q.call_target() < 0 || q.meeting_target() < 0) {
     return ToGrpcStatus(absl::InvalidArgumentError("quota: activity targets must not be negative"));
   }
@@ -426,7 +422,7 @@ Status SalesServiceImpl::GetRelayStats(Ctx* ctx, const v1::GetRelayStatsRequest*
 Status HandoffInboxServiceImpl::SubmitLead(grpc::ServerContext* ctx, const handoff::v1::LeadHandoff* req,
                                            handoff::v1::SubmitLeadResponse* resp) {
   RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
-  RETURN_IF_ERROR_GRPC(RequireHandoffId(req->handoff_id()));
+  RETURN_IF_ERROR_GRPC(handoff::RequireUuid(req->handoff_id(), "handoff_id"));
   RETURN_IF_ERROR_GRPC(RequirePositiveId(req->lead_id(), "lead_id"));
   ASSIGN_OR_RETURN_GRPC(*resp, inbox_->Submit(*req, absl::Now()));
   return Status::OK;
@@ -435,9 +431,7 @@ Status HandoffInboxServiceImpl::SubmitLead(grpc::ServerContext* ctx, const hando
 Status HandoffInboxServiceImpl::EraseLead(grpc::ServerContext* ctx, const handoff::v1::LeadErasure* req,
                                           handoff::v1::EraseLeadResponse* resp) {
   RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
-  if (req->event_id().size() != 36) {
-    return ToGrpcStatus(absl::InvalidArgumentError("event_id: must be a UUID"));
-  }
+  RETURN_IF_ERROR_GRPC(handoff::RequireUuid(req->event_id(), "event_id"));
   RETURN_IF_ERROR_GRPC(RequirePositiveId(req->lead_id(), "lead_id"));
   ASSIGN_OR_RETURN_GRPC(*resp, inbox_->Erase(*req));
   return Status::OK;

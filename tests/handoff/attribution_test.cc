@@ -4,7 +4,7 @@
 
 #include <map>
 
-#include "common/outbox_relay.h"
+#include "handoff/outbox_relay.h"
 
 namespace funnel::marketing {
 namespace {
@@ -38,15 +38,17 @@ TEST(AttributionTest, NoCampaignsCreditNothing) { EXPECT_TRUE(Attribute(500, 0, 
 }  // namespace
 }  // namespace funnel::marketing
 
-namespace funnel::common {
+namespace funnel::handoff {
 namespace {
 
 TEST(RelayTest, EveryEventKindHasItsContractMethod) {
-  EXPECT_EQ(MethodForKind("LeadHandoff"), "/funnel.handoff.v1.HandoffInboxService/SubmitLead");
-  EXPECT_EQ(MethodForKind("LeadErasure"), "/funnel.handoff.v1.HandoffInboxService/EraseLead");
-  EXPECT_EQ(MethodForKind("HandoffDecision"), "/funnel.handoff.v1.HandoffFeedbackService/ReportDecision");
-  EXPECT_EQ(MethodForKind("DealOutcome"), "/funnel.handoff.v1.HandoffFeedbackService/ReportOutcome");
-  EXPECT_EQ(MethodForKind("Bogus"), "");
+  EXPECT_EQ(MethodFor(*KindFromName("LeadHandoff")), "/funnel.handoff.v1.HandoffInboxService/SubmitLead");
+  EXPECT_EQ(MethodFor(*KindFromName("LeadErasure")), "/funnel.handoff.v1.HandoffInboxService/EraseLead");
+  EXPECT_EQ(MethodFor(*KindFromName("HandoffDecision")),
+            "/funnel.handoff.v1.HandoffFeedbackService/ReportDecision");
+  EXPECT_EQ(MethodFor(*KindFromName("DealOutcome")),
+            "/funnel.handoff.v1.HandoffFeedbackService/ReportOutcome");
+  EXPECT_EQ(KindFromName("Bogus"), std::nullopt);
 }
 
 TEST(RelayTest, BackoffDoublesUpToTheCapWithBoundedJitter) {
@@ -60,4 +62,4 @@ TEST(RelayTest, BackoffDoublesUpToTheCapWithBoundedJitter) {
 }
 
 }  // namespace
-}  // namespace funnel::common
+}  // namespace funnel::handoff

@@ -7,8 +7,8 @@
 #include <thread>
 
 #include "common/ids.h"
-#include "common/mysql/outbox.h"
-#include "common/outbox_relay.h"
+#include "handoff/outbox.h"
+#include "handoff/outbox_relay.h"
 #include "common/testing/status_matchers.h"
 #include "marketing_service/migrations.h"
 #include "tests/sales/sales_fixture.h"
@@ -28,18 +28,25 @@ class RelayIntegrationTest : public sales::SalesFixture {
   }
 
   // Queues a LeadHandoff for `lead_id` in marketing's outbox; returns its id.
-  std::string Queue(int64_t lead_id, const std::string& kind = "LeadHandoff") {
+  std::string Queue(int64_t lead_id) {
     handoff::v1::LeadHandoff event = Lead(lead_id, absl::StrCat("p", lead_id, "@example.com"), "Co");
     EXPECT_THAT(outbox_pool_.InTransaction("queue", [&](sql::Connection& conn) {
-      common::InsertOutboxEvent(conn, event.handoff_id(), lead_id, kind, event.SerializeAsString(),
-                                absl::Now());
+      handoff::InsertOutboxEvent(conn, event.handoff_id(), lead_id, handoff::EventKind::kLeadHandoff,
+                                 event.SerializeAsString(), absl::Now());
       return absl::OkStatus();
     }), IsOk());
     return event.handoff_id();
   }
 
-  common::RelayOptions Options() {
-    common::RelayOptions o;
+  // Queues an event of a kind this build does not know (a newer build wrote it).
+  void QueueUnknownKind(int64_t lead_id) {
+    outbox_db_.Execute(absl::StrCat(
+        "INSERT INTO outbox (event_id, lead_id, kind, payload, created_at, next_attempt_at) "
+        "VALUES (UUID(), ", lead_id, ", 'Bogus', '', NOW(6), NOW(6))"));
+  }
+
+  handoff::RelayOptions Options() {
+    handoff::RelayOptions o;
     o.name = "test";
     o.gateway = grpc::CreateChannel(absl::StrCat("127.0.0.1:", host_->port()),
                                     grpc::InsecureChannelCredentials());
@@ -54,10 +61,10 @@ class RelayIntegrationTest : public sales::SalesFixture {
 
 TEST_F(RelayIntegrationTest, TwoRelaysDeliverEachEventExactlyOnce) {
   for (int i = 1; i <= 60; ++i) Queue(i);
-  common::OutboxRelay a(&outbox_pool_, Options());
-  common::OutboxRelay b(&outbox_pool_, Options());
+  handoff::OutboxRelay a(&outbox_pool_, Options());
+  handoff::OutboxRelay b(&outbox_pool_, Options());
   std::atomic<int> delivered{0};
-  auto drain = [&](common::OutboxRelay* relay) {
+  auto drain = [&](handoff::OutboxRelay* relay) {
     for (int i = 0; i < 50; ++i) {
       absl::StatusOr<int> n = relay->RunOnce();
       ASSERT_THAT(n, IsOk());
@@ -75,10 +82,10 @@ TEST_F(RelayIntegrationTest, TwoRelaysDeliverEachEventExactlyOnce) {
 }
 
 TEST_F(RelayIntegrationTest, ALeadsLaterEventsWaitForItsEarlierOne) {
-  Queue(1, "Bogus");  // cannot be delivered
+  QueueUnknownKind(1);  // cannot be delivered
   const std::string blocked = Queue(1);
   const std::string free = Queue(2);
-  common::OutboxRelay relay(&outbox_pool_, Options());
+  handoff::OutboxRelay relay(&outbox_pool_, Options());
   auto delivered = relay.RunOnce();
   ASSERT_THAT(delivered, IsOk());
   EXPECT_EQ(*delivered, 1);
@@ -94,17 +101,17 @@ TEST_F(RelayIntegrationTest, ALeadsLaterEventsWaitForItsEarlierOne) {
 
 TEST_F(RelayIntegrationTest, AReceiverThatIsDownIsRetriedLaterAndNothingIsLost) {
   Queue(5);
-  common::RelayOptions options = Options();
+  handoff::RelayOptions options = Options();
   options.gateway = grpc::CreateChannel(absl::StrCat("127.0.0.1:", funnel::testing::FreePort()),
                                         grpc::InsecureChannelCredentials());
   options.call_deadline = absl::Milliseconds(300);
   options.initial_backoff = absl::Milliseconds(1);
-  common::OutboxRelay down(&outbox_pool_, options);
+  handoff::OutboxRelay down(&outbox_pool_, options);
   ASSERT_THAT(down.RunOnce(), IsOk());
   EXPECT_EQ(outbox_db_.QueryInt("SELECT attempts FROM outbox"), 1);
   EXPECT_EQ(outbox_db_.QueryInt("SELECT COUNT(*) FROM outbox WHERE last_error <> ''"), 1);
   absl::SleepFor(absl::Milliseconds(20));
-  common::OutboxRelay up(&outbox_pool_, Options());
+  handoff::OutboxRelay up(&outbox_pool_, Options());
   auto n = up.RunOnce();
   ASSERT_THAT(n, IsOk());
   EXPECT_EQ(*n, 1);

@@ -1,7 +1,6 @@
 #include <gtest/gtest.h>
 
 #include "common/testing/status_matchers.h"
-#include "marketing_service/email.h"
 #include "marketing_service/lifecycle.h"
 
 namespace funnel::marketing {
@@ -10,21 +9,6 @@ namespace {
 using ::funnel::testing::IsOk;
 using ::funnel::testing::StatusIs;
 using ::testing::HasSubstr;
-
-TEST(NormalizeEmailTest, TrimsAndLowerCases) {
-  EXPECT_EQ(*NormalizeEmail("  Ada.Lovelace@Example.COM \t"), "ada.lovelace@example.com");
-}
-
-TEST(NormalizeEmailTest, RejectsMalformedAddressesNamingTheField) {
-  for (const char* bad : {"", "   ", "ada", "@example.com", "ada@", "ada@example", "a@b@c.com",
-                          "ada @example.com", "ada@example..com", "ada@.com", "ada@example.com."}) {
-    EXPECT_THAT(NormalizeEmail(bad, "contact.email"),
-                StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("contact.email: ")))
-        << bad;
-  }
-  EXPECT_THAT(NormalizeEmail(std::string(310, 'a') + "@example.com"),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("320")));
-}
 
 TEST(LifecycleTest, OnlyNurturableConsentingLeadsQualify) {
   using handoff::v1::CONSENT_STATUS_OPTED_IN;

@@ -1,0 +1,49 @@
+#include "handoff/validation.h"
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+
+namespace funnel::handoff {
+
+absl::Status ValidateMoney(const v1::Money& m, absl::string_view field) {
+  if (m.amount_minor() < 0) {
+    return absl::InvalidArgumentError(absl::StrCat(field, ": must not be negative"));
+  }
+  if (m.amount_minor() != 0 || !m.currency_code().empty()) {
+    const std::string& code = m.currency_code();
+    if (code.size() != 3 || !absl::ascii_isupper(code[0]) || !absl::ascii_isupper(code[1]) ||
+        !absl::ascii_isupper(code[2])) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(field, ".currency_code: must be an ISO 4217 code such as USD"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateContactFields(const v1::Contact& c, absl::string_view prefix) {
+  const struct {
+    const char* name;
+    const std::string& value;
+    size_t max;
+  } fields[] = {{"first_name", c.first_name(), 200}, {"last_name", c.last_name(), 200},
+                {"company", c.company(), 200},       {"title", c.title(), 200},
+                {"phone", c.phone(), 64},            {"industry", c.industry(), 100},
+                {"region", c.region(), 100}};
+  for (const auto& f : fields) {
+    if (f.value.size() > f.max) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(prefix, f.name, ": longer than ", f.max, " characters"));
+    }
+  }
+  if (c.company_size() < 0) {
+    return absl::InvalidArgumentError(absl::StrCat(prefix, "company_size: must not be negative"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status RequireUuid(absl::string_view id, absl::string_view field) {
+  if (id.size() != 36) return absl::InvalidArgumentError(absl::StrCat(field, ": must be a UUID"));
+  return absl::OkStatus();
+}
+
+}  // namespace funnel::handoff

@@ -11,6 +11,7 @@
 
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "funnel/handoff/v1/types.pb.h"
 #include "handoff/contract.h"
 
 namespace funnel::handoff {
@@ -36,10 +37,9 @@ struct OutboxStats {
 // Depth and age of the outbox, to spot a stuck relay.
 OutboxStats ReadOutboxStats(sql::Connection& conn, absl::Time now);
 
-// Copies stats into either service's RelayStats message (same fields).
-template <typename RelayStatsProto>
-RelayStatsProto ToRelayStatsProto(const OutboxStats& s) {
-  RelayStatsProto proto;
+// The contract's RelayStats message, as both services' GetRelayStats answer it.
+inline v1::RelayStats ToRelayStatsProto(const OutboxStats& s) {
+  v1::RelayStats proto;
   proto.set_pending(s.pending);
   proto.set_oldest_pending_age_seconds(s.oldest_pending_age_seconds);
   proto.set_delivered(s.delivered);

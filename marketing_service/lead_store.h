@@ -109,7 +109,7 @@ class LeadStore final {
                                                       const std::string& actor, absl::Time now);
 
   absl::StatusOr<v1::HandoffStatus> GetHandoffStatus(int64_t lead_id);
-  absl::StatusOr<v1::RelayStats> GetRelayStats(absl::Time now);
+  absl::StatusOr<handoff::v1::RelayStats> GetRelayStats(absl::Time now);
 
  private:
   template <typename T>

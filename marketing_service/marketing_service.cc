@@ -375,7 +375,7 @@ Status MarketingServiceImpl::GetHandoffStatus(ServerContext* ctx, const v1::GetH
 }
 
 Status MarketingServiceImpl::GetRelayStats(ServerContext* ctx, const v1::GetRelayStatsRequest*,
-                                           v1::RelayStats* resp) {
+                                           handoff::v1::RelayStats* resp) {
   RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
   ASSIGN_OR_RETURN_GRPC(*resp, leads_->GetRelayStats(absl::Now()));
   return Status::OK;

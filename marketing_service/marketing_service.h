@@ -77,7 +77,7 @@ class MarketingServiceImpl final
   grpc::Status GetHandoffStatus(grpc::ServerContext*, const v1::GetHandoffStatusRequest*,
                                 v1::HandoffStatus*) override;
   grpc::Status GetRelayStats(grpc::ServerContext*, const v1::GetRelayStatsRequest*,
-                             v1::RelayStats*) override;
+                             handoff::v1::RelayStats*) override;
 
  private:
   // Validates and normalises a capture request (also one ImportLeads row).

@@ -325,10 +325,10 @@ absl::StatusOr<v1::FunnelStats> ReportStore::FunnelStats(
   return stats;
 }
 
-absl::StatusOr<v1::RelayStats> ReportStore::RelayStats(absl::Time now) {
-  v1::RelayStats stats;
+absl::StatusOr<handoff::v1::RelayStats> ReportStore::RelayStats(absl::Time now) {
+  handoff::v1::RelayStats stats;
   RETURN_IF_ERROR(pool_->WithConnection("relay stats", [&](sql::Connection& conn) {
-    stats = handoff::ToRelayStatsProto<v1::RelayStats>(handoff::ReadOutboxStats(conn, now));
+    stats = handoff::ToRelayStatsProto(handoff::ReadOutboxStats(conn, now));
     return absl::OkStatus();
   }));
   return stats;

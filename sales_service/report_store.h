@@ -31,7 +31,7 @@ class ReportStore final {
   // and/or only the given marketing leads (`lead_ids` when set; empty matches none).
   absl::StatusOr<v1::FunnelStats> FunnelStats(absl::Time start, absl::Time end, int64_t campaign_id,
                                               const std::optional<std::vector<int64_t>>& lead_ids);
-  absl::StatusOr<v1::RelayStats> RelayStats(absl::Time now);
+  absl::StatusOr<handoff::v1::RelayStats> RelayStats(absl::Time now);
 
  private:
   common::ConnectionPool* const pool_;

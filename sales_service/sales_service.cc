@@ -413,7 +413,8 @@ Status SalesServiceImpl::GetFunnelStats(Ctx* ctx, const v1::GetFunnelStatsReques
   return Status::OK;
 }
 
-Status SalesServiceImpl::GetRelayStats(Ctx* ctx, const v1::GetRelayStatsRequest*, v1::RelayStats* resp) {
+Status SalesServiceImpl::GetRelayStats(Ctx* ctx, const v1::GetRelayStatsRequest*,
+                                       handoff::v1::RelayStats* resp) {
   RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
   ASSIGN_OR_RETURN_GRPC(*resp, reports_->RelayStats(absl::Now()));
   return Status::OK;

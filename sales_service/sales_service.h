@@ -58,7 +58,7 @@ class SalesServiceImpl final : public v1::SalesService::Service {
   grpc::Status GetRepPerformance(Ctx*, const v1::GetRepPerformanceRequest*, v1::RepPerformance*) override;
   grpc::Status GetPipelineReport(Ctx*, const v1::GetPipelineReportRequest*, v1::PipelineReport*) override;
   grpc::Status GetFunnelStats(Ctx*, const v1::GetFunnelStatsRequest*, v1::FunnelStats*) override;
-  grpc::Status GetRelayStats(Ctx*, const v1::GetRelayStatsRequest*, v1::RelayStats*) override;
+  grpc::Status GetRelayStats(Ctx*, const v1::GetRelayStatsRequest*, handoff::v1::RelayStats*) override;
 
  private:
   DirectoryStore* const directory_;

@@ -148,7 +148,7 @@ TEST(DoorTest, OneCallerOverItsLimitsIsRefusedAndNobodyElse) {
   std::string retry_after;
   for (int i = 0; i < 20; ++i) {
     grpc::ClientContext ctx;
-    marketing::v1::RelayStats stats;
+    handoff::v1::RelayStats stats;
     grpc::Status s = stub->GetRelayStats(&ctx, {}, &stats);
     if (s.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED) {
       ++refused;

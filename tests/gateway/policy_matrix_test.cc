@@ -8,9 +8,13 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <map>
+#include <set>
 
 #include "absl/strings/match.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/synchronization/notification.h"
 #include "funnel/gateway/v1/funnel_service.pb.h"
 #include "gateway/auth.h"
@@ -45,6 +49,37 @@ TEST(PolicyMatrixTest, EveryMethodIsInThePolicy) {
   const std::vector<std::string> methods = PublicMethods();
   EXPECT_GE(methods.size(), 60u);
   for (const std::string& m : methods) EXPECT_TRUE(policy->Mentions(m)) << m << " is not in gateway/policy.txt";
+}
+
+// README's "Who may call what" table is what users read: it must say what the
+// policy file says, method by method and role by role.
+TEST(PolicyMatrixTest, TheReadmeTableIsThePolicy) {
+  std::ifstream in(testing::SourceDir() + "/README.md");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto policy = gateway::Policy::Parse(gateway::DefaultPolicyText());
+  ASSERT_TRUE(policy.ok());
+  const std::vector<std::string> columns = {"MARKETING",   "SALES_REP", "SALES_MANAGER",    "REVENUE_OPS",
+                                            "ADMIN",       "SERVICE_MARKETING", "SERVICE_SALES"};
+  std::map<std::string, std::set<std::string>> readme;
+  for (absl::string_view line : absl::StrSplit(text, '\n')) {
+    if (!absl::StartsWith(line, "| `") || !absl::StrContains(line, "Service/")) continue;
+    std::vector<std::string> cells = absl::StrSplit(line, '|');
+    // "", " `Service/Method` ", one cell per role, ""
+    ASSERT_EQ(cells.size(), columns.size() + 3) << line;
+    std::string method(absl::StripAsciiWhitespace(cells[1]));
+    method = method.substr(1, method.size() - 2);  // the backquotes
+    std::set<std::string>& roles = readme[method];
+    for (size_t i = 0; i < columns.size(); ++i) {
+      if (absl::StripAsciiWhitespace(cells[i + 2]) == "x") roles.insert(columns[i]);
+    }
+  }
+  ASSERT_FALSE(readme.empty());
+  std::map<std::string, std::set<std::string>> shipped;
+  for (const auto& [method, roles] : policy->rules()) {
+    // README names methods by service: "MarketingService/CaptureLead".
+    shipped[method.substr(method.rfind('.') + 1)] = roles;
+  }
+  EXPECT_EQ(readme, shipped);
 }
 
 TEST(PolicyMatrixTest, EveryMethodTimesEveryRoleAnswersAsThePolicySays) {

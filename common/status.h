@@ -48,10 +48,15 @@ int64_t RetryAfterMs(const absl::Status& status);
 #define FUNNEL_STATUS_CONCAT_(x, y) FUNNEL_STATUS_CONCAT_INNER_(x, y)
 
 // Returns `expr`'s status from the enclosing function if it is not OK.
-#define RETURN_IF_ERROR(expr)                           \
-  do {                                                  \
-    const ::absl::Status funnel_status_ = (expr);       \
-    if (!funnel_status_.ok()) return funnel_status_;    \
+#define RETURN_IF_ERROR(expr) \
+  FUNNEL_RETURN_IF_ERROR_IMPL_(FUNNEL_STATUS_CONCAT_(funnel_status_, __LINE__), expr)
+
+// A name of its own per line, so a RETURN_IF_ERROR in a lambda inside another one
+// does not shadow the outer status.
+#define FUNNEL_RETURN_IF_ERROR_IMPL_(status, expr) \
+  do {                                             \
+    const ::absl::Status status = (expr);          \
+    if (!status.ok()) return status;               \
   } while (0)
 
 // Evaluates `rexpr` (an absl::StatusOr<T>); on error returns its status from the
@@ -67,10 +72,13 @@ int64_t RetryAfterMs(const absl::Status& status);
   lhs = std::move(statusor).value()
 
 // Like RETURN_IF_ERROR, for functions that return grpc::Status (handlers).
-#define RETURN_IF_ERROR_GRPC(expr)                                          \
-  do {                                                                      \
-    const ::absl::Status funnel_status_ = (expr);                           \
-    if (!funnel_status_.ok()) return ::funnel::common::ToGrpcStatus(funnel_status_); \
+#define RETURN_IF_ERROR_GRPC(expr) \
+  FUNNEL_RETURN_IF_ERROR_GRPC_IMPL_(FUNNEL_STATUS_CONCAT_(funnel_status_, __LINE__), expr)
+
+#define FUNNEL_RETURN_IF_ERROR_GRPC_IMPL_(status, expr)                \
+  do {                                                                 \
+    const ::absl::Status status = (expr);                              \
+    if (!status.ok()) return ::funnel::common::ToGrpcStatus(status);   \
   } while (0)
 
 // Like ASSIGN_OR_RETURN, for functions that return grpc::Status (handlers).

@@ -21,8 +21,11 @@ void Step(v1::FunnelReport* report, const char* from, const char* to, int64_t fr
 
 // The state of one report: both backend answers, whichever comes last finishes.
 struct ReportCall {
-  grpc::ServerUnaryReactor* reactor;
-  v1::FunnelReport* response;
+  ReportCall(grpc::ServerUnaryReactor* reactor, v1::FunnelReport* response)
+      : reactor(reactor), response(response) {}
+
+  grpc::ServerUnaryReactor* const reactor;
+  v1::FunnelReport* const response;
   std::unique_ptr<grpc::ClientContext> marketing_ctx;
   std::unique_ptr<grpc::ClientContext> sales_ctx;
   marketing::v1::GetFunnelStatsRequest marketing_request;
@@ -114,7 +117,7 @@ grpc::ServerUnaryReactor* FunnelServiceImpl::GetFunnelReport(grpc::CallbackServe
     reactor->Finish(common::ToGrpcStatus(valid));
     return reactor;
   }
-  auto* call = new ReportCall{reactor, response};
+  auto* call = new ReportCall(reactor, response);
   call->permit = std::move(admission->permit);
   call->marketing_ctx = grpc::ClientContext::FromCallbackServerContext(*context);
   call->sales_ctx = grpc::ClientContext::FromCallbackServerContext(*context);

@@ -114,7 +114,11 @@ absl::StatusOr<int> OutboxRelay::RunOnce() {
       std::unique_ptr<sql::ResultSet> rs(claim->executeQuery());
       std::map<int64_t, int64_t> first_seq;  // lead -> its oldest claimed event
       while (rs->next()) {
-        RelayedEvent event{rs->getInt64(1), rs->getString(2), rs->getInt64(3), rs->getString(4)};
+        RelayedEvent event;
+        event.seq = rs->getInt64(1);
+        event.event_id = rs->getString(2);
+        event.lead_id = rs->getInt64(3);
+        event.kind_name = rs->getString(4);
         event.kind = KindFromName(event.kind_name);
         // One event per lead per pass keeps each lead's events in order while
         // different leads' events go out together; the rest wait for the next pass.

@@ -26,17 +26,21 @@ std::string GetLeadBytes(uint64_t seq) {
 
 absl::StatusOr<v1::ScenarioResult> RunEcho(const BenchConfig& config) {
   testing::TempDir dir;
-  testing::ChildProcess echo("funnel-echo", {FUNNEL_ECHO_BIN, "--port_file=" + dir.path() + "/echo.port"});
-  absl::StatusOr<int> echo_port = testing::WaitForPortFile(dir.path() + "/echo.port", absl::Seconds(20));
+  testing::ChildProcess echo("funnel-echo",
+                             {FUNNEL_ECHO_BIN, "--port_file=" + dir.path() + "/echo.port"});
+  absl::StatusOr<int> echo_port =
+      testing::WaitForPortFile(dir.path() + "/echo.port", absl::Seconds(20));
   if (!echo_port.ok()) return echo_port.status();
   const std::string keys = dir.path() + "/keys.txt";
   const std::string key = testing::MakeKey(keys, "MARKETING", "bench-echo", 0);
   const std::string echo_address = absl::StrCat("127.0.0.1:", *echo_port);
   testing::ChildProcess gateway(
-      "gateway", {testing::BinaryPath("gateway"), "--port=0", "--port_file=" + dir.path() + "/gw.port",
-                  "--keys_file=" + keys, "--marketing_address=" + echo_address,
-                  "--sales_address=" + echo_address, "--internal_secret=bench"});
-  absl::StatusOr<int> gw_port = testing::WaitForPortFile(dir.path() + "/gw.port", absl::Seconds(20));
+      "gateway",
+      {testing::BinaryPath("gateway"), "--port=0", "--port_file=" + dir.path() + "/gw.port",
+       "--keys_file=" + keys, "--marketing_address=" + echo_address,
+       "--sales_address=" + echo_address, "--internal_secret=bench"});
+  absl::StatusOr<int> gw_port =
+      testing::WaitForPortFile(dir.path() + "/gw.port", absl::Seconds(20));
   if (!gw_port.ok()) return gw_port.status();
 
   std::map<std::string, pid_t> watch = {

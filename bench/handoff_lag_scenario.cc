@@ -15,20 +15,22 @@ absl::StatusOr<v1::ScenarioResult> RunHandoffLag(const BenchConfig& config) {
   testing::FunnelStack stack("bench_lag");
   const double total_seconds = absl::ToDoubleSeconds(config.warmup + config.duration);
   const int64_t leads = static_cast<int64_t>(config.handoff_rate * total_seconds * 1.1) + 100;
-  const int64_t first = SeedLeads(stack.marketing_db(), leads, config.run_id, /*some_handed_off=*/false);
+  const int64_t first =
+      SeedLeads(stack.marketing_db(), leads, config.run_id, /*some_handed_off=*/false);
 
-  LoadOptions o = GatewayLoad(stack, config, "handoff-lag", "/funnel.marketing.v1.MarketingService/QualifyLead",
-                              stack.Key("MARKETING"));
+  LoadOptions o =
+      GatewayLoad(stack, config, "handoff-lag", "/funnel.marketing.v1.MarketingService/QualifyLead",
+                  stack.Key("MARKETING"));
   o.rate = config.handoff_rate;
   o.watch = WatchedProcesses(stack, config);
   v1::ScenarioResult result;
   result.set_scenario("handoff-lag");
   *result.add_runs() = ToRun("qualify", o, RunLoad(o, [first](uint64_t seq) {
-    marketing::v1::QualifyLeadRequest request;
-    request.set_lead_id(first + static_cast<int64_t>(seq));
-    request.set_note("bench");
-    return request.SerializeAsString();
-  }));
+                               marketing::v1::QualifyLeadRequest request;
+                               request.set_lead_id(first + static_cast<int64_t>(seq));
+                               request.set_note("bench");
+                               return request.SerializeAsString();
+                             }));
   if (config.smoke) RETURN_IF_ERROR(RequireNoErrors(result.runs(0)));
 
   // Every handoff must reach sales; wait for the relay to drain.
@@ -41,17 +43,19 @@ absl::StatusOr<v1::ScenarioResult> RunHandoffLag(const BenchConfig& config) {
     absl::SleepFor(absl::Milliseconds(100));
   }
   if (arrived < made) {
-    return absl::DeadlineExceededError(
-        absl::StrCat("handoff-lag: only ", arrived, " of ", made, " handoffs reached sales in 120 s"));
+    return absl::DeadlineExceededError(absl::StrCat("handoff-lag: only ", arrived, " of ", made,
+                                                    " handoffs reached sales in 120 s"));
   }
 
   // Lags of the handoffs made after the warm-up.
-  const int64_t warm = static_cast<int64_t>(config.handoff_rate * absl::ToDoubleSeconds(config.warmup));
-  const std::vector<std::string> lags = mk.QueryStrings(absl::Substitute(R"sql(
+  const int64_t warm =
+      static_cast<int64_t>(config.handoff_rate * absl::ToDoubleSeconds(config.warmup));
+  const std::vector<std::string> lags =
+      mk.QueryStrings(absl::Substitute(R"sql(
       SELECT TIMESTAMPDIFF(MICROSECOND, m.created_at, s.received_at)
       FROM handoffs m JOIN $0.handoffs s ON s.handoff_id = m.handoff_id
       WHERE m.lead_id >= $1)sql",
-                                                                        stack.sales_db().name(), first + warm));
+                                       stack.sales_db().name(), first + warm));
   LatencyHistogram lag;
   for (const std::string& text : lags) {
     int64_t micros = 0;

@@ -43,14 +43,17 @@ void LatencyHistogram::Record(int64_t nanos) {
 void LatencyHistogram::Merge(const LatencyHistogram& other) {
   if (other.count() == 0) return;
   for (int i = 0; i < kBuckets; ++i) {
-    counts_[i].fetch_add(other.counts_[i].load(std::memory_order_relaxed), std::memory_order_relaxed);
+    counts_[i].fetch_add(other.counts_[i].load(std::memory_order_relaxed),
+                         std::memory_order_relaxed);
   }
   count_.fetch_add(other.count(), std::memory_order_relaxed);
   min_.store(std::min(min_.load(), other.min()));
   max_.store(std::max(max_.load(), other.max()));
 }
 
-int64_t LatencyHistogram::min() const { return count() == 0 ? 0 : min_.load(std::memory_order_relaxed); }
+int64_t LatencyHistogram::min() const {
+  return count() == 0 ? 0 : min_.load(std::memory_order_relaxed);
+}
 int64_t LatencyHistogram::max() const { return max_.load(std::memory_order_relaxed); }
 
 int64_t LatencyHistogram::Percentile(double q) const {

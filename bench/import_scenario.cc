@@ -50,7 +50,8 @@ v1::Run MeasureImport(testing::FunnelStack& stack, const BenchConfig& config, in
     std::vector<std::thread> threads;
     for (int s = 0; s < streams; ++s) {
       threads.emplace_back([&, s] {
-        outcomes[s] = ImportStream(channel, absl::StrCat(config.run_id, "-", name, "-", s), per_stream);
+        outcomes[s] =
+            ImportStream(channel, absl::StrCat(config.run_id, "-", name, "-", s), per_stream);
       });
     }
     for (auto& t : threads) t.join();
@@ -66,12 +67,14 @@ v1::Run MeasureImport(testing::FunnelStack& stack, const BenchConfig& config, in
   int64_t created = 0;
   for (const StreamOutcome& o : outcomes) {
     created += o.response.created();
-    if (!o.status.ok()) ++(*run.mutable_errors())[absl::StrCat("STREAM_CODE_", o.status.error_code())];
+    if (!o.status.ok())
+      ++(*run.mutable_errors())[absl::StrCat("STREAM_CODE_", o.status.error_code())];
     if (o.response.rejected() > 0) (*run.mutable_errors())["ROW_REJECTED"] += o.response.rejected();
   }
   run.set_ok(created);
   run.set_per_second(seconds > 0 ? static_cast<double>(created) / seconds : 0);
-  for (const auto& [process, s] : CpuSpent(before, after)) (*run.mutable_cpu_seconds())[process] = s;
+  for (const auto& [process, s] : CpuSpent(before, after))
+    (*run.mutable_cpu_seconds())[process] = s;
   return run;
 }
 
@@ -83,11 +86,12 @@ absl::StatusOr<v1::ScenarioResult> RunImport(const BenchConfig& config) {
   // streams do not pay for cold connections, statements and pages. Sized in rows,
   // not time: a client stream's writes run ahead of the server by what flow control
   // lets through, so the time a writer spends says little about the work done.
-  const StreamOutcome warmup =
-      ImportStream(stack.GatewayChannel(stack.Key("MARKETING")), absl::StrCat(config.run_id, "-warmup"),
-                   std::min<int64_t>(config.import_rows, kWarmupRows));
+  const StreamOutcome warmup = ImportStream(stack.GatewayChannel(stack.Key("MARKETING")),
+                                            absl::StrCat(config.run_id, "-warmup"),
+                                            std::min<int64_t>(config.import_rows, kWarmupRows));
   if (!warmup.status.ok()) {
-    return absl::InternalError(absl::StrCat("import warm-up stream failed: ", warmup.status.error_message()));
+    return absl::InternalError(
+        absl::StrCat("import warm-up stream failed: ", warmup.status.error_message()));
   }
   v1::ScenarioResult result;
   result.set_scenario("import");
@@ -96,10 +100,13 @@ absl::StatusOr<v1::ScenarioResult> RunImport(const BenchConfig& config) {
   if (config.smoke) {
     for (const v1::Run& run : result.runs()) RETURN_IF_ERROR(RequireNoErrors(run));
   }
-  result.add_notes(absl::StrCat(config.import_rows, " new leads per run (a content download "
-                                "touchpoint each), split over the streams; rows/s counts created leads "
-                                "from the first row sent to the summary received; measured after a "
-                                "warm-up stream of ", warmup.response.created(), " leads"));
+  result.add_notes(
+      absl::StrCat(config.import_rows,
+                   " new leads per run (a content download "
+                   "touchpoint each), split over the streams; rows/s counts created leads "
+                   "from the first row sent to the summary received; measured after a "
+                   "warm-up stream of ",
+                   warmup.response.created(), " leads"));
   result.set_command(ReproduceCommand(config, "import"));
   return result;
 }

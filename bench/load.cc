@@ -25,11 +25,23 @@ int64_t NowNanos() {
 }
 
 std::string CodeName(grpc::StatusCode code) {
-  static const char* const kNames[] = {
-      "OK",          "CANCELLED",     "UNKNOWN",           "INVALID_ARGUMENT", "DEADLINE_EXCEEDED",
-      "NOT_FOUND",   "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED",
-      "FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE",     "UNIMPLEMENTED",    "INTERNAL",
-      "UNAVAILABLE", "DATA_LOSS",     "UNAUTHENTICATED"};
+  static const char* const kNames[] = {"OK",
+                                       "CANCELLED",
+                                       "UNKNOWN",
+                                       "INVALID_ARGUMENT",
+                                       "DEADLINE_EXCEEDED",
+                                       "NOT_FOUND",
+                                       "ALREADY_EXISTS",
+                                       "PERMISSION_DENIED",
+                                       "RESOURCE_EXHAUSTED",
+                                       "FAILED_PRECONDITION",
+                                       "ABORTED",
+                                       "OUT_OF_RANGE",
+                                       "UNIMPLEMENTED",
+                                       "INTERNAL",
+                                       "UNAVAILABLE",
+                                       "DATA_LOSS",
+                                       "UNAUTHENTICATED"};
   const int i = static_cast<int>(code);
   return i >= 0 && i <= 16 ? kNames[i] : absl::StrCat("CODE_", i);
 }
@@ -44,7 +56,8 @@ class LoadRun final {
       // Separate connections: channels with equal arguments would share one.
       args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
       args.SetInt("funnel.bench.channel", i);
-      auto channel = grpc::CreateCustomChannel(options.target, grpc::InsecureChannelCredentials(), args);
+      auto channel =
+          grpc::CreateCustomChannel(options.target, grpc::InsecureChannelCredentials(), args);
       channel->WaitForConnected(std::chrono::system_clock::now() + std::chrono::seconds(10));
       stubs_.push_back(std::make_unique<grpc::GenericStub>(channel));
     }
@@ -72,7 +85,8 @@ class LoadRun final {
         int64_t now = NowNanos();
         while (now < intended) {
           // Sleep in short steps so the progress line and CPU snapshot stay on time.
-          std::this_thread::sleep_for(std::chrono::nanoseconds(std::min<int64_t>(intended - now, 50'000'000)));
+          std::this_thread::sleep_for(
+              std::chrono::nanoseconds(std::min<int64_t>(intended - now, 50'000'000)));
           now = NowNanos();
           tick(now);
         }
@@ -85,7 +99,8 @@ class LoadRun final {
     } else {
       for (int i = 0; i < options_.concurrency; ++i) Start(NowNanos());
     }
-    const int64_t give_up = measure_until_ + absl::ToInt64Nanoseconds(options_.deadline) + 5'000'000'000;
+    const int64_t give_up =
+        measure_until_ + absl::ToInt64Nanoseconds(options_.deadline) + 5'000'000'000;
     std::map<std::string, double> cpu_after;
     bool ended = false;
     for (;;) {
@@ -136,9 +151,9 @@ class LoadRun final {
     call->context.set_deadline(std::chrono::system_clock::now() +
                                absl::ToChronoNanoseconds(options_.deadline));
     in_flight_.fetch_add(1);
-    stubs_[seq % stubs_.size()]->UnaryCall(&call->context, options_.method, grpc::StubOptions(),
-                                           &call->request, &call->response,
-                                           [this, call](grpc::Status status) { Done(call, status); });
+    stubs_[seq % stubs_.size()]->UnaryCall(
+        &call->context, options_.method, grpc::StubOptions(), &call->request, &call->response,
+        [this, call](grpc::Status status) { Done(call, status); });
   }
 
   void Done(Call* call, const grpc::Status& status) {

@@ -25,13 +25,13 @@
 namespace funnel::bench {
 
 struct LoadOptions {
-  std::string label;                // for the progress line
-  std::string target;               // host:port
-  std::string method;               // "/pkg.Service/Method"
+  std::string label;   // for the progress line
+  std::string target;  // host:port
+  std::string method;  // "/pkg.Service/Method"
   std::vector<std::pair<std::string, std::string>> metadata;
-  int concurrency = 0;              // > 0: closed loop
-  double rate = 0;                  // > 0: open loop, calls per second
-  int channels = 4;                 // separate connections, calls spread over them
+  int concurrency = 0;  // > 0: closed loop
+  double rate = 0;      // > 0: open loop, calls per second
+  int channels = 4;     // separate connections, calls spread over them
   absl::Duration warmup = absl::Seconds(2);
   absl::Duration duration = absl::Seconds(10);
   absl::Duration deadline = absl::Seconds(30);

@@ -103,8 +103,10 @@ int main(int argc, char** argv) {
       continue;
     }
     result->set_smoke(config.smoke);
-    for (const auto& run : result->runs()) std::printf("%s\n", funnel::bench::SummaryLine(run).c_str());
-    for (const auto& [name, value] : result->figures()) std::printf("  %s = %g\n", name.c_str(), value);
+    for (const auto& run : result->runs())
+      std::printf("%s\n", funnel::bench::SummaryLine(run).c_str());
+    for (const auto& [name, value] : result->figures())
+      std::printf("  %s = %g\n", name.c_str(), value);
     std::fflush(stdout);
     if (const std::string dir = absl::GetFlag(FLAGS_out_dir); !dir.empty()) {
       std::ofstream(absl::StrCat(dir, "/", s->name, ".json")) << ToJson(*result);

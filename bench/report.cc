@@ -35,7 +35,8 @@ std::string FirstLineWith(const std::string& path, absl::string_view key) {
   return "unknown";
 }
 
-const v1::ScenarioResult* Find(const std::vector<v1::ScenarioResult>& results, const std::string& name) {
+const v1::ScenarioResult* Find(const std::vector<v1::ScenarioResult>& results,
+                               const std::string& name) {
   for (const auto& r : results) {
     if (r.scenario() == name) return &r;
   }
@@ -67,7 +68,8 @@ std::string Errors(const v1::Run& run) {
 
 std::string Cpu(const v1::Run& run) {
   std::vector<std::string> parts;
-  for (const auto& [process, s] : run.cpu_seconds()) parts.push_back(absl::StrFormat("%s %.1f", process, s));
+  for (const auto& [process, s] : run.cpu_seconds())
+    parts.push_back(absl::StrFormat("%s %.1f", process, s));
   return parts.empty() ? "-" : absl::StrJoin(parts, ", ");
 }
 
@@ -96,22 +98,24 @@ Machine DescribeMachine(const std::string& mariadb_version) {
 
 std::string SummaryLine(const v1::Run& run) {
   const v1::Latency& l = run.latency();
-  return absl::StrFormat("%-28s %10.1f/s  p50 %s ms  p90 %s ms  p99 %s ms  p99.9 %s ms  max %s ms  errors %s",
-                         run.name(), run.per_second(), Millis(l.p50_us()), Millis(l.p90_us()),
-                         Millis(l.p99_us()), Millis(l.p999_us()), Millis(l.max_us()), Errors(run));
+  return absl::StrFormat(
+      "%-28s %10.1f/s  p50 %s ms  p90 %s ms  p99 %s ms  p99.9 %s ms  max %s ms  errors %s",
+      run.name(), run.per_second(), Millis(l.p50_us()), Millis(l.p90_us()), Millis(l.p99_us()),
+      Millis(l.p999_us()), Millis(l.max_us()), Errors(run));
 }
 
 std::vector<TargetCheck> CheckTargets(const std::vector<v1::ScenarioResult>& results) {
   std::vector<TargetCheck> checks;
   auto add = [&](std::string what, std::string target, double measured, std::string unit,
                  bool higher_is_better, double bound) {
-    checks.push_back({std::move(what), std::move(target), measured, std::move(unit), higher_is_better, bound});
+    checks.push_back(
+        {std::move(what), std::move(target), measured, std::move(unit), higher_is_better, bound});
   };
   const v1::ScenarioResult* echo = Find(results, "echo");
   add("gateway throughput / echo-direct", ">= 50%",
       echo ? 100 * echo->figures().at("throughput_ratio") : -1, "%", true, 50);
-  add("gateway added p50 at half load", "<= 150 us", echo ? echo->figures().at("added_p50_us") : -1, "us",
-      false, 150);
+  add("gateway added p50 at half load", "<= 150 us", echo ? echo->figures().at("added_p50_us") : -1,
+      "us", false, 150);
   const v1::Run* capture = FindRun(Find(results, "capture"), "capture");
   const v1::Run* baseline = FindRun(Find(results, "db-baseline"), "db-baseline");
   add("capture / db-baseline inserts/s", ">= 50%",
@@ -126,20 +130,21 @@ std::vector<TargetCheck> CheckTargets(const std::vector<v1::ScenarioResult>& res
   }
   add("capture errors", "0", capture ? static_cast<double>(capture_errors) : -1, "", false, 0);
   const v1::Run* lag = FindRun(Find(results, "handoff-lag"), "handoff-lag");
-  add("handoff-lag p99 at the target rate", "<= 250 ms", lag ? lag->latency().p99_us() / 1e3 : -1, "ms",
-      false, 250);
+  add("handoff-lag p99 at the target rate", "<= 250 ms", lag ? lag->latency().p99_us() / 1e3 : -1,
+      "ms", false, 250);
   const v1::ScenarioResult* report = Find(results, "report");
   const v1::Run* funnel = FindRun(report, "GetFunnelReport");
   const v1::Run* metrics = FindRun(report, "GetCampaignMetrics");
-  add("GetFunnelReport p50", "<= 200 ms", funnel ? funnel->latency().p50_us() / 1e3 : -1, "ms", false, 200);
-  add("GetCampaignMetrics p50", "<= 50 ms", metrics ? metrics->latency().p50_us() / 1e3 : -1, "ms", false,
-      50);
+  add("GetFunnelReport p50", "<= 200 ms", funnel ? funnel->latency().p50_us() / 1e3 : -1, "ms",
+      false, 200);
+  add("GetCampaignMetrics p50", "<= 50 ms", metrics ? metrics->latency().p50_us() / 1e3 : -1, "ms",
+      false, 50);
   const v1::ScenarioResult* scale = Find(results, "scale");
-  add("capture rate at scale / empty", ">= 80%", scale ? 100 * scale->figures().at("rate_ratio") : -1, "%",
-      true, 80);
+  add("capture rate at scale / empty", ">= 80%",
+      scale ? 100 * scale->figures().at("rate_ratio") : -1, "%", true, 80);
   const v1::Run* import = FindRun(Find(results, "import"), "import-1-stream");
-  add("ImportLeads rows/s (one stream)", ">= 20000", import ? import->per_second() : -1, "rows/s", true,
-      20000);
+  add("ImportLeads rows/s (one stream)", ">= 20000", import ? import->per_second() : -1, "rows/s",
+      true, 20000);
   return checks;
 }
 
@@ -152,13 +157,17 @@ std::string RenderMarkdown(const Machine& m, const std::vector<v1::ScenarioResul
                   "and machines; rerun before comparing.\n\n");
   absl::StrAppend(&md, "## Machine\n\n| | |\n|---|---|\n");
   absl::StrAppend(&md, "| CPU | ", m.cpu, " |\n| cores | ", m.cores, " |\n",
-                  absl::StrFormat("| memory | %.1f GiB |\n", m.memory_gib), "| OS | ", m.os, " |\n| kernel | ",
-                  m.kernel, " |\n| MariaDB | ", m.mariadb, " |\n| gRPC | ", m.grpc, " |\n| protobuf | ",
-                  m.protobuf, " |\n| compiler | ", m.compiler, " |\n\n");
-  absl::StrAppend(&md, "The load generator (`funnel-bench`), MariaDB and every service share these cores, "
-                       "so each run's CPU seconds are listed per process.\n\n");
+                  absl::StrFormat("| memory | %.1f GiB |\n", m.memory_gib), "| OS | ", m.os,
+                  " |\n| kernel | ", m.kernel, " |\n| MariaDB | ", m.mariadb, " |\n| gRPC | ",
+                  m.grpc, " |\n| protobuf | ", m.protobuf, " |\n| compiler | ", m.compiler,
+                  " |\n\n");
+  absl::StrAppend(
+      &md,
+      "The load generator (`funnel-bench`), MariaDB and every service share these cores, "
+      "so each run's CPU seconds are listed per process.\n\n");
 
-  absl::StrAppend(&md, "## Targets\n\n| target | bound | measured | verdict |\n|---|---|---|---|\n");
+  absl::StrAppend(&md,
+                  "## Targets\n\n| target | bound | measured | verdict |\n|---|---|---|---|\n");
   for (const TargetCheck& c : CheckTargets(results)) {
     std::string measured = "not run";
     std::string verdict = "-";
@@ -170,32 +179,36 @@ std::string RenderMarkdown(const Machine& m, const std::vector<v1::ScenarioResul
       } else if (c.bound == 0) {
         verdict = "**missed**";
       } else {
-        const double off = c.higher_is_better ? (c.bound - c.measured) / c.bound : (c.measured - c.bound) / c.bound;
+        const double off = c.higher_is_better ? (c.bound - c.measured) / c.bound
+                                              : (c.measured - c.bound) / c.bound;
         verdict = absl::StrFormat("**missed by %.0f%%**", 100 * off);
       }
     }
     absl::StrAppend(&md, "| ", c.what, " | ", c.target, " | ", measured, " | ", verdict, " |\n");
   }
-  absl::StrAppend(&md, "\nWhy each missed target is missed (profiles, round trips, CPU per call) and "
-                       "what was changed to get here: `bench/ANALYSIS.md`, written by hand for the "
-                       "committed run.\n");
-  absl::StrAppend(&md, "\n## Scenarios\n\nLatency in milliseconds; CPU in seconds over the measured "
-                       "window.\n");
+  absl::StrAppend(&md,
+                  "\nWhy each missed target is missed (profiles, round trips, CPU per call) and "
+                  "what was changed to get here: `bench/ANALYSIS.md`, written by hand for the "
+                  "committed run.\n");
+  absl::StrAppend(&md,
+                  "\n## Scenarios\n\nLatency in milliseconds; CPU in seconds over the measured "
+                  "window.\n");
   for (const v1::ScenarioResult& r : results) {
     absl::StrAppend(&md, "\n### ", r.scenario(), "\n\n");
     for (const std::string& note : r.notes()) absl::StrAppend(&md, "- ", note, "\n");
     absl::StrAppend(&md, "- reproduce: `", r.command(), "`\n\n");
-    absl::StrAppend(&md, "| run | mode | calls/s | p50 | p90 | p99 | p99.9 | max | errors | CPU s |\n"
-                         "|---|---|---|---|---|---|---|---|---|---|\n");
+    absl::StrAppend(&md,
+                    "| run | mode | calls/s | p50 | p90 | p99 | p99.9 | max | errors | CPU s |\n"
+                    "|---|---|---|---|---|---|---|---|---|---|\n");
     for (const v1::Run& run : r.runs()) {
       const v1::Latency& l = run.latency();
       const std::string mode = run.mode() == "open"
                                    ? absl::StrCat("open ", Number(run.target_rate()), "/s")
                                    : absl::StrCat(run.mode(), " ", run.concurrency());
       absl::StrAppend(&md, "| ", run.name(), " | ", mode, " | ", Number(run.per_second()), " | ",
-                      Millis(l.p50_us()), " | ", Millis(l.p90_us()), " | ", Millis(l.p99_us()), " | ",
-                      Millis(l.p999_us()), " | ", Millis(l.max_us()), " | ", Errors(run), " | ", Cpu(run),
-                      " |\n");
+                      Millis(l.p50_us()), " | ", Millis(l.p90_us()), " | ", Millis(l.p99_us()),
+                      " | ", Millis(l.p999_us()), " | ", Millis(l.max_us()), " | ", Errors(run),
+                      " | ", Cpu(run), " |\n");
     }
     if (!r.figures().empty()) {
       absl::StrAppend(&md, "\n");

@@ -25,7 +25,8 @@ absl::StatusOr<v1::ScenarioResult> RunReport(const BenchConfig& config) {
   figures["seed_touchpoints_seconds"] = TimeSeconds(
       [&] { SeedTouchpoints(mk, config.report_touchpoints, first, config.report_leads); });
   int64_t handoffs = 0;
-  figures["seed_handoffs_seconds"] = TimeSeconds([&] { handoffs = SeedHandoffs(mk, stack.sales_db()); });
+  figures["seed_handoffs_seconds"] =
+      TimeSeconds([&] { handoffs = SeedHandoffs(mk, stack.sales_db()); });
   int64_t opportunities = 0;
   figures["seed_opportunities_seconds"] = TimeSeconds(
       [&] { opportunities = SeedOpportunities(stack.sales_db(), config.report_opportunities); });
@@ -52,7 +53,8 @@ absl::StatusOr<v1::ScenarioResult> RunReport(const BenchConfig& config) {
       ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::minutes(5));
       std::string reply;
       grpc::Status status;
-      const double took = TimeSeconds([&] { status = common::BlockingRawCall(stub, &ctx, method, request, &reply); });
+      const double took = TimeSeconds(
+          [&] { status = common::BlockingRawCall(stub, &ctx, method, request, &reply); });
       if (i < 0) continue;
       seconds += took;
       if (status.ok()) {
@@ -71,20 +73,24 @@ absl::StatusOr<v1::ScenarioResult> RunReport(const BenchConfig& config) {
     run.set_per_second(seconds > 0 ? static_cast<double>(latency.count()) / seconds : 0);
     for (const auto& [code, n] : errors) (*run.mutable_errors())[code] = n;
     *run.mutable_latency() = ToLatency(latency);
-    for (const auto& [process, s] : CpuSpent(before, CpuSnapshot(watch))) (*run.mutable_cpu_seconds())[process] = s;
+    for (const auto& [process, s] : CpuSpent(before, CpuSnapshot(watch)))
+      (*run.mutable_cpu_seconds())[process] = s;
     return run;
   };
-  *result.add_runs() = measure("GetFunnelReport", "/funnel.gateway.v1.FunnelService/GetFunnelReport",
-                               stack.Key("REVENUE_OPS"), gateway::v1::GetFunnelReportRequest().SerializeAsString());
+  *result.add_runs() =
+      measure("GetFunnelReport", "/funnel.gateway.v1.FunnelService/GetFunnelReport",
+              stack.Key("REVENUE_OPS"), gateway::v1::GetFunnelReportRequest().SerializeAsString());
   marketing::v1::GetCampaignMetricsRequest metrics;
   metrics.set_campaign_id(1);
-  *result.add_runs() = measure("GetCampaignMetrics", "/funnel.marketing.v1.MarketingService/GetCampaignMetrics",
-                               stack.Key("MARKETING"), metrics.SerializeAsString());
+  *result.add_runs() =
+      measure("GetCampaignMetrics", "/funnel.marketing.v1.MarketingService/GetCampaignMetrics",
+              stack.Key("MARKETING"), metrics.SerializeAsString());
   if (config.smoke) {
     for (const v1::Run& run : result.runs()) RETURN_IF_ERROR(RequireNoErrors(run));
   }
-  result.add_notes(absl::StrCat("GetFunnelReport over all time and GetCampaignMetrics for campaign 1 (of ",
-                                kSeedCampaigns, "), one call at a time through the gateway, ", calls, " calls each after one warm-up call"));
+  result.add_notes(absl::StrCat(
+      "GetFunnelReport over all time and GetCampaignMetrics for campaign 1 (of ", kSeedCampaigns,
+      "), one call at a time through the gateway, ", calls, " calls each after one warm-up call"));
   result.set_command(ReproduceCommand(config, "report"));
   return result;
 }

@@ -63,11 +63,13 @@ v1::Run ToRun(const std::string& name, const LoadOptions& options, const LoadRes
   run.set_per_second(load.calls_per_second());
   for (const auto& [code, n] : load.errors) (*run.mutable_errors())[code] = n;
   *run.mutable_latency() = ToLatency(*load.latency);
-  for (const auto& [process, seconds] : load.cpu_seconds) (*run.mutable_cpu_seconds())[process] = seconds;
+  for (const auto& [process, seconds] : load.cpu_seconds)
+    (*run.mutable_cpu_seconds())[process] = seconds;
   return run;
 }
 
-std::map<std::string, pid_t> WatchedProcesses(testing::FunnelStack& stack, const BenchConfig& config) {
+std::map<std::string, pid_t> WatchedProcesses(testing::FunnelStack& stack,
+                                              const BenchConfig& config) {
   std::map<std::string, pid_t> watch = {
       {"gateway", stack.gateway().pid()},
       {"marketing_service", stack.marketing().pid()},
@@ -79,7 +81,8 @@ std::map<std::string, pid_t> WatchedProcesses(testing::FunnelStack& stack, const
 }
 
 LoadOptions GatewayLoad(const testing::FunnelStack& stack, const BenchConfig& config,
-                        const std::string& label, const std::string& method, const std::string& key) {
+                        const std::string& label, const std::string& method,
+                        const std::string& key) {
   LoadOptions o;
   o.label = label;
   o.target = absl::StrCat("127.0.0.1:", stack.gateway_port());
@@ -99,7 +102,8 @@ absl::Status RequireNoErrors(const v1::Run& run) {
   if (run.errors().empty()) return absl::OkStatus();
   std::vector<std::string> parts;
   for (const auto& [code, n] : run.errors()) parts.push_back(absl::StrCat(code, " x", n));
-  return absl::InternalError(absl::StrCat(run.name(), ": calls failed: ", absl::StrJoin(parts, ", ")));
+  return absl::InternalError(
+      absl::StrCat(run.name(), ": calls failed: ", absl::StrJoin(parts, ", ")));
 }
 
 double TimeSeconds(const std::function<void()>& fn) {

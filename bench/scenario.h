@@ -30,7 +30,7 @@ struct BenchConfig {
   int64_t report_opportunities = 100'000;
   int64_t scale_leads = 5'000'000;
   int64_t import_rows = 30'000;
-  pid_t db_pid = 0;  // MariaDB's pid, for its CPU time; 0 when unknown
+  pid_t db_pid = 0;    // MariaDB's pid, for its CPU time; 0 when unknown
   std::string run_id;  // makes emails unique across runs on one database server
   // The flags that were given, for the "reproduce" commands.
   std::string flags;
@@ -67,12 +67,14 @@ v1::Latency ToLatency(const LatencyHistogram& histogram);
 
 // The processes whose CPU a run reports: the stack's three services, MariaDB and
 // the load generator itself.
-std::map<std::string, pid_t> WatchedProcesses(testing::FunnelStack& stack, const BenchConfig& config);
+std::map<std::string, pid_t> WatchedProcesses(testing::FunnelStack& stack,
+                                              const BenchConfig& config);
 
 // Load options aimed at the stack's gateway with `key`, closed loop at the
 // configured concurrency and durations.
 LoadOptions GatewayLoad(const testing::FunnelStack& stack, const BenchConfig& config,
-                        const std::string& label, const std::string& method, const std::string& key);
+                        const std::string& label, const std::string& method,
+                        const std::string& key);
 
 // "./dev bench NAME" plus the flags in force.
 std::string ReproduceCommand(const BenchConfig& config, const std::string& scenario);

@@ -34,7 +34,8 @@ void SeedCampaigns(testing::TestDatabase& marketing) {
     INSERT INTO campaigns (name, channel, state, currency, budget_minor, cost_minor, start_at)
     SELECT CONCAT('Bench campaign ', seq), 1 + seq % 3, 2, 'USD', 10000000, 5000000,
            NOW(6) - INTERVAL 400 DAY
-    FROM seq_1_to_$0)sql", kSeedCampaigns));
+    FROM seq_1_to_$0)sql",
+                                     kSeedCampaigns));
 }
 
 int64_t SeedLeads(testing::TestDatabase& marketing, int64_t count, const std::string& tag,
@@ -51,17 +52,20 @@ int64_t SeedLeads(testing::TestDatabase& marketing, int64_t count, const std::st
              1 + seq % 3, IF(seq DIV 10 % 10 = 0, $5, 2), 2, seq % 50, 1 + seq % $3, 1 + seq % $3,
              2, $4, $4
       FROM seq_$1_to_$2)sql",
-                            tag, first, last, kSeedCampaigns, PastYear("seq"), some_handed_off ? 4 : 2);
+                            tag, first, last, kSeedCampaigns, PastYear("seq"),
+                            some_handed_off ? 4 : 2);
   });
   // The daily counts the service keeps per capture, rebuilt in bulk as
   // marketing_service/migrations/004 does.
   marketing.Execute("DELETE FROM lead_days");
   marketing.Execute(
-      "INSERT INTO lead_days (day, captured) SELECT DATE(created_at), COUNT(*) FROM leads GROUP BY DATE(created_at)");
+      "INSERT INTO lead_days (day, captured) SELECT DATE(created_at), COUNT(*) FROM leads GROUP BY "
+      "DATE(created_at)");
   return before + 1;
 }
 
-void SeedTouchpoints(testing::TestDatabase& marketing, int64_t count, int64_t first_lead, int64_t leads) {
+void SeedTouchpoints(testing::TestDatabase& marketing, int64_t count, int64_t first_lead,
+                     int64_t leads) {
   InChunks(marketing, count, [&](int64_t first, int64_t last) {
     return absl::Substitute(R"sql(
       INSERT INTO touchpoints (lead_id, campaign_id, type, occurred_at, points)
@@ -74,7 +78,8 @@ void SeedTouchpoints(testing::TestDatabase& marketing, int64_t count, int64_t fi
   marketing.Execute("DELETE FROM campaign_leads");
   marketing.Execute("DELETE FROM campaign_counters");
   marketing.Execute(
-      "INSERT INTO campaign_leads (campaign_id, lead_id) SELECT DISTINCT campaign_id, lead_id FROM touchpoints "
+      "INSERT INTO campaign_leads (campaign_id, lead_id) SELECT DISTINCT campaign_id, lead_id FROM "
+      "touchpoints "
       "WHERE campaign_id <> 0");
   marketing.Execute(R"sql(
     INSERT INTO campaign_counters (campaign_id, counter, shard, value)
@@ -111,7 +116,8 @@ int64_t SeedHandoffs(testing::TestDatabase& marketing, testing::TestDatabase& sa
 
 int64_t SeedOpportunities(testing::TestDatabase& sales, int64_t count) {
   sales.Execute(
-      "INSERT IGNORE INTO accounts (account_id, name, name_key) VALUES (1, 'Bench account', 'bench account')");
+      "INSERT IGNORE INTO accounts (account_id, name, name_key) VALUES (1, 'Bench account', 'bench "
+      "account')");
   // Accepted handoffs become marketing-sourced deals; the rest sales finds itself.
   sales.Execute(absl::Substitute(R"sql(
     INSERT INTO opportunities (name, account_id, owner_rep_id, source, handoff_id, lead_id, stage,

@@ -26,7 +26,8 @@ int64_t SeedLeads(testing::TestDatabase& marketing, int64_t count, const std::st
 
 // `count` touchpoints over the leads with ids first_lead .. first_lead+leads-1,
 // and the campaign counters rebuilt from all touchpoints.
-void SeedTouchpoints(testing::TestDatabase& marketing, int64_t count, int64_t first_lead, int64_t leads);
+void SeedTouchpoints(testing::TestDatabase& marketing, int64_t count, int64_t first_lead,
+                     int64_t leads);
 
 // A delivered handoff for every HANDED_OFF lead, on both sides (marketing's
 // record and sales' inbox), most decided. Returns how many.

@@ -29,7 +29,8 @@ RequestFactory NewLeads(const std::string& tag) {
   };
 }
 
-v1::Run MeasureCapture(testing::FunnelStack& stack, const BenchConfig& config, const std::string& name) {
+v1::Run MeasureCapture(testing::FunnelStack& stack, const BenchConfig& config,
+                       const std::string& name) {
   LoadOptions o = GatewayLoad(stack, config, name, kCapture, stack.Key("MARKETING"));
   o.watch = WatchedProcesses(stack, config);
   return ToRun(name, o, RunLoad(o, NewLeads(absl::StrCat(config.run_id, "-", name))));
@@ -61,9 +62,12 @@ absl::StatusOr<v1::ScenarioResult> RunCapture(const BenchConfig& config) {
   result.set_scenario("capture");
   *result.add_runs() = MeasureCapture(stack, config, "capture");
   if (config.smoke) RETURN_IF_ERROR(RequireNoErrors(result.runs(0)));
-  result.add_notes(absl::StrCat("CaptureLead through the gateway with a new email per call and a web "
-                                "visit touchpoint, ", config.concurrency, " calls in flight; durable "
-                                "commits (innodb_flush_log_at_trx_commit=1)"));
+  result.add_notes(
+      absl::StrCat("CaptureLead through the gateway with a new email per call and a web "
+                   "visit touchpoint, ",
+                   config.concurrency,
+                   " calls in flight; durable "
+                   "commits (innodb_flush_log_at_trx_commit=1)"));
   result.set_command(ReproduceCommand(config, "capture"));
   return result;
 }
@@ -83,7 +87,9 @@ absl::StatusOr<v1::ScenarioResult> RunDbBaseline(const BenchConfig& config) {
     return r.output;
   };
   RETURN_IF_ERROR(run("prepare").status());
-  const auto seconds = [](absl::Duration d) { return std::max<int64_t>(1, absl::ToInt64Seconds(d)); };
+  const auto seconds = [](absl::Duration d) {
+    return std::max<int64_t>(1, absl::ToInt64Seconds(d));
+  };
   RETURN_IF_ERROR(run(absl::StrCat("--time=", seconds(config.warmup), " run")).status());
 
   std::map<std::string, pid_t> watch;
@@ -110,8 +116,9 @@ absl::StatusOr<v1::ScenarioResult> RunDbBaseline(const BenchConfig& config) {
   l->set_max_us(SysbenchFigure(out, "max:", false) * 1e3);
   l->set_count(r->ok());
   for (const auto& [name, s] : CpuSpent(before, after)) (*r->mutable_cpu_seconds())[name] = s;
-  result.add_notes("sysbench reports min, p99 and max latency only; one single-row INSERT per "
-                   "autocommit transaction into a table with a secondary index");
+  result.add_notes(
+      "sysbench reports min, p99 and max latency only; one single-row INSERT per "
+      "autocommit transaction into a table with a secondary index");
   result.set_command(ReproduceCommand(config, "db-baseline"));
   return result;
 }
@@ -119,18 +126,21 @@ absl::StatusOr<v1::ScenarioResult> RunDbBaseline(const BenchConfig& config) {
 absl::StatusOr<v1::ScenarioResult> RunTouch(const BenchConfig& config) {
   testing::FunnelStack stack("bench_touch");
   const int64_t leads = config.smoke ? 200 : 50'000;
-  const int64_t first = SeedLeads(stack.marketing_db(), leads, config.run_id, /*some_handed_off=*/false);
+  const int64_t first =
+      SeedLeads(stack.marketing_db(), leads, config.run_id, /*some_handed_off=*/false);
   LoadOptions o = GatewayLoad(stack, config, "touch", kTouch, stack.Key("MARKETING"));
   o.watch = WatchedProcesses(stack, config);
   v1::ScenarioResult result;
   result.set_scenario("touch");
-  *result.add_runs() = ToRun("touch", o, RunLoad(o, [first, leads](uint64_t seq) {
-    marketing::v1::RecordTouchpointRequest request;
-    // Spread over the leads so concurrent calls rarely wait on one row's lock.
-    request.set_lead_id(first + static_cast<int64_t>((seq * 7919) % static_cast<uint64_t>(leads)));
-    request.set_type(handoff::v1::TOUCHPOINT_TYPE_EMAIL_OPEN);
-    return request.SerializeAsString();
-  }));
+  *result.add_runs() =
+      ToRun("touch", o, RunLoad(o, [first, leads](uint64_t seq) {
+              marketing::v1::RecordTouchpointRequest request;
+              // Spread over the leads so concurrent calls rarely wait on one row's lock.
+              request.set_lead_id(
+                  first + static_cast<int64_t>((seq * 7919) % static_cast<uint64_t>(leads)));
+              request.set_type(handoff::v1::TOUCHPOINT_TYPE_EMAIL_OPEN);
+              return request.SerializeAsString();
+            }));
   if (config.smoke) RETURN_IF_ERROR(RequireNoErrors(result.runs(0)));
   result.add_notes(absl::StrCat("RecordTouchpoint (email open) spread over ", leads,
                                 " seeded leads; each call locks the lead, re-scores it and may "
@@ -157,8 +167,9 @@ absl::StatusOr<v1::ScenarioResult> RunScale(const BenchConfig& config) {
   figures["leads_at_second_run"] = static_cast<double>(rows);
   const double empty = result.runs(0).per_second();
   figures["rate_ratio"] = empty > 0 ? result.runs(1).per_second() / empty : 0;
-  result.add_notes(absl::StrCat("the same capture load on the empty table, then after bulk-seeding ",
-                                config.scale_leads, " leads"));
+  result.add_notes(
+      absl::StrCat("the same capture load on the empty table, then after bulk-seeding ",
+                   config.scale_leads, " leads"));
   result.set_command(ReproduceCommand(config, "scale"));
   return result;
 }

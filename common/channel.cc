@@ -11,8 +11,8 @@ std::string ChannelTarget(const std::string& address) {
   return absl::StrCat("ipv4:", address);
 }
 
-std::shared_ptr<grpc::Channel> InternalChannel(const std::string& address,
-                                               std::shared_ptr<grpc::ChannelCredentials> credentials) {
+std::shared_ptr<grpc::Channel> InternalChannel(
+    const std::string& address, std::shared_ptr<grpc::ChannelCredentials> credentials) {
   grpc::ChannelArguments args;
   ApplyChannelLimits(args);
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);

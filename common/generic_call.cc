@@ -1,8 +1,7 @@
 #include "common/generic_call.h"
 
-#include <vector>
-
 #include <memory>
+#include <vector>
 
 #include "absl/synchronization/blocking_counter.h"
 #include "absl/synchronization/notification.h"
@@ -20,7 +19,8 @@ std::string FromBuffer(grpc::ByteBuffer& buffer) {
   std::string out;
   std::vector<grpc::Slice> slices;
   (void)buffer.Dump(&slices);
-  for (const grpc::Slice& s : slices) out.append(reinterpret_cast<const char*>(s.begin()), s.size());
+  for (const grpc::Slice& s : slices)
+    out.append(reinterpret_cast<const char*>(s.begin()), s.size());
   return out;
 }
 

@@ -30,7 +30,8 @@ struct RawCall {
 };
 
 // Makes every call at once and waits until all have ended; `prepare` sets up each
-// call's context (deadline, metadata all calls share) before its own metadata is added. Never call it on a reactor thread.
+// call's context (deadline, metadata all calls share) before its own metadata is added. Never call
+// it on a reactor thread.
 void ConcurrentRawCalls(grpc::GenericStub& stub, std::vector<RawCall>& calls,
                         const std::function<void(grpc::ClientContext*)>& prepare);
 

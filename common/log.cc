@@ -17,11 +17,21 @@ std::string JsonQuote(absl::string_view s) {
   std::string out = "\"";
   for (unsigned char c : s) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (c < 0x20) {
           absl::StrAppendFormat(&out, "\\u%04x", c);
@@ -76,8 +86,8 @@ bool LogEnabled(absl::string_view level) {
 void Log(absl::string_view level, absl::string_view msg, std::vector<LogField> fields) {
   if (!LogEnabled(level)) return;
   std::string line = absl::StrCat(
-      "{\"ts\":", JsonQuote(absl::FormatTime("%Y-%m-%dT%H:%M:%E6SZ", absl::Now(),
-                                             absl::UTCTimeZone())),
+      "{\"ts\":",
+      JsonQuote(absl::FormatTime("%Y-%m-%dT%H:%M:%E6SZ", absl::Now(), absl::UTCTimeZone())),
       ",\"level\":", JsonQuote(level), ",\"msg\":", JsonQuote(msg));
   bool has_request_id = false;
   for (const LogField& f : fields) {

@@ -18,7 +18,8 @@ absl::StatusOr<int> PageSize(int32_t requested) {
 std::string EncodePageToken(absl::string_view scope, const std::vector<std::string>& key) {
   std::vector<std::string> escaped;
   for (const std::string& part : key) escaped.push_back(absl::CHexEscape(part));
-  return absl::WebSafeBase64Escape(absl::StrCat("v1|", absl::StrReplaceAll(scope, {{"|", "/"}}), "|", absl::StrJoin(escaped, "|")));
+  return absl::WebSafeBase64Escape(absl::StrCat("v1|", absl::StrReplaceAll(scope, {{"|", "/"}}),
+                                                "|", absl::StrJoin(escaped, "|")));
 }
 
 absl::StatusOr<std::vector<std::string>> DecodePageToken(absl::string_view scope,
@@ -39,7 +40,8 @@ absl::StatusOr<std::vector<std::string>> DecodePageToken(absl::string_view scope
   std::vector<std::string> key;
   for (size_t i = 2; i < parts.size(); ++i) {
     std::string part;
-    if (!absl::CUnescape(parts[i], &part)) return absl::InvalidArgumentError("page_token: malformed");
+    if (!absl::CUnescape(parts[i], &part))
+      return absl::InvalidArgumentError("page_token: malformed");
     key.push_back(std::move(part));
   }
   return key;

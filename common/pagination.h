@@ -26,8 +26,7 @@ std::string EncodePageToken(absl::string_view scope, const std::vector<std::stri
 // Decodes a token made by EncodePageToken with the same scope; an empty token gives
 // an empty key (the first page). INVALID_ARGUMENT "page_token: ..." otherwise.
 absl::StatusOr<std::vector<std::string>> DecodePageToken(absl::string_view scope,
-                                                         absl::string_view token,
-                                                         size_t key_parts);
+                                                         absl::string_view token, size_t key_parts);
 
 // For listings ordered by one id: the last id served (0 for the first page).
 absl::StatusOr<int64_t> DecodeIdToken(absl::string_view scope, absl::string_view token);

@@ -75,18 +75,17 @@ int64_t RetryAfterMs(const absl::Status& status);
 #define RETURN_IF_ERROR_GRPC(expr) \
   FUNNEL_RETURN_IF_ERROR_GRPC_IMPL_(FUNNEL_STATUS_CONCAT_(funnel_status_, __LINE__), expr)
 
-#define FUNNEL_RETURN_IF_ERROR_GRPC_IMPL_(status, expr)                \
-  do {                                                                 \
-    const ::absl::Status status = (expr);                              \
-    if (!status.ok()) return ::funnel::common::ToGrpcStatus(status);   \
+#define FUNNEL_RETURN_IF_ERROR_GRPC_IMPL_(status, expr)              \
+  do {                                                               \
+    const ::absl::Status status = (expr);                            \
+    if (!status.ok()) return ::funnel::common::ToGrpcStatus(status); \
   } while (0)
 
 // Like ASSIGN_OR_RETURN, for functions that return grpc::Status (handlers).
-#define ASSIGN_OR_RETURN_GRPC(lhs, rexpr)                                            \
-  FUNNEL_ASSIGN_OR_RETURN_GRPC_IMPL_(FUNNEL_STATUS_CONCAT_(funnel_statusor_, __LINE__), \
-                                     lhs, rexpr)
+#define ASSIGN_OR_RETURN_GRPC(lhs, rexpr) \
+  FUNNEL_ASSIGN_OR_RETURN_GRPC_IMPL_(FUNNEL_STATUS_CONCAT_(funnel_statusor_, __LINE__), lhs, rexpr)
 
-#define FUNNEL_ASSIGN_OR_RETURN_GRPC_IMPL_(statusor, lhs, rexpr)                  \
-  auto statusor = (rexpr);                                                        \
-  if (!statusor.ok()) return ::funnel::common::ToGrpcStatus(statusor.status());   \
+#define FUNNEL_ASSIGN_OR_RETURN_GRPC_IMPL_(statusor, lhs, rexpr)                \
+  auto statusor = (rexpr);                                                      \
+  if (!statusor.ok()) return ::funnel::common::ToGrpcStatus(statusor.status()); \
   lhs = std::move(statusor).value()

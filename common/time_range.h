@@ -24,12 +24,14 @@ inline constexpr absl::Time kLatestStoredTime = absl::FromUnixSeconds((int64_t{1
 // [start_time, end_time) of a report request: unset start is the beginning, unset
 // end is `now`; both are clamped to what TIMESTAMP columns hold. INVALID_ARGUMENT
 // "end_time: ..." when end is not after start.
-inline absl::StatusOr<TimeRange> ReportRange(bool has_start, const google::protobuf::Timestamp& start,
-                                             bool has_end, const google::protobuf::Timestamp& end,
+inline absl::StatusOr<TimeRange> ReportRange(bool has_start,
+                                             const google::protobuf::Timestamp& start, bool has_end,
+                                             const google::protobuf::Timestamp& end,
                                              absl::Time now) {
-  TimeRange r{has_start ? absl::FromUnixSeconds(start.seconds()) + absl::Nanoseconds(start.nanos())
-                        : kEarliestStoredTime,
-              has_end ? absl::FromUnixSeconds(end.seconds()) + absl::Nanoseconds(end.nanos()) : now};
+  TimeRange r{
+      has_start ? absl::FromUnixSeconds(start.seconds()) + absl::Nanoseconds(start.nanos())
+                : kEarliestStoredTime,
+      has_end ? absl::FromUnixSeconds(end.seconds()) + absl::Nanoseconds(end.nanos()) : now};
   if (r.end <= r.start) return absl::InvalidArgumentError("end_time: must be after start_time");
   r.start = std::clamp(r.start, kEarliestStoredTime, kLatestStoredTime);
   r.end = std::clamp(r.end, kEarliestStoredTime, kLatestStoredTime);

@@ -21,7 +21,9 @@ absl::Time FromProtoTime(const google::protobuf::Timestamp& ts) {
 // a microsecond early. A quarter microsecond more (well over the rounding error of
 // a double near 2e9 s, 0.12 us, and well under half a microsecond) lands every
 // value on the microsecond it stands for.
-double UnixSecondsOf(absl::Time t) { return (static_cast<double>(absl::ToUnixMicros(t)) + 0.25) / 1e6; }
+double UnixSecondsOf(absl::Time t) {
+  return (static_cast<double>(absl::ToUnixMicros(t)) + 0.25) / 1e6;
+}
 
 absl::Time TimeFromUnixSeconds(double seconds) {
   return absl::FromUnixMicros(static_cast<int64_t>(std::llround(seconds * 1e6)));

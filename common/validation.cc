@@ -1,7 +1,6 @@
 #include "common/validation.h"
 
 #include "absl/strings/ascii.h"
-
 #include "absl/strings/str_cat.h"
 
 namespace funnel::common {

@@ -3,11 +3,11 @@
 // Request checks shared by the handlers of every service. Each returns INVALID_ARGUMENT
 // naming the offending field, so a caller can fix the request without guessing.
 
+#include <google/protobuf/field_mask.pb.h>
+
 #include <set>
 #include <string>
 #include <vector>
-
-#include <google/protobuf/field_mask.pb.h>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"

@@ -34,8 +34,8 @@ std::string Sha256Hex(absl::string_view data) {
 std::string NewKey() {
   unsigned char bytes[32];
   RAND_bytes(bytes, sizeof(bytes));
-  return absl::StrCat("fk_", absl::BytesToHexString(
-                                 absl::string_view(reinterpret_cast<const char*>(bytes), sizeof(bytes))));
+  return absl::StrCat("fk_", absl::BytesToHexString(absl::string_view(
+                                 reinterpret_cast<const char*>(bytes), sizeof(bytes))));
 }
 
 absl::StatusOr<std::map<std::string, Principal>> ParseKeys(absl::string_view text) {
@@ -55,9 +55,9 @@ absl::StatusOr<std::map<std::string, Principal>> ParseKeys(absl::string_view tex
     // The id reaches every service and log line: short and printable.
     if (f[1].size() > kMaxPrincipalIdBytes ||
         !std::all_of(f[1].begin(), f[1].end(), [](char c) { return c > ' ' && c < 0x7f; })) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "keys file line ", number, ": principal id longer than ", kMaxPrincipalIdBytes,
-          " characters or not printable ASCII"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("keys file line ", number, ": principal id longer than ",
+                       kMaxPrincipalIdBytes, " characters or not printable ASCII"));
     }
     p.id = f[1];
     p.role = f[2];
@@ -107,12 +107,14 @@ absl::StatusOr<Policy> Policy::Parse(absl::string_view text) {
     std::vector<std::string> f = absl::StrSplit(line, absl::ByAnyChar(" \t"), absl::SkipEmpty());
     if (f[0] == "limit") {
       if (f.size() < 3 || (f[1] != "*" && !IsRole(f[1]))) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "policy line ", number, ": want 'limit <ROLE|*> rate=<calls/s> burst=<calls> in_flight=<calls>'"));
+        return absl::InvalidArgumentError(
+            absl::StrCat("policy line ", number,
+                         ": want 'limit <ROLE|*> rate=<calls/s> burst=<calls> in_flight=<calls>'"));
       }
       absl::StatusOr<CallerLimit> limit = ParseCallerLimit({f.begin() + 2, f.end()});
       if (!limit.ok()) {
-        return absl::InvalidArgumentError(absl::StrCat("policy line ", number, ": ", limit.status().message()));
+        return absl::InvalidArgumentError(
+            absl::StrCat("policy line ", number, ": ", limit.status().message()));
       }
       policy.limits_[f[1]] = *limit;
       continue;
@@ -124,7 +126,8 @@ absl::StatusOr<Policy> Policy::Parse(absl::string_view text) {
     std::set<std::string>& roles = policy.rules_[f[0]];
     for (absl::string_view role : absl::StrSplit(f[1], ',', absl::SkipEmpty())) {
       if (!IsRole(role)) {
-        return absl::InvalidArgumentError(absl::StrCat("policy line ", number, ": unknown role ", role));
+        return absl::InvalidArgumentError(
+            absl::StrCat("policy line ", number, ": unknown role ", role));
       }
       roles.insert(std::string(role));
     }
@@ -157,8 +160,8 @@ absl::StatusOr<std::string> AddKey(const std::string& keys_file, const std::stri
   if (principal_id.empty() || principal_id.size() > kMaxPrincipalIdBytes ||
       !std::all_of(principal_id.begin(), principal_id.end(),
                    [](char c) { return c > ' ' && c < 0x7f && c != '#'; })) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "--id: required, at most ", kMaxPrincipalIdBytes, " printable characters, no spaces or '#'"));
+    return absl::InvalidArgumentError(absl::StrCat("--id: required, at most ", kMaxPrincipalIdBytes,
+                                                   " printable characters, no spaces or '#'"));
   }
   const std::string key = NewKey();
   std::ofstream out(keys_file, std::ios::app);

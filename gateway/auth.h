@@ -22,8 +22,8 @@
 
 namespace funnel::gateway {
 
-inline constexpr const char* kRoles[] = {"MARKETING",   "SALES_REP", "SALES_MANAGER",
-                                         "REVENUE_OPS", "ADMIN",     "SERVICE_MARKETING",
+inline constexpr const char* kRoles[] = {"MARKETING",    "SALES_REP", "SALES_MANAGER",
+                                         "REVENUE_OPS",  "ADMIN",     "SERVICE_MARKETING",
                                          "SERVICE_SALES"};
 bool IsRole(absl::string_view role);
 
@@ -77,7 +77,7 @@ class Policy final {
 
  private:
   std::map<std::string, std::set<std::string>> rules_;  // "pkg.Service/Method" -> roles
-  std::map<std::string, CallerLimit> limits_;            // role or "*" -> limits
+  std::map<std::string, CallerLimit> limits_;           // role or "*" -> limits
 };
 
 // The policy compiled into the binary (gateway/policy.txt).

@@ -9,8 +9,8 @@ namespace funnel::gateway {
 
 std::function<absl::Status()> BackendHealthProbe(std::shared_ptr<grpc::Channel> channel,
                                                  std::string backend_name) {
-  auto stub = std::shared_ptr<grpc::health::v1::Health::Stub>(
-      grpc::health::v1::Health::NewStub(channel));
+  auto stub =
+      std::shared_ptr<grpc::health::v1::Health::Stub>(grpc::health::v1::Health::NewStub(channel));
   return [stub, backend_name]() -> absl::Status {
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(1));

@@ -100,9 +100,9 @@ absl::StatusOr<CallPermit> CallerLimiter::Acquire(const std::string& principal_i
   if (limit.max_in_flight > 0) {
     if (state->counter.in_flight.fetch_add(1) >= limit.max_in_flight) {
       state->counter.in_flight.fetch_sub(1);
-      absl::Status status = absl::ResourceExhaustedError(absl::StrCat(
-          "caller ", principal_id, " has ", limit.max_in_flight,
-          " calls in flight, its most; retry when one has finished"));
+      absl::Status status = absl::ResourceExhaustedError(
+          absl::StrCat("caller ", principal_id, " has ", limit.max_in_flight,
+                       " calls in flight, its most; retry when one has finished"));
       common::SetRetryAfter(status, absl::Milliseconds(100));
       return status;
     }
@@ -114,10 +114,11 @@ absl::StatusOr<CallPermit> CallerLimiter::Acquire(const std::string& principal_i
     absl::Duration wait;
     absl::MutexLock lock(&state->mu);
     if (!state->bucket.Take(limit.rate, limit.burst, now, &wait)) {
-      const int64_t wait_ms = std::max<int64_t>(1, absl::ToInt64Milliseconds(absl::Ceil(wait, absl::Milliseconds(1))));
-      absl::Status status = absl::ResourceExhaustedError(absl::StrFormat(
-          "caller %s is over its limit of %g calls per second; retry in %d ms", principal_id,
-          limit.rate, wait_ms));
+      const int64_t wait_ms =
+          std::max<int64_t>(1, absl::ToInt64Milliseconds(absl::Ceil(wait, absl::Milliseconds(1))));
+      absl::Status status = absl::ResourceExhaustedError(
+          absl::StrFormat("caller %s is over its limit of %g calls per second; retry in %d ms",
+                          principal_id, limit.rate, wait_ms));
       common::SetRetryAfter(status, absl::Milliseconds(wait_ms));
       return status;
     }

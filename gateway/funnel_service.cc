@@ -48,7 +48,8 @@ struct ReportCall {
       const bool down = status->error_code() == grpc::StatusCode::UNAVAILABLE ||
                         status->error_code() == grpc::StatusCode::DEADLINE_EXCEEDED;
       reactor->Finish(common::ToGrpcStatus(absl::Status(
-          down ? absl::StatusCode::kUnavailable : static_cast<absl::StatusCode>(status->error_code()),
+          down ? absl::StatusCode::kUnavailable
+               : static_cast<absl::StatusCode>(status->error_code()),
           absl::StrCat(name, down ? " unavailable: " : ": ", status->error_message()))));
       delete this;
       return;
@@ -81,7 +82,8 @@ v1::FunnelReport ComposeFunnelReport(const marketing::v1::FunnelStats& m,
   *r.mutable_sales_sourced_pipeline() = s.sales_sourced_pipeline();
   Step(&r, "captured", "mql", m.leads_captured(), m.mqls(), m.median_capture_to_mql_seconds());
   Step(&r, "mql", "handed_off", m.mqls(), m.handed_off(), m.median_mql_to_handoff_seconds());
-  Step(&r, "handed_off", "accepted", m.handed_off(), m.accepted(), m.median_handoff_to_decision_seconds());
+  Step(&r, "handed_off", "accepted", m.handed_off(), m.accepted(),
+       m.median_handoff_to_decision_seconds());
   Step(&r, "opportunity", "won", s.opportunities(), s.won(), s.median_open_to_won_seconds());
   return r;
 }
@@ -93,9 +95,9 @@ FunnelServiceImpl::FunnelServiceImpl(const Gatekeeper* gatekeeper,
       marketing_(marketing::v1::MarketingService::NewStub(marketing)),
       sales_(sales::v1::SalesService::NewStub(sales)) {}
 
-grpc::ServerUnaryReactor* FunnelServiceImpl::GetFunnelReport(grpc::CallbackServerContext* context,
-                                                             const v1::GetFunnelReportRequest* request,
-                                                             v1::FunnelReport* response) {
+grpc::ServerUnaryReactor* FunnelServiceImpl::GetFunnelReport(
+    grpc::CallbackServerContext* context, const v1::GetFunnelReportRequest* request,
+    v1::FunnelReport* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   absl::StatusOr<Admission> admission =
       gatekeeper_->Admit(*context, "/funnel.gateway.v1.FunnelService/GetFunnelReport");
@@ -105,8 +107,9 @@ grpc::ServerUnaryReactor* FunnelServiceImpl::GetFunnelReport(grpc::CallbackServe
   }
   absl::Status valid;
   if ((request->campaign_id() < 0 || request->segment_id() < 0)) {
-    valid = absl::InvalidArgumentError(
-        request->campaign_id() < 0 ? "campaign_id: must not be negative" : "segment_id: must not be negative");
+    valid =
+        absl::InvalidArgumentError(request->campaign_id() < 0 ? "campaign_id: must not be negative"
+                                                              : "segment_id: must not be negative");
   }
   if (valid.ok()) {
     valid = common::ReportRange(request->has_start_time(), request->start_time(),
@@ -167,9 +170,9 @@ grpc::ServerUnaryReactor* FunnelServiceImpl::GetFunnelReport(grpc::CallbackServe
   return reactor;
 }
 
-grpc::ServerUnaryReactor* FunnelServiceImpl::GetLeadJourney(grpc::CallbackServerContext* context,
-                                                            const v1::GetLeadJourneyRequest* request,
-                                                            v1::LeadJourney* response) {
+grpc::ServerUnaryReactor* FunnelServiceImpl::GetLeadJourney(
+    grpc::CallbackServerContext* context, const v1::GetLeadJourneyRequest* request,
+    v1::LeadJourney* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   absl::StatusOr<Admission> admission =
       gatekeeper_->Admit(*context, "/funnel.gateway.v1.FunnelService/GetLeadJourney");
@@ -182,7 +185,8 @@ grpc::ServerUnaryReactor* FunnelServiceImpl::GetLeadJourney(grpc::CallbackServer
   workers_.Post([this, context, request, response, reactor, admitted] {
     const Principal& p = admitted->principal;
     auto backend_context = [&]() {
-      std::unique_ptr<grpc::ClientContext> c = grpc::ClientContext::FromCallbackServerContext(*context);
+      std::unique_ptr<grpc::ClientContext> c =
+          grpc::ClientContext::FromCallbackServerContext(*context);
       if (context->deadline() == std::chrono::system_clock::time_point::max()) {
         c->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
       }

@@ -8,10 +8,10 @@
 
 #include <memory>
 
+#include "common/work_queue.h"
 #include "funnel/gateway/v1/funnel_service.grpc.pb.h"
 #include "funnel/marketing/v1/marketing_service.grpc.pb.h"
 #include "funnel/sales/v1/sales_service.grpc.pb.h"
-#include "common/work_queue.h"
 #include "gateway/gatekeeper.h"
 
 namespace funnel::gateway {

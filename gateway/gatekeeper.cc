@@ -27,7 +27,8 @@ absl::Status CheckMetadataSize(const grpc::ServerContextBase& context) {
     total += common::HeaderEntrySize(key.size(), value.size());
   }
   if (total <= common::kMaxCallerMetadataBytes) return absl::OkStatus();
-  return absl::InvalidArgumentError(absl::StrCat("metadata: ", total, " bytes; the gateway accepts at most ",
+  return absl::InvalidArgumentError(absl::StrCat("metadata: ", total,
+                                                 " bytes; the gateway accepts at most ",
                                                  common::kMaxCallerMetadataBytes));
 }
 
@@ -59,7 +60,8 @@ void Gatekeeper::Stamp(const grpc::ServerContextBase& caller, const Principal& p
   }
   backend->AddMetadata(common::kPrincipalIdHeader, principal.id);
   backend->AddMetadata(common::kRoleHeader, principal.role);
-  if (principal.rep_id != 0) backend->AddMetadata(common::kRepIdHeader, absl::StrCat(principal.rep_id));
+  if (principal.rep_id != 0)
+    backend->AddMetadata(common::kRepIdHeader, absl::StrCat(principal.rep_id));
   if (!internal_secret_.empty()) backend->AddMetadata(common::kInternalHeader, internal_secret_);
 }
 

@@ -80,11 +80,12 @@ absl::StatusOr<v1::LeadJourney> AssembleJourney(
   sales::v1::ListHandoffsRequest by_lead;
   by_lead.set_lead_id(lead.lead_id());
   sales::v1::ListHandoffsResponse handoffs;
-  RETURN_IF_ERROR(AllPages(by_lead, [&](const auto& r, auto* out) { return sales.ListHandoffs(ctx().get(), r, out); },
-                           &handoffs));
+  RETURN_IF_ERROR(AllPages(
+      by_lead, [&](const auto& r, auto* out) { return sales.ListHandoffs(ctx().get(), r, out); },
+      &handoffs));
   if (view.requires_handoff && handoffs.handoffs().empty()) {
-    return absl::PermissionDeniedError(
-        absl::StrCat("lead ", lead.lead_id(), " was never handed to sales; its journey is marketing's"));
+    return absl::PermissionDeniedError(absl::StrCat(
+        "lead ", lead.lead_id(), " was never handed to sales; its journey is marketing's"));
   }
 
   v1::LeadJourney journey;
@@ -98,8 +99,9 @@ absl::StatusOr<v1::LeadJourney> AssembleJourney(
   marketing::v1::ListTouchpointsRequest tr;
   tr.set_lead_id(lead.lead_id());
   marketing::v1::ListTouchpointsResponse touchpoints;
-  RETURN_IF_ERROR(AllPages(tr, [&](const auto& r, auto* out) { return marketing.ListTouchpoints(ctx().get(), r, out); },
-                           &touchpoints));
+  RETURN_IF_ERROR(AllPages(
+      tr, [&](const auto& r, auto* out) { return marketing.ListTouchpoints(ctx().get(), r, out); },
+      &touchpoints));
   for (const auto& t : touchpoints.touchpoints()) {
     v1::JourneyEvent* e = Add(&journey, t.occur_time(), v1::JOURNEY_SOURCE_MARKETING, "touchpoint",
                               handoff::v1::TouchpointType_Name(t.type()));
@@ -109,11 +111,13 @@ absl::StatusOr<v1::LeadJourney> AssembleJourney(
   marketing::v1::ListLeadHistoryRequest hr;
   hr.set_lead_id(lead.lead_id());
   marketing::v1::ListLeadHistoryResponse history;
-  RETURN_IF_ERROR(AllPages(hr, [&](const auto& r, auto* out) { return marketing.ListLeadHistory(ctx().get(), r, out); },
-                           &history));
+  RETURN_IF_ERROR(AllPages(
+      hr, [&](const auto& r, auto* out) { return marketing.ListLeadHistory(ctx().get(), r, out); },
+      &history));
   for (const auto& h : history.entries()) {
     const std::string& a = h.action();
-    if (a == "touchpoint" || a == "sales_accepted" || a == "recycled" || a == "won" || a == "lost") continue;
+    if (a == "touchpoint" || a == "sales_accepted" || a == "recycled" || a == "won" || a == "lost")
+      continue;
     if (a == "temperature_changed" && !view.scores) continue;
     Add(&journey, h.occur_time(), v1::JOURNEY_SOURCE_MARKETING, a,
         a == "captured" && !view.campaigns ? "captured" : h.detail());
@@ -121,7 +125,8 @@ absl::StatusOr<v1::LeadJourney> AssembleJourney(
 
   // Sales: each handoff's decision, then its opportunity's moves and activities.
   for (const auto& h : handoffs.handoffs()) {
-    if (h.state() == sales::v1::HANDOFF_STATE_ACCEPTED || h.state() == sales::v1::HANDOFF_STATE_REJECTED) {
+    if (h.state() == sales::v1::HANDOFF_STATE_ACCEPTED ||
+        h.state() == sales::v1::HANDOFF_STATE_REJECTED) {
       const bool accepted = h.state() == sales::v1::HANDOFF_STATE_ACCEPTED;
       v1::JourneyEvent* e = Add(&journey, h.decide_time(), v1::JOURNEY_SOURCE_SALES,
                                 accepted ? "accepted" : "rejected",
@@ -139,14 +144,17 @@ absl::StatusOr<v1::LeadJourney> AssembleJourney(
       sales::v1::ListStageChangesRequest sr;
       sr.set_opportunity_id(h.opportunity_id());
       sales::v1::ListStageChangesResponse changes;
-      RETURN_IF_ERROR(AllPages(sr, [&](const auto& r, auto* out) { return sales.ListStageChanges(ctx().get(), r, out); },
-                               &changes));
+      RETURN_IF_ERROR(AllPages(
+          sr, [&](const auto& r, auto* out) { return sales.ListStageChanges(ctx().get(), r, out); },
+          &changes));
       for (const auto& c : changes.changes()) {
         if (c.from_stage() == sales::v1::STAGE_UNSPECIFIED) continue;  // opening = "accepted"
         const bool won = c.to_stage() == sales::v1::STAGE_CLOSED_WON;
         const bool lost = c.to_stage() == sales::v1::STAGE_CLOSED_LOST;
         v1::JourneyEvent* e = Add(&journey, c.change_time(), v1::JOURNEY_SOURCE_SALES,
-                                  won ? "won" : lost ? "lost" : "stage_change",
+                                  won    ? "won"
+                                  : lost ? "lost"
+                                         : "stage_change",
                                   absl::StrCat(sales::v1::Stage_Name(c.from_stage()), " -> ",
                                                sales::v1::Stage_Name(c.to_stage())));
         e->set_opportunity_id(h.opportunity_id());
@@ -154,8 +162,10 @@ absl::StatusOr<v1::LeadJourney> AssembleJourney(
     }
     for (const auto& query : activity_queries) {
       sales::v1::ListActivitiesResponse activities;
-      RETURN_IF_ERROR(AllPages(query, [&](const auto& r, auto* out) { return sales.ListActivities(ctx().get(), r, out); },
-                               &activities));
+      RETURN_IF_ERROR(AllPages(
+          query,
+          [&](const auto& r, auto* out) { return sales.ListActivities(ctx().get(), r, out); },
+          &activities));
       for (const auto& act : activities.activities()) {
         // An activity on both the handoff and the opportunity is listed once.
         if (&query != &activity_queries.front() && act.handoff_id() == h.handoff_id()) continue;

@@ -5,17 +5,17 @@
 #include <cstdio>
 #include <fstream>
 #include <map>
-#include <sstream>
 #include <memory>
+#include <sstream>
 
 #include "absl/flags/flag.h"
-#include "common/limits.h"
 #include "common/channel.h"
-#include "common/tls.h"
 #include "common/flags.h"
+#include "common/limits.h"
 #include "common/log.h"
 #include "common/server/service_host.h"
 #include "common/status.h"
+#include "common/tls.h"
 #include "gateway/auth.h"
 #include "gateway/backend_health.h"
 #include "gateway/funnel_service.h"
@@ -37,10 +37,12 @@ ABSL_FLAG(std::string, policy_file, "", "Authorization policy; default: the buil
 ABSL_FLAG(std::string, internal_secret, "",
           "Credential added to every forwarded call; the services require it "
           "(prefer FUNNEL_INTERNAL_SECRET).");
-ABSL_FLAG(std::string, tls_cert, "", "Server certificate (PEM) for clients; empty serves plaintext.");
+ABSL_FLAG(std::string, tls_cert, "",
+          "Server certificate (PEM) for clients; empty serves plaintext.");
 ABSL_FLAG(std::string, tls_key, "", "Private key of --tls_cert (PEM).");
 ABSL_FLAG(std::string, backend_ca, "", "CA (PEM) of the services' certificates; set it for mTLS.");
-ABSL_FLAG(std::string, backend_cert, "", "Client certificate (PEM) the gateway presents to services.");
+ABSL_FLAG(std::string, backend_cert, "",
+          "Client certificate (PEM) the gateway presents to services.");
 ABSL_FLAG(std::string, backend_key, "", "Private key of --backend_cert (PEM).");
 ABSL_FLAG(std::string, role, "", "keys add: the new key's role.");
 ABSL_FLAG(std::string, id, "", "keys add: the new key's principal id.");
@@ -60,7 +62,8 @@ namespace {
 // key once; only its hash is stored.
 int KeysCommand(const std::vector<std::string>& args) {
   if (args.size() != 3 || args[2] != "add") {
-    std::fprintf(stderr, "usage: gateway keys add --role ROLE --id NAME [--rep_id N] --keys_file FILE\n");
+    std::fprintf(stderr,
+                 "usage: gateway keys add --role ROLE --id NAME [--rep_id N] --keys_file FILE\n");
     return 2;
   }
   if (absl::GetFlag(FLAGS_keys_file).empty()) {
@@ -126,10 +129,11 @@ int main(int argc, char** argv) {
   std::map<Backend, std::shared_ptr<grpc::Channel>> channels = {
       {Backend::kMarketing, funnel::common::InternalChannel(absl::GetFlag(FLAGS_marketing_address),
                                                             *backend_credentials)},
-      {Backend::kSales, funnel::common::InternalChannel(absl::GetFlag(FLAGS_sales_address),
-                                                        *backend_credentials)},
+      {Backend::kSales,
+       funnel::common::InternalChannel(absl::GetFlag(FLAGS_sales_address), *backend_credentials)},
   };
-  const funnel::gateway::Gatekeeper gatekeeper(&keys, &*policy, absl::GetFlag(FLAGS_internal_secret));
+  const funnel::gateway::Gatekeeper gatekeeper(&keys, &*policy,
+                                               absl::GetFlag(FLAGS_internal_secret));
   funnel::gateway::ForwardingProxy proxy(channels, &gatekeeper);
   funnel::gateway::FunnelServiceImpl funnel_views(&gatekeeper, channels.at(Backend::kMarketing),
                                                   channels.at(Backend::kSales));
@@ -177,7 +181,8 @@ int main(int argc, char** argv) {
     if (s.ok()) {
       funnel::common::LogInfo("keys reloaded");
     } else {
-      funnel::common::LogWarning("keys reload failed; keeping the old keys", {{"error", s.ToString()}});
+      funnel::common::LogWarning("keys reload failed; keeping the old keys",
+                                 {{"error", s.ToString()}});
     }
   });
 }

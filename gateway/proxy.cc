@@ -80,7 +80,7 @@ class ProxyCall final : public grpc::ServerGenericBidiReactor {
 
   // Backend -> caller.
   void OnBackendReadDone(bool ok) {
-    if (!ok) return;  // No more responses; the status follows.
+    if (!ok) return;     // No more responses; the status follows.
     backend_.AddHold();  // Released once the caller has the message.
     StartWrite(&response_);
   }

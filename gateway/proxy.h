@@ -35,7 +35,8 @@ class ForwardingProxy final : public grpc::CallbackGenericService {
   ForwardingProxy(std::map<Backend, std::shared_ptr<grpc::Channel>> channels,
                   const Gatekeeper* gatekeeper);
 
-  grpc::ServerGenericBidiReactor* CreateReactor(grpc::GenericCallbackServerContext* context) override;
+  grpc::ServerGenericBidiReactor* CreateReactor(
+      grpc::GenericCallbackServerContext* context) override;
 
  private:
   std::map<Backend, std::unique_ptr<grpc::GenericStub>> stubs_;

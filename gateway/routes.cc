@@ -46,8 +46,9 @@ absl::StatusOr<Route> RouteFor(absl::string_view path) {
       if (service_name != s.full_name) continue;
       const auto* service =
           google::protobuf::DescriptorPool::generated_pool()->FindServiceByName(service_name);
-      const auto* method =
-          service == nullptr ? nullptr : service->FindMethodByName(std::string(rest.substr(slash + 1)));
+      const auto* method = service == nullptr
+                               ? nullptr
+                               : service->FindMethodByName(std::string(rest.substr(slash + 1)));
       if (method != nullptr) return Route{s.backend, method};
     }
   }

@@ -14,7 +14,8 @@ constexpr KindInfo kKinds[] = {
     {EventKind::kLeadErasure, "LeadErasure", "/funnel.handoff.v1.HandoffInboxService/EraseLead"},
     {EventKind::kHandoffDecision, "HandoffDecision",
      "/funnel.handoff.v1.HandoffFeedbackService/ReportDecision"},
-    {EventKind::kDealOutcome, "DealOutcome", "/funnel.handoff.v1.HandoffFeedbackService/ReportOutcome"},
+    {EventKind::kDealOutcome, "DealOutcome",
+     "/funnel.handoff.v1.HandoffFeedbackService/ReportOutcome"},
 };
 
 const KindInfo& InfoOf(EventKind kind) { return kKinds[static_cast<int>(kind)]; }

@@ -23,7 +23,8 @@ absl::StatusOr<std::string> NormalizeEmail(absl::string_view email, absl::string
     return invalid("not a valid address");
   }
   for (char c : out) {
-    if (absl::ascii_isspace(static_cast<unsigned char>(c)) || absl::ascii_iscntrl(static_cast<unsigned char>(c))) {
+    if (absl::ascii_isspace(static_cast<unsigned char>(c)) ||
+        absl::ascii_iscntrl(static_cast<unsigned char>(c))) {
       return invalid("not a valid address");
     }
   }

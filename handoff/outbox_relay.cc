@@ -34,7 +34,8 @@ constexpr absl::string_view kClaim = R"sql(
 constexpr absl::string_view kOldestPendingOfLeads =
     "SELECT lead_id, MIN(seq) FROM outbox WHERE delivered_at IS NULL AND lead_id IN ";
 constexpr absl::string_view kDelivered =
-    "UPDATE outbox SET delivered_at = NOW(6), attempts = attempts + 1, last_error = '' WHERE seq IN ";
+    "UPDATE outbox SET delivered_at = NOW(6), attempts = attempts + 1, last_error = '' WHERE seq "
+    "IN ";
 constexpr absl::string_view kFailed = R"sql(
   UPDATE outbox SET attempts = attempts + 1, last_error = ?,
     next_attempt_at = NOW(6) + INTERVAL ? MICROSECOND
@@ -42,14 +43,16 @@ constexpr absl::string_view kFailed = R"sql(
 
 }  // namespace
 
-absl::Duration RetryBackoff(int attempts, absl::Duration initial, absl::Duration cap, double jitter) {
+absl::Duration RetryBackoff(int attempts, absl::Duration initial, absl::Duration cap,
+                            double jitter) {
   absl::Duration d = initial;
   for (int i = 1; i < attempts && d < cap; ++i) d *= 2;
   d = std::min(d, cap);
   return d * (0.8 + 0.4 * jitter);
 }
 
-OutboxRelay::OutboxRelay(common::ConnectionPool* pool, RelayOptions options, DeliveredHook on_delivered)
+OutboxRelay::OutboxRelay(common::ConnectionPool* pool, RelayOptions options,
+                         DeliveredHook on_delivered)
     : pool_(pool),
       options_(std::move(options)),
       on_delivered_(std::move(on_delivered)),
@@ -87,7 +90,8 @@ void OutboxRelay::Loop() {
     while (true) {
       absl::StatusOr<int> delivered = RunOnce();
       if (!delivered.ok()) {
-        LogWarning("relay pass failed", {{"server", options_.name}, {"error", delivered.status().ToString()}});
+        LogWarning("relay pass failed",
+                   {{"server", options_.name}, {"error", delivered.status().ToString()}});
         break;
       }
       if (*delivered == 0) break;
@@ -99,94 +103,100 @@ void OutboxRelay::Loop() {
 
 absl::StatusOr<int> OutboxRelay::RunOnce() {
   int delivered = 0;
-  absl::Status status = pool_->InTransaction("relay", [&](sql::Connection& conn) -> absl::Status {
-    delivered = 0;
-    struct Claimed {
-      RelayedEvent event;
-      int attempts;
-      bool blocked = false;
-    };
-    std::vector<Claimed> claimed;
-    std::vector<RawCall> calls;  // calls[i] carries claimed[i]
-    {
-      auto claim = Prepare(conn, kClaim);
-      claim->setInt(1, options_.batch_size);
-      std::unique_ptr<sql::ResultSet> rs(claim->executeQuery());
-      std::map<int64_t, int64_t> first_seq;  // lead -> its oldest claimed event
-      while (rs->next()) {
-        RelayedEvent event;
-        event.seq = rs->getInt64(1);
-        event.event_id = rs->getString(2);
-        event.lead_id = rs->getInt64(3);
-        event.kind_name = rs->getString(4);
-        event.kind = KindFromName(event.kind_name);
-        // One event per lead per pass keeps each lead's events in order while
-        // different leads' events go out together; the rest wait for the next pass.
-        if (!first_seq.emplace(event.lead_id, event.seq).second) continue;
-        RawCall call;
-        if (event.kind) call.method = MethodFor(*event.kind);
-        call.request = rs->getString(5);
-        // The request id of the call that caused the event; an older event has
-        // none, and its own id serves (a UUID, which is a well-formed request id).
-        event.request_id = rs->getString(7);
-        if (event.request_id.empty()) event.request_id = event.event_id;
-        call.metadata.emplace_back(common::kRequestIdHeader, event.request_id);
-        calls.push_back(std::move(call));
-        claimed.push_back({std::move(event), rs->getInt(6)});
-      }
-      // An older event of the lead still pending (backing off, or claimed by a
-      // replica) goes first.
-      const std::set<int64_t> blocked = LeadsWithEarlierPending(conn, first_seq);
-      for (Claimed& c : claimed) c.blocked = blocked.count(c.event.lead_id) > 0;
-    }
-    std::vector<RawCall> to_send;
-    std::vector<size_t> sent_index(calls.size(), SIZE_MAX);
-    for (size_t i = 0; i < calls.size(); ++i) {
-      if (claimed[i].blocked) continue;
-      if (calls[i].method.empty()) {
-        calls[i].status = grpc::Status(grpc::StatusCode::INTERNAL,
-                                       absl::StrCat("unknown event kind ", claimed[i].event.kind_name));
-        continue;
-      }
-      sent_index[i] = to_send.size();
-      to_send.push_back(calls[i]);
-    }
-    ConcurrentRawCalls(stub_, to_send, [this](grpc::ClientContext* ctx) {
-      ctx->set_deadline(std::chrono::system_clock::now() + absl::ToChronoMilliseconds(options_.call_deadline));
-      if (!options_.bearer_key.empty()) ctx->AddMetadata("authorization", "Bearer " + options_.bearer_key);
-    });
+  absl::Status status = pool_->InTransaction(
+      "relay",
+      [&](sql::Connection& conn) -> absl::Status {
+        delivered = 0;
+        struct Claimed {
+          RelayedEvent event;
+          int attempts;
+          bool blocked = false;
+        };
+        std::vector<Claimed> claimed;
+        std::vector<RawCall> calls;  // calls[i] carries claimed[i]
+        {
+          auto claim = Prepare(conn, kClaim);
+          claim->setInt(1, options_.batch_size);
+          std::unique_ptr<sql::ResultSet> rs(claim->executeQuery());
+          std::map<int64_t, int64_t> first_seq;  // lead -> its oldest claimed event
+          while (rs->next()) {
+            RelayedEvent event;
+            event.seq = rs->getInt64(1);
+            event.event_id = rs->getString(2);
+            event.lead_id = rs->getInt64(3);
+            event.kind_name = rs->getString(4);
+            event.kind = KindFromName(event.kind_name);
+            // One event per lead per pass keeps each lead's events in order while
+            // different leads' events go out together; the rest wait for the next pass.
+            if (!first_seq.emplace(event.lead_id, event.seq).second) continue;
+            RawCall call;
+            if (event.kind) call.method = MethodFor(*event.kind);
+            call.request = rs->getString(5);
+            // The request id of the call that caused the event; an older event has
+            // none, and its own id serves (a UUID, which is a well-formed request id).
+            event.request_id = rs->getString(7);
+            if (event.request_id.empty()) event.request_id = event.event_id;
+            call.metadata.emplace_back(common::kRequestIdHeader, event.request_id);
+            calls.push_back(std::move(call));
+            claimed.push_back({std::move(event), rs->getInt(6)});
+          }
+          // An older event of the lead still pending (backing off, or claimed by a
+          // replica) goes first.
+          const std::set<int64_t> blocked = LeadsWithEarlierPending(conn, first_seq);
+          for (Claimed& c : claimed) c.blocked = blocked.count(c.event.lead_id) > 0;
+        }
+        std::vector<RawCall> to_send;
+        std::vector<size_t> sent_index(calls.size(), SIZE_MAX);
+        for (size_t i = 0; i < calls.size(); ++i) {
+          if (claimed[i].blocked) continue;
+          if (calls[i].method.empty()) {
+            calls[i].status =
+                grpc::Status(grpc::StatusCode::INTERNAL,
+                             absl::StrCat("unknown event kind ", claimed[i].event.kind_name));
+            continue;
+          }
+          sent_index[i] = to_send.size();
+          to_send.push_back(calls[i]);
+        }
+        ConcurrentRawCalls(stub_, to_send, [this](grpc::ClientContext* ctx) {
+          ctx->set_deadline(std::chrono::system_clock::now() +
+                            absl::ToChronoMilliseconds(options_.call_deadline));
+          if (!options_.bearer_key.empty())
+            ctx->AddMetadata("authorization", "Bearer " + options_.bearer_key);
+        });
 
-    std::vector<int64_t> done;
-    for (size_t i = 0; i < claimed.size(); ++i) {
-      if (claimed[i].blocked) continue;
-      const RawCall& call = sent_index[i] == SIZE_MAX ? calls[i] : to_send[sent_index[i]];
-      const Claimed& c = claimed[i];
-      if (call.status.ok()) {
-        LogInfo("relay delivered", {{"server", options_.name},
-                                    {"event_id", c.event.event_id},
-                                    {"kind", c.event.kind_name},
-                                    {"attempts", c.attempts + 1},
-                                    {"request_id", c.event.request_id}});
-        done.push_back(c.event.seq);
-        if (on_delivered_) on_delivered_(conn, c.event, call.reply);
-        continue;
-      }
-      MarkFailed(conn, c.event, c.attempts, FromGrpcStatus(call.status));
-    }
-    MarkDelivered(conn, done);
-    delivered = static_cast<int>(done.size());
-    return absl::OkStatus();
-  }, /*read_committed=*/true);  // the claim must not lock the gap new events go into
+        std::vector<int64_t> done;
+        for (size_t i = 0; i < claimed.size(); ++i) {
+          if (claimed[i].blocked) continue;
+          const RawCall& call = sent_index[i] == SIZE_MAX ? calls[i] : to_send[sent_index[i]];
+          const Claimed& c = claimed[i];
+          if (call.status.ok()) {
+            LogInfo("relay delivered", {{"server", options_.name},
+                                        {"event_id", c.event.event_id},
+                                        {"kind", c.event.kind_name},
+                                        {"attempts", c.attempts + 1},
+                                        {"request_id", c.event.request_id}});
+            done.push_back(c.event.seq);
+            if (on_delivered_) on_delivered_(conn, c.event, call.reply);
+            continue;
+          }
+          MarkFailed(conn, c.event, c.attempts, FromGrpcStatus(call.status));
+        }
+        MarkDelivered(conn, done);
+        delivered = static_cast<int>(done.size());
+        return absl::OkStatus();
+      },
+      /*read_committed=*/true);  // the claim must not lock the gap new events go into
   if (!status.ok()) return status;
   return delivered;
 }
 
-std::set<int64_t> OutboxRelay::LeadsWithEarlierPending(sql::Connection& conn,
-                                                       const std::map<int64_t, int64_t>& first_seq) {
+std::set<int64_t> OutboxRelay::LeadsWithEarlierPending(
+    sql::Connection& conn, const std::map<int64_t, int64_t>& first_seq) {
   std::set<int64_t> blocked;
   if (first_seq.empty()) return blocked;
-  auto st = Prepare(conn, absl::StrCat(kOldestPendingOfLeads, "(", Placeholders(first_seq.size(), "?"),
-                                       ") GROUP BY lead_id"));
+  auto st = Prepare(conn, absl::StrCat(kOldestPendingOfLeads, "(",
+                                       Placeholders(first_seq.size(), "?"), ") GROUP BY lead_id"));
   int p = 1;
   for (const auto& [lead, seq] : first_seq) st->setInt64(p++, lead);
   std::unique_ptr<sql::ResultSet> rs(st->executeQuery());

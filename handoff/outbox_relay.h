@@ -22,12 +22,12 @@
 
 #include <functional>
 #include <map>
-#include <set>
-#include <vector>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
@@ -38,9 +38,9 @@
 namespace funnel::handoff {
 
 struct RelayOptions {
-  std::string name;                         // for logs
-  std::shared_ptr<grpc::Channel> gateway;   // where contract calls go
-  std::string bearer_key;                   // sent as "authorization: Bearer ..." if set
+  std::string name;                        // for logs
+  std::shared_ptr<grpc::Channel> gateway;  // where contract calls go
+  std::string bearer_key;                  // sent as "authorization: Bearer ..." if set
   absl::Duration call_deadline = absl::Seconds(5);
   absl::Duration poll_interval = absl::Seconds(1);
   absl::Duration initial_backoff = absl::Milliseconds(200);
@@ -52,9 +52,9 @@ struct RelayedEvent {
   int64_t seq;
   std::string event_id;
   int64_t lead_id;
-  std::string kind_name;               // as stored
-  std::optional<EventKind> kind;       // nullopt: a kind this build does not know
-  std::string request_id;  // sent as x-request-id, so the receiver logs it too
+  std::string kind_name;          // as stored
+  std::optional<EventKind> kind;  // nullopt: a kind this build does not know
+  std::string request_id;         // sent as x-request-id, so the receiver logs it too
 };
 
 // Runs in the delivery transaction once the receiver acknowledged `event`, with the
@@ -64,11 +64,13 @@ using DeliveredHook =
 
 // Backoff before attempt `attempts + 1`: initial x 2^(attempts-1), capped, with
 // +-20% jitter drawn from `jitter` in [0, 1).
-absl::Duration RetryBackoff(int attempts, absl::Duration initial, absl::Duration cap, double jitter);
+absl::Duration RetryBackoff(int attempts, absl::Duration initial, absl::Duration cap,
+                            double jitter);
 
 class OutboxRelay final {
  public:
-  OutboxRelay(common::ConnectionPool* pool, RelayOptions options, DeliveredHook on_delivered = nullptr);
+  OutboxRelay(common::ConnectionPool* pool, RelayOptions options,
+              DeliveredHook on_delivered = nullptr);
   ~OutboxRelay();  // Stop()
 
   void Start();
@@ -83,9 +85,11 @@ class OutboxRelay final {
  private:
   void Loop();
   // Leads (of `first_seq`: lead -> oldest claimed seq) with an older event pending.
-  std::set<int64_t> LeadsWithEarlierPending(sql::Connection& conn, const std::map<int64_t, int64_t>& first_seq);
+  std::set<int64_t> LeadsWithEarlierPending(sql::Connection& conn,
+                                            const std::map<int64_t, int64_t>& first_seq);
   void MarkDelivered(sql::Connection& conn, const std::vector<int64_t>& seqs);
-  void MarkFailed(sql::Connection& conn, const RelayedEvent& event, int attempts, const absl::Status& error);
+  void MarkFailed(sql::Connection& conn, const RelayedEvent& event, int attempts,
+                  const absl::Status& error);
 
   common::ConnectionPool* const pool_;
   const RelayOptions options_;

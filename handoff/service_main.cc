@@ -6,10 +6,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/channel.h"
-#include "common/tls.h"
 #include "common/flags.h"
 #include "common/log.h"
 #include "common/server/caller.h"
+#include "common/tls.h"
 
 ABSL_FLAG(int, port, -1, "Port to listen on (0 picks a free one); default per service.");
 ABSL_FLAG(std::string, listen_host, "127.0.0.1",
@@ -64,7 +64,6 @@ using common::ServerCredentialsFromFiles;
 using common::ServiceHost;
 using common::ServiceHostOptions;
 
-
 int RunDbService(int argc, char** argv, const DbServiceSpec& spec) {
   common::BlockShutdownSignals();
   ParseFlags(argc, argv,
@@ -76,8 +75,8 @@ int RunDbService(int argc, char** argv, const DbServiceSpec& spec) {
   DbOptions db;
   db.host = absl::GetFlag(FLAGS_db_host);
   db.port = absl::GetFlag(FLAGS_db_port);
-  db.database = absl::GetFlag(FLAGS_db_name).empty() ? spec.default_database
-                                                     : absl::GetFlag(FLAGS_db_name);
+  db.database =
+      absl::GetFlag(FLAGS_db_name).empty() ? spec.default_database : absl::GetFlag(FLAGS_db_name);
   db.user = absl::GetFlag(FLAGS_db_user).empty() ? db.database : absl::GetFlag(FLAGS_db_user);
   db.password = absl::GetFlag(FLAGS_db_password);
   db.pool_size = absl::GetFlag(FLAGS_db_pool_size);
@@ -90,9 +89,8 @@ int RunDbService(int argc, char** argv, const DbServiceSpec& spec) {
     absl::Status status = ApplyMigrations(pool, *spec.migrations);
     if (status.ok()) break;
     if (!absl::IsUnavailable(status) || absl::Now() > give_up) {
-      LogError("cannot prepare the database", {{"server", spec.name},
-                                               {"database", db.database},
-                                               {"error", status.ToString()}});
+      LogError("cannot prepare the database",
+               {{"server", spec.name}, {"database", db.database}, {"error", status.ToString()}});
       return 1;
     }
     LogWarning("waiting for the database", {{"server", spec.name}, {"error", status.ToString()}});
@@ -139,8 +137,8 @@ int RunDbService(int argc, char** argv, const DbServiceSpec& spec) {
   relay_options.bearer_key = absl::GetFlag(FLAGS_relay_key);
   relay_options.poll_interval = absl::GetFlag(FLAGS_relay_poll_interval);
   OutboxRelay relay(&pool, relay_options, spec.on_delivered);
-  std::shared_ptr<void> services =
-      spec.install(host, pool, [&relay] { relay.Wake(); }, &guard);
+  std::shared_ptr<void> services = spec.install(
+      host, pool, [&relay] { relay.Wake(); }, &guard);
   // The server is useful only while its database answers.
   host.AddHealthProbe({}, [&pool] { return pool.Ping(); });
   if (absl::Status status = host.Start(); !status.ok()) {

@@ -12,9 +12,9 @@
 
 #include "common/mysql/migrations.h"
 #include "common/mysql/pool.h"
-#include "handoff/outbox_relay.h"
 #include "common/server/internal_guard.h"
 #include "common/server/service_host.h"
+#include "handoff/outbox_relay.h"
 
 namespace funnel::handoff {
 

@@ -25,9 +25,12 @@ absl::Status ValidateContactFields(const v1::Contact& c, absl::string_view prefi
     const char* name;
     const std::string& value;
     size_t max;
-  } fields[] = {{"first_name", c.first_name(), 200}, {"last_name", c.last_name(), 200},
-                {"company", c.company(), 200},       {"title", c.title(), 200},
-                {"phone", c.phone(), 64},            {"industry", c.industry(), 100},
+  } fields[] = {{"first_name", c.first_name(), 200},
+                {"last_name", c.last_name(), 200},
+                {"company", c.company(), 200},
+                {"title", c.title(), 200},
+                {"phone", c.phone(), 64},
+                {"industry", c.industry(), 100},
                 {"region", c.region(), 100}};
   for (const auto& f : fields) {
     if (f.value.size() > f.max) {

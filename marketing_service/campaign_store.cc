@@ -21,16 +21,16 @@
 #include "common/time_util.h"
 #include "common/validation.h"
 #include "handoff/validation.h"
-#include "marketing_service/report_aggregates.h"
 #include "marketing_service/lead_rows.h"
 #include "marketing_service/lifecycle.h"
+#include "marketing_service/report_aggregates.h"
 
 namespace funnel::marketing {
 namespace {
 
-using common::TimeFromUnixSeconds;
 using common::LastInsertId;
 using common::Prepare;
+using common::TimeFromUnixSeconds;
 using common::ToProtoTime;
 using common::UnixSecondsOf;
 
@@ -73,7 +73,6 @@ constexpr absl::string_view kWonDeals =
 constexpr absl::string_view kRejections = R"sql(
   SELECT rejection_reason, COUNT(*) FROM handoffs
   WHERE first_touch_campaign_id = ? AND decision = 2 GROUP BY rejection_reason ORDER BY 1)sql";
-
 
 handoff::v1::Money MoneyOf(const std::string& currency, int64_t minor) {
   handoff::v1::Money m;
@@ -146,7 +145,6 @@ absl::Status CheckSegmentExists(sql::Connection& conn, int64_t segment_id) {
   return absl::OkStatus();
 }
 
-
 // Rounds a / b to the nearest integer (b > 0).
 int64_t DivideRounded(int64_t a, int64_t b) { return (a + b / 2) / b; }
 
@@ -154,7 +152,8 @@ int64_t DivideRounded(int64_t a, int64_t b) { return (a + b / 2) / b; }
 
 absl::Status ValidateCampaign(const v1::Campaign& c) {
   if (c.name().empty()) return absl::InvalidArgumentError("campaign.name: required");
-  if (c.name().size() > 200) return absl::InvalidArgumentError("campaign.name: longer than 200 characters");
+  if (c.name().size() > 200)
+    return absl::InvalidArgumentError("campaign.name: longer than 200 characters");
   if (c.channel() == v1::CHANNEL_UNSPECIFIED || !v1::Channel_IsValid(c.channel())) {
     return absl::InvalidArgumentError("campaign.channel: required");
   }
@@ -199,11 +198,12 @@ absl::StatusOr<v1::Campaign> CampaignStore::Create(const v1::Campaign& campaign,
 absl::StatusOr<v1::Campaign> CampaignStore::Get(int64_t campaign_id) {
   v1::Campaign campaign;
   RETURN_IF_ERROR(pool_->WithConnection("get campaign", [&](sql::Connection& conn) -> absl::Status {
-    auto st = Prepare(conn, absl::StrCat("SELECT ", kCampaignColumns,
-                                         " FROM campaigns WHERE campaign_id = ?"));
+    auto st = Prepare(
+        conn, absl::StrCat("SELECT ", kCampaignColumns, " FROM campaigns WHERE campaign_id = ?"));
     st->setInt64(1, campaign_id);
     std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
-    if (!rs->next()) return absl::NotFoundError(absl::StrCat("campaign ", campaign_id, " not found"));
+    if (!rs->next())
+      return absl::NotFoundError(absl::StrCat("campaign ", campaign_id, " not found"));
     campaign = CampaignFromRow(*rs);
     return absl::OkStatus();
   }));
@@ -215,7 +215,8 @@ absl::StatusOr<v1::ListCampaignsResponse> CampaignStore::List(v1::CampaignState 
                                                               const std::string& page_token) {
   const std::string scope = absl::StrCat("campaigns:", state, ":", channel);
   ASSIGN_OR_RETURN(const int64_t after, common::DecodeIdToken(scope, page_token));
-  std::string sql = absl::StrCat("SELECT ", kCampaignColumns, " FROM campaigns WHERE campaign_id > ?");
+  std::string sql =
+      absl::StrCat("SELECT ", kCampaignColumns, " FROM campaigns WHERE campaign_id > ?");
   std::vector<common::SqlParam> params = {after};
   if (state != v1::CAMPAIGN_STATE_UNSPECIFIED) {
     absl::StrAppend(&sql, " AND state = ?");
@@ -246,12 +247,14 @@ absl::StatusOr<v1::Campaign> CampaignStore::Update(const v1::Campaign& campaign,
   return common::IdempotentTransaction<v1::Campaign>(
       *pool_, "UpdateCampaign", request_id,
       [&](sql::Connection& conn) -> absl::StatusOr<v1::Campaign> {
-        auto select = Prepare(conn, absl::StrCat("SELECT ", kCampaignColumns,
-                                                 " FROM campaigns WHERE campaign_id = ? FOR UPDATE"));
+        auto select =
+            Prepare(conn, absl::StrCat("SELECT ", kCampaignColumns,
+                                       " FROM campaigns WHERE campaign_id = ? FOR UPDATE"));
         select->setInt64(1, campaign.campaign_id());
         std::unique_ptr<sql::ResultSet> rs(select->executeQuery());
         if (!rs->next()) {
-          return absl::NotFoundError(absl::StrCat("campaign ", campaign.campaign_id(), " not found"));
+          return absl::NotFoundError(
+              absl::StrCat("campaign ", campaign.campaign_id(), " not found"));
         }
         v1::Campaign current = CampaignFromRow(*rs);
         if (!campaign.etag().empty() && campaign.etag() != current.etag()) {
@@ -333,8 +336,10 @@ absl::StatusOr<v1::CampaignMetrics> CampaignStore::Metrics(int64_t campaign_id, 
   const handoff::v1::Money& cost = campaign.actual_cost();
   *m.mutable_cost() = cost;
   const std::string& currency = cost.currency_code();
-  *m.mutable_cost_per_lead() = MoneyOf(
-      currency, m.leads_first_touched() > 0 ? DivideRounded(cost.amount_minor(), m.leads_first_touched()) : 0);
+  *m.mutable_cost_per_lead() =
+      MoneyOf(currency, m.leads_first_touched() > 0
+                            ? DivideRounded(cost.amount_minor(), m.leads_first_touched())
+                            : 0);
   *m.mutable_cost_per_mql() =
       MoneyOf(currency, m.mqls() > 0 ? DivideRounded(cost.amount_minor(), m.mqls()) : 0);
   // Revenue credited by sales' DealOutcomes, in the campaign's currency (deals in
@@ -366,7 +371,8 @@ absl::StatusOr<v1::CampaignMetrics> CampaignStore::Metrics(int64_t campaign_id, 
 }
 
 absl::StatusOr<v1::FunnelStats> CampaignStore::FunnelStats(absl::Time start, absl::Time end,
-                                                           int64_t campaign_id, int64_t segment_id) {
+                                                           int64_t campaign_id,
+                                                           int64_t segment_id) {
   // Which leads count: "IN (SELECT l.lead_id FROM leads l WHERE <scope>)".
   std::string scope = "1 = 1";
   std::vector<common::SqlParam> scope_params;
@@ -384,7 +390,8 @@ absl::StatusOr<v1::FunnelStats> CampaignStore::FunnelStats(absl::Time start, abs
     std::string text = absl::StrCat(sql, " WHERE ", column, " >= FROM_UNIXTIME(?) AND ", column,
                                     " < FROM_UNIXTIME(?)");
     if (scoped) {
-      absl::StrAppend(&text, " AND ", lead_column, " IN (SELECT l.lead_id FROM leads l WHERE ", scope, ")");
+      absl::StrAppend(&text, " AND ", lead_column, " IN (SELECT l.lead_id FROM leads l WHERE ",
+                      scope, ")");
     }
     return text;
   };
@@ -409,7 +416,8 @@ absl::StatusOr<v1::FunnelStats> CampaignStore::FunnelStats(absl::Time start, abs
   };
   // A count and a median in one pass: every row carries both window results; the
   // first row answers (none when nothing is in range).
-  auto count_and_median = [&](sql::Connection& conn, const std::string& sql) -> std::pair<int64_t, double> {
+  auto count_and_median = [&](sql::Connection& conn,
+                              const std::string& sql) -> std::pair<int64_t, double> {
     auto rs = run(conn, sql + " LIMIT 1");
     if (!rs->next()) return {0, 0};
     return {rs->getInt64(1), rs->isNull(2) ? 0 : rs->getDouble(2)};
@@ -417,45 +425,58 @@ absl::StatusOr<v1::FunnelStats> CampaignStore::FunnelStats(absl::Time start, abs
   // Each reader fills its own variables; the medians sort every row in range, so
   // they run side by side.
   v1::FunnelStats stats;
-  std::pair<int64_t, double> captured, handed_off, decided;  // (only the first reader writes `stats`)
-  RETURN_IF_ERROR(common::ReadInParallel(*pool_, "funnel stats", {
-      [&](sql::Connection& conn) {
-        stats.set_leads_captured(scoped ? count(conn, query("SELECT COUNT(*) FROM leads", "created_at", "lead_id"))
-                                        : LeadsCaptured(conn, start, end));
-        stats.set_mqls(count(conn, query("SELECT COUNT(DISTINCT lead_id) FROM handoffs", "created_at", "lead_id")));
-        auto rs = run(conn, query("SELECT rejection_reason, COUNT(*) FROM handoffs", "decided_at", "lead_id") +
-                                " AND decision = 2 GROUP BY rejection_reason ORDER BY 1");
-        while (rs->next()) {
-          auto* r = stats.add_rejected_by_reason();
-          r->set_reason(static_cast<handoff::v1::RejectionReason>(rs->getInt(1)));
-          r->set_count(rs->getInt64(2));
-        }
-        if (segment_id != 0) {
-          // Sales knows nothing of segments: hand it the segment's people instead.
-          auto st = Prepare(conn, absl::StrCat("SELECT DISTINCT lead_id FROM handoffs WHERE delivered_at IS NOT "
-                                               "NULL AND lead_id IN (SELECT l.lead_id FROM leads l WHERE ",
-                                               scope, ")"));
-          common::BindAll(*st, scope_params);
-          std::unique_ptr<sql::ResultSet> ids(st->executeQuery());
-          while (ids->next()) stats.add_handed_off_lead_ids(ids->getInt64(1));
-        }
-      },
-      [&](sql::Connection& conn) {
-        captured = count_and_median(conn, query(
-            "SELECT 0, MEDIAN(TIMESTAMPDIFF(MICROSECOND, lead_created_at, created_at) / 1e6) OVER () FROM handoffs",
-            "created_at", "lead_id"));
-      },
-      [&](sql::Connection& conn) {
-        handed_off = count_and_median(conn, query(
-            "SELECT COUNT(*) OVER (), MEDIAN(TIMESTAMPDIFF(MICROSECOND, created_at, delivered_at) / 1e6) OVER () "
-            "FROM handoffs", "delivered_at", "lead_id"));
-      },
-      [&](sql::Connection& conn) {
-        decided = count_and_median(conn, query(
-            "SELECT SUM(decision = 1) OVER (), MEDIAN(TIMESTAMPDIFF(MICROSECOND, delivered_at, decided_at) / 1e6) "
-            "OVER () FROM handoffs", "decided_at", "lead_id"));
-      },
-  }));
+  std::pair<int64_t, double> captured, handed_off,
+      decided;  // (only the first reader writes `stats`)
+  RETURN_IF_ERROR(common::ReadInParallel(
+      *pool_, "funnel stats",
+      {
+          [&](sql::Connection& conn) {
+            stats.set_leads_captured(
+                scoped ? count(conn, query("SELECT COUNT(*) FROM leads", "created_at", "lead_id"))
+                       : LeadsCaptured(conn, start, end));
+            stats.set_mqls(count(conn, query("SELECT COUNT(DISTINCT lead_id) FROM handoffs",
+                                             "created_at", "lead_id")));
+            auto rs = run(conn, query("SELECT rejection_reason, COUNT(*) FROM handoffs",
+                                      "decided_at", "lead_id") +
+                                    " AND decision = 2 GROUP BY rejection_reason ORDER BY 1");
+            while (rs->next()) {
+              auto* r = stats.add_rejected_by_reason();
+              r->set_reason(static_cast<handoff::v1::RejectionReason>(rs->getInt(1)));
+              r->set_count(rs->getInt64(2));
+            }
+            if (segment_id != 0) {
+              // Sales knows nothing of segments: hand it the segment's people instead.
+              auto st = Prepare(
+                  conn,
+                  absl::StrCat("SELECT DISTINCT lead_id FROM handoffs WHERE delivered_at IS NOT "
+                               "NULL AND lead_id IN (SELECT l.lead_id FROM leads l WHERE ",
+                               scope, ")"));
+              common::BindAll(*st, scope_params);
+              std::unique_ptr<sql::ResultSet> ids(st->executeQuery());
+              while (ids->next()) stats.add_handed_off_lead_ids(ids->getInt64(1));
+            }
+          },
+          [&](sql::Connection& conn) {
+            captured = count_and_median(
+                conn, query("SELECT 0, MEDIAN(TIMESTAMPDIFF(MICROSECOND, lead_created_at, "
+                            "created_at) / 1e6) OVER () FROM handoffs",
+                            "created_at", "lead_id"));
+          },
+          [&](sql::Connection& conn) {
+            handed_off = count_and_median(
+                conn, query("SELECT COUNT(*) OVER (), MEDIAN(TIMESTAMPDIFF(MICROSECOND, "
+                            "created_at, delivered_at) / 1e6) OVER () "
+                            "FROM handoffs",
+                            "delivered_at", "lead_id"));
+          },
+          [&](sql::Connection& conn) {
+            decided = count_and_median(
+                conn, query("SELECT SUM(decision = 1) OVER (), MEDIAN(TIMESTAMPDIFF(MICROSECOND, "
+                            "delivered_at, decided_at) / 1e6) "
+                            "OVER () FROM handoffs",
+                            "decided_at", "lead_id"));
+          },
+      }));
   stats.set_median_capture_to_mql_seconds(captured.second);
   stats.set_handed_off(handed_off.first);
   stats.set_median_mql_to_handoff_seconds(handed_off.second);
@@ -483,8 +504,8 @@ absl::StatusOr<v1::Segment> CampaignStore::CreateSegment(const v1::Segment& segm
           }
           throw;
         }
-        auto get = Prepare(conn, absl::StrCat("SELECT ", kSegmentColumns,
-                                              " FROM segments WHERE segment_id = ?"));
+        auto get = Prepare(
+            conn, absl::StrCat("SELECT ", kSegmentColumns, " FROM segments WHERE segment_id = ?"));
         get->setInt64(1, LastInsertId(conn));
         std::unique_ptr<sql::ResultSet> rs(get->executeQuery());
         rs->next();
@@ -495,8 +516,8 @@ absl::StatusOr<v1::Segment> CampaignStore::CreateSegment(const v1::Segment& segm
 absl::StatusOr<v1::Segment> CampaignStore::GetSegment(int64_t segment_id) {
   v1::Segment segment;
   RETURN_IF_ERROR(pool_->WithConnection("get segment", [&](sql::Connection& conn) -> absl::Status {
-    auto st = Prepare(conn, absl::StrCat("SELECT ", kSegmentColumns,
-                                         " FROM segments WHERE segment_id = ?"));
+    auto st = Prepare(
+        conn, absl::StrCat("SELECT ", kSegmentColumns, " FROM segments WHERE segment_id = ?"));
     st->setInt64(1, segment_id);
     std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
     if (!rs->next()) return absl::NotFoundError(absl::StrCat("segment ", segment_id, " not found"));
@@ -506,13 +527,14 @@ absl::StatusOr<v1::Segment> CampaignStore::GetSegment(int64_t segment_id) {
   return segment;
 }
 
-absl::StatusOr<v1::ListSegmentsResponse> CampaignStore::ListSegments(int page_size,
-                                                                     const std::string& page_token) {
+absl::StatusOr<v1::ListSegmentsResponse> CampaignStore::ListSegments(
+    int page_size, const std::string& page_token) {
   ASSIGN_OR_RETURN(const int64_t after, common::DecodeIdToken("segments", page_token));
   v1::ListSegmentsResponse response;
   RETURN_IF_ERROR(pool_->WithConnection("list segments", [&](sql::Connection& conn) {
-    auto st = Prepare(conn, absl::StrCat("SELECT ", kSegmentColumns,
-                                         " FROM segments WHERE segment_id > ? ORDER BY segment_id LIMIT ?"));
+    auto st = Prepare(
+        conn, absl::StrCat("SELECT ", kSegmentColumns,
+                           " FROM segments WHERE segment_id > ? ORDER BY segment_id LIMIT ?"));
     st->setInt64(1, after);
     st->setInt(2, page_size + 1);
     std::unique_ptr<sql::ResultSet> rs(st->executeQuery());

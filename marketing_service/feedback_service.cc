@@ -18,9 +18,8 @@ grpc::Status HandoffFeedbackServiceImpl::ReportDecision(grpc::ServerContext* ctx
   RETURN_IF_ERROR_GRPC(
       common::RequireEnum(req->decision(), handoff::v1::Decision_IsValid, "decision", false));
   if (req->decision() == handoff::v1::DECISION_REJECTED) {
-    RETURN_IF_ERROR_GRPC(common::RequireEnum(req->rejection_reason(),
-                                             handoff::v1::RejectionReason_IsValid,
-                                             "rejection_reason", false));
+    RETURN_IF_ERROR_GRPC(common::RequireEnum(
+        req->rejection_reason(), handoff::v1::RejectionReason_IsValid, "rejection_reason", false));
   }
   ASSIGN_OR_RETURN_GRPC(*resp, store_->ApplyDecision(*req, absl::Now()));
   return grpc::Status::OK;

@@ -28,11 +28,13 @@ struct HandoffFacts {
 };
 
 absl::StatusOr<HandoffFacts> LockHandoff(sql::Connection& conn, const std::string& handoff_id) {
-  auto st = Prepare(conn, "SELECT lead_id, first_touch_campaign_id, last_touch_campaign_id "
-                          "FROM handoffs WHERE handoff_id = ? FOR UPDATE");
+  auto st = Prepare(conn,
+                    "SELECT lead_id, first_touch_campaign_id, last_touch_campaign_id "
+                    "FROM handoffs WHERE handoff_id = ? FOR UPDATE");
   st->setString(1, handoff_id);
   std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
-  if (!rs->next()) return absl::NotFoundError(absl::StrCat("handoff_id: handoff ", handoff_id, " not found"));
+  if (!rs->next())
+    return absl::NotFoundError(absl::StrCat("handoff_id: handoff ", handoff_id, " not found"));
   return HandoffFacts{rs->getInt64(1), rs->getInt64(2), rs->getInt64(3)};
 }
 
@@ -50,57 +52,61 @@ absl::StatusOr<std::optional<LeadRow>> CurrentLead(sql::Connection& conn, int64_
 absl::StatusOr<handoff::v1::ReportDecisionResponse> FeedbackStore::ApplyDecision(
     const handoff::v1::HandoffDecision& d, absl::Time now) {
   handoff::v1::ReportDecisionResponse response;
-  RETURN_IF_ERROR(pool_->InTransaction("apply decision", [&](sql::Connection& conn) -> absl::Status {
-    response.Clear();
-    if (std::optional<std::string> stored = handoff::ClaimReceivedEvent(conn, d.event_id(), handoff::EventKind::kHandoffDecision)) {
-      response.ParseFromString(*stored);
-      response.set_duplicate(true);
-      return absl::OkStatus();
-    }
-    ASSIGN_OR_RETURN(HandoffFacts handoff, LockHandoff(conn, d.handoff_id()));
-    const bool accepted = d.decision() == handoff::v1::DECISION_ACCEPTED;
-    auto st = Prepare(conn, R"sql(
+  RETURN_IF_ERROR(
+      pool_->InTransaction("apply decision", [&](sql::Connection& conn) -> absl::Status {
+        response.Clear();
+        if (std::optional<std::string> stored = handoff::ClaimReceivedEvent(
+                conn, d.event_id(), handoff::EventKind::kHandoffDecision)) {
+          response.ParseFromString(*stored);
+          response.set_duplicate(true);
+          return absl::OkStatus();
+        }
+        ASSIGN_OR_RETURN(HandoffFacts handoff, LockHandoff(conn, d.handoff_id()));
+        const bool accepted = d.decision() == handoff::v1::DECISION_ACCEPTED;
+        auto st = Prepare(conn, R"sql(
       UPDATE handoffs SET decision = ?, rejection_reason = ?, decided_at = FROM_UNIXTIME(?),
         delivered_at = COALESCE(delivered_at, FROM_UNIXTIME(?))
       WHERE handoff_id = ?)sql");
-    st->setInt(1, d.decision());
-    st->setInt(2, d.rejection_reason());
-    const double decided = d.has_decide_time() ? UnixSecondsOf(common::FromProtoTime(d.decide_time()))
-                                               : UnixSecondsOf(now);
-    st->setDouble(3, decided);
-    st->setDouble(4, decided);
-    st->setString(5, d.handoff_id());
-    st->executeUpdate();
-    ASSIGN_OR_RETURN(std::optional<LeadRow> row, CurrentLead(conn, handoff.lead_id, d.handoff_id()));
-    if (row) {
-      const std::string actor = absl::StrCat("sales rep ", d.decided_by_rep_id());
-      if (accepted) {
-        AddHistory(conn, row->lead.lead_id(), actor, "sales_accepted",
-                   absl::StrCat(v1::LeadStage_Name(row->lead.stage()),
-                                " -> SALES_ACCEPTED; opportunity ", d.opportunity_id()),
-                   now);
-        row->lead.set_stage(v1::LEAD_STAGE_SALES_ACCEPTED);
-      } else {
-        // Back to nurturing at the warm threshold: warm, but a new run of
-        // engagement is needed before it is handed over again.
-        const v1::ScoringPolicy policy = LoadPolicy(conn);
-        const double fit = FitPoints(policy, row->lead.contact());
-        row->engagement = Engagement{std::max(0.0, policy.warm_threshold() - fit), now};
-        Rescore(policy, *row, now);
-        AddHistory(conn, row->lead.lead_id(), actor, "recycled",
-                   absl::StrCat(v1::LeadStage_Name(row->lead.stage()), " -> RECYCLED; ",
-                                handoff::v1::RejectionReason_Name(d.rejection_reason()),
-                                d.note().empty() ? "" : absl::StrCat("; ", d.note())),
-                   now);
-        row->lead.set_stage(v1::LEAD_STAGE_RECYCLED);
-        row->lead.set_recycle_reason(d.rejection_reason());
-      }
-      SaveLead(conn, *row, now);
-    }
-    response.set_event_id(d.event_id());
-    handoff::SaveReceivedResponse(conn, d.event_id(), response.SerializeAsString());
-    return absl::OkStatus();
-  }));
+        st->setInt(1, d.decision());
+        st->setInt(2, d.rejection_reason());
+        const double decided = d.has_decide_time()
+                                   ? UnixSecondsOf(common::FromProtoTime(d.decide_time()))
+                                   : UnixSecondsOf(now);
+        st->setDouble(3, decided);
+        st->setDouble(4, decided);
+        st->setString(5, d.handoff_id());
+        st->executeUpdate();
+        ASSIGN_OR_RETURN(std::optional<LeadRow> row,
+                         CurrentLead(conn, handoff.lead_id, d.handoff_id()));
+        if (row) {
+          const std::string actor = absl::StrCat("sales rep ", d.decided_by_rep_id());
+          if (accepted) {
+            AddHistory(conn, row->lead.lead_id(), actor, "sales_accepted",
+                       absl::StrCat(v1::LeadStage_Name(row->lead.stage()),
+                                    " -> SALES_ACCEPTED; opportunity ", d.opportunity_id()),
+                       now);
+            row->lead.set_stage(v1::LEAD_STAGE_SALES_ACCEPTED);
+          } else {
+            // Back to nurturing at the warm threshold: warm, but a new run of
+            // engagement is needed before it is handed over again.
+            const v1::ScoringPolicy policy = LoadPolicy(conn);
+            const double fit = FitPoints(policy, row->lead.contact());
+            row->engagement = Engagement{std::max(0.0, policy.warm_threshold() - fit), now};
+            Rescore(policy, *row, now);
+            AddHistory(conn, row->lead.lead_id(), actor, "recycled",
+                       absl::StrCat(v1::LeadStage_Name(row->lead.stage()), " -> RECYCLED; ",
+                                    handoff::v1::RejectionReason_Name(d.rejection_reason()),
+                                    d.note().empty() ? "" : absl::StrCat("; ", d.note())),
+                       now);
+            row->lead.set_stage(v1::LEAD_STAGE_RECYCLED);
+            row->lead.set_recycle_reason(d.rejection_reason());
+          }
+          SaveLead(conn, *row, now);
+        }
+        response.set_event_id(d.event_id());
+        handoff::SaveReceivedResponse(conn, d.event_id(), response.SerializeAsString());
+        return absl::OkStatus();
+      }));
   return response;
 }
 
@@ -109,7 +115,8 @@ absl::StatusOr<handoff::v1::ReportOutcomeResponse> FeedbackStore::ApplyOutcome(
   handoff::v1::ReportOutcomeResponse response;
   RETURN_IF_ERROR(pool_->InTransaction("apply outcome", [&](sql::Connection& conn) -> absl::Status {
     response.Clear();
-    if (std::optional<std::string> stored = handoff::ClaimReceivedEvent(conn, o.event_id(), handoff::EventKind::kDealOutcome)) {
+    if (std::optional<std::string> stored =
+            handoff::ClaimReceivedEvent(conn, o.event_id(), handoff::EventKind::kDealOutcome)) {
       response.ParseFromString(*stored);
       response.set_duplicate(true);
       return absl::OkStatus();
@@ -133,8 +140,9 @@ absl::StatusOr<handoff::v1::ReportOutcomeResponse> FeedbackStore::ApplyOutcome(
       while (rs->next()) touches.push_back(rs->getInt64(1));
       for (const Credit& c : Attribute(o.amount().amount_minor(), handoff.first_touch_campaign_id,
                                        handoff.last_touch_campaign_id, touches)) {
-        auto insert = Prepare(conn, "INSERT INTO attributions (event_id, handoff_id, campaign_id, model, "
-                                    "currency, amount_minor) VALUES (?, ?, ?, ?, ?, ?)");
+        auto insert = Prepare(conn,
+                              "INSERT INTO attributions (event_id, handoff_id, campaign_id, model, "
+                              "currency, amount_minor) VALUES (?, ?, ?, ?, ?, ?)");
         insert->setString(1, o.event_id());
         insert->setString(2, o.handoff_id());
         insert->setInt64(3, c.campaign_id);

@@ -10,8 +10,8 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "common/mysql/pool.h"
-#include "handoff/outbox_relay.h"
 #include "funnel/handoff/v1/handoff.pb.h"
+#include "handoff/outbox_relay.h"
 
 namespace funnel::marketing {
 

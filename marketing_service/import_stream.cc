@@ -45,7 +45,8 @@ void ImportStream::WriteChunk(bool last) {
       AddRowError(number_, prepared.status(), summary_);
       continue;
     }
-    if (absl::Status s = writer_.Add(number_, CaptureItem{*std::move(prepared), actor_, absl::Now()});
+    if (absl::Status s =
+            writer_.Add(number_, CaptureItem{*std::move(prepared), actor_, absl::Now()});
         !s.ok()) {
       Finish(common::ToGrpcStatus(s));  // the database failed; what committed is counted
       return;

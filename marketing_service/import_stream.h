@@ -23,7 +23,8 @@ namespace funnel::marketing {
 class ImportStream final : public grpc::ServerReadReactor<v1::CaptureLeadRequest> {
  public:
   // Validates and normalises one row (MarketingServiceImpl::PrepareCapture).
-  using PrepareRow = std::function<absl::StatusOr<v1::CaptureLeadRequest>(const v1::CaptureLeadRequest&)>;
+  using PrepareRow =
+      std::function<absl::StatusOr<v1::CaptureLeadRequest>(const v1::CaptureLeadRequest&)>;
 
   // Starts reading, or finishes at once with `admitted` when it is an error.
   ImportStream(grpc::CallbackServerContext* context, v1::ImportLeadsResponse* summary,

@@ -37,15 +37,17 @@ absl::Status ImportWriter::Finish() {
   }
   // Rows rejected while reading were counted before the write results of rows
   // ahead of them, and lanes finish in any order.
-  std::stable_sort(summary_->mutable_errors()->begin(), summary_->mutable_errors()->end(),
-                   [](const v1::ImportRowError& a, const v1::ImportRowError& b) { return a.row() < b.row(); });
+  std::stable_sort(
+      summary_->mutable_errors()->begin(), summary_->mutable_errors()->end(),
+      [](const v1::ImportRowError& a, const v1::ImportRowError& b) { return a.row() < b.row(); });
   return absl::OkStatus();
 }
 
 absl::Status ImportWriter::StartWrite(Lane& lane) {
   if (absl::Status s = Collect(lane); !s.ok()) return Stop(s);
   if (lane.batch.empty()) return absl::OkStatus();
-  lane.writing = std::async(std::launch::async, [this, items = std::move(lane.batch)] { return write_(items); });
+  lane.writing = std::async(std::launch::async,
+                            [this, items = std::move(lane.batch)] { return write_(items); });
   lane.writing_rows = std::move(lane.rows);
   lane.batch.clear();
   lane.rows.clear();
@@ -60,8 +62,9 @@ absl::Status ImportWriter::Collect(Lane& lane) {
     // The database failing is not a bad row: the whole batch failed (none of it
     // is committed) and the import stops.
     if (absl::IsUnavailable(status) || absl::IsInternal(status)) {
-      return absl::Status(status.code(), absl::StrCat("import stopped at row ", lane.writing_rows.front(), ": ",
-                                                      status.message()));
+      return absl::Status(status.code(),
+                          absl::StrCat("import stopped at row ", lane.writing_rows.front(), ": ",
+                                       status.message()));
     }
     if (status.ok()) {
       results[i]->created() ? summary_->set_created(summary_->created() + 1)
@@ -75,10 +78,11 @@ absl::Status ImportWriter::Collect(Lane& lane) {
 
 absl::Status ImportWriter::Stop(const absl::Status& failure) {
   for (Lane& lane : lanes_) Collect(lane).IgnoreError();
-  return absl::Status(failure.code(),
-                      absl::StrCat(failure.message(), " (", summary_->created(), " created, ", summary_->merged(),
-                                   " merged in the batches that committed; rows with request ids are safe to "
-                                   "send again)"));
+  return absl::Status(
+      failure.code(),
+      absl::StrCat(failure.message(), " (", summary_->created(), " created, ", summary_->merged(),
+                   " merged in the batches that committed; rows with request ids are safe to "
+                   "send again)"));
 }
 
 }  // namespace funnel::marketing

@@ -6,8 +6,8 @@
 #include <algorithm>
 #include <map>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/mysql/sql_util.h"
 #include "common/time_util.h"
@@ -42,7 +42,8 @@ constexpr absl::string_view kLeadWriteColumns = R"sql(email, first_name, last_na
     engagement_at, first_touch_campaign_id, last_touch_campaign_id, last_touch_at,
     qualification_note, handoff_id, recycle_reason, loss_reason, version, updated_at)sql";
 constexpr absl::string_view kLeadWriteValues =
-    "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, FROM_UNIXTIME(?), ?, ?, FROM_UNIXTIME(?), ?, ?, ?, ?, ?, "
+    "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, FROM_UNIXTIME(?), ?, ?, FROM_UNIXTIME(?), ?, ?, "
+    "?, ?, ?, "
     "FROM_UNIXTIME(?)";
 // Saves many locked rows at once: every row exists, so each "insert" is an update
 // of all its mutable columns (the email is unchanged, so no other unique key can
@@ -73,8 +74,8 @@ int BindLeadColumns(sql::PreparedStatement& st, int p, const LeadRow& row, absl:
   } else {
     st.setString(p++, c.email());
   }
-  for (const std::string* text : {&c.first_name(), &c.last_name(), &c.company(), &c.title(), &c.phone(),
-                                  &c.industry(), &c.region()}) {
+  for (const std::string* text : {&c.first_name(), &c.last_name(), &c.company(), &c.title(),
+                                  &c.phone(), &c.industry(), &c.region()}) {
     st.setString(p++, *text);
   }
   st.setInt(p++, c.company_size());
@@ -93,7 +94,8 @@ int BindLeadColumns(sql::PreparedStatement& st, int p, const LeadRow& row, absl:
   st.setInt(p++, l.recycle_reason());
   st.setInt(p++, l.loss_reason());
   st.setInt64(p++, version);
-  st.setDouble(p++, UnixSecondsOf(l.has_update_time() ? common::FromProtoTime(l.update_time()) : now));
+  st.setDouble(p++,
+               UnixSecondsOf(l.has_update_time() ? common::FromProtoTime(l.update_time()) : now));
   return p;
 }
 
@@ -148,10 +150,10 @@ LeadRow LeadFromRow(sql::ResultSet& rs) {
 }
 
 // Locks and reads one lead; NOT_FOUND when missing.
-absl::StatusOr<LeadRow> LockLead(sql::Connection& conn, absl::string_view where, const SqlParam& key,
-                                 absl::string_view what) {
-  auto st = Prepare(conn, absl::StrCat("SELECT ", kLeadColumns, " FROM leads l WHERE ", where,
-                                       " FOR UPDATE"));
+absl::StatusOr<LeadRow> LockLead(sql::Connection& conn, absl::string_view where,
+                                 const SqlParam& key, absl::string_view what) {
+  auto st = Prepare(
+      conn, absl::StrCat("SELECT ", kLeadColumns, " FROM leads l WHERE ", where, " FOR UPDATE"));
   common::BindAll(*st, {key});
   std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
   if (!rs->next()) return absl::NotFoundError(absl::StrCat(what, " not found"));
@@ -222,9 +224,10 @@ void CountOptOutFlips(sql::Connection& conn, const std::vector<LeadRow*>& rows) 
 void SaveLeads(sql::Connection& conn, const std::vector<LeadRow*>& rows, absl::Time now) {
   for (size_t start = 0; start < rows.size(); start += kLeadsPerStatement) {
     const size_t n = std::min(kLeadsPerStatement, rows.size() - start);
-    auto st = Prepare(conn, absl::StrCat("INSERT INTO leads (lead_id, ", kLeadWriteColumns, ") VALUES ",
-                                         common::Placeholders(n, absl::StrCat("(?, ", kLeadWriteValues, ")")),
-                                         kSaveLeadsTail));
+    auto st = Prepare(
+        conn, absl::StrCat("INSERT INTO leads (lead_id, ", kLeadWriteColumns, ") VALUES ",
+                           common::Placeholders(n, absl::StrCat("(?, ", kLeadWriteValues, ")")),
+                           kSaveLeadsTail));
     int p = 1;
     for (size_t i = start; i < start + n; ++i) {
       st->setInt64(p++, rows[i]->lead.lead_id());
@@ -238,10 +241,11 @@ void SaveLeads(sql::Connection& conn, const std::vector<LeadRow*>& rows, absl::T
 void InsertLeads(sql::Connection& conn, const std::vector<LeadRow*>& rows, absl::Time created_at) {
   for (size_t start = 0; start < rows.size(); start += kLeadsPerStatement) {
     const size_t n = std::min(kLeadsPerStatement, rows.size() - start);
-    auto st = Prepare(conn, absl::StrCat("INSERT INTO leads (", kLeadWriteColumns, ", created_at) VALUES ",
-                                         common::Placeholders(n, absl::StrCat("(", kLeadWriteValues,
-                                                                              ", FROM_UNIXTIME(?))")),
-                                         " RETURNING email, lead_id, UNIX_TIMESTAMP(created_at)"));
+    auto st = Prepare(
+        conn, absl::StrCat("INSERT INTO leads (", kLeadWriteColumns, ", created_at) VALUES ",
+                           common::Placeholders(
+                               n, absl::StrCat("(", kLeadWriteValues, ", FROM_UNIXTIME(?))")),
+                           " RETURNING email, lead_id, UNIX_TIMESTAMP(created_at)"));
     std::map<std::string, LeadRow*> by_email;
     int p = 1;
     for (size_t i = start; i < start + n; ++i) {

@@ -17,30 +17,30 @@
 #include "absl/strings/str_join.h"
 #include "common/ids.h"
 #include "common/mysql/idempotency.h"
-#include "handoff/outbox.h"
-#include "handoff/scrub.h"
 #include "common/mysql/params.h"
 #include "common/mysql/sql_util.h"
 #include "common/pagination.h"
 #include "common/status.h"
 #include "common/time_util.h"
 #include "funnel/handoff/v1/handoff.pb.h"
+#include "handoff/outbox.h"
+#include "handoff/scrub.h"
 #include "marketing_service/lead_rows.h"
 #include "marketing_service/lead_writes.h"
-#include "marketing_service/report_aggregates.h"
 #include "marketing_service/lifecycle.h"
+#include "marketing_service/report_aggregates.h"
 #include "marketing_service/scoring.h"
 #include "marketing_service/scoring_store.h"
 
 namespace funnel::marketing {
 namespace {
 
-using common::TimeFromUnixSeconds;
 using common::LastInsertId;
 using common::OptionalTime;
 using common::Prepare;
 using common::SetOptionalTime;
 using common::SqlParam;
+using common::TimeFromUnixSeconds;
 using common::ToProtoTime;
 using common::UnixSecondsOf;
 
@@ -78,11 +78,8 @@ constexpr absl::string_view kSelectOutboxOfLead = R"sql(
   FROM outbox WHERE lead_id = ? ORDER BY seq)sql";
 
 constexpr absl::string_view kLoadResponse =
-    "SELECT response FROM idempotency_keys WHERE method = ? AND request_id = ? AND response IS NOT NULL";
-
-
-
-
+    "SELECT response FROM idempotency_keys WHERE method = ? AND request_id = ? AND response IS NOT "
+    "NULL";
 
 absl::Status CheckCampaign(sql::Connection& conn, int64_t campaign_id) {
   if (campaign_id == 0) return absl::OkStatus();
@@ -148,12 +145,13 @@ absl::Status QualifyLocked(sql::Connection& conn, LeadRow& row,
   st->setDouble(7, UnixSecondsOf(now));
   st->setDouble(8, UnixSecondsOf(common::FromProtoTime(lead.create_time())));
   st->executeUpdate();
-  handoff::InsertOutboxEvent(conn, handoff_id, lead.lead_id(), handoff::EventKind::kLeadHandoff, event.SerializeAsString(), now);
-  AddHistory(conn, lead.lead_id(), actor, "qualified",
-             absl::StrCat(handoff::v1::QualificationMethod_Name(method), "; ",
-                          v1::LeadStage_Name(before), " -> MARKETING_QUALIFIED; handoff ",
-                          handoff_id),
-             now);
+  handoff::InsertOutboxEvent(conn, handoff_id, lead.lead_id(), handoff::EventKind::kLeadHandoff,
+                             event.SerializeAsString(), now);
+  AddHistory(
+      conn, lead.lead_id(), actor, "qualified",
+      absl::StrCat(handoff::v1::QualificationMethod_Name(method), "; ", v1::LeadStage_Name(before),
+                   " -> MARKETING_QUALIFIED; handoff ", handoff_id),
+      now);
   return absl::OkStatus();
 }
 
@@ -180,7 +178,8 @@ v1::Touchpoint TouchLocked(LeadWrites& writes, const v1::ScoringPolicy& policy, 
   v1::Lead& lead = row.lead;
   const double points = TouchpointPoints(policy, type);
   v1::Touchpoint touchpoint;
-  touchpoint.set_touchpoint_id(writes.Touchpoint(lead.lead_id(), row.stored_opted_out, campaign_id, type, when, points));
+  touchpoint.set_touchpoint_id(
+      writes.Touchpoint(lead.lead_id(), row.stored_opted_out, campaign_id, type, when, points));
   touchpoint.set_lead_id(lead.lead_id());
   touchpoint.set_campaign_id(campaign_id);
   touchpoint.set_type(type);
@@ -190,7 +189,8 @@ v1::Touchpoint TouchLocked(LeadWrites& writes, const v1::ScoringPolicy& policy, 
   row.engagement = AddTouch(policy, row.engagement, type, when);
   if (campaign_id != 0) {
     if (lead.first_touch_campaign_id() == 0) lead.set_first_touch_campaign_id(campaign_id);
-    if (!row.last_touch_at || when >= *row.last_touch_at) lead.set_last_touch_campaign_id(campaign_id);
+    if (!row.last_touch_at || when >= *row.last_touch_at)
+      lead.set_last_touch_campaign_id(campaign_id);
   }
   if (!row.last_touch_at || when > *row.last_touch_at) {
     row.last_touch_at = when;
@@ -199,16 +199,16 @@ v1::Touchpoint TouchLocked(LeadWrites& writes, const v1::ScoringPolicy& policy, 
   if (moves_stage) {
     const v1::LeadStage next = StageAfterTouch(lead.stage());
     if (next != lead.stage()) {
-      writes.History(lead.lead_id(), actor, "stage_changed",
-                     absl::StrCat(v1::LeadStage_Name(lead.stage()), " -> ", v1::LeadStage_Name(next)),
-                     now);
+      writes.History(
+          lead.lead_id(), actor, "stage_changed",
+          absl::StrCat(v1::LeadStage_Name(lead.stage()), " -> ", v1::LeadStage_Name(next)), now);
       lead.set_stage(next);
     }
   }
-  writes.History(lead.lead_id(), actor, "touchpoint",
-                 absl::StrCat(handoff::v1::TouchpointType_Name(type), " campaign ", campaign_id, " +",
-                              points),
-                 now);
+  writes.History(
+      lead.lead_id(), actor, "touchpoint",
+      absl::StrCat(handoff::v1::TouchpointType_Name(type), " campaign ", campaign_id, " +", points),
+      now);
   Rescore(policy, row, now);
   return touchpoint;
 }
@@ -255,7 +255,8 @@ absl::StatusOr<std::set<int64_t>> ExistingCampaigns(sql::Connection& conn,
 }
 
 // Locks and reads the stored leads with these emails (the others are new).
-std::map<std::string, LeadRow> LockLeadsByEmail(sql::Connection& conn, const std::vector<std::string>& emails) {
+std::map<std::string, LeadRow> LockLeadsByEmail(sql::Connection& conn,
+                                                const std::vector<std::string>& emails) {
   auto st = Prepare(conn, absl::StrCat("SELECT ", kLeadColumns, " FROM leads l WHERE l.email IN (",
                                        common::Placeholders(emails.size(), "?"), ") FOR UPDATE"));
   for (size_t i = 0; i < emails.size(); ++i) st->setString(static_cast<int>(i) + 1, emails[i]);
@@ -338,7 +339,8 @@ class NewLeads final {
 // every capture saves) or merges, touches, re-scores and qualifies a lead that
 // turned hot. The lead's version and update time advance as SaveLeads will write.
 absl::StatusOr<v1::CaptureLeadResponse> CaptureInto(sql::Connection& conn, LeadWrites& writes,
-                                                    NewLeads& new_leads, const v1::ScoringPolicy& policy,
+                                                    NewLeads& new_leads,
+                                                    const v1::ScoringPolicy& policy,
                                                     const CaptureItem& item, LeadRow& row) {
   const v1::CaptureLeadRequest& request = item.request;
   const absl::Time now = item.now;
@@ -350,8 +352,8 @@ absl::StatusOr<v1::CaptureLeadResponse> CaptureInto(sql::Connection& conn, LeadW
                              : request.consent());
     row.lead.set_stage(v1::LEAD_STAGE_NEW);
     response.set_created(true);
-    writes.History(row.lead.lead_id(), item.actor, "captured", absl::StrCat("campaign ", request.campaign_id()),
-                   now);
+    writes.History(row.lead.lead_id(), item.actor, "captured",
+                   absl::StrCat("campaign ", request.campaign_id()), now);
   } else {
     std::vector<std::string> filled = FillEmpty(*row.lead.mutable_contact(), request.contact());
     if (row.lead.consent() == handoff::v1::CONSENT_STATUS_UNKNOWN &&
@@ -360,13 +362,15 @@ absl::StatusOr<v1::CaptureLeadResponse> CaptureInto(sql::Connection& conn, LeadW
       row.lead.set_consent(request.consent());
       filled.push_back("consent");
     }
-    writes.History(row.lead.lead_id(), item.actor, "merged",
-                   filled.empty() ? "no new fields" : absl::StrCat("filled ", absl::StrJoin(filled, ", ")),
-                   now);
+    writes.History(
+        row.lead.lead_id(), item.actor, "merged",
+        filled.empty() ? "no new fields" : absl::StrCat("filled ", absl::StrJoin(filled, ", ")),
+        now);
   }
   const handoff::v1::Temperature before = row.lead.temperature();
   if (request.touchpoint_type() != handoff::v1::TOUCHPOINT_TYPE_UNSPECIFIED) {
-    TouchLocked(writes, policy, row, request.campaign_id(), request.touchpoint_type(), now, item.actor, now,
+    TouchLocked(writes, policy, row, request.campaign_id(), request.touchpoint_type(), now,
+                item.actor, now,
                 /*moves_stage=*/!response.created());
   } else {
     Rescore(policy, row, now);
@@ -392,8 +396,9 @@ void AppendFilter(const LeadFilter& filter, std::string* where, std::vector<SqlP
     params->push_back(int64_t{filter.stage});
   }
   if (filter.campaign_id != 0) {
-    absl::StrAppend(where, " AND EXISTS (SELECT 1 FROM touchpoints t WHERE t.lead_id = l.lead_id "
-                           "AND t.campaign_id = ?)");
+    absl::StrAppend(where,
+                    " AND EXISTS (SELECT 1 FROM touchpoints t WHERE t.lead_id = l.lead_id "
+                    "AND t.campaign_id = ?)");
     params->push_back(filter.campaign_id);
   }
   if (filter.exclude_erased) absl::StrAppend(where, " AND l.erased = FALSE");
@@ -436,7 +441,8 @@ std::vector<absl::StatusOr<v1::CaptureLeadResponse>> LeadStore::CaptureMany(
         if (std::optional<std::string> stored =
                 common::ClaimRequestId(conn, "CaptureLead", request.request_id())) {
           v1::CaptureLeadResponse replay;
-          if (!replay.ParseFromString(*stored)) return absl::InternalError("CaptureLead: stored response unreadable");
+          if (!replay.ParseFromString(*stored))
+            return absl::InternalError("CaptureLead: stored response unreadable");
           results[i] = replay;
           continue;
         }
@@ -466,7 +472,8 @@ std::vector<absl::StatusOr<v1::CaptureLeadResponse>> LeadStore::CaptureMany(
       const common::RequestIdScope request_id(item.request_id);
       LeadRow& row = rows.at(item.request.contact().email());
       const bool was_new = row.lead.lead_id() < 0;
-      ASSIGN_OR_RETURN(v1::CaptureLeadResponse response, CaptureInto(conn, writes, new_leads, policy, item, row));
+      ASSIGN_OR_RETURN(v1::CaptureLeadResponse response,
+                       CaptureInto(conn, writes, new_leads, policy, item, row));
       if (was_new && row.lead.lead_id() > 0) stored.push_back(&row);  // stored mid-batch
       results[i] = std::move(response);
     }
@@ -504,7 +511,8 @@ std::vector<absl::StatusOr<v1::CaptureLeadResponse>> LeadStore::CaptureMany(
 absl::StatusOr<v1::Lead> LeadStore::FindLead(int64_t lead_id) {
   v1::Lead lead;
   RETURN_IF_ERROR(pool_->WithConnection("find lead", [&](sql::Connection& conn) -> absl::Status {
-    auto st = Prepare(conn, absl::StrCat("SELECT ", kLeadColumns, " FROM leads l WHERE l.lead_id = ?"));
+    auto st =
+        Prepare(conn, absl::StrCat("SELECT ", kLeadColumns, " FROM leads l WHERE l.lead_id = ?"));
     st->setInt64(1, lead_id);
     std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
     if (!rs->next()) return absl::NotFoundError(absl::StrCat("lead ", lead_id, " not found"));
@@ -595,8 +603,8 @@ absl::StatusOr<v1::Lead> LeadStore::UpdateLead(const v1::Lead& lead,
 }
 
 absl::StatusOr<v1::Lead> LeadStore::Qualify(int64_t lead_id, const std::string& note,
-                                            const std::string& request_id,
-                                            const std::string& actor, absl::Time now) {
+                                            const std::string& request_id, const std::string& actor,
+                                            absl::Time now) {
   return Woken(common::IdempotentTransaction<v1::Lead>(
       *pool_, "QualifyLead", request_id, [&](sql::Connection& conn) -> absl::StatusOr<v1::Lead> {
         ASSIGN_OR_RETURN(LeadRow row, LockLeadById(conn, lead_id));
@@ -613,7 +621,8 @@ absl::StatusOr<v1::UnsubscribeResponse> LeadStore::Unsubscribe(const std::string
   return common::IdempotentTransaction<v1::UnsubscribeResponse>(
       *pool_, "Unsubscribe", request_id,
       [&](sql::Connection& conn) -> absl::StatusOr<v1::UnsubscribeResponse> {
-        ASSIGN_OR_RETURN(LeadRow row, LockLead(conn, "l.email = ?", email, "email: no lead with this address"));
+        ASSIGN_OR_RETURN(LeadRow row,
+                         LockLead(conn, "l.email = ?", email, "email: no lead with this address"));
         const absl::Time now = absl::Now();
         if (row.lead.consent() != handoff::v1::CONSENT_STATUS_OPTED_OUT) {
           row.lead.set_consent(handoff::v1::CONSENT_STATUS_OPTED_OUT);
@@ -625,9 +634,10 @@ absl::StatusOr<v1::UnsubscribeResponse> LeadStore::Unsubscribe(const std::string
           withdraw->setInt64(1, row.lead.lead_id());
           if (withdraw->executeUpdate() > 0 &&
               row.lead.stage() == v1::LEAD_STAGE_MARKETING_QUALIFIED) {
-            AddHistory(conn, row.lead.lead_id(), actor, "handoff_withdrawn",
-                       absl::StrCat("MARKETING_QUALIFIED -> NURTURING; handoff ", row.lead.handoff_id()),
-                       now);
+            AddHistory(
+                conn, row.lead.lead_id(), actor, "handoff_withdrawn",
+                absl::StrCat("MARKETING_QUALIFIED -> NURTURING; handoff ", row.lead.handoff_id()),
+                now);
             row.lead.set_stage(v1::LEAD_STAGE_NURTURING);
           }
           SaveLead(conn, row, now);
@@ -681,8 +691,9 @@ absl::StatusOr<v1::EraseLeadResponse> LeadStore::Erase(int64_t lead_id,
         erasure.set_lead_id(lead_id);
         *erasure.mutable_erase_time() = ToProtoTime(now);
         erasure.set_contract_version(handoff::kContractVersion);
-        handoff::InsertOutboxEvent(conn, erasure.event_id(), lead_id, handoff::EventKind::kLeadErasure, erasure.SerializeAsString(),
-                     now);
+        handoff::InsertOutboxEvent(conn, erasure.event_id(), lead_id,
+                                   handoff::EventKind::kLeadErasure, erasure.SerializeAsString(),
+                                   now);
         AddHistory(conn, lead_id, actor, "erased", "personal data removed", now);
         v1::EraseLeadResponse response;
         response.set_lead_id(lead_id);
@@ -802,43 +813,45 @@ absl::StatusOr<v1::RescoreLeadsResponse> LeadStore::RescoreAll(const std::string
   int64_t after = 0;
   while (true) {
     int batch = 0;
-    RETURN_IF_ERROR(pool_->InTransaction("rescore batch", [&](sql::Connection& conn) -> absl::Status {
-      const v1::ScoringPolicy policy = LoadPolicy(conn);
-      auto st = Prepare(conn, absl::StrCat("SELECT ", kLeadColumns,
-                                           " FROM leads l WHERE l.lead_id > ? AND l.erased = FALSE "
-                                           "ORDER BY l.lead_id LIMIT 500 FOR UPDATE"));
-      st->setInt64(1, after);
-      std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
-      std::vector<LeadRow> rows;
-      while (rs->next()) rows.push_back(LeadFromRow(*rs));
-      batch = static_cast<int>(rows.size());
-      for (LeadRow& row : rows) {
-        after = row.lead.lead_id();
-        const double old_score = row.lead.score();
-        const handoff::v1::Temperature before = row.lead.temperature();
-        Rescore(policy, row, now);
-        response.set_leads_rescored(response.leads_rescored() + 1);
-        if (row.lead.temperature() != before) {
-          response.set_temperature_changed(response.temperature_changed() + 1);
-          if (row.lead.temperature() != handoff::v1::TEMPERATURE_HOT) {
-            AddHistory(conn, row.lead.lead_id(), actor, "temperature_changed",
-                       absl::StrCat(handoff::v1::Temperature_Name(before), " -> ",
-                                    handoff::v1::Temperature_Name(row.lead.temperature())),
-                       now);
+    RETURN_IF_ERROR(
+        pool_->InTransaction("rescore batch", [&](sql::Connection& conn) -> absl::Status {
+          const v1::ScoringPolicy policy = LoadPolicy(conn);
+          auto st =
+              Prepare(conn, absl::StrCat("SELECT ", kLeadColumns,
+                                         " FROM leads l WHERE l.lead_id > ? AND l.erased = FALSE "
+                                         "ORDER BY l.lead_id LIMIT 500 FOR UPDATE"));
+          st->setInt64(1, after);
+          std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
+          std::vector<LeadRow> rows;
+          while (rs->next()) rows.push_back(LeadFromRow(*rs));
+          batch = static_cast<int>(rows.size());
+          for (LeadRow& row : rows) {
+            after = row.lead.lead_id();
+            const double old_score = row.lead.score();
+            const handoff::v1::Temperature before = row.lead.temperature();
+            Rescore(policy, row, now);
+            response.set_leads_rescored(response.leads_rescored() + 1);
+            if (row.lead.temperature() != before) {
+              response.set_temperature_changed(response.temperature_changed() + 1);
+              if (row.lead.temperature() != handoff::v1::TEMPERATURE_HOT) {
+                AddHistory(conn, row.lead.lead_id(), actor, "temperature_changed",
+                           absl::StrCat(handoff::v1::Temperature_Name(before), " -> ",
+                                        handoff::v1::Temperature_Name(row.lead.temperature())),
+                           now);
+              }
+            }
+            const v1::LeadStage stage_before = row.lead.stage();
+            RETURN_IF_ERROR(QualifyIfHot(conn, row, before, now));
+            if (row.lead.stage() != stage_before) {
+              response.set_newly_qualified(response.newly_qualified() + 1);
+            }
+            if (row.lead.score() != old_score || row.lead.stage() != stage_before ||
+                row.lead.temperature() != before) {
+              SaveLead(conn, row, now);
+            }
           }
-        }
-        const v1::LeadStage stage_before = row.lead.stage();
-        RETURN_IF_ERROR(QualifyIfHot(conn, row, before, now));
-        if (row.lead.stage() != stage_before) {
-          response.set_newly_qualified(response.newly_qualified() + 1);
-        }
-        if (row.lead.score() != old_score || row.lead.stage() != stage_before ||
-            row.lead.temperature() != before) {
-          SaveLead(conn, row, now);
-        }
-      }
-      return absl::OkStatus();
-    }));
+          return absl::OkStatus();
+        }));
     if (batch < 500) break;
   }
   if (wake_ && response.newly_qualified() > 0) wake_();

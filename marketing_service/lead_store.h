@@ -13,11 +13,11 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "common/request_id.h"
 #include "common/group_commit.h"
 #include "common/mysql/pool.h"
-#include "handoff/wake.h"
+#include "common/request_id.h"
 #include "funnel/marketing/v1/marketing_service.pb.h"
+#include "handoff/wake.h"
 
 namespace funnel::marketing {
 
@@ -66,7 +66,8 @@ class LeadStore final {
   // item. Every stored lead is locked and read once and written once, every new one
   // inserted once with its final values, history and touchpoints with one multi-row
   // statement each. A database failure fails every item (none is committed).
-  std::vector<absl::StatusOr<v1::CaptureLeadResponse>> CaptureMany(const std::vector<CaptureItem>& items);
+  std::vector<absl::StatusOr<v1::CaptureLeadResponse>> CaptureMany(
+      const std::vector<CaptureItem>& items);
 
   // NOT_FOUND if no lead has this id.
   absl::StatusOr<v1::Lead> FindLead(int64_t lead_id);

@@ -5,8 +5,8 @@
 #include "absl/strings/str_cat.h"
 #include "common/mysql/sql_util.h"
 #include "common/time_util.h"
-#include "marketing_service/report_aggregates.h"
 #include "marketing_service/lead_rows.h"
+#include "marketing_service/report_aggregates.h"
 
 namespace funnel::marketing {
 namespace {
@@ -42,7 +42,8 @@ void InsertRows(sql::Connection& conn, absl::string_view insert, absl::string_vi
   for (size_t start = 0; start < rows.size(); start += kRowsPerStatement) {
     const size_t n = std::min(kRowsPerStatement, rows.size() - start);
     auto st = Prepare(conn, absl::StrCat(insert, common::Placeholders(n, values)));
-    for (size_t i = 0; i < n; ++i) bind(*st, static_cast<int>(i) * params_per_row + 1, rows[start + i]);
+    for (size_t i = 0; i < n; ++i)
+      bind(*st, static_cast<int>(i) * params_per_row + 1, rows[start + i]);
     st->executeUpdate();
   }
 }

@@ -28,7 +28,8 @@ v1::LeadStage StageAfterTouch(v1::LeadStage stage) {
 
 absl::Status CheckCampaignTransition(v1::CampaignState from, v1::CampaignState to) {
   using S = v1::CampaignState;
-  const bool ok = from == to || (from == S::CAMPAIGN_STATE_DRAFT && to == S::CAMPAIGN_STATE_ACTIVE) ||
+  const bool ok = from == to ||
+                  (from == S::CAMPAIGN_STATE_DRAFT && to == S::CAMPAIGN_STATE_ACTIVE) ||
                   (from == S::CAMPAIGN_STATE_ACTIVE && to == S::CAMPAIGN_STATE_PAUSED) ||
                   (from == S::CAMPAIGN_STATE_PAUSED && to == S::CAMPAIGN_STATE_ACTIVE) ||
                   ((from == S::CAMPAIGN_STATE_ACTIVE || from == S::CAMPAIGN_STATE_PAUSED) &&

@@ -6,9 +6,9 @@
 #include "marketing_service/feedback_service.h"
 #include "marketing_service/feedback_store.h"
 #include "marketing_service/lead_store.h"
-#include "marketing_service/scoring_store.h"
 #include "marketing_service/marketing_service.h"
 #include "marketing_service/migrations.h"
+#include "marketing_service/scoring_store.h"
 
 namespace {
 

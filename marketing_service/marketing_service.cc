@@ -8,26 +8,26 @@
 #include "common/status.h"
 #include "common/time_range.h"
 #include "common/time_util.h"
+#include "common/validation.h"
 #include "handoff/email.h"
+#include "handoff/validation.h"
 #include "marketing_service/import_stream.h"
 #include "marketing_service/import_writer.h"
 #include "marketing_service/scoring.h"
-#include "common/validation.h"
-#include "handoff/validation.h"
 
 namespace funnel::marketing {
 
 using common::CallerId;
 using common::MaskPaths;
+using common::PageSize;
 using common::RequireEnum;
 using common::RequireNonNegativeId;
 using common::RequirePositiveId;
-using handoff::NormalizeEmail;
-using handoff::ValidateContactFields;
-using common::PageSize;
 using common::ToGrpcStatus;
 using grpc::ServerContext;
 using grpc::Status;
+using handoff::NormalizeEmail;
+using handoff::ValidateContactFields;
 
 namespace {
 
@@ -36,8 +36,8 @@ absl::Status ValidateCriteria(const v1::SegmentCriteria& c) {
     RETURN_IF_ERROR(RequireEnum(stage, v1::LeadStage_IsValid, "segment.criteria.stages", false));
   }
   for (int t : c.temperatures()) {
-    RETURN_IF_ERROR(RequireEnum(t, handoff::v1::Temperature_IsValid,
-                                "segment.criteria.temperatures", false));
+    RETURN_IF_ERROR(
+        RequireEnum(t, handoff::v1::Temperature_IsValid, "segment.criteria.temperatures", false));
   }
   if (c.min_company_size() < 0 || c.max_company_size() < 0 ||
       (c.max_company_size() > 0 && c.max_company_size() < c.min_company_size())) {
@@ -49,9 +49,7 @@ absl::Status ValidateCriteria(const v1::SegmentCriteria& c) {
 
 }  // namespace
 
-namespace {
-
-}  // namespace
+namespace {}  // namespace
 
 Status MarketingServiceImpl::CreateSegment(ServerContext* ctx, const v1::CreateSegmentRequest* req,
                                            v1::Segment* resp) {
@@ -98,7 +96,8 @@ Status MarketingServiceImpl::ListSegmentLeads(ServerContext* ctx,
   return Status::OK;
 }
 
-Status MarketingServiceImpl::CreateCampaign(ServerContext* ctx, const v1::CreateCampaignRequest* req,
+Status MarketingServiceImpl::CreateCampaign(ServerContext* ctx,
+                                            const v1::CreateCampaignRequest* req,
                                             v1::Campaign* resp) {
   RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
   RETURN_IF_ERROR_GRPC(ValidateCampaign(req->campaign()));
@@ -125,21 +124,22 @@ Status MarketingServiceImpl::ListCampaigns(ServerContext* ctx, const v1::ListCam
   return Status::OK;
 }
 
-Status MarketingServiceImpl::UpdateCampaign(ServerContext* ctx, const v1::UpdateCampaignRequest* req,
+Status MarketingServiceImpl::UpdateCampaign(ServerContext* ctx,
+                                            const v1::UpdateCampaignRequest* req,
                                             v1::Campaign* resp) {
   RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
   RETURN_IF_ERROR_GRPC(RequirePositiveId(req->campaign().campaign_id(), "campaign.campaign_id"));
-  ASSIGN_OR_RETURN_GRPC(
-      std::vector<std::string> paths,
-      MaskPaths(req->update_mask(),
-                {"name", "channel", "target_segment_id", "budget", "actual_cost", "start_time",
-                 "end_time", "state"},
-                /*required=*/true));
+  ASSIGN_OR_RETURN_GRPC(std::vector<std::string> paths,
+                        MaskPaths(req->update_mask(),
+                                  {"name", "channel", "target_segment_id", "budget", "actual_cost",
+                                   "start_time", "end_time", "state"},
+                                  /*required=*/true));
   RETURN_IF_ERROR_GRPC(
       RequireEnum(req->campaign().state(), v1::CampaignState_IsValid, "campaign.state", true));
   for (const std::string& p : paths) {
     if (p == "state" && req->campaign().state() == v1::CAMPAIGN_STATE_UNSPECIFIED) {
-      return ToGrpcStatus(absl::InvalidArgumentError("campaign.state: required when in update_mask"));
+      return ToGrpcStatus(
+          absl::InvalidArgumentError("campaign.state: required when in update_mask"));
     }
   }
   ASSIGN_OR_RETURN_GRPC(*resp, campaigns_->Update(req->campaign(), paths, req->request_id()));
@@ -199,9 +199,9 @@ Status MarketingServiceImpl::ListLeads(ServerContext* ctx, const v1::ListLeadsRe
   if (!req->email().empty()) {
     ASSIGN_OR_RETURN_GRPC(filter.email, NormalizeEmail(req->email()));
   }
-  filter.scope = absl::StrCat("leads:", req->temperature(), ":", req->stage(), ":",
-                              req->campaign_id(), ":", req->segment_id(), ":", filter.order, ":",
-                              filter.email);
+  filter.scope =
+      absl::StrCat("leads:", req->temperature(), ":", req->stage(), ":", req->campaign_id(), ":",
+                   req->segment_id(), ":", filter.order, ":", filter.email);
   ASSIGN_OR_RETURN_GRPC(*resp, leads_->ListLeads(filter, page_size, req->page_token()));
   return Status::OK;
 }
@@ -210,18 +210,17 @@ Status MarketingServiceImpl::UpdateLead(ServerContext* ctx, const v1::UpdateLead
                                         v1::Lead* resp) {
   RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
   RETURN_IF_ERROR_GRPC(RequirePositiveId(req->lead().lead_id(), "lead.lead_id"));
-  ASSIGN_OR_RETURN_GRPC(
-      std::vector<std::string> paths,
-      MaskPaths(req->update_mask(),
-                {"contact.first_name", "contact.last_name", "contact.company", "contact.title",
-                 "contact.phone", "contact.industry", "contact.region", "contact.company_size",
-                 "consent"},
-                /*required=*/true));
+  ASSIGN_OR_RETURN_GRPC(std::vector<std::string> paths,
+                        MaskPaths(req->update_mask(),
+                                  {"contact.first_name", "contact.last_name", "contact.company",
+                                   "contact.title", "contact.phone", "contact.industry",
+                                   "contact.region", "contact.company_size", "consent"},
+                                  /*required=*/true));
   RETURN_IF_ERROR_GRPC(ValidateContactFields(req->lead().contact(), "lead.contact."));
-  RETURN_IF_ERROR_GRPC(RequireEnum(req->lead().consent(), handoff::v1::ConsentStatus_IsValid,
-                                   "lead.consent", true));
-  ASSIGN_OR_RETURN_GRPC(
-      *resp, leads_->UpdateLead(req->lead(), paths, req->request_id(), CallerId(*ctx), absl::Now()));
+  RETURN_IF_ERROR_GRPC(
+      RequireEnum(req->lead().consent(), handoff::v1::ConsentStatus_IsValid, "lead.consent", true));
+  ASSIGN_OR_RETURN_GRPC(*resp, leads_->UpdateLead(req->lead(), paths, req->request_id(),
+                                                  CallerId(*ctx), absl::Now()));
   return Status::OK;
 }
 
@@ -255,7 +254,8 @@ Status MarketingServiceImpl::EraseLead(ServerContext* ctx, const v1::EraseLeadRe
   return Status::OK;
 }
 
-Status MarketingServiceImpl::ListLeadHistory(ServerContext* ctx, const v1::ListLeadHistoryRequest* req,
+Status MarketingServiceImpl::ListLeadHistory(ServerContext* ctx,
+                                             const v1::ListLeadHistoryRequest* req,
                                              v1::ListLeadHistoryResponse* resp) {
   RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
   RETURN_IF_ERROR_GRPC(RequirePositiveId(req->lead_id(), "lead_id"));
@@ -269,7 +269,8 @@ grpc::ServerReadReactor<v1::CaptureLeadRequest>* MarketingServiceImpl::ImportLea
   // Rows are captured in batches, one transaction each: the same rules as
   // CaptureLead, a commit per batch instead of per row (import_writer.h).
   return new ImportStream(
-      ctx, resp, [this](const std::vector<CaptureItem>& batch) { return leads_->CaptureMany(batch); },
+      ctx, resp,
+      [this](const std::vector<CaptureItem>& batch) { return leads_->CaptureMany(batch); },
       [this](const v1::CaptureLeadRequest& row) { return PrepareCapture(row); }, &import_workers_,
       guard_->Check(*ctx));
 }
@@ -290,7 +291,8 @@ Status MarketingServiceImpl::RecordTouchpoint(ServerContext* ctx,
   return Status::OK;
 }
 
-Status MarketingServiceImpl::ListTouchpoints(ServerContext* ctx, const v1::ListTouchpointsRequest* req,
+Status MarketingServiceImpl::ListTouchpoints(ServerContext* ctx,
+                                             const v1::ListTouchpointsRequest* req,
                                              v1::ListTouchpointsResponse* resp) {
   RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
   RETURN_IF_ERROR_GRPC(RequirePositiveId(req->lead_id(), "lead_id"));
@@ -300,7 +302,8 @@ Status MarketingServiceImpl::ListTouchpoints(ServerContext* ctx, const v1::ListT
   return Status::OK;
 }
 
-Status MarketingServiceImpl::GetScoringPolicy(ServerContext* ctx, const v1::GetScoringPolicyRequest*,
+Status MarketingServiceImpl::GetScoringPolicy(ServerContext* ctx,
+                                              const v1::GetScoringPolicyRequest*,
                                               v1::ScoringPolicy* resp) {
   RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
   ASSIGN_OR_RETURN_GRPC(*resp, scoring_->Get());
@@ -326,7 +329,8 @@ Status MarketingServiceImpl::UpdateScoringPolicy(ServerContext* ctx,
       if (p == "touchpoint_points") *next.mutable_touchpoint_points() = in.touchpoint_points();
       if (p == "industry_points") *next.mutable_industry_points() = in.industry_points();
       if (p == "region_points") *next.mutable_region_points() = in.region_points();
-      if (p == "company_size_points") *next.mutable_company_size_points() = in.company_size_points();
+      if (p == "company_size_points")
+        *next.mutable_company_size_points() = in.company_size_points();
       if (p == "warm_threshold") next.set_warm_threshold(in.warm_threshold());
       if (p == "hot_threshold") next.set_hot_threshold(in.hot_threshold());
       if (p == "decay_half_life_days") next.set_decay_half_life_days(in.decay_half_life_days());
@@ -353,7 +357,8 @@ Status MarketingServiceImpl::GetCampaignMetrics(ServerContext* ctx,
   return Status::OK;
 }
 
-Status MarketingServiceImpl::GetFunnelStats(ServerContext* ctx, const v1::GetFunnelStatsRequest* req,
+Status MarketingServiceImpl::GetFunnelStats(ServerContext* ctx,
+                                            const v1::GetFunnelStatsRequest* req,
                                             v1::FunnelStats* resp) {
   RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
   RETURN_IF_ERROR_GRPC(RequireNonNegativeId(req->campaign_id(), "campaign_id"));
@@ -366,7 +371,8 @@ Status MarketingServiceImpl::GetFunnelStats(ServerContext* ctx, const v1::GetFun
   return Status::OK;
 }
 
-Status MarketingServiceImpl::GetHandoffStatus(ServerContext* ctx, const v1::GetHandoffStatusRequest* req,
+Status MarketingServiceImpl::GetHandoffStatus(ServerContext* ctx,
+                                              const v1::GetHandoffStatusRequest* req,
                                               v1::HandoffStatus* resp) {
   RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
   RETURN_IF_ERROR_GRPC(RequirePositiveId(req->lead_id(), "lead_id"));

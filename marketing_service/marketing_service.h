@@ -47,8 +47,7 @@ class MarketingServiceImpl final
   grpc::Status ListLeads(grpc::ServerContext*, const v1::ListLeadsRequest*,
                          v1::ListLeadsResponse*) override;
   grpc::Status UpdateLead(grpc::ServerContext*, const v1::UpdateLeadRequest*, v1::Lead*) override;
-  grpc::Status QualifyLead(grpc::ServerContext*, const v1::QualifyLeadRequest*,
-                           v1::Lead*) override;
+  grpc::Status QualifyLead(grpc::ServerContext*, const v1::QualifyLeadRequest*, v1::Lead*) override;
   grpc::Status Unsubscribe(grpc::ServerContext*, const v1::UnsubscribeRequest*,
                            v1::UnsubscribeResponse*) override;
   grpc::Status EraseLead(grpc::ServerContext*, const v1::EraseLeadRequest*,

@@ -30,10 +30,11 @@ void Add(Deltas& deltas, int64_t campaign_id, int counter, int64_t lead_id, int6
 
 void ApplyDeltas(sql::Connection& conn, const Deltas& deltas) {
   if (deltas.empty()) return;
-  auto st = Prepare(conn, absl::StrCat(
-      "INSERT INTO campaign_counters (campaign_id, counter, shard, value) VALUES ",
-      Placeholders(deltas.size(), "(?, ?, ?, ?)"),
-      " ON DUPLICATE KEY UPDATE value = value + VALUES(value)"));
+  auto st = Prepare(
+      conn,
+      absl::StrCat("INSERT INTO campaign_counters (campaign_id, counter, shard, value) VALUES ",
+                   Placeholders(deltas.size(), "(?, ?, ?, ?)"),
+                   " ON DUPLICATE KEY UPDATE value = value + VALUES(value)"));
   int p = 1;
   for (const auto& [key, delta] : deltas) {
     st->setInt64(p++, std::get<0>(key));
@@ -45,10 +46,12 @@ void ApplyDeltas(sql::Connection& conn, const Deltas& deltas) {
 }
 
 // The (campaign, lead) pairs already recorded among the given leads'.
-std::set<std::pair<int64_t, int64_t>> KnownPairs(sql::Connection& conn, const std::set<int64_t>& leads) {
+std::set<std::pair<int64_t, int64_t>> KnownPairs(sql::Connection& conn,
+                                                 const std::set<int64_t>& leads) {
   std::set<std::pair<int64_t, int64_t>> known;
-  auto st = Prepare(conn, absl::StrCat("SELECT campaign_id, lead_id FROM campaign_leads WHERE lead_id IN (",
-                                       Placeholders(leads.size(), "?"), ")"));
+  auto st = Prepare(
+      conn, absl::StrCat("SELECT campaign_id, lead_id FROM campaign_leads WHERE lead_id IN (",
+                         Placeholders(leads.size(), "?"), ")"));
   int p = 1;
   for (int64_t lead : leads) st->setInt64(p++, lead);
   std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
@@ -67,11 +70,13 @@ void CountTouchpoints(sql::Connection& conn, const std::vector<TouchpointCount>&
   std::map<std::pair<int64_t, int64_t>, bool> fresh;  // new pair -> lead opted out
   for (const TouchpointCount& t : touchpoints) {
     Add(deltas, t.campaign_id, t.type, t.lead_id, 1);
-    if (!known.count({t.campaign_id, t.lead_id})) fresh.emplace(std::pair{t.campaign_id, t.lead_id}, t.lead_opted_out);
+    if (!known.count({t.campaign_id, t.lead_id}))
+      fresh.emplace(std::pair{t.campaign_id, t.lead_id}, t.lead_opted_out);
   }
   if (!fresh.empty()) {
-    auto st = Prepare(conn, absl::StrCat("INSERT INTO campaign_leads (campaign_id, lead_id) VALUES ",
-                                         Placeholders(fresh.size(), "(?, ?)")));
+    auto st =
+        Prepare(conn, absl::StrCat("INSERT INTO campaign_leads (campaign_id, lead_id) VALUES ",
+                                   Placeholders(fresh.size(), "(?, ?)")));
     int p = 1;
     for (const auto& [pair, opted_out] : fresh) {
       st->setInt64(p++, pair.first);
@@ -96,8 +101,9 @@ void CountConsentChanges(sql::Connection& conn, const std::map<int64_t, bool>& o
 
 CampaignCounts ReadCampaignCounts(sql::Connection& conn, int64_t campaign_id) {
   CampaignCounts counts;
-  auto st = Prepare(conn, "SELECT counter, SUM(value) FROM campaign_counters WHERE campaign_id = ? "
-                          "GROUP BY counter ORDER BY counter");
+  auto st = Prepare(conn,
+                    "SELECT counter, SUM(value) FROM campaign_counters WHERE campaign_id = ? "
+                    "GROUP BY counter ORDER BY counter");
   st->setInt64(1, campaign_id);
   std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
   while (rs->next()) {
@@ -113,18 +119,22 @@ CampaignCounts ReadCampaignCounts(sql::Connection& conn, int64_t campaign_id) {
 
 void CountCapturedLeads(sql::Connection& conn, int64_t n, absl::Time when) {
   if (n == 0) return;
-  auto st = Prepare(conn, "INSERT INTO lead_days (day, captured) VALUES (DATE(FROM_UNIXTIME(?)), ?) "
-                          "ON DUPLICATE KEY UPDATE captured = captured + VALUES(captured)");
+  auto st = Prepare(conn,
+                    "INSERT INTO lead_days (day, captured) VALUES (DATE(FROM_UNIXTIME(?)), ?) "
+                    "ON DUPLICATE KEY UPDATE captured = captured + VALUES(captured)");
   st->setDouble(1, UnixSecondsOf(when));
   st->setInt64(2, n);
   st->executeUpdate();
 }
 
 int64_t LeadsCaptured(sql::Connection& conn, absl::Time start, absl::Time end) {
-  const absl::Time first_day = absl::Ceil(start - absl::UnixEpoch(), absl::Hours(24)) + absl::UnixEpoch();
-  const absl::Time last_day = absl::Floor(end - absl::UnixEpoch(), absl::Hours(24)) + absl::UnixEpoch();
+  const absl::Time first_day =
+      absl::Ceil(start - absl::UnixEpoch(), absl::Hours(24)) + absl::UnixEpoch();
+  const absl::Time last_day =
+      absl::Floor(end - absl::UnixEpoch(), absl::Hours(24)) + absl::UnixEpoch();
   constexpr absl::string_view kRaw =
-      "SELECT COUNT(*) FROM leads WHERE created_at >= FROM_UNIXTIME(?) AND created_at < FROM_UNIXTIME(?)";
+      "SELECT COUNT(*) FROM leads WHERE created_at >= FROM_UNIXTIME(?) AND created_at < "
+      "FROM_UNIXTIME(?)";
   auto count = [&](absl::string_view sql, absl::Time from, absl::Time to) -> int64_t {
     if (from >= to) return 0;
     auto st = Prepare(conn, sql);
@@ -134,9 +144,11 @@ int64_t LeadsCaptured(sql::Connection& conn, absl::Time start, absl::Time end) {
     return rs->next() ? rs->getInt64(1) : 0;
   };
   if (first_day >= last_day) return count(kRaw, start, end);
-  return count("SELECT COALESCE(SUM(captured), 0) FROM lead_days WHERE day >= DATE(FROM_UNIXTIME(?)) AND "
-               "day < DATE(FROM_UNIXTIME(?))",
-               first_day, last_day) +
+  return count(
+             "SELECT COALESCE(SUM(captured), 0) FROM lead_days WHERE day >= DATE(FROM_UNIXTIME(?)) "
+             "AND "
+             "day < DATE(FROM_UNIXTIME(?))",
+             first_day, last_day) +
          count(kRaw, start, first_day) + count(kRaw, last_day, end);
 }
 

@@ -58,10 +58,11 @@ absl::Status ValidateScoringPolicy(const v1::ScoringPolicy& p) {
       return bad("policy.touchpoint_points.type", "must be a touchpoint type");
     }
     if (!seen.insert(w.type()).second) {
-      return bad("policy.touchpoint_points", absl::StrCat("type ", TouchpointType_Name(w.type()),
-                                                          " listed twice"));
+      return bad("policy.touchpoint_points",
+                 absl::StrCat("type ", TouchpointType_Name(w.type()), " listed twice"));
     }
-    if (!finite_non_negative(w.points())) return bad("policy.touchpoint_points.points", "must not be negative");
+    if (!finite_non_negative(w.points()))
+      return bad("policy.touchpoint_points.points", "must not be negative");
   }
   for (const auto* rules : {&p.industry_points(), &p.region_points()}) {
     for (const auto& r : *rules) {

@@ -18,9 +18,11 @@ namespace {
 constexpr absl::string_view kSelect =
     "SELECT policy, version, UNIX_TIMESTAMP(updated_at) FROM scoring_policy WHERE id = 1";
 constexpr absl::string_view kSelectForUpdate =
-    "SELECT policy, version, UNIX_TIMESTAMP(updated_at) FROM scoring_policy WHERE id = 1 FOR UPDATE";
+    "SELECT policy, version, UNIX_TIMESTAMP(updated_at) FROM scoring_policy WHERE id = 1 FOR "
+    "UPDATE";
 constexpr absl::string_view kUpdate =
-    "UPDATE scoring_policy SET policy = ?, version = version + 1, updated_at = CURRENT_TIMESTAMP(6) "
+    "UPDATE scoring_policy SET policy = ?, version = version + 1, updated_at = "
+    "CURRENT_TIMESTAMP(6) "
     "WHERE id = 1";
 
 }  // namespace
@@ -32,7 +34,8 @@ v1::ScoringPolicy LoadPolicy(sql::Connection& conn, bool for_update) {
   if (!rs->next()) return policy;
   if (!rs->isNull(1)) policy.ParseFromString(std::string(rs->getString(1)));
   policy.set_etag(absl::StrCat(rs->getInt64(2)));
-  *policy.mutable_update_time() = common::ToProtoTime(common::TimeFromUnixSeconds(rs->getDouble(3)));
+  *policy.mutable_update_time() =
+      common::ToProtoTime(common::TimeFromUnixSeconds(rs->getDouble(3)));
   return policy;
 }
 
@@ -54,8 +57,8 @@ absl::StatusOr<v1::ScoringPolicy> ScoringStore::Update(const v1::ScoringPolicy& 
       [&](sql::Connection& conn) -> absl::StatusOr<v1::ScoringPolicy> {
         v1::ScoringPolicy current = LoadPolicy(conn, /*for_update=*/true);
         if (!expected_etag.empty() && expected_etag != current.etag()) {
-          return absl::AbortedError(absl::StrCat("policy.etag: stale (current is ",
-                                                 current.etag(), "); read it again"));
+          return absl::AbortedError(
+              absl::StrCat("policy.etag: stale (current is ", current.etag(), "); read it again"));
         }
         v1::ScoringPolicy stored = policy;
         stored.clear_etag();

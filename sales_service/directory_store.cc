@@ -82,8 +82,8 @@ template <typename T>
 absl::Status ReadById(sql::Connection& conn, absl::string_view columns, absl::string_view table,
                       absl::string_view id_column, int64_t id, absl::string_view what,
                       T (*from_row)(sql::ResultSet&), T* out) {
-  auto st = Prepare(conn, absl::StrCat("SELECT ", columns, " FROM ", table, " WHERE ", id_column,
-                                       " = ?"));
+  auto st = Prepare(
+      conn, absl::StrCat("SELECT ", columns, " FROM ", table, " WHERE ", id_column, " = ?"));
   st->setInt64(1, id);
   std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
   if (!rs->next()) return absl::NotFoundError(absl::StrCat(what, " ", id, " not found"));
@@ -105,7 +105,8 @@ absl::StatusOr<Response> ListPage(common::ConnectionPool& pool, absl::string_vie
   ASSIGN_OR_RETURN(const int64_t after, common::DecodeIdToken(scope, page_token));
   Response response;
   RETURN_IF_ERROR(pool.WithConnection(absl::StrCat("list ", table), [&](sql::Connection& conn) {
-    std::string sql = absl::StrCat("SELECT ", columns, " FROM ", table, " WHERE ", id_column, " > ?");
+    std::string sql =
+        absl::StrCat("SELECT ", columns, " FROM ", table, " WHERE ", id_column, " > ?");
     if (filter_value != 0) absl::StrAppend(&sql, " AND ", filter_column, " = ?");
     absl::StrAppend(&sql, " ORDER BY ", id_column, " LIMIT ?");
     auto st = Prepare(conn, sql);
@@ -143,7 +144,8 @@ absl::StatusOr<v1::Rep> ReadRep(sql::Connection& conn, int64_t rep_id, absl::str
   return rep;
 }
 
-absl::Status CheckAccountExists(sql::Connection& conn, int64_t account_id, absl::string_view field) {
+absl::Status CheckAccountExists(sql::Connection& conn, int64_t account_id,
+                                absl::string_view field) {
   v1::Account a;
   absl::Status s = ReadById(conn, kAccountColumns, "accounts", "account_id", account_id, "account",
                             &AccountFromRow, &a);
@@ -151,7 +153,8 @@ absl::Status CheckAccountExists(sql::Connection& conn, int64_t account_id, absl:
   return s;
 }
 
-absl::Status CheckContactExists(sql::Connection& conn, int64_t contact_id, absl::string_view field) {
+absl::Status CheckContactExists(sql::Connection& conn, int64_t contact_id,
+                                absl::string_view field) {
   v1::Contact c;
   absl::Status s = ReadById(conn, kContactColumns, "contacts", "contact_id", contact_id, "contact",
                             &ContactFromRow, &c);
@@ -195,7 +198,8 @@ absl::StatusOr<v1::Rep> DirectoryStore::CreateRep(const v1::Rep& rep,
   return common::IdempotentTransaction<v1::Rep>(
       *pool_, "CreateRep", request_id, [&](sql::Connection& conn) -> absl::StatusOr<v1::Rep> {
         if (rep.manager_rep_id() != 0) {
-          ASSIGN_OR_RETURN(v1::Rep manager, ReadRep(conn, rep.manager_rep_id(), "rep.manager_rep_id"));
+          ASSIGN_OR_RETURN(v1::Rep manager,
+                           ReadRep(conn, rep.manager_rep_id(), "rep.manager_rep_id"));
           if (manager.role() != v1::REP_ROLE_MANAGER) {
             return absl::FailedPreconditionError(
                 absl::StrCat("rep.manager_rep_id: rep ", manager.rep_id(), " is not a MANAGER"));
@@ -211,7 +215,8 @@ absl::StatusOr<v1::Rep> DirectoryStore::CreateRep(const v1::Rep& rep,
           st->setInt64(4, rep.manager_rep_id());
         }
         st->setBoolean(5, true);
-        RETURN_IF_ERROR(InsertUnique(*st, absl::StrCat("rep.email: a rep with ", rep.email(), " exists")));
+        RETURN_IF_ERROR(
+            InsertUnique(*st, absl::StrCat("rep.email: a rep with ", rep.email(), " exists")));
         return ReadRep(conn, LastInsertId(conn), "rep");
       });
 }
@@ -260,8 +265,8 @@ absl::StatusOr<v1::Account> DirectoryStore::GetAccount(int64_t account_id) {
   return account;
 }
 
-absl::StatusOr<v1::ListAccountsResponse> DirectoryStore::ListAccounts(int page_size,
-                                                                      const std::string& page_token) {
+absl::StatusOr<v1::ListAccountsResponse> DirectoryStore::ListAccounts(
+    int page_size, const std::string& page_token) {
   return ListPage<v1::ListAccountsResponse, v1::Account>(
       *pool_, kAccountColumns, "accounts", "account_id", "", 0, page_size, page_token,
       &AccountFromRow, &v1::ListAccountsResponse::mutable_accounts, &v1::Account::account_id);
@@ -301,9 +306,8 @@ absl::StatusOr<v1::Contact> DirectoryStore::GetContact(int64_t contact_id) {
   return contact;
 }
 
-absl::StatusOr<v1::ListContactsResponse> DirectoryStore::ListContacts(int64_t account_id,
-                                                                      int page_size,
-                                                                      const std::string& page_token) {
+absl::StatusOr<v1::ListContactsResponse> DirectoryStore::ListContacts(
+    int64_t account_id, int page_size, const std::string& page_token) {
   return ListPage<v1::ListContactsResponse, v1::Contact>(
       *pool_, kContactColumns, "contacts", "contact_id", "account_id", account_id, page_size,
       page_token, &ContactFromRow, &v1::ListContactsResponse::mutable_contacts,

@@ -9,14 +9,14 @@
 #include "absl/strings/str_cat.h"
 #include "common/ids.h"
 #include "common/mysql/idempotency.h"
-#include "handoff/inbox.h"
-#include "handoff/outbox.h"
-#include "handoff/scrub.h"
 #include "common/mysql/params.h"
 #include "common/mysql/sql_util.h"
 #include "common/pagination.h"
 #include "common/status.h"
 #include "common/time_util.h"
+#include "handoff/inbox.h"
+#include "handoff/outbox.h"
+#include "handoff/scrub.h"
 #include "sales_service/directory_store.h"
 #include "sales_service/opportunity_store.h"
 
@@ -68,9 +68,9 @@ Row HandoffFromRow(sql::ResultSet& rs, absl::Time now) {
 
 absl::StatusOr<v1::Handoff> ReadHandoff(sql::Connection& conn, const std::string& handoff_id,
                                         bool for_update, absl::Time now) {
-  auto st = Prepare(conn, absl::StrCat("SELECT ", kHandoffColumns,
-                                       " FROM handoffs WHERE handoff_id = ?",
-                                       for_update ? " FOR UPDATE" : ""));
+  auto st =
+      Prepare(conn, absl::StrCat("SELECT ", kHandoffColumns, " FROM handoffs WHERE handoff_id = ?",
+                                 for_update ? " FOR UPDATE" : ""));
   st->setString(1, handoff_id);
   std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
   if (!rs->next()) return absl::NotFoundError(absl::StrCat("handoff ", handoff_id, " not found"));
@@ -99,14 +99,14 @@ void QueueDecision(sql::Connection& conn, const v1::Handoff& h, int64_t rep_id, 
   *event.mutable_decide_time() = ToProtoTime(now);
   event.set_contract_version(handoff::kContractVersion);
   event.set_lead_id(h.lead().lead_id());
-  handoff::InsertOutboxEvent(conn, event.event_id(), h.lead().lead_id(), handoff::EventKind::kHandoffDecision,
-                            event.SerializeAsString(), now);
+  handoff::InsertOutboxEvent(conn, event.event_id(), h.lead().lead_id(),
+                             handoff::EventKind::kHandoffDecision, event.SerializeAsString(), now);
 }
 
 absl::Status RequirePending(const v1::Handoff& h) {
   if (h.state() != v1::HANDOFF_STATE_PENDING) {
-    return absl::FailedPreconditionError(absl::StrCat("handoff ", h.handoff_id(), " is already ",
-                                                      v1::HandoffState_Name(h.state())));
+    return absl::FailedPreconditionError(
+        absl::StrCat("handoff ", h.handoff_id(), " is already ", v1::HandoffState_Name(h.state())));
   }
   return absl::OkStatus();
 }
@@ -120,27 +120,29 @@ absl::StatusOr<handoff::v1::SubmitLeadResponse> InboxStore::Submit(
 
 std::vector<InboxStore::Receipt> InboxStore::SubmitMany(const std::vector<Submission>& batch) {
   std::vector<Receipt> receipts;
-  const absl::Status status = pool_->InTransaction("submit lead", [&](sql::Connection& conn) -> absl::Status {
-    receipts.clear();  // again on a retry
-    for (const Submission& s : batch) {
-      auto st = Prepare(conn, kInsertHandoff);
-      std::istringstream blob(s.lead.SerializeAsString());
-      st->setString(1, s.lead.handoff_id());
-      st->setInt64(2, s.lead.lead_id());
-      st->setBlob(3, &blob);
-      st->setDouble(4, UnixSecondsOf(s.now));
-      st->setDouble(5, UnixSecondsOf(s.now + sla_));
-      const bool inserted = st->executeUpdate() == 1;
-      ASSIGN_OR_RETURN(v1::Handoff stored, ReadHandoff(conn, s.lead.handoff_id(), false, s.now));
-      handoff::v1::SubmitLeadResponse receipt;
-      receipt.set_handoff_id(stored.handoff_id());
-      receipt.set_duplicate(!inserted);
-      *receipt.mutable_receive_time() = stored.receive_time();
-      *receipt.mutable_sla_deadline() = stored.sla_deadline();
-      receipts.push_back(std::move(receipt));
-    }
-    return absl::OkStatus();
-  });
+  const absl::Status status =
+      pool_->InTransaction("submit lead", [&](sql::Connection& conn) -> absl::Status {
+        receipts.clear();  // again on a retry
+        for (const Submission& s : batch) {
+          auto st = Prepare(conn, kInsertHandoff);
+          std::istringstream blob(s.lead.SerializeAsString());
+          st->setString(1, s.lead.handoff_id());
+          st->setInt64(2, s.lead.lead_id());
+          st->setBlob(3, &blob);
+          st->setDouble(4, UnixSecondsOf(s.now));
+          st->setDouble(5, UnixSecondsOf(s.now + sla_));
+          const bool inserted = st->executeUpdate() == 1;
+          ASSIGN_OR_RETURN(v1::Handoff stored,
+                           ReadHandoff(conn, s.lead.handoff_id(), false, s.now));
+          handoff::v1::SubmitLeadResponse receipt;
+          receipt.set_handoff_id(stored.handoff_id());
+          receipt.set_duplicate(!inserted);
+          *receipt.mutable_receive_time() = stored.receive_time();
+          *receipt.mutable_sla_deadline() = stored.sla_deadline();
+          receipts.push_back(std::move(receipt));
+        }
+        return absl::OkStatus();
+      });
   if (status.ok()) return receipts;
   if (batch.size() > 1 && !absl::IsUnavailable(status)) {
     receipts.clear();
@@ -168,15 +170,17 @@ absl::StatusOr<handoff::v1::EraseLeadResponse> InboxStore::Erase(
       handoff::v1::LeadHandoff snapshot;
       snapshot.ParseFromString(std::string(rs->getString(2)));
       handoff::ScrubPersonalData(&snapshot);
-      auto update = Prepare(conn, "UPDATE handoffs SET snapshot = ?, decision_note = '' WHERE seq = ?");
+      auto update =
+          Prepare(conn, "UPDATE handoffs SET snapshot = ?, decision_note = '' WHERE seq = ?");
       std::istringstream blob(snapshot.SerializeAsString());
       update->setBlob(1, &blob);
       update->setInt64(2, rs->getInt64(1));
       update->executeUpdate();
       ++erased;
     }
-    auto contacts = Prepare(conn, "UPDATE contacts SET email = NULL, first_name = '', last_name = '', "
-                                  "title = '', phone = '', version = version + 1 WHERE lead_id = ?");
+    auto contacts = Prepare(conn,
+                            "UPDATE contacts SET email = NULL, first_name = '', last_name = '', "
+                            "title = '', phone = '', version = version + 1 WHERE lead_id = ?");
     contacts->setInt64(1, erasure.lead_id());
     contacts->executeUpdate();
     response.set_event_id(erasure.event_id());
@@ -190,8 +194,8 @@ absl::StatusOr<handoff::v1::EraseLeadResponse> InboxStore::Erase(
 absl::StatusOr<v1::ListHandoffsResponse> InboxStore::List(const HandoffFilter& f, int page_size,
                                                           const std::string& page_token,
                                                           absl::Time now) {
-  const std::string scope =
-      absl::StrCat("handoffs:", f.state, ":", f.assigned_rep_id, ":", f.overdue_only, ":", f.lead_id);
+  const std::string scope = absl::StrCat("handoffs:", f.state, ":", f.assigned_rep_id, ":",
+                                         f.overdue_only, ":", f.lead_id);
   ASSIGN_OR_RETURN(const int64_t after, common::DecodeIdToken(scope, page_token));
   std::string sql = absl::StrCat("SELECT ", kHandoffColumns, " FROM handoffs WHERE seq > ?");
   std::vector<SqlParam> params = {after};
@@ -247,18 +251,21 @@ absl::StatusOr<v1::Handoff> InboxStore::Assign(const std::string& handoff_id, in
                                                const Caller& caller, const std::string& request_id,
                                                absl::Time now) {
   return common::IdempotentTransaction<v1::Handoff>(
-      *pool_, "AssignHandoff", request_id, [&](sql::Connection& conn) -> absl::StatusOr<v1::Handoff> {
+      *pool_, "AssignHandoff", request_id,
+      [&](sql::Connection& conn) -> absl::StatusOr<v1::Handoff> {
         ASSIGN_OR_RETURN(v1::Handoff h, ReadHandoff(conn, handoff_id, true, now));
         RETURN_IF_ERROR(RequirePending(h));
         ASSIGN_OR_RETURN(v1::Rep rep, ReadRep(conn, rep_id, "rep_id"));
         if (!rep.active()) {
-          return absl::FailedPreconditionError(absl::StrCat("rep_id: rep ", rep_id, " is not active"));
+          return absl::FailedPreconditionError(
+              absl::StrCat("rep_id: rep ", rep_id, " is not active"));
         }
         RETURN_IF_ERROR(CheckCanDecide(conn, caller, h));
         RETURN_IF_ERROR(CheckCanChange(caller, rep.rep_id(), rep.manager_rep_id(),
                                        absl::StrCat("assigning to rep ", rep_id)));
-        auto st = Prepare(conn, "UPDATE handoffs SET assigned_rep_id = ?, version = version + 1 "
-                                "WHERE handoff_id = ?");
+        auto st = Prepare(conn,
+                          "UPDATE handoffs SET assigned_rep_id = ?, version = version + 1 "
+                          "WHERE handoff_id = ?");
         st->setInt64(1, rep_id);
         st->setString(2, handoff_id);
         st->executeUpdate();
@@ -348,7 +355,8 @@ absl::StatusOr<v1::Handoff> InboxStore::Reject(const std::string& handoff_id,
                                                const std::string& note, const Caller& caller,
                                                const std::string& request_id, absl::Time now) {
   return Woken(common::IdempotentTransaction<v1::Handoff>(
-      *pool_, "RejectHandoff", request_id, [&](sql::Connection& conn) -> absl::StatusOr<v1::Handoff> {
+      *pool_, "RejectHandoff", request_id,
+      [&](sql::Connection& conn) -> absl::StatusOr<v1::Handoff> {
         ASSIGN_OR_RETURN(v1::Handoff h, ReadHandoff(conn, handoff_id, true, now));
         RETURN_IF_ERROR(RequirePending(h));
         RETURN_IF_ERROR(CheckCanDecide(conn, caller, h));

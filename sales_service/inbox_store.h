@@ -13,9 +13,9 @@
 #include "absl/time/time.h"
 #include "common/group_commit.h"
 #include "common/mysql/pool.h"
-#include "handoff/wake.h"
 #include "funnel/handoff/v1/handoff.pb.h"
 #include "funnel/sales/v1/sales_service.pb.h"
+#include "handoff/wake.h"
 #include "sales_service/pipeline.h"
 
 namespace funnel::sales {
@@ -34,7 +34,8 @@ class InboxStore final {
       : pool_(pool),
         sla_(sla),
         wake_(std::move(wake)),
-        submits_([this](const std::vector<Submission>& batch) { return SubmitMany(batch); }, kMaxSubmitBatch) {}
+        submits_([this](const std::vector<Submission>& batch) { return SubmitMany(batch); },
+                 kMaxSubmitBatch) {}
 
   // Records a handoff once; a repeat of the same handoff id returns the first
   // receipt with duplicate = true and changes nothing. Concurrent submissions (a

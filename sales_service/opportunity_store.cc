@@ -9,14 +9,14 @@
 #include "absl/strings/str_cat.h"
 #include "common/ids.h"
 #include "common/mysql/idempotency.h"
-#include "handoff/outbox.h"
 #include "common/mysql/params.h"
 #include "common/mysql/sql_util.h"
-#include "handoff/wake.h"
 #include "common/pagination.h"
 #include "common/status.h"
 #include "common/time_util.h"
 #include "funnel/handoff/v1/handoff.pb.h"
+#include "handoff/outbox.h"
+#include "handoff/wake.h"
 #include "sales_service/directory_store.h"
 
 namespace funnel::sales {
@@ -132,8 +132,9 @@ void SaveOpportunity(sql::Connection& conn, const v1::Opportunity& o, absl::Time
   st->setInt(10, o.loss_reason());
   st->setString(11, o.loss_note());
   common::SetOptionalTime(*st, 12,
-                          o.has_close_time() ? std::optional<absl::Time>(common::FromProtoTime(o.close_time()))
-                                             : std::nullopt);
+                          o.has_close_time()
+                              ? std::optional<absl::Time>(common::FromProtoTime(o.close_time()))
+                              : std::nullopt);
   st->setDouble(13, UnixSecondsOf(now));
   st->setInt64(14, o.opportunity_id());
   st->executeUpdate();
@@ -169,7 +170,6 @@ absl::Status CheckEtag(const std::string& given, const std::string& current,
   }
   return absl::OkStatus();
 }
-
 
 }  // namespace
 
@@ -222,11 +222,13 @@ absl::StatusOr<v1::Opportunity> OpportunityStore::Create(const v1::Opportunity& 
         v1::Opportunity o = opportunity;
         if (o.owner_rep_id() == 0) o.set_owner_rep_id(caller.rep_id);
         if (o.owner_rep_id() == 0) {
-          return absl::InvalidArgumentError("opportunity.owner_rep_id: required (the caller has no rep)");
+          return absl::InvalidArgumentError(
+              "opportunity.owner_rep_id: required (the caller has no rep)");
         }
-        ASSIGN_OR_RETURN(v1::Rep owner, ReadRep(conn, o.owner_rep_id(), "opportunity.owner_rep_id"));
-        RETURN_IF_ERROR(CheckCanChange(caller, owner.rep_id(), owner.manager_rep_id(),
-                                       "the new opportunity"));
+        ASSIGN_OR_RETURN(v1::Rep owner,
+                         ReadRep(conn, o.owner_rep_id(), "opportunity.owner_rep_id"));
+        RETURN_IF_ERROR(
+            CheckCanChange(caller, owner.rep_id(), owner.manager_rep_id(), "the new opportunity"));
         RETURN_IF_ERROR(CheckAccountExists(conn, o.account_id(), "opportunity.account_id"));
         if (o.contact_id() != 0) {
           RETURN_IF_ERROR(CheckContactExists(conn, o.contact_id(), "opportunity.contact_id"));
@@ -240,21 +242,21 @@ absl::StatusOr<v1::Opportunity> OpportunityStore::Create(const v1::Opportunity& 
 
 absl::StatusOr<v1::Opportunity> OpportunityStore::Get(int64_t opportunity_id) {
   v1::Opportunity o;
-  RETURN_IF_ERROR(pool_->WithConnection("get opportunity", [&](sql::Connection& conn) -> absl::Status {
-    ASSIGN_OR_RETURN(o, ReadOpportunity(conn, opportunity_id, false));
-    return absl::OkStatus();
-  }));
+  RETURN_IF_ERROR(
+      pool_->WithConnection("get opportunity", [&](sql::Connection& conn) -> absl::Status {
+        ASSIGN_OR_RETURN(o, ReadOpportunity(conn, opportunity_id, false));
+        return absl::OkStatus();
+      }));
   return o;
 }
 
-absl::StatusOr<v1::ListOpportunitiesResponse> OpportunityStore::List(const OpportunityFilter& f,
-                                                                     int page_size,
-                                                                     const std::string& page_token) {
+absl::StatusOr<v1::ListOpportunitiesResponse> OpportunityStore::List(
+    const OpportunityFilter& f, int page_size, const std::string& page_token) {
   const std::string scope =
       absl::StrCat("opportunities:", f.owner_rep_id, ":", f.stage, ":", f.status, ":", f.source);
   ASSIGN_OR_RETURN(const int64_t after, common::DecodeIdToken(scope, page_token));
-  std::string sql = absl::StrCat("SELECT ", kOpportunityColumns,
-                                 " FROM opportunities WHERE opportunity_id > ?");
+  std::string sql =
+      absl::StrCat("SELECT ", kOpportunityColumns, " FROM opportunities WHERE opportunity_id > ?");
   std::vector<SqlParam> params = {after};
   if (f.owner_rep_id != 0) {
     absl::StrAppend(&sql, " AND owner_rep_id = ?");
@@ -305,9 +307,9 @@ absl::StatusOr<v1::Opportunity> OpportunityStore::Update(const v1::Opportunity& 
           if (p == "amount") {
             if (o.amount().amount_minor() != 0 && !o.amount().currency_code().empty() &&
                 in.amount().currency_code() != o.amount().currency_code()) {
-              return absl::InvalidArgumentError(absl::StrCat(
-                  "opportunity.amount.currency_code: the opportunity is in ",
-                  o.amount().currency_code(), "; one currency per opportunity"));
+              return absl::InvalidArgumentError(
+                  absl::StrCat("opportunity.amount.currency_code: the opportunity is in ",
+                               o.amount().currency_code(), "; one currency per opportunity"));
             }
             *o.mutable_amount() = in.amount();
           }
@@ -331,7 +333,8 @@ absl::StatusOr<v1::Opportunity> OpportunityStore::Update(const v1::Opportunity& 
               return absl::PermissionDeniedError(
                   "opportunity.owner_rep_id: only a MANAGER may reassign");
             }
-            ASSIGN_OR_RETURN(v1::Rep owner, ReadRep(conn, in.owner_rep_id(), "opportunity.owner_rep_id"));
+            ASSIGN_OR_RETURN(v1::Rep owner,
+                             ReadRep(conn, in.owner_rep_id(), "opportunity.owner_rep_id"));
             RETURN_IF_ERROR(CheckCanChange(caller, owner.rep_id(), owner.manager_rep_id(),
                                            "the new owner's pipeline"));
             o.set_owner_rep_id(owner.rep_id());
@@ -342,12 +345,9 @@ absl::StatusOr<v1::Opportunity> OpportunityStore::Update(const v1::Opportunity& 
       });
 }
 
-absl::StatusOr<v1::Opportunity> OpportunityStore::MoveStage(int64_t opportunity_id, v1::Stage stage,
-                                                            const std::string& etag,
-                                                            const Caller& caller,
-                                                            const std::string& actor,
-                                                            const std::string& request_id,
-                                                            absl::Time now) {
+absl::StatusOr<v1::Opportunity> OpportunityStore::MoveStage(
+    int64_t opportunity_id, v1::Stage stage, const std::string& etag, const Caller& caller,
+    const std::string& actor, const std::string& request_id, absl::Time now) {
   return common::IdempotentTransaction<v1::Opportunity>(
       *pool_, "MoveOpportunityStage", request_id,
       [&](sql::Connection& conn) -> absl::StatusOr<v1::Opportunity> {
@@ -403,18 +403,17 @@ absl::StatusOr<v1::ListStageChangesResponse> OpportunityStore::ListStageChanges(
   return response;
 }
 
-absl::StatusOr<v1::Objection> OpportunityStore::AddObjection(int64_t opportunity_id,
-                                                             const std::string& text,
-                                                             const Caller& caller,
-                                                             const std::string& actor,
-                                                             const std::string& request_id,
-                                                             absl::Time now) {
+absl::StatusOr<v1::Objection> OpportunityStore::AddObjection(
+    int64_t opportunity_id, const std::string& text, const Caller& caller, const std::string& actor,
+    const std::string& request_id, absl::Time now) {
   return common::IdempotentTransaction<v1::Objection>(
-      *pool_, "AddObjection", request_id, [&](sql::Connection& conn) -> absl::StatusOr<v1::Objection> {
+      *pool_, "AddObjection", request_id,
+      [&](sql::Connection& conn) -> absl::StatusOr<v1::Objection> {
         ASSIGN_OR_RETURN(v1::Opportunity o, ReadOpportunity(conn, opportunity_id, true));
         RETURN_IF_ERROR(CheckOwner(conn, caller, o));
-        auto st = Prepare(conn, "INSERT INTO objections (opportunity_id, text, raised_by, raised_at) "
-                                "VALUES (?, ?, ?, FROM_UNIXTIME(?))");
+        auto st = Prepare(conn,
+                          "INSERT INTO objections (opportunity_id, text, raised_by, raised_at) "
+                          "VALUES (?, ?, ?, FROM_UNIXTIME(?))");
         st->setInt64(1, opportunity_id);
         st->setString(2, text);
         st->setString(3, actor);
@@ -437,19 +436,24 @@ absl::StatusOr<v1::Objection> OpportunityStore::ResolveObjection(int64_t objecti
   return common::IdempotentTransaction<v1::Objection>(
       *pool_, "ResolveObjection", request_id,
       [&](sql::Connection& conn) -> absl::StatusOr<v1::Objection> {
-        auto get = Prepare(conn, absl::StrCat("SELECT ", kObjectionColumns,
-                                              " FROM objections WHERE objection_id = ? FOR UPDATE"));
+        auto get =
+            Prepare(conn, absl::StrCat("SELECT ", kObjectionColumns,
+                                       " FROM objections WHERE objection_id = ? FOR UPDATE"));
         get->setInt64(1, objection_id);
         std::unique_ptr<sql::ResultSet> rs(get->executeQuery());
-        if (!rs->next()) return absl::NotFoundError(absl::StrCat("objection ", objection_id, " not found"));
+        if (!rs->next())
+          return absl::NotFoundError(absl::StrCat("objection ", objection_id, " not found"));
         v1::Objection objection = ObjectionFromRow(*rs);
         if (objection.resolved()) {
-          return absl::FailedPreconditionError(absl::StrCat("objection ", objection_id, ": already resolved"));
+          return absl::FailedPreconditionError(
+              absl::StrCat("objection ", objection_id, ": already resolved"));
         }
-        ASSIGN_OR_RETURN(v1::Opportunity o, ReadOpportunity(conn, objection.opportunity_id(), true));
+        ASSIGN_OR_RETURN(v1::Opportunity o,
+                         ReadOpportunity(conn, objection.opportunity_id(), true));
         RETURN_IF_ERROR(CheckOwner(conn, caller, o));
-        auto st = Prepare(conn, "UPDATE objections SET resolved = TRUE, resolution = ?, "
-                                "resolved_at = FROM_UNIXTIME(?) WHERE objection_id = ?");
+        auto st = Prepare(conn,
+                          "UPDATE objections SET resolved = TRUE, resolution = ?, "
+                          "resolved_at = FROM_UNIXTIME(?) WHERE objection_id = ?");
         st->setString(1, resolution);
         st->setDouble(2, UnixSecondsOf(now));
         st->setInt64(3, objection_id);
@@ -524,7 +528,9 @@ absl::StatusOr<v1::Opportunity> OpportunityStore::Close(const v1::CloseOpportuni
           *event.mutable_close_time() = ToProtoTime(now);
           event.set_contract_version(handoff::kContractVersion);
           event.set_lead_id(o.lead_id());
-          handoff::InsertOutboxEvent(conn, event.event_id(), o.lead_id(), handoff::EventKind::kDealOutcome, event.SerializeAsString(), now);
+          handoff::InsertOutboxEvent(conn, event.event_id(), o.lead_id(),
+                                     handoff::EventKind::kDealOutcome, event.SerializeAsString(),
+                                     now);
         }
         return *ReadOpportunity(conn, o.opportunity_id(), false);
       });
@@ -536,7 +542,8 @@ absl::StatusOr<v1::Activity> OpportunityStore::LogActivity(const v1::Activity& i
                                                            const std::string& request_id,
                                                            absl::Time now) {
   return common::IdempotentTransaction<v1::Activity>(
-      *pool_, "LogActivity", request_id, [&](sql::Connection& conn) -> absl::StatusOr<v1::Activity> {
+      *pool_, "LogActivity", request_id,
+      [&](sql::Connection& conn) -> absl::StatusOr<v1::Activity> {
         v1::Activity a = in;
         if (a.rep_id() == 0) a.set_rep_id(caller.rep_id);
         if (a.rep_id() != 0) {
@@ -553,8 +560,9 @@ absl::StatusOr<v1::Activity> OpportunityStore::LogActivity(const v1::Activity& i
         }
         const absl::Time when = a.has_occur_time() ? common::FromProtoTime(a.occur_time()) : now;
         if (!a.handoff_id().empty()) {
-          auto h = Prepare(conn, "UPDATE handoffs SET first_response_at = "
-                                 "COALESCE(first_response_at, FROM_UNIXTIME(?)) WHERE handoff_id = ?");
+          auto h = Prepare(conn,
+                           "UPDATE handoffs SET first_response_at = "
+                           "COALESCE(first_response_at, FROM_UNIXTIME(?)) WHERE handoff_id = ?");
           h->setDouble(1, UnixSecondsOf(when));
           h->setString(2, a.handoff_id());
           if (h->executeUpdate() == 0) {
@@ -563,13 +571,15 @@ absl::StatusOr<v1::Activity> OpportunityStore::LogActivity(const v1::Activity& i
             exists->setString(1, a.handoff_id());
             std::unique_ptr<sql::ResultSet> rs(exists->executeQuery());
             if (!rs->next()) {
-              return absl::NotFoundError(absl::StrCat("activity.handoff_id: handoff ", a.handoff_id(), " not found"));
+              return absl::NotFoundError(
+                  absl::StrCat("activity.handoff_id: handoff ", a.handoff_id(), " not found"));
             }
           }
         }
-        auto st = Prepare(conn, "INSERT INTO activities (type, opportunity_id, handoff_id, contact_id, "
-                                "rep_id, outcome, occurred_at, notes) VALUES (?, ?, ?, ?, ?, ?, "
-                                "FROM_UNIXTIME(?), ?)");
+        auto st = Prepare(conn,
+                          "INSERT INTO activities (type, opportunity_id, handoff_id, contact_id, "
+                          "rep_id, outcome, occurred_at, notes) VALUES (?, ?, ?, ?, ?, ?, "
+                          "FROM_UNIXTIME(?), ?)");
         st->setInt(1, a.type());
         st->setInt64(2, a.opportunity_id());
         st->setString(3, a.handoff_id());
@@ -587,10 +597,11 @@ absl::StatusOr<v1::Activity> OpportunityStore::LogActivity(const v1::Activity& i
 
 absl::StatusOr<v1::ListActivitiesResponse> OpportunityStore::ListActivities(
     const v1::ListActivitiesRequest& f, int page_size) {
-  const std::string scope = absl::StrCat("activities:", f.opportunity_id(), ":", f.handoff_id(), ":",
-                                         f.contact_id(), ":", f.rep_id());
+  const std::string scope = absl::StrCat("activities:", f.opportunity_id(), ":", f.handoff_id(),
+                                         ":", f.contact_id(), ":", f.rep_id());
   ASSIGN_OR_RETURN(const int64_t after, common::DecodeIdToken(scope, f.page_token()));
-  std::string sql = absl::StrCat("SELECT ", kActivityColumns, " FROM activities WHERE activity_id > ?");
+  std::string sql =
+      absl::StrCat("SELECT ", kActivityColumns, " FROM activities WHERE activity_id > ?");
   std::vector<SqlParam> params = {after};
   if (f.opportunity_id() != 0) {
     absl::StrAppend(&sql, " AND opportunity_id = ?");

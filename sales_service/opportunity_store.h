@@ -76,7 +76,8 @@ class OpportunityStore final {
 // stage change, and returns it as stored. `campaign_id`: the campaign that first
 // touched the lead (marketing-sourced), else 0.
 v1::Opportunity InsertOpportunity(sql::Connection& conn, const v1::Opportunity& opportunity,
-                                  const std::string& actor, absl::Time now, int64_t campaign_id = 0);
+                                  const std::string& actor, absl::Time now,
+                                  int64_t campaign_id = 0);
 // Reads one opportunity (locking it with `for_update`); NOT_FOUND when missing.
 absl::StatusOr<v1::Opportunity> ReadOpportunity(sql::Connection& conn, int64_t opportunity_id,
                                                 bool for_update);

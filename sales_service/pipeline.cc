@@ -9,13 +9,20 @@ namespace funnel::sales {
 
 int DefaultProbability(v1::Stage stage) {
   switch (stage) {
-    case v1::STAGE_PROSPECTING: return 10;
-    case v1::STAGE_QUALIFICATION: return 20;
-    case v1::STAGE_NEEDS_ANALYSIS: return 40;
-    case v1::STAGE_PROPOSAL: return 60;
-    case v1::STAGE_NEGOTIATION: return 80;
-    case v1::STAGE_CLOSED_WON: return 100;
-    default: return 0;
+    case v1::STAGE_PROSPECTING:
+      return 10;
+    case v1::STAGE_QUALIFICATION:
+      return 20;
+    case v1::STAGE_NEEDS_ANALYSIS:
+      return 40;
+    case v1::STAGE_PROPOSAL:
+      return 60;
+    case v1::STAGE_NEGOTIATION:
+      return 80;
+    case v1::STAGE_CLOSED_WON:
+      return 100;
+    default:
+      return 0;
   }
 }
 
@@ -42,13 +49,13 @@ absl::Status CheckStageMove(v1::Stage from, v1::Stage to, bool is_manager) {
   }
   if (IsClosed(from) && IsOpen(to)) {
     if (!is_manager) {
-      return absl::PermissionDeniedError(
-          absl::StrCat("stage: reopening a ", v1::Stage_Name(from), " opportunity needs a MANAGER"));
+      return absl::PermissionDeniedError(absl::StrCat("stage: reopening a ", v1::Stage_Name(from),
+                                                      " opportunity needs a MANAGER"));
     }
     return absl::OkStatus();
   }
-  return absl::FailedPreconditionError(absl::StrCat("stage: cannot go from ", v1::Stage_Name(from),
-                                                    " to ", v1::Stage_Name(to)));
+  return absl::FailedPreconditionError(
+      absl::StrCat("stage: cannot go from ", v1::Stage_Name(from), " to ", v1::Stage_Name(to)));
 }
 
 absl::Status CheckClose(v1::Stage from) {

@@ -8,11 +8,11 @@
 #include "absl/strings/str_cat.h"
 #include "common/median.h"
 #include "common/mysql/idempotency.h"
-#include "handoff/outbox.h"
 #include "common/mysql/parallel_reads.h"
 #include "common/mysql/params.h"
 #include "common/mysql/sql_util.h"
 #include "common/status.h"
+#include "handoff/outbox.h"
 #include "sales_service/directory_store.h"
 
 namespace funnel::sales {
@@ -34,7 +34,6 @@ void AppendRepScope(absl::string_view column, int64_t rep_id, int64_t manager_re
     params->push_back(manager_rep_id);
   }
 }
-
 
 }  // namespace
 
@@ -70,172 +69,183 @@ absl::StatusOr<v1::RepPerformance> ReportStore::RepPerformance(int64_t rep_id,
   v1::RepPerformance perf;
   perf.set_rep_id(rep_id);
   perf.set_quarter(quarter_text);
-  RETURN_IF_ERROR(pool_->WithConnection("rep performance", [&](sql::Connection& conn) -> absl::Status {
-    ASSIGN_OR_RETURN(v1::Rep rep, ReadRep(conn, rep_id, "rep_id"));
-    (void)rep;
-    std::string currency;
-    {
-      auto st = Prepare(conn, "SELECT currency, target_minor, call_target, meeting_target FROM quotas "
-                              "WHERE rep_id = ? AND quarter = ?");
-      st->setInt64(1, rep_id);
-      st->setString(2, quarter_text);
-      std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
-      if (rs->next()) {
-        v1::Quota* q = perf.mutable_quota();
-        q->set_rep_id(rep_id);
-        q->set_quarter(quarter_text);
-        currency = rs->getString(1);
-        q->mutable_revenue_target()->set_currency_code(currency);
-        q->mutable_revenue_target()->set_amount_minor(rs->getInt64(2));
-        q->set_call_target(rs->getInt(3));
-        q->set_meeting_target(rs->getInt(4));
-      }
-    }
-    // Deals closed in the quarter.
-    int64_t won = 0, lost = 0, won_minor = 0;
-    std::vector<double> cycle_days;
-    {
-      auto st = Prepare(conn, R"sql(
+  RETURN_IF_ERROR(
+      pool_->WithConnection("rep performance", [&](sql::Connection& conn) -> absl::Status {
+        ASSIGN_OR_RETURN(v1::Rep rep, ReadRep(conn, rep_id, "rep_id"));
+        (void)rep;
+        std::string currency;
+        {
+          auto st =
+              Prepare(conn,
+                      "SELECT currency, target_minor, call_target, meeting_target FROM quotas "
+                      "WHERE rep_id = ? AND quarter = ?");
+          st->setInt64(1, rep_id);
+          st->setString(2, quarter_text);
+          std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
+          if (rs->next()) {
+            v1::Quota* q = perf.mutable_quota();
+            q->set_rep_id(rep_id);
+            q->set_quarter(quarter_text);
+            currency = rs->getString(1);
+            q->mutable_revenue_target()->set_currency_code(currency);
+            q->mutable_revenue_target()->set_amount_minor(rs->getInt64(2));
+            q->set_call_target(rs->getInt(3));
+            q->set_meeting_target(rs->getInt(4));
+          }
+        }
+        // Deals closed in the quarter.
+        int64_t won = 0, lost = 0, won_minor = 0;
+        std::vector<double> cycle_days;
+        {
+          auto st = Prepare(conn, R"sql(
         SELECT stage, currency, amount_minor,
                UNIX_TIMESTAMP(closed_at) - UNIX_TIMESTAMP(created_at)
         FROM opportunities
         WHERE owner_rep_id = ? AND stage IN (6, 7) AND closed_at >= FROM_UNIXTIME(?)
           AND closed_at < FROM_UNIXTIME(?))sql");
-      st->setInt64(1, rep_id);
-      st->setDouble(2, UnixSecondsOf(quarter.start));
-      st->setDouble(3, UnixSecondsOf(quarter.end));
-      std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
-      while (rs->next()) {
-        if (rs->getInt(1) == v1::STAGE_CLOSED_LOST) {
-          ++lost;
-          continue;
-        }
-        ++won;
-        cycle_days.push_back(rs->getDouble(4) / 86400.0);
-        const std::string deal_currency = rs->getString(2);
-        if (currency.empty()) currency = deal_currency;  // no quota: the first currency seen
-        if (deal_currency == currency) {
-          won_minor += rs->getInt64(3);
-        } else {
-          bool merged = false;
-          for (auto& m : *perf.mutable_other_currency_won()) {
-            if (m.currency_code() == deal_currency) {
-              m.set_amount_minor(m.amount_minor() + rs->getInt64(3));
-              merged = true;
+          st->setInt64(1, rep_id);
+          st->setDouble(2, UnixSecondsOf(quarter.start));
+          st->setDouble(3, UnixSecondsOf(quarter.end));
+          std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
+          while (rs->next()) {
+            if (rs->getInt(1) == v1::STAGE_CLOSED_LOST) {
+              ++lost;
+              continue;
+            }
+            ++won;
+            cycle_days.push_back(rs->getDouble(4) / 86400.0);
+            const std::string deal_currency = rs->getString(2);
+            if (currency.empty()) currency = deal_currency;  // no quota: the first currency seen
+            if (deal_currency == currency) {
+              won_minor += rs->getInt64(3);
+            } else {
+              bool merged = false;
+              for (auto& m : *perf.mutable_other_currency_won()) {
+                if (m.currency_code() == deal_currency) {
+                  m.set_amount_minor(m.amount_minor() + rs->getInt64(3));
+                  merged = true;
+                }
+              }
+              if (!merged) {
+                auto* m = perf.add_other_currency_won();
+                m->set_currency_code(deal_currency);
+                m->set_amount_minor(rs->getInt64(3));
+              }
             }
           }
-          if (!merged) {
-            auto* m = perf.add_other_currency_won();
-            m->set_currency_code(deal_currency);
-            m->set_amount_minor(rs->getInt64(3));
-          }
         }
-      }
-    }
-    perf.mutable_closed_won()->set_currency_code(currency);
-    perf.mutable_closed_won()->set_amount_minor(won_minor);
-    perf.set_attainment_percent(AttainmentPercent(won_minor, perf.quota().revenue_target().amount_minor()));
-    perf.set_win_rate(WinRate(won, lost));
-    double total_days = 0;
-    for (double d : cycle_days) total_days += d;
-    perf.set_average_sales_cycle_days(cycle_days.empty() ? 0 : total_days / cycle_days.size());
-    // The open pipeline now, in the same currency.
-    {
-      auto st = Prepare(conn, "SELECT stage, probability_override, amount_minor FROM opportunities "
-                              "WHERE owner_rep_id = ? AND stage <= 5 AND currency = ?");
-      st->setInt64(1, rep_id);
-      st->setString(2, currency);
-      std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
-      int64_t open = 0, weighted = 0;
-      while (rs->next()) {
-        std::optional<int> override_percent;
-        if (!rs->isNull(2)) override_percent = rs->getInt(2);
-        const int p = EffectiveProbability(static_cast<v1::Stage>(rs->getInt(1)), override_percent);
-        open += rs->getInt64(3);
-        weighted += Weighted(rs->getInt64(3), p);
-      }
-      perf.mutable_open_pipeline()->set_currency_code(currency);
-      perf.mutable_open_pipeline()->set_amount_minor(open);
-      perf.mutable_weighted_forecast()->set_currency_code(currency);
-      perf.mutable_weighted_forecast()->set_amount_minor(weighted);
-    }
-    {
-      auto st = Prepare(conn, R"sql(
+        perf.mutable_closed_won()->set_currency_code(currency);
+        perf.mutable_closed_won()->set_amount_minor(won_minor);
+        perf.set_attainment_percent(
+            AttainmentPercent(won_minor, perf.quota().revenue_target().amount_minor()));
+        perf.set_win_rate(WinRate(won, lost));
+        double total_days = 0;
+        for (double d : cycle_days) total_days += d;
+        perf.set_average_sales_cycle_days(cycle_days.empty() ? 0 : total_days / cycle_days.size());
+        // The open pipeline now, in the same currency.
+        {
+          auto st = Prepare(conn,
+                            "SELECT stage, probability_override, amount_minor FROM opportunities "
+                            "WHERE owner_rep_id = ? AND stage <= 5 AND currency = ?");
+          st->setInt64(1, rep_id);
+          st->setString(2, currency);
+          std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
+          int64_t open = 0, weighted = 0;
+          while (rs->next()) {
+            std::optional<int> override_percent;
+            if (!rs->isNull(2)) override_percent = rs->getInt(2);
+            const int p =
+                EffectiveProbability(static_cast<v1::Stage>(rs->getInt(1)), override_percent);
+            open += rs->getInt64(3);
+            weighted += Weighted(rs->getInt64(3), p);
+          }
+          perf.mutable_open_pipeline()->set_currency_code(currency);
+          perf.mutable_open_pipeline()->set_amount_minor(open);
+          perf.mutable_weighted_forecast()->set_currency_code(currency);
+          perf.mutable_weighted_forecast()->set_amount_minor(weighted);
+        }
+        {
+          auto st = Prepare(conn, R"sql(
         SELECT COALESCE(SUM(type = 1), 0), COALESCE(SUM(type = 2), 0) FROM activities
         WHERE rep_id = ? AND occurred_at >= FROM_UNIXTIME(?) AND occurred_at < FROM_UNIXTIME(?))sql");
-      st->setInt64(1, rep_id);
-      st->setDouble(2, UnixSecondsOf(quarter.start));
-      st->setDouble(3, UnixSecondsOf(quarter.end));
-      std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
-      if (rs->next()) {
-        perf.set_calls(rs->getInt64(1));
-        perf.set_meetings(rs->getInt64(2));
-      }
-    }
-    return absl::OkStatus();
-  }));
+          st->setInt64(1, rep_id);
+          st->setDouble(2, UnixSecondsOf(quarter.start));
+          st->setDouble(3, UnixSecondsOf(quarter.end));
+          std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
+          if (rs->next()) {
+            perf.set_calls(rs->getInt64(1));
+            perf.set_meetings(rs->getInt64(2));
+          }
+        }
+        return absl::OkStatus();
+      }));
   return perf;
 }
 
 absl::StatusOr<v1::PipelineReport> ReportStore::Pipeline(int64_t rep_id, int64_t manager_rep_id,
                                                          absl::Time now) {
   v1::PipelineReport report;
-  RETURN_IF_ERROR(pool_->WithConnection("pipeline report", [&](sql::Connection& conn) -> absl::Status {
-    if (rep_id != 0) RETURN_IF_ERROR(ReadRep(conn, rep_id, "rep_id").status());
-    if (manager_rep_id != 0) RETURN_IF_ERROR(ReadRep(conn, manager_rep_id, "manager_rep_id").status());
-    std::vector<OpportunityFacts> facts;
-    {
-      std::string sql = "SELECT stage, probability_override, currency, amount_minor, source "
-                        "FROM opportunities WHERE 1 = 1";
-      std::vector<common::SqlParam> params;
-      AppendRepScope("owner_rep_id", rep_id, manager_rep_id, &sql, &params);
-      auto st = Prepare(conn, sql);
-      common::BindAll(*st, params);
-      std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
-      while (rs->next()) {
-        OpportunityFacts f;
-        f.stage = static_cast<v1::Stage>(rs->getInt(1));
-        if (!rs->isNull(2)) f.probability_override = rs->getInt(2);
-        f.currency = rs->getString(3);
-        f.amount_minor = rs->getInt64(4);
-        f.source = static_cast<v1::Source>(rs->getInt(5));
-        facts.push_back(std::move(f));
-      }
-    }
-    report = AggregatePipeline(facts);
-    // Handoff SLA compliance.
-    std::string sql = R"sql(
+  RETURN_IF_ERROR(
+      pool_->WithConnection("pipeline report", [&](sql::Connection& conn) -> absl::Status {
+        if (rep_id != 0) RETURN_IF_ERROR(ReadRep(conn, rep_id, "rep_id").status());
+        if (manager_rep_id != 0)
+          RETURN_IF_ERROR(ReadRep(conn, manager_rep_id, "manager_rep_id").status());
+        std::vector<OpportunityFacts> facts;
+        {
+          std::string sql =
+              "SELECT stage, probability_override, currency, amount_minor, source "
+              "FROM opportunities WHERE 1 = 1";
+          std::vector<common::SqlParam> params;
+          AppendRepScope("owner_rep_id", rep_id, manager_rep_id, &sql, &params);
+          auto st = Prepare(conn, sql);
+          common::BindAll(*st, params);
+          std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
+          while (rs->next()) {
+            OpportunityFacts f;
+            f.stage = static_cast<v1::Stage>(rs->getInt(1));
+            if (!rs->isNull(2)) f.probability_override = rs->getInt(2);
+            f.currency = rs->getString(3);
+            f.amount_minor = rs->getInt64(4);
+            f.source = static_cast<v1::Source>(rs->getInt(5));
+            facts.push_back(std::move(f));
+          }
+        }
+        report = AggregatePipeline(facts);
+        // Handoff SLA compliance.
+        std::string sql = R"sql(
       SELECT UNIX_TIMESTAMP(decided_at), UNIX_TIMESTAMP(sla_deadline),
              UNIX_TIMESTAMP(first_response_at) - UNIX_TIMESTAMP(received_at), state
       FROM handoffs WHERE 1 = 1)sql";
-    std::vector<common::SqlParam> params;
-    AppendRepScope("assigned_rep_id", rep_id, manager_rep_id, &sql, &params);
-    auto st = Prepare(conn, sql);
-    common::BindAll(*st, params);
-    std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
-    v1::SlaCompliance* sla = report.mutable_sla();
-    std::vector<double> first_response;
-    const double now_s = UnixSecondsOf(now);
-    while (rs->next()) {
-      if (!rs->isNull(1)) {
-        sla->set_decided(sla->decided() + 1);
-        if (rs->getDouble(1) <= rs->getDouble(2)) sla->set_decided_within_sla(sla->decided_within_sla() + 1);
-      } else if (rs->getInt(4) == v1::HANDOFF_STATE_PENDING && now_s > rs->getDouble(2)) {
-        sla->set_overdue_now(sla->overdue_now() + 1);
-      }
-      if (!rs->isNull(3)) first_response.push_back(rs->getDouble(3));
-    }
-    sla->set_compliance(sla->decided() ? static_cast<double>(sla->decided_within_sla()) / sla->decided() : 0);
-    sla->set_median_first_response_seconds(common::Median(first_response));
-    return absl::OkStatus();
-  }));
+        std::vector<common::SqlParam> params;
+        AppendRepScope("assigned_rep_id", rep_id, manager_rep_id, &sql, &params);
+        auto st = Prepare(conn, sql);
+        common::BindAll(*st, params);
+        std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
+        v1::SlaCompliance* sla = report.mutable_sla();
+        std::vector<double> first_response;
+        const double now_s = UnixSecondsOf(now);
+        while (rs->next()) {
+          if (!rs->isNull(1)) {
+            sla->set_decided(sla->decided() + 1);
+            if (rs->getDouble(1) <= rs->getDouble(2))
+              sla->set_decided_within_sla(sla->decided_within_sla() + 1);
+          } else if (rs->getInt(4) == v1::HANDOFF_STATE_PENDING && now_s > rs->getDouble(2)) {
+            sla->set_overdue_now(sla->overdue_now() + 1);
+          }
+          if (!rs->isNull(3)) first_response.push_back(rs->getDouble(3));
+        }
+        sla->set_compliance(
+            sla->decided() ? static_cast<double>(sla->decided_within_sla()) / sla->decided() : 0);
+        sla->set_median_first_response_seconds(common::Median(first_response));
+        return absl::OkStatus();
+      }));
   return report;
 }
 
 namespace {
 
-void AddMoney(google::protobuf::RepeatedPtrField<handoff::v1::Money>* list, const std::string& currency,
-              int64_t amount) {
+void AddMoney(google::protobuf::RepeatedPtrField<handoff::v1::Money>* list,
+              const std::string& currency, int64_t amount) {
   for (auto& m : *list) {
     if (m.currency_code() == currency) {
       m.set_amount_minor(m.amount_minor() + amount);
@@ -264,7 +274,8 @@ absl::StatusOr<v1::FunnelStats> ReportStore::FunnelStats(
     if (lead_ids->empty()) {
       absl::StrAppend(&campaign, " AND FALSE");
     } else {
-      absl::StrAppend(&campaign, " AND lead_id IN (", common::Placeholders(lead_ids->size(), "?"), ")");
+      absl::StrAppend(&campaign, " AND lead_id IN (", common::Placeholders(lead_ids->size(), "?"),
+                      ")");
       for (int64_t id : *lead_ids) scope_params.push_back(id);
     }
   }
@@ -276,51 +287,64 @@ absl::StatusOr<v1::FunnelStats> ReportStore::FunnelStats(
   };
   // Two readers side by side; the second fills `other`, merged after both end.
   v1::FunnelStats other;
-  RETURN_IF_ERROR(common::ReadInParallel(*pool_, "funnel stats", {
-      [&](sql::Connection& conn) {
-        {
-          auto st = Prepare(conn, absl::StrCat("SELECT COUNT(*) FROM opportunities WHERE created_at >= "
-                                               "FROM_UNIXTIME(?) AND created_at < FROM_UNIXTIME(?)", campaign));
-          bind(*st, true);
-          std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
-          if (rs->next()) stats.set_opportunities(rs->getInt64(1));
-        }
-        auto st = Prepare(conn, absl::StrCat("SELECT stage, currency, COUNT(*), SUM(amount_minor) FROM opportunities "
-                                             "WHERE stage IN (6, 7) AND closed_at >= FROM_UNIXTIME(?) AND closed_at < "
-                                             "FROM_UNIXTIME(?)", campaign, " GROUP BY stage, currency"));
-        bind(*st, true);
-        std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
-        while (rs->next()) {
-          if (rs->getInt(1) == v1::STAGE_CLOSED_LOST) {
-            stats.set_lost(stats.lost() + rs->getInt64(3));
-            continue;
-          }
-          stats.set_won(stats.won() + rs->getInt64(3));
-          AddMoney(stats.mutable_won_revenue(), rs->getString(2), rs->getInt64(4));
-        }
-      },
-      [&](sql::Connection& conn) {
-        {
-          // The sales cycle of the deals won in range (one row; none when none won).
-          auto st = Prepare(conn, absl::StrCat("SELECT MEDIAN(TIMESTAMPDIFF(MICROSECOND, created_at, closed_at) / "
-                                               "1e6) OVER () FROM opportunities WHERE stage = 6 AND closed_at >= "
-                                               "FROM_UNIXTIME(?) AND closed_at < FROM_UNIXTIME(?)", campaign,
-                                               " LIMIT 1"));
-          bind(*st, true);
-          std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
-          if (rs->next() && !rs->isNull(1)) other.set_median_open_to_won_seconds(rs->getDouble(1));
-        }
-        auto st = Prepare(conn, absl::StrCat("SELECT source, currency, SUM(amount_minor) FROM opportunities "
-                                             "WHERE stage <= 5", campaign, " GROUP BY source, currency"));
-        bind(*st, false);
-        std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
-        while (rs->next()) {
-          AddMoney(rs->getInt(1) == v1::SOURCE_MARKETING ? other.mutable_marketing_sourced_pipeline()
-                                                          : other.mutable_sales_sourced_pipeline(),
-                   rs->getString(2), rs->getInt64(3));
-        }
-      },
-  }));
+  RETURN_IF_ERROR(common::ReadInParallel(
+      *pool_, "funnel stats",
+      {
+          [&](sql::Connection& conn) {
+            {
+              auto st = Prepare(
+                  conn, absl::StrCat("SELECT COUNT(*) FROM opportunities WHERE created_at >= "
+                                     "FROM_UNIXTIME(?) AND created_at < FROM_UNIXTIME(?)",
+                                     campaign));
+              bind(*st, true);
+              std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
+              if (rs->next()) stats.set_opportunities(rs->getInt64(1));
+            }
+            auto st = Prepare(
+                conn, absl::StrCat(
+                          "SELECT stage, currency, COUNT(*), SUM(amount_minor) FROM opportunities "
+                          "WHERE stage IN (6, 7) AND closed_at >= FROM_UNIXTIME(?) AND closed_at < "
+                          "FROM_UNIXTIME(?)",
+                          campaign, " GROUP BY stage, currency"));
+            bind(*st, true);
+            std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
+            while (rs->next()) {
+              if (rs->getInt(1) == v1::STAGE_CLOSED_LOST) {
+                stats.set_lost(stats.lost() + rs->getInt64(3));
+                continue;
+              }
+              stats.set_won(stats.won() + rs->getInt64(3));
+              AddMoney(stats.mutable_won_revenue(), rs->getString(2), rs->getInt64(4));
+            }
+          },
+          [&](sql::Connection& conn) {
+            {
+              // The sales cycle of the deals won in range (one row; none when none won).
+              auto st = Prepare(
+                  conn,
+                  absl::StrCat("SELECT MEDIAN(TIMESTAMPDIFF(MICROSECOND, created_at, closed_at) / "
+                               "1e6) OVER () FROM opportunities WHERE stage = 6 AND closed_at >= "
+                               "FROM_UNIXTIME(?) AND closed_at < FROM_UNIXTIME(?)",
+                               campaign, " LIMIT 1"));
+              bind(*st, true);
+              std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
+              if (rs->next() && !rs->isNull(1))
+                other.set_median_open_to_won_seconds(rs->getDouble(1));
+            }
+            auto st = Prepare(
+                conn, absl::StrCat("SELECT source, currency, SUM(amount_minor) FROM opportunities "
+                                   "WHERE stage <= 5",
+                                   campaign, " GROUP BY source, currency"));
+            bind(*st, false);
+            std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
+            while (rs->next()) {
+              AddMoney(rs->getInt(1) == v1::SOURCE_MARKETING
+                           ? other.mutable_marketing_sourced_pipeline()
+                           : other.mutable_sales_sourced_pipeline(),
+                       rs->getString(2), rs->getInt64(3));
+            }
+          },
+      }));
   stats.MergeFrom(other);
   return stats;
 }

@@ -3,8 +3,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/pagination.h"
-#include "common/server/principal.h"
 #include "common/server/internal_guard.h"
+#include "common/server/principal.h"
 #include "common/status.h"
 #include "common/time_range.h"
 #include "common/time_util.h"
@@ -32,7 +32,8 @@ Caller CallerOf(const grpc::ServerContext& ctx) {
 
 absl::Status RequireText(const std::string& value, absl::string_view field, size_t max,
                          bool required) {
-  if (required && value.empty()) return absl::InvalidArgumentError(absl::StrCat(field, ": required"));
+  if (required && value.empty())
+    return absl::InvalidArgumentError(absl::StrCat(field, ": required"));
   if (value.size() > max) {
     return absl::InvalidArgumentError(absl::StrCat(field, ": longer than ", max, " characters"));
   }
@@ -72,11 +73,13 @@ Status SalesServiceImpl::GetRep(Ctx* ctx, const v1::GetRepRequest* req, v1::Rep*
   return Status::OK;
 }
 
-Status SalesServiceImpl::ListReps(Ctx* ctx, const v1::ListRepsRequest* req, v1::ListRepsResponse* resp) {
+Status SalesServiceImpl::ListReps(Ctx* ctx, const v1::ListRepsRequest* req,
+                                  v1::ListRepsResponse* resp) {
   RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
   ASSIGN_OR_RETURN_GRPC(int page_size, PageSize(req->page_size()));
   RETURN_IF_ERROR_GRPC(RequireNonNegativeId(req->manager_rep_id(), "manager_rep_id"));
-  ASSIGN_OR_RETURN_GRPC(*resp, directory_->ListReps(req->manager_rep_id(), page_size, req->page_token()));
+  ASSIGN_OR_RETURN_GRPC(*resp,
+                        directory_->ListReps(req->manager_rep_id(), page_size, req->page_token()));
   return Status::OK;
 }
 
@@ -113,9 +116,9 @@ Status SalesServiceImpl::AcceptHandoff(Ctx* ctx, const v1::AcceptHandoffRequest*
                                        v1::AcceptHandoffResponse* resp) {
   RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
   RETURN_IF_ERROR_GRPC(handoff::RequireUuid(req->handoff_id(), "handoff_id"));
-  ASSIGN_OR_RETURN_GRPC(*resp, inbox_->Accept(req->handoff_id(), CallerOf(*ctx),
-                                              common::PrincipalOf(*ctx).id, req->request_id(),
-                                              absl::Now()));
+  ASSIGN_OR_RETURN_GRPC(
+      *resp, inbox_->Accept(req->handoff_id(), CallerOf(*ctx), common::PrincipalOf(*ctx).id,
+                            req->request_id(), absl::Now()));
   return Status::OK;
 }
 
@@ -131,7 +134,8 @@ Status SalesServiceImpl::RejectHandoff(Ctx* ctx, const v1::RejectHandoffRequest*
   return Status::OK;
 }
 
-Status SalesServiceImpl::CreateAccount(Ctx* ctx, const v1::CreateAccountRequest* req, v1::Account* resp) {
+Status SalesServiceImpl::CreateAccount(Ctx* ctx, const v1::CreateAccountRequest* req,
+                                       v1::Account* resp) {
   RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
   const v1::Account& a = req->account();
   RETURN_IF_ERROR_GRPC(RequireText(a.name(), "account.name", 200, true));
@@ -159,7 +163,8 @@ Status SalesServiceImpl::ListAccounts(Ctx* ctx, const v1::ListAccountsRequest* r
   return Status::OK;
 }
 
-Status SalesServiceImpl::CreateContact(Ctx* ctx, const v1::CreateContactRequest* req, v1::Contact* resp) {
+Status SalesServiceImpl::CreateContact(Ctx* ctx, const v1::CreateContactRequest* req,
+                                       v1::Contact* resp) {
   RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
   v1::Contact c = req->contact();
   ASSIGN_OR_RETURN_GRPC(std::string email, handoff::NormalizeEmail(c.email(), "contact.email"));
@@ -185,7 +190,8 @@ Status SalesServiceImpl::ListContacts(Ctx* ctx, const v1::ListContactsRequest* r
   RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
   ASSIGN_OR_RETURN_GRPC(int page_size, PageSize(req->page_size()));
   RETURN_IF_ERROR_GRPC(RequireNonNegativeId(req->account_id(), "account_id"));
-  ASSIGN_OR_RETURN_GRPC(*resp, directory_->ListContacts(req->account_id(), page_size, req->page_token()));
+  ASSIGN_OR_RETURN_GRPC(*resp,
+                        directory_->ListContacts(req->account_id(), page_size, req->page_token()));
   return Status::OK;
 }
 
@@ -210,8 +216,9 @@ Status SalesServiceImpl::CreateOpportunity(Ctx* ctx, const v1::CreateOpportunity
       (o.probability_override() < 0 || o.probability_override() > 100)) {
     return ToGrpcStatus(absl::InvalidArgumentError("opportunity.probability_override: 0 to 100"));
   }
-  ASSIGN_OR_RETURN_GRPC(*resp, opportunities_->Create(o, CallerOf(*ctx), common::PrincipalOf(*ctx).id,
-                                                      req->request_id(), absl::Now()));
+  ASSIGN_OR_RETURN_GRPC(*resp,
+                        opportunities_->Create(o, CallerOf(*ctx), common::PrincipalOf(*ctx).id,
+                                               req->request_id(), absl::Now()));
   return Status::OK;
 }
 
@@ -241,27 +248,30 @@ Status SalesServiceImpl::UpdateOpportunity(Ctx* ctx, const v1::UpdateOpportunity
   RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
   const v1::Opportunity& o = req->opportunity();
   RETURN_IF_ERROR_GRPC(RequirePositiveId(o.opportunity_id(), "opportunity.opportunity_id"));
-  ASSIGN_OR_RETURN_GRPC(
-      std::vector<std::string> paths,
-      MaskPaths(req->update_mask(),
-                {"name", "amount", "expected_close_date", "next_step", "probability_override",
-                 "contact_id", "owner_rep_id"},
-                /*required=*/true));
+  ASSIGN_OR_RETURN_GRPC(std::vector<std::string> paths,
+                        MaskPaths(req->update_mask(),
+                                  {"name", "amount", "expected_close_date", "next_step",
+                                   "probability_override", "contact_id", "owner_rep_id"},
+                                  /*required=*/true));
   for (const std::string& p : paths) {
     if (p == "name") RETURN_IF_ERROR_GRPC(RequireText(o.name(), "opportunity.name", 200, true));
-    if (p == "amount") RETURN_IF_ERROR_GRPC(handoff::ValidateMoney(o.amount(), "opportunity.amount"));
+    if (p == "amount")
+      RETURN_IF_ERROR_GRPC(handoff::ValidateMoney(o.amount(), "opportunity.amount"));
     if (p == "expected_close_date") {
-      RETURN_IF_ERROR_GRPC(ValidateDate(o.expected_close_date(), "opportunity.expected_close_date"));
+      RETURN_IF_ERROR_GRPC(
+          ValidateDate(o.expected_close_date(), "opportunity.expected_close_date"));
     }
-    if (p == "next_step") RETURN_IF_ERROR_GRPC(RequireText(o.next_step(), "opportunity.next_step", 2000, false));
+    if (p == "next_step")
+      RETURN_IF_ERROR_GRPC(RequireText(o.next_step(), "opportunity.next_step", 2000, false));
     if (p == "probability_override" && o.has_probability_override() &&
         (o.probability_override() < 0 || o.probability_override() > 100)) {
       return ToGrpcStatus(absl::InvalidArgumentError("opportunity.probability_override: 0 to 100"));
     }
-    if (p == "owner_rep_id") RETURN_IF_ERROR_GRPC(RequirePositiveId(o.owner_rep_id(), "opportunity.owner_rep_id"));
+    if (p == "owner_rep_id")
+      RETURN_IF_ERROR_GRPC(RequirePositiveId(o.owner_rep_id(), "opportunity.owner_rep_id"));
   }
-  ASSIGN_OR_RETURN_GRPC(*resp, opportunities_->Update(o, paths, CallerOf(*ctx), req->request_id(),
-                                                      absl::Now()));
+  ASSIGN_OR_RETURN_GRPC(
+      *resp, opportunities_->Update(o, paths, CallerOf(*ctx), req->request_id(), absl::Now()));
   return Status::OK;
 }
 
@@ -270,10 +280,9 @@ Status SalesServiceImpl::MoveOpportunityStage(Ctx* ctx, const v1::MoveOpportunit
   RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
   RETURN_IF_ERROR_GRPC(RequirePositiveId(req->opportunity_id(), "opportunity_id"));
   RETURN_IF_ERROR_GRPC(RequireEnum(req->stage(), v1::Stage_IsValid, "stage", false));
-  ASSIGN_OR_RETURN_GRPC(*resp, opportunities_->MoveStage(req->opportunity_id(), req->stage(),
-                                                         req->etag(), CallerOf(*ctx),
-                                                         common::PrincipalOf(*ctx).id,
-                                                         req->request_id(), absl::Now()));
+  ASSIGN_OR_RETURN_GRPC(*resp, opportunities_->MoveStage(
+                                   req->opportunity_id(), req->stage(), req->etag(), CallerOf(*ctx),
+                                   common::PrincipalOf(*ctx).id, req->request_id(), absl::Now()));
   return Status::OK;
 }
 
@@ -282,8 +291,8 @@ Status SalesServiceImpl::ListStageChanges(Ctx* ctx, const v1::ListStageChangesRe
   RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
   RETURN_IF_ERROR_GRPC(RequirePositiveId(req->opportunity_id(), "opportunity_id"));
   ASSIGN_OR_RETURN_GRPC(int page_size, PageSize(req->page_size()));
-  ASSIGN_OR_RETURN_GRPC(*resp, opportunities_->ListStageChanges(req->opportunity_id(), page_size,
-                                                                req->page_token()));
+  ASSIGN_OR_RETURN_GRPC(
+      *resp, opportunities_->ListStageChanges(req->opportunity_id(), page_size, req->page_token()));
   return Status::OK;
 }
 
@@ -292,9 +301,9 @@ Status SalesServiceImpl::AddObjection(Ctx* ctx, const v1::AddObjectionRequest* r
   RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
   RETURN_IF_ERROR_GRPC(RequirePositiveId(req->opportunity_id(), "opportunity_id"));
   RETURN_IF_ERROR_GRPC(RequireText(req->text(), "text", 2000, true));
-  ASSIGN_OR_RETURN_GRPC(*resp, opportunities_->AddObjection(req->opportunity_id(), req->text(),
-                                                            CallerOf(*ctx), common::PrincipalOf(*ctx).id,
-                                                            req->request_id(), absl::Now()));
+  ASSIGN_OR_RETURN_GRPC(*resp, opportunities_->AddObjection(
+                                   req->opportunity_id(), req->text(), CallerOf(*ctx),
+                                   common::PrincipalOf(*ctx).id, req->request_id(), absl::Now()));
   return Status::OK;
 }
 
@@ -303,9 +312,9 @@ Status SalesServiceImpl::ResolveObjection(Ctx* ctx, const v1::ResolveObjectionRe
   RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
   RETURN_IF_ERROR_GRPC(RequirePositiveId(req->objection_id(), "objection_id"));
   RETURN_IF_ERROR_GRPC(RequireText(req->resolution(), "resolution", 2000, true));
-  ASSIGN_OR_RETURN_GRPC(*resp, opportunities_->ResolveObjection(req->objection_id(), req->resolution(),
-                                                                CallerOf(*ctx), req->request_id(),
-                                                                absl::Now()));
+  ASSIGN_OR_RETURN_GRPC(
+      *resp, opportunities_->ResolveObjection(req->objection_id(), req->resolution(),
+                                              CallerOf(*ctx), req->request_id(), absl::Now()));
   return Status::OK;
 }
 
@@ -314,8 +323,8 @@ Status SalesServiceImpl::ListObjections(Ctx* ctx, const v1::ListObjectionsReques
   RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
   RETURN_IF_ERROR_GRPC(RequirePositiveId(req->opportunity_id(), "opportunity_id"));
   ASSIGN_OR_RETURN_GRPC(int page_size, PageSize(req->page_size()));
-  ASSIGN_OR_RETURN_GRPC(*resp, opportunities_->ListObjections(req->opportunity_id(), page_size,
-                                                              req->page_token()));
+  ASSIGN_OR_RETURN_GRPC(
+      *resp, opportunities_->ListObjections(req->opportunity_id(), page_size, req->page_token()));
   return Status::OK;
 }
 
@@ -339,7 +348,8 @@ Status SalesServiceImpl::CloseOpportunity(Ctx* ctx, const v1::CloseOpportunityRe
   return Status::OK;
 }
 
-Status SalesServiceImpl::LogActivity(Ctx* ctx, const v1::LogActivityRequest* req, v1::Activity* resp) {
+Status SalesServiceImpl::LogActivity(Ctx* ctx, const v1::LogActivityRequest* req,
+                                     v1::Activity* resp) {
   RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
   const v1::Activity& a = req->activity();
   RETURN_IF_ERROR_GRPC(RequireEnum(a.type(), v1::ActivityType_IsValid, "activity.type", false));
@@ -350,11 +360,12 @@ Status SalesServiceImpl::LogActivity(Ctx* ctx, const v1::LogActivityRequest* req
   RETURN_IF_ERROR_GRPC(RequireNonNegativeId(a.opportunity_id(), "activity.opportunity_id"));
   RETURN_IF_ERROR_GRPC(RequireNonNegativeId(a.contact_id(), "activity.contact_id"));
   RETURN_IF_ERROR_GRPC(RequireNonNegativeId(a.rep_id(), "activity.rep_id"));
-  if (!a.handoff_id().empty()) RETURN_IF_ERROR_GRPC(handoff::RequireUuid(a.handoff_id(), "handoff_id"));
+  if (!a.handoff_id().empty())
+    RETURN_IF_ERROR_GRPC(handoff::RequireUuid(a.handoff_id(), "handoff_id"));
   RETURN_IF_ERROR_GRPC(RequireText(a.outcome(), "activity.outcome", 2000, false));
   RETURN_IF_ERROR_GRPC(RequireText(a.notes(), "activity.notes", 60000, false));
-  ASSIGN_OR_RETURN_GRPC(*resp, opportunities_->LogActivity(a, CallerOf(*ctx), req->request_id(),
-                                                           absl::Now()));
+  ASSIGN_OR_RETURN_GRPC(
+      *resp, opportunities_->LogActivity(a, CallerOf(*ctx), req->request_id(), absl::Now()));
   return Status::OK;
 }
 
@@ -396,7 +407,8 @@ Status SalesServiceImpl::GetPipelineReport(Ctx* ctx, const v1::GetPipelineReport
   RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
   RETURN_IF_ERROR_GRPC(RequireNonNegativeId(req->rep_id(), "rep_id"));
   RETURN_IF_ERROR_GRPC(RequireNonNegativeId(req->manager_rep_id(), "manager_rep_id"));
-  ASSIGN_OR_RETURN_GRPC(*resp, reports_->Pipeline(req->rep_id(), req->manager_rep_id(), absl::Now()));
+  ASSIGN_OR_RETURN_GRPC(*resp,
+                        reports_->Pipeline(req->rep_id(), req->manager_rep_id(), absl::Now()));
   return Status::OK;
 }
 
@@ -409,7 +421,8 @@ Status SalesServiceImpl::GetFunnelStats(Ctx* ctx, const v1::GetFunnelStatsReques
                                             req->has_end_time(), req->end_time(), absl::Now()));
   std::optional<std::vector<int64_t>> lead_ids;
   if (req->restrict_to_leads()) lead_ids.emplace(req->lead_ids().begin(), req->lead_ids().end());
-  ASSIGN_OR_RETURN_GRPC(*resp, reports_->FunnelStats(range.start, range.end, req->campaign_id(), lead_ids));
+  ASSIGN_OR_RETURN_GRPC(
+      *resp, reports_->FunnelStats(range.start, range.end, req->campaign_id(), lead_ids));
   return Status::OK;
 }
 
@@ -420,7 +433,8 @@ Status SalesServiceImpl::GetRelayStats(Ctx* ctx, const v1::GetRelayStatsRequest*
   return Status::OK;
 }
 
-Status HandoffInboxServiceImpl::SubmitLead(grpc::ServerContext* ctx, const handoff::v1::LeadHandoff* req,
+Status HandoffInboxServiceImpl::SubmitLead(grpc::ServerContext* ctx,
+                                           const handoff::v1::LeadHandoff* req,
                                            handoff::v1::SubmitLeadResponse* resp) {
   RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
   RETURN_IF_ERROR_GRPC(handoff::RequireUuid(req->handoff_id(), "handoff_id"));
@@ -429,7 +443,8 @@ Status HandoffInboxServiceImpl::SubmitLead(grpc::ServerContext* ctx, const hando
   return Status::OK;
 }
 
-Status HandoffInboxServiceImpl::EraseLead(grpc::ServerContext* ctx, const handoff::v1::LeadErasure* req,
+Status HandoffInboxServiceImpl::EraseLead(grpc::ServerContext* ctx,
+                                          const handoff::v1::LeadErasure* req,
                                           handoff::v1::EraseLeadResponse* resp) {
   RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
   RETURN_IF_ERROR_GRPC(handoff::RequireUuid(req->event_id(), "event_id"));

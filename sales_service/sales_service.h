@@ -28,37 +28,49 @@ class SalesServiceImpl final : public v1::SalesService::Service {
   grpc::Status CreateRep(Ctx*, const v1::CreateRepRequest*, v1::Rep*) override;
   grpc::Status GetRep(Ctx*, const v1::GetRepRequest*, v1::Rep*) override;
   grpc::Status ListReps(Ctx*, const v1::ListRepsRequest*, v1::ListRepsResponse*) override;
-  grpc::Status ListHandoffs(Ctx*, const v1::ListHandoffsRequest*, v1::ListHandoffsResponse*) override;
+  grpc::Status ListHandoffs(Ctx*, const v1::ListHandoffsRequest*,
+                            v1::ListHandoffsResponse*) override;
   grpc::Status GetHandoff(Ctx*, const v1::GetHandoffRequest*, v1::Handoff*) override;
   grpc::Status AssignHandoff(Ctx*, const v1::AssignHandoffRequest*, v1::Handoff*) override;
-  grpc::Status AcceptHandoff(Ctx*, const v1::AcceptHandoffRequest*, v1::AcceptHandoffResponse*) override;
+  grpc::Status AcceptHandoff(Ctx*, const v1::AcceptHandoffRequest*,
+                             v1::AcceptHandoffResponse*) override;
   grpc::Status RejectHandoff(Ctx*, const v1::RejectHandoffRequest*, v1::Handoff*) override;
   grpc::Status CreateAccount(Ctx*, const v1::CreateAccountRequest*, v1::Account*) override;
   grpc::Status GetAccount(Ctx*, const v1::GetAccountRequest*, v1::Account*) override;
-  grpc::Status ListAccounts(Ctx*, const v1::ListAccountsRequest*, v1::ListAccountsResponse*) override;
+  grpc::Status ListAccounts(Ctx*, const v1::ListAccountsRequest*,
+                            v1::ListAccountsResponse*) override;
   grpc::Status CreateContact(Ctx*, const v1::CreateContactRequest*, v1::Contact*) override;
   grpc::Status GetContact(Ctx*, const v1::GetContactRequest*, v1::Contact*) override;
-  grpc::Status ListContacts(Ctx*, const v1::ListContactsRequest*, v1::ListContactsResponse*) override;
-  grpc::Status CreateOpportunity(Ctx*, const v1::CreateOpportunityRequest*, v1::Opportunity*) override;
+  grpc::Status ListContacts(Ctx*, const v1::ListContactsRequest*,
+                            v1::ListContactsResponse*) override;
+  grpc::Status CreateOpportunity(Ctx*, const v1::CreateOpportunityRequest*,
+                                 v1::Opportunity*) override;
   grpc::Status GetOpportunity(Ctx*, const v1::GetOpportunityRequest*, v1::Opportunity*) override;
   grpc::Status ListOpportunities(Ctx*, const v1::ListOpportunitiesRequest*,
                                  v1::ListOpportunitiesResponse*) override;
-  grpc::Status UpdateOpportunity(Ctx*, const v1::UpdateOpportunityRequest*, v1::Opportunity*) override;
+  grpc::Status UpdateOpportunity(Ctx*, const v1::UpdateOpportunityRequest*,
+                                 v1::Opportunity*) override;
   grpc::Status MoveOpportunityStage(Ctx*, const v1::MoveOpportunityStageRequest*,
                                     v1::Opportunity*) override;
   grpc::Status ListStageChanges(Ctx*, const v1::ListStageChangesRequest*,
                                 v1::ListStageChangesResponse*) override;
   grpc::Status AddObjection(Ctx*, const v1::AddObjectionRequest*, v1::Objection*) override;
   grpc::Status ResolveObjection(Ctx*, const v1::ResolveObjectionRequest*, v1::Objection*) override;
-  grpc::Status ListObjections(Ctx*, const v1::ListObjectionsRequest*, v1::ListObjectionsResponse*) override;
-  grpc::Status CloseOpportunity(Ctx*, const v1::CloseOpportunityRequest*, v1::Opportunity*) override;
+  grpc::Status ListObjections(Ctx*, const v1::ListObjectionsRequest*,
+                              v1::ListObjectionsResponse*) override;
+  grpc::Status CloseOpportunity(Ctx*, const v1::CloseOpportunityRequest*,
+                                v1::Opportunity*) override;
   grpc::Status LogActivity(Ctx*, const v1::LogActivityRequest*, v1::Activity*) override;
-  grpc::Status ListActivities(Ctx*, const v1::ListActivitiesRequest*, v1::ListActivitiesResponse*) override;
+  grpc::Status ListActivities(Ctx*, const v1::ListActivitiesRequest*,
+                              v1::ListActivitiesResponse*) override;
   grpc::Status SetQuota(Ctx*, const v1::SetQuotaRequest*, v1::Quota*) override;
-  grpc::Status GetRepPerformance(Ctx*, const v1::GetRepPerformanceRequest*, v1::RepPerformance*) override;
-  grpc::Status GetPipelineReport(Ctx*, const v1::GetPipelineReportRequest*, v1::PipelineReport*) override;
+  grpc::Status GetRepPerformance(Ctx*, const v1::GetRepPerformanceRequest*,
+                                 v1::RepPerformance*) override;
+  grpc::Status GetPipelineReport(Ctx*, const v1::GetPipelineReportRequest*,
+                                 v1::PipelineReport*) override;
   grpc::Status GetFunnelStats(Ctx*, const v1::GetFunnelStatsRequest*, v1::FunnelStats*) override;
-  grpc::Status GetRelayStats(Ctx*, const v1::GetRelayStatsRequest*, handoff::v1::RelayStats*) override;
+  grpc::Status GetRelayStats(Ctx*, const v1::GetRelayStatsRequest*,
+                             handoff::v1::RelayStats*) override;
 
  private:
   DirectoryStore* const directory_;

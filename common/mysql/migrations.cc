@@ -60,9 +60,9 @@ std::vector<std::string> SplitSqlStatements(const std::string& sql) {
 absl::Status ApplyMigrations(ConnectionPool& pool, const std::vector<Migration>& migrations) {
   for (size_t i = 1; i < migrations.size(); ++i) {
     if (migrations[i].version <= migrations[i - 1].version) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "migrations: version ", migrations[i].version, " follows ",
-          migrations[i - 1].version, "; versions must be strictly increasing"));
+      return absl::InvalidArgumentError(absl::StrCat("migrations: version ", migrations[i].version,
+                                                     " follows ", migrations[i - 1].version,
+                                                     "; versions must be strictly increasing"));
     }
   }
   const int newest_known = migrations.empty() ? 0 : migrations.back().version;

@@ -52,8 +52,7 @@ absl::StatusOr<std::unique_ptr<sql::Connection>> ConnectionPool::Connect() {
   props["OPT_RECONNECT"] = false;
   props["OPT_CHARSET_NAME"] = "utf8mb4";
   try {
-    std::unique_ptr<sql::Connection> conn(
-        sql::mysql::get_mysql_driver_instance()->connect(props));
+    std::unique_ptr<sql::Connection> conn(sql::mysql::get_mysql_driver_instance()->connect(props));
     std::unique_ptr<sql::Statement> st(conn->createStatement());
     // Timestamps are stored and read in UTC whatever the server's zone.
     st->execute("SET time_zone = '+00:00'");
@@ -75,9 +74,9 @@ absl::StatusOr<PooledConnection> ConnectionPool::Acquire() {
         return !idle_.empty() || open_ < options_.pool_size;
       };
       if (!mu_.AwaitWithDeadline(absl::Condition(&available), deadline)) {
-        return absl::UnavailableError(absl::StrCat(
-            "database connection pool exhausted: all ", options_.pool_size,
-            " connections busy for ", absl::FormatDuration(options_.acquire_timeout)));
+        return absl::UnavailableError(absl::StrCat("database connection pool exhausted: all ",
+                                                   options_.pool_size, " connections busy for ",
+                                                   absl::FormatDuration(options_.acquire_timeout)));
       }
       if (!idle_.empty()) {
         // Most recently used first: it is the likeliest to be alive and warm.
@@ -151,9 +150,9 @@ absl::Status ConnectionPool::WithConnection(
   }
 }
 
-absl::Status ConnectionPool::InTransaction(
-    absl::string_view context, const std::function<absl::Status(sql::Connection&)>& fn,
-    bool read_committed) {
+absl::Status ConnectionPool::InTransaction(absl::string_view context,
+                                           const std::function<absl::Status(sql::Connection&)>& fn,
+                                           bool read_committed) {
   absl::Status last;
   for (int attempt = 1; attempt <= options_.max_transaction_attempts; ++attempt) {
     absl::StatusOr<PooledConnection> conn = Acquire();

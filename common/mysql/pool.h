@@ -67,7 +67,8 @@ class PooledConnection final {
 
  private:
   friend class ConnectionPool;
-  PooledConnection(ConnectionPool* pool, PoolSession session) : pool_(pool), session_(std::move(session)) {}
+  PooledConnection(ConnectionPool* pool, PoolSession session)
+      : pool_(pool), session_(std::move(session)) {}
 
   ConnectionPool* pool_;
   PoolSession session_;

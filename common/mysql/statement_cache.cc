@@ -60,7 +60,8 @@ size_t StatementCache::idle() const {
   return lru_.size();
 }
 
-ScopedStatementCache::ScopedStatementCache(sql::Connection* conn, std::shared_ptr<StatementCache> cache)
+ScopedStatementCache::ScopedStatementCache(sql::Connection* conn,
+                                           std::shared_ptr<StatementCache> cache)
     : previous_conn_(current_loan.conn), previous_cache_(std::move(current_loan.cache)) {
   current_loan.conn = conn;
   current_loan.cache = std::move(cache);

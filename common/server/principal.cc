@@ -9,10 +9,12 @@ Principal PrincipalOf(const grpc::ServerContextBase& context) {
   Principal p;
   p.id = CallerId(context);
   const auto& md = context.client_metadata();
-  if (auto it = md.find(kRoleHeader); it != md.end()) p.role.assign(it->second.data(), it->second.size());
+  if (auto it = md.find(kRoleHeader); it != md.end())
+    p.role.assign(it->second.data(), it->second.size());
   if (auto it = md.find(kRepIdHeader); it != md.end()) {
     int64_t rep = 0;
-    if (absl::SimpleAtoi(absl::string_view(it->second.data(), it->second.size()), &rep)) p.rep_id = rep;
+    if (absl::SimpleAtoi(absl::string_view(it->second.data(), it->second.size()), &rep))
+      p.rep_id = rep;
   }
   return p;
 }

@@ -72,7 +72,8 @@ ReflectionService::ReflectionService(std::vector<std::string> services)
 
 grpc::ServerBidiReactor<ServerReflectionRequest, ServerReflectionResponse>*
 ReflectionService::ServerReflectionInfo(grpc::CallbackServerContext*) {
-  return new ReflectionReactor<ReflectionService, ServerReflectionRequest, ServerReflectionResponse>(this);
+  return new ReflectionReactor<ReflectionService, ServerReflectionRequest,
+                               ServerReflectionResponse>(this);
 }
 
 grpc::ServerBidiReactor<grpc::reflection::v1::ServerReflectionRequest,

@@ -8,7 +8,6 @@
 
 #include <cerrno>
 #include <cstring>
-
 #include <fstream>
 
 #include "absl/strings/str_cat.h"
@@ -38,13 +37,15 @@ std::string BindProblem(const std::string& host, int port) {
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(static_cast<uint16_t>(port));
-  if (inet_pton(AF_INET, host.c_str(), &addr.sin_addr) != 1) return "";  // a name or IPv6: let gRPC try
+  if (inet_pton(AF_INET, host.c_str(), &addr.sin_addr) != 1)
+    return "";  // a name or IPv6: let gRPC try
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   if (fd < 0) return "";
   const int one = 1;
   ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
   std::string problem;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) problem = std::strerror(errno);
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0)
+    problem = std::strerror(errno);
   ::close(fd);
   return problem;
 }
@@ -83,8 +84,8 @@ absl::Status ServiceHost::Start() {
 
   if (options_.port != 0) {
     if (std::string problem = BindProblem(options_.host, options_.port); !problem.empty()) {
-      return absl::UnavailableError(absl::StrCat(options_.name, ": cannot listen on ", options_.host,
-                                                 ":", options_.port, ": ", problem));
+      return absl::UnavailableError(absl::StrCat(options_.name, ": cannot listen on ",
+                                                 options_.host, ":", options_.port, ": ", problem));
     }
   }
   grpc::ServerBuilder builder;
@@ -102,18 +103,17 @@ absl::Status ServiceHost::Start() {
   // pthread_create and page-table work dominating); keeping idle threads is cheap.
   builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MIN_POLLERS, 4);
   builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MAX_POLLERS, 128);
-  builder.AddListeningPort(absl::StrCat(options_.host, ":", options_.port),
-                           options_.credentials ? options_.credentials
-                                                : grpc::InsecureServerCredentials(),
-                           &port_);
+  builder.AddListeningPort(
+      absl::StrCat(options_.host, ":", options_.port),
+      options_.credentials ? options_.credentials : grpc::InsecureServerCredentials(), &port_);
   for (auto& [service, names] : services_) builder.RegisterService(service);
   if (generic_ != nullptr) builder.RegisterCallbackGenericService(generic_);
   builder.RegisterService(health_.get());
   builder.RegisterService(reflection_.get());
   builder.RegisterService(reflection_v1_.get());
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
-  interceptors.push_back(std::make_unique<RequestLogInterceptorFactory>(RequestLogOptions{
-      options_.name, options_.assign_request_ids, options_.log_caller}));
+  interceptors.push_back(std::make_unique<RequestLogInterceptorFactory>(
+      RequestLogOptions{options_.name, options_.assign_request_ids, options_.log_caller}));
   builder.experimental().SetInterceptorCreators(std::move(interceptors));
   server_ = builder.BuildAndStart();
   if (server_ == nullptr || port_ == 0) {
@@ -147,14 +147,15 @@ void ServiceHost::RunProbes() {
     const absl::Status status = probe.fn();
     if (probe.first || status.ok() != probe.last_ok) {
       LogInfo(status.ok() ? "serving" : "not serving",
-              {{"server", options_.name}, {"probe", absl::StrJoin(probe.names, ",")},
+              {{"server", options_.name},
+               {"probe", absl::StrJoin(probe.names, ",")},
                {"reason", status.ok() ? "" : std::string(status.message())}});
     }
     probe.first = false;
     probe.last_ok = status.ok();
     for (const std::string& name : probe.names) {
-      health_->SetStatus(name, status.ok() ? HealthCheckResponse::SERVING
-                                           : HealthCheckResponse::NOT_SERVING);
+      health_->SetStatus(
+          name, status.ok() ? HealthCheckResponse::SERVING : HealthCheckResponse::NOT_SERVING);
     }
   }
 }

@@ -11,8 +11,8 @@
 //   if (absl::Status s = host.Start(); !s.ok()) ...
 //   return host.ServeUntilSignal();
 
-#include <grpcpp/grpcpp.h>
 #include <grpcpp/generic/async_generic_service.h>
+#include <grpcpp/grpcpp.h>
 
 #include <functional>
 #include <memory>
@@ -31,10 +31,10 @@
 namespace funnel::common {
 
 struct ServiceHostOptions {
-  std::string name;                       // for logs: "marketing", "sales", "gateway"
-  std::string host = "127.0.0.1";         // interface to bind
-  int port = 0;                           // 0 picks a free port; see port()
-  std::string port_file;                  // if set, the bound port is written here
+  std::string name;                // for logs: "marketing", "sales", "gateway"
+  std::string host = "127.0.0.1";  // interface to bind
+  int port = 0;                    // 0 picks a free port; see port()
+  std::string port_file;           // if set, the bound port is written here
   std::shared_ptr<grpc::ServerCredentials> credentials;  // default: insecure
   absl::Duration probe_interval = absl::Milliseconds(500);
   absl::Duration drain_timeout = absl::Seconds(10);

@@ -27,10 +27,12 @@ std::vector<Migration> ThreeMigrations() {
 }
 
 TEST(SplitSqlStatementsTest, SplitsAtLineEndSemicolonsAndDropsComments) {
-  EXPECT_THAT(SplitSqlStatements("-- header\nCREATE TABLE a (x INT);\n\n"
-                                 "INSERT INTO a VALUES (1); \n-- trailing comment\n"),
-              ElementsAre("-- header\nCREATE TABLE a (x INT);\n", "\nINSERT INTO a VALUES (1); \n"));
-  EXPECT_THAT(SplitSqlStatements("SELECT 'a;b' FROM dual;\n"), ElementsAre("SELECT 'a;b' FROM dual;\n"));
+  EXPECT_THAT(
+      SplitSqlStatements("-- header\nCREATE TABLE a (x INT);\n\n"
+                         "INSERT INTO a VALUES (1); \n-- trailing comment\n"),
+      ElementsAre("-- header\nCREATE TABLE a (x INT);\n", "\nINSERT INTO a VALUES (1); \n"));
+  EXPECT_THAT(SplitSqlStatements("SELECT 'a;b' FROM dual;\n"),
+              ElementsAre("SELECT 'a;b' FROM dual;\n"));
 }
 
 TEST(ApplyMigrationsTest, AppliesInOrderAndOnlyOnce) {

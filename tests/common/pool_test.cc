@@ -63,19 +63,25 @@ TEST(ConnectionPoolTest, TransactionCommitsOnOkAndRollsBackOnError) {
   TestDatabase db("pool_tx");
   db.Execute("CREATE TABLE t (id INT PRIMARY KEY)");
   ConnectionPool pool(db.options());
-  EXPECT_THAT(pool.InTransaction("insert", [](sql::Connection& conn) {
-    Exec(conn, "INSERT INTO t VALUES (1)");
-    return absl::OkStatus();
-  }), IsOk());
-  EXPECT_THAT(pool.InTransaction("insert then fail", [](sql::Connection& conn) {
-    Exec(conn, "INSERT INTO t VALUES (2)");
-    return absl::FailedPreconditionError("changed my mind");
-  }), StatusIs(absl::StatusCode::kFailedPrecondition));
-  EXPECT_THAT(pool.InTransaction("insert duplicate", [](sql::Connection& conn) {
-    Exec(conn, "INSERT INTO t VALUES (3)");
-    Exec(conn, "INSERT INTO t VALUES (1)");  // duplicate key: throws
-    return absl::OkStatus();
-  }), StatusIs(absl::StatusCode::kAlreadyExists));
+  EXPECT_THAT(pool.InTransaction("insert",
+                                 [](sql::Connection& conn) {
+                                   Exec(conn, "INSERT INTO t VALUES (1)");
+                                   return absl::OkStatus();
+                                 }),
+              IsOk());
+  EXPECT_THAT(pool.InTransaction("insert then fail",
+                                 [](sql::Connection& conn) {
+                                   Exec(conn, "INSERT INTO t VALUES (2)");
+                                   return absl::FailedPreconditionError("changed my mind");
+                                 }),
+              StatusIs(absl::StatusCode::kFailedPrecondition));
+  EXPECT_THAT(pool.InTransaction("insert duplicate",
+                                 [](sql::Connection& conn) {
+                                   Exec(conn, "INSERT INTO t VALUES (3)");
+                                   Exec(conn, "INSERT INTO t VALUES (1)");  // duplicate key: throws
+                                   return absl::OkStatus();
+                                 }),
+              StatusIs(absl::StatusCode::kAlreadyExists));
   EXPECT_EQ(db.QueryInt("SELECT COUNT(*) FROM t"), 1);
   EXPECT_EQ(db.QueryInt("SELECT MAX(id) FROM t"), 1);
 }
@@ -105,7 +111,7 @@ TEST(ConnectionPoolTest, RetriesDeadlockedTransactions) {
   t2.join();
   EXPECT_THAT(s1, IsOk());
   EXPECT_THAT(s2, IsOk());
-  EXPECT_GE(attempts.load(), 3);  // at least one retry happened
+  EXPECT_GE(attempts.load(), 3);                         // at least one retry happened
   EXPECT_EQ(db.QueryInt("SELECT SUM(n) FROM acct"), 4);  // each committed exactly once
 }
 

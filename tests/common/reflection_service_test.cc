@@ -1,9 +1,8 @@
 #include "common/server/reflection_service.h"
 
 #include <google/protobuf/descriptor.pb.h>
-#include <gtest/gtest.h>
-
 #include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
 
 #include "absl/strings/str_cat.h"
 #include "common/server/service_host.h"
@@ -66,7 +65,8 @@ TEST(ReflectionServiceTest, AServerAnswersVersionOneToo) {
   ASSERT_TRUE(stream->Read(&response));
   std::vector<std::string> names;
   for (const auto& s : response.list_services_response().service()) names.push_back(s.name());
-  EXPECT_NE(std::find(names.begin(), names.end(), "grpc.reflection.v1.ServerReflection"), names.end());
+  EXPECT_NE(std::find(names.begin(), names.end(), "grpc.reflection.v1.ServerReflection"),
+            names.end());
   EXPECT_NE(std::find(names.begin(), names.end(), "grpc.health.v1.Health"), names.end());
   request.set_file_containing_symbol("grpc.health.v1.Health");
   ASSERT_TRUE(stream->Write(request));

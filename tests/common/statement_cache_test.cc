@@ -22,7 +22,8 @@ using ::funnel::testing::TestDatabase;
 // Statements this session has prepared on the server.
 int64_t SessionPrepares(sql::Connection& conn) {
   std::unique_ptr<sql::Statement> st(conn.createStatement());
-  std::unique_ptr<sql::ResultSet> rs(st->executeQuery("SHOW SESSION STATUS LIKE 'Com_stmt_prepare'"));
+  std::unique_ptr<sql::ResultSet> rs(
+      st->executeQuery("SHOW SESSION STATUS LIKE 'Com_stmt_prepare'"));
   return rs->next() ? rs->getInt64(2) : -1;
 }
 
@@ -43,34 +44,42 @@ TEST(StatementCacheTest, PreparesATextOncePerConnection) {
   TestDatabase db("stmt_reuse");
   ConnectionPool pool(OneConnection(db));
   int64_t before = 0;
-  ASSERT_THAT(pool.WithConnection("t", [&](sql::Connection& conn) {
-    before = SessionPrepares(conn);
-    EXPECT_EQ(PlusOne(conn, 1), 2);
-    EXPECT_EQ(PlusOne(conn, 41), 42);
-    return absl::OkStatus();
-  }), IsOk());
+  ASSERT_THAT(pool.WithConnection("t",
+                                  [&](sql::Connection& conn) {
+                                    before = SessionPrepares(conn);
+                                    EXPECT_EQ(PlusOne(conn, 1), 2);
+                                    EXPECT_EQ(PlusOne(conn, 41), 42);
+                                    return absl::OkStatus();
+                                  }),
+              IsOk());
   // A later loan of the same connection, in a transaction this time.
-  ASSERT_THAT(pool.InTransaction("t", [&](sql::Connection& conn) {
-    EXPECT_EQ(PlusOne(conn, 9), 10);
-    EXPECT_EQ(SessionPrepares(conn) - before, 1);
-    return absl::OkStatus();
-  }), IsOk());
+  ASSERT_THAT(pool.InTransaction("t",
+                                 [&](sql::Connection& conn) {
+                                   EXPECT_EQ(PlusOne(conn, 9), 10);
+                                   EXPECT_EQ(SessionPrepares(conn) - before, 1);
+                                   return absl::OkStatus();
+                                 }),
+              IsOk());
 }
 
 TEST(StatementCacheTest, BoundValuesDoNotCarryOver) {
   TestDatabase db("stmt_params");
   db.Execute("CREATE TABLE blobs (id INT PRIMARY KEY, body BLOB)");
   ConnectionPool pool(OneConnection(db));
-  ASSERT_THAT(pool.WithConnection("t", [&](sql::Connection& conn) {
-    for (int id = 1; id <= 2; ++id) {
-      auto st = Prepare(conn, "INSERT INTO blobs (id, body) VALUES (?, ?)");
-      std::istringstream body(id == 1 ? "first" : "second");  // gone after each turn
-      st->setInt(1, id);
-      st->setBlob(2, &body);
-      st->executeUpdate();
-    }
-    return absl::OkStatus();
-  }), IsOk());
+  ASSERT_THAT(
+      pool.WithConnection("t",
+                          [&](sql::Connection& conn) {
+                            for (int id = 1; id <= 2; ++id) {
+                              auto st = Prepare(conn, "INSERT INTO blobs (id, body) VALUES (?, ?)");
+                              std::istringstream body(id == 1 ? "first"
+                                                              : "second");  // gone after each turn
+                              st->setInt(1, id);
+                              st->setBlob(2, &body);
+                              st->executeUpdate();
+                            }
+                            return absl::OkStatus();
+                          }),
+      IsOk());
   EXPECT_EQ(db.QueryStrings("SELECT body FROM blobs ORDER BY id"),
             (std::vector<std::string>{"first", "second"}));
 
@@ -88,16 +97,19 @@ TEST(StatementCacheTest, BoundValuesDoNotCarryOver) {
 TEST(StatementCacheTest, OneTextInUseTwiceAtOnceGetsTwoStatements) {
   TestDatabase db("stmt_twice");
   ConnectionPool pool(OneConnection(db));
-  ASSERT_THAT(pool.WithConnection("t", [&](sql::Connection& conn) {
-    auto outer = Prepare(conn, "SELECT ? + 1");
-    outer->setInt(1, 1);
-    std::unique_ptr<sql::ResultSet> rows(outer->executeQuery());
-    // While `rows` is open, the same text runs again on its own statement.
-    EXPECT_EQ(PlusOne(conn, 100), 101);
-    EXPECT_TRUE(rows->next());
-    EXPECT_EQ(rows->getInt64(1), 2);
-    return absl::OkStatus();
-  }), IsOk());
+  ASSERT_THAT(pool.WithConnection("t",
+                                  [&](sql::Connection& conn) {
+                                    auto outer = Prepare(conn, "SELECT ? + 1");
+                                    outer->setInt(1, 1);
+                                    std::unique_ptr<sql::ResultSet> rows(outer->executeQuery());
+                                    // While `rows` is open, the same text runs again on its own
+                                    // statement.
+                                    EXPECT_EQ(PlusOne(conn, 100), 101);
+                                    EXPECT_TRUE(rows->next());
+                                    EXPECT_EQ(rows->getInt64(1), 2);
+                                    return absl::OkStatus();
+                                  }),
+              IsOk());
 }
 
 TEST(StatementCacheTest, StatementsOutsideALoanAreNotCached) {
@@ -135,14 +147,17 @@ TEST(StatementCacheTest, AKilledConnectionIsReplacedWithFreshStatements) {
   TestDatabase db("stmt_killed");
   ConnectionPool pool(OneConnection(db));
   int64_t id = 0;
-  ASSERT_THAT(pool.WithConnection("t", [&](sql::Connection& conn) {
-    EXPECT_EQ(PlusOne(conn, 1), 2);  // cached now
-    std::unique_ptr<sql::Statement> st(conn.createStatement());
-    std::unique_ptr<sql::ResultSet> rs(st->executeQuery("SELECT CONNECTION_ID()"));
-    rs->next();
-    id = rs->getInt64(1);
-    return absl::OkStatus();
-  }), IsOk());
+  ASSERT_THAT(pool.WithConnection("t",
+                                  [&](sql::Connection& conn) {
+                                    EXPECT_EQ(PlusOne(conn, 1), 2);  // cached now
+                                    std::unique_ptr<sql::Statement> st(conn.createStatement());
+                                    std::unique_ptr<sql::ResultSet> rs(
+                                        st->executeQuery("SELECT CONNECTION_ID()"));
+                                    rs->next();
+                                    id = rs->getInt64(1);
+                                    return absl::OkStatus();
+                                  }),
+              IsOk());
   db.Execute(absl::StrCat("KILL ", id));
 
   // The first use after the kill may fail (UNAVAILABLE, the connection is dropped

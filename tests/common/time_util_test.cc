@@ -27,22 +27,28 @@ TEST(TimeUtilTest, TimesSurviveARoundTripThroughATimestampColumn) {
   std::mt19937_64 rng(7);
   std::vector<absl::Time> times;
   for (int i = 0; i < 400; ++i) {
-    times.push_back(absl::FromUnixMicros(1'700'000'000'000'000 + static_cast<int64_t>(rng() % 400'000'000'000'000)));
+    times.push_back(absl::FromUnixMicros(1'700'000'000'000'000 +
+                                         static_cast<int64_t>(rng() % 400'000'000'000'000)));
   }
-  ASSERT_THAT(pool.WithConnection("t", [&](sql::Connection& conn) {
-    for (size_t i = 0; i < times.size(); ++i) {
-      auto st = Prepare(conn, "INSERT INTO t (id, at) VALUES (?, FROM_UNIXTIME(?))");
-      st->setInt(1, static_cast<int>(i));
-      st->setDouble(2, UnixSecondsOf(times[i]));
-      st->executeUpdate();
-    }
-    auto st = Prepare(conn, "SELECT id, UNIX_TIMESTAMP(at) FROM t ORDER BY id");
-    std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
-    while (rs->next()) {
-      EXPECT_EQ(TimeFromUnixSeconds(rs->getDouble(2)), times[rs->getInt(1)]) << rs->getInt(1);
-    }
-    return absl::OkStatus();
-  }), IsOk());
+  ASSERT_THAT(pool.WithConnection(
+                  "t",
+                  [&](sql::Connection& conn) {
+                    for (size_t i = 0; i < times.size(); ++i) {
+                      auto st =
+                          Prepare(conn, "INSERT INTO t (id, at) VALUES (?, FROM_UNIXTIME(?))");
+                      st->setInt(1, static_cast<int>(i));
+                      st->setDouble(2, UnixSecondsOf(times[i]));
+                      st->executeUpdate();
+                    }
+                    auto st = Prepare(conn, "SELECT id, UNIX_TIMESTAMP(at) FROM t ORDER BY id");
+                    std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
+                    while (rs->next()) {
+                      EXPECT_EQ(TimeFromUnixSeconds(rs->getDouble(2)), times[rs->getInt(1)])
+                          << rs->getInt(1);
+                    }
+                    return absl::OkStatus();
+                  }),
+              IsOk());
 }
 
 }  // namespace

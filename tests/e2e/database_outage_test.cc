@@ -20,8 +20,8 @@ TEST(DatabaseOutageTest, HealthFollowsTheDatabaseDownAndBackUp) {
   const int marketing = stack.marketing_port();
   const int gateway = stack.gateway_port();
   ASSERT_TRUE(WaitForHealth(marketing, "", HealthCheckResponse::SERVING));
-  ASSERT_TRUE(WaitForHealth(gateway, "funnel.marketing.v1.MarketingService",
-                            HealthCheckResponse::SERVING));
+  ASSERT_TRUE(
+      WaitForHealth(gateway, "funnel.marketing.v1.MarketingService", HealthCheckResponse::SERVING));
 
   db.Stop();
   EXPECT_TRUE(WaitForHealth(marketing, "", HealthCheckResponse::NOT_SERVING));

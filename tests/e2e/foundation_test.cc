@@ -3,9 +3,8 @@
 // few checks with a generated client.
 
 #include <cppconn/exception.h>
-#include <gtest/gtest.h>
-
 #include <grpcpp/generic/generic_stub.h>
+#include <gtest/gtest.h>
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
@@ -31,7 +30,9 @@ class FoundationTest : public ::testing::Test {
     delete stack_;
     stack_ = nullptr;
   }
-  static std::string GatewayUrl() { return absl::StrCat("http://127.0.0.1:", stack_->gateway_port()); }
+  static std::string GatewayUrl() {
+    return absl::StrCat("http://127.0.0.1:", stack_->gateway_port());
+  }
 
   static FunnelStack* stack_;
 };
@@ -67,8 +68,7 @@ TEST_F(FoundationTest, HealthIsCallableThroughReflectionOnEveryServer) {
   ASSERT_TRUE(WaitForHealth(stack_->marketing_port(), "", HealthCheckResponse::SERVING));
   ASSERT_TRUE(WaitForHealth(stack_->sales_port(), "", HealthCheckResponse::SERVING));
   for (int port : {stack_->gateway_port(), stack_->marketing_port(), stack_->sales_port()}) {
-    auto result =
-        BufCurl(absl::StrCat("http://127.0.0.1:", port, "/grpc.health.v1.Health/Check"));
+    auto result = BufCurl(absl::StrCat("http://127.0.0.1:", port, "/grpc.health.v1.Health/Check"));
     EXPECT_EQ(result.exit_code, 0) << result.output;
     EXPECT_THAT(result.output, HasSubstr("\"SERVING\""));
   }

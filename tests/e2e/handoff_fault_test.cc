@@ -65,7 +65,8 @@ bool WaitUntil(const std::function<bool()>& check, absl::Duration timeout) {
 TEST(HandoffFaultTest, NoLeadLostOrDuplicatedWhateverCrashes) {
   const int leads = LeadCount();
   FunnelStack stack("fault");
-  auto marketing = marketing::v1::MarketingService::NewStub(stack.GatewayChannel(stack.Key("MARKETING")));
+  auto marketing =
+      marketing::v1::MarketingService::NewStub(stack.GatewayChannel(stack.Key("MARKETING")));
   auto sales = sales::v1::SalesService::NewStub(stack.GatewayChannel());
   std::mt19937 rng(12345);
 
@@ -151,7 +152,8 @@ TEST(HandoffFaultTest, NoLeadLostOrDuplicatedWhateverCrashes) {
   stack.Kill(FunnelStack::kSales);
   at(0.8);
   stack.Start(FunnelStack::kSales);
-  ASSERT_TRUE(testing::WaitForHealth(stack.sales_port(), "", testing::HealthCheckResponse::SERVING));
+  ASSERT_TRUE(
+      testing::WaitForHealth(stack.sales_port(), "", testing::HealthCheckResponse::SERVING));
   absl::SleepFor(absl::Milliseconds(std::uniform_int_distribution<int>(100, 400)(rng)));
   stack.Kill(FunnelStack::kMarketing);
   absl::SleepFor(absl::Milliseconds(pause_ms(rng)));
@@ -160,8 +162,9 @@ TEST(HandoffFaultTest, NoLeadLostOrDuplicatedWhateverCrashes) {
   ASSERT_FALSE(failed) << "a capture never succeeded";
 
   // Every qualified lead reaches sales.
-  ASSERT_TRUE(WaitUntil([&] { return stack.sales_db().QueryInt("SELECT COUNT(*) FROM handoffs") >= leads; },
-                        absl::Seconds(90)));
+  ASSERT_TRUE(
+      WaitUntil([&] { return stack.sales_db().QueryInt("SELECT COUNT(*) FROM handoffs") >= leads; },
+                absl::Seconds(90)));
 
   // Phase 2: decide every handoff while marketing crashes once more.
   std::vector<std::string> handoffs =
@@ -226,8 +229,9 @@ TEST(HandoffFaultTest, NoLeadLostOrDuplicatedWhateverCrashes) {
   auto undelivered = [&](testing::TestDatabase& db) {
     return db.QueryInt("SELECT COUNT(*) FROM outbox WHERE delivered_at IS NULL");
   };
-  ASSERT_TRUE(WaitUntil([&] { return undelivered(stack.marketing_db()) == 0 && undelivered(stack.sales_db()) == 0; },
-                        absl::Seconds(120)))
+  ASSERT_TRUE(WaitUntil(
+      [&] { return undelivered(stack.marketing_db()) == 0 && undelivered(stack.sales_db()) == 0; },
+      absl::Seconds(120)))
       << "marketing undelivered " << undelivered(stack.marketing_db()) << ", sales undelivered "
       << undelivered(stack.sales_db());
 
@@ -240,8 +244,10 @@ TEST(HandoffFaultTest, NoLeadLostOrDuplicatedWhateverCrashes) {
   // Every qualified lead is in sales exactly once.
   EXPECT_EQ(mk.QueryInt("SELECT COUNT(*) FROM leads"), leads);
   EXPECT_EQ(mk.QueryInt("SELECT COUNT(*) FROM handoffs"), leads);
-  const std::vector<std::string> mk_ids = mk.QueryStrings("SELECT handoff_id FROM handoffs ORDER BY handoff_id");
-  const std::vector<std::string> sa_ids = sa.QueryStrings("SELECT handoff_id FROM handoffs ORDER BY handoff_id");
+  const std::vector<std::string> mk_ids =
+      mk.QueryStrings("SELECT handoff_id FROM handoffs ORDER BY handoff_id");
+  const std::vector<std::string> sa_ids =
+      sa.QueryStrings("SELECT handoff_id FROM handoffs ORDER BY handoff_id");
   EXPECT_EQ(mk_ids, sa_ids);
   EXPECT_EQ(sa.QueryInt("SELECT COUNT(DISTINCT lead_id) FROM handoffs"), leads);
   EXPECT_EQ(mk.QueryInt("SELECT COUNT(*) FROM handoffs WHERE delivered_at IS NULL"), 0);
@@ -256,12 +262,14 @@ TEST(HandoffFaultTest, NoLeadLostOrDuplicatedWhateverCrashes) {
   EXPECT_EQ(sa.QueryInt("SELECT COUNT(*) FROM handoffs WHERE state = 2"), accepted);
   EXPECT_EQ(sa.QueryInt("SELECT COUNT(*) FROM handoffs WHERE state = 3"), rejected);
   EXPECT_EQ(sa.QueryInt("SELECT COUNT(*) FROM opportunities"), accepted);
-  EXPECT_EQ(mk.QueryInt("SELECT COUNT(*) FROM leads WHERE stage = 7"), won);          // CUSTOMER
-  EXPECT_EQ(mk.QueryInt("SELECT COUNT(*) FROM leads WHERE stage = 6"), rejected);     // RECYCLED
-  EXPECT_EQ(mk.QueryInt("SELECT COUNT(*) FROM leads WHERE stage = 5"), accepted - won);  // SALES_ACCEPTED
+  EXPECT_EQ(mk.QueryInt("SELECT COUNT(*) FROM leads WHERE stage = 7"), won);       // CUSTOMER
+  EXPECT_EQ(mk.QueryInt("SELECT COUNT(*) FROM leads WHERE stage = 6"), rejected);  // RECYCLED
+  EXPECT_EQ(mk.QueryInt("SELECT COUNT(*) FROM leads WHERE stage = 5"),
+            accepted - won);  // SALES_ACCEPTED
   EXPECT_EQ(mk.QueryInt("SELECT COUNT(DISTINCT event_id) FROM attributions"), won);
-  EXPECT_EQ(mk.QueryInt("SELECT COALESCE(SUM(amount_minor), 0) FROM attributions WHERE model = 3"),
-            sa.QueryInt("SELECT COALESCE(SUM(amount_minor), 0) FROM opportunities WHERE stage = 6"));
+  EXPECT_EQ(
+      mk.QueryInt("SELECT COALESCE(SUM(amount_minor), 0) FROM attributions WHERE model = 3"),
+      sa.QueryInt("SELECT COALESCE(SUM(amount_minor), 0) FROM opportunities WHERE stage = 6"));
   EXPECT_TRUE(stack.StopAll());
 }
 

@@ -19,16 +19,17 @@ namespace {
 
 using ::funnel::testing::FunnelStack;
 
-#define ASSERT_GRPC_OK(expr)                                      \
-  do {                                                            \
-    grpc::Status s_ = (expr);                                     \
-    ASSERT_TRUE(s_.ok()) << #expr << ": " << s_.error_message();  \
+#define ASSERT_GRPC_OK(expr)                                     \
+  do {                                                           \
+    grpc::Status s_ = (expr);                                    \
+    ASSERT_TRUE(s_.ok()) << #expr << ": " << s_.error_message(); \
   } while (0)
 
 class HandoffFlowTest : public ::testing::Test {
  protected:
   HandoffFlowTest() : stack_("hoflow") {
-    marketing_ = marketing::v1::MarketingService::NewStub(stack_.GatewayChannel(stack_.Key("MARKETING")));
+    marketing_ =
+        marketing::v1::MarketingService::NewStub(stack_.GatewayChannel(stack_.Key("MARKETING")));
     sales_ = sales::v1::SalesService::NewStub(stack_.GatewayChannel());
   }
 
@@ -78,7 +79,8 @@ class HandoffFlowTest : public ::testing::Test {
 TEST_F(HandoffFlowTest, HotLeadReachesSalesAndTheOutcomeComesBack) {
   using namespace marketing::v1;
   for (const char* s : {"funnel.marketing.v1.MarketingService", "funnel.sales.v1.SalesService"}) {
-    ASSERT_TRUE(testing::WaitForHealth(stack_.gateway_port(), s, testing::HealthCheckResponse::SERVING));
+    ASSERT_TRUE(
+        testing::WaitForHealth(stack_.gateway_port(), s, testing::HealthCheckResponse::SERVING));
   }
   Campaign campaign;
   {
@@ -139,8 +141,9 @@ TEST_F(HandoffFlowTest, HotLeadReachesSalesAndTheOutcomeComesBack) {
   const sales::v1::Handoff first = PendingHandoffs()[0];
   EXPECT_EQ(first.lead().lead_id(), lead_id);
   EXPECT_EQ(first.lead().contact().company(), "Lin Labs");
-  ASSERT_TRUE(WaitFor([&] { return GetLead(lead_id).stage() == LEAD_STAGE_HANDED_OFF; },
-                      absl::Seconds(5)).ok());
+  ASSERT_TRUE(
+      WaitFor([&] { return GetLead(lead_id).stage() == LEAD_STAGE_HANDED_OFF; }, absl::Seconds(5))
+          .ok());
 
   // Rejected: marketing recycles it with the reason.
   {
@@ -152,8 +155,9 @@ TEST_F(HandoffFlowTest, HotLeadReachesSalesAndTheOutcomeComesBack) {
     sales::v1::Handoff out;
     ASSERT_GRPC_OK(sales_->RejectHandoff(&ctx, r, &out));
   }
-  ASSERT_TRUE(WaitFor([&] { return GetLead(lead_id).stage() == LEAD_STAGE_RECYCLED; },
-                      absl::Seconds(5)).ok());
+  ASSERT_TRUE(
+      WaitFor([&] { return GetLead(lead_id).stage() == LEAD_STAGE_RECYCLED; }, absl::Seconds(5))
+          .ok());
   Lead recycled = GetLead(lead_id);
   EXPECT_EQ(recycled.recycle_reason(), handoff::v1::REJECTION_REASON_NO_BUDGET);
   EXPECT_DOUBLE_EQ(recycled.score(), 20);  // back to the warm threshold
@@ -188,7 +192,8 @@ TEST_F(HandoffFlowTest, HotLeadReachesSalesAndTheOutcomeComesBack) {
     ASSERT_GRPC_OK(sales_->AcceptHandoff(&ctx2, r, &accepted));
   }
   ASSERT_TRUE(WaitFor([&] { return GetLead(lead_id).stage() == LEAD_STAGE_SALES_ACCEPTED; },
-                      absl::Seconds(5)).ok());
+                      absl::Seconds(5))
+                  .ok());
   {
     grpc::ClientContext ctx;
     sales::v1::CloseOpportunityRequest c;
@@ -199,14 +204,16 @@ TEST_F(HandoffFlowTest, HotLeadReachesSalesAndTheOutcomeComesBack) {
     sales::v1::Opportunity out;
     ASSERT_GRPC_OK(sales_->CloseOpportunity(&ctx, c, &out));
   }
-  ASSERT_TRUE(WaitFor([&] { return GetLead(lead_id).stage() == LEAD_STAGE_CUSTOMER; },
-                      absl::Seconds(5)).ok());
+  ASSERT_TRUE(
+      WaitFor([&] { return GetLead(lead_id).stage() == LEAD_STAGE_CUSTOMER; }, absl::Seconds(5))
+          .ok());
   const CampaignMetrics after = Metrics(campaign.campaign_id());
   ASSERT_EQ(after.revenue_size(), 3);
   for (int i = 0; i < 3; ++i) {
     // Every touchpoint was this campaign's: each model credits it the whole deal.
-    EXPECT_EQ(after.revenue(i).revenue().amount_minor() - before.revenue(i).revenue().amount_minor(),
-              2'345'678)
+    EXPECT_EQ(
+        after.revenue(i).revenue().amount_minor() - before.revenue(i).revenue().amount_minor(),
+        2'345'678)
         << AttributionModel_Name(after.revenue(i).model());
     EXPECT_NEAR(after.revenue(i).roi() - before.revenue(i).roi(), 2'345'678.0 / 1'000'000.0, 1e-12);
   }
@@ -219,7 +226,8 @@ TEST_F(HandoffFlowTest, HotLeadReachesSalesAndTheOutcomeComesBack) {
 
   // Revenue ops sees the whole funnel of this scenario through the gateway.
   {
-    auto views = gateway::v1::FunnelService::NewStub(stack_.GatewayChannel(stack_.Key("REVENUE_OPS")));
+    auto views =
+        gateway::v1::FunnelService::NewStub(stack_.GatewayChannel(stack_.Key("REVENUE_OPS")));
     grpc::ClientContext ctx;
     gateway::v1::GetFunnelReportRequest r;
     r.set_campaign_id(campaign.campaign_id());
@@ -243,19 +251,22 @@ TEST_F(HandoffFlowTest, HotLeadReachesSalesAndTheOutcomeComesBack) {
     sales::v1::CloseOpportunityRequest close;
     close.set_opportunity_id(1);
     sales::v1::Opportunity out;
-    auto ops_sales = sales::v1::SalesService::NewStub(stack_.GatewayChannel(stack_.Key("REVENUE_OPS")));
-    EXPECT_EQ(ops_sales->CloseOpportunity(&c2, close, &out).error_code(), grpc::StatusCode::PERMISSION_DENIED);
+    auto ops_sales =
+        sales::v1::SalesService::NewStub(stack_.GatewayChannel(stack_.Key("REVENUE_OPS")));
+    EXPECT_EQ(ops_sales->CloseOpportunity(&c2, close, &out).error_code(),
+              grpc::StatusCode::PERMISSION_DENIED);
   }
   // The same funnel for a segment (marketing's notion; sales follows its people).
-  for (auto [stage, expected] : std::vector<std::pair<LeadStage, int>>{{LEAD_STAGE_CUSTOMER, 1},
-                                                                       {LEAD_STAGE_DISQUALIFIED, 0}}) {
+  for (auto [stage, expected] : std::vector<std::pair<LeadStage, int>>{
+           {LEAD_STAGE_CUSTOMER, 1}, {LEAD_STAGE_DISQUALIFIED, 0}}) {
     grpc::ClientContext c1;
     CreateSegmentRequest seg;
     seg.mutable_segment()->set_name(LeadStage_Name(stage));
     seg.mutable_segment()->mutable_criteria()->add_stages(stage);
     Segment segment;
     ASSERT_GRPC_OK(marketing_->CreateSegment(&c1, seg, &segment));
-    auto views = gateway::v1::FunnelService::NewStub(stack_.GatewayChannel(stack_.Key("REVENUE_OPS")));
+    auto views =
+        gateway::v1::FunnelService::NewStub(stack_.GatewayChannel(stack_.Key("REVENUE_OPS")));
     grpc::ClientContext c2;
     gateway::v1::GetFunnelReportRequest r;
     r.set_segment_id(segment.segment_id());
@@ -268,7 +279,8 @@ TEST_F(HandoffFlowTest, HotLeadReachesSalesAndTheOutcomeComesBack) {
     EXPECT_EQ(report.won_revenue_size(), expected);
   }
   {
-    auto views = gateway::v1::FunnelService::NewStub(stack_.GatewayChannel(stack_.Key("REVENUE_OPS")));
+    auto views =
+        gateway::v1::FunnelService::NewStub(stack_.GatewayChannel(stack_.Key("REVENUE_OPS")));
     grpc::ClientContext ctx;
     gateway::v1::GetFunnelReportRequest r;
     r.set_segment_id(987654);
@@ -280,7 +292,8 @@ TEST_F(HandoffFlowTest, HotLeadReachesSalesAndTheOutcomeComesBack) {
 
   // The lead's journey across both departments, in time order.
   {
-    auto ops = gateway::v1::FunnelService::NewStub(stack_.GatewayChannel(stack_.Key("REVENUE_OPS")));
+    auto ops =
+        gateway::v1::FunnelService::NewStub(stack_.GatewayChannel(stack_.Key("REVENUE_OPS")));
     grpc::ClientContext ctx;
     gateway::v1::GetLeadJourneyRequest r;
     r.set_email("LIN@example.com");
@@ -289,17 +302,20 @@ TEST_F(HandoffFlowTest, HotLeadReachesSalesAndTheOutcomeComesBack) {
     EXPECT_EQ(journey.lead_id(), lead_id);
     std::vector<std::string> kinds;
     for (const auto& e : journey.events()) {
-      if (e.kind() != "touchpoint" && e.kind() != "temperature_changed" && e.kind() != "stage_changed") {
+      if (e.kind() != "touchpoint" && e.kind() != "temperature_changed" &&
+          e.kind() != "stage_changed") {
         kinds.push_back(e.kind());
       }
     }
     EXPECT_THAT(kinds, ::testing::ElementsAre("captured", "qualified", "handed_off", "rejected",
                                               "qualified", "handed_off", "accepted", "won"));
     for (int i = 1; i < journey.events_size(); ++i) {
-      EXPECT_GE(journey.events(i).occur_time().seconds(), journey.events(i - 1).occur_time().seconds());
+      EXPECT_GE(journey.events(i).occur_time().seconds(),
+                journey.events(i - 1).occur_time().seconds());
     }
     int touches_with_campaign = 0;
-    for (const auto& e : journey.events()) touches_with_campaign += e.kind() == "touchpoint" && e.campaign_id() != 0;
+    for (const auto& e : journey.events())
+      touches_with_campaign += e.kind() == "touchpoint" && e.campaign_id() != 0;
     EXPECT_EQ(touches_with_campaign, 4);
     EXPECT_TRUE(journey.redacted().empty());
   }
@@ -325,13 +341,15 @@ TEST_F(HandoffFlowTest, HotLeadReachesSalesAndTheOutcomeComesBack) {
     ASSERT_GRPC_OK(marketing_->CaptureLead(&c2, cold, &cold_lead));
     grpc::ClientContext c3;
     r.set_lead_id(cold_lead.lead().lead_id());
-    EXPECT_EQ(rep_views->GetLeadJourney(&c3, r, &journey).error_code(), grpc::StatusCode::PERMISSION_DENIED);
+    EXPECT_EQ(rep_views->GetLeadJourney(&c3, r, &journey).error_code(),
+              grpc::StatusCode::PERMISSION_DENIED);
   }
 
   // With sales down the report fails, naming it, instead of showing half a funnel.
   stack_.Kill(testing::FunnelStack::kSales);
   {
-    auto views = gateway::v1::FunnelService::NewStub(stack_.GatewayChannel(stack_.Key("REVENUE_OPS")));
+    auto views =
+        gateway::v1::FunnelService::NewStub(stack_.GatewayChannel(stack_.Key("REVENUE_OPS")));
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
     gateway::v1::FunnelReport report;
@@ -342,10 +360,15 @@ TEST_F(HandoffFlowTest, HotLeadReachesSalesAndTheOutcomeComesBack) {
   stack_.Start(testing::FunnelStack::kSales);
 
   // Nothing is left in either outbox.
-  ASSERT_TRUE(WaitFor([&] {
-    return stack_.marketing_db().QueryInt("SELECT COUNT(*) FROM outbox WHERE delivered_at IS NULL") == 0 &&
-           stack_.sales_db().QueryInt("SELECT COUNT(*) FROM outbox WHERE delivered_at IS NULL") == 0;
-  }, absl::Seconds(5)).ok());
+  ASSERT_TRUE(WaitFor(
+                  [&] {
+                    return stack_.marketing_db().QueryInt(
+                               "SELECT COUNT(*) FROM outbox WHERE delivered_at IS NULL") == 0 &&
+                           stack_.sales_db().QueryInt(
+                               "SELECT COUNT(*) FROM outbox WHERE delivered_at IS NULL") == 0;
+                  },
+                  absl::Seconds(5))
+                  .ok());
 }
 
 }  // namespace

@@ -48,22 +48,24 @@ TEST_F(MarketingFlowTest, CampaignToHotLeadThroughTheGateway) {
                                      testing::HealthCheckResponse::SERVING));
 
   Campaign campaign = Call<Campaign>(
-      "CreateCampaign",
-      R"({"campaign":{"name":"Autumn webinar","channel":"CHANNEL_WEBINAR",)"
-      R"("budget":{"currency_code":"USD","amount_minor":"500000"},)"
-      R"("actual_cost":{"currency_code":"USD","amount_minor":"90000"}}})");
+      "CreateCampaign", R"({"campaign":{"name":"Autumn webinar","channel":"CHANNEL_WEBINAR",)"
+                        R"("budget":{"currency_code":"USD","amount_minor":"500000"},)"
+                        R"("actual_cost":{"currency_code":"USD","amount_minor":"90000"}}})");
   ASSERT_GT(campaign.campaign_id(), 0);
   const std::string id = absl::StrCat(campaign.campaign_id());
-  campaign = Call<Campaign>("UpdateCampaign", absl::StrCat(R"({"campaign":{"campaign_id":")", id,
-                                                           R"(","state":"CAMPAIGN_STATE_ACTIVE"},"update_mask":"state"})"));
+  campaign =
+      Call<Campaign>("UpdateCampaign",
+                     absl::StrCat(R"({"campaign":{"campaign_id":")", id,
+                                  R"(","state":"CAMPAIGN_STATE_ACTIVE"},"update_mask":"state"})"));
   EXPECT_EQ(campaign.state(), marketing::v1::CAMPAIGN_STATE_ACTIVE);
 
   auto first = Call<CaptureLeadResponse>(
-      "CaptureLead", absl::StrCat(R"({"contact":{"email":"Ada@Example.com","first_name":"Ada"},"campaign_id":")",
-                                  id, R"(","touchpoint_type":"TOUCHPOINT_TYPE_EMAIL_CLICK"})"));
+      "CaptureLead",
+      absl::StrCat(R"({"contact":{"email":"Ada@Example.com","first_name":"Ada"},"campaign_id":")",
+                   id, R"(","touchpoint_type":"TOUCHPOINT_TYPE_EMAIL_CLICK"})"));
   auto second = Call<CaptureLeadResponse>(
-      "CaptureLead", absl::StrCat(R"({"contact":{"email":"  ada@EXAMPLE.COM "},"campaign_id":")", id,
-                                  R"(","touchpoint_type":"TOUCHPOINT_TYPE_WEB_VISIT"})"));
+      "CaptureLead", absl::StrCat(R"({"contact":{"email":"  ada@EXAMPLE.COM "},"campaign_id":")",
+                                  id, R"(","touchpoint_type":"TOUCHPOINT_TYPE_WEB_VISIT"})"));
   EXPECT_TRUE(first.created());
   EXPECT_FALSE(second.created());
   EXPECT_EQ(first.lead().lead_id(), second.lead().lead_id());
@@ -90,14 +92,16 @@ TEST_F(MarketingFlowTest, CampaignToHotLeadThroughTheGateway) {
                                   R"(","touchpoint_type":"TOUCHPOINT_TYPE_DEMO_REQUEST"})"));
   Call<marketing::v1::UnsubscribeResponse>("Unsubscribe", R"({"email":"BOB@example.com"})");
   auto bob_hot = Call<RecordTouchpointResponse>(
-      "RecordTouchpoint", absl::StrCat(R"({"lead_id":")", bob.lead().lead_id(), R"(","campaign_id":")",
-                                       id, R"(","type":"TOUCHPOINT_TYPE_DEMO_REQUEST"})"));
+      "RecordTouchpoint",
+      absl::StrCat(R"({"lead_id":")", bob.lead().lead_id(), R"(","campaign_id":")", id,
+                   R"(","type":"TOUCHPOINT_TYPE_DEMO_REQUEST"})"));
   EXPECT_EQ(bob_hot.lead().temperature(), handoff::v1::TEMPERATURE_HOT);
   EXPECT_EQ(bob_hot.lead().stage(), marketing::v1::LEAD_STAGE_NURTURING);
-  auto refused = BufCurl(absl::StrCat("-d '{\"lead_id\":\"", bob.lead().lead_id(),
-                                      "\",\"note\":\"try\"}' http://127.0.0.1:", stack_.gateway_port(),
-                                      "/funnel.marketing.v1.MarketingService/QualifyLead"),
-                             stack_.Key("MARKETING"));
+  auto refused =
+      BufCurl(absl::StrCat("-d '{\"lead_id\":\"", bob.lead().lead_id(),
+                           "\",\"note\":\"try\"}' http://127.0.0.1:", stack_.gateway_port(),
+                           "/funnel.marketing.v1.MarketingService/QualifyLead"),
+              stack_.Key("MARKETING"));
   EXPECT_THAT(refused.output, HasSubstr("failed_precondition"));
   EXPECT_THAT(refused.output, HasSubstr("opted out"));
 

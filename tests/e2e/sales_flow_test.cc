@@ -34,7 +34,9 @@ class SalesFlowTest : public ::testing::Test {
   sales::v1::SalesService::Stub& As(int64_t rep_id, const std::string& role = "SALES_REP") {
     const std::string id = absl::StrCat(role == "SALES_REP" ? "rep-" : "manager-", rep_id);
     auto& stub = as_[id];
-    if (!stub) stub = sales::v1::SalesService::NewStub(stack_.GatewayChannel(stack_.AddKey(role, id, rep_id)));
+    if (!stub)
+      stub =
+          sales::v1::SalesService::NewStub(stack_.GatewayChannel(stack_.AddKey(role, id, rep_id)));
     return *stub;
   }
 
@@ -45,9 +47,9 @@ class SalesFlowTest : public ::testing::Test {
   std::unique_ptr<handoff::v1::HandoffInboxService::Stub> inbox_;
 };
 
-#define ASSERT_GRPC_OK(expr)                              \
-  do {                                                    \
-    grpc::Status s_ = (expr);                             \
+#define ASSERT_GRPC_OK(expr)                                     \
+  do {                                                           \
+    grpc::Status s_ = (expr);                                    \
     ASSERT_TRUE(s_.ok()) << #expr << ": " << s_.error_message(); \
   } while (0)
 
@@ -164,7 +166,9 @@ TEST_F(SalesFlowTest, RepWorksAHandedOverLeadToAWonDeal) {
     m.set_stage(stage);
     Opportunity out;
     ASSERT_GRPC_OK(raj.MoveOpportunityStage(&ctx, m, &out));
-    EXPECT_EQ(out.probability(), stage == STAGE_NEGOTIATION ? 80 : stage == STAGE_PROPOSAL ? 60 : 40);
+    EXPECT_EQ(out.probability(), stage == STAGE_NEGOTIATION ? 80
+                                 : stage == STAGE_PROPOSAL  ? 60
+                                                            : 40);
   }
   {
     grpc::ClientContext ctx;
@@ -256,7 +260,8 @@ TEST_F(SalesFlowTest, RepWorksAHandedOverLeadToAWonDeal) {
     ASSERT_EQ(history.changes_size(), 5);  // opened, 3 moves, won
     EXPECT_EQ(history.changes(0).to_stage(), STAGE_QUALIFICATION);
     EXPECT_EQ(history.changes(4).to_stage(), STAGE_CLOSED_WON);
-    EXPECT_EQ(history.changes(4).changed_by(), absl::StrCat("rep-", rep.rep_id()));  // the key's principal
+    EXPECT_EQ(history.changes(4).changed_by(),
+              absl::StrCat("rep-", rep.rep_id()));  // the key's principal
   }
 }
 

@@ -1,5 +1,4 @@
 #include "gateway/auth.h"
-#include "gateway/funnel_service.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -8,6 +7,7 @@
 
 #include "common/status.h"
 #include "common/testing/status_matchers.h"
+#include "gateway/funnel_service.h"
 #include "tests/testing/harness.h"
 
 namespace funnel::gateway {
@@ -66,16 +66,26 @@ TEST(PolicyTest, ListedRolesOnlyAndTheDenialNamesMethodAndRole) {
 TEST(PolicyTest, TheShippedPolicySeparatesTheDepartments) {
   auto policy = Policy::Parse(DefaultPolicyText());
   ASSERT_THAT(policy, IsOk());
-  EXPECT_THAT(policy->Check("/funnel.marketing.v1.MarketingService/CaptureLead", "MARKETING"), IsOk());
-  EXPECT_FALSE(policy->Check("/funnel.sales.v1.SalesService/MoveOpportunityStage", "MARKETING").ok());
-  EXPECT_FALSE(policy->Check("/funnel.marketing.v1.MarketingService/UpdateScoringPolicy", "SALES_REP").ok());
-  EXPECT_FALSE(policy->Check("/funnel.marketing.v1.MarketingService/GetCampaign", "SALES_MANAGER").ok());
-  EXPECT_THAT(policy->Check("/funnel.sales.v1.SalesService/GetPipelineReport", "REVENUE_OPS"), IsOk());
+  EXPECT_THAT(policy->Check("/funnel.marketing.v1.MarketingService/CaptureLead", "MARKETING"),
+              IsOk());
+  EXPECT_FALSE(
+      policy->Check("/funnel.sales.v1.SalesService/MoveOpportunityStage", "MARKETING").ok());
+  EXPECT_FALSE(
+      policy->Check("/funnel.marketing.v1.MarketingService/UpdateScoringPolicy", "SALES_REP").ok());
+  EXPECT_FALSE(
+      policy->Check("/funnel.marketing.v1.MarketingService/GetCampaign", "SALES_MANAGER").ok());
+  EXPECT_THAT(policy->Check("/funnel.sales.v1.SalesService/GetPipelineReport", "REVENUE_OPS"),
+              IsOk());
   EXPECT_FALSE(policy->Check("/funnel.sales.v1.SalesService/CloseOpportunity", "REVENUE_OPS").ok());
-  EXPECT_THAT(policy->Check("/funnel.handoff.v1.HandoffInboxService/SubmitLead", "SERVICE_MARKETING"), IsOk());
+  EXPECT_THAT(
+      policy->Check("/funnel.handoff.v1.HandoffInboxService/SubmitLead", "SERVICE_MARKETING"),
+      IsOk());
   EXPECT_FALSE(policy->Check("/funnel.handoff.v1.HandoffInboxService/SubmitLead", "ADMIN").ok());
-  EXPECT_THAT(policy->Check("/funnel.handoff.v1.HandoffFeedbackService/ReportOutcome", "SERVICE_SALES"), IsOk());
-  EXPECT_THAT(policy->Check("/funnel.gateway.v1.FunnelService/GetLeadJourney", "SALES_REP"), IsOk());
+  EXPECT_THAT(
+      policy->Check("/funnel.handoff.v1.HandoffFeedbackService/ReportOutcome", "SERVICE_SALES"),
+      IsOk());
+  EXPECT_THAT(policy->Check("/funnel.gateway.v1.FunnelService/GetLeadJourney", "SALES_REP"),
+              IsOk());
 }
 
 TEST(PolicyTest, LimitLinesSetEachRolesLimitsWithADefault) {

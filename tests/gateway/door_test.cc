@@ -88,7 +88,8 @@ TEST(DoorTest, OversizeHeadersAndEchoedValuesHurtNoOtherCaller) {
   for (int v = 0; v < 4; ++v) {
     victims.emplace_back([&, v] {
       // Other people's reads on the service the attacker aims at.
-      auto channel = stack.GatewayChannel(stack.Key(v % 2 ? "SALES_MANAGER" : "ADMIN"), /*own_connection=*/true);
+      auto channel = stack.GatewayChannel(stack.Key(v % 2 ? "SALES_MANAGER" : "ADMIN"),
+                                          /*own_connection=*/true);
       while (!stop) {
         grpc::Status s = CallRaw(channel, "/funnel.sales.v1.SalesService/GetRelayStats");
         ++victim_calls;
@@ -120,7 +121,8 @@ TEST(DoorTest, OversizeHeadersAndEchoedValuesHurtNoOtherCaller) {
     EXPECT_TRUE(s.ok()) << s.error_message();
     // An oversize value the service echoes into its error: the message is cut.
     s = CallRaw(attacker, "/funnel.sales.v1.SalesService/UpdateOpportunity", update_bytes);
-    EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << s.error_message().substr(0, 200);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT)
+        << s.error_message().substr(0, 200);
     EXPECT_THAT(s.error_message(), HasSubstr("update_mask"));
     EXPECT_LE(s.error_message().size(), common::kMaxStatusMessageBytes);
     ++attacks;
@@ -137,13 +139,14 @@ TEST(DoorTest, OversizeHeadersAndEchoedValuesHurtNoOtherCaller) {
 
 TEST(DoorTest, OneCallerOverItsLimitsIsRefusedAndNobodyElse) {
   testing::TempDir dir;
-  const std::string policy = PolicyFileWith(
-      dir, "limit REVENUE_OPS rate=5 burst=5\nlimit MARKETING in_flight=2");
+  const std::string policy =
+      PolicyFileWith(dir, "limit REVENUE_OPS rate=5 burst=5\nlimit MARKETING in_flight=2");
   FunnelStack stack("door_limits", testing::TestServerOptions(), 1, {"--policy_file=" + policy});
   const std::string ops_2 = stack.AddKey("REVENUE_OPS", "ops-2", 0);
 
   // Rate: the first principal runs dry; the second of the same role does not notice.
-  auto stub = marketing::v1::MarketingService::NewStub(stack.GatewayChannel(stack.Key("REVENUE_OPS")));
+  auto stub =
+      marketing::v1::MarketingService::NewStub(stack.GatewayChannel(stack.Key("REVENUE_OPS")));
   int refused = 0;
   std::string retry_after;
   for (int i = 0; i < 20; ++i) {
@@ -213,8 +216,9 @@ TEST(DoorTest, TheAuditLineNamesTheVerifiedCallerAndOneRequestIdFollowsTheCall) 
                       {{"x-funnel-principal-id", "mallory"}, {"x-request-id", "audit-req-1"}})
                   .ok());
   for (testing::ChildProcess* p : {&stack.gateway(), &stack.marketing()}) {
-    std::vector<std::string> lines = WaitForLines(
-        [p] { return p->Log(); }, {"\"msg\":\"request\"", "GetRelayStats", "\"request_id\":\"audit-req-1\""});
+    std::vector<std::string> lines =
+        WaitForLines([p] { return p->Log(); },
+                     {"\"msg\":\"request\"", "GetRelayStats", "\"request_id\":\"audit-req-1\""});
     ASSERT_EQ(lines.size(), 1u) << p->Log();
     EXPECT_THAT(lines[0], HasSubstr("\"caller\":\"test-MARKETING\""));
     EXPECT_THAT(lines[0], ::testing::Not(HasSubstr("mallory")));
@@ -226,15 +230,15 @@ TEST(DoorTest, TheAuditLineNamesTheVerifiedCallerAndOneRequestIdFollowsTheCall) 
                     {{"x-funnel-principal-id", "mallory"}, {"x-request-id", "audit-req-2"}})
                 .error_code(),
             grpc::StatusCode::UNAUTHENTICATED);
-  std::vector<std::string> refused = WaitForLines([&] { return stack.gateway().Log(); },
-                                                  {"\"request_id\":\"audit-req-2\""});
+  std::vector<std::string> refused =
+      WaitForLines([&] { return stack.gateway().Log(); }, {"\"request_id\":\"audit-req-2\""});
   ASSERT_EQ(refused.size(), 1u);
   EXPECT_THAT(refused[0], HasSubstr("\"caller\":\"unauthenticated\""));
 
   // A call without a (well-formed) request id gets one at the gateway, and the
   // service logs the same one.
-  ASSERT_TRUE(CallRaw(marketer, "/funnel.marketing.v1.MarketingService/GetScoringPolicy", "", nullptr,
-                      {{"x-request-id", "not well formed!"}})
+  ASSERT_TRUE(CallRaw(marketer, "/funnel.marketing.v1.MarketingService/GetScoringPolicy", "",
+                      nullptr, {{"x-request-id", "not well formed!"}})
                   .ok());
   std::vector<std::string> gateway_line = WaitForLines([&] { return stack.gateway().Log(); },
                                                        {"\"msg\":\"request\"", "GetScoringPolicy"});
@@ -285,7 +289,8 @@ TEST(DoorTest, TheAuditLineNamesTheVerifiedCallerAndOneRequestIdFollowsTheCall) 
 
 TEST(DoorTest, StalledImportStreamsHoldNoThreads) {
   FunnelStack stack("door_stall");
-  auto stub = marketing::v1::MarketingService::NewStub(stack.GatewayChannel(stack.Key("MARKETING")));
+  auto stub =
+      marketing::v1::MarketingService::NewStub(stack.GatewayChannel(stack.Key("MARKETING")));
   ASSERT_TRUE(CallRaw(stack.GatewayChannel(stack.Key("MARKETING")), kRelayStats).ok());
   absl::SleepFor(absl::Milliseconds(500));
   const int before = ThreadsOf(stack.marketing().pid());
@@ -307,7 +312,8 @@ TEST(DoorTest, StalledImportStreamsHoldNoThreads) {
   }
   absl::SleepFor(absl::Seconds(2));
   const int during = ThreadsOf(stack.marketing().pid());
-  EXPECT_LE(during, before + 8) << "before " << before << ", with " << kStalled << " stalled streams";
+  EXPECT_LE(during, before + 8) << "before " << before << ", with " << kStalled
+                                << " stalled streams";
   // Everyone else is served meanwhile.
   EXPECT_TRUE(CallRaw(stack.GatewayChannel(stack.Key("ADMIN")), kRelayStats).ok());
   for (auto& o : open) o->ctx.TryCancel();
@@ -316,8 +322,8 @@ TEST(DoorTest, StalledImportStreamsHoldNoThreads) {
 
 TEST(DoorTest, AServerThatCannotListenSaysWhyOnOneLine) {
   FunnelStack stack("door_port");
-  testing::ChildProcess second("gateway", {testing::BinaryPath("gateway"),
-                                           absl::StrCat("--port=", stack.gateway_port())});
+  testing::ChildProcess second(
+      "gateway", {testing::BinaryPath("gateway"), absl::StrCat("--port=", stack.gateway_port())});
   EXPECT_EQ(second.Wait(absl::Seconds(10)), 1);
   std::vector<std::string> lines = LinesWith(second.Log(), {"\"level\":\"error\"", "cannot start"});
   ASSERT_EQ(lines.size(), 1u) << second.Log();

@@ -75,14 +75,16 @@ class ForwardingTest : public ::testing::Test {
     key_ = testing::MakeKey(keys, "MARKETING", "marketer", 0);
     const int port = testing::FreePort();
     gateway_ = std::make_unique<testing::ChildProcess>(
-        "gateway", std::vector<std::string>{testing::BinaryPath("gateway"), absl::StrCat("--port=", port),
-                                            absl::StrCat("--marketing_address=127.0.0.1:", host_->port()),
-                                            absl::StrCat("--sales_address=127.0.0.1:", testing::FreePort()),
-                                            "--keys_file=" + keys, "--health_interval=100ms"},
+        "gateway",
+        std::vector<std::string>{testing::BinaryPath("gateway"), absl::StrCat("--port=", port),
+                                 absl::StrCat("--marketing_address=127.0.0.1:", host_->port()),
+                                 absl::StrCat("--sales_address=127.0.0.1:", testing::FreePort()),
+                                 "--keys_file=" + keys, "--health_interval=100ms"},
         std::map<std::string, std::string>{{"FUNNEL_INTERNAL_SECRET", "s3cret"}});
     ASSERT_TRUE(testing::WaitForHealth(port, "funnel.marketing.v1.MarketingService",
                                        testing::HealthCheckResponse::SERVING));
-    channel_ = grpc::CreateChannel(absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials());
+    channel_ =
+        grpc::CreateChannel(absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials());
   }
 
   grpc::Status Call(absl::Duration timeout,
@@ -96,8 +98,8 @@ class ForwardingTest : public ::testing::Test {
     grpc::ByteBuffer request(&empty, 1), reply;
     grpc::Status status;
     absl::Notification done;
-    stub.UnaryCall(&ctx, "/funnel.marketing.v1.MarketingService/GetRelayStats", {}, &request, &reply,
-                   [&](grpc::Status s) {
+    stub.UnaryCall(&ctx, "/funnel.marketing.v1.MarketingService/GetRelayStats", {}, &request,
+                   &reply, [&](grpc::Status s) {
                      status = std::move(s);
                      done.Notify();
                    });

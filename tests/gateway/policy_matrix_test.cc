@@ -11,8 +11,8 @@
 #include <map>
 #include <set>
 
-#include "absl/strings/match.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/notification.h"
@@ -26,14 +26,14 @@ namespace {
 
 using ::funnel::testing::FunnelStack;
 
-
 // Every method the gateway answers for: the forwarded services and its own views.
 std::vector<std::string> PublicMethods() {
   std::vector<std::string> names = {"funnel.gateway.v1.FunnelService"};
   for (const auto& s : gateway::ForwardedServices()) names.push_back(s.full_name);
   std::vector<std::string> methods;
   for (const std::string& name : names) {
-    const auto* service = google::protobuf::DescriptorPool::generated_pool()->FindServiceByName(name);
+    const auto* service =
+        google::protobuf::DescriptorPool::generated_pool()->FindServiceByName(name);
     for (int i = 0; i < service->method_count(); ++i) {
       methods.push_back(absl::StrCat("/", name, "/", service->method(i)->name()));
     }
@@ -48,7 +48,8 @@ TEST(PolicyMatrixTest, EveryMethodIsInThePolicy) {
   ASSERT_TRUE(policy.ok());
   const std::vector<std::string> methods = PublicMethods();
   EXPECT_GE(methods.size(), 60u);
-  for (const std::string& m : methods) EXPECT_TRUE(policy->Mentions(m)) << m << " is not in gateway/policy.txt";
+  for (const std::string& m : methods)
+    EXPECT_TRUE(policy->Mentions(m)) << m << " is not in gateway/policy.txt";
 }
 
 // README's "Who may call what" table is what users read: it must say what the
@@ -58,8 +59,9 @@ TEST(PolicyMatrixTest, TheReadmeTableIsThePolicy) {
   std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   auto policy = gateway::Policy::Parse(gateway::DefaultPolicyText());
   ASSERT_TRUE(policy.ok());
-  const std::vector<std::string> columns = {"MARKETING",   "SALES_REP", "SALES_MANAGER",    "REVENUE_OPS",
-                                            "ADMIN",       "SERVICE_MARKETING", "SERVICE_SALES"};
+  const std::vector<std::string> columns = {"MARKETING",    "SALES_REP", "SALES_MANAGER",
+                                            "REVENUE_OPS",  "ADMIN",     "SERVICE_MARKETING",
+                                            "SERVICE_SALES"};
   std::map<std::string, std::set<std::string>> readme;
   for (absl::string_view line : absl::StrSplit(text, '\n')) {
     if (!absl::StartsWith(line, "| `") || !absl::StrContains(line, "Service/")) continue;
@@ -93,8 +95,10 @@ TEST(PolicyMatrixTest, EveryMethodTimesEveryRoleAnswersAsThePolicySays) {
   auto wrong_key = stack.GatewayChannel("fk_not_a_real_key");
   int allowed = 0, denied = 0;
   for (const std::string& method : PublicMethods()) {
-    EXPECT_EQ(testing::CallRaw(no_key, method).error_code(), grpc::StatusCode::UNAUTHENTICATED) << method;
-    EXPECT_EQ(testing::CallRaw(wrong_key, method).error_code(), grpc::StatusCode::UNAUTHENTICATED) << method;
+    EXPECT_EQ(testing::CallRaw(no_key, method).error_code(), grpc::StatusCode::UNAUTHENTICATED)
+        << method;
+    EXPECT_EQ(testing::CallRaw(wrong_key, method).error_code(), grpc::StatusCode::UNAUTHENTICATED)
+        << method;
     for (const char* role : gateway::kRoles) {
       const grpc::Status status = testing::CallRaw(channels[role], method);
       const bool gateway_denied = status.error_code() == grpc::StatusCode::PERMISSION_DENIED &&
@@ -131,12 +135,15 @@ TEST(PolicyMatrixTest, CallersCannotForgeTheirIdentity) {
 TEST(PolicyMatrixTest, ServicesRefuseCallsThatBypassTheGateway) {
   FunnelStack stack("bypass");
   for (int port : {stack.sales_port(), stack.marketing_port()}) {
-    auto direct = grpc::CreateChannel(absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials());
-    const std::string method = port == stack.sales_port() ? "/funnel.sales.v1.SalesService/ListReps"
-                                                          : "/funnel.marketing.v1.MarketingService/ListLeads";
+    auto direct =
+        grpc::CreateChannel(absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials());
+    const std::string method = port == stack.sales_port()
+                                   ? "/funnel.sales.v1.SalesService/ListReps"
+                                   : "/funnel.marketing.v1.MarketingService/ListLeads";
     // Forged identity, straight to the service.
-    grpc::Status status = testing::CallRaw(direct, method, "", nullptr,
-                                           {{"x-funnel-role", "ADMIN"}, {"x-funnel-principal-id", "mallory"}});
+    grpc::Status status =
+        testing::CallRaw(direct, method, "", nullptr,
+                         {{"x-funnel-role", "ADMIN"}, {"x-funnel-principal-id", "mallory"}});
     EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAUTHENTICATED) << method;
     EXPECT_THAT(status.error_message(), ::testing::HasSubstr("gateway"));
     // Health stays open to probes and grpcurl.
@@ -144,7 +151,7 @@ TEST(PolicyMatrixTest, ServicesRefuseCallsThatBypassTheGateway) {
   }
   // The same call through the gateway works.
   EXPECT_TRUE(testing::CallRaw(stack.GatewayChannel(stack.Key("SALES_MANAGER")),
-                                   "/funnel.sales.v1.SalesService/ListReps")
+                               "/funnel.sales.v1.SalesService/ListReps")
                   .ok());
 }
 

@@ -42,8 +42,10 @@ namespace funnel::handoff {
 namespace {
 
 TEST(RelayTest, EveryEventKindHasItsContractMethod) {
-  EXPECT_EQ(MethodFor(*KindFromName("LeadHandoff")), "/funnel.handoff.v1.HandoffInboxService/SubmitLead");
-  EXPECT_EQ(MethodFor(*KindFromName("LeadErasure")), "/funnel.handoff.v1.HandoffInboxService/EraseLead");
+  EXPECT_EQ(MethodFor(*KindFromName("LeadHandoff")),
+            "/funnel.handoff.v1.HandoffInboxService/SubmitLead");
+  EXPECT_EQ(MethodFor(*KindFromName("LeadErasure")),
+            "/funnel.handoff.v1.HandoffInboxService/EraseLead");
   EXPECT_EQ(MethodFor(*KindFromName("HandoffDecision")),
             "/funnel.handoff.v1.HandoffFeedbackService/ReportDecision");
   EXPECT_EQ(MethodFor(*KindFromName("DealOutcome")),

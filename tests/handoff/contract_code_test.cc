@@ -51,8 +51,9 @@ TEST(ValidationTest, MoneyContactAndUuidNameTheirFields) {
   EXPECT_THAT(ValidateContactFields(contact, "contact."),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("contact.phone")));
   EXPECT_THAT(RequireUuid("3f2b8c1e-0d4a-4b6e-9c1f-2a7d5e8b9c0d", "handoff_id"), IsOk());
-  EXPECT_THAT(RequireUuid("short", "handoff_id"),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("handoff_id: must be a UUID")));
+  EXPECT_THAT(
+      RequireUuid("short", "handoff_id"),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("handoff_id: must be a UUID")));
 }
 
 TEST(ScrubTest, ErasureLeavesNothingThatNamesThePerson) {

@@ -2,9 +2,8 @@
 // fields it does not know are ignored, fields the sender did not set are defaulted.
 
 #include <gmock/gmock.h>
-#include <gtest/gtest.h>
-
 #include <grpcpp/generic/generic_stub.h>
+#include <gtest/gtest.h>
 
 #include "absl/synchronization/notification.h"
 #include "common/ids.h"
@@ -23,9 +22,10 @@ TEST_F(ContractVersionTest, NewerSenderWithUnknownFieldsIsAccepted) {
   bytes += std::string("\x98\x06\x01", 3);
   bytes += std::string("\xa2\x06\x05hello", 8);
   std::string reply;
-  grpc::Status status = funnel::testing::CallRaw(
-      grpc::CreateChannel(absl::StrCat("127.0.0.1:", host_->port()), grpc::InsecureChannelCredentials()),
-      "/funnel.handoff.v1.HandoffInboxService/SubmitLead", bytes, &reply);
+  grpc::Status status =
+      funnel::testing::CallRaw(grpc::CreateChannel(absl::StrCat("127.0.0.1:", host_->port()),
+                                                   grpc::InsecureChannelCredentials()),
+                               "/funnel.handoff.v1.HandoffInboxService/SubmitLead", bytes, &reply);
   ASSERT_TRUE(status.ok()) << status.error_message();
   handoff::v1::SubmitLeadResponse receipt;
   ASSERT_TRUE(receipt.ParseFromString(reply));

@@ -7,9 +7,9 @@
 #include <thread>
 
 #include "common/ids.h"
+#include "common/testing/status_matchers.h"
 #include "handoff/outbox.h"
 #include "handoff/outbox_relay.h"
-#include "common/testing/status_matchers.h"
 #include "marketing_service/migrations.h"
 #include "tests/sales/sales_fixture.h"
 
@@ -29,12 +29,17 @@ class RelayIntegrationTest : public sales::SalesFixture {
 
   // Queues a LeadHandoff for `lead_id` in marketing's outbox; returns its id.
   std::string Queue(int64_t lead_id) {
-    handoff::v1::LeadHandoff event = Lead(lead_id, absl::StrCat("p", lead_id, "@example.com"), "Co");
-    EXPECT_THAT(outbox_pool_.InTransaction("queue", [&](sql::Connection& conn) {
-      handoff::InsertOutboxEvent(conn, event.handoff_id(), lead_id, handoff::EventKind::kLeadHandoff,
-                                 event.SerializeAsString(), absl::Now());
-      return absl::OkStatus();
-    }), IsOk());
+    handoff::v1::LeadHandoff event =
+        Lead(lead_id, absl::StrCat("p", lead_id, "@example.com"), "Co");
+    EXPECT_THAT(outbox_pool_.InTransaction("queue",
+                                           [&](sql::Connection& conn) {
+                                             handoff::InsertOutboxEvent(
+                                                 conn, event.handoff_id(), lead_id,
+                                                 handoff::EventKind::kLeadHandoff,
+                                                 event.SerializeAsString(), absl::Now());
+                                             return absl::OkStatus();
+                                           }),
+                IsOk());
     return event.handoff_id();
   }
 
@@ -42,7 +47,8 @@ class RelayIntegrationTest : public sales::SalesFixture {
   void QueueUnknownKind(int64_t lead_id) {
     outbox_db_.Execute(absl::StrCat(
         "INSERT INTO outbox (event_id, lead_id, kind, payload, created_at, next_attempt_at) "
-        "VALUES (UUID(), ", lead_id, ", 'Bogus', '', NOW(6), NOW(6))"));
+        "VALUES (UUID(), ",
+        lead_id, ", 'Bogus', '', NOW(6), NOW(6))"));
   }
 
   handoff::RelayOptions Options() {
@@ -93,8 +99,8 @@ TEST_F(RelayIntegrationTest, ALeadsLaterEventsWaitForItsEarlierOne) {
   EXPECT_EQ(outbox_db_.QueryInt(absl::StrCat("SELECT COUNT(*) FROM outbox WHERE event_id = '", free,
                                              "' AND delivered_at IS NOT NULL")),
             1);
-  EXPECT_EQ(outbox_db_.QueryInt(absl::StrCat("SELECT attempts FROM outbox WHERE event_id = '", blocked,
-                                             "'")),
+  EXPECT_EQ(outbox_db_.QueryInt(
+                absl::StrCat("SELECT attempts FROM outbox WHERE event_id = '", blocked, "'")),
             0);
   EXPECT_EQ(outbox_db_.QueryInt("SELECT attempts FROM outbox WHERE kind = 'Bogus'"), 1);
 }

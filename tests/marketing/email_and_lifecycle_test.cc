@@ -22,8 +22,8 @@ TEST(LifecycleTest, OnlyNurturableConsentingLeadsQualify) {
                 StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("erased")));
   }
   for (v1::LeadStage stage :
-       {v1::LEAD_STAGE_MARKETING_QUALIFIED, v1::LEAD_STAGE_HANDED_OFF, v1::LEAD_STAGE_SALES_ACCEPTED,
-        v1::LEAD_STAGE_CUSTOMER, v1::LEAD_STAGE_DISQUALIFIED}) {
+       {v1::LEAD_STAGE_MARKETING_QUALIFIED, v1::LEAD_STAGE_HANDED_OFF,
+        v1::LEAD_STAGE_SALES_ACCEPTED, v1::LEAD_STAGE_CUSTOMER, v1::LEAD_STAGE_DISQUALIFIED}) {
     EXPECT_THAT(CheckQualifiable(stage, CONSENT_STATUS_OPTED_IN, false),
                 StatusIs(absl::StatusCode::kFailedPrecondition));
   }

@@ -18,35 +18,40 @@ class FunnelStatsTest : public MarketingFixture {
   const absl::Time day_ = absl::FromUnixSeconds(1'773'100'800);  // 2026-03-10
 
   int64_t CaptureAt(const std::string& email, absl::Time when, int64_t campaign = 0) {
-    auto lead = leads_.Capture(Capture(email, campaign, handoff::v1::TOUCHPOINT_TYPE_EMAIL_CLICK), "t", when);
+    auto lead = leads_.Capture(Capture(email, campaign, handoff::v1::TOUCHPOINT_TYPE_EMAIL_CLICK),
+                               "t", when);
     EXPECT_THAT(lead, IsOk());
     return lead.ok() ? lead->lead().lead_id() : 0;
   }
 
   // A handoff created `mql_after` after the lead's capture, delivered `delivery`
   // later and decided (1 accepted, 2 rejected) `decision_after` after delivery.
-  void HandOff(int64_t lead_id, absl::Time captured, absl::Duration mql_after, absl::Duration delivery,
-               int decision, absl::Duration decision_after) {
+  void HandOff(int64_t lead_id, absl::Time captured, absl::Duration mql_after,
+               absl::Duration delivery, int decision, absl::Duration decision_after) {
     const absl::Time created = captured + mql_after;
     const absl::Time delivered = created + delivery;
     db_.Execute(absl::StrCat(
-        "INSERT INTO handoffs (handoff_id, lead_id, method, created_at, lead_created_at, delivered_at, decision, ",
+        "INSERT INTO handoffs (handoff_id, lead_id, method, created_at, lead_created_at, "
+        "delivered_at, decision, ",
         "rejection_reason, decided_at) VALUES (UUID(), ", lead_id, ", 1, FROM_UNIXTIME(",
         absl::ToUnixSeconds(created), "), FROM_UNIXTIME(", absl::ToUnixSeconds(captured),
-        "), FROM_UNIXTIME(", absl::ToUnixSeconds(delivered), "), ", decision, ", ", decision == 2 ? 3 : 0,
-        ", ", decision == 0 ? "NULL" : absl::StrCat("FROM_UNIXTIME(", absl::ToUnixSeconds(delivered + decision_after), ")"),
+        "), FROM_UNIXTIME(", absl::ToUnixSeconds(delivered), "), ", decision, ", ",
+        decision == 2 ? 3 : 0, ", ",
+        decision == 0
+            ? "NULL"
+            : absl::StrCat("FROM_UNIXTIME(", absl::ToUnixSeconds(delivered + decision_after), ")"),
         ")"));
   }
 };
 
 TEST_F(FunnelStatsTest, LeadsCapturedCountsWholeDaysAndTheEdgesOfARange) {
   const int64_t campaign = ActiveCampaign("days");
-  CaptureAt("a@example.com", day_ - absl::Hours(47));           // day-2 01:00
+  CaptureAt("a@example.com", day_ - absl::Hours(47));            // day-2 01:00
   CaptureAt("b@example.com", day_ - absl::Hours(19), campaign);  // day-1 05:00
-  CaptureAt("c@example.com", day_ - absl::Hours(1));            // day-1 23:00
+  CaptureAt("c@example.com", day_ - absl::Hours(1));             // day-1 23:00
   CaptureAt("d@example.com", day_ + absl::Hours(2), campaign);   // day 02:00
-  CaptureAt("e@example.com", day_ + absl::Hours(36));           // day+1 12:00
-  CaptureAt("f@example.com", day_ + absl::Hours(50));           // day+2 02:00
+  CaptureAt("e@example.com", day_ + absl::Hours(36));            // day+1 12:00
+  CaptureAt("f@example.com", day_ + absl::Hours(50));            // day+2 02:00
 
   auto captured = [&](absl::Time start, absl::Time end, int64_t campaign_id = 0) -> int64_t {
     auto stats = campaigns_.FunnelStats(start, end, campaign_id, 0);
@@ -55,7 +60,8 @@ TEST_F(FunnelStatsTest, LeadsCapturedCountsWholeDaysAndTheEdgesOfARange) {
   };
   // Partial first day, two whole days, partial last day.
   EXPECT_EQ(captured(day_ - absl::Hours(46), day_ + absl::Hours(37)), 4);
-  EXPECT_EQ(captured(day_ - absl::Hours(47), day_ + absl::Hours(36)), 4);  // start inclusive, end exclusive
+  EXPECT_EQ(captured(day_ - absl::Hours(47), day_ + absl::Hours(36)),
+            4);  // start inclusive, end exclusive
   EXPECT_EQ(captured(day_ - absl::Hours(24), day_ + absl::Hours(24)), 3);  // whole days only
   EXPECT_EQ(captured(day_ - absl::Hours(20), day_ - absl::Hours(18)), 1);  // inside one day
   EXPECT_EQ(captured(absl::UnixEpoch(), day_ + absl::Hours(72)), 6);

@@ -60,7 +60,8 @@ TEST(ImportWriterTest, RowsOfOnePersonAreWrittenInStreamOrderOneBatchAtATime) {
   EXPECT_LE(most_in_flight.load(), 2);  // one batch per lane at a time
   for (const auto& [email, rows] : seen) {
     ASSERT_FALSE(rows.empty());
-    for (size_t i = 1; i < rows.size(); ++i) EXPECT_LT(std::stoi(rows[i - 1]), std::stoi(rows[i])) << email;
+    for (size_t i = 1; i < rows.size(); ++i)
+      EXPECT_LT(std::stoi(rows[i - 1]), std::stoi(rows[i])) << email;
   }
 }
 
@@ -83,7 +84,8 @@ TEST(ImportWriterTest, RowErrorsComeBackInRowOrder) {
       AddRowError(row, absl::InvalidArgumentError("contact.email: not a valid address"), &summary);
       continue;
     }
-    ASSERT_TRUE(writer.Add(row, Row(absl::StrCat(row % 10 == 3 ? "bad" : "ok", row, "@example.com"))).ok());
+    ASSERT_TRUE(
+        writer.Add(row, Row(absl::StrCat(row % 10 == 3 ? "bad" : "ok", row, "@example.com"))).ok());
   }
   ASSERT_TRUE(writer.Finish().ok());
   std::vector<int64_t> rows;
@@ -96,7 +98,8 @@ TEST(ImportWriterTest, RowErrorsComeBackInRowOrder) {
 TEST(ImportWriterTest, ADatabaseFailureStopsTheImportAndSaysWhatCommitted) {
   std::atomic<int> batches{0};
   ImportWriter::WriteBatch write = [&](const std::vector<CaptureItem>& batch) {
-    if (++batches == 3) return ImportWriter::Results(batch.size(), absl::UnavailableError("database down"));
+    if (++batches == 3)
+      return ImportWriter::Results(batch.size(), absl::UnavailableError("database down"));
     ImportWriter::Results results;
     for (size_t i = 0; i < batch.size(); ++i) {
       v1::CaptureLeadResponse created;
@@ -120,7 +123,8 @@ TEST(ImportWriterTest, ADatabaseFailureStopsTheImportAndSaysWhatCommitted) {
   // Every batch but the failed one committed (one per lane could be in flight).
   EXPECT_EQ(summary.created() % 5, 0);
   EXPECT_GE(summary.created(), 10);
-  EXPECT_THAT(std::string(status.message()), HasSubstr(absl::StrCat(summary.created(), " created")));
+  EXPECT_THAT(std::string(status.message()),
+              HasSubstr(absl::StrCat(summary.created(), " created")));
 }
 
 }  // namespace

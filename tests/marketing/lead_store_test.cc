@@ -13,10 +13,10 @@ namespace {
 
 using ::funnel::testing::IsOk;
 using ::funnel::testing::StatusIs;
-using ::testing::HasSubstr;
 using handoff::v1::TOUCHPOINT_TYPE_DEMO_REQUEST;
 using handoff::v1::TOUCHPOINT_TYPE_EMAIL_CLICK;
 using handoff::v1::TOUCHPOINT_TYPE_WEBINAR_ATTENDED;
+using ::testing::HasSubstr;
 
 using LeadStoreTest = MarketingFixture;
 
@@ -26,8 +26,8 @@ TEST_F(LeadStoreTest, ConcurrentCapturesOfOneEmailMakeExactlyOneLead) {
   std::vector<absl::StatusOr<v1::CaptureLeadResponse>> results(16, absl::UnknownError("unset"));
   for (int i = 0; i < 16; ++i) {
     threads.emplace_back([&, i] {
-      results[i] = leads_.Capture(Capture("same@example.com", campaign, TOUCHPOINT_TYPE_EMAIL_CLICK),
-                                  "test", absl::Now());
+      results[i] = leads_.Capture(
+          Capture("same@example.com", campaign, TOUCHPOINT_TYPE_EMAIL_CLICK), "test", absl::Now());
     });
   }
   for (auto& t : threads) t.join();
@@ -55,8 +55,9 @@ TEST_F(LeadStoreTest, ConcurrentBatchesOfTheSameNewEmailsMakeOneLeadEach) {
       std::vector<CaptureItem> batch;
       for (int i = 0; i < 50; ++i) {
         const int n = t % 2 == 0 ? i : 49 - i;  // two orders
-        batch.push_back({Capture(absl::StrCat("new", n, "@example.com"), campaign, TOUCHPOINT_TYPE_EMAIL_CLICK),
-                         "t", absl::Now()});
+        batch.push_back(
+            {Capture(absl::StrCat("new", n, "@example.com"), campaign, TOUCHPOINT_TYPE_EMAIL_CLICK),
+             "t", absl::Now()});
       }
       results[t] = leads_.CaptureMany(batch);
     });
@@ -85,7 +86,8 @@ TEST_F(LeadStoreTest, LeadCreatedAndMadeHotInOneBatchIsQualified) {
   const int64_t campaign = ActiveCampaign("hot-batch");
   std::vector<CaptureItem> batch;
   for (const char* email : {"hot@example.com", "other@example.com", "hot@example.com"}) {
-    batch.push_back({Capture(email, campaign, TOUCHPOINT_TYPE_DEMO_REQUEST), "t", absl::Now()});  // 40 each
+    batch.push_back(
+        {Capture(email, campaign, TOUCHPOINT_TYPE_DEMO_REQUEST), "t", absl::Now()});  // 40 each
   }
   const auto results = leads_.CaptureMany(batch);
   for (const auto& r : results) ASSERT_THAT(r, IsOk());
@@ -105,14 +107,17 @@ TEST_F(LeadStoreTest, LeadCreatedAndMadeHotInOneBatchIsQualified) {
   EXPECT_EQ(stored->etag(), results[2]->lead().etag());
   EXPECT_EQ(stored->create_time().seconds(), results[2]->lead().create_time().seconds());
   EXPECT_EQ(stored->create_time().nanos(), results[2]->lead().create_time().nanos());
-  EXPECT_EQ(db_.QueryInt(absl::StrCat("SELECT COUNT(*) FROM handoffs WHERE lead_id = ", hot,
-                                      " AND lead_created_at = (SELECT created_at FROM leads WHERE lead_id = ", hot,
-                                      ")")),
+  EXPECT_EQ(db_.QueryInt(absl::StrCat(
+                "SELECT COUNT(*) FROM handoffs WHERE lead_id = ", hot,
+                " AND lead_created_at = (SELECT created_at FROM leads WHERE lead_id = ", hot, ")")),
             1);
   EXPECT_EQ(db_.QueryInt(absl::StrCat("SELECT COUNT(*) FROM outbox WHERE lead_id = ", hot)), 1);
-  EXPECT_EQ(db_.QueryInt(absl::StrCat("SELECT COUNT(*) FROM touchpoints WHERE lead_id = ", hot)), 2);
-  for (const char* table : {"touchpoints", "lead_history", "handoffs", "outbox", "campaign_leads"}) {
-    EXPECT_EQ(db_.QueryInt(absl::StrCat("SELECT COUNT(*) FROM ", table, " WHERE lead_id <= 0")), 0) << table;
+  EXPECT_EQ(db_.QueryInt(absl::StrCat("SELECT COUNT(*) FROM touchpoints WHERE lead_id = ", hot)),
+            2);
+  for (const char* table :
+       {"touchpoints", "lead_history", "handoffs", "outbox", "campaign_leads"}) {
+    EXPECT_EQ(db_.QueryInt(absl::StrCat("SELECT COUNT(*) FROM ", table, " WHERE lead_id <= 0")), 0)
+        << table;
   }
 }
 
@@ -132,7 +137,8 @@ TEST_F(LeadStoreTest, MergeFillsOnlyEmptyFields) {
 
 TEST_F(LeadStoreTest, PagesStayStableWhileLeadsAreInserted) {
   for (int i = 0; i < 25; ++i) {
-    ASSERT_THAT(leads_.Capture(Capture(absl::StrCat("p", i, "@example.com")), "t", absl::Now()), IsOk());
+    ASSERT_THAT(leads_.Capture(Capture(absl::StrCat("p", i, "@example.com")), "t", absl::Now()),
+                IsOk());
   }
   LeadFilter filter;
   filter.scope = "test";
@@ -161,9 +167,10 @@ TEST_F(LeadStoreTest, PagesStayStableWhileLeadsAreInserted) {
 TEST_F(LeadStoreTest, ScoreOrderPagesCoverEveryLeadOnce) {
   const int64_t campaign = ActiveCampaign("c");
   for (int i = 0; i < 12; ++i) {
-    auto r = leads_.Capture(Capture(absl::StrCat("s", i, "@example.com"), campaign,
-                                    i % 2 ? TOUCHPOINT_TYPE_EMAIL_CLICK : TOUCHPOINT_TYPE_WEBINAR_ATTENDED),
-                            "t", absl::Now());
+    auto r = leads_.Capture(
+        Capture(absl::StrCat("s", i, "@example.com"), campaign,
+                i % 2 ? TOUCHPOINT_TYPE_EMAIL_CLICK : TOUCHPOINT_TYPE_WEBINAR_ATTENDED),
+        "t", absl::Now());
     ASSERT_THAT(r, IsOk());
   }
   LeadFilter filter;
@@ -199,7 +206,8 @@ TEST_F(LeadStoreTest, StaleEtagIsAbortedAndChangesNothing) {
 
 TEST_F(LeadStoreTest, RequestIdMakesRetriesReturnTheFirstResult) {
   const int64_t campaign = ActiveCampaign("c");
-  v1::CaptureLeadRequest request = Capture("retry@example.com", campaign, TOUCHPOINT_TYPE_EMAIL_CLICK);
+  v1::CaptureLeadRequest request =
+      Capture("retry@example.com", campaign, TOUCHPOINT_TYPE_EMAIL_CLICK);
   request.set_request_id("req-1");
   auto first = leads_.Capture(request, "t", absl::Now());
   auto second = leads_.Capture(request, "t", absl::Now());
@@ -259,7 +267,8 @@ TEST_F(LeadStoreTest, OptedOutLeadIsNeverQualified) {
 TEST_F(LeadStoreTest, OptingOutWithdrawsAHandoffNotYetDelivered) {
   auto lead = leads_.Capture(Capture("late-optout@example.com"), "t", absl::Now());
   ASSERT_THAT(lead, IsOk());
-  ASSERT_THAT(leads_.Qualify(lead->lead().lead_id(), "asked for a call", "", "t", absl::Now()), IsOk());
+  ASSERT_THAT(leads_.Qualify(lead->lead().lead_id(), "asked for a call", "", "t", absl::Now()),
+              IsOk());
   EXPECT_EQ(db_.QueryInt("SELECT COUNT(*) FROM outbox WHERE delivered_at IS NULL"), 1);
   ASSERT_THAT(leads_.Unsubscribe("late-optout@example.com", "", "t"), IsOk());
   EXPECT_EQ(db_.QueryInt("SELECT COUNT(*) FROM outbox"), 0);  // nothing left to send to sales
@@ -282,7 +291,9 @@ TEST_F(LeadStoreTest, EraseRemovesPersonalDataEverywhereAndQueuesErasure) {
   EXPECT_EQ(erased->contact().first_name(), "");
   EXPECT_EQ(erased->contact().industry(), "software");  // anonymous, kept for counts
   EXPECT_EQ(db_.QueryInt("SELECT COUNT(*) FROM outbox WHERE kind = 'LeadErasure'"), 1);
-  EXPECT_EQ(db_.QueryInt("SELECT COUNT(*) FROM outbox WHERE LOCATE('erase@example.com', payload) > 0"), 0);
+  EXPECT_EQ(
+      db_.QueryInt("SELECT COUNT(*) FROM outbox WHERE LOCATE('erase@example.com', payload) > 0"),
+      0);
   // The address is free again: capturing it makes a new lead.
   auto again = leads_.Capture(Capture("erase@example.com"), "t", absl::Now());
   ASSERT_THAT(again, IsOk());
@@ -338,8 +349,9 @@ TEST_F(LeadStoreTest, CampaignCountersAgreeWithARecountOfTheTables) {
   for (int t = 0; t < 8; ++t) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < 10; ++i) {
-        v1::CaptureLeadRequest r = Capture(absl::StrCat("c", (t * 10 + i) % 30, "@example.com"), i % 2 ? a : b,
-                                           i % 3 ? TOUCHPOINT_TYPE_EMAIL_CLICK : TOUCHPOINT_TYPE_DEMO_REQUEST);
+        v1::CaptureLeadRequest r =
+            Capture(absl::StrCat("c", (t * 10 + i) % 30, "@example.com"), i % 2 ? a : b,
+                    i % 3 ? TOUCHPOINT_TYPE_EMAIL_CLICK : TOUCHPOINT_TYPE_DEMO_REQUEST);
         if (i == 7) r.set_consent(handoff::v1::CONSENT_STATUS_OPTED_OUT);
         if (i == 9) r.set_consent(handoff::v1::CONSENT_STATUS_OPTED_IN);
         EXPECT_THAT(leads_.Capture(r, "t", absl::Now()), IsOk());
@@ -349,7 +361,8 @@ TEST_F(LeadStoreTest, CampaignCountersAgreeWithARecountOfTheTables) {
   for (auto& t : threads) t.join();
   std::vector<CaptureItem> batch;
   for (int i = 0; i < 6; ++i) {
-    v1::CaptureLeadRequest r = Capture(absl::StrCat("batch", i % 4, "@example.com"), a, TOUCHPOINT_TYPE_WEBINAR_ATTENDED);
+    v1::CaptureLeadRequest r =
+        Capture(absl::StrCat("batch", i % 4, "@example.com"), a, TOUCHPOINT_TYPE_WEBINAR_ATTENDED);
     if (i == 5) r.set_consent(handoff::v1::CONSENT_STATUS_OPTED_OUT);
     batch.push_back({r, "t", absl::Now()});
   }
@@ -372,17 +385,22 @@ TEST_F(LeadStoreTest, CampaignCountersAgreeWithARecountOfTheTables) {
     SCOPED_TRACE(campaign);
     auto m = campaigns_.Metrics(campaign, absl::Now());
     ASSERT_THAT(m, IsOk());
-    EXPECT_EQ(m->reach(), db_.QueryInt(absl::StrCat(
-                              "SELECT COUNT(DISTINCT t.lead_id) FROM touchpoints t JOIN leads l USING (lead_id) "
-                              "WHERE t.campaign_id = ", campaign, " AND l.consent <> 3")));
+    EXPECT_EQ(
+        m->reach(),
+        db_.QueryInt(absl::StrCat(
+            "SELECT COUNT(DISTINCT t.lead_id) FROM touchpoints t JOIN leads l USING (lead_id) "
+            "WHERE t.campaign_id = ",
+            campaign, " AND l.consent <> 3")));
     EXPECT_GT(m->reach(), 0);
     int64_t counted = 0;
     for (const auto& by_type : m->touchpoints_by_type()) {
-      EXPECT_EQ(by_type.count(), db_.QueryInt(absl::StrCat("SELECT COUNT(*) FROM touchpoints WHERE campaign_id = ",
-                                                           campaign, " AND type = ", by_type.type())));
+      EXPECT_EQ(by_type.count(),
+                db_.QueryInt(absl::StrCat("SELECT COUNT(*) FROM touchpoints WHERE campaign_id = ",
+                                          campaign, " AND type = ", by_type.type())));
       counted += by_type.count();
     }
-    EXPECT_EQ(counted, db_.QueryInt(absl::StrCat("SELECT COUNT(*) FROM touchpoints WHERE campaign_id = ", campaign)));
+    EXPECT_EQ(counted, db_.QueryInt(absl::StrCat(
+                           "SELECT COUNT(*) FROM touchpoints WHERE campaign_id = ", campaign)));
   }
 }
 

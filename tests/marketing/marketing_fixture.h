@@ -50,9 +50,9 @@ class MarketingFixture : public ::testing::Test {
   }
 
   // A capture request with a touchpoint of `type` from `campaign_id`.
-  static v1::CaptureLeadRequest Capture(const std::string& email, int64_t campaign_id = 0,
-                                        handoff::v1::TouchpointType type =
-                                            handoff::v1::TOUCHPOINT_TYPE_UNSPECIFIED) {
+  static v1::CaptureLeadRequest Capture(
+      const std::string& email, int64_t campaign_id = 0,
+      handoff::v1::TouchpointType type = handoff::v1::TOUCHPOINT_TYPE_UNSPECIFIED) {
     v1::CaptureLeadRequest r;
     r.mutable_contact()->set_email(email);
     r.set_campaign_id(campaign_id);

@@ -7,7 +7,6 @@
 #include <functional>
 
 #include "absl/strings/str_cat.h"
-
 #include "tests/marketing/marketing_fixture.h"
 
 namespace funnel::marketing {
@@ -87,37 +86,115 @@ TEST_F(MarketingServiceTest, BadInputForEveryMethodNamesTheFieldAndChangesNothin
   long_request_id.set_request_id(std::string(300, 'r'));
 
   const std::vector<BadCase> cases = {
-      {"CreateSegment", Unary(&S::CreateSegment, no_name), StatusCode::INVALID_ARGUMENT, "segment.name"},
-      {"CreateSegment sizes", Unary(&S::CreateSegment, bad_sizes), StatusCode::INVALID_ARGUMENT, "segment.criteria"},
-      {"GetSegment", Unary(&S::GetSegment, v1::GetSegmentRequest()), StatusCode::INVALID_ARGUMENT, "segment_id"},
-      {"ListSegments", Unary(&S::ListSegments, [] { v1::ListSegmentsRequest r; r.set_page_size(-5); return r; }()), StatusCode::INVALID_ARGUMENT, "page_size"},
-      {"ListSegmentLeads", Unary(&S::ListSegmentLeads, [] { v1::ListSegmentLeadsRequest r; r.set_segment_id(55); return r; }()), StatusCode::NOT_FOUND, "segment 55"},
-      {"CreateCampaign", Unary(&S::CreateCampaign, no_channel), StatusCode::INVALID_ARGUMENT, "campaign.channel"},
-      {"CreateCampaign currency", Unary(&S::CreateCampaign, bad_currency), StatusCode::INVALID_ARGUMENT, "campaign.budget.currency_code"},
-      {"GetCampaign", Unary(&S::GetCampaign, [] { v1::GetCampaignRequest r; r.set_campaign_id(12); return r; }()), StatusCode::NOT_FOUND, "campaign 12"},
-      {"ListCampaigns", Unary(&S::ListCampaigns, [] { v1::ListCampaignsRequest r; r.set_state(static_cast<v1::CampaignState>(42)); return r; }()), StatusCode::INVALID_ARGUMENT, "state"},
-      {"UpdateCampaign mask", Unary(&S::UpdateCampaign, no_mask), StatusCode::INVALID_ARGUMENT, "update_mask"},
-      {"UpdateCampaign unknown", Unary(&S::UpdateCampaign, unknown_campaign), StatusCode::NOT_FOUND, "campaign 777"},
-      {"CaptureLead email", Unary(&S::CaptureLead, bad_email), StatusCode::INVALID_ARGUMENT, "contact.email: not a valid address"},
-      {"CaptureLead campaign", Unary(&S::CaptureLead, bad_campaign), StatusCode::NOT_FOUND, "campaign_id"},
-      {"CaptureLead request_id", Unary(&S::CaptureLead, long_request_id), StatusCode::INVALID_ARGUMENT, "request_id"},
-      {"GetLead", Unary(&S::GetLead, [] { v1::GetLeadRequest r; r.set_lead_id(-3); return r; }()), StatusCode::INVALID_ARGUMENT, "lead_id"},
-      {"ListLeads page_size", Unary(&S::ListLeads, negative_page), StatusCode::INVALID_ARGUMENT, "page_size"},
-      {"ListLeads page_token", Unary(&S::ListLeads, bad_token), StatusCode::INVALID_ARGUMENT, "page_token"},
-      {"UpdateLead", Unary(&S::UpdateLead, email_change), StatusCode::INVALID_ARGUMENT, "contact.email cannot be updated"},
+      {"CreateSegment", Unary(&S::CreateSegment, no_name), StatusCode::INVALID_ARGUMENT,
+       "segment.name"},
+      {"CreateSegment sizes", Unary(&S::CreateSegment, bad_sizes), StatusCode::INVALID_ARGUMENT,
+       "segment.criteria"},
+      {"GetSegment", Unary(&S::GetSegment, v1::GetSegmentRequest()), StatusCode::INVALID_ARGUMENT,
+       "segment_id"},
+      {"ListSegments",
+       Unary(&S::ListSegments,
+             [] {
+               v1::ListSegmentsRequest r;
+               r.set_page_size(-5);
+               return r;
+             }()),
+       StatusCode::INVALID_ARGUMENT, "page_size"},
+      {"ListSegmentLeads",
+       Unary(&S::ListSegmentLeads,
+             [] {
+               v1::ListSegmentLeadsRequest r;
+               r.set_segment_id(55);
+               return r;
+             }()),
+       StatusCode::NOT_FOUND, "segment 55"},
+      {"CreateCampaign", Unary(&S::CreateCampaign, no_channel), StatusCode::INVALID_ARGUMENT,
+       "campaign.channel"},
+      {"CreateCampaign currency", Unary(&S::CreateCampaign, bad_currency),
+       StatusCode::INVALID_ARGUMENT, "campaign.budget.currency_code"},
+      {"GetCampaign",
+       Unary(&S::GetCampaign,
+             [] {
+               v1::GetCampaignRequest r;
+               r.set_campaign_id(12);
+               return r;
+             }()),
+       StatusCode::NOT_FOUND, "campaign 12"},
+      {"ListCampaigns",
+       Unary(&S::ListCampaigns,
+             [] {
+               v1::ListCampaignsRequest r;
+               r.set_state(static_cast<v1::CampaignState>(42));
+               return r;
+             }()),
+       StatusCode::INVALID_ARGUMENT, "state"},
+      {"UpdateCampaign mask", Unary(&S::UpdateCampaign, no_mask), StatusCode::INVALID_ARGUMENT,
+       "update_mask"},
+      {"UpdateCampaign unknown", Unary(&S::UpdateCampaign, unknown_campaign), StatusCode::NOT_FOUND,
+       "campaign 777"},
+      {"CaptureLead email", Unary(&S::CaptureLead, bad_email), StatusCode::INVALID_ARGUMENT,
+       "contact.email: not a valid address"},
+      {"CaptureLead campaign", Unary(&S::CaptureLead, bad_campaign), StatusCode::NOT_FOUND,
+       "campaign_id"},
+      {"CaptureLead request_id", Unary(&S::CaptureLead, long_request_id),
+       StatusCode::INVALID_ARGUMENT, "request_id"},
+      {"GetLead",
+       Unary(&S::GetLead,
+             [] {
+               v1::GetLeadRequest r;
+               r.set_lead_id(-3);
+               return r;
+             }()),
+       StatusCode::INVALID_ARGUMENT, "lead_id"},
+      {"ListLeads page_size", Unary(&S::ListLeads, negative_page), StatusCode::INVALID_ARGUMENT,
+       "page_size"},
+      {"ListLeads page_token", Unary(&S::ListLeads, bad_token), StatusCode::INVALID_ARGUMENT,
+       "page_token"},
+      {"UpdateLead", Unary(&S::UpdateLead, email_change), StatusCode::INVALID_ARGUMENT,
+       "contact.email cannot be updated"},
       {"QualifyLead note", Unary(&S::QualifyLead, no_note), StatusCode::INVALID_ARGUMENT, "note"},
-      {"QualifyLead unknown", Unary(&S::QualifyLead, unknown_lead), StatusCode::NOT_FOUND, "lead 404"},
-      {"Unsubscribe bad", Unary(&S::Unsubscribe, v1::UnsubscribeRequest()), StatusCode::INVALID_ARGUMENT, "email"},
-      {"Unsubscribe unknown", Unary(&S::Unsubscribe, unsub_unknown), StatusCode::NOT_FOUND, "email"},
-      {"EraseLead", Unary(&S::EraseLead, v1::EraseLeadRequest()), StatusCode::INVALID_ARGUMENT, "lead_id"},
-      {"ListLeadHistory", Unary(&S::ListLeadHistory, [] { v1::ListLeadHistoryRequest r; r.set_lead_id(9); return r; }()), StatusCode::NOT_FOUND, "lead 9"},
-      {"RecordTouchpoint", Unary(&S::RecordTouchpoint, no_type), StatusCode::INVALID_ARGUMENT, "type"},
-      {"ListTouchpoints", Unary(&S::ListTouchpoints, v1::ListTouchpointsRequest()), StatusCode::INVALID_ARGUMENT, "lead_id"},
-      {"UpdateScoringPolicy", Unary(&S::UpdateScoringPolicy, bad_policy), StatusCode::INVALID_ARGUMENT, "policy.hot_threshold"},
-      {"UpdateScoringPolicy path", Unary(&S::UpdateScoringPolicy, bad_policy_path), StatusCode::INVALID_ARGUMENT, "update_mask"},
-      {"RescoreLeads", Unary(&S::RescoreLeads, [] { v1::RescoreLeadsRequest r; r.set_request_id(std::string(201, 'x')); return r; }()), StatusCode::INVALID_ARGUMENT, "request_id"},
-      {"GetCampaignMetrics", Unary(&S::GetCampaignMetrics, v1::GetCampaignMetricsRequest()), StatusCode::INVALID_ARGUMENT, "campaign_id"},
-      {"GetHandoffStatus", Unary(&S::GetHandoffStatus, [] { v1::GetHandoffStatusRequest r; r.set_lead_id(31); return r; }()), StatusCode::NOT_FOUND, "lead 31"},
+      {"QualifyLead unknown", Unary(&S::QualifyLead, unknown_lead), StatusCode::NOT_FOUND,
+       "lead 404"},
+      {"Unsubscribe bad", Unary(&S::Unsubscribe, v1::UnsubscribeRequest()),
+       StatusCode::INVALID_ARGUMENT, "email"},
+      {"Unsubscribe unknown", Unary(&S::Unsubscribe, unsub_unknown), StatusCode::NOT_FOUND,
+       "email"},
+      {"EraseLead", Unary(&S::EraseLead, v1::EraseLeadRequest()), StatusCode::INVALID_ARGUMENT,
+       "lead_id"},
+      {"ListLeadHistory",
+       Unary(&S::ListLeadHistory,
+             [] {
+               v1::ListLeadHistoryRequest r;
+               r.set_lead_id(9);
+               return r;
+             }()),
+       StatusCode::NOT_FOUND, "lead 9"},
+      {"RecordTouchpoint", Unary(&S::RecordTouchpoint, no_type), StatusCode::INVALID_ARGUMENT,
+       "type"},
+      {"ListTouchpoints", Unary(&S::ListTouchpoints, v1::ListTouchpointsRequest()),
+       StatusCode::INVALID_ARGUMENT, "lead_id"},
+      {"UpdateScoringPolicy", Unary(&S::UpdateScoringPolicy, bad_policy),
+       StatusCode::INVALID_ARGUMENT, "policy.hot_threshold"},
+      {"UpdateScoringPolicy path", Unary(&S::UpdateScoringPolicy, bad_policy_path),
+       StatusCode::INVALID_ARGUMENT, "update_mask"},
+      {"RescoreLeads",
+       Unary(&S::RescoreLeads,
+             [] {
+               v1::RescoreLeadsRequest r;
+               r.set_request_id(std::string(201, 'x'));
+               return r;
+             }()),
+       StatusCode::INVALID_ARGUMENT, "request_id"},
+      {"GetCampaignMetrics", Unary(&S::GetCampaignMetrics, v1::GetCampaignMetricsRequest()),
+       StatusCode::INVALID_ARGUMENT, "campaign_id"},
+      {"GetHandoffStatus",
+       Unary(&S::GetHandoffStatus,
+             [] {
+               v1::GetHandoffStatusRequest r;
+               r.set_lead_id(31);
+               return r;
+             }()),
+       StatusCode::NOT_FOUND, "lead 31"},
   };
   for (const BadCase& c : cases) {
     grpc::Status status = c.call(*stub_);
@@ -160,9 +237,11 @@ TEST_F(MarketingServiceTest, ImportLeadsAcrossBatchesMergesInStreamOrder) {
   v1::ImportLeadsResponse summary;
   auto writer = stub_->ImportLeads(&ctx, &summary);
   for (int row = 1; row <= 1203; ++row) {
-    std::string email = absl::StrCat("lead-", row % 700, row > 700 ? "@EXAMPLE.com" : "@example.com");
+    std::string email =
+        absl::StrCat("lead-", row % 700, row > 700 ? "@EXAMPLE.com" : "@example.com");
     if (row == 450 || row == 1100) email = "broken";
-    ASSERT_TRUE(writer->Write(Capture(email, row == 3 ? 999999 : 0, handoff::v1::TOUCHPOINT_TYPE_EMAIL_OPEN)));
+    ASSERT_TRUE(writer->Write(
+        Capture(email, row == 3 ? 999999 : 0, handoff::v1::TOUCHPOINT_TYPE_EMAIL_OPEN)));
   }
   writer->WritesDone();
   grpc::Status status = writer->Finish();
@@ -177,8 +256,9 @@ TEST_F(MarketingServiceTest, ImportLeadsAcrossBatchesMergesInStreamOrder) {
   EXPECT_EQ(summary.errors(2).row(), 1100);
   EXPECT_EQ(db_.QueryInt("SELECT COUNT(*) FROM leads"), 700);
   // Lead 3 came from row 703 alone (row 3 was refused); lead 4 from rows 4 and 704.
-  const std::string touches = "SELECT COUNT(*) FROM touchpoints t JOIN leads l ON l.lead_id = t.lead_id "
-                              "WHERE l.email = ";
+  const std::string touches =
+      "SELECT COUNT(*) FROM touchpoints t JOIN leads l ON l.lead_id = t.lead_id "
+      "WHERE l.email = ";
   EXPECT_EQ(db_.QueryInt(touches + "'lead-3@example.com'"), 1);
   EXPECT_EQ(db_.QueryInt(touches + "'lead-4@example.com'"), 2);
 }
@@ -214,11 +294,13 @@ TEST_F(MarketingServiceTest, SegmentLeadsMatchTheCriteriaNow) {
   {
     grpc::ClientContext again;
     v1::Segment dup;
-    EXPECT_EQ(stub_->CreateSegment(&again, seg, &dup).error_code(), grpc::StatusCode::ALREADY_EXISTS);
+    EXPECT_EQ(stub_->CreateSegment(&again, seg, &dup).error_code(),
+              grpc::StatusCode::ALREADY_EXISTS);
   }
   for (auto [email, industry, region] :
        std::vector<std::tuple<const char*, const char*, const char*>>{
-           {"in@example.com", "software", "EMEA"}, {"out1@example.com", "retail", "EMEA"},
+           {"in@example.com", "software", "EMEA"},
+           {"out1@example.com", "retail", "EMEA"},
            {"out2@example.com", "software", "APAC"}}) {
     v1::CaptureLeadRequest r = Capture(email);
     r.mutable_contact()->set_industry(industry);

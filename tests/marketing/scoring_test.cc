@@ -9,10 +9,10 @@ namespace {
 
 using ::funnel::testing::IsOk;
 using ::funnel::testing::StatusIs;
-using ::testing::HasSubstr;
 using handoff::v1::TOUCHPOINT_TYPE_DEMO_REQUEST;
 using handoff::v1::TOUCHPOINT_TYPE_EMAIL_OPEN;
 using handoff::v1::TOUCHPOINT_TYPE_WEBINAR_ATTENDED;
+using ::testing::HasSubstr;
 
 const absl::Time kT0 = absl::FromUnixSeconds(1'800'000'000);
 
@@ -22,7 +22,9 @@ v1::ScoringPolicy Policy() {
   return p;
 }
 
-TEST(ScoringTest, DefaultPolicyIsValid) { EXPECT_THAT(ValidateScoringPolicy(DefaultScoringPolicy()), IsOk()); }
+TEST(ScoringTest, DefaultPolicyIsValid) {
+  EXPECT_THAT(ValidateScoringPolicy(DefaultScoringPolicy()), IsOk());
+}
 
 TEST(ScoringTest, TemperatureFollowsThresholdsInclusively) {
   v1::ScoringPolicy p = Policy();  // warm 20, hot 60
@@ -105,16 +107,16 @@ TEST(ScoringTest, ValidationNamesTheField) {
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("policy.hot_threshold")));
   p = Policy();
   p.set_warm_threshold(0);
-  EXPECT_THAT(ValidateScoringPolicy(p), StatusIs(absl::StatusCode::kInvalidArgument,
-                                                 HasSubstr("policy.warm_threshold")));
+  EXPECT_THAT(ValidateScoringPolicy(p),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("policy.warm_threshold")));
   p = Policy();
   p.add_touchpoint_points()->set_type(TOUCHPOINT_TYPE_EMAIL_OPEN);
   EXPECT_THAT(ValidateScoringPolicy(p),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("listed twice")));
   p = Policy();
   p.set_decay_half_life_days(-1);
-  EXPECT_THAT(ValidateScoringPolicy(p), StatusIs(absl::StatusCode::kInvalidArgument,
-                                                 HasSubstr("decay_half_life_days")));
+  EXPECT_THAT(ValidateScoringPolicy(p),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("decay_half_life_days")));
 }
 
 }  // namespace

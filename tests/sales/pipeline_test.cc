@@ -73,11 +73,11 @@ TEST(PipelineTest, RowRule) {
   EXPECT_THAT(CheckCanChange({"SALES_REP", 7}, 7, 1, "opportunity 3"), IsOk());
   EXPECT_THAT(CheckCanChange({"SALES_REP", 7}, 8, 1, "opportunity 3"),
               StatusIs(absl::StatusCode::kPermissionDenied, HasSubstr("belongs to rep 8")));
-  EXPECT_THAT(CheckCanChange({"SALES_MANAGER", 1}, 8, 1, "x"), IsOk());   // team member
+  EXPECT_THAT(CheckCanChange({"SALES_MANAGER", 1}, 8, 1, "x"), IsOk());  // team member
   EXPECT_THAT(CheckCanChange({"SALES_MANAGER", 1}, 9, 2, "x"),
-              StatusIs(absl::StatusCode::kPermissionDenied));              // another team
+              StatusIs(absl::StatusCode::kPermissionDenied));  // another team
   EXPECT_THAT(CheckCanChange({"REVENUE_OPS", 0}, 9, 2, "x"),
-              StatusIs(absl::StatusCode::kPermissionDenied));              // read-only role
+              StatusIs(absl::StatusCode::kPermissionDenied));  // read-only role
   EXPECT_THAT(CheckCanChange({"ADMIN", 0}, 9, 2, "x"), IsOk());
   EXPECT_TRUE(IsManagerLike({"SALES_MANAGER", 1}));
   EXPECT_FALSE(IsManagerLike({"SALES_REP", 1}));

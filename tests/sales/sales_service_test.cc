@@ -23,7 +23,8 @@ struct BadCase {
 };
 
 template <typename Req, typename Resp>
-std::function<grpc::Status(S&)> Unary(grpc::Status (S::*method)(grpc::ClientContext*, const Req&, Resp*),
+std::function<grpc::Status(S&)> Unary(grpc::Status (S::*method)(grpc::ClientContext*, const Req&,
+                                                                Resp*),
                                       Req request) {
   return [method, request](S& stub) {
     grpc::ClientContext ctx;
@@ -43,45 +44,181 @@ TEST_F(SalesServiceTest, BadInputForEveryMethodNamesTheFieldAndChangesNothing) {
   using grpc::StatusCode;
   const std::string unknown_handoff = "00000000-0000-4000-8000-000000000000";
   const std::vector<BadCase> cases = {
-      {"CreateRep name", Unary(&S::CreateRep, Make<v1::CreateRepRequest>([](auto& r) { r.mutable_rep()->set_email("a@b.co"); })), StatusCode::INVALID_ARGUMENT, "rep.name"},
-      {"CreateRep email", Unary(&S::CreateRep, Make<v1::CreateRepRequest>([](auto& r) { r.mutable_rep()->set_name("A"); r.mutable_rep()->set_email("nope"); })), StatusCode::INVALID_ARGUMENT, "rep.email"},
-      {"CreateRep role", Unary(&S::CreateRep, Make<v1::CreateRepRequest>([](auto& r) { r.mutable_rep()->set_name("A"); r.mutable_rep()->set_email("a@b.co"); })), StatusCode::INVALID_ARGUMENT, "rep.role"},
-      {"CreateRep manager", Unary(&S::CreateRep, Make<v1::CreateRepRequest>([](auto& r) { r.mutable_rep()->set_name("A"); r.mutable_rep()->set_email("a@b.co"); r.mutable_rep()->set_role(v1::REP_ROLE_REP); r.mutable_rep()->set_manager_rep_id(99); })), StatusCode::NOT_FOUND, "rep.manager_rep_id"},
+      {"CreateRep name", Unary(&S::CreateRep, Make<v1::CreateRepRequest>([](auto& r) {
+         r.mutable_rep()->set_email("a@b.co");
+       })),
+       StatusCode::INVALID_ARGUMENT, "rep.name"},
+      {"CreateRep email", Unary(&S::CreateRep, Make<v1::CreateRepRequest>([](auto& r) {
+         r.mutable_rep()->set_name("A");
+         r.mutable_rep()->set_email("nope");
+       })),
+       StatusCode::INVALID_ARGUMENT, "rep.email"},
+      {"CreateRep role", Unary(&S::CreateRep, Make<v1::CreateRepRequest>([](auto& r) {
+         r.mutable_rep()->set_name("A");
+         r.mutable_rep()->set_email("a@b.co");
+       })),
+       StatusCode::INVALID_ARGUMENT, "rep.role"},
+      {"CreateRep manager", Unary(&S::CreateRep, Make<v1::CreateRepRequest>([](auto& r) {
+         r.mutable_rep()->set_name("A");
+         r.mutable_rep()->set_email("a@b.co");
+         r.mutable_rep()->set_role(v1::REP_ROLE_REP);
+         r.mutable_rep()->set_manager_rep_id(99);
+       })),
+       StatusCode::NOT_FOUND, "rep.manager_rep_id"},
       {"GetRep", Unary(&S::GetRep, v1::GetRepRequest()), StatusCode::INVALID_ARGUMENT, "rep_id"},
-      {"ListReps", Unary(&S::ListReps, Make<v1::ListRepsRequest>([](auto& r) { r.set_page_token("x"); })), StatusCode::INVALID_ARGUMENT, "page_token"},
-      {"ListHandoffs", Unary(&S::ListHandoffs, Make<v1::ListHandoffsRequest>([](auto& r) { r.set_state(static_cast<v1::HandoffState>(9)); })), StatusCode::INVALID_ARGUMENT, "state"},
-      {"GetHandoff", Unary(&S::GetHandoff, Make<v1::GetHandoffRequest>([](auto& r) { r.set_handoff_id("short"); })), StatusCode::INVALID_ARGUMENT, "handoff_id"},
-      {"GetHandoff unknown", Unary(&S::GetHandoff, Make<v1::GetHandoffRequest>([&](auto& r) { r.set_handoff_id(unknown_handoff); })), StatusCode::NOT_FOUND, "handoff"},
-      {"AssignHandoff", Unary(&S::AssignHandoff, Make<v1::AssignHandoffRequest>([&](auto& r) { r.set_handoff_id(unknown_handoff); })), StatusCode::INVALID_ARGUMENT, "rep_id"},
-      {"AcceptHandoff", Unary(&S::AcceptHandoff, Make<v1::AcceptHandoffRequest>([&](auto& r) { r.set_handoff_id(unknown_handoff); })), StatusCode::NOT_FOUND, "handoff"},
-      {"RejectHandoff", Unary(&S::RejectHandoff, Make<v1::RejectHandoffRequest>([&](auto& r) { r.set_handoff_id(unknown_handoff); })), StatusCode::INVALID_ARGUMENT, "reason"},
-      {"CreateAccount", Unary(&S::CreateAccount, v1::CreateAccountRequest()), StatusCode::INVALID_ARGUMENT, "account.name"},
-      {"GetAccount", Unary(&S::GetAccount, Make<v1::GetAccountRequest>([](auto& r) { r.set_account_id(5); })), StatusCode::NOT_FOUND, "account 5"},
-      {"ListAccounts", Unary(&S::ListAccounts, Make<v1::ListAccountsRequest>([](auto& r) { r.set_page_size(-1); })), StatusCode::INVALID_ARGUMENT, "page_size"},
-      {"CreateContact", Unary(&S::CreateContact, Make<v1::CreateContactRequest>([](auto& r) { r.mutable_contact()->set_email("bad"); })), StatusCode::INVALID_ARGUMENT, "contact.email"},
-      {"CreateContact account", Unary(&S::CreateContact, Make<v1::CreateContactRequest>([](auto& r) { r.mutable_contact()->set_email("c@d.co"); r.mutable_contact()->set_account_id(3); })), StatusCode::NOT_FOUND, "contact.account_id"},
-      {"GetContact", Unary(&S::GetContact, v1::GetContactRequest()), StatusCode::INVALID_ARGUMENT, "contact_id"},
-      {"ListContacts", Unary(&S::ListContacts, Make<v1::ListContactsRequest>([](auto& r) { r.set_account_id(-2); })), StatusCode::INVALID_ARGUMENT, "account_id"},
-      {"CreateOpportunity source", Unary(&S::CreateOpportunity, Make<v1::CreateOpportunityRequest>([](auto& r) { r.mutable_opportunity()->set_name("x"); r.mutable_opportunity()->set_account_id(1); r.mutable_opportunity()->set_source(v1::SOURCE_MARKETING); })), StatusCode::INVALID_ARGUMENT, "opportunity.source"},
-      {"CreateOpportunity date", Unary(&S::CreateOpportunity, Make<v1::CreateOpportunityRequest>([](auto& r) { r.mutable_opportunity()->set_name("x"); r.mutable_opportunity()->set_account_id(1); r.mutable_opportunity()->set_source(v1::SOURCE_UPSELL); r.mutable_opportunity()->set_expected_close_date("2026-13-40"); })), StatusCode::INVALID_ARGUMENT, "expected_close_date"},
-      {"GetOpportunity", Unary(&S::GetOpportunity, Make<v1::GetOpportunityRequest>([](auto& r) { r.set_opportunity_id(8); })), StatusCode::NOT_FOUND, "opportunity 8"},
-      {"ListOpportunities", Unary(&S::ListOpportunities, Make<v1::ListOpportunitiesRequest>([](auto& r) { r.set_status(static_cast<v1::OpportunityStatus>(7)); })), StatusCode::INVALID_ARGUMENT, "status"},
-      {"UpdateOpportunity mask", Unary(&S::UpdateOpportunity, Make<v1::UpdateOpportunityRequest>([](auto& r) { r.mutable_opportunity()->set_opportunity_id(1); r.mutable_update_mask()->add_paths("stage"); })), StatusCode::INVALID_ARGUMENT, "update_mask: stage"},
-      {"UpdateOpportunity money", Unary(&S::UpdateOpportunity, Make<v1::UpdateOpportunityRequest>([](auto& r) { r.mutable_opportunity()->set_opportunity_id(1); r.mutable_update_mask()->add_paths("amount"); r.mutable_opportunity()->mutable_amount()->set_amount_minor(-5); })), StatusCode::INVALID_ARGUMENT, "opportunity.amount"},
-      {"MoveOpportunityStage", Unary(&S::MoveOpportunityStage, Make<v1::MoveOpportunityStageRequest>([](auto& r) { r.set_opportunity_id(1); })), StatusCode::INVALID_ARGUMENT, "stage"},
-      {"ListStageChanges", Unary(&S::ListStageChanges, Make<v1::ListStageChangesRequest>([](auto& r) { r.set_opportunity_id(4); })), StatusCode::NOT_FOUND, "opportunity 4"},
-      {"AddObjection", Unary(&S::AddObjection, Make<v1::AddObjectionRequest>([](auto& r) { r.set_opportunity_id(1); })), StatusCode::INVALID_ARGUMENT, "text"},
-      {"ResolveObjection", Unary(&S::ResolveObjection, Make<v1::ResolveObjectionRequest>([](auto& r) { r.set_objection_id(1); r.set_resolution("ok"); })), StatusCode::NOT_FOUND, "objection 1"},
-      {"ListObjections", Unary(&S::ListObjections, v1::ListObjectionsRequest()), StatusCode::INVALID_ARGUMENT, "opportunity_id"},
-      {"CloseOpportunity won", Unary(&S::CloseOpportunity, Make<v1::CloseOpportunityRequest>([](auto& r) { r.set_opportunity_id(1); r.set_outcome(handoff::v1::OUTCOME_WON); })), StatusCode::INVALID_ARGUMENT, "amount"},
-      {"CloseOpportunity lost", Unary(&S::CloseOpportunity, Make<v1::CloseOpportunityRequest>([](auto& r) { r.set_opportunity_id(1); r.set_outcome(handoff::v1::OUTCOME_LOST); })), StatusCode::INVALID_ARGUMENT, "loss_reason"},
-      {"LogActivity link", Unary(&S::LogActivity, Make<v1::LogActivityRequest>([](auto& r) { r.mutable_activity()->set_type(v1::ACTIVITY_TYPE_CALL); })), StatusCode::INVALID_ARGUMENT, "activity"},
-      {"LogActivity type", Unary(&S::LogActivity, Make<v1::LogActivityRequest>([](auto& r) { r.mutable_activity()->set_opportunity_id(1); })), StatusCode::INVALID_ARGUMENT, "activity.type"},
-      {"ListActivities", Unary(&S::ListActivities, Make<v1::ListActivitiesRequest>([](auto& r) { r.set_page_token("zzz"); })), StatusCode::INVALID_ARGUMENT, "page_token"},
-      {"SetQuota quarter", Unary(&S::SetQuota, Make<v1::SetQuotaRequest>([](auto& r) { r.mutable_quota()->set_rep_id(1); r.mutable_quota()->set_quarter("Q4"); })), StatusCode::INVALID_ARGUMENT, "quota.quarter"},
-      {"SetQuota rep", Unary(&S::SetQuota, Make<v1::SetQuotaRequest>([](auto& r) { r.mutable_quota()->set_rep_id(6); r.mutable_quota()->set_quarter("2026-Q4"); r.mutable_quota()->mutable_revenue_target()->set_currency_code("USD"); })), StatusCode::NOT_FOUND, "quota.rep_id"},
-      {"GetRepPerformance", Unary(&S::GetRepPerformance, Make<v1::GetRepPerformanceRequest>([](auto& r) { r.set_rep_id(1); r.set_quarter("2026-Q9"); })), StatusCode::INVALID_ARGUMENT, "quarter"},
-      {"GetPipelineReport", Unary(&S::GetPipelineReport, Make<v1::GetPipelineReportRequest>([](auto& r) { r.set_rep_id(77); })), StatusCode::NOT_FOUND, "rep_id"},
+      {"ListReps",
+       Unary(&S::ListReps, Make<v1::ListRepsRequest>([](auto& r) { r.set_page_token("x"); })),
+       StatusCode::INVALID_ARGUMENT, "page_token"},
+      {"ListHandoffs", Unary(&S::ListHandoffs, Make<v1::ListHandoffsRequest>([](auto& r) {
+         r.set_state(static_cast<v1::HandoffState>(9));
+       })),
+       StatusCode::INVALID_ARGUMENT, "state"},
+      {"GetHandoff", Unary(&S::GetHandoff, Make<v1::GetHandoffRequest>([](auto& r) {
+         r.set_handoff_id("short");
+       })),
+       StatusCode::INVALID_ARGUMENT, "handoff_id"},
+      {"GetHandoff unknown", Unary(&S::GetHandoff, Make<v1::GetHandoffRequest>([&](auto& r) {
+         r.set_handoff_id(unknown_handoff);
+       })),
+       StatusCode::NOT_FOUND, "handoff"},
+      {"AssignHandoff", Unary(&S::AssignHandoff, Make<v1::AssignHandoffRequest>([&](auto& r) {
+         r.set_handoff_id(unknown_handoff);
+       })),
+       StatusCode::INVALID_ARGUMENT, "rep_id"},
+      {"AcceptHandoff", Unary(&S::AcceptHandoff, Make<v1::AcceptHandoffRequest>([&](auto& r) {
+         r.set_handoff_id(unknown_handoff);
+       })),
+       StatusCode::NOT_FOUND, "handoff"},
+      {"RejectHandoff", Unary(&S::RejectHandoff, Make<v1::RejectHandoffRequest>([&](auto& r) {
+         r.set_handoff_id(unknown_handoff);
+       })),
+       StatusCode::INVALID_ARGUMENT, "reason"},
+      {"CreateAccount", Unary(&S::CreateAccount, v1::CreateAccountRequest()),
+       StatusCode::INVALID_ARGUMENT, "account.name"},
+      {"GetAccount",
+       Unary(&S::GetAccount, Make<v1::GetAccountRequest>([](auto& r) { r.set_account_id(5); })),
+       StatusCode::NOT_FOUND, "account 5"},
+      {"ListAccounts",
+       Unary(&S::ListAccounts, Make<v1::ListAccountsRequest>([](auto& r) { r.set_page_size(-1); })),
+       StatusCode::INVALID_ARGUMENT, "page_size"},
+      {"CreateContact", Unary(&S::CreateContact, Make<v1::CreateContactRequest>([](auto& r) {
+         r.mutable_contact()->set_email("bad");
+       })),
+       StatusCode::INVALID_ARGUMENT, "contact.email"},
+      {"CreateContact account",
+       Unary(&S::CreateContact, Make<v1::CreateContactRequest>([](auto& r) {
+         r.mutable_contact()->set_email("c@d.co");
+         r.mutable_contact()->set_account_id(3);
+       })),
+       StatusCode::NOT_FOUND, "contact.account_id"},
+      {"GetContact", Unary(&S::GetContact, v1::GetContactRequest()), StatusCode::INVALID_ARGUMENT,
+       "contact_id"},
+      {"ListContacts", Unary(&S::ListContacts, Make<v1::ListContactsRequest>([](auto& r) {
+         r.set_account_id(-2);
+       })),
+       StatusCode::INVALID_ARGUMENT, "account_id"},
+      {"CreateOpportunity source",
+       Unary(&S::CreateOpportunity, Make<v1::CreateOpportunityRequest>([](auto& r) {
+         r.mutable_opportunity()->set_name("x");
+         r.mutable_opportunity()->set_account_id(1);
+         r.mutable_opportunity()->set_source(v1::SOURCE_MARKETING);
+       })),
+       StatusCode::INVALID_ARGUMENT, "opportunity.source"},
+      {"CreateOpportunity date",
+       Unary(&S::CreateOpportunity, Make<v1::CreateOpportunityRequest>([](auto& r) {
+         r.mutable_opportunity()->set_name("x");
+         r.mutable_opportunity()->set_account_id(1);
+         r.mutable_opportunity()->set_source(v1::SOURCE_UPSELL);
+         r.mutable_opportunity()->set_expected_close_date("2026-13-40");
+       })),
+       StatusCode::INVALID_ARGUMENT, "expected_close_date"},
+      {"GetOpportunity", Unary(&S::GetOpportunity, Make<v1::GetOpportunityRequest>([](auto& r) {
+         r.set_opportunity_id(8);
+       })),
+       StatusCode::NOT_FOUND, "opportunity 8"},
+      {"ListOpportunities",
+       Unary(&S::ListOpportunities, Make<v1::ListOpportunitiesRequest>([](auto& r) {
+         r.set_status(static_cast<v1::OpportunityStatus>(7));
+       })),
+       StatusCode::INVALID_ARGUMENT, "status"},
+      {"UpdateOpportunity mask",
+       Unary(&S::UpdateOpportunity, Make<v1::UpdateOpportunityRequest>([](auto& r) {
+         r.mutable_opportunity()->set_opportunity_id(1);
+         r.mutable_update_mask()->add_paths("stage");
+       })),
+       StatusCode::INVALID_ARGUMENT, "update_mask: stage"},
+      {"UpdateOpportunity money",
+       Unary(&S::UpdateOpportunity, Make<v1::UpdateOpportunityRequest>([](auto& r) {
+         r.mutable_opportunity()->set_opportunity_id(1);
+         r.mutable_update_mask()->add_paths("amount");
+         r.mutable_opportunity()->mutable_amount()->set_amount_minor(-5);
+       })),
+       StatusCode::INVALID_ARGUMENT, "opportunity.amount"},
+      {"MoveOpportunityStage",
+       Unary(&S::MoveOpportunityStage,
+             Make<v1::MoveOpportunityStageRequest>([](auto& r) { r.set_opportunity_id(1); })),
+       StatusCode::INVALID_ARGUMENT, "stage"},
+      {"ListStageChanges",
+       Unary(&S::ListStageChanges,
+             Make<v1::ListStageChangesRequest>([](auto& r) { r.set_opportunity_id(4); })),
+       StatusCode::NOT_FOUND, "opportunity 4"},
+      {"AddObjection", Unary(&S::AddObjection, Make<v1::AddObjectionRequest>([](auto& r) {
+         r.set_opportunity_id(1);
+       })),
+       StatusCode::INVALID_ARGUMENT, "text"},
+      {"ResolveObjection",
+       Unary(&S::ResolveObjection, Make<v1::ResolveObjectionRequest>([](auto& r) {
+         r.set_objection_id(1);
+         r.set_resolution("ok");
+       })),
+       StatusCode::NOT_FOUND, "objection 1"},
+      {"ListObjections", Unary(&S::ListObjections, v1::ListObjectionsRequest()),
+       StatusCode::INVALID_ARGUMENT, "opportunity_id"},
+      {"CloseOpportunity won",
+       Unary(&S::CloseOpportunity, Make<v1::CloseOpportunityRequest>([](auto& r) {
+         r.set_opportunity_id(1);
+         r.set_outcome(handoff::v1::OUTCOME_WON);
+       })),
+       StatusCode::INVALID_ARGUMENT, "amount"},
+      {"CloseOpportunity lost",
+       Unary(&S::CloseOpportunity, Make<v1::CloseOpportunityRequest>([](auto& r) {
+         r.set_opportunity_id(1);
+         r.set_outcome(handoff::v1::OUTCOME_LOST);
+       })),
+       StatusCode::INVALID_ARGUMENT, "loss_reason"},
+      {"LogActivity link", Unary(&S::LogActivity, Make<v1::LogActivityRequest>([](auto& r) {
+         r.mutable_activity()->set_type(v1::ACTIVITY_TYPE_CALL);
+       })),
+       StatusCode::INVALID_ARGUMENT, "activity"},
+      {"LogActivity type", Unary(&S::LogActivity, Make<v1::LogActivityRequest>([](auto& r) {
+         r.mutable_activity()->set_opportunity_id(1);
+       })),
+       StatusCode::INVALID_ARGUMENT, "activity.type"},
+      {"ListActivities", Unary(&S::ListActivities, Make<v1::ListActivitiesRequest>([](auto& r) {
+         r.set_page_token("zzz");
+       })),
+       StatusCode::INVALID_ARGUMENT, "page_token"},
+      {"SetQuota quarter", Unary(&S::SetQuota, Make<v1::SetQuotaRequest>([](auto& r) {
+         r.mutable_quota()->set_rep_id(1);
+         r.mutable_quota()->set_quarter("Q4");
+       })),
+       StatusCode::INVALID_ARGUMENT, "quota.quarter"},
+      {"SetQuota rep", Unary(&S::SetQuota, Make<v1::SetQuotaRequest>([](auto& r) {
+         r.mutable_quota()->set_rep_id(6);
+         r.mutable_quota()->set_quarter("2026-Q4");
+         r.mutable_quota()->mutable_revenue_target()->set_currency_code("USD");
+       })),
+       StatusCode::NOT_FOUND, "quota.rep_id"},
+      {"GetRepPerformance",
+       Unary(&S::GetRepPerformance, Make<v1::GetRepPerformanceRequest>([](auto& r) {
+         r.set_rep_id(1);
+         r.set_quarter("2026-Q9");
+       })),
+       StatusCode::INVALID_ARGUMENT, "quarter"},
+      {"GetPipelineReport",
+       Unary(&S::GetPipelineReport,
+             Make<v1::GetPipelineReportRequest>([](auto& r) { r.set_rep_id(77); })),
+       StatusCode::NOT_FOUND, "rep_id"},
   };
   for (const BadCase& c : cases) {
     grpc::Status status = c.call(*stub_);
@@ -101,8 +238,8 @@ TEST_F(SalesServiceTest, BadInputForEveryMethodNamesTheFieldAndChangesNothing) {
     handoff::v1::EraseLeadResponse r;
     EXPECT_EQ(inbox_stub_->EraseLead(&ctx, bad, &r).error_code(), StatusCode::INVALID_ARGUMENT);
   }
-  for (const char* table : {"reps", "handoffs", "accounts", "contacts", "opportunities", "objections",
-                            "activities", "quotas", "outbox"}) {
+  for (const char* table : {"reps", "handoffs", "accounts", "contacts", "opportunities",
+                            "objections", "activities", "quotas", "outbox"}) {
     EXPECT_EQ(db_.QueryInt(absl::StrCat("SELECT COUNT(*) FROM ", table)), 0) << table;
   }
 }

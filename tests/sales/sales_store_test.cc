@@ -36,8 +36,10 @@ TEST_F(SalesStoreTest, SubmittingAHandoffTwiceChangesNothing) {
 // relay replicas) is recorded once and both senders get its one receipt.
 TEST_F(SalesStoreTest, ConcurrentSubmissionsRecordEachHandoffOnce) {
   std::vector<handoff::v1::LeadHandoff> leads;
-  for (int i = 0; i < 12; ++i) leads.push_back(Lead(100 + i, absl::StrCat("p", i, "@example.com"), "Co"));
-  std::vector<absl::StatusOr<handoff::v1::SubmitLeadResponse>> receipts(24, absl::UnknownError("unset"));
+  for (int i = 0; i < 12; ++i)
+    leads.push_back(Lead(100 + i, absl::StrCat("p", i, "@example.com"), "Co"));
+  std::vector<absl::StatusOr<handoff::v1::SubmitLeadResponse>> receipts(
+      24, absl::UnknownError("unset"));
   std::vector<std::thread> threads;
   for (int t = 0; t < 24; ++t) {
     threads.emplace_back([&, t] { receipts[t] = inbox_.Submit(leads[t % 12], absl::Now()); });
@@ -137,20 +139,23 @@ TEST_F(SalesStoreTest, RepsChangeOnlyWhatTheyOwnManagersTheirTeams) {
   ASSERT_THAT(anns, IsOk());
   EXPECT_EQ(anns->owner_rep_id(), ann);
   const int64_t id = anns->opportunity_id();
-  EXPECT_THAT(opportunities_.MoveStage(id, v1::STAGE_PROPOSAL, "", {"SALES_REP", bob}, "bob", "", absl::Now()),
+  EXPECT_THAT(opportunities_.MoveStage(id, v1::STAGE_PROPOSAL, "", {"SALES_REP", bob}, "bob", "",
+                                       absl::Now()),
               StatusIs(absl::StatusCode::kPermissionDenied, HasSubstr("belongs to rep")));
-  EXPECT_THAT(opportunities_.MoveStage(id, v1::STAGE_PROPOSAL, "", {"SALES_MANAGER", other_boss}, "o", "",
-                                       absl::Now()),
+  EXPECT_THAT(opportunities_.MoveStage(id, v1::STAGE_PROPOSAL, "", {"SALES_MANAGER", other_boss},
+                                       "o", "", absl::Now()),
               StatusIs(absl::StatusCode::kPermissionDenied));
-  EXPECT_THAT(opportunities_.MoveStage(id, v1::STAGE_PROPOSAL, "", {"SALES_MANAGER", boss}, "boss", "",
-                                       absl::Now()),
+  EXPECT_THAT(opportunities_.MoveStage(id, v1::STAGE_PROPOSAL, "", {"SALES_MANAGER", boss}, "boss",
+                                       "", absl::Now()),
               IsOk());
   v1::Opportunity reassign;
   reassign.set_opportunity_id(id);
   reassign.set_owner_rep_id(bob);
-  EXPECT_THAT(opportunities_.Update(reassign, {"owner_rep_id"}, {"SALES_REP", ann}, "", absl::Now()),
-              StatusIs(absl::StatusCode::kPermissionDenied, HasSubstr("MANAGER")));
-  auto moved = opportunities_.Update(reassign, {"owner_rep_id"}, {"SALES_MANAGER", boss}, "", absl::Now());
+  EXPECT_THAT(
+      opportunities_.Update(reassign, {"owner_rep_id"}, {"SALES_REP", ann}, "", absl::Now()),
+      StatusIs(absl::StatusCode::kPermissionDenied, HasSubstr("MANAGER")));
+  auto moved =
+      opportunities_.Update(reassign, {"owner_rep_id"}, {"SALES_MANAGER", boss}, "", absl::Now());
   ASSERT_THAT(moved, IsOk());
   EXPECT_EQ(moved->owner_rep_id(), bob);
 }
@@ -171,7 +176,8 @@ TEST_F(SalesStoreTest, ClosingAMarketingDealQueuesTheOutcomeOnce) {
   ASSERT_THAT(won, IsOk());
   EXPECT_EQ(won->stage(), v1::STAGE_CLOSED_WON);
   EXPECT_EQ(won->probability(), 100);
-  ASSERT_THAT(opportunities_.Close(close, {"SALES_REP", rep}, "carol", absl::Now()), IsOk());  // replay
+  ASSERT_THAT(opportunities_.Close(close, {"SALES_REP", rep}, "carol", absl::Now()),
+              IsOk());  // replay
   close.set_request_id("");
   EXPECT_THAT(opportunities_.Close(close, {"SALES_REP", rep}, "carol", absl::Now()),
               StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("CLOSED_WON")));
@@ -180,7 +186,8 @@ TEST_F(SalesStoreTest, ClosingAMarketingDealQueuesTheOutcomeOnce) {
 
 TEST_F(SalesStoreTest, HandoffPagesCoverEveryHandoffOnce) {
   for (int i = 1; i <= 23; ++i) {
-    ASSERT_THAT(inbox_.Submit(Lead(i, absl::StrCat("l", i, "@example.com"), "Co"), absl::Now()), IsOk());
+    ASSERT_THAT(inbox_.Submit(Lead(i, absl::StrCat("l", i, "@example.com"), "Co"), absl::Now()),
+                IsOk());
   }
   std::set<std::string> ids;
   std::string token;
@@ -189,9 +196,10 @@ TEST_F(SalesStoreTest, HandoffPagesCoverEveryHandoffOnce) {
     ASSERT_THAT(page, IsOk());
     for (const auto& h : page->handoffs()) EXPECT_TRUE(ids.insert(h.handoff_id()).second);
     token = page->next_page_token();
-    ASSERT_THAT(inbox_.Submit(Lead(100 + ids.size(), absl::StrCat("n", ids.size(), "@example.com"), "Co"),
-                              absl::Now()),
-                IsOk());
+    ASSERT_THAT(
+        inbox_.Submit(Lead(100 + ids.size(), absl::StrCat("n", ids.size(), "@example.com"), "Co"),
+                      absl::Now()),
+        IsOk());
   } while (!token.empty() && ids.size() < 23);
   EXPECT_GE(ids.size(), 23u);
 }
@@ -216,7 +224,9 @@ TEST_F(SalesStoreTest, OverdueHandoffsAreListedAndFirstActivityStopsTheClock) {
   ASSERT_THAT(h, IsOk());
   EXPECT_TRUE(h->has_first_response_time());
   const int64_t first = h->first_response_time().seconds();
-  ASSERT_THAT(opportunities_.LogActivity(call, {"SALES_REP", rep}, "", absl::Now() + absl::Hours(1)), IsOk());
+  ASSERT_THAT(
+      opportunities_.LogActivity(call, {"SALES_REP", rep}, "", absl::Now() + absl::Hours(1)),
+      IsOk());
   EXPECT_EQ(inbox_.Get(late.handoff_id(), absl::Now())->first_response_time().seconds(), first);
 }
 
@@ -243,7 +253,15 @@ TEST_F(SalesStoreTest, ErasureRemovesThePersonOnce) {
 TEST_F(SalesStoreTest, FunnelStatsCountsSumsAndMediansDealsInRange) {
   const absl::Time t0 = absl::FromUnixSeconds(1'773'100'800);
   // (stage, source, currency, amount, opened days before t0, closed days after t0, campaign)
-  struct Deal { int stage; int source; const char* currency; int64_t amount; int opened; int closed; int campaign; };
+  struct Deal {
+    int stage;
+    int source;
+    const char* currency;
+    int64_t amount;
+    int opened;
+    int closed;
+    int campaign;
+  };
   const Deal deals[] = {
       {6, 1, "USD", 1000, 10, 1, 7}, {6, 1, "USD", 2000, 20, 2, 7}, {6, 2, "EUR", 500, 40, 3, 0},
       {7, 1, "USD", 9999, 5, 1, 7},  {3, 1, "USD", 300, 1, -1, 7},  {2, 2, "USD", 700, 1, -1, 0},
@@ -252,12 +270,17 @@ TEST_F(SalesStoreTest, FunnelStatsCountsSumsAndMediansDealsInRange) {
   for (const Deal& d : deals) {
     const absl::Time opened = t0 - absl::Hours(24 * d.opened);
     db_.Execute(absl::StrCat(
-        "INSERT INTO opportunities (name, account_id, owner_rep_id, source, stage, currency, amount_minor, ",
-        "closed_at, created_at, campaign_id) VALUES ('d', 1, 1, ", d.source, ", ", d.stage, ", '", d.currency, "', ",
-        d.amount, ", ", d.closed < 0 ? "NULL" : absl::StrCat("FROM_UNIXTIME(", absl::ToUnixSeconds(t0 + absl::Hours(24 * d.closed)), ")"),
+        "INSERT INTO opportunities (name, account_id, owner_rep_id, source, stage, currency, "
+        "amount_minor, ",
+        "closed_at, created_at, campaign_id) VALUES ('d', 1, 1, ", d.source, ", ", d.stage, ", '",
+        d.currency, "', ", d.amount, ", ",
+        d.closed < 0 ? "NULL"
+                     : absl::StrCat("FROM_UNIXTIME(",
+                                    absl::ToUnixSeconds(t0 + absl::Hours(24 * d.closed)), ")"),
         ", FROM_UNIXTIME(", absl::ToUnixSeconds(opened), "), ", d.campaign, ")"));
   }
-  auto stats = reports_.FunnelStats(t0 - absl::Hours(24 * 30), t0 + absl::Hours(24 * 30), 0, std::nullopt);
+  auto stats =
+      reports_.FunnelStats(t0 - absl::Hours(24 * 30), t0 + absl::Hours(24 * 30), 0, std::nullopt);
   ASSERT_THAT(stats, IsOk());
   EXPECT_EQ(stats->opportunities(), 6);  // all but the one opened 40 days before
   EXPECT_EQ(stats->won(), 3);
@@ -273,12 +296,14 @@ TEST_F(SalesStoreTest, FunnelStatsCountsSumsAndMediansDealsInRange) {
   ASSERT_EQ(stats->sales_sourced_pipeline_size(), 1);
   EXPECT_EQ(stats->sales_sourced_pipeline(0).amount_minor(), 700);
 
-  auto one_campaign = reports_.FunnelStats(t0 - absl::Hours(24 * 30), t0 + absl::Hours(24 * 30), 7, std::nullopt);
+  auto one_campaign =
+      reports_.FunnelStats(t0 - absl::Hours(24 * 30), t0 + absl::Hours(24 * 30), 7, std::nullopt);
   ASSERT_THAT(one_campaign, IsOk());
   EXPECT_EQ(one_campaign->won(), 2);
   EXPECT_DOUBLE_EQ(one_campaign->median_open_to_won_seconds(), 16.5 * 86400.0);  // 11 and 22 days
 
-  auto none = reports_.FunnelStats(t0 + absl::Hours(24 * 100), t0 + absl::Hours(24 * 101), 0, std::nullopt);
+  auto none =
+      reports_.FunnelStats(t0 + absl::Hours(24 * 100), t0 + absl::Hours(24 * 101), 0, std::nullopt);
   ASSERT_THAT(none, IsOk());
   EXPECT_EQ(none->won(), 0);
   EXPECT_DOUBLE_EQ(none->median_open_to_won_seconds(), 0);

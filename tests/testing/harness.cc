@@ -1,10 +1,10 @@
 #include "tests/testing/harness.h"
 
 #include <arpa/inet.h>
-#include <grpcpp/generic/generic_stub.h>
 #include <cppconn/resultset.h>
 #include <cppconn/statement.h>
 #include <fcntl.h>
+#include <grpcpp/generic/generic_stub.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -98,8 +98,8 @@ common::DbOptions TestDatabase::CreateOwnUser() {
   common::DbOptions own = options_;
   own.user = options_.database;  // short enough: MariaDB allows 80 characters
   own.password = absl::StrCat("pw", getpid(), options_.database.size());
-  Exec(*admin_, absl::StrCat("CREATE USER '", own.user, "'@'127.0.0.1' IDENTIFIED BY '",
-                             own.password, "'"));
+  Exec(*admin_,
+       absl::StrCat("CREATE USER '", own.user, "'@'127.0.0.1' IDENTIFIED BY '", own.password, "'"));
   Exec(*admin_, absl::StrCat("GRANT ALL PRIVILEGES ON ", options_.database, ".* TO '", own.user,
                              "'@'127.0.0.1'"));
   return own;
@@ -287,9 +287,9 @@ CommandResult RunCommand(const std::string& command) {
 }
 
 CommandResult BufCurl(const std::string& args, const std::string& key) {
-  return RunCommand(absl::StrCat(FUNNEL_BUF_PATH, " curl --protocol grpc --http2-prior-knowledge ",
-                                 key.empty() ? "" : absl::StrCat("-H 'authorization: Bearer ", key, "' "),
-                                 args));
+  return RunCommand(
+      absl::StrCat(FUNNEL_BUF_PATH, " curl --protocol grpc --http2-prior-knowledge ",
+                   key.empty() ? "" : absl::StrCat("-H 'authorization: Bearer ", key, "' "), args));
 }
 
 grpc::Status CallRaw(const std::shared_ptr<grpc::Channel>& channel, const std::string& method,

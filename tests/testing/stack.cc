@@ -1,9 +1,8 @@
 #include "tests/testing/stack.h"
 
-#include <signal.h>
-
 #include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/support/client_interceptor.h>
+#include <signal.h>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
@@ -52,14 +51,14 @@ FunnelStack::FunnelStack(const std::string& label, common::DbOptions server, int
   }
   const std::string gateway = absl::StrCat("--gateway_address=127.0.0.1:", ports_[kGateway]);
   auto service = [&](Process p, const std::string& binary, const common::DbOptions& db) {
-    specs_[p] = Spec{binary,
-                     {BinaryPath(binary), absl::StrCat("--port=", ports_[p]),
-                      "--listen_host=127.0.0.1", absl::StrCat("--db_port=", db.port),
-                      "--db_name=" + db.database, "--db_user=" + db.user, "--health_interval=100ms",
-                      "--drain_timeout=2s", gateway},
-                     {{"FUNNEL_DB_PASSWORD", db.password},
-                      {"FUNNEL_RELAY_KEY", keys_.at(p == kMarketing ? "SERVICE_MARKETING" : "SERVICE_SALES")},
-                      {"FUNNEL_INTERNAL_SECRET", secret}}};
+    specs_[p] = Spec{
+        binary,
+        {BinaryPath(binary), absl::StrCat("--port=", ports_[p]), "--listen_host=127.0.0.1",
+         absl::StrCat("--db_port=", db.port), "--db_name=" + db.database, "--db_user=" + db.user,
+         "--health_interval=100ms", "--drain_timeout=2s", gateway},
+        {{"FUNNEL_DB_PASSWORD", db.password},
+         {"FUNNEL_RELAY_KEY", keys_.at(p == kMarketing ? "SERVICE_MARKETING" : "SERVICE_SALES")},
+         {"FUNNEL_INTERNAL_SECRET", secret}}};
   };
   service(kMarketing, "marketing_service", marketing_user_);
   service(kSales, "sales_service", sales_user_);
@@ -68,21 +67,21 @@ FunnelStack::FunnelStack(const std::string& label, common::DbOptions server, int
     service(kSales2, "sales_service", sales_user_);
     absl::StrAppend(&sales_addresses, ",127.0.0.1:", ports_[kSales2]);
   }
-  specs_[kGateway] = Spec{"gateway",
-                          {BinaryPath("gateway"), absl::StrCat("--port=", ports_[kGateway]),
-                           "--listen_host=127.0.0.1",
-                           absl::StrCat("--marketing_address=127.0.0.1:", ports_[kMarketing]),
-                           "--sales_address=" + sales_addresses,
-                           "--health_interval=100ms", "--drain_timeout=2s",
-                           "--keys_file=" + keys_file_},
-                          {{"FUNNEL_INTERNAL_SECRET", secret}}};
+  specs_[kGateway] = Spec{
+      "gateway",
+      {BinaryPath("gateway"), absl::StrCat("--port=", ports_[kGateway]), "--listen_host=127.0.0.1",
+       absl::StrCat("--marketing_address=127.0.0.1:", ports_[kMarketing]),
+       "--sales_address=" + sales_addresses, "--health_interval=100ms", "--drain_timeout=2s",
+       "--keys_file=" + keys_file_},
+      {{"FUNNEL_INTERNAL_SECRET", secret}}};
   for (std::string& flag : gateway_flags) specs_[kGateway].argv.push_back(std::move(flag));
   for (Process p : processes) Start(p);
   for (Process p : processes) {
     WaitForHealth(ports_[p], "", HealthCheckResponse::SERVING, absl::Seconds(60));
   }
   // Ready when the gateway itself reaches both backends.
-  for (const char* service : {"funnel.marketing.v1.MarketingService", "funnel.sales.v1.SalesService"}) {
+  for (const char* service :
+       {"funnel.marketing.v1.MarketingService", "funnel.sales.v1.SalesService"}) {
     WaitForHealth(ports_[kGateway], service, HealthCheckResponse::SERVING, absl::Seconds(60));
   }
 }
@@ -118,7 +117,8 @@ class KeyInterceptor final : public grpc::experimental::Interceptor {
 class KeyInterceptorFactory final : public grpc::experimental::ClientInterceptorFactoryInterface {
  public:
   explicit KeyInterceptorFactory(std::string key) : key_(std::move(key)) {}
-  grpc::experimental::Interceptor* CreateClientInterceptor(grpc::experimental::ClientRpcInfo*) override {
+  grpc::experimental::Interceptor* CreateClientInterceptor(
+      grpc::experimental::ClientRpcInfo*) override {
     return new KeyInterceptor(&key_);
   }
 
@@ -130,9 +130,9 @@ class KeyInterceptorFactory final : public grpc::experimental::ClientInterceptor
 
 std::string MakeKey(const std::string& keys_file, const std::string& role, const std::string& id,
                     int64_t rep_id) {
-  CommandResult r = RunCommand(absl::StrCat(BinaryPath("gateway"), " keys add --role=", role,
-                                            " --id=", id, " --rep_id=", rep_id,
-                                            " --keys_file=", keys_file, " 2>/dev/null"));
+  CommandResult r =
+      RunCommand(absl::StrCat(BinaryPath("gateway"), " keys add --role=", role, " --id=", id,
+                              " --rep_id=", rep_id, " --keys_file=", keys_file, " 2>/dev/null"));
   std::string key(absl::StripAsciiWhitespace(r.output));
   if (r.exit_code != 0 || key.empty()) {
     std::fprintf(stderr, "gateway keys add failed: %s\n", r.output.c_str());
@@ -155,9 +155,10 @@ std::string FunnelStack::AddKey(const std::string& role, const std::string& id, 
 }
 
 std::shared_ptr<grpc::Channel> FunnelStack::GatewayChannel(const std::string& key,
-                                                         bool own_connection) const {
+                                                           bool own_connection) const {
   std::vector<std::unique_ptr<grpc::experimental::ClientInterceptorFactoryInterface>> factories;
-  factories.push_back(std::make_unique<KeyInterceptorFactory>(key.empty() ? keys_.at("ADMIN") : key));
+  factories.push_back(
+      std::make_unique<KeyInterceptorFactory>(key.empty() ? keys_.at("ADMIN") : key));
   return grpc::experimental::CreateCustomChannelWithInterceptors(
       absl::StrCat("127.0.0.1:", ports_.at(kGateway)), grpc::InsecureChannelCredentials(),
       [own_connection] {

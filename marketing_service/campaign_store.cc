@@ -20,6 +20,7 @@
 #include "common/status.h"
 #include "common/time_util.h"
 #include "common/validation.h"
+#include "funnel/handoff/v1/handoff.pb.h"
 #include "handoff/validation.h"
 #include "marketing_service/lead_rows.h"
 #include "marketing_service/lifecycle.h"
@@ -58,21 +59,26 @@ constexpr absl::string_view kInsertSegment =
 // Metrics (reach and touchpoints come from the counters, see report_aggregates.h).
 constexpr absl::string_view kLeadsFirstTouched =
     "SELECT COUNT(*) FROM leads WHERE first_touch_campaign_id = ?";
-constexpr absl::string_view kHandoffCounts = R"sql(
+// Decisions as the statements compare them, named from the contract.
+const std::string kAccepted = absl::StrCat("decision = ", handoff::v1::DECISION_ACCEPTED);
+const std::string kRejected = absl::StrCat("decision = ", handoff::v1::DECISION_REJECTED);
+const std::string kHandoffCounts = absl::StrCat(R"sql(
   SELECT COUNT(DISTINCT lead_id), COALESCE(SUM(delivered_at IS NOT NULL), 0),
-         COALESCE(SUM(decision = 1), 0),
+         COALESCE(SUM()sql",
+                                                kAccepted, R"sql(), 0),
          COALESCE(SUM(sla_deadline IS NOT NULL AND
                       ((decided_at IS NULL AND sla_deadline < FROM_UNIXTIME(?)) OR
                        decided_at > sla_deadline)), 0)
-  FROM handoffs WHERE first_touch_campaign_id = ?)sql";
+  FROM handoffs WHERE first_touch_campaign_id = ?)sql");
 constexpr absl::string_view kAttributed = R"sql(
   SELECT model, SUM(amount_minor) FROM attributions
   WHERE campaign_id = ? AND currency = ? GROUP BY model)sql";
 constexpr absl::string_view kWonDeals =
     "SELECT COUNT(DISTINCT event_id) FROM attributions WHERE campaign_id = ?";
-constexpr absl::string_view kRejections = R"sql(
+const std::string kRejections = absl::StrCat(R"sql(
   SELECT rejection_reason, COUNT(*) FROM handoffs
-  WHERE first_touch_campaign_id = ? AND decision = 2 GROUP BY rejection_reason ORDER BY 1)sql";
+  WHERE first_touch_campaign_id = ? AND )sql",
+                                             kRejected, " GROUP BY rejection_reason ORDER BY 1");
 
 handoff::v1::Money MoneyOf(const std::string& currency, int64_t minor) {
   handoff::v1::Money m;
@@ -436,9 +442,10 @@ absl::StatusOr<v1::FunnelStats> CampaignStore::FunnelStats(absl::Time start, abs
                        : LeadsCaptured(conn, start, end));
             stats.set_mqls(count(conn, query("SELECT COUNT(DISTINCT lead_id) FROM handoffs",
                                              "created_at", "lead_id")));
-            auto rs = run(conn, query("SELECT rejection_reason, COUNT(*) FROM handoffs",
-                                      "decided_at", "lead_id") +
-                                    " AND decision = 2 GROUP BY rejection_reason ORDER BY 1");
+            auto rs = run(
+                conn,
+                query("SELECT rejection_reason, COUNT(*) FROM handoffs", "decided_at", "lead_id") +
+                    absl::StrCat(" AND ", kRejected, " GROUP BY rejection_reason ORDER BY 1"));
             while (rs->next()) {
               auto* r = stats.add_rejected_by_reason();
               r->set_reason(static_cast<handoff::v1::RejectionReason>(rs->getInt(1)));
@@ -471,9 +478,9 @@ absl::StatusOr<v1::FunnelStats> CampaignStore::FunnelStats(absl::Time start, abs
           },
           [&](sql::Connection& conn) {
             decided = count_and_median(
-                conn, query("SELECT SUM(decision = 1) OVER (), MEDIAN(TIMESTAMPDIFF(MICROSECOND, "
-                            "delivered_at, decided_at) / 1e6) "
-                            "OVER () FROM handoffs",
+                conn, query(absl::StrCat("SELECT SUM(", kAccepted,
+                                         ") OVER (), MEDIAN(TIMESTAMPDIFF(MICROSECOND, "
+                                         "delivered_at, decided_at) / 1e6) OVER () FROM handoffs"),
                             "decided_at", "lead_id"));
           },
       }));

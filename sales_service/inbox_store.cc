@@ -212,7 +212,8 @@ absl::StatusOr<v1::ListHandoffsResponse> InboxStore::List(const HandoffFilter& f
     params.push_back(f.lead_id);
   }
   if (f.overdue_only) {
-    absl::StrAppend(&sql, " AND state = 1 AND sla_deadline < FROM_UNIXTIME(?)");
+    absl::StrAppend(&sql, " AND state = ", v1::HANDOFF_STATE_PENDING,
+                    " AND sla_deadline < FROM_UNIXTIME(?)");
     params.push_back(UnixSecondsOf(now));
   }
   absl::StrAppend(&sql, " ORDER BY seq LIMIT ?");
@@ -333,14 +334,15 @@ absl::StatusOr<v1::AcceptHandoffResponse> InboxStore::Accept(const std::string& 
             InsertOpportunity(conn, o, actor, now, h.lead().first_touch_campaign_id());
 
         auto st = Prepare(conn, R"sql(
-          UPDATE handoffs SET state = 2, assigned_rep_id = ?, opportunity_id = ?,
+          UPDATE handoffs SET state = ?, assigned_rep_id = ?, opportunity_id = ?,
             decided_at = FROM_UNIXTIME(?), decided_by_rep_id = ?, version = version + 1
           WHERE handoff_id = ?)sql");
-        st->setInt64(1, rep.rep_id());
-        st->setInt64(2, opened.opportunity_id());
-        st->setDouble(3, UnixSecondsOf(now));
-        st->setInt64(4, rep.rep_id());
-        st->setString(5, handoff_id);
+        st->setInt(1, v1::HANDOFF_STATE_ACCEPTED);
+        st->setInt64(2, rep.rep_id());
+        st->setInt64(3, opened.opportunity_id());
+        st->setDouble(4, UnixSecondsOf(now));
+        st->setInt64(5, rep.rep_id());
+        st->setString(6, handoff_id);
         st->executeUpdate();
         ASSIGN_OR_RETURN(h, ReadHandoff(conn, handoff_id, false, now));
         QueueDecision(conn, h, rep.rep_id(), now);
@@ -362,14 +364,15 @@ absl::StatusOr<v1::Handoff> InboxStore::Reject(const std::string& handoff_id,
         RETURN_IF_ERROR(CheckCanDecide(conn, caller, h));
         const int64_t rep = h.assigned_rep_id() != 0 ? h.assigned_rep_id() : caller.rep_id;
         auto st = Prepare(conn, R"sql(
-          UPDATE handoffs SET state = 3, rejection_reason = ?, decision_note = ?,
+          UPDATE handoffs SET state = ?, rejection_reason = ?, decision_note = ?,
             decided_at = FROM_UNIXTIME(?), decided_by_rep_id = ?, version = version + 1
           WHERE handoff_id = ?)sql");
-        st->setInt(1, reason);
-        st->setString(2, note);
-        st->setDouble(3, UnixSecondsOf(now));
-        st->setInt64(4, rep);
-        st->setString(5, handoff_id);
+        st->setInt(1, v1::HANDOFF_STATE_REJECTED);
+        st->setInt(2, reason);
+        st->setString(3, note);
+        st->setDouble(4, UnixSecondsOf(now));
+        st->setInt64(5, rep);
+        st->setString(6, handoff_id);
         st->executeUpdate();
         ASSIGN_OR_RETURN(h, ReadHandoff(conn, handoff_id, false, now));
         QueueDecision(conn, h, rep, now);

@@ -18,6 +18,7 @@
 #include "handoff/outbox.h"
 #include "handoff/wake.h"
 #include "sales_service/directory_store.h"
+#include "sales_service/stage_sql.h"
 
 namespace funnel::sales {
 namespace {
@@ -266,8 +267,10 @@ absl::StatusOr<v1::ListOpportunitiesResponse> OpportunityStore::List(
     absl::StrAppend(&sql, " AND stage = ?");
     params.push_back(int64_t{f.stage});
   }
-  if (f.status == v1::OPPORTUNITY_STATUS_OPEN) absl::StrAppend(&sql, " AND stage <= 5");
-  if (f.status == v1::OPPORTUNITY_STATUS_CLOSED) absl::StrAppend(&sql, " AND stage >= 6");
+  if (f.status == v1::OPPORTUNITY_STATUS_OPEN) absl::StrAppend(&sql, " AND stage IN ", kOpenStages);
+  if (f.status == v1::OPPORTUNITY_STATUS_CLOSED) {
+    absl::StrAppend(&sql, " AND stage IN ", kClosedStages);
+  }
   if (f.source != v1::SOURCE_UNSPECIFIED) {
     absl::StrAppend(&sql, " AND source = ?");
     params.push_back(int64_t{f.source});

@@ -14,12 +14,32 @@
 #include "common/status.h"
 #include "handoff/outbox.h"
 #include "sales_service/directory_store.h"
+#include "sales_service/stage_sql.h"
 
 namespace funnel::sales {
 namespace {
 
 using common::Prepare;
 using common::UnixSecondsOf;
+
+// A rep's deals closed in a quarter.
+const std::string kClosedDealsOfRep = absl::StrCat(R"sql(
+  SELECT stage, currency, amount_minor, UNIX_TIMESTAMP(closed_at) - UNIX_TIMESTAMP(created_at)
+  FROM opportunities
+  WHERE owner_rep_id = ? AND stage IN )sql",
+                                                   kClosedStages, R"sql(
+    AND closed_at >= FROM_UNIXTIME(?) AND closed_at < FROM_UNIXTIME(?))sql");
+// A rep's open pipeline in one currency.
+const std::string kOpenPipelineOfRep = absl::StrCat(
+    "SELECT stage, probability_override, amount_minor FROM opportunities "
+    "WHERE owner_rep_id = ? AND stage IN ",
+    kOpenStages, " AND currency = ?");
+// A rep's calls and meetings in a quarter.
+const std::string kActivityCountsOfRep = absl::StrCat(
+    "SELECT COALESCE(SUM(type = ", v1::ACTIVITY_TYPE_CALL,
+    "), 0), COALESCE(SUM(type = ", v1::ACTIVITY_TYPE_MEETING,
+    "), 0) FROM activities "
+    "WHERE rep_id = ? AND occurred_at >= FROM_UNIXTIME(?) AND occurred_at < FROM_UNIXTIME(?)");
 
 // Restricts `column` (a rep id) to one rep, or a manager and their team.
 void AppendRepScope(absl::string_view column, int64_t rep_id, int64_t manager_rep_id,
@@ -97,12 +117,7 @@ absl::StatusOr<v1::RepPerformance> ReportStore::RepPerformance(int64_t rep_id,
         int64_t won = 0, lost = 0, won_minor = 0;
         std::vector<double> cycle_days;
         {
-          auto st = Prepare(conn, R"sql(
-        SELECT stage, currency, amount_minor,
-               UNIX_TIMESTAMP(closed_at) - UNIX_TIMESTAMP(created_at)
-        FROM opportunities
-        WHERE owner_rep_id = ? AND stage IN (6, 7) AND closed_at >= FROM_UNIXTIME(?)
-          AND closed_at < FROM_UNIXTIME(?))sql");
+          auto st = Prepare(conn, kClosedDealsOfRep);
           st->setInt64(1, rep_id);
           st->setDouble(2, UnixSecondsOf(quarter.start));
           st->setDouble(3, UnixSecondsOf(quarter.end));
@@ -144,9 +159,7 @@ absl::StatusOr<v1::RepPerformance> ReportStore::RepPerformance(int64_t rep_id,
         perf.set_average_sales_cycle_days(cycle_days.empty() ? 0 : total_days / cycle_days.size());
         // The open pipeline now, in the same currency.
         {
-          auto st = Prepare(conn,
-                            "SELECT stage, probability_override, amount_minor FROM opportunities "
-                            "WHERE owner_rep_id = ? AND stage <= 5 AND currency = ?");
+          auto st = Prepare(conn, kOpenPipelineOfRep);
           st->setInt64(1, rep_id);
           st->setString(2, currency);
           std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
@@ -165,9 +178,7 @@ absl::StatusOr<v1::RepPerformance> ReportStore::RepPerformance(int64_t rep_id,
           perf.mutable_weighted_forecast()->set_amount_minor(weighted);
         }
         {
-          auto st = Prepare(conn, R"sql(
-        SELECT COALESCE(SUM(type = 1), 0), COALESCE(SUM(type = 2), 0) FROM activities
-        WHERE rep_id = ? AND occurred_at >= FROM_UNIXTIME(?) AND occurred_at < FROM_UNIXTIME(?))sql");
+          auto st = Prepare(conn, kActivityCountsOfRep);
           st->setInt64(1, rep_id);
           st->setDouble(2, UnixSecondsOf(quarter.start));
           st->setDouble(3, UnixSecondsOf(quarter.end));
@@ -303,7 +314,9 @@ absl::StatusOr<v1::FunnelStats> ReportStore::FunnelStats(
             auto st = Prepare(
                 conn, absl::StrCat(
                           "SELECT stage, currency, COUNT(*), SUM(amount_minor) FROM opportunities "
-                          "WHERE stage IN (6, 7) AND closed_at >= FROM_UNIXTIME(?) AND closed_at < "
+                          "WHERE stage IN ",
+                          kClosedStages,
+                          " AND closed_at >= FROM_UNIXTIME(?) AND closed_at < "
                           "FROM_UNIXTIME(?)",
                           campaign, " GROUP BY stage, currency"));
             bind(*st, true);
@@ -323,7 +336,9 @@ absl::StatusOr<v1::FunnelStats> ReportStore::FunnelStats(
               auto st = Prepare(
                   conn,
                   absl::StrCat("SELECT MEDIAN(TIMESTAMPDIFF(MICROSECOND, created_at, closed_at) / "
-                               "1e6) OVER () FROM opportunities WHERE stage = 6 AND closed_at >= "
+                               "1e6) OVER () FROM opportunities WHERE stage = ",
+                               v1::STAGE_CLOSED_WON,
+                               " AND closed_at >= "
                                "FROM_UNIXTIME(?) AND closed_at < FROM_UNIXTIME(?)",
                                campaign, " LIMIT 1"));
               bind(*st, true);
@@ -333,8 +348,8 @@ absl::StatusOr<v1::FunnelStats> ReportStore::FunnelStats(
             }
             auto st = Prepare(
                 conn, absl::StrCat("SELECT source, currency, SUM(amount_minor) FROM opportunities "
-                                   "WHERE stage <= 5",
-                                   campaign, " GROUP BY source, currency"));
+                                   "WHERE stage IN ",
+                                   kOpenStages, campaign, " GROUP BY source, currency"));
             bind(*st, false);
             std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
             while (rs->next()) {

@@ -7,6 +7,7 @@
 #include <cppconn/resultset.h>
 #include <cppconn/statement.h>
 
+#include <initializer_list>
 #include <memory>
 #include <optional>
 #include <string>
@@ -22,6 +23,13 @@ namespace funnel::common {
 
 // `group` n times, comma-separated: the "?"s of an IN list, or the "(?, ?)" rows of
 // a multi-row VALUES.
+// An enum set as SQL, "(6, 7)", for `column IN <set>`: statements name enum values
+// from the proto (kClosedStages = SqlSet({v1::STAGE_CLOSED_WON, ...})), never as
+// bare numbers.
+inline std::string SqlSet(std::initializer_list<int> values) {
+  return absl::StrCat("(", absl::StrJoin(values, ", "), ")");
+}
+
 inline std::string Placeholders(size_t n, absl::string_view group) {
   return absl::StrJoin(std::vector<absl::string_view>(n, group), ",");
 }

@@ -115,12 +115,25 @@ absl::StatusOr<v1::LeadJourney> AssembleJourney(
       hr, [&](const auto& r, auto* out) { return marketing.ListLeadHistory(ctx().get(), r, out); },
       &history));
   for (const auto& h : history.entries()) {
-    const std::string& a = h.action();
-    if (a == "touchpoint" || a == "sales_accepted" || a == "recycled" || a == "won" || a == "lost")
-      continue;
-    if (a == "temperature_changed" && !view.scores) continue;
-    Add(&journey, h.occur_time(), v1::JOURNEY_SOURCE_MARKETING, a,
-        a == "captured" && !view.campaigns ? "captured" : h.detail());
+    using marketing::v1::HistoryAction;
+    switch (h.kind()) {
+      // Shown from their own sources: touchpoints above, decisions and deals below.
+      case HistoryAction::HISTORY_ACTION_TOUCHPOINT:
+      case HistoryAction::HISTORY_ACTION_SALES_ACCEPTED:
+      case HistoryAction::HISTORY_ACTION_RECYCLED:
+      case HistoryAction::HISTORY_ACTION_WON:
+      case HistoryAction::HISTORY_ACTION_LOST:
+        continue;
+      case HistoryAction::HISTORY_ACTION_TEMPERATURE_CHANGED:
+        if (!view.scores) continue;
+        break;
+      default:
+        break;
+    }
+    // A capture's detail names its campaign.
+    const bool hide_detail = h.kind() == HistoryAction::HISTORY_ACTION_CAPTURED && !view.campaigns;
+    Add(&journey, h.occur_time(), v1::JOURNEY_SOURCE_MARKETING, h.action(),
+        hide_detail ? h.action() : h.detail());
   }
 
   // Sales: each handoff's decision, then its opportunity's moves and activities.

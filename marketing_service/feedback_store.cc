@@ -81,7 +81,7 @@ absl::StatusOr<handoff::v1::ReportDecisionResponse> FeedbackStore::ApplyDecision
         if (row) {
           const std::string actor = absl::StrCat("sales rep ", d.decided_by_rep_id());
           if (accepted) {
-            AddHistory(conn, row->lead.lead_id(), actor, "sales_accepted",
+            AddHistory(conn, row->lead.lead_id(), actor, v1::HISTORY_ACTION_SALES_ACCEPTED,
                        absl::StrCat(v1::LeadStage_Name(row->lead.stage()),
                                     " -> SALES_ACCEPTED; opportunity ", d.opportunity_id()),
                        now);
@@ -93,7 +93,7 @@ absl::StatusOr<handoff::v1::ReportDecisionResponse> FeedbackStore::ApplyDecision
             const double fit = FitPoints(policy, row->lead.contact());
             row->engagement = Engagement{std::max(0.0, policy.warm_threshold() - fit), now};
             Rescore(policy, *row, now);
-            AddHistory(conn, row->lead.lead_id(), actor, "recycled",
+            AddHistory(conn, row->lead.lead_id(), actor, v1::HISTORY_ACTION_RECYCLED,
                        absl::StrCat(v1::LeadStage_Name(row->lead.stage()), " -> RECYCLED; ",
                                     handoff::v1::RejectionReason_Name(d.rejection_reason()),
                                     d.note().empty() ? "" : absl::StrCat("; ", d.note())),
@@ -151,14 +151,14 @@ absl::StatusOr<handoff::v1::ReportOutcomeResponse> FeedbackStore::ApplyOutcome(
         insert->setInt64(6, c.amount_minor);
         insert->executeUpdate();
       }
-      AddHistory(conn, row.lead.lead_id(), actor, "won",
+      AddHistory(conn, row.lead.lead_id(), actor, v1::HISTORY_ACTION_WON,
                  absl::StrCat(v1::LeadStage_Name(row.lead.stage()), " -> CUSTOMER; ",
                               o.amount().amount_minor(), " ", o.amount().currency_code()),
                  now);
       row.lead.set_stage(v1::LEAD_STAGE_CUSTOMER);
     } else {
       row.lead.set_loss_reason(o.loss_reason());
-      AddHistory(conn, row.lead.lead_id(), actor, "lost",
+      AddHistory(conn, row.lead.lead_id(), actor, v1::HISTORY_ACTION_LOST,
                  handoff::v1::LossReason_Name(o.loss_reason()), now);
     }
     SaveLead(conn, row, now);
@@ -188,7 +188,7 @@ void OnEventDelivered(sql::Connection& conn, const handoff::RelayedEvent& event,
   }
   const absl::Time now = absl::Now();
   row->lead.set_stage(v1::LEAD_STAGE_HANDED_OFF);
-  AddHistory(conn, event.lead_id, "handoff", "handed_off",
+  AddHistory(conn, event.lead_id, "handoff", v1::HISTORY_ACTION_HANDED_OFF,
              absl::StrCat("MARKETING_QUALIFIED -> HANDED_OFF; handoff ", event.event_id), now);
   SaveLead(conn, *row, now);
 }

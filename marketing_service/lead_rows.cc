@@ -9,6 +9,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "common/mysql/sql_util.h"
 #include "common/time_util.h"
 #include "marketing_service/report_aggregates.h"
@@ -262,12 +263,26 @@ void InsertLeads(sql::Connection& conn, const std::vector<LeadRow*>& rows, absl:
   }
 }
 
+std::string HistoryActionName(v1::HistoryAction action) {
+  return absl::AsciiStrToLower(
+      absl::StripPrefix(v1::HistoryAction_Name(action), "HISTORY_ACTION_"));
+}
+
+v1::HistoryAction HistoryActionFromName(absl::string_view name) {
+  v1::HistoryAction action = v1::HISTORY_ACTION_UNSPECIFIED;
+  if (!v1::HistoryAction_Parse(absl::StrCat("HISTORY_ACTION_", absl::AsciiStrToUpper(name)),
+                               &action)) {
+    return v1::HISTORY_ACTION_UNSPECIFIED;
+  }
+  return action;
+}
+
 void AddHistory(sql::Connection& conn, int64_t lead_id, const std::string& actor,
-                absl::string_view action, absl::string_view detail, absl::Time now) {
+                v1::HistoryAction action, absl::string_view detail, absl::Time now) {
   auto st = Prepare(conn, kInsertHistory);
   st->setInt64(1, lead_id);
   st->setString(2, actor);
-  st->setString(3, std::string(action));
+  st->setString(3, HistoryActionName(action));
   st->setString(4, std::string(detail));
   st->setDouble(5, UnixSecondsOf(now));
   st->executeUpdate();

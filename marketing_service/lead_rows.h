@@ -63,7 +63,12 @@ void BumpVersion(LeadRow& row, absl::Time now);
 
 // Appends to the lead's audit history.
 void AddHistory(sql::Connection& conn, int64_t lead_id, const std::string& actor,
-                absl::string_view action, absl::string_view detail, absl::Time now);
+                v1::HistoryAction action, absl::string_view detail, absl::Time now);
+
+// How a history action is stored and shown as text ("captured"), and back
+// (HISTORY_ACTION_UNSPECIFIED for a name this build does not know).
+std::string HistoryActionName(v1::HistoryAction action);
+v1::HistoryAction HistoryActionFromName(absl::string_view name);
 
 // Appends " AND ..." conditions on leads `l` that match a segment's criteria.
 void AppendSegmentCriteria(const v1::SegmentCriteria& criteria, std::string* where,

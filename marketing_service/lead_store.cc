@@ -148,7 +148,7 @@ absl::Status QualifyLocked(sql::Connection& conn, LeadRow& row,
   handoff::InsertOutboxEvent(conn, handoff_id, lead.lead_id(), handoff::EventKind::kLeadHandoff,
                              event.SerializeAsString(), now);
   AddHistory(
-      conn, lead.lead_id(), actor, "qualified",
+      conn, lead.lead_id(), actor, v1::HISTORY_ACTION_QUALIFIED,
       absl::StrCat(handoff::v1::QualificationMethod_Name(method), "; ", v1::LeadStage_Name(before),
                    " -> MARKETING_QUALIFIED; handoff ", handoff_id),
       now);
@@ -161,7 +161,7 @@ absl::Status QualifyIfHot(sql::Connection& conn, LeadRow& row, handoff::v1::Temp
   const v1::Lead& lead = row.lead;
   if (lead.temperature() != handoff::v1::TEMPERATURE_HOT) return absl::OkStatus();
   if (before != lead.temperature()) {
-    AddHistory(conn, lead.lead_id(), "scoring", "temperature_changed",
+    AddHistory(conn, lead.lead_id(), "scoring", v1::HISTORY_ACTION_TEMPERATURE_CHANGED,
                absl::StrCat(handoff::v1::Temperature_Name(before), " -> TEMPERATURE_HOT"), now);
   }
   if (!CheckQualifiable(lead.stage(), lead.consent(), lead.erased()).ok()) return absl::OkStatus();
@@ -200,13 +200,13 @@ v1::Touchpoint TouchLocked(LeadWrites& writes, const v1::ScoringPolicy& policy, 
     const v1::LeadStage next = StageAfterTouch(lead.stage());
     if (next != lead.stage()) {
       writes.History(
-          lead.lead_id(), actor, "stage_changed",
+          lead.lead_id(), actor, v1::HISTORY_ACTION_STAGE_CHANGED,
           absl::StrCat(v1::LeadStage_Name(lead.stage()), " -> ", v1::LeadStage_Name(next)), now);
       lead.set_stage(next);
     }
   }
   writes.History(
-      lead.lead_id(), actor, "touchpoint",
+      lead.lead_id(), actor, v1::HISTORY_ACTION_TOUCHPOINT,
       absl::StrCat(handoff::v1::TouchpointType_Name(type), " campaign ", campaign_id, " +", points),
       now);
   Rescore(policy, row, now);
@@ -352,7 +352,7 @@ absl::StatusOr<v1::CaptureLeadResponse> CaptureInto(sql::Connection& conn, LeadW
                              : request.consent());
     row.lead.set_stage(v1::LEAD_STAGE_NEW);
     response.set_created(true);
-    writes.History(row.lead.lead_id(), item.actor, "captured",
+    writes.History(row.lead.lead_id(), item.actor, v1::HISTORY_ACTION_CAPTURED,
                    absl::StrCat("campaign ", request.campaign_id()), now);
   } else {
     std::vector<std::string> filled = FillEmpty(*row.lead.mutable_contact(), request.contact());
@@ -363,7 +363,7 @@ absl::StatusOr<v1::CaptureLeadResponse> CaptureInto(sql::Connection& conn, LeadW
       filled.push_back("consent");
     }
     writes.History(
-        row.lead.lead_id(), item.actor, "merged",
+        row.lead.lead_id(), item.actor, v1::HISTORY_ACTION_MERGED,
         filled.empty() ? "no new fields" : absl::StrCat("filled ", absl::StrJoin(filled, ", ")),
         now);
   }
@@ -593,7 +593,8 @@ absl::StatusOr<v1::Lead> LeadStore::UpdateLead(const v1::Lead& lead,
           if (path == "contact.company_size") to->set_company_size(from.company_size());
           if (path == "consent") row.lead.set_consent(lead.consent());
         }
-        AddHistory(conn, row.lead.lead_id(), actor, "updated", absl::StrJoin(paths, ", "), now);
+        AddHistory(conn, row.lead.lead_id(), actor, v1::HISTORY_ACTION_UPDATED,
+                   absl::StrJoin(paths, ", "), now);
         const handoff::v1::Temperature before = row.lead.temperature();
         Rescore(LoadPolicy(conn), row, now);
         RETURN_IF_ERROR(QualifyIfHot(conn, row, before, now));
@@ -626,7 +627,8 @@ absl::StatusOr<v1::UnsubscribeResponse> LeadStore::Unsubscribe(const std::string
         const absl::Time now = absl::Now();
         if (row.lead.consent() != handoff::v1::CONSENT_STATUS_OPTED_OUT) {
           row.lead.set_consent(handoff::v1::CONSENT_STATUS_OPTED_OUT);
-          AddHistory(conn, row.lead.lead_id(), actor, "unsubscribed", "consent -> OPTED_OUT", now);
+          AddHistory(conn, row.lead.lead_id(), actor, v1::HISTORY_ACTION_UNSUBSCRIBED,
+                     "consent -> OPTED_OUT", now);
           // A handoff not yet delivered is withdrawn: an opted-out person never
           // reaches sales. (If the relay is sending it right now, this waits for
           // its commit and then finds it delivered.)
@@ -635,7 +637,7 @@ absl::StatusOr<v1::UnsubscribeResponse> LeadStore::Unsubscribe(const std::string
           if (withdraw->executeUpdate() > 0 &&
               row.lead.stage() == v1::LEAD_STAGE_MARKETING_QUALIFIED) {
             AddHistory(
-                conn, row.lead.lead_id(), actor, "handoff_withdrawn",
+                conn, row.lead.lead_id(), actor, v1::HISTORY_ACTION_HANDOFF_WITHDRAWN,
                 absl::StrCat("MARKETING_QUALIFIED -> NURTURING; handoff ", row.lead.handoff_id()),
                 now);
             row.lead.set_stage(v1::LEAD_STAGE_NURTURING);
@@ -694,7 +696,7 @@ absl::StatusOr<v1::EraseLeadResponse> LeadStore::Erase(int64_t lead_id,
         handoff::InsertOutboxEvent(conn, erasure.event_id(), lead_id,
                                    handoff::EventKind::kLeadErasure, erasure.SerializeAsString(),
                                    now);
-        AddHistory(conn, lead_id, actor, "erased", "personal data removed", now);
+        AddHistory(conn, lead_id, actor, v1::HISTORY_ACTION_ERASED, "personal data removed", now);
         v1::EraseLeadResponse response;
         response.set_lead_id(lead_id);
         *response.mutable_erase_time() = ToProtoTime(now);
@@ -720,7 +722,7 @@ absl::StatusOr<v1::RecordTouchpointResponse> LeadStore::RecordTouchpoint(
                                                      request.type(), when, actor, now, true);
         if (before != row.lead.temperature() &&
             row.lead.temperature() != handoff::v1::TEMPERATURE_HOT) {
-          AddHistory(conn, row.lead.lead_id(), "scoring", "temperature_changed",
+          AddHistory(conn, row.lead.lead_id(), "scoring", v1::HISTORY_ACTION_TEMPERATURE_CHANGED,
                      absl::StrCat(handoff::v1::Temperature_Name(before), " -> ",
                                   handoff::v1::Temperature_Name(row.lead.temperature())),
                      now);
@@ -780,6 +782,7 @@ absl::StatusOr<v1::ListLeadHistoryResponse> LeadStore::ListHistory(int64_t lead_
       e->set_lead_id(rs->getInt64(2));
       e->set_actor(rs->getString(3));
       e->set_action(rs->getString(4));
+      e->set_kind(HistoryActionFromName(e->action()));
       e->set_detail(rs->getString(5));
       *e->mutable_occur_time() = ToProtoTime(TimeFromUnixSeconds(rs->getDouble(6)));
     }
@@ -834,7 +837,7 @@ absl::StatusOr<v1::RescoreLeadsResponse> LeadStore::RescoreAll(const std::string
             if (row.lead.temperature() != before) {
               response.set_temperature_changed(response.temperature_changed() + 1);
               if (row.lead.temperature() != handoff::v1::TEMPERATURE_HOT) {
-                AddHistory(conn, row.lead.lead_id(), actor, "temperature_changed",
+                AddHistory(conn, row.lead.lead_id(), actor, v1::HISTORY_ACTION_TEMPERATURE_CHANGED,
                            absl::StrCat(handoff::v1::Temperature_Name(before), " -> ",
                                         handoff::v1::Temperature_Name(row.lead.temperature())),
                            now);

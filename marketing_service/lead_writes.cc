@@ -50,13 +50,13 @@ void InsertRows(sql::Connection& conn, absl::string_view insert, absl::string_vi
 
 }  // namespace
 
-void LeadWrites::History(int64_t lead_id, const std::string& actor, absl::string_view action,
+void LeadWrites::History(int64_t lead_id, const std::string& actor, v1::HistoryAction action,
                          absl::string_view detail, absl::Time now) {
   if (!deferred_) {
     AddHistory(conn_, lead_id, actor, action, detail, now);
     return;
   }
-  history_.push_back({lead_id, actor, std::string(action), std::string(detail), now});
+  history_.push_back({lead_id, actor, HistoryActionName(action), std::string(detail), now});
 }
 
 int64_t LeadWrites::Touchpoint(int64_t lead_id, bool lead_opted_out, int64_t campaign_id,

@@ -16,6 +16,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "funnel/handoff/v1/types.pb.h"
+#include "funnel/marketing/v1/marketing_service.pb.h"
 
 namespace funnel::marketing {
 
@@ -25,7 +26,7 @@ class LeadWrites final {
   LeadWrites(const LeadWrites&) = delete;
   LeadWrites& operator=(const LeadWrites&) = delete;
 
-  void History(int64_t lead_id, const std::string& actor, absl::string_view action,
+  void History(int64_t lead_id, const std::string& actor, v1::HistoryAction action,
                absl::string_view detail, absl::Time now);
   // The new touchpoint's id; 0 when deferred (its id is known only after Flush).
   // `lead_opted_out` is the lead's stored opt-out (LeadRow::stored_opted_out), for

@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include "common/testing/status_matchers.h"
+#include "marketing_service/lead_rows.h"
 #include "marketing_service/lifecycle.h"
 
 namespace funnel::marketing {
@@ -9,6 +10,16 @@ namespace {
 using ::funnel::testing::IsOk;
 using ::funnel::testing::StatusIs;
 using ::testing::HasSubstr;
+
+TEST(HistoryActionTest, EveryActionIsStoredByItsNameAndReadBack) {
+  for (int i = v1::HistoryAction_MIN + 1; i <= v1::HistoryAction_MAX; ++i) {
+    const auto action = static_cast<v1::HistoryAction>(i);
+    const std::string name = HistoryActionName(action);
+    EXPECT_EQ(HistoryActionFromName(name), action) << name;
+  }
+  EXPECT_EQ(HistoryActionName(v1::HISTORY_ACTION_STAGE_CHANGED), "stage_changed");
+  EXPECT_EQ(HistoryActionFromName("teleported"), v1::HISTORY_ACTION_UNSPECIFIED);
+}
 
 TEST(LifecycleTest, OnlyNurturableConsentingLeadsQualify) {
   using handoff::v1::CONSENT_STATUS_OPTED_IN;

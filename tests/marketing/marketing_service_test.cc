@@ -368,6 +368,8 @@ TEST_F(MarketingServiceTest, HistoryRecordsEveryStateChange) {
   ASSERT_EQ(history.entries_size(), 2);
   EXPECT_EQ(history.entries(0).action(), "captured");
   EXPECT_EQ(history.entries(1).action(), "qualified");
+  EXPECT_EQ(history.entries(0).kind(), v1::HISTORY_ACTION_CAPTURED);
+  EXPECT_EQ(history.entries(1).kind(), v1::HISTORY_ACTION_QUALIFIED);
   EXPECT_THAT(history.entries(1).detail(), HasSubstr("MARKETING_QUALIFIED"));
 }
 

@@ -10,6 +10,7 @@
 #include "common/log.h"
 #include "common/server/caller.h"
 #include "common/tls.h"
+#include "handoff/schema.h"
 
 ABSL_FLAG(int, port, -1, "Port to listen on (0 picks a free one); default per service.");
 ABSL_FLAG(std::string, listen_host, "127.0.0.1",
@@ -50,7 +51,6 @@ ABSL_FLAG(absl::Duration, drain_timeout, absl::Seconds(10),
 
 namespace funnel::handoff {
 
-using common::ApplyMigrations;
 using common::CallerId;
 using common::ChannelCredentialsFromFiles;
 using common::ConnectionPool;
@@ -86,7 +86,7 @@ int RunDbService(int argc, char** argv, const DbServiceSpec& spec) {
   // for a while, but fail at once on anything else (a newer schema, a bad script).
   const absl::Time give_up = absl::Now() + absl::GetFlag(FLAGS_db_wait);
   while (true) {
-    absl::Status status = ApplyMigrations(pool, *spec.migrations);
+    absl::Status status = ApplySchema(pool, *spec.migrations);
     if (status.ok()) break;
     if (!absl::IsUnavailable(status) || absl::Now() > give_up) {
       LogError("cannot prepare the database",

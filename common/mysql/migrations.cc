@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "common/log.h"
@@ -14,18 +15,21 @@
 namespace funnel::common {
 namespace {
 
+// Each statement names the track's table where it says TRACK.
 constexpr absl::string_view kCreateTable = R"sql(
-  CREATE TABLE IF NOT EXISTS schema_migrations (
+  CREATE TABLE IF NOT EXISTS TRACK (
     version INT NOT NULL PRIMARY KEY,
     name VARCHAR(200) NOT NULL,
     applied_at TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6)
   ) ENGINE=InnoDB)sql";
-constexpr absl::string_view kGetLock =
-    "SELECT GET_LOCK(CONCAT(DATABASE(), '.schema_migrations'), 60)";
-constexpr absl::string_view kReleaseLock =
-    "SELECT RELEASE_LOCK(CONCAT(DATABASE(), '.schema_migrations'))";
-constexpr absl::string_view kMaxVersion = "SELECT COALESCE(MAX(version), 0) FROM schema_migrations";
-constexpr absl::string_view kRecord = "INSERT INTO schema_migrations (version, name) VALUES (?, ?)";
+constexpr absl::string_view kGetLock = "SELECT GET_LOCK(CONCAT(DATABASE(), '.TRACK'), 60)";
+constexpr absl::string_view kReleaseLock = "SELECT RELEASE_LOCK(CONCAT(DATABASE(), '.TRACK'))";
+constexpr absl::string_view kMaxVersion = "SELECT COALESCE(MAX(version), 0) FROM TRACK";
+constexpr absl::string_view kRecord = "INSERT INTO TRACK (version, name) VALUES (?, ?)";
+
+std::string ForTrack(absl::string_view statement, absl::string_view track) {
+  return absl::StrReplaceAll(statement, {{"TRACK", track}});
+}
 
 bool IsBlankOrComment(absl::string_view piece) {
   for (absl::string_view line : absl::StrSplit(piece, '\n')) {
@@ -57,7 +61,8 @@ std::vector<std::string> SplitSqlStatements(const std::string& sql) {
   return out;
 }
 
-absl::Status ApplyMigrations(ConnectionPool& pool, const std::vector<Migration>& migrations) {
+absl::Status ApplyMigrations(ConnectionPool& pool, const std::vector<Migration>& migrations,
+                             absl::string_view track) {
   for (size_t i = 1; i < migrations.size(); ++i) {
     if (migrations[i].version <= migrations[i - 1].version) {
       return absl::InvalidArgumentError(absl::StrCat("migrations: version ", migrations[i].version,
@@ -67,23 +72,24 @@ absl::Status ApplyMigrations(ConnectionPool& pool, const std::vector<Migration>&
   }
   const int newest_known = migrations.empty() ? 0 : migrations.back().version;
   return pool.WithConnection("migrations", [&](sql::Connection& conn) -> absl::Status {
-    if (QueryInt(conn, kGetLock) != 1) {
+    if (QueryInt(conn, ForTrack(kGetLock, track)) != 1) {
       return absl::UnavailableError("migrations: could not take the migration lock in 60s");
     }
     // The named lock belongs to this session; release it whatever happens.
     struct Unlock {
       sql::Connection& conn;
+      const std::string release;
       ~Unlock() {
         try {
-          QueryInt(conn, kReleaseLock);
+          QueryInt(conn, release);
         } catch (const sql::SQLException&) {
         }
       }
-    } unlock{conn};
+    } unlock{conn, ForTrack(kReleaseLock, track)};
 
     std::unique_ptr<sql::Statement> st(conn.createStatement());
-    st->execute(std::string(kCreateTable));
-    const int64_t current = QueryInt(conn, kMaxVersion);
+    st->execute(ForTrack(kCreateTable, track));
+    const int64_t current = QueryInt(conn, ForTrack(kMaxVersion, track));
     if (current > newest_known) {
       return absl::FailedPreconditionError(absl::StrCat(
           "database schema is at version ", current, " but this binary knows versions up to ",
@@ -91,11 +97,11 @@ absl::Status ApplyMigrations(ConnectionPool& pool, const std::vector<Migration>&
     }
     for (const Migration& m : migrations) {
       if (m.version <= current) continue;
-      LogInfo("applying migration", {{"version", m.version}, {"name", m.name}});
+      LogInfo("applying migration", {{"track", track}, {"version", m.version}, {"name", m.name}});
       for (const std::string& statement : SplitSqlStatements(m.sql)) {
         st->execute(statement);
       }
-      std::unique_ptr<sql::PreparedStatement> rec(conn.prepareStatement(std::string(kRecord)));
+      std::unique_ptr<sql::PreparedStatement> rec(conn.prepareStatement(ForTrack(kRecord, track)));
       rec->setInt(1, m.version);
       rec->setString(2, m.name);
       rec->executeUpdate();

@@ -1,5 +1,6 @@
 -- Campaigns, segments, touchpoints, scoring, audit history, idempotency keys, and
--- the handoff records and outbox that qualification writes.
+-- the handoff records that qualification writes (its outbox is the contract's,
+-- handoff/migrations).
 ALTER TABLE leads
   ADD COLUMN engagement DOUBLE NOT NULL DEFAULT 0,
   ADD COLUMN engagement_at TIMESTAMP(6) NULL,
@@ -101,20 +102,3 @@ CREATE TABLE handoffs (
   KEY handoffs_campaign (first_touch_campaign_id)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
 
--- Contract events waiting for (or done with) delivery to sales, written in the
--- same transaction as the change that causes them.
-CREATE TABLE outbox (
-  seq BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,
-  event_id CHAR(36) NOT NULL,
-  lead_id BIGINT NOT NULL,
-  kind VARCHAR(40) NOT NULL,
-  payload MEDIUMBLOB NOT NULL,
-  created_at TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6),
-  attempts INT NOT NULL DEFAULT 0,
-  last_error VARCHAR(2000) NOT NULL DEFAULT '',
-  next_attempt_at TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6),
-  delivered_at TIMESTAMP(6) NULL,
-  UNIQUE KEY outbox_event (event_id),
-  KEY outbox_pending (delivered_at, seq),
-  KEY outbox_lead (lead_id, seq)
-) ENGINE=InnoDB;

@@ -1,13 +1,7 @@
--- What sales reports back: decisions and deal outcomes, each applied once, and the
--- revenue attributed to campaigns.
+-- What sales reports back: decisions and deal outcomes, each applied once (the
+-- contract's inbox_events, handoff/migrations), and the revenue attributed to
+-- campaigns.
 ALTER TABLE handoffs ADD COLUMN last_touch_campaign_id BIGINT NOT NULL DEFAULT 0;
-
-CREATE TABLE inbox_events (
-  event_id CHAR(36) NOT NULL PRIMARY KEY,
-  kind VARCHAR(40) NOT NULL,
-  response MEDIUMBLOB NOT NULL,
-  received_at TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6)
-) ENGINE=InnoDB;
 
 CREATE TABLE attributions (
   attribution_id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,

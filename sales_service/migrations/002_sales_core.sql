@@ -1,6 +1,6 @@
 -- The handoff inbox, accounts, contacts, opportunities with their stage history and
--- objections, activities, quotas, idempotency keys, and the outbox of decisions and
--- outcomes for marketing.
+-- objections, activities, quotas and idempotency keys (the outbox of decisions and
+-- outcomes and the received events are the contract's, handoff/migrations).
 ALTER TABLE reps ADD KEY reps_manager (manager_rep_id, rep_id);
 
 CREATE TABLE handoffs (
@@ -134,26 +134,4 @@ CREATE TABLE idempotency_keys (
   PRIMARY KEY (method, request_id)
 ) ENGINE=InnoDB;
 
-CREATE TABLE outbox (
-  seq BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,
-  event_id CHAR(36) NOT NULL,
-  lead_id BIGINT NOT NULL,
-  kind VARCHAR(40) NOT NULL,
-  payload MEDIUMBLOB NOT NULL,
-  created_at TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6),
-  attempts INT NOT NULL DEFAULT 0,
-  last_error VARCHAR(2000) NOT NULL DEFAULT '',
-  next_attempt_at TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6),
-  delivered_at TIMESTAMP(6) NULL,
-  UNIQUE KEY outbox_event (event_id),
-  KEY outbox_pending (delivered_at, seq),
-  KEY outbox_lead (lead_id, seq)
-) ENGINE=InnoDB;
 
--- Contract events received (erasures), so a repeat changes nothing.
-CREATE TABLE inbox_events (
-  event_id CHAR(36) NOT NULL PRIMARY KEY,
-  kind VARCHAR(40) NOT NULL,
-  response MEDIUMBLOB NOT NULL,
-  received_at TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6)
-) ENGINE=InnoDB;

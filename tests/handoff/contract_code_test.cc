@@ -5,8 +5,10 @@
 #include "common/testing/status_matchers.h"
 #include "handoff/contract.h"
 #include "handoff/email.h"
+#include "handoff/schema.h"
 #include "handoff/scrub.h"
 #include "handoff/validation.h"
+#include "tests/testing/harness.h"
 
 namespace funnel::handoff {
 namespace {
@@ -66,6 +68,43 @@ TEST(ScrubTest, ErasureLeavesNothingThatNamesThePerson) {
   EXPECT_FALSE(handoff.has_contact());
   EXPECT_EQ(handoff.qualification().note(), "");
   EXPECT_EQ(handoff.lead_id(), 7);
+}
+
+// A department database made before the contract had a schema track of its own
+// (its first migrations created the outbox and inbox_events) takes the track
+// without error and gains what the track added since.
+TEST(ContractSchemaTest, ADatabaseFromBeforeTheTrackIsUpgraded) {
+  funnel::testing::TestDatabase db("contract_schema");
+  common::ConnectionPool pool(db.options());
+  const std::vector<common::Migration> before = {{1, "old_department", R"sql(
+CREATE TABLE outbox (
+  seq BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,
+  event_id CHAR(36) NOT NULL,
+  lead_id BIGINT NOT NULL,
+  kind VARCHAR(40) NOT NULL,
+  payload MEDIUMBLOB NOT NULL,
+  created_at TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6),
+  attempts INT NOT NULL DEFAULT 0,
+  last_error VARCHAR(2000) NOT NULL DEFAULT '',
+  next_attempt_at TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6),
+  delivered_at TIMESTAMP(6) NULL,
+  UNIQUE KEY outbox_event (event_id)
+) ENGINE=InnoDB;
+CREATE TABLE inbox_events (
+  event_id CHAR(36) NOT NULL PRIMARY KEY,
+  kind VARCHAR(40) NOT NULL,
+  response MEDIUMBLOB NOT NULL,
+  received_at TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6)
+) ENGINE=InnoDB;
+INSERT INTO outbox (event_id, lead_id, kind, payload) VALUES (UUID(), 1, 'LeadHandoff', '');
+)sql"}};
+  ASSERT_THAT(common::ApplyMigrations(pool, before), IsOk());
+  ASSERT_THAT(ApplySchema(pool, before), IsOk());
+  ASSERT_THAT(ApplySchema(pool, before), IsOk());  // and again: nothing to do
+  EXPECT_EQ(db.QueryInt("SELECT COUNT(*) FROM outbox WHERE request_id = ''"), 1);
+  EXPECT_EQ(db.QueryInt("SELECT MAX(version) FROM contract_schema_migrations"),
+            Migrations().back().version);
+  EXPECT_EQ(db.QueryInt("SELECT MAX(version) FROM schema_migrations"), 1);
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 #include "common/testing/status_matchers.h"
 #include "handoff/outbox.h"
 #include "handoff/outbox_relay.h"
+#include "handoff/schema.h"
 #include "marketing_service/migrations.h"
 #include "tests/sales/sales_fixture.h"
 
@@ -24,7 +25,7 @@ class RelayIntegrationTest : public sales::SalesFixture {
 
   void SetUp() override {
     SalesFixture::SetUp();
-    ASSERT_THAT(common::ApplyMigrations(outbox_pool_, marketing::Migrations()), IsOk());
+    ASSERT_THAT(handoff::ApplySchema(outbox_pool_, marketing::Migrations()), IsOk());
   }
 
   // Queues a LeadHandoff for `lead_id` in marketing's outbox; returns its id.

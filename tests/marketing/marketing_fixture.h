@@ -12,6 +12,7 @@
 #include "common/mysql/migrations.h"
 #include "common/server/service_host.h"
 #include "funnel/marketing/v1/marketing_service.grpc.pb.h"
+#include "handoff/schema.h"
 #include "marketing_service/campaign_store.h"
 #include "marketing_service/lead_store.h"
 #include "marketing_service/marketing_service.h"
@@ -32,7 +33,7 @@ class MarketingFixture : public ::testing::Test {
         service_(&leads_, &campaigns_, &scoring_) {}
 
   void SetUp() override {
-    ASSERT_TRUE(common::ApplyMigrations(pool_, Migrations()).ok());
+    ASSERT_TRUE(handoff::ApplySchema(pool_, Migrations()).ok());
     common::ServiceHostOptions options;
     options.name = "marketing-test";
     options.host = "127.0.0.1";

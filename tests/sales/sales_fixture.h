@@ -14,6 +14,7 @@
 #include "common/server/principal.h"
 #include "common/server/request_log.h"
 #include "common/server/service_host.h"
+#include "handoff/schema.h"
 #include "sales_service/migrations.h"
 #include "sales_service/sales_service.h"
 #include "tests/testing/harness.h"
@@ -33,7 +34,7 @@ class SalesFixture : public ::testing::Test {
         inbox_service_(&inbox_) {}
 
   void SetUp() override {
-    ASSERT_TRUE(common::ApplyMigrations(pool_, Migrations()).ok());
+    ASSERT_TRUE(handoff::ApplySchema(pool_, Migrations()).ok());
     common::ServiceHostOptions options;
     options.name = "sales-test";
     options.host = "127.0.0.1";

@@ -13,6 +13,7 @@
 #include "handoff/inbox.h"
 #include "marketing_service/attribution.h"
 #include "marketing_service/lead_rows.h"
+#include "marketing_service/lead_rules.h"
 #include "marketing_service/scoring_store.h"
 
 namespace funnel::marketing {
@@ -87,11 +88,10 @@ absl::StatusOr<handoff::v1::ReportDecisionResponse> FeedbackStore::ApplyDecision
                        now);
             row->lead.set_stage(v1::LEAD_STAGE_SALES_ACCEPTED);
           } else {
-            // Back to nurturing at the warm threshold: warm, but a new run of
-            // engagement is needed before it is handed over again.
             const v1::ScoringPolicy policy = LoadPolicy(conn);
-            const double fit = FitPoints(policy, row->lead.contact());
-            row->engagement = Engagement{std::max(0.0, policy.warm_threshold() - fit), now};
+            row->engagement = Engagement{
+                RecycledEngagement(policy.warm_threshold(), FitPoints(policy, row->lead.contact())),
+                now};
             Rescore(policy, *row, now);
             AddHistory(conn, row->lead.lead_id(), actor, v1::HISTORY_ACTION_RECYCLED,
                        absl::StrCat(v1::LeadStage_Name(row->lead.stage()), " -> RECYCLED; ",

@@ -26,6 +26,7 @@
 #include "handoff/outbox.h"
 #include "handoff/scrub.h"
 #include "marketing_service/lead_rows.h"
+#include "marketing_service/lead_rules.h"
 #include "marketing_service/lead_writes.h"
 #include "marketing_service/lifecycle.h"
 #include "marketing_service/report_aggregates.h"
@@ -101,39 +102,20 @@ absl::Status QualifyLocked(sql::Connection& conn, LeadRow& row,
   RETURN_IF_ERROR(CheckQualifiable(lead.stage(), lead.consent(), lead.erased()));
   const std::string handoff_id = common::NewUuid();
   const v1::LeadStage before = lead.stage();
-  lead.set_stage(v1::LEAD_STAGE_MARKETING_QUALIFIED);
-  lead.set_qualification_note(note);
-  lead.set_handoff_id(handoff_id);
-  lead.set_recycle_reason(handoff::v1::REJECTION_REASON_UNSPECIFIED);
+  MarkQualified(lead, handoff_id, note);
 
-  handoff::v1::LeadHandoff event;
-  event.set_handoff_id(handoff_id);
-  event.set_lead_id(lead.lead_id());
-  *event.mutable_contact() = lead.contact();
-  event.set_score(lead.score());
-  event.set_temperature(lead.temperature());
-  auto* q = event.mutable_qualification();
-  q->set_method(method);
-  q->set_note(note);
-  *q->mutable_qualify_time() = ToProtoTime(now);
-  q->set_qualified_by(actor);
-  event.set_first_touch_campaign_id(lead.first_touch_campaign_id());
-  event.set_last_touch_campaign_id(lead.last_touch_campaign_id());
+  QualificationFacts facts{handoff_id, method, note, actor, now, {}, row.last_touch_at};
   {
     auto st = Prepare(conn, kTouchpointCounts);
     st->setInt64(1, lead.lead_id());
     std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
     while (rs->next()) {
-      auto* count = event.mutable_touchpoints()->add_counts();
-      count->set_type(static_cast<handoff::v1::TouchpointType>(rs->getInt(1)));
-      count->set_count(rs->getInt64(2));
-    }
-    if (row.last_touch_at) {
-      *event.mutable_touchpoints()->mutable_last_touch_time() = ToProtoTime(*row.last_touch_at);
+      handoff::v1::TouchpointCount& count = facts.touchpoint_counts.emplace_back();
+      count.set_type(static_cast<handoff::v1::TouchpointType>(rs->getInt(1)));
+      count.set_count(rs->getInt64(2));
     }
   }
-  event.set_consent(lead.consent());
-  event.set_contract_version(handoff::kContractVersion);
+  const handoff::v1::LeadHandoff event = BuildLeadHandoff(lead, facts);
 
   auto st = Prepare(conn, kInsertHandoff);
   st->setString(1, handoff_id);
@@ -211,29 +193,6 @@ v1::Touchpoint TouchLocked(LeadWrites& writes, const v1::ScoringPolicy& policy, 
       now);
   Rescore(policy, row, now);
   return touchpoint;
-}
-
-// Fills the empty contact fields of `into` from `from`; returns the names filled.
-std::vector<std::string> FillEmpty(handoff::v1::Contact& into, const handoff::v1::Contact& from) {
-  std::vector<std::string> filled;
-  auto fill = [&](const char* name, std::string* field, const std::string& value) {
-    if (field->empty() && !value.empty()) {
-      *field = value;
-      filled.push_back(name);
-    }
-  };
-  fill("first_name", into.mutable_first_name(), from.first_name());
-  fill("last_name", into.mutable_last_name(), from.last_name());
-  fill("company", into.mutable_company(), from.company());
-  fill("title", into.mutable_title(), from.title());
-  fill("phone", into.mutable_phone(), from.phone());
-  fill("industry", into.mutable_industry(), from.industry());
-  fill("region", into.mutable_region(), from.region());
-  if (into.company_size() == 0 && from.company_size() > 0) {
-    into.set_company_size(from.company_size());
-    filled.push_back("company_size");
-  }
-  return filled;
 }
 
 // The ids among the items' campaigns that exist.
@@ -355,13 +314,7 @@ absl::StatusOr<v1::CaptureLeadResponse> CaptureInto(sql::Connection& conn, LeadW
     writes.History(row.lead.lead_id(), item.actor, v1::HISTORY_ACTION_CAPTURED,
                    absl::StrCat("campaign ", request.campaign_id()), now);
   } else {
-    std::vector<std::string> filled = FillEmpty(*row.lead.mutable_contact(), request.contact());
-    if (row.lead.consent() == handoff::v1::CONSENT_STATUS_UNKNOWN &&
-        request.consent() != handoff::v1::CONSENT_STATUS_UNSPECIFIED &&
-        request.consent() != handoff::v1::CONSENT_STATUS_UNKNOWN) {
-      row.lead.set_consent(request.consent());
-      filled.push_back("consent");
-    }
+    const std::vector<std::string> filled = MergeCapture(row.lead, request);
     writes.History(
         row.lead.lead_id(), item.actor, v1::HISTORY_ACTION_MERGED,
         filled.empty() ? "no new fields" : absl::StrCat("filled ", absl::StrJoin(filled, ", ")),
@@ -661,18 +614,7 @@ absl::StatusOr<v1::EraseLeadResponse> LeadStore::Erase(int64_t lead_id,
         if (row.lead.erased()) {
           return absl::FailedPreconditionError(absl::StrCat("lead ", lead_id, ": already erased"));
         }
-        // Keep the anonymous facts (firmographics, scores, touchpoints) for counts;
-        // drop everything that identifies the person.
-        handoff::v1::Contact* c = row.lead.mutable_contact();
-        c->clear_email();
-        c->clear_first_name();
-        c->clear_last_name();
-        c->clear_title();
-        c->clear_phone();
-        c->clear_company();
-        row.lead.set_erased(true);
-        row.lead.set_stage(v1::LEAD_STAGE_DISQUALIFIED);
-        row.lead.clear_qualification_note();
+        ErasePersonalData(row.lead);
         SaveLead(conn, row, now);
         // Handoff events already queued carry the contact too.
         auto select = Prepare(conn, kOutboxPayloadsOfLead);

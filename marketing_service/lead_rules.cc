@@ -1,0 +1,90 @@
+#include "marketing_service/lead_rules.h"
+
+#include <algorithm>
+
+#include "common/time_util.h"
+#include "handoff/contract.h"
+
+namespace funnel::marketing {
+
+std::vector<std::string> MergeCapture(v1::Lead& lead, const v1::CaptureLeadRequest& capture) {
+  handoff::v1::Contact& into = *lead.mutable_contact();
+  const handoff::v1::Contact& from = capture.contact();
+  std::vector<std::string> filled;
+  auto fill = [&](const char* name, std::string* field, const std::string& value) {
+    if (field->empty() && !value.empty()) {
+      *field = value;
+      filled.push_back(name);
+    }
+  };
+  fill("first_name", into.mutable_first_name(), from.first_name());
+  fill("last_name", into.mutable_last_name(), from.last_name());
+  fill("company", into.mutable_company(), from.company());
+  fill("title", into.mutable_title(), from.title());
+  fill("phone", into.mutable_phone(), from.phone());
+  fill("industry", into.mutable_industry(), from.industry());
+  fill("region", into.mutable_region(), from.region());
+  if (into.company_size() == 0 && from.company_size() > 0) {
+    into.set_company_size(from.company_size());
+    filled.push_back("company_size");
+  }
+  if (lead.consent() == handoff::v1::CONSENT_STATUS_UNKNOWN &&
+      capture.consent() != handoff::v1::CONSENT_STATUS_UNSPECIFIED &&
+      capture.consent() != handoff::v1::CONSENT_STATUS_UNKNOWN) {
+    lead.set_consent(capture.consent());
+    filled.push_back("consent");
+  }
+  return filled;
+}
+
+void MarkQualified(v1::Lead& lead, const std::string& handoff_id, const std::string& note) {
+  lead.set_stage(v1::LEAD_STAGE_MARKETING_QUALIFIED);
+  lead.set_qualification_note(note);
+  lead.set_handoff_id(handoff_id);
+  lead.set_recycle_reason(handoff::v1::REJECTION_REASON_UNSPECIFIED);
+}
+
+handoff::v1::LeadHandoff BuildLeadHandoff(const v1::Lead& lead, const QualificationFacts& facts) {
+  handoff::v1::LeadHandoff event;
+  event.set_handoff_id(facts.handoff_id);
+  event.set_lead_id(lead.lead_id());
+  *event.mutable_contact() = lead.contact();
+  event.set_score(lead.score());
+  event.set_temperature(lead.temperature());
+  handoff::v1::Qualification* q = event.mutable_qualification();
+  q->set_method(facts.method);
+  q->set_note(facts.note);
+  *q->mutable_qualify_time() = common::ToProtoTime(facts.qualify_time);
+  q->set_qualified_by(facts.qualified_by);
+  event.set_first_touch_campaign_id(lead.first_touch_campaign_id());
+  event.set_last_touch_campaign_id(lead.last_touch_campaign_id());
+  for (const handoff::v1::TouchpointCount& count : facts.touchpoint_counts) {
+    *event.mutable_touchpoints()->add_counts() = count;
+  }
+  if (facts.last_touch_time) {
+    *event.mutable_touchpoints()->mutable_last_touch_time() =
+        common::ToProtoTime(*facts.last_touch_time);
+  }
+  event.set_consent(lead.consent());
+  event.set_contract_version(handoff::kContractVersion);
+  return event;
+}
+
+double RecycledEngagement(double warm_threshold, double fit) {
+  return std::max(0.0, warm_threshold - fit);
+}
+
+void ErasePersonalData(v1::Lead& lead) {
+  handoff::v1::Contact* c = lead.mutable_contact();
+  c->clear_email();
+  c->clear_first_name();
+  c->clear_last_name();
+  c->clear_title();
+  c->clear_phone();
+  c->clear_company();
+  lead.set_erased(true);
+  lead.set_stage(v1::LEAD_STAGE_DISQUALIFIED);
+  lead.clear_qualification_note();
+}
+
+}  // namespace funnel::marketing

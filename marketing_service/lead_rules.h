@@ -1,0 +1,49 @@
+#pragma once
+
+// What happens to a lead when it is captured again, qualified, recycled or erased:
+// pure rules over the lead's proto, unit-tested (tests/marketing/lead_rules_test.cc).
+// Stores load the lead, call one of these and save what it decided.
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "funnel/handoff/v1/handoff.pb.h"
+#include "funnel/marketing/v1/marketing_service.pb.h"
+
+namespace funnel::marketing {
+
+// A capture of a known address: fills only the lead's empty contact fields (never
+// overwrites one) and takes a consent only over UNKNOWN (never lifts an opt-out).
+// Returns the names of the fields it filled, in a fixed order.
+std::vector<std::string> MergeCapture(v1::Lead& lead, const v1::CaptureLeadRequest& capture);
+
+// Qualification's effect on the lead (CheckQualifiable has said yes): stage
+// MARKETING_QUALIFIED, the note, the new handoff's id, no recycle reason.
+void MarkQualified(v1::Lead& lead, const std::string& handoff_id, const std::string& note);
+
+// What sales receives for a qualified lead (its contract snapshot).
+struct QualificationFacts {
+  std::string handoff_id;
+  handoff::v1::QualificationMethod method;
+  std::string note;
+  std::string qualified_by;
+  absl::Time qualify_time;
+  std::vector<handoff::v1::TouchpointCount> touchpoint_counts;
+  std::optional<absl::Time> last_touch_time;
+};
+handoff::v1::LeadHandoff BuildLeadHandoff(const v1::Lead& lead, const QualificationFacts& facts);
+
+// A rejected handoff sends the lead back to nurturing at the warm threshold: warm,
+// but a new run of engagement is needed before it is handed over again. The
+// engagement that gives a lead with `fit` points exactly the threshold (never
+// negative).
+double RecycledEngagement(double warm_threshold, double fit);
+
+// Erasure: everything that identifies the person goes (email, names, title, phone,
+// company, the qualification note); anonymous facts (firmographics, scores) stay
+// for counts. The lead is marked erased and DISQUALIFIED.
+void ErasePersonalData(v1::Lead& lead);
+
+}  // namespace funnel::marketing

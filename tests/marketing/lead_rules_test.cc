@@ -1,0 +1,106 @@
+#include "marketing_service/lead_rules.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "common/time_util.h"
+
+namespace funnel::marketing {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::IsEmpty;
+
+v1::Lead KnownLead() {
+  v1::Lead lead;
+  lead.set_lead_id(7);
+  lead.mutable_contact()->set_email("ada@example.com");
+  lead.mutable_contact()->set_first_name("Ada");
+  lead.set_consent(handoff::v1::CONSENT_STATUS_UNKNOWN);
+  return lead;
+}
+
+TEST(MergeCaptureTest, FillsOnlyEmptyFieldsAndNamesThem) {
+  v1::Lead lead = KnownLead();
+  v1::CaptureLeadRequest capture;
+  capture.mutable_contact()->set_first_name("Augusta");  // never overwrites
+  capture.mutable_contact()->set_company("Analytical Engines");
+  capture.mutable_contact()->set_company_size(40);
+  EXPECT_THAT(MergeCapture(lead, capture), ElementsAre("company", "company_size"));
+  EXPECT_EQ(lead.contact().first_name(), "Ada");
+  EXPECT_EQ(lead.contact().company(), "Analytical Engines");
+  EXPECT_THAT(MergeCapture(lead, capture), IsEmpty());
+}
+
+TEST(MergeCaptureTest, TakesConsentOnlyOverUnknownAndNeverLiftsAnOptOut) {
+  v1::Lead lead = KnownLead();
+  v1::CaptureLeadRequest capture;
+  capture.set_consent(handoff::v1::CONSENT_STATUS_OPTED_OUT);
+  EXPECT_THAT(MergeCapture(lead, capture), ElementsAre("consent"));
+  EXPECT_EQ(lead.consent(), handoff::v1::CONSENT_STATUS_OPTED_OUT);
+  capture.set_consent(handoff::v1::CONSENT_STATUS_OPTED_IN);
+  EXPECT_THAT(MergeCapture(lead, capture), IsEmpty());
+  EXPECT_EQ(lead.consent(), handoff::v1::CONSENT_STATUS_OPTED_OUT);
+}
+
+TEST(LeadHandoffTest, MarksTheLeadAndSnapshotsWhatSalesNeeds) {
+  v1::Lead lead = KnownLead();
+  lead.set_stage(v1::LEAD_STAGE_RECYCLED);
+  lead.set_recycle_reason(handoff::v1::REJECTION_REASON_NOT_A_FIT);
+  lead.set_score(71.5);
+  lead.set_first_touch_campaign_id(3);
+  lead.set_last_touch_campaign_id(4);
+  MarkQualified(lead, "h-1", "asked for a demo");
+  EXPECT_EQ(lead.stage(), v1::LEAD_STAGE_MARKETING_QUALIFIED);
+  EXPECT_EQ(lead.handoff_id(), "h-1");
+  EXPECT_EQ(lead.recycle_reason(), handoff::v1::REJECTION_REASON_UNSPECIFIED);
+
+  QualificationFacts facts;
+  facts.handoff_id = "h-1";
+  facts.method = handoff::v1::QUALIFICATION_METHOD_MANUAL;
+  facts.note = "asked for a demo";
+  facts.qualified_by = "marketer";
+  facts.qualify_time = absl::FromUnixSeconds(1000);
+  facts.touchpoint_counts.emplace_back().set_count(2);
+  facts.last_touch_time = absl::FromUnixSeconds(900);
+  const handoff::v1::LeadHandoff event = BuildLeadHandoff(lead, facts);
+  EXPECT_EQ(event.handoff_id(), "h-1");
+  EXPECT_EQ(event.lead_id(), 7);
+  EXPECT_EQ(event.contact().email(), "ada@example.com");
+  EXPECT_EQ(event.score(), 71.5);
+  EXPECT_EQ(event.qualification().note(), "asked for a demo");
+  EXPECT_EQ(event.qualification().qualified_by(), "marketer");
+  EXPECT_EQ(common::FromProtoTime(event.qualification().qualify_time()),
+            absl::FromUnixSeconds(1000));
+  EXPECT_EQ(event.first_touch_campaign_id(), 3);
+  EXPECT_EQ(event.last_touch_campaign_id(), 4);
+  ASSERT_EQ(event.touchpoints().counts_size(), 1);
+  EXPECT_EQ(common::FromProtoTime(event.touchpoints().last_touch_time()),
+            absl::FromUnixSeconds(900));
+  EXPECT_EQ(event.contract_version(), "1.0");
+}
+
+TEST(RecycleTest, BackAtTheWarmThresholdNeverBelowZero) {
+  EXPECT_DOUBLE_EQ(RecycledEngagement(20, 5), 15);
+  EXPECT_DOUBLE_EQ(RecycledEngagement(20, 35), 0);
+}
+
+TEST(EraseTest, RemovesWhatNamesThePersonAndKeepsTheFacts) {
+  v1::Lead lead = KnownLead();
+  lead.mutable_contact()->set_phone("555");
+  lead.mutable_contact()->set_industry("software");
+  lead.set_qualification_note("Ada called");
+  lead.set_score(30);
+  ErasePersonalData(lead);
+  EXPECT_EQ(lead.contact().email(), "");
+  EXPECT_EQ(lead.contact().first_name(), "");
+  EXPECT_EQ(lead.contact().phone(), "");
+  EXPECT_EQ(lead.qualification_note(), "");
+  EXPECT_EQ(lead.contact().industry(), "software");
+  EXPECT_EQ(lead.score(), 30);
+  EXPECT_TRUE(lead.erased());
+  EXPECT_EQ(lead.stage(), v1::LEAD_STAGE_DISQUALIFIED);
+}
+
+}  // namespace
+}  // namespace funnel::marketing

@@ -3,7 +3,7 @@
 // SQL for marketing's leads, their touchpoints and audit history, and the handoff
 // events qualification and erasure write. Every change to a lead runs in one
 // transaction with its touchpoint, history entries and outbox event, and calls the
-// pure rules (scoring.h, lifecycle.h) for every decision.
+// pure rules (scoring.h, lifecycle.h, lead_rules.h) for every decision.
 
 #include <cstdint>
 #include <functional>

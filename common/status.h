@@ -29,6 +29,10 @@ grpc::Status BoundedGrpcStatus(const grpc::Status& status);
 // cut when it was.
 std::string TruncateMessage(absl::string_view message, size_t limit);
 
+// "OK", "INVALID_ARGUMENT", ...: a code as gRPC and logs spell it ("CODE_n" for a
+// number outside the known codes).
+std::string StatusCodeName(grpc::StatusCode code);
+
 // Converts a grpc::Status received from an upstream service into an absl::Status
 // with the same code and message.
 absl::Status FromGrpcStatus(const grpc::Status& status);

@@ -4,31 +4,10 @@
 #include "absl/time/clock.h"
 #include "common/log.h"
 #include "common/request_id.h"
+#include "common/status.h"
 
 namespace funnel::common {
 namespace {
-
-const char* CodeName(grpc::StatusCode code) {
-  static const char* const kNames[] = {"OK",
-                                       "CANCELLED",
-                                       "UNKNOWN",
-                                       "INVALID_ARGUMENT",
-                                       "DEADLINE_EXCEEDED",
-                                       "NOT_FOUND",
-                                       "ALREADY_EXISTS",
-                                       "PERMISSION_DENIED",
-                                       "RESOURCE_EXHAUSTED",
-                                       "FAILED_PRECONDITION",
-                                       "ABORTED",
-                                       "OUT_OF_RANGE",
-                                       "UNIMPLEMENTED",
-                                       "INTERNAL",
-                                       "UNAVAILABLE",
-                                       "DATA_LOSS",
-                                       "UNAUTHENTICATED"};
-  int i = static_cast<int>(code);
-  return i >= 0 && i <= 16 ? kNames[i] : "UNKNOWN";
-}
 
 class RequestLogInterceptor final : public grpc::experimental::Interceptor {
  public:
@@ -56,7 +35,7 @@ class RequestLogInterceptor final : public grpc::experimental::Interceptor {
         Log(level, "request",
             {{"server", options_->server_name},
              {"method", info_->method() ? info_->method() : ""},
-             {"code", CodeName(status.error_code())},
+             {"code", StatusCodeName(status.error_code())},
              {"duration_ms", absl::ToDoubleMilliseconds(absl::Now() - start_)},
              {"caller", ctx != nullptr && options_->caller ? options_->caller(*ctx) : "anonymous"},
              {"request_id", request_id_},

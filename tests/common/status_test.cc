@@ -54,6 +54,13 @@ TEST(ToGrpcStatusTest, ARetryHintRidesOnTheStatus) {
   EXPECT_EQ(RetryAfterMs(status), 250);
 }
 
+TEST(StatusCodeNameTest, SpellsEveryCodeAsGrpcDoes) {
+  EXPECT_EQ(StatusCodeName(grpc::StatusCode::OK), "OK");
+  EXPECT_EQ(StatusCodeName(grpc::StatusCode::RESOURCE_EXHAUSTED), "RESOURCE_EXHAUSTED");
+  EXPECT_EQ(StatusCodeName(grpc::StatusCode::UNAUTHENTICATED), "UNAUTHENTICATED");
+  EXPECT_EQ(StatusCodeName(static_cast<grpc::StatusCode>(42)), "CODE_42");
+}
+
 TEST(ToGrpcStatusTest, OkIsOk) {
   EXPECT_TRUE(ToGrpcStatus(absl::OkStatus()).ok());
   EXPECT_TRUE(FromGrpcStatus(grpc::Status::OK).ok());

@@ -15,6 +15,13 @@ absl::Status RequireNonNegativeId(int64_t id, absl::string_view field) {
   return absl::OkStatus();
 }
 
+absl::Status CheckEtag(absl::string_view given, absl::string_view current, absl::string_view field,
+                       absl::string_view resource) {
+  if (given.empty() || given == current) return absl::OkStatus();
+  return absl::AbortedError(
+      absl::StrCat(field, ": stale (current is ", current, "); read the ", resource, " again"));
+}
+
 absl::StatusOr<std::vector<std::string>> MaskPaths(const google::protobuf::FieldMask& mask,
                                                    const std::set<std::string>& allowed,
                                                    bool required) {

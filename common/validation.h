@@ -24,6 +24,11 @@ absl::StatusOr<std::vector<std::string>> MaskPaths(const google::protobuf::Field
                                                    const std::set<std::string>& allowed,
                                                    bool required);
 
+// Optimistic concurrency (AIP-154): OK when the caller sent no etag or the current
+// one; ABORTED "<field>: stale (current is N); read the <resource> again" otherwise.
+absl::Status CheckEtag(absl::string_view given, absl::string_view current, absl::string_view field,
+                       absl::string_view resource);
+
 // A defined enum value (generated `X_IsValid`), non-zero unless
 // `allow_unspecified`.
 absl::Status RequireEnum(int value, bool (*is_valid)(int), absl::string_view field,

@@ -263,10 +263,8 @@ absl::StatusOr<v1::Campaign> CampaignStore::Update(const v1::Campaign& campaign,
               absl::StrCat("campaign ", campaign.campaign_id(), " not found"));
         }
         v1::Campaign current = CampaignFromRow(*rs);
-        if (!campaign.etag().empty() && campaign.etag() != current.etag()) {
-          return absl::AbortedError(absl::StrCat("campaign.etag: stale (current is ",
-                                                 current.etag(), "); read the campaign again"));
-        }
+        RETURN_IF_ERROR(
+            common::CheckEtag(campaign.etag(), current.etag(), "campaign.etag", "campaign"));
         v1::Campaign next = current;
         for (const std::string& path : paths) {
           if (path == "name") next.set_name(campaign.name());

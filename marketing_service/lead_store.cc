@@ -22,6 +22,7 @@
 #include "common/pagination.h"
 #include "common/status.h"
 #include "common/time_util.h"
+#include "common/validation.h"
 #include "funnel/handoff/v1/handoff.pb.h"
 #include "handoff/outbox.h"
 #include "handoff/scrub.h"
@@ -528,10 +529,7 @@ absl::StatusOr<v1::Lead> LeadStore::UpdateLead(const v1::Lead& lead,
   return Woken(common::IdempotentTransaction<v1::Lead>(
       *pool_, "UpdateLead", request_id, [&](sql::Connection& conn) -> absl::StatusOr<v1::Lead> {
         ASSIGN_OR_RETURN(LeadRow row, LockLeadById(conn, lead.lead_id()));
-        if (!lead.etag().empty() && lead.etag() != row.lead.etag()) {
-          return absl::AbortedError(absl::StrCat("lead.etag: stale (current is ", row.lead.etag(),
-                                                 "); read the lead again"));
-        }
+        RETURN_IF_ERROR(common::CheckEtag(lead.etag(), row.lead.etag(), "lead.etag", "lead"));
         if (row.lead.erased()) return absl::FailedPreconditionError("lead: erased");
         auto* to = row.lead.mutable_contact();
         const auto& from = lead.contact();

@@ -9,7 +9,9 @@
 #include "absl/strings/str_cat.h"
 #include "common/mysql/idempotency.h"
 #include "common/mysql/statement_cache.h"
+#include "common/status.h"
 #include "common/time_util.h"
+#include "common/validation.h"
 #include "marketing_service/scoring.h"
 
 namespace funnel::marketing {
@@ -56,10 +58,8 @@ absl::StatusOr<v1::ScoringPolicy> ScoringStore::Update(const v1::ScoringPolicy& 
       *pool_, "UpdateScoringPolicy", request_id,
       [&](sql::Connection& conn) -> absl::StatusOr<v1::ScoringPolicy> {
         v1::ScoringPolicy current = LoadPolicy(conn, /*for_update=*/true);
-        if (!expected_etag.empty() && expected_etag != current.etag()) {
-          return absl::AbortedError(
-              absl::StrCat("policy.etag: stale (current is ", current.etag(), "); read it again"));
-        }
+        RETURN_IF_ERROR(
+            common::CheckEtag(expected_etag, current.etag(), "policy.etag", "scoring policy"));
         v1::ScoringPolicy stored = policy;
         stored.clear_etag();
         stored.clear_update_time();

@@ -14,6 +14,7 @@
 #include "common/pagination.h"
 #include "common/status.h"
 #include "common/time_util.h"
+#include "common/validation.h"
 #include "funnel/handoff/v1/handoff.pb.h"
 #include "handoff/outbox.h"
 #include "handoff/wake.h"
@@ -163,15 +164,6 @@ absl::Status CheckOwner(sql::Connection& conn, const Caller& caller, const v1::O
                         absl::StrCat("opportunity ", o.opportunity_id()));
 }
 
-absl::Status CheckEtag(const std::string& given, const std::string& current,
-                       absl::string_view field) {
-  if (!given.empty() && given != current) {
-    return absl::AbortedError(
-        absl::StrCat(field, ": stale (current is ", current, "); read the opportunity again"));
-  }
-  return absl::OkStatus();
-}
-
 }  // namespace
 
 absl::StatusOr<v1::Opportunity> ReadOpportunity(sql::Connection& conn, int64_t opportunity_id,
@@ -299,7 +291,7 @@ absl::StatusOr<v1::Opportunity> OpportunityStore::Update(const v1::Opportunity& 
       *pool_, "UpdateOpportunity", request_id,
       [&](sql::Connection& conn) -> absl::StatusOr<v1::Opportunity> {
         ASSIGN_OR_RETURN(v1::Opportunity o, ReadOpportunity(conn, in.opportunity_id(), true));
-        RETURN_IF_ERROR(CheckEtag(in.etag(), o.etag(), "opportunity.etag"));
+        RETURN_IF_ERROR(common::CheckEtag(in.etag(), o.etag(), "opportunity.etag", "opportunity"));
         RETURN_IF_ERROR(CheckOwner(conn, caller, o));
         if (IsClosed(o.stage())) {
           return absl::FailedPreconditionError(
@@ -355,7 +347,7 @@ absl::StatusOr<v1::Opportunity> OpportunityStore::MoveStage(
       *pool_, "MoveOpportunityStage", request_id,
       [&](sql::Connection& conn) -> absl::StatusOr<v1::Opportunity> {
         ASSIGN_OR_RETURN(v1::Opportunity o, ReadOpportunity(conn, opportunity_id, true));
-        RETURN_IF_ERROR(CheckEtag(etag, o.etag(), "etag"));
+        RETURN_IF_ERROR(common::CheckEtag(etag, o.etag(), "etag", "opportunity"));
         RETURN_IF_ERROR(CheckOwner(conn, caller, o));
         RETURN_IF_ERROR(CheckStageMove(o.stage(), stage, IsManagerLike(caller)));
         if (o.stage() == stage) return o;
@@ -497,7 +489,7 @@ absl::StatusOr<v1::Opportunity> OpportunityStore::Close(const v1::CloseOpportuni
       *pool_, "CloseOpportunity", req.request_id(),
       [&](sql::Connection& conn) -> absl::StatusOr<v1::Opportunity> {
         ASSIGN_OR_RETURN(v1::Opportunity o, ReadOpportunity(conn, req.opportunity_id(), true));
-        RETURN_IF_ERROR(CheckEtag(req.etag(), o.etag(), "etag"));
+        RETURN_IF_ERROR(common::CheckEtag(req.etag(), o.etag(), "etag", "opportunity"));
         RETURN_IF_ERROR(CheckOwner(conn, caller, o));
         RETURN_IF_ERROR(CheckClose(o.stage()));
         const v1::Stage from = o.stage();

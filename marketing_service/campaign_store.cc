@@ -13,6 +13,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/mysql/idempotency.h"
+#include "common/mysql/keyset_page.h"
 #include "common/mysql/parallel_reads.h"
 #include "common/mysql/params.h"
 #include "common/mysql/sql_util.h"
@@ -219,32 +220,12 @@ absl::StatusOr<v1::Campaign> CampaignStore::Get(int64_t campaign_id) {
 absl::StatusOr<v1::ListCampaignsResponse> CampaignStore::List(v1::CampaignState state,
                                                               v1::Channel channel, int page_size,
                                                               const std::string& page_token) {
-  const std::string scope = absl::StrCat("campaigns:", state, ":", channel);
-  ASSIGN_OR_RETURN(const int64_t after, common::DecodeIdToken(scope, page_token));
-  std::string sql =
-      absl::StrCat("SELECT ", kCampaignColumns, " FROM campaigns WHERE campaign_id > ?");
-  std::vector<common::SqlParam> params = {after};
-  if (state != v1::CAMPAIGN_STATE_UNSPECIFIED) {
-    absl::StrAppend(&sql, " AND state = ?");
-    params.push_back(int64_t{state});
-  }
-  if (channel != v1::CHANNEL_UNSPECIFIED) {
-    absl::StrAppend(&sql, " AND channel = ?");
-    params.push_back(int64_t{channel});
-  }
-  absl::StrAppend(&sql, " ORDER BY campaign_id LIMIT ?");
-  params.push_back(int64_t{page_size + 1});
-  v1::ListCampaignsResponse response;
-  RETURN_IF_ERROR(pool_->WithConnection("list campaigns", [&](sql::Connection& conn) {
-    auto st = Prepare(conn, sql);
-    common::BindAll(*st, params);
-    std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
-    while (rs->next()) *response.add_campaigns() = CampaignFromRow(*rs);
-    return absl::OkStatus();
-  }));
-  response.set_next_page_token(common::TrimPage(response.mutable_campaigns(), page_size, scope,
-                                                [](const auto& x) { return x.campaign_id(); }));
-  return response;
+  common::KeysetQuery query(kCampaignColumns, "campaigns", "campaign_id");
+  if (state != v1::CAMPAIGN_STATE_UNSPECIFIED) query.Where("state = ?", int64_t{state});
+  if (channel != v1::CHANNEL_UNSPECIFIED) query.Where("channel = ?", int64_t{channel});
+  return query.Page(*pool_, absl::StrCat("campaigns:", state, ":", channel), page_token, page_size,
+                    &CampaignFromRow, &v1::ListCampaignsResponse::mutable_campaigns,
+                    &v1::Campaign::campaign_id);
 }
 
 absl::StatusOr<v1::Campaign> CampaignStore::Update(const v1::Campaign& campaign,
@@ -534,21 +515,9 @@ absl::StatusOr<v1::Segment> CampaignStore::GetSegment(int64_t segment_id) {
 
 absl::StatusOr<v1::ListSegmentsResponse> CampaignStore::ListSegments(
     int page_size, const std::string& page_token) {
-  ASSIGN_OR_RETURN(const int64_t after, common::DecodeIdToken("segments", page_token));
-  v1::ListSegmentsResponse response;
-  RETURN_IF_ERROR(pool_->WithConnection("list segments", [&](sql::Connection& conn) {
-    auto st = Prepare(
-        conn, absl::StrCat("SELECT ", kSegmentColumns,
-                           " FROM segments WHERE segment_id > ? ORDER BY segment_id LIMIT ?"));
-    st->setInt64(1, after);
-    st->setInt(2, page_size + 1);
-    std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
-    while (rs->next()) *response.add_segments() = SegmentFromRow(*rs);
-    return absl::OkStatus();
-  }));
-  response.set_next_page_token(common::TrimPage(response.mutable_segments(), page_size, "segments",
-                                                [](const auto& x) { return x.segment_id(); }));
-  return response;
+  return common::KeysetQuery(kSegmentColumns, "segments", "segment_id")
+      .Page(*pool_, "segments", page_token, page_size, &SegmentFromRow,
+            &v1::ListSegmentsResponse::mutable_segments, &v1::Segment::segment_id);
 }
 
 }  // namespace funnel::marketing

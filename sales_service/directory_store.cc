@@ -8,6 +8,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/mysql/idempotency.h"
+#include "common/mysql/keyset_page.h"
 #include "common/mysql/sql_error.h"
 #include "common/mysql/sql_util.h"
 #include "common/pagination.h"
@@ -89,38 +90,6 @@ absl::Status ReadById(sql::Connection& conn, absl::string_view columns, absl::st
   if (!rs->next()) return absl::NotFoundError(absl::StrCat(what, " ", id, " not found"));
   *out = from_row(*rs);
   return absl::OkStatus();
-}
-
-// One keyset page over `table` ordered by `id_column`, optionally filtered by
-// `filter_column = filter_value` (skipped when the value is 0).
-template <typename Response, typename T>
-absl::StatusOr<Response> ListPage(common::ConnectionPool& pool, absl::string_view columns,
-                                  absl::string_view table, absl::string_view id_column,
-                                  absl::string_view filter_column, int64_t filter_value,
-                                  int page_size, const std::string& page_token,
-                                  T (*from_row)(sql::ResultSet&),
-                                  google::protobuf::RepeatedPtrField<T>* (Response::*items)(),
-                                  int64_t (T::*id_of)() const) {
-  const std::string scope = absl::StrCat(table, ":", filter_value);
-  ASSIGN_OR_RETURN(const int64_t after, common::DecodeIdToken(scope, page_token));
-  Response response;
-  RETURN_IF_ERROR(pool.WithConnection(absl::StrCat("list ", table), [&](sql::Connection& conn) {
-    std::string sql =
-        absl::StrCat("SELECT ", columns, " FROM ", table, " WHERE ", id_column, " > ?");
-    if (filter_value != 0) absl::StrAppend(&sql, " AND ", filter_column, " = ?");
-    absl::StrAppend(&sql, " ORDER BY ", id_column, " LIMIT ?");
-    auto st = Prepare(conn, sql);
-    int i = 1;
-    st->setInt64(i++, after);
-    if (filter_value != 0) st->setInt64(i++, filter_value);
-    st->setInt(i, page_size + 1);
-    std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
-    while (rs->next()) *(response.*items)()->Add() = from_row(*rs);
-    return absl::OkStatus();
-  }));
-  response.set_next_page_token(common::TrimPage((response.*items)(), page_size, scope,
-                                                [id_of](const T& x) { return (x.*id_of)(); }));
-  return response;
 }
 
 // Runs `insert` and maps a duplicate key to ALREADY_EXISTS with `message`.
@@ -231,9 +200,10 @@ absl::StatusOr<v1::Rep> DirectoryStore::GetRep(int64_t rep_id) {
 
 absl::StatusOr<v1::ListRepsResponse> DirectoryStore::ListReps(int64_t manager_rep_id, int page_size,
                                                               const std::string& page_token) {
-  return ListPage<v1::ListRepsResponse, v1::Rep>(
-      *pool_, kRepColumns, "reps", "rep_id", "manager_rep_id", manager_rep_id, page_size,
-      page_token, &RepFromRow, &v1::ListRepsResponse::mutable_reps, &v1::Rep::rep_id);
+  common::KeysetQuery query(kRepColumns, "reps", "rep_id");
+  if (manager_rep_id != 0) query.Where("manager_rep_id = ?", manager_rep_id);
+  return query.Page(*pool_, absl::StrCat("reps:", manager_rep_id), page_token, page_size,
+                    &RepFromRow, &v1::ListRepsResponse::mutable_reps, &v1::Rep::rep_id);
 }
 
 absl::StatusOr<v1::Account> DirectoryStore::CreateAccount(const v1::Account& account,
@@ -267,9 +237,9 @@ absl::StatusOr<v1::Account> DirectoryStore::GetAccount(int64_t account_id) {
 
 absl::StatusOr<v1::ListAccountsResponse> DirectoryStore::ListAccounts(
     int page_size, const std::string& page_token) {
-  return ListPage<v1::ListAccountsResponse, v1::Account>(
-      *pool_, kAccountColumns, "accounts", "account_id", "", 0, page_size, page_token,
-      &AccountFromRow, &v1::ListAccountsResponse::mutable_accounts, &v1::Account::account_id);
+  return common::KeysetQuery(kAccountColumns, "accounts", "account_id")
+      .Page(*pool_, "accounts:0", page_token, page_size, &AccountFromRow,
+            &v1::ListAccountsResponse::mutable_accounts, &v1::Account::account_id);
 }
 
 absl::StatusOr<v1::Contact> DirectoryStore::CreateContact(const v1::Contact& contact,
@@ -308,10 +278,11 @@ absl::StatusOr<v1::Contact> DirectoryStore::GetContact(int64_t contact_id) {
 
 absl::StatusOr<v1::ListContactsResponse> DirectoryStore::ListContacts(
     int64_t account_id, int page_size, const std::string& page_token) {
-  return ListPage<v1::ListContactsResponse, v1::Contact>(
-      *pool_, kContactColumns, "contacts", "contact_id", "account_id", account_id, page_size,
-      page_token, &ContactFromRow, &v1::ListContactsResponse::mutable_contacts,
-      &v1::Contact::contact_id);
+  common::KeysetQuery query(kContactColumns, "contacts", "contact_id");
+  if (account_id != 0) query.Where("account_id = ?", account_id);
+  return query.Page(*pool_, absl::StrCat("contacts:", account_id), page_token, page_size,
+                    &ContactFromRow, &v1::ListContactsResponse::mutable_contacts,
+                    &v1::Contact::contact_id);
 }
 
 }  // namespace funnel::sales

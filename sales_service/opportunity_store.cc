@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/ids.h"
 #include "common/mysql/idempotency.h"
+#include "common/mysql/keyset_page.h"
 #include "common/mysql/params.h"
 #include "common/mysql/sql_util.h"
 #include "common/pagination.h"
@@ -245,41 +246,19 @@ absl::StatusOr<v1::Opportunity> OpportunityStore::Get(int64_t opportunity_id) {
 
 absl::StatusOr<v1::ListOpportunitiesResponse> OpportunityStore::List(
     const OpportunityFilter& f, int page_size, const std::string& page_token) {
-  const std::string scope =
-      absl::StrCat("opportunities:", f.owner_rep_id, ":", f.stage, ":", f.status, ":", f.source);
-  ASSIGN_OR_RETURN(const int64_t after, common::DecodeIdToken(scope, page_token));
-  std::string sql =
-      absl::StrCat("SELECT ", kOpportunityColumns, " FROM opportunities WHERE opportunity_id > ?");
-  std::vector<SqlParam> params = {after};
-  if (f.owner_rep_id != 0) {
-    absl::StrAppend(&sql, " AND owner_rep_id = ?");
-    params.push_back(f.owner_rep_id);
-  }
-  if (f.stage != v1::STAGE_UNSPECIFIED) {
-    absl::StrAppend(&sql, " AND stage = ?");
-    params.push_back(int64_t{f.stage});
-  }
-  if (f.status == v1::OPPORTUNITY_STATUS_OPEN) absl::StrAppend(&sql, " AND stage IN ", kOpenStages);
+  common::KeysetQuery query(kOpportunityColumns, "opportunities", "opportunity_id");
+  if (f.owner_rep_id != 0) query.Where("owner_rep_id = ?", f.owner_rep_id);
+  if (f.stage != v1::STAGE_UNSPECIFIED) query.Where("stage = ?", int64_t{f.stage});
+  if (f.status == v1::OPPORTUNITY_STATUS_OPEN) query.Where(absl::StrCat("stage IN ", kOpenStages));
   if (f.status == v1::OPPORTUNITY_STATUS_CLOSED) {
-    absl::StrAppend(&sql, " AND stage IN ", kClosedStages);
+    query.Where(absl::StrCat("stage IN ", kClosedStages));
   }
-  if (f.source != v1::SOURCE_UNSPECIFIED) {
-    absl::StrAppend(&sql, " AND source = ?");
-    params.push_back(int64_t{f.source});
-  }
-  absl::StrAppend(&sql, " ORDER BY opportunity_id LIMIT ?");
-  params.push_back(int64_t{page_size + 1});
-  v1::ListOpportunitiesResponse response;
-  RETURN_IF_ERROR(pool_->WithConnection("list opportunities", [&](sql::Connection& conn) {
-    auto st = Prepare(conn, sql);
-    common::BindAll(*st, params);
-    std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
-    while (rs->next()) *response.add_opportunities() = OpportunityFromRow(*rs);
-    return absl::OkStatus();
-  }));
-  response.set_next_page_token(common::TrimPage(response.mutable_opportunities(), page_size, scope,
-                                                [](const auto& x) { return x.opportunity_id(); }));
-  return response;
+  if (f.source != v1::SOURCE_UNSPECIFIED) query.Where("source = ?", int64_t{f.source});
+  return query.Page(
+      *pool_,
+      absl::StrCat("opportunities:", f.owner_rep_id, ":", f.stage, ":", f.status, ":", f.source),
+      page_token, page_size, &OpportunityFromRow,
+      &v1::ListOpportunitiesResponse::mutable_opportunities, &v1::Opportunity::opportunity_id);
 }
 
 absl::StatusOr<v1::Opportunity> OpportunityStore::Update(const v1::Opportunity& in,

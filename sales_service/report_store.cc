@@ -14,6 +14,7 @@
 #include "common/status.h"
 #include "handoff/outbox.h"
 #include "sales_service/directory_store.h"
+#include "sales_service/rep_performance.h"
 #include "sales_service/stage_sql.h"
 
 namespace funnel::sales {
@@ -113,9 +114,8 @@ absl::StatusOr<v1::RepPerformance> ReportStore::RepPerformance(int64_t rep_id,
             q->set_meeting_target(rs->getInt(4));
           }
         }
-        // Deals closed in the quarter.
-        int64_t won = 0, lost = 0, won_minor = 0;
-        std::vector<double> cycle_days;
+        // Deals closed in the quarter, then the open pipeline in the same currency.
+        std::vector<ClosedDeal> closed;
         {
           auto st = Prepare(conn, kClosedDealsOfRep);
           st->setInt64(1, rep_id);
@@ -123,59 +123,24 @@ absl::StatusOr<v1::RepPerformance> ReportStore::RepPerformance(int64_t rep_id,
           st->setDouble(3, UnixSecondsOf(quarter.end));
           std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
           while (rs->next()) {
-            if (rs->getInt(1) == v1::STAGE_CLOSED_LOST) {
-              ++lost;
-              continue;
-            }
-            ++won;
-            cycle_days.push_back(rs->getDouble(4) / 86400.0);
-            const std::string deal_currency = rs->getString(2);
-            if (currency.empty()) currency = deal_currency;  // no quota: the first currency seen
-            if (deal_currency == currency) {
-              won_minor += rs->getInt64(3);
-            } else {
-              bool merged = false;
-              for (auto& m : *perf.mutable_other_currency_won()) {
-                if (m.currency_code() == deal_currency) {
-                  m.set_amount_minor(m.amount_minor() + rs->getInt64(3));
-                  merged = true;
-                }
-              }
-              if (!merged) {
-                auto* m = perf.add_other_currency_won();
-                m->set_currency_code(deal_currency);
-                m->set_amount_minor(rs->getInt64(3));
-              }
-            }
+            closed.push_back({static_cast<v1::Stage>(rs->getInt(1)), rs->getString(2),
+                              rs->getInt64(3), static_cast<double>(rs->getDouble(4))});
           }
         }
-        perf.mutable_closed_won()->set_currency_code(currency);
-        perf.mutable_closed_won()->set_amount_minor(won_minor);
-        perf.set_attainment_percent(
-            AttainmentPercent(won_minor, perf.quota().revenue_target().amount_minor()));
-        perf.set_win_rate(WinRate(won, lost));
-        double total_days = 0;
-        for (double d : cycle_days) total_days += d;
-        perf.set_average_sales_cycle_days(cycle_days.empty() ? 0 : total_days / cycle_days.size());
-        // The open pipeline now, in the same currency.
+        currency = AddClosedDeals(closed, &perf);
         {
           auto st = Prepare(conn, kOpenPipelineOfRep);
           st->setInt64(1, rep_id);
           st->setString(2, currency);
           std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
-          int64_t open = 0, weighted = 0;
+          std::vector<OpenDeal> open;
           while (rs->next()) {
             std::optional<int> override_percent;
             if (!rs->isNull(2)) override_percent = rs->getInt(2);
-            const int p =
-                EffectiveProbability(static_cast<v1::Stage>(rs->getInt(1)), override_percent);
-            open += rs->getInt64(3);
-            weighted += Weighted(rs->getInt64(3), p);
+            open.push_back(
+                {static_cast<v1::Stage>(rs->getInt(1)), override_percent, rs->getInt64(3)});
           }
-          perf.mutable_open_pipeline()->set_currency_code(currency);
-          perf.mutable_open_pipeline()->set_amount_minor(open);
-          perf.mutable_weighted_forecast()->set_currency_code(currency);
-          perf.mutable_weighted_forecast()->set_amount_minor(weighted);
+          AddOpenPipeline(open, currency, &perf);
         }
         {
           auto st = Prepare(conn, kActivityCountsOfRep);

@@ -56,6 +56,9 @@ constexpr absl::string_view kInsertStageChange = R"sql(
   INSERT INTO stage_changes (opportunity_id, from_stage, to_stage, changed_by, changed_at)
   VALUES (?, ?, ?, ?, FROM_UNIXTIME(?)))sql";
 
+// Locks the handoff an activity names while the activity is written.
+constexpr absl::string_view kHandoffAssignee =
+    "SELECT assigned_rep_id FROM handoffs WHERE handoff_id = ? FOR UPDATE";
 constexpr absl::string_view kObjectionColumns =
     "objection_id, opportunity_id, text, resolution, resolved, raised_by, "
     "UNIX_TIMESTAMP(raised_at), UNIX_TIMESTAMP(resolved_at)";
@@ -158,6 +161,23 @@ void RecordStageChange(sql::Connection& conn, int64_t opportunity_id, v1::Stage 
 int64_t ManagerOf(sql::Connection& conn, int64_t rep_id) {
   absl::StatusOr<v1::Rep> rep = ReadRep(conn, rep_id, "owner");
   return rep.ok() ? rep->manager_rep_id() : 0;
+}
+
+// Who may write on a handoff: anyone while it is unassigned (it is up for taking),
+// then its rep and their manager. NOT_FOUND naming activity.handoff_id if none.
+absl::Status CheckHandoffOwner(sql::Connection& conn, const Caller& caller,
+                               const std::string& handoff_id) {
+  auto st = Prepare(conn, kHandoffAssignee);
+  st->setString(1, handoff_id);
+  std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
+  if (!rs->next()) {
+    return absl::NotFoundError(
+        absl::StrCat("activity.handoff_id: handoff ", handoff_id, " not found"));
+  }
+  const int64_t assignee = rs->getInt64(1);
+  if (assignee == 0) return absl::OkStatus();
+  return CheckCanChange(caller, assignee, ManagerOf(conn, assignee),
+                        absl::StrCat("handoff ", handoff_id));
 }
 
 absl::Status CheckOwner(sql::Connection& conn, const Caller& caller, const v1::Opportunity& o) {
@@ -525,10 +545,13 @@ absl::StatusOr<v1::Activity> OpportunityStore::LogActivity(const v1::Activity& i
           RETURN_IF_ERROR(CheckCanChange(caller, rep.rep_id(), rep.manager_rep_id(),
                                          "that rep's activity log"));
         }
+        // An activity is a write on what it names: the same rules as any other.
         if (a.opportunity_id() != 0) {
           ASSIGN_OR_RETURN(v1::Opportunity o, ReadOpportunity(conn, a.opportunity_id(), false));
-          (void)o;
+          RETURN_IF_ERROR(CheckOwner(conn, caller, o));
         }
+        if (!a.handoff_id().empty())
+          RETURN_IF_ERROR(CheckHandoffOwner(conn, caller, a.handoff_id()));
         if (a.contact_id() != 0) {
           RETURN_IF_ERROR(CheckContactExists(conn, a.contact_id(), "activity.contact_id"));
         }
@@ -539,16 +562,7 @@ absl::StatusOr<v1::Activity> OpportunityStore::LogActivity(const v1::Activity& i
                            "COALESCE(first_response_at, FROM_UNIXTIME(?)) WHERE handoff_id = ?");
           h->setDouble(1, UnixSecondsOf(when));
           h->setString(2, a.handoff_id());
-          if (h->executeUpdate() == 0) {
-            // Affected rows count changes only: check the handoff exists at all.
-            auto exists = Prepare(conn, "SELECT 1 FROM handoffs WHERE handoff_id = ?");
-            exists->setString(1, a.handoff_id());
-            std::unique_ptr<sql::ResultSet> rs(exists->executeQuery());
-            if (!rs->next()) {
-              return absl::NotFoundError(
-                  absl::StrCat("activity.handoff_id: handoff ", a.handoff_id(), " not found"));
-            }
-          }
+          h->executeUpdate();  // CheckHandoffOwner found it
         }
         auto st = Prepare(conn,
                           "INSERT INTO activities (type, opportunity_id, handoff_id, contact_id, "

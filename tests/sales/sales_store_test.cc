@@ -160,6 +160,51 @@ TEST_F(SalesStoreTest, RepsChangeOnlyWhatTheyOwnManagersTheirTeams) {
   EXPECT_EQ(moved->owner_rep_id(), bob);
 }
 
+// Logging an activity is a write on the opportunity and the handoff it names (it
+// stops the handoff's SLA clock): the same owner and team rules as every other.
+TEST_F(SalesStoreTest, ActivitiesFollowTheOwnerAndTeamRules) {
+  const int64_t boss = Rep("boss", v1::REP_ROLE_MANAGER);
+  const int64_t ann = Rep("ann", v1::REP_ROLE_REP, boss);
+  const int64_t bob = Rep("bob", v1::REP_ROLE_REP, boss);
+  const int64_t other_boss = Rep("other", v1::REP_ROLE_MANAGER);
+  const int64_t carl = Rep("carl", v1::REP_ROLE_REP, other_boss);
+  v1::Account account;
+  account.set_name("Initech");
+  auto acct = directory_.CreateAccount(account, "");
+  v1::Opportunity o;
+  o.set_name("Initech deal");
+  o.set_account_id(acct->account_id());
+  o.set_source(v1::SOURCE_REFERRAL);
+  auto anns = opportunities_.Create(o, {"SALES_REP", ann}, "ann", "", absl::Now());
+  ASSERT_THAT(anns, IsOk());
+  v1::Activity on_deal;
+  on_deal.set_type(v1::ACTIVITY_TYPE_CALL);
+  on_deal.set_opportunity_id(anns->opportunity_id());
+  EXPECT_THAT(opportunities_.LogActivity(on_deal, {"SALES_REP", carl}, "", absl::Now()),
+              StatusIs(absl::StatusCode::kPermissionDenied));
+  EXPECT_THAT(opportunities_.LogActivity(on_deal, {"SALES_REP", bob}, "", absl::Now()),
+              StatusIs(absl::StatusCode::kPermissionDenied));
+  EXPECT_THAT(opportunities_.LogActivity(on_deal, {"SALES_MANAGER", other_boss}, "", absl::Now()),
+              StatusIs(absl::StatusCode::kPermissionDenied));
+  EXPECT_THAT(opportunities_.LogActivity(on_deal, {"SALES_REP", ann}, "", absl::Now()), IsOk());
+  EXPECT_THAT(opportunities_.LogActivity(on_deal, {"SALES_MANAGER", boss}, "", absl::Now()),
+              IsOk());
+
+  handoff::v1::LeadHandoff lead = Lead(9, "pat@initech.example", "Initech");
+  ASSERT_THAT(inbox_.Submit(lead, absl::Now()), IsOk());
+  ASSERT_THAT(inbox_.Assign(lead.handoff_id(), ann, {"SALES_MANAGER", boss}, "", absl::Now()),
+              IsOk());
+  v1::Activity on_handoff;
+  on_handoff.set_type(v1::ACTIVITY_TYPE_EMAIL);
+  on_handoff.set_handoff_id(lead.handoff_id());
+  EXPECT_THAT(opportunities_.LogActivity(on_handoff, {"SALES_REP", carl}, "", absl::Now()),
+              StatusIs(absl::StatusCode::kPermissionDenied));
+  // The denied call stopped no clock.
+  EXPECT_FALSE(inbox_.Get(lead.handoff_id(), absl::Now())->has_first_response_time());
+  EXPECT_THAT(opportunities_.LogActivity(on_handoff, {"SALES_REP", ann}, "", absl::Now()), IsOk());
+  EXPECT_TRUE(inbox_.Get(lead.handoff_id(), absl::Now())->has_first_response_time());
+}
+
 TEST_F(SalesStoreTest, ClosingAMarketingDealQueuesTheOutcomeOnce) {
   const int64_t rep = Rep("carol", v1::REP_ROLE_REP);
   handoff::v1::LeadHandoff lead = Lead(5, "grace@example.com", "Navy");

@@ -84,8 +84,11 @@ absl::StatusOr<v1::LeadJourney> AssembleJourney(
       by_lead, [&](const auto& r, auto* out) { return sales.ListHandoffs(ctx().get(), r, out); },
       &handoffs));
   if (view.requires_handoff && handoffs.handoffs().empty()) {
-    return absl::PermissionDeniedError(absl::StrCat(
-        "lead ", lead.lead_id(), " was never handed to sales; its journey is marketing's"));
+    // A lead marketing kept is none of sales' business, not even that it exists:
+    // the answer is marketing's for a lead that does not exist.
+    return request.lead_case() == v1::GetLeadJourneyRequest::kEmail
+               ? absl::NotFoundError("email: no lead with this address")
+               : absl::NotFoundError(absl::StrCat("lead ", lead.lead_id(), " not found"));
   }
 
   v1::LeadJourney journey;

@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "absl/time/clock.h"
 #include "funnel/gateway/v1/funnel_service.grpc.pb.h"
 #include "funnel/marketing/v1/marketing_service.grpc.pb.h"
@@ -339,10 +340,27 @@ TEST_F(HandoffFlowTest, HotLeadReachesSalesAndTheOutcomeComesBack) {
     cold.mutable_contact()->set_email("cold@example.com");
     CaptureLeadResponse cold_lead;
     ASSERT_GRPC_OK(marketing_->CaptureLead(&c2, cold, &cold_lead));
+    // Not even that it exists: the answer is the one for a lead that does not.
     grpc::ClientContext c3;
     r.set_lead_id(cold_lead.lead().lead_id());
-    EXPECT_EQ(rep_views->GetLeadJourney(&c3, r, &journey).error_code(),
-              grpc::StatusCode::PERMISSION_DENIED);
+    const grpc::Status kept = rep_views->GetLeadJourney(&c3, r, &journey);
+    grpc::ClientContext c4;
+    r.set_lead_id(cold_lead.lead().lead_id() + 1000);
+    const grpc::Status missing = rep_views->GetLeadJourney(&c4, r, &journey);
+    EXPECT_EQ(missing.error_code(), grpc::StatusCode::NOT_FOUND);
+    EXPECT_EQ(kept.error_code(), missing.error_code());
+    EXPECT_EQ(kept.error_message(),
+              absl::StrReplaceAll(missing.error_message(),
+                                  {{absl::StrCat(cold_lead.lead().lead_id() + 1000),
+                                    absl::StrCat(cold_lead.lead().lead_id())}}));
+    grpc::ClientContext c5, c6;
+    gateway::v1::GetLeadJourneyRequest by_email;
+    by_email.set_email("cold@example.com");
+    const grpc::Status kept_by_email = rep_views->GetLeadJourney(&c5, by_email, &journey);
+    by_email.set_email("nobody@example.com");
+    const grpc::Status missing_by_email = rep_views->GetLeadJourney(&c6, by_email, &journey);
+    EXPECT_EQ(kept_by_email.error_code(), grpc::StatusCode::NOT_FOUND);
+    EXPECT_EQ(kept_by_email.error_message(), missing_by_email.error_message());
   }
 
   // With sales down the report fails, naming it, instead of showing half a funnel.

@@ -9,6 +9,10 @@ absl::Status ValidateMoney(const v1::Money& m, absl::string_view field) {
   if (m.amount_minor() < 0) {
     return absl::InvalidArgumentError(absl::StrCat(field, ": must not be negative"));
   }
+  if (m.amount_minor() > kMaxAmountMinor) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(field, ".amount_minor: at most ", kMaxAmountMinor));
+  }
   if (m.amount_minor() != 0 || !m.currency_code().empty()) {
     const std::string& code = m.currency_code();
     if (code.size() != 3 || !absl::ascii_isupper(code[0]) || !absl::ascii_isupper(code[1]) ||
@@ -42,6 +46,12 @@ absl::Status ValidateContactFields(const v1::Contact& c, absl::string_view prefi
     return absl::InvalidArgumentError(absl::StrCat(prefix, "company_size: must not be negative"));
   }
   return absl::OkStatus();
+}
+
+int64_t AddMinor(int64_t a, int64_t b) {
+  int64_t sum = 0;
+  if (!__builtin_add_overflow(a, b, &sum)) return sum;
+  return b > 0 ? INT64_MAX : INT64_MIN;
 }
 
 absl::Status RequireUuid(absl::string_view id, absl::string_view field) {

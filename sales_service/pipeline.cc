@@ -4,6 +4,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "handoff/validation.h"
 
 namespace funnel::sales {
 
@@ -137,8 +138,9 @@ void Add(google::protobuf::RepeatedPtrField<v1::CurrencyTotal>* totals, const Op
          int probability) {
   v1::CurrencyTotal* t = TotalFor(totals, o.currency);
   t->set_count(t->count() + 1);
-  t->set_amount_minor(t->amount_minor() + o.amount_minor);
-  t->set_weighted_amount_minor(t->weighted_amount_minor() + Weighted(o.amount_minor, probability));
+  t->set_amount_minor(handoff::AddMinor(t->amount_minor(), o.amount_minor));
+  t->set_weighted_amount_minor(
+      handoff::AddMinor(t->weighted_amount_minor(), Weighted(o.amount_minor, probability)));
 }
 
 }  // namespace

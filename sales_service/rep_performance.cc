@@ -1,5 +1,6 @@
 #include "sales_service/rep_performance.h"
 
+#include "handoff/validation.h"
 #include "sales_service/pipeline.h"
 
 namespace funnel::sales {
@@ -17,7 +18,7 @@ std::string AddClosedDeals(const std::vector<ClosedDeal>& deals, v1::RepPerforma
     cycle_days += deal.cycle_seconds / 86400.0;
     if (currency.empty()) currency = deal.currency;  // no quota: the first currency seen
     if (deal.currency == currency) {
-      won_minor += deal.amount_minor;
+      won_minor = handoff::AddMinor(won_minor, deal.amount_minor);
       continue;
     }
     handoff::v1::Money* other = nullptr;
@@ -28,7 +29,7 @@ std::string AddClosedDeals(const std::vector<ClosedDeal>& deals, v1::RepPerforma
       other = perf->add_other_currency_won();
       other->set_currency_code(deal.currency);
     }
-    other->set_amount_minor(other->amount_minor() + deal.amount_minor);
+    other->set_amount_minor(handoff::AddMinor(other->amount_minor(), deal.amount_minor));
   }
   perf->mutable_closed_won()->set_currency_code(currency);
   perf->mutable_closed_won()->set_amount_minor(won_minor);
@@ -43,9 +44,10 @@ void AddOpenPipeline(const std::vector<OpenDeal>& deals, const std::string& curr
                      v1::RepPerformance* perf) {
   int64_t open = 0, weighted = 0;
   for (const OpenDeal& deal : deals) {
-    open += deal.amount_minor;
-    weighted +=
-        Weighted(deal.amount_minor, EffectiveProbability(deal.stage, deal.probability_override));
+    open = handoff::AddMinor(open, deal.amount_minor);
+    weighted = handoff::AddMinor(
+        weighted,
+        Weighted(deal.amount_minor, EffectiveProbability(deal.stage, deal.probability_override)));
   }
   perf->mutable_open_pipeline()->set_currency_code(currency);
   perf->mutable_open_pipeline()->set_amount_minor(open);

@@ -13,6 +13,7 @@
 #include "common/mysql/sql_util.h"
 #include "common/status.h"
 #include "handoff/outbox.h"
+#include "handoff/validation.h"
 #include "sales_service/directory_store.h"
 #include "sales_service/rep_performance.h"
 #include "sales_service/stage_sql.h"
@@ -224,7 +225,7 @@ void AddMoney(google::protobuf::RepeatedPtrField<handoff::v1::Money>* list,
               const std::string& currency, int64_t amount) {
   for (auto& m : *list) {
     if (m.currency_code() == currency) {
-      m.set_amount_minor(m.amount_minor() + amount);
+      m.set_amount_minor(handoff::AddMinor(m.amount_minor(), amount));
       return;
     }
   }

@@ -48,6 +48,14 @@ TEST(ValidationTest, MoneyContactAndUuidNameTheirFields) {
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("amount.currency_code")));
   money.set_currency_code("EUR");
   EXPECT_THAT(ValidateMoney(money, "amount"), IsOk());
+  money.set_amount_minor(kMaxAmountMinor);
+  EXPECT_THAT(ValidateMoney(money, "amount"), IsOk());
+  money.set_amount_minor(kMaxAmountMinor + 1);
+  EXPECT_THAT(ValidateMoney(money, "amount"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("amount.amount_minor")));
+  EXPECT_EQ(AddMinor(INT64_MAX - 1, 5), INT64_MAX);
+  EXPECT_EQ(AddMinor(INT64_MIN + 1, -5), INT64_MIN);
+  EXPECT_EQ(AddMinor(2, 3), 5);
   v1::Contact contact;
   contact.set_phone(std::string(65, '1'));
   EXPECT_THAT(ValidateContactFields(contact, "contact."),

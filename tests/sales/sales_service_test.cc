@@ -124,6 +124,15 @@ TEST_F(SalesServiceTest, BadInputForEveryMethodNamesTheFieldAndChangesNothing) {
          r.mutable_opportunity()->set_source(v1::SOURCE_MARKETING);
        })),
        StatusCode::INVALID_ARGUMENT, "opportunity.source"},
+      {"CreateOpportunity amount",
+       Unary(&S::CreateOpportunity, Make<v1::CreateOpportunityRequest>([](auto& r) {
+         r.mutable_opportunity()->set_name("x");
+         r.mutable_opportunity()->set_account_id(1);
+         r.mutable_opportunity()->set_source(v1::SOURCE_UPSELL);
+         r.mutable_opportunity()->mutable_amount()->set_currency_code("USD");
+         r.mutable_opportunity()->mutable_amount()->set_amount_minor(INT64_MAX);
+       })),
+       StatusCode::INVALID_ARGUMENT, "opportunity.amount.amount_minor"},
       {"CreateOpportunity date",
        Unary(&S::CreateOpportunity, Make<v1::CreateOpportunityRequest>([](auto& r) {
          r.mutable_opportunity()->set_name("x");

@@ -7,11 +7,29 @@
 
 namespace funnel::marketing {
 
+namespace {
+
+// Keeps the listed errors to the first kMaxListedRowErrors rows by row number, and
+// counts the others. Errors arrive nearly in row order (a lane's lag at most), so
+// trimming only once twice the list is held keeps the work and memory small.
+void TrimRowErrors(v1::ImportLeadsResponse* summary, int keep_at_most) {
+  auto* errors = summary->mutable_errors();
+  if (errors->size() <= keep_at_most) return;
+  std::stable_sort(
+      errors->begin(), errors->end(),
+      [](const v1::ImportRowError& a, const v1::ImportRowError& b) { return a.row() < b.row(); });
+  summary->set_errors_omitted(summary->errors_omitted() + errors->size() - kMaxListedRowErrors);
+  errors->DeleteSubrange(kMaxListedRowErrors, errors->size() - kMaxListedRowErrors);
+}
+
+}  // namespace
+
 void AddRowError(int64_t row, const absl::Status& status, v1::ImportLeadsResponse* summary) {
   summary->set_rejected(summary->rejected() + 1);
   v1::ImportRowError* error = summary->add_errors();
   error->set_row(row);
   error->set_reason(std::string(status.message()));
+  TrimRowErrors(summary, 2 * kMaxListedRowErrors);
 }
 
 ImportWriter::~ImportWriter() {
@@ -40,6 +58,7 @@ absl::Status ImportWriter::Finish() {
   std::stable_sort(
       summary_->mutable_errors()->begin(), summary_->mutable_errors()->end(),
       [](const v1::ImportRowError& a, const v1::ImportRowError& b) { return a.row() < b.row(); });
+  TrimRowErrors(summary_, kMaxListedRowErrors);
   return absl::OkStatus();
 }
 

@@ -24,6 +24,8 @@ namespace funnel::marketing {
 
 // Rows per ImportLeads transaction.
 inline constexpr size_t kImportBatch = 500;
+// Rejected rows an import's answer lists (the first ones); the rest are counted.
+inline constexpr int kMaxListedRowErrors = 1000;
 
 // Counts a rejected row into an import's summary.
 void AddRowError(int64_t row, const absl::Status& status, v1::ImportLeadsResponse* summary);

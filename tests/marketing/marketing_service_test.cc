@@ -229,6 +229,31 @@ TEST_F(MarketingServiceTest, ImportLeadsReportsBadRowsAndKeepsTheRest) {
   EXPECT_EQ(db_.QueryInt("SELECT COUNT(*) FROM leads"), 2);
 }
 
+// However many rows are bad, the answer fits a message: the first 1,000 rejected
+// rows are listed in row order, the rest counted (with 105,000 bad rows the list
+// alone passed gRPC's 4 MB and the caller could not learn what committed).
+TEST_F(MarketingServiceTest, ImportLeadsListsTheFirstThousandRejectedRowsAndCountsTheRest) {
+  grpc::ClientContext ctx;
+  v1::ImportLeadsResponse summary;
+  auto writer = stub_->ImportLeads(&ctx, &summary);
+  for (int i = 1; i <= 2600; ++i) {
+    ASSERT_TRUE(writer->Write(
+        Capture(i % 100 == 0 ? absl::StrCat("ok", i, "@example.com") : absl::StrCat("broken", i))));
+  }
+  writer->WritesDone();
+  grpc::Status status = writer->Finish();
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(summary.created(), 26);
+  EXPECT_EQ(summary.rejected(), 2574);
+  ASSERT_EQ(summary.errors_size(), 1000);
+  EXPECT_EQ(summary.errors_omitted(), 1574);
+  EXPECT_EQ(summary.errors(0).row(), 1);
+  for (int i = 1; i < summary.errors_size(); ++i) {
+    EXPECT_LT(summary.errors(i - 1).row(), summary.errors(i).row());
+  }
+  EXPECT_EQ(summary.errors(999).row(), 1010);  // 1,000 bad rows among the first 1,010
+}
+
 // Rows span three write batches (500 rows each): a row merges into the lead an
 // earlier batch created, and errors come back in row order whether found while
 // reading (a bad email) or while writing (no campaign).

@@ -1,9 +1,58 @@
 #include "handoff/email.h"
 
+#include <vector>
+
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 
 namespace funnel::handoff {
+namespace {
+
+// Code points that print as nothing (or as a blank) and so make two addresses that
+// look the same differ: Unicode spaces, zero-width and bidi controls, C1 controls,
+// variation selectors, tags.
+bool IsInvisible(char32_t c) {
+  return (c >= 0x80 && c <= 0xA0) || c == 0xAD || c == 0x34F || c == 0x61C || c == 0x115F ||
+         c == 0x1160 || c == 0x1680 || c == 0x17B4 || c == 0x17B5 || (c >= 0x180B && c <= 0x180F) ||
+         (c >= 0x2000 && c <= 0x200F) || (c >= 0x2028 && c <= 0x202F) ||
+         (c >= 0x205F && c <= 0x206F) || c == 0x3000 || c == 0x3164 ||
+         (c >= 0xFE00 && c <= 0xFE0F) || c == 0xFEFF || c == 0xFFA0 ||
+         (c >= 0x1D173 && c <= 0x1D17A) || (c >= 0xE0000 && c <= 0xE0FFF);
+}
+
+// Decodes UTF-8 into `out`; false for bytes that are not well-formed UTF-8
+// (overlong forms, surrogates and values past U+10FFFF included).
+bool DecodeUtf8(absl::string_view s, std::vector<char32_t>* out) {
+  static constexpr char32_t kSmallest[] = {0, 0x80, 0x800, 0x10000};  // per extra byte count
+  for (size_t i = 0; i < s.size();) {
+    const unsigned char lead = static_cast<unsigned char>(s[i]);
+    int extra;
+    if (lead < 0x80) {
+      extra = 0;
+    } else if ((lead >> 5) == 0x6) {
+      extra = 1;
+    } else if ((lead >> 4) == 0xE) {
+      extra = 2;
+    } else if ((lead >> 3) == 0x1E) {
+      extra = 3;
+    } else {
+      return false;
+    }
+    if (i + extra >= s.size() && extra > 0) return false;  // cut short
+    char32_t c = extra == 0 ? lead : (lead & (0x3F >> extra));
+    for (int k = 1; k <= extra; ++k) {
+      const unsigned char next = static_cast<unsigned char>(s[i + k]);
+      if ((next & 0xC0) != 0x80) return false;
+      c = (c << 6) | (next & 0x3F);
+    }
+    if (c < kSmallest[extra] || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF)) return false;
+    out->push_back(c);
+    i += extra + 1;
+  }
+  return true;
+}
+
+}  // namespace
 
 absl::StatusOr<std::string> NormalizeEmail(absl::string_view email, absl::string_view field) {
   std::string out = absl::AsciiStrToLower(absl::StripAsciiWhitespace(email));
@@ -27,6 +76,11 @@ absl::StatusOr<std::string> NormalizeEmail(absl::string_view email, absl::string
         absl::ascii_iscntrl(static_cast<unsigned char>(c))) {
       return invalid("not a valid address");
     }
+  }
+  std::vector<char32_t> code_points;
+  if (!DecodeUtf8(out, &code_points)) return invalid("not valid UTF-8");
+  for (char32_t c : code_points) {
+    if (IsInvisible(c)) return invalid("contains an invisible or control character");
   }
   return out;
 }

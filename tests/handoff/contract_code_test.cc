@@ -32,6 +32,25 @@ TEST(NormalizeEmailTest, RejectsMalformedAddressesNamingTheField) {
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("320")));
 }
 
+TEST(NormalizeEmailTest, RefusesInvisibleCharactersAndBrokenUtf8) {
+  for (const char* bad : {"ada\xe2\x80\x8b@example.com",  // zero-width space
+                          "ada@exa\xc2\xadmple.com",      // soft hyphen
+                          "\xef\xbb\xbf"
+                          "ada@example.com",              // byte-order mark
+                          "ada\xc2\xa0x@example.com",     // no-break space
+                          "ada@example.com\xe2\x80\xae",  // right-to-left override
+                          "ada\xff@example.com",          // not UTF-8
+                          "ada\xc0\xa0@example.com",      // overlong
+                          "ada\xe2\x80@example.com"}) {   // cut short
+    EXPECT_THAT(NormalizeEmail(bad, "contact.email"),
+                StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("contact.email: ")))
+        << bad;
+  }
+  // Letters beyond ASCII are letters.
+  EXPECT_THAT(NormalizeEmail("jos\xc3\xa9@example.com"), IsOk());
+  EXPECT_THAT(NormalizeEmail("ada@m\xc3\xbcller.de"), IsOk());
+}
+
 TEST(EventKindTest, EveryKindHasANameAndAMethodAndNamesRoundTrip) {
   for (EventKind kind : {EventKind::kLeadHandoff, EventKind::kLeadErasure,
                          EventKind::kHandoffDecision, EventKind::kDealOutcome}) {

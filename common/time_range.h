@@ -6,6 +6,8 @@
 #include <cstdint>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 
 namespace funnel::common {
@@ -20,6 +22,19 @@ struct TimeRange {
 // into a full index scan), and no stored time lies outside it anyway.
 inline constexpr absl::Time kEarliestStoredTime = absl::FromUnixSeconds(1);
 inline constexpr absl::Time kLatestStoredTime = absl::FromUnixSeconds((int64_t{1} << 31) - 1);
+
+// A time a write stores: within what a TIMESTAMP column holds, so that what the
+// call answers is what was stored. INVALID_ARGUMENT naming `field` otherwise.
+inline absl::Status RequireStorableTime(const google::protobuf::Timestamp& t,
+                                        absl::string_view field) {
+  const absl::Time time = absl::FromUnixSeconds(t.seconds()) + absl::Nanoseconds(t.nanos());
+  if (t.nanos() < 0 || t.nanos() > 999'999'999 || time < kEarliestStoredTime ||
+      time > kLatestStoredTime) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(field, ": must lie between 1970-01-01T00:00:01Z and 2038-01-19T03:14:07Z"));
+  }
+  return absl::OkStatus();
+}
 
 // [start_time, end_time) of a report request: unset start is the beginning, unset
 // end is `now`; both are clamped to what TIMESTAMP columns hold. INVALID_ARGUMENT

@@ -284,6 +284,9 @@ Status MarketingServiceImpl::RecordTouchpoint(ServerContext* ctx,
   RETURN_IF_ERROR_GRPC(
       RequireEnum(req->type(), handoff::v1::TouchpointType_IsValid, "type", false));
   const absl::Time now = absl::Now();
+  if (req->has_occur_time()) {
+    RETURN_IF_ERROR_GRPC(common::RequireStorableTime(req->occur_time(), "occur_time"));
+  }
   if (req->has_occur_time() && common::FromProtoTime(req->occur_time()) > now + absl::Minutes(5)) {
     return ToGrpcStatus(absl::InvalidArgumentError("occur_time: in the future"));
   }

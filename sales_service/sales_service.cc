@@ -362,6 +362,9 @@ Status SalesServiceImpl::LogActivity(Ctx* ctx, const v1::LogActivityRequest* req
   RETURN_IF_ERROR_GRPC(RequireNonNegativeId(a.rep_id(), "activity.rep_id"));
   if (!a.handoff_id().empty())
     RETURN_IF_ERROR_GRPC(handoff::RequireUuid(a.handoff_id(), "handoff_id"));
+  if (a.has_occur_time()) {
+    RETURN_IF_ERROR_GRPC(common::RequireStorableTime(a.occur_time(), "activity.occur_time"));
+  }
   RETURN_IF_ERROR_GRPC(RequireText(a.outcome(), "activity.outcome", 2000, false));
   RETURN_IF_ERROR_GRPC(RequireText(a.notes(), "activity.notes", 60000, false));
   ASSIGN_OR_RETURN_GRPC(

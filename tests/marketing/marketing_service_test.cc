@@ -67,6 +67,11 @@ TEST_F(MarketingServiceTest, BadInputForEveryMethodNamesTheFieldAndChangesNothin
   unsub_unknown.set_email("nobody@example.com");
   v1::RecordTouchpointRequest no_type;
   no_type.set_lead_id(1);
+  // 1960: answered OK with 1960 while the column stored the current time.
+  v1::RecordTouchpointRequest long_ago;
+  long_ago.set_lead_id(1);
+  long_ago.set_type(handoff::v1::TOUCHPOINT_TYPE_AD_IMPRESSION);
+  long_ago.mutable_occur_time()->set_seconds(-315619200);
   v1::ListLeadsRequest negative_page;
   negative_page.set_page_size(-1);
   v1::ListLeadsRequest bad_token;
@@ -171,6 +176,8 @@ TEST_F(MarketingServiceTest, BadInputForEveryMethodNamesTheFieldAndChangesNothin
        StatusCode::NOT_FOUND, "lead 9"},
       {"RecordTouchpoint", Unary(&S::RecordTouchpoint, no_type), StatusCode::INVALID_ARGUMENT,
        "type"},
+      {"RecordTouchpoint 1960", Unary(&S::RecordTouchpoint, long_ago), StatusCode::INVALID_ARGUMENT,
+       "occur_time"},
       {"ListTouchpoints", Unary(&S::ListTouchpoints, v1::ListTouchpointsRequest()),
        StatusCode::INVALID_ARGUMENT, "lead_id"},
       {"UpdateScoringPolicy", Unary(&S::UpdateScoringPolicy, bad_policy),

@@ -203,6 +203,12 @@ TEST_F(SalesServiceTest, BadInputForEveryMethodNamesTheFieldAndChangesNothing) {
          r.mutable_activity()->set_opportunity_id(1);
        })),
        StatusCode::INVALID_ARGUMENT, "activity.type"},
+      {"LogActivity 2100", Unary(&S::LogActivity, Make<v1::LogActivityRequest>([](auto& r) {
+         r.mutable_activity()->set_opportunity_id(1);
+         r.mutable_activity()->set_type(v1::ACTIVITY_TYPE_CALL);
+         r.mutable_activity()->mutable_occur_time()->set_seconds(4102444800);
+       })),
+       StatusCode::INVALID_ARGUMENT, "activity.occur_time"},
       {"ListActivities", Unary(&S::ListActivities, Make<v1::ListActivitiesRequest>([](auto& r) {
          r.set_page_token("zzz");
        })),

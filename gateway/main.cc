@@ -32,6 +32,9 @@ ABSL_FLAG(std::string, marketing_address, "127.0.0.1:50052", "marketing_service 
 ABSL_FLAG(std::string, sales_address, "127.0.0.1:50053", "sales_service address.");
 ABSL_FLAG(absl::Duration, health_interval, absl::Milliseconds(500),
           "How often the backends' health is checked.");
+ABSL_FLAG(absl::Duration, health_timeout, absl::Seconds(2),
+          "A health probe that has not answered by then counts as failed (a hung database "
+          "or backend).");
 ABSL_FLAG(std::string, keys_file, "", "API keys file (SHA-256 hashes); re-read on SIGHUP.");
 ABSL_FLAG(std::string, policy_file, "", "Authorization policy; default: the built-in policy.");
 ABSL_FLAG(std::string, internal_secret, "",
@@ -144,6 +147,7 @@ int main(int argc, char** argv) {
   options.port = absl::GetFlag(FLAGS_port);
   options.port_file = absl::GetFlag(FLAGS_port_file);
   options.probe_interval = absl::GetFlag(FLAGS_health_interval);
+  options.probe_timeout = absl::GetFlag(FLAGS_health_timeout);
   options.drain_timeout = absl::GetFlag(FLAGS_drain_timeout);
   options.credentials = *server_credentials;
   // The door: every call gets a request id, the log names the key's principal (never

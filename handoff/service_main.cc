@@ -27,6 +27,9 @@ ABSL_FLAG(absl::Duration, db_wait, absl::Seconds(60),
           "How long to wait at start-up for the database before giving up.");
 ABSL_FLAG(absl::Duration, health_interval, absl::Milliseconds(500),
           "How often the database health probe runs.");
+ABSL_FLAG(absl::Duration, health_timeout, absl::Seconds(2),
+          "A health probe that has not answered by then counts as failed (a hung database "
+          "or backend).");
 ABSL_FLAG(std::string, gateway_address, "127.0.0.1:50051",
           "Where the outbox relay sends handoff-contract events (the gateway).");
 ABSL_FLAG(std::string, relay_key, "",
@@ -103,6 +106,7 @@ int RunDbService(int argc, char** argv, const DbServiceSpec& spec) {
   options.port = absl::GetFlag(FLAGS_port) >= 0 ? absl::GetFlag(FLAGS_port) : spec.default_port;
   options.port_file = absl::GetFlag(FLAGS_port_file);
   options.probe_interval = absl::GetFlag(FLAGS_health_interval);
+  options.probe_timeout = absl::GetFlag(FLAGS_health_timeout);
   options.drain_timeout = absl::GetFlag(FLAGS_drain_timeout);
   absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> relay_credentials =
       ChannelCredentialsFromFiles(absl::GetFlag(FLAGS_gateway_ca), "", "");

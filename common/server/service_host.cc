@@ -121,6 +121,7 @@ absl::Status ServiceHost::Start() {
         absl::StrCat(options_.name, ": cannot listen on ", options_.host, ":", options_.port));
   }
   for (Probe& probe : probes_) {
+    probe.runner = std::make_unique<ProbeRunner>(probe.fn);
     if (probe.names.empty()) {
       probe.names.push_back("");
       probe.names.insert(probe.names.end(), public_names_.begin(), public_names_.end());
@@ -144,7 +145,7 @@ void ServiceHost::RunProbes() {
     return;
   }
   for (Probe& probe : probes_) {
-    const absl::Status status = probe.fn();
+    const absl::Status status = probe.runner->Run(options_.probe_timeout);
     if (probe.first || status.ok() != probe.last_ok) {
       LogInfo(status.ok() ? "serving" : "not serving",
               {{"server", options_.name},

@@ -26,6 +26,7 @@
 #include "absl/time/time.h"
 #include "common/limits.h"
 #include "common/server/health_service.h"
+#include "common/server/probe_runner.h"
 #include "common/server/reflection_service.h"
 
 namespace funnel::common {
@@ -37,6 +38,8 @@ struct ServiceHostOptions {
   std::string port_file;           // if set, the bound port is written here
   std::shared_ptr<grpc::ServerCredentials> credentials;  // default: insecure
   absl::Duration probe_interval = absl::Milliseconds(500);
+  // A probe that has not answered by then counts as failed (a hung database).
+  absl::Duration probe_timeout = absl::Seconds(2);
   absl::Duration drain_timeout = absl::Seconds(10);
   // The request log: whether calls get a request id here (the gateway), and who
   // a call's line names (only what was verified).
@@ -88,6 +91,7 @@ class ServiceHost final {
   struct Probe {
     std::vector<std::string> names;
     std::function<absl::Status()> fn;
+    std::unique_ptr<ProbeRunner> runner;  // made at Start()
     bool last_ok = false;
     bool first = true;
   };

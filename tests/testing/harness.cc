@@ -168,6 +168,12 @@ void PrivateMariaDb::Start() {
   }
 }
 
+void PrivateMariaDb::Signal(int sig) {
+  std::ifstream in(dir_ + "/mysqld.pid");
+  pid_t pid = 0;
+  if (in >> pid && pid > 0) kill(pid, sig);
+}
+
 void PrivateMariaDb::Stop() { RunCommand(absl::StrCat(SourceDir(), "/dev db stop ", dir_)); }
 
 common::DbOptions PrivateMariaDb::admin_options() const {

@@ -53,6 +53,9 @@ class PrivateMariaDb final {
   ~PrivateMariaDb();
   void Stop();
   void Start();  // Again, same port and data.
+  // Sends the server process a signal: SIGSTOP freezes it (a hung database that
+  // keeps its connections open), SIGCONT thaws it.
+  void Signal(int sig);
   // Admin options (database empty).
   common::DbOptions admin_options() const;
 

@@ -41,15 +41,23 @@ absl::Status ValidateScoringPolicy(const v1::ScoringPolicy& p) {
   auto bad = [](absl::string_view field, absl::string_view why) {
     return absl::InvalidArgumentError(absl::StrCat(field, ": ", why));
   };
-  auto finite_non_negative = [](double v) { return std::isfinite(v) && v >= 0; };
-  if (!(std::isfinite(p.warm_threshold()) && p.warm_threshold() > 0)) {
-    return bad("policy.warm_threshold", "must be positive");
+  // Bounded as well as finite: scores are sums of points, and a point value near
+  // DBL_MAX makes every sum infinite.
+  auto finite_non_negative = [](double v) { return std::isfinite(v) && v >= 0 && v <= kMaxPoints; };
+  const std::string at_most = absl::StrCat("must be between 0 and ", kMaxPoints);
+  if (!(std::isfinite(p.warm_threshold()) && p.warm_threshold() > 0 &&
+        p.warm_threshold() <= kMaxPoints)) {
+    return bad("policy.warm_threshold", absl::StrCat("must be positive and at most ", kMaxPoints));
   }
-  if (!(std::isfinite(p.hot_threshold()) && p.hot_threshold() > p.warm_threshold())) {
-    return bad("policy.hot_threshold", "must be greater than warm_threshold");
+  if (!(std::isfinite(p.hot_threshold()) && p.hot_threshold() > p.warm_threshold() &&
+        p.hot_threshold() <= kMaxPoints)) {
+    return bad("policy.hot_threshold",
+               absl::StrCat("must be greater than warm_threshold and at most ", kMaxPoints));
   }
-  if (!finite_non_negative(p.decay_half_life_days())) {
-    return bad("policy.decay_half_life_days", "must not be negative");
+  if (!(std::isfinite(p.decay_half_life_days()) && p.decay_half_life_days() >= 0 &&
+        p.decay_half_life_days() <= kMaxHalfLifeDays)) {
+    return bad("policy.decay_half_life_days",
+               absl::StrCat("must be between 0 and ", kMaxHalfLifeDays));
   }
   std::set<int> seen;
   for (const auto& w : p.touchpoint_points()) {
@@ -61,22 +69,19 @@ absl::Status ValidateScoringPolicy(const v1::ScoringPolicy& p) {
       return bad("policy.touchpoint_points",
                  absl::StrCat("type ", TouchpointType_Name(w.type()), " listed twice"));
     }
-    if (!finite_non_negative(w.points()))
-      return bad("policy.touchpoint_points.points", "must not be negative");
+    if (!finite_non_negative(w.points())) return bad("policy.touchpoint_points.points", at_most);
   }
   for (const auto* rules : {&p.industry_points(), &p.region_points()}) {
     for (const auto& r : *rules) {
       if (r.value().empty()) return bad("policy.fit.value", "required");
-      if (!finite_non_negative(r.points())) return bad("policy.fit.points", "must not be negative");
+      if (!finite_non_negative(r.points())) return bad("policy.fit.points", at_most);
     }
   }
   for (const auto& r : p.company_size_points()) {
     if (r.min_size() < 0 || (r.max_size() != 0 && r.max_size() < r.min_size())) {
       return bad("policy.company_size_points", "min_size must be >= 0 and <= max_size");
     }
-    if (!finite_non_negative(r.points())) {
-      return bad("policy.company_size_points.points", "must not be negative");
-    }
+    if (!finite_non_negative(r.points())) return bad("policy.company_size_points.points", at_most);
   }
   return absl::OkStatus();
 }

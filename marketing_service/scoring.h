@@ -42,6 +42,11 @@ Engagement AddTouch(const v1::ScoringPolicy& policy, const Engagement& e,
 // Fit points of a contact (industry and region matched case-insensitively).
 double FitPoints(const v1::ScoringPolicy& policy, const handoff::v1::Contact& contact);
 
+// The largest point value or threshold a policy may hold, and the longest decay
+// half-life (ten years): what ValidateScoringPolicy accepts.
+inline constexpr double kMaxPoints = 1'000'000;
+inline constexpr double kMaxHalfLifeDays = 3650;
+
 // A lead's score at `now`: decayed engagement plus fit, rounded to hundredths so
 // that seconds of decay do not keep a lead a hair below a threshold it reached.
 double LeadScore(const v1::ScoringPolicy& policy, const Engagement& engagement,

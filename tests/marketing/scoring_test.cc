@@ -26,6 +26,27 @@ TEST(ScoringTest, DefaultPolicyIsValid) {
   EXPECT_THAT(ValidateScoringPolicy(DefaultScoringPolicy()), IsOk());
 }
 
+// A point value near DBL_MAX was accepted and then made every score infinite.
+TEST(ScoringTest, PolicyNumbersAreFiniteAndBounded) {
+  v1::ScoringPolicy huge_points = Policy();
+  huge_points.mutable_touchpoint_points(0)->set_points(1e308);
+  EXPECT_THAT(
+      ValidateScoringPolicy(huge_points),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("policy.touchpoint_points.points")));
+  v1::ScoringPolicy huge_hot = Policy();
+  huge_hot.set_hot_threshold(1e12);
+  EXPECT_THAT(ValidateScoringPolicy(huge_hot),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("policy.hot_threshold")));
+  v1::ScoringPolicy long_decay = Policy();
+  long_decay.set_decay_half_life_days(1e9);
+  EXPECT_THAT(
+      ValidateScoringPolicy(long_decay),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("policy.decay_half_life_days")));
+  v1::ScoringPolicy at_the_limit = Policy();
+  at_the_limit.mutable_touchpoint_points(0)->set_points(kMaxPoints);
+  EXPECT_THAT(ValidateScoringPolicy(at_the_limit), IsOk());
+}
+
 TEST(ScoringTest, TemperatureFollowsThresholdsInclusively) {
   v1::ScoringPolicy p = Policy();  // warm 20, hot 60
   EXPECT_EQ(TemperatureFor(p, 0), handoff::v1::TEMPERATURE_COLD);

@@ -107,6 +107,33 @@ bool IsManagerLike(const Caller& caller) {
   return caller.role.empty() || caller.role == "ADMIN" || caller.role == "SALES_MANAGER";
 }
 
+absl::Status CheckCanCreateRep(const Caller& caller, const v1::Rep& rep) {
+  if (caller.role.empty() || caller.role == "ADMIN") return absl::OkStatus();
+  if (caller.role == "SALES_MANAGER" && caller.rep_id != 0 && rep.role() == v1::REP_ROLE_REP &&
+      rep.manager_rep_id() == caller.rep_id) {
+    return absl::OkStatus();
+  }
+  if (caller.role == "SALES_MANAGER") {
+    return absl::PermissionDeniedError(absl::StrCat(
+        "rep: a SALES_MANAGER creates reps (REP_ROLE_REP) in their own team only (manager_rep_id ",
+        caller.rep_id, ")"));
+  }
+  return absl::PermissionDeniedError("rep: only a MANAGER or ADMIN creates reps");
+}
+
+absl::Status CheckCanSeeRep(const Caller& caller, int64_t rep_id, int64_t manager_rep_id) {
+  if (caller.role.empty() || caller.role == "ADMIN" || caller.role == "REVENUE_OPS") {
+    return absl::OkStatus();
+  }
+  if (caller.rep_id != 0 && (caller.rep_id == rep_id ||
+                             (caller.role == "SALES_MANAGER" && caller.rep_id == manager_rep_id))) {
+    return absl::OkStatus();
+  }
+  return absl::PermissionDeniedError(absl::StrCat("rep_id: rep ", rep_id,
+                                                  "'s figures are theirs and their manager's; a ",
+                                                  caller.role, " may not see them"));
+}
+
 absl::Status CheckCanChange(const Caller& caller, int64_t owner_rep_id, int64_t owner_manager_id,
                             absl::string_view what) {
   if (caller.role.empty() || caller.role == "ADMIN") return absl::OkStatus();

@@ -67,6 +67,16 @@ absl::Status CheckCanChange(const Caller& caller, int64_t owner_rep_id, int64_t 
 // Managers (and ADMIN/internal callers) may reopen and reassign.
 bool IsManagerLike(const Caller& caller);
 
+// Who may create `rep`: ADMIN (and internal callers) anyone; a SALES_MANAGER only a
+// REP in their own team (manager_rep_id their own); nobody else. PERMISSION_DENIED
+// saying which.
+absl::Status CheckCanCreateRep(const Caller& caller, const v1::Rep& rep);
+
+// Who may see a rep's own figures (performance, quota attainment): the rep, their
+// manager, and the roles that read everything (REVENUE_OPS, ADMIN, internal).
+// PERMISSION_DENIED otherwise.
+absl::Status CheckCanSeeRep(const Caller& caller, int64_t rep_id, int64_t manager_rep_id);
+
 // One opportunity as the reports see it.
 struct OpportunityFacts {
   v1::Stage stage;

@@ -87,14 +87,15 @@ absl::StatusOr<v1::Quota> ReportStore::SetQuota(const v1::Quota& quota, const Ca
 
 absl::StatusOr<v1::RepPerformance> ReportStore::RepPerformance(int64_t rep_id,
                                                                const std::string& quarter_text,
-                                                               const Quarter& quarter) {
+                                                               const Quarter& quarter,
+                                                               const Caller& caller) {
   v1::RepPerformance perf;
   perf.set_rep_id(rep_id);
   perf.set_quarter(quarter_text);
   RETURN_IF_ERROR(
       pool_->WithConnection("rep performance", [&](sql::Connection& conn) -> absl::Status {
         ASSIGN_OR_RETURN(v1::Rep rep, ReadRep(conn, rep_id, "rep_id"));
-        (void)rep;
+        RETURN_IF_ERROR(CheckCanSeeRep(caller, rep_id, rep.manager_rep_id()));
         std::string currency;
         {
           auto st =

@@ -23,8 +23,10 @@ class ReportStore final {
   // `quota` is validated. NOT_FOUND for an unknown rep.
   absl::StatusOr<v1::Quota> SetQuota(const v1::Quota& quota, const Caller& caller,
                                      const std::string& request_id);
+  // NOT_FOUND for an unknown rep; PERMISSION_DENIED unless `caller` may see the
+  // rep's figures (CheckCanSeeRep).
   absl::StatusOr<v1::RepPerformance> RepPerformance(int64_t rep_id, const std::string& quarter_text,
-                                                    const Quarter& quarter);
+                                                    const Quarter& quarter, const Caller& caller);
   absl::StatusOr<v1::PipelineReport> Pipeline(int64_t rep_id, int64_t manager_rep_id,
                                               absl::Time now);
   // Sales' side of the funnel in [start, end), optionally for one campaign's leads

@@ -59,9 +59,7 @@ Status SalesServiceImpl::CreateRep(Ctx* ctx, const v1::CreateRepRequest* req, v1
   rep.set_email(email);
   RETURN_IF_ERROR_GRPC(RequireEnum(rep.role(), v1::RepRole_IsValid, "rep.role", false));
   RETURN_IF_ERROR_GRPC(RequireNonNegativeId(rep.manager_rep_id(), "rep.manager_rep_id"));
-  if (!IsManagerLike(CallerOf(*ctx))) {
-    return ToGrpcStatus(absl::PermissionDeniedError("rep: only a MANAGER or ADMIN creates reps"));
-  }
+  RETURN_IF_ERROR_GRPC(CheckCanCreateRep(CallerOf(*ctx), rep));
   ASSIGN_OR_RETURN_GRPC(*resp, directory_->CreateRep(rep, req->request_id()));
   return Status::OK;
 }
@@ -401,7 +399,8 @@ Status SalesServiceImpl::GetRepPerformance(Ctx* ctx, const v1::GetRepPerformance
   RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
   RETURN_IF_ERROR_GRPC(RequirePositiveId(req->rep_id(), "rep_id"));
   ASSIGN_OR_RETURN_GRPC(Quarter quarter, ParseQuarter(req->quarter(), "quarter"));
-  ASSIGN_OR_RETURN_GRPC(*resp, reports_->RepPerformance(req->rep_id(), req->quarter(), quarter));
+  ASSIGN_OR_RETURN_GRPC(
+      *resp, reports_->RepPerformance(req->rep_id(), req->quarter(), quarter, CallerOf(*ctx)));
   return Status::OK;
 }
 

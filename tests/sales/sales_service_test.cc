@@ -259,6 +259,45 @@ TEST_F(SalesServiceTest, BadInputForEveryMethodNamesTheFieldAndChangesNothing) {
   }
 }
 
+// A manager builds their own team, not another manager's; a rep's figures are
+// theirs, their manager's and the roles that read everything.
+TEST_F(SalesServiceTest, ManagersCreateRepsInTheirTeamAndFiguresStayWithTheTeam) {
+  const int64_t boss = Rep("boss", v1::REP_ROLE_MANAGER);
+  const int64_t other_boss = Rep("other", v1::REP_ROLE_MANAGER);
+  const int64_t ann = Rep("ann", v1::REP_ROLE_REP, boss);
+  const int64_t bob = Rep("bob", v1::REP_ROLE_REP, boss);
+  auto create = [&](int64_t as_manager, int64_t in_team, v1::RepRole role, const char* name) {
+    grpc::ClientContext ctx;
+    As(&ctx, "SALES_MANAGER", as_manager);
+    v1::CreateRepRequest r;
+    r.mutable_rep()->set_name(name);
+    r.mutable_rep()->set_email(absl::StrCat(name, "@corp.example"));
+    r.mutable_rep()->set_role(role);
+    r.mutable_rep()->set_manager_rep_id(in_team);
+    v1::Rep out;
+    return stub_->CreateRep(&ctx, r, &out).error_code();
+  };
+  EXPECT_EQ(create(boss, other_boss, v1::REP_ROLE_REP, "planted"),
+            grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(create(boss, 0, v1::REP_ROLE_MANAGER, "rival"), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(create(boss, boss, v1::REP_ROLE_REP, "newhire"), grpc::StatusCode::OK);
+
+  auto performance = [&](const char* role, int64_t caller_rep, int64_t of_rep) {
+    grpc::ClientContext ctx;
+    As(&ctx, role, caller_rep);
+    v1::GetRepPerformanceRequest r;
+    r.set_rep_id(of_rep);
+    r.set_quarter("2026-Q4");
+    v1::RepPerformance out;
+    return stub_->GetRepPerformance(&ctx, r, &out).error_code();
+  };
+  EXPECT_EQ(performance("SALES_REP", ann, ann), grpc::StatusCode::OK);
+  EXPECT_EQ(performance("SALES_REP", ann, bob), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(performance("SALES_MANAGER", boss, bob), grpc::StatusCode::OK);
+  EXPECT_EQ(performance("SALES_MANAGER", other_boss, bob), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(performance("REVENUE_OPS", 0, bob), grpc::StatusCode::OK);
+}
+
 TEST_F(SalesServiceTest, ARepCannotCreateRepsOrSetQuotas) {
   const int64_t rep = Rep("ron", v1::REP_ROLE_REP);
   grpc::ClientContext c1;

@@ -2,12 +2,16 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <thread>
+
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "common/channel.h"
 #include "common/flags.h"
 #include "common/log.h"
+#include "common/mysql/idempotency.h"
 #include "common/server/caller.h"
 #include "common/tls.h"
 #include "handoff/schema.h"
@@ -49,6 +53,9 @@ ABSL_FLAG(std::string, gateway_ca, "", "CA (PEM) the relay trusts for the gatewa
 ABSL_FLAG(int, max_threads, 256,
           "Most threads blocking handlers may use at once; a call beyond them is answered "
           "RESOURCE_EXHAUSTED.");
+ABSL_FLAG(absl::Duration, request_id_retention, absl::Hours(7 * 24),
+          "How long a mutation's request_id replays its first answer; older keys are purged "
+          "hourly and a retry after that runs again.");
 ABSL_FLAG(absl::Duration, drain_timeout, absl::Seconds(10),
           "How long shutdown waits for in-flight calls.");
 
@@ -150,7 +157,24 @@ int RunDbService(int argc, char** argv, const DbServiceSpec& spec) {
     return 1;
   }
   relay.Start();
+  // Request ids older than the retention window are purged, hourly.
+  absl::Notification stopping;
+  std::thread purger([&] {
+    const absl::Duration retention = absl::GetFlag(FLAGS_request_id_retention);
+    do {
+      absl::StatusOr<int64_t> purged;
+      do {
+        purged = common::PurgeRequestIds(pool, absl::Now() - retention);
+      } while (purged.ok() && *purged > 0 && !stopping.HasBeenNotified());
+      if (!purged.ok()) {
+        LogWarning("request id purge failed",
+                   {{"server", spec.name}, {"error", purged.status().ToString()}});
+      }
+    } while (!stopping.WaitForNotificationWithTimeout(absl::Hours(1)));
+  });
   const int code = host.ServeUntilSignal();
+  stopping.Notify();
+  purger.join();
   relay.Stop();
   return code;
 }

@@ -8,7 +8,9 @@
 #include <sstream>
 
 #include "common/mysql/sql_error.h"
+#include "common/mysql/sql_util.h"
 #include "common/mysql/statement_cache.h"
+#include "common/status.h"
 
 namespace funnel::common {
 namespace {
@@ -21,8 +23,22 @@ constexpr absl::string_view kLoad =
     "SELECT response FROM idempotency_keys WHERE method = ? AND request_id = ?";
 constexpr absl::string_view kSave =
     "UPDATE idempotency_keys SET response = ? WHERE method = ? AND request_id = ?";
+constexpr absl::string_view kPurge =
+    "DELETE FROM idempotency_keys WHERE created_at < FROM_UNIXTIME(?) LIMIT ?";
 
 }  // namespace
+
+absl::StatusOr<int64_t> PurgeRequestIds(ConnectionPool& pool, absl::Time older_than, int limit) {
+  int64_t purged = 0;
+  RETURN_IF_ERROR(pool.WithConnection("purge request ids", [&](sql::Connection& conn) {
+    auto st = Prepare(conn, kPurge);
+    st->setDouble(1, UnixSecondsOf(older_than));
+    st->setInt(2, limit);
+    purged = st->executeUpdate();
+    return absl::OkStatus();
+  }));
+  return purged;
+}
 
 absl::Status ValidateRequestId(absl::string_view request_id) {
   if (request_id.size() > 200) {

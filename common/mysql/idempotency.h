@@ -14,6 +14,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 #include "common/mysql/pool.h"
 
 namespace funnel::common {
@@ -27,6 +28,11 @@ std::optional<std::string> ClaimRequestId(sql::Connection& conn, absl::string_vi
 // Stores the response of a claimed key.
 void SaveRequestResponse(sql::Connection& conn, absl::string_view method,
                          absl::string_view request_id, const std::string& response);
+
+// Deletes keys stored before `older_than` (the retention window: a retry later
+// than that runs again), at most `limit` in one go; returns how many went.
+absl::StatusOr<int64_t> PurgeRequestIds(ConnectionPool& pool, absl::Time older_than,
+                                        int limit = 10000);
 
 // INVALID_ARGUMENT "request_id: ..." for ids longer than 200 characters.
 absl::Status ValidateRequestId(absl::string_view request_id);

@@ -17,7 +17,21 @@ using ::funnel::testing::IsOk;
 using ::funnel::testing::StatusIs;
 using ::testing::HasSubstr;
 
-using SalesStoreTest = SalesFixture;
+class SalesStoreTest : public SalesFixture {
+ protected:
+  // A referral deal at a new account `company`, opened by rep `owner`.
+  absl::StatusOr<v1::Opportunity> DealOf(int64_t owner, const std::string& company) {
+    v1::Account account;
+    account.set_name(company);
+    auto acct = directory_.CreateAccount(account, "");
+    if (!acct.ok()) return acct.status();
+    v1::Opportunity o;
+    o.set_name(company + " deal");
+    o.set_account_id(acct->account_id());
+    o.set_source(v1::SOURCE_REFERRAL);
+    return opportunities_.Create(o, {"SALES_REP", owner}, "owner", "", absl::Now());
+  }
+};
 
 TEST_F(SalesStoreTest, SubmittingAHandoffTwiceChangesNothing) {
   handoff::v1::LeadHandoff lead = Lead(11, "ada@example.com", "Analytical");
@@ -128,14 +142,7 @@ TEST_F(SalesStoreTest, RepsChangeOnlyWhatTheyOwnManagersTheirTeams) {
   const int64_t ann = Rep("ann", v1::REP_ROLE_REP, boss);
   const int64_t bob = Rep("bob", v1::REP_ROLE_REP, boss);
   const int64_t other_boss = Rep("other", v1::REP_ROLE_MANAGER);
-  v1::Account account;
-  account.set_name("Globex");
-  auto acct = directory_.CreateAccount(account, "");
-  v1::Opportunity o;
-  o.set_name("Globex deal");
-  o.set_account_id(acct->account_id());
-  o.set_source(v1::SOURCE_REFERRAL);
-  auto anns = opportunities_.Create(o, {"SALES_REP", ann}, "ann", "", absl::Now());
+  auto anns = DealOf(ann, "Globex");
   ASSERT_THAT(anns, IsOk());
   EXPECT_EQ(anns->owner_rep_id(), ann);
   const int64_t id = anns->opportunity_id();
@@ -168,14 +175,7 @@ TEST_F(SalesStoreTest, ActivitiesFollowTheOwnerAndTeamRules) {
   const int64_t bob = Rep("bob", v1::REP_ROLE_REP, boss);
   const int64_t other_boss = Rep("other", v1::REP_ROLE_MANAGER);
   const int64_t carl = Rep("carl", v1::REP_ROLE_REP, other_boss);
-  v1::Account account;
-  account.set_name("Initech");
-  auto acct = directory_.CreateAccount(account, "");
-  v1::Opportunity o;
-  o.set_name("Initech deal");
-  o.set_account_id(acct->account_id());
-  o.set_source(v1::SOURCE_REFERRAL);
-  auto anns = opportunities_.Create(o, {"SALES_REP", ann}, "ann", "", absl::Now());
+  auto anns = DealOf(ann, "Initech");
   ASSERT_THAT(anns, IsOk());
   v1::Activity on_deal;
   on_deal.set_type(v1::ACTIVITY_TYPE_CALL);

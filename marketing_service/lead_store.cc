@@ -17,6 +17,7 @@
 #include "absl/strings/str_join.h"
 #include "common/ids.h"
 #include "common/mysql/idempotency.h"
+#include "common/mysql/keyset_page.h"
 #include "common/mysql/params.h"
 #include "common/mysql/sql_util.h"
 #include "common/pagination.h"
@@ -66,13 +67,11 @@ constexpr absl::string_view kUpdateOutboxPayload = "UPDATE outbox SET payload = 
 constexpr absl::string_view kWithdrawPendingHandoffs =
     "DELETE FROM outbox WHERE lead_id = ? AND kind = 'LeadHandoff' AND delivered_at IS NULL";
 
-constexpr absl::string_view kSelectTouchpoints = R"sql(
-  SELECT touchpoint_id, lead_id, campaign_id, type, UNIX_TIMESTAMP(occurred_at), points
-  FROM touchpoints WHERE lead_id = ? AND touchpoint_id > ? ORDER BY touchpoint_id LIMIT ?)sql";
-
-constexpr absl::string_view kSelectHistory = R"sql(
-  SELECT entry_id, lead_id, actor, action, detail, UNIX_TIMESTAMP(occurred_at)
-  FROM lead_history WHERE lead_id = ? AND entry_id > ? ORDER BY entry_id LIMIT ?)sql";
+// Listed a keyset page at a time (common::KeysetQuery), by their ids.
+constexpr absl::string_view kTouchpointColumns =
+    "touchpoint_id, lead_id, campaign_id, type, UNIX_TIMESTAMP(occurred_at), points";
+constexpr absl::string_view kHistoryColumns =
+    "entry_id, lead_id, actor, action, detail, UNIX_TIMESTAMP(occurred_at)";
 
 constexpr absl::string_view kSelectOutboxOfLead = R"sql(
   SELECT event_id, kind, attempts, last_error, UNIX_TIMESTAMP(created_at),
@@ -92,6 +91,29 @@ absl::Status CheckCampaign(sql::Connection& conn, int64_t campaign_id) {
     return absl::NotFoundError(absl::StrCat("campaign_id: campaign ", campaign_id, " not found"));
   }
   return absl::OkStatus();
+}
+
+v1::Touchpoint TouchpointFromRow(sql::ResultSet& rs) {
+  v1::Touchpoint t;
+  t.set_touchpoint_id(rs.getInt64(1));
+  t.set_lead_id(rs.getInt64(2));
+  t.set_campaign_id(rs.getInt64(3));
+  t.set_type(static_cast<handoff::v1::TouchpointType>(rs.getInt(4)));
+  *t.mutable_occur_time() = ToProtoTime(TimeFromUnixSeconds(rs.getDouble(5)));
+  t.set_points(rs.getDouble(6));
+  return t;
+}
+
+v1::LeadHistoryEntry HistoryEntryFromRow(sql::ResultSet& rs) {
+  v1::LeadHistoryEntry e;
+  e.set_entry_id(rs.getInt64(1));
+  e.set_lead_id(rs.getInt64(2));
+  e.set_actor(rs.getString(3));
+  e.set_action(rs.getString(4));
+  e.set_kind(HistoryActionFromName(e.action()));
+  e.set_detail(rs.getString(5));
+  *e.mutable_occur_time() = ToProtoTime(TimeFromUnixSeconds(rs.getDouble(6)));
+  return e;
 }
 
 // Moves the lead to MARKETING_QUALIFIED, records the handoff, and queues the
@@ -677,60 +699,23 @@ absl::StatusOr<v1::RecordTouchpointResponse> LeadStore::RecordTouchpoint(
 absl::StatusOr<v1::ListTouchpointsResponse> LeadStore::ListTouchpoints(
     int64_t lead_id, int page_size, const std::string& page_token) {
   const std::string scope = absl::StrCat("touchpoints:", lead_id);
-  ASSIGN_OR_RETURN(const int64_t after, common::DecodeIdToken(scope, page_token));
-  ASSIGN_OR_RETURN(v1::Lead lead, FindLead(lead_id));
+  ASSIGN_OR_RETURN(v1::Lead lead, FindLead(lead_id));  // NOT_FOUND for no such lead
   (void)lead;
-  v1::ListTouchpointsResponse response;
-  RETURN_IF_ERROR(pool_->WithConnection("list touchpoints", [&](sql::Connection& conn) {
-    auto st = Prepare(conn, kSelectTouchpoints);
-    st->setInt64(1, lead_id);
-    st->setInt64(2, after);
-    st->setInt(3, page_size + 1);
-    std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
-    while (rs->next()) {
-      v1::Touchpoint* t = response.add_touchpoints();
-      t->set_touchpoint_id(rs->getInt64(1));
-      t->set_lead_id(rs->getInt64(2));
-      t->set_campaign_id(rs->getInt64(3));
-      t->set_type(static_cast<handoff::v1::TouchpointType>(rs->getInt(4)));
-      *t->mutable_occur_time() = ToProtoTime(TimeFromUnixSeconds(rs->getDouble(5)));
-      t->set_points(rs->getDouble(6));
-    }
-    return absl::OkStatus();
-  }));
-  response.set_next_page_token(common::TrimPage(response.mutable_touchpoints(), page_size, scope,
-                                                [](const auto& x) { return x.touchpoint_id(); }));
-  return response;
+  return common::KeysetQuery(kTouchpointColumns, "touchpoints", "touchpoint_id")
+      .Where("lead_id = ?", lead_id)
+      .Page(*pool_, scope, page_token, page_size, &TouchpointFromRow,
+            &v1::ListTouchpointsResponse::mutable_touchpoints, &v1::Touchpoint::touchpoint_id);
 }
 
 absl::StatusOr<v1::ListLeadHistoryResponse> LeadStore::ListHistory(int64_t lead_id, int page_size,
                                                                    const std::string& page_token) {
   const std::string scope = absl::StrCat("history:", lead_id);
-  ASSIGN_OR_RETURN(const int64_t after, common::DecodeIdToken(scope, page_token));
-  ASSIGN_OR_RETURN(v1::Lead lead, FindLead(lead_id));
+  ASSIGN_OR_RETURN(v1::Lead lead, FindLead(lead_id));  // NOT_FOUND for no such lead
   (void)lead;
-  v1::ListLeadHistoryResponse response;
-  RETURN_IF_ERROR(pool_->WithConnection("list lead history", [&](sql::Connection& conn) {
-    auto st = Prepare(conn, kSelectHistory);
-    st->setInt64(1, lead_id);
-    st->setInt64(2, after);
-    st->setInt(3, page_size + 1);
-    std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
-    while (rs->next()) {
-      v1::LeadHistoryEntry* e = response.add_entries();
-      e->set_entry_id(rs->getInt64(1));
-      e->set_lead_id(rs->getInt64(2));
-      e->set_actor(rs->getString(3));
-      e->set_action(rs->getString(4));
-      e->set_kind(HistoryActionFromName(e->action()));
-      e->set_detail(rs->getString(5));
-      *e->mutable_occur_time() = ToProtoTime(TimeFromUnixSeconds(rs->getDouble(6)));
-    }
-    return absl::OkStatus();
-  }));
-  response.set_next_page_token(common::TrimPage(response.mutable_entries(), page_size, scope,
-                                                [](const auto& e) { return e.entry_id(); }));
-  return response;
+  return common::KeysetQuery(kHistoryColumns, "lead_history", "entry_id")
+      .Where("lead_id = ?", lead_id)
+      .Page(*pool_, scope, page_token, page_size, &HistoryEntryFromRow,
+            &v1::ListLeadHistoryResponse::mutable_entries, &v1::LeadHistoryEntry::entry_id);
 }
 
 absl::StatusOr<v1::RescoreLeadsResponse> LeadStore::RescoreAll(const std::string& request_id,

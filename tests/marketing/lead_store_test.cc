@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <set>
 #include <thread>
 
@@ -224,6 +225,52 @@ TEST_F(LeadStoreTest, RequestIdMakesRetriesReturnTheFirstResult) {
   ASSERT_THAT(leads_.RecordTouchpoint(touch, "t", absl::Now()), IsOk());
   ASSERT_THAT(leads_.RecordTouchpoint(touch, "t", absl::Now()), IsOk());
   EXPECT_EQ(db_.QueryInt("SELECT COUNT(*) FROM touchpoints"), 2);
+}
+
+// A lead's touchpoints and history page by id, each row once, the last page
+// without a token; another lead's rows never show.
+TEST_F(LeadStoreTest, TouchpointsAndHistoryPageByIdEachRowOnce) {
+  auto lead = leads_.Capture(Capture("pager@example.com"), "t", absl::Now());
+  auto other = leads_.Capture(Capture("other@example.com"), "t", absl::Now());
+  ASSERT_THAT(lead, IsOk());
+  ASSERT_THAT(other, IsOk());
+  for (int i = 0; i < 4; ++i) {
+    for (int64_t id : {lead->lead().lead_id(), other->lead().lead_id()}) {
+      v1::RecordTouchpointRequest touch;
+      touch.set_lead_id(id);
+      touch.set_type(TOUCHPOINT_TYPE_EMAIL_CLICK);
+      ASSERT_THAT(leads_.RecordTouchpoint(touch, "t", absl::Now()), IsOk());
+    }
+  }
+  const int64_t id = lead->lead().lead_id();
+  std::vector<int64_t> touchpoints;
+  std::string token;
+  do {
+    auto page = leads_.ListTouchpoints(id, 3, token);
+    ASSERT_THAT(page, IsOk());
+    for (const auto& t : page->touchpoints()) {
+      EXPECT_EQ(t.lead_id(), id);
+      touchpoints.push_back(t.touchpoint_id());
+    }
+    token = page->next_page_token();
+  } while (!token.empty());
+  EXPECT_EQ(touchpoints.size(), 4u);
+  EXPECT_TRUE(std::is_sorted(touchpoints.begin(), touchpoints.end()));
+  std::vector<int64_t> entries;
+  do {
+    auto page = leads_.ListHistory(id, 2, token);
+    ASSERT_THAT(page, IsOk());
+    for (const auto& e : page->entries()) {
+      EXPECT_EQ(e.lead_id(), id);
+      entries.push_back(e.entry_id());
+    }
+    token = page->next_page_token();
+  } while (!token.empty());
+  EXPECT_EQ(static_cast<int64_t>(entries.size()),
+            db_.QueryInt(absl::StrCat("SELECT COUNT(*) FROM lead_history WHERE lead_id = ", id)));
+  EXPECT_TRUE(std::is_sorted(entries.begin(), entries.end()));
+  EXPECT_THAT(leads_.ListTouchpoints(id, 3, "not a token"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("page_token")));
 }
 
 TEST_F(LeadStoreTest, HotLeadIsQualifiedOnceWithAHandoffEvent) {

@@ -13,6 +13,16 @@ using common::TimeFromUnixSeconds;
 using common::UnixSecondsOf;
 
 namespace {
+
+constexpr absl::string_view kInsertEvent = R"sql(
+  INSERT INTO outbox (event_id, lead_id, kind, payload, created_at, next_attempt_at, request_id)
+  VALUES (?, ?, ?, ?, FROM_UNIXTIME(?), FROM_UNIXTIME(?), ?))sql";
+constexpr absl::string_view kOutboxStats = R"sql(
+  SELECT SUM(delivered_at IS NULL),
+         UNIX_TIMESTAMP(MIN(IF(delivered_at IS NULL, created_at, NULL))),
+         SUM(delivered_at IS NOT NULL)
+  FROM outbox)sql";
+
 // Transactions run on the calling thread, so a per-thread mark ties an insert to
 // the store call that made it.
 thread_local bool outbox_written = false;
@@ -26,9 +36,7 @@ bool TakeOutboxWritten() {
 
 void InsertOutboxEvent(sql::Connection& conn, const std::string& event_id, int64_t lead_id,
                        EventKind kind, const std::string& payload, absl::Time now) {
-  auto st = Prepare(conn, R"sql(
-    INSERT INTO outbox (event_id, lead_id, kind, payload, created_at, next_attempt_at, request_id)
-    VALUES (?, ?, ?, ?, FROM_UNIXTIME(?), FROM_UNIXTIME(?), ?))sql");
+  auto st = Prepare(conn, kInsertEvent);
   std::istringstream blob(payload);
   st->setString(1, event_id);
   st->setInt64(2, lead_id);
@@ -42,11 +50,7 @@ void InsertOutboxEvent(sql::Connection& conn, const std::string& event_id, int64
 }
 
 OutboxStats ReadOutboxStats(sql::Connection& conn, absl::Time now) {
-  auto st = Prepare(conn, R"sql(
-    SELECT SUM(delivered_at IS NULL),
-           UNIX_TIMESTAMP(MIN(IF(delivered_at IS NULL, created_at, NULL))),
-           SUM(delivered_at IS NOT NULL)
-    FROM outbox)sql");
+  auto st = Prepare(conn, kOutboxStats);
   std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
   OutboxStats stats;
   if (rs->next()) {

@@ -50,10 +50,14 @@ ABSL_FLAG(std::string, backend_key, "", "Private key of --backend_cert (PEM).");
 ABSL_FLAG(std::string, role, "", "keys add: the new key's role.");
 ABSL_FLAG(std::string, id, "", "keys add: the new key's principal id.");
 ABSL_FLAG(int64_t, rep_id, 0, "keys add: the sales rep id of a SALES_REP/SALES_MANAGER key.");
-ABSL_FLAG(int, max_concurrent_streams, 256, "Most calls in flight on one client connection.");
-ABSL_FLAG(absl::Duration, max_connection_idle, absl::Minutes(5),
+// Defaults from common::ConnectionLimits, so the numbers live in one place.
+ABSL_FLAG(int, max_concurrent_streams, funnel::common::ConnectionLimits{}.max_concurrent_streams,
+          "Most calls in flight on one client connection.");
+ABSL_FLAG(absl::Duration, max_connection_idle,
+          absl::Milliseconds(funnel::common::ConnectionLimits{}.max_connection_idle_ms),
           "A client connection with no call for this long is closed (GOAWAY).");
-ABSL_FLAG(absl::Duration, max_connection_age, absl::Minutes(30),
+ABSL_FLAG(absl::Duration, max_connection_age,
+          absl::Milliseconds(funnel::common::ConnectionLimits{}.max_connection_age_ms),
           "A client connection is asked to reconnect after this long (calls in flight get a "
           "minute to finish), so load spreads over gateway replicas.");
 ABSL_FLAG(absl::Duration, drain_timeout, absl::Seconds(10),

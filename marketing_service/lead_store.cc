@@ -699,8 +699,7 @@ absl::StatusOr<v1::RecordTouchpointResponse> LeadStore::RecordTouchpoint(
 absl::StatusOr<v1::ListTouchpointsResponse> LeadStore::ListTouchpoints(
     int64_t lead_id, int page_size, const std::string& page_token) {
   const std::string scope = absl::StrCat("touchpoints:", lead_id);
-  ASSIGN_OR_RETURN(v1::Lead lead, FindLead(lead_id));  // NOT_FOUND for no such lead
-  (void)lead;
+  RETURN_IF_ERROR(FindLead(lead_id).status());  // NOT_FOUND for no such lead
   return common::KeysetQuery(kTouchpointColumns, "touchpoints", "touchpoint_id")
       .Where("lead_id = ?", lead_id)
       .Page(*pool_, scope, page_token, page_size, &TouchpointFromRow,
@@ -710,8 +709,7 @@ absl::StatusOr<v1::ListTouchpointsResponse> LeadStore::ListTouchpoints(
 absl::StatusOr<v1::ListLeadHistoryResponse> LeadStore::ListHistory(int64_t lead_id, int page_size,
                                                                    const std::string& page_token) {
   const std::string scope = absl::StrCat("history:", lead_id);
-  ASSIGN_OR_RETURN(v1::Lead lead, FindLead(lead_id));  // NOT_FOUND for no such lead
-  (void)lead;
+  RETURN_IF_ERROR(FindLead(lead_id).status());  // NOT_FOUND for no such lead
   return common::KeysetQuery(kHistoryColumns, "lead_history", "entry_id")
       .Where("lead_id = ?", lead_id)
       .Page(*pool_, scope, page_token, page_size, &HistoryEntryFromRow,

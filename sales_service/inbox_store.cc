@@ -19,6 +19,7 @@
 #include "handoff/scrub.h"
 #include "sales_service/directory_store.h"
 #include "sales_service/opportunity_store.h"
+#include "sales_service/sla.h"
 
 namespace funnel::sales {
 namespace {
@@ -55,14 +56,17 @@ Row HandoffFromRow(sql::ResultSet& rs, absl::Time now) {
   *h.mutable_receive_time() = ToProtoTime(TimeFromUnixSeconds(rs.getDouble(6)));
   const absl::Time deadline = TimeFromUnixSeconds(rs.getDouble(7));
   *h.mutable_sla_deadline() = ToProtoTime(deadline);
-  if (auto t = OptionalTime(rs, 8)) *h.mutable_first_response_time() = ToProtoTime(*t);
-  std::optional<absl::Time> decided = OptionalTime(rs, 9);
+  const std::optional<absl::Time> first_response = OptionalTime(rs, 8);
+  if (first_response) *h.mutable_first_response_time() = ToProtoTime(*first_response);
+  const std::optional<absl::Time> decided = OptionalTime(rs, 9);
   if (decided) *h.mutable_decide_time() = ToProtoTime(*decided);
   h.set_rejection_reason(static_cast<handoff::v1::RejectionReason>(rs.getInt(10)));
   h.set_decision_note(rs.getString(11));
   h.set_opportunity_id(rs.getInt64(12));
   h.set_etag(absl::StrCat(rs.getInt64(13)));
-  h.set_overdue(decided ? *decided > deadline : now > deadline);
+  const SlaStatus sla = EvaluateSla({deadline, first_response, decided}, now);
+  h.set_overdue(sla.overdue);
+  h.set_sla_breached(sla.breached);
   return row;
 }
 
@@ -213,7 +217,7 @@ absl::StatusOr<v1::ListHandoffsResponse> InboxStore::List(const HandoffFilter& f
   }
   if (f.overdue_only) {
     absl::StrAppend(&sql, " AND state = ", v1::HANDOFF_STATE_PENDING,
-                    " AND sla_deadline < FROM_UNIXTIME(?)");
+                    " AND first_response_at IS NULL AND sla_deadline < FROM_UNIXTIME(?)");
     params.push_back(UnixSecondsOf(now));
   }
   absl::StrAppend(&sql, " ORDER BY seq LIMIT ?");

@@ -20,6 +20,7 @@
 #include "handoff/outbox.h"
 #include "handoff/wake.h"
 #include "sales_service/directory_store.h"
+#include "sales_service/sla.h"
 #include "sales_service/stage_sql.h"
 
 namespace funnel::sales {
@@ -58,7 +59,15 @@ constexpr absl::string_view kInsertStageChange = R"sql(
 
 // Locks the handoff an activity names while the activity is written.
 constexpr absl::string_view kHandoffAssignee =
-    "SELECT assigned_rep_id FROM handoffs WHERE handoff_id = ? FOR UPDATE";
+    "SELECT assigned_rep_id, UNIX_TIMESTAMP(received_at) FROM handoffs "
+    "WHERE handoff_id = ? FOR UPDATE";
+constexpr absl::string_view kStopHandoffClock =
+    "UPDATE handoffs SET first_response_at = COALESCE(first_response_at, FROM_UNIXTIME(?)) "
+    "WHERE handoff_id = ?";
+constexpr absl::string_view kInsertActivity = R"sql(
+  INSERT INTO activities (type, opportunity_id, handoff_id, contact_id, rep_id, outcome,
+                          occurred_at, notes)
+  VALUES (?, ?, ?, ?, ?, ?, FROM_UNIXTIME(?), ?))sql";
 constexpr absl::string_view kObjectionColumns =
     "objection_id, opportunity_id, text, resolution, resolved, raised_by, "
     "UNIX_TIMESTAMP(raised_at), UNIX_TIMESTAMP(resolved_at)";
@@ -165,8 +174,10 @@ int64_t ManagerOf(sql::Connection& conn, int64_t rep_id) {
 
 // Who may write on a handoff: anyone while it is unassigned (it is up for taking),
 // then its rep and their manager. NOT_FOUND naming activity.handoff_id if none.
-absl::Status CheckHandoffOwner(sql::Connection& conn, const Caller& caller,
-                               const std::string& handoff_id) {
+// The handoff an activity names, locked, if the caller may work it; answers when
+// sales received it.
+absl::StatusOr<absl::Time> LockHandoffForActivity(sql::Connection& conn, const Caller& caller,
+                                                  const std::string& handoff_id) {
   auto st = Prepare(conn, kHandoffAssignee);
   st->setString(1, handoff_id);
   std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
@@ -175,9 +186,12 @@ absl::Status CheckHandoffOwner(sql::Connection& conn, const Caller& caller,
         absl::StrCat("activity.handoff_id: handoff ", handoff_id, " not found"));
   }
   const int64_t assignee = rs->getInt64(1);
-  if (assignee == 0) return absl::OkStatus();
-  return CheckCanChange(caller, assignee, ManagerOf(conn, assignee),
-                        absl::StrCat("handoff ", handoff_id));
+  const absl::Time received = TimeFromUnixSeconds(rs->getDouble(2));
+  if (assignee != 0) {
+    RETURN_IF_ERROR(CheckCanChange(caller, assignee, ManagerOf(conn, assignee),
+                                   absl::StrCat("handoff ", handoff_id)));
+  }
+  return received;
 }
 
 absl::Status CheckOwner(sql::Connection& conn, const Caller& caller, const v1::Opportunity& o) {
@@ -550,24 +564,22 @@ absl::StatusOr<v1::Activity> OpportunityStore::LogActivity(const v1::Activity& i
           ASSIGN_OR_RETURN(v1::Opportunity o, ReadOpportunity(conn, a.opportunity_id(), false));
           RETURN_IF_ERROR(CheckOwner(conn, caller, o));
         }
-        if (!a.handoff_id().empty())
-          RETURN_IF_ERROR(CheckHandoffOwner(conn, caller, a.handoff_id()));
+        std::optional<absl::Time> handoff_received;
+        if (!a.handoff_id().empty()) {
+          ASSIGN_OR_RETURN(handoff_received, LockHandoffForActivity(conn, caller, a.handoff_id()));
+        }
         if (a.contact_id() != 0) {
           RETURN_IF_ERROR(CheckContactExists(conn, a.contact_id(), "activity.contact_id"));
         }
         const absl::Time when = a.has_occur_time() ? common::FromProtoTime(a.occur_time()) : now;
+        RETURN_IF_ERROR(CheckActivityTime(when, handoff_received, now, "activity.occur_time"));
         if (!a.handoff_id().empty()) {
-          auto h = Prepare(conn,
-                           "UPDATE handoffs SET first_response_at = "
-                           "COALESCE(first_response_at, FROM_UNIXTIME(?)) WHERE handoff_id = ?");
+          auto h = Prepare(conn, kStopHandoffClock);
           h->setDouble(1, UnixSecondsOf(when));
           h->setString(2, a.handoff_id());
-          h->executeUpdate();  // CheckHandoffOwner found it
+          h->executeUpdate();
         }
-        auto st = Prepare(conn,
-                          "INSERT INTO activities (type, opportunity_id, handoff_id, contact_id, "
-                          "rep_id, outcome, occurred_at, notes) VALUES (?, ?, ?, ?, ?, ?, "
-                          "FROM_UNIXTIME(?), ?)");
+        auto st = Prepare(conn, kInsertActivity);
         st->setInt(1, a.type());
         st->setInt64(2, a.opportunity_id());
         st->setString(3, a.handoff_id());

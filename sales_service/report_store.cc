@@ -16,12 +16,15 @@
 #include "handoff/validation.h"
 #include "sales_service/directory_store.h"
 #include "sales_service/rep_performance.h"
+#include "sales_service/sla.h"
 #include "sales_service/stage_sql.h"
 
 namespace funnel::sales {
 namespace {
 
+using common::OptionalTime;
 using common::Prepare;
+using common::TimeFromUnixSeconds;
 using common::UnixSecondsOf;
 
 // A rep's deals closed in a quarter.
@@ -42,6 +45,12 @@ const std::string kActivityCountsOfRep = absl::StrCat(
     "), 0), COALESCE(SUM(type = ", v1::ACTIVITY_TYPE_MEETING,
     "), 0) FROM activities "
     "WHERE rep_id = ? AND occurred_at >= FROM_UNIXTIME(?) AND occurred_at < FROM_UNIXTIME(?)");
+
+// Every handoff's SLA times; AppendRepScope narrows it.
+constexpr absl::string_view kHandoffSlaFacts = R"sql(
+  SELECT UNIX_TIMESTAMP(received_at), UNIX_TIMESTAMP(sla_deadline),
+         UNIX_TIMESTAMP(first_response_at), UNIX_TIMESTAMP(decided_at)
+  FROM handoffs WHERE 1 = 1)sql";
 
 // Restricts `column` (a rep id) to one rep, or a manager and their team.
 void AppendRepScope(absl::string_view column, int64_t rep_id, int64_t manager_rep_id,
@@ -190,10 +199,7 @@ absl::StatusOr<v1::PipelineReport> ReportStore::Pipeline(int64_t rep_id, int64_t
         }
         report = AggregatePipeline(facts);
         // Handoff SLA compliance.
-        std::string sql = R"sql(
-      SELECT UNIX_TIMESTAMP(decided_at), UNIX_TIMESTAMP(sla_deadline),
-             UNIX_TIMESTAMP(first_response_at) - UNIX_TIMESTAMP(received_at), state
-      FROM handoffs WHERE 1 = 1)sql";
+        std::string sql(kHandoffSlaFacts);
         std::vector<common::SqlParam> params;
         AppendRepScope("assigned_rep_id", rep_id, manager_rep_id, &sql, &params);
         auto st = Prepare(conn, sql);
@@ -201,16 +207,23 @@ absl::StatusOr<v1::PipelineReport> ReportStore::Pipeline(int64_t rep_id, int64_t
         std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
         v1::SlaCompliance* sla = report.mutable_sla();
         std::vector<double> first_response;
-        const double now_s = UnixSecondsOf(now);
         while (rs->next()) {
-          if (!rs->isNull(1)) {
+          const absl::Time received = TimeFromUnixSeconds(rs->getDouble(1));
+          const SlaFacts facts{TimeFromUnixSeconds(rs->getDouble(2)), OptionalTime(*rs, 3),
+                               OptionalTime(*rs, 4)};
+          if (facts.decided) {
             sla->set_decided(sla->decided() + 1);
-            if (rs->getDouble(1) <= rs->getDouble(2))
+            if (*facts.decided <= facts.deadline)
               sla->set_decided_within_sla(sla->decided_within_sla() + 1);
-          } else if (rs->getInt(4) == v1::HANDOFF_STATE_PENDING && now_s > rs->getDouble(2)) {
-            sla->set_overdue_now(sla->overdue_now() + 1);
           }
-          if (!rs->isNull(3)) first_response.push_back(rs->getDouble(3));
+          const SlaStatus status = EvaluateSla(facts, now);
+          if (status.overdue) sla->set_overdue_now(sla->overdue_now() + 1);
+          if (status.breached) sla->set_breached(sla->breached() + 1);
+          if (status.responded) {
+            sla->set_responded(sla->responded() + 1);
+            if (!status.breached) sla->set_responded_within_sla(sla->responded_within_sla() + 1);
+            first_response.push_back(absl::ToDoubleSeconds(*status.responded - received));
+          }
         }
         sla->set_compliance(
             sla->decided() ? static_cast<double>(sla->decided_within_sla()) / sla->decided() : 0);

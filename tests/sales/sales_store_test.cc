@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "common/testing/status_matchers.h"
+#include "common/time_util.h"
 #include "tests/sales/sales_fixture.h"
 
 namespace funnel::sales {
@@ -273,6 +274,52 @@ TEST_F(SalesStoreTest, OverdueHandoffsAreListedAndFirstActivityStopsTheClock) {
       opportunities_.LogActivity(call, {"SALES_REP", rep}, "", absl::Now() + absl::Hours(1)),
       IsOk());
   EXPECT_EQ(inbox_.Get(late.handoff_id(), absl::Now())->first_response_time().seconds(), first);
+}
+
+TEST_F(SalesStoreTest, TheSlaClockStartsAtReceiptAndTheFirstAnswerStopsIt) {
+  const absl::Time received = absl::Now() - absl::Hours(30);  // deadline: 6 hours ago
+  handoff::v1::LeadHandoff on_time = Lead(11, "ontime@example.com", "On Time");
+  handoff::v1::LeadHandoff late = Lead(12, "slow@example.com", "Slow");
+  ASSERT_THAT(inbox_.Submit(on_time, received), IsOk());
+  ASSERT_THAT(inbox_.Submit(late, received), IsOk());
+  const int64_t rep = Rep("sam", v1::REP_ROLE_REP);
+  v1::Activity call;
+  call.set_type(v1::ACTIVITY_TYPE_CALL);
+  call.set_handoff_id(on_time.handoff_id());
+  // Dated before the handoff arrived, or tomorrow: refused, and no clock moves.
+  *call.mutable_occur_time() = common::ToProtoTime(received - absl::Seconds(1));
+  EXPECT_THAT(opportunities_.LogActivity(call, {"SALES_REP", rep}, "", absl::Now()),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("activity.occur_time: ")));
+  *call.mutable_occur_time() = common::ToProtoTime(absl::Now() + absl::Hours(24));
+  EXPECT_THAT(opportunities_.LogActivity(call, {"SALES_REP", rep}, "", absl::Now()),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("in the future")));
+  EXPECT_FALSE(inbox_.Get(on_time.handoff_id(), absl::Now())->has_first_response_time());
+  EXPECT_EQ(db_.QueryInt("SELECT COUNT(*) FROM activities"), 0);
+
+  // Answered at the deadline: met, and off the overdue list for good.
+  *call.mutable_occur_time() = common::ToProtoTime(received + absl::Hours(24));
+  ASSERT_THAT(opportunities_.LogActivity(call, {"SALES_REP", rep}, "", absl::Now()), IsOk());
+  auto met = inbox_.Get(on_time.handoff_id(), absl::Now());
+  EXPECT_FALSE(met->overdue());
+  EXPECT_FALSE(met->sla_breached());
+  // Answered after it: a breach, and off the overdue list too.
+  call.set_handoff_id(late.handoff_id());
+  call.clear_occur_time();
+  ASSERT_THAT(opportunities_.LogActivity(call, {"SALES_REP", rep}, "", absl::Now()), IsOk());
+  auto breached = inbox_.Get(late.handoff_id(), absl::Now());
+  EXPECT_FALSE(breached->overdue());
+  EXPECT_TRUE(breached->sla_breached());
+  HandoffFilter overdue;
+  overdue.overdue_only = true;
+  EXPECT_EQ(inbox_.List(overdue, 10, "", absl::Now())->handoffs_size(), 0);
+
+  auto report = reports_.Pipeline(0, 0, absl::Now());
+  ASSERT_THAT(report, IsOk());
+  EXPECT_EQ(report->sla().responded(), 2);
+  EXPECT_EQ(report->sla().responded_within_sla(), 1);
+  EXPECT_EQ(report->sla().breached(), 1);
+  EXPECT_EQ(report->sla().overdue_now(), 0);
+  EXPECT_GT(report->sla().median_first_response_seconds(), 0);
 }
 
 TEST_F(SalesStoreTest, ErasureRemovesThePersonOnce) {

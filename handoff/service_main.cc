@@ -148,8 +148,12 @@ int RunDbService(int argc, char** argv, const DbServiceSpec& spec) {
   relay_options.bearer_key = absl::GetFlag(FLAGS_relay_key);
   relay_options.poll_interval = absl::GetFlag(FLAGS_relay_poll_interval);
   OutboxRelay relay(&pool, relay_options, spec.on_delivered);
-  std::shared_ptr<void> services = spec.install(
+  absl::StatusOr<std::shared_ptr<void>> services = spec.install(
       host, pool, [&relay] { relay.Wake(); }, &guard);
+  if (!services.ok()) {
+    LogError("cannot start", {{"server", spec.name}, {"error", services.status().ToString()}});
+    return 1;
+  }
   // The server is useful only while its database answers.
   host.AddHealthProbe({}, [&pool] { return pool.Ping(); });
   if (absl::Status status = host.Start(); !status.ok()) {

@@ -24,11 +24,12 @@ struct DbServiceSpec {
   std::string default_database;  // "funnel_marketing"; also the default DB user
   const std::vector<common::Migration>* migrations;
   // Creates the service objects, registers them on `host` and returns an owner
-  // that keeps them alive until the server has stopped. Stores call `wake` after
-  // committing an outbox event so the relay sends it at once.
-  std::function<std::shared_ptr<void>(common::ServiceHost& host, common::ConnectionPool& pool,
-                                      std::function<void()> wake,
-                                      const common::InternalGuard* guard)>
+  // that keeps them alive until the server has stopped, or why it cannot (a
+  // configuration file that does not read: the binary exits). Stores call `wake`
+  // after committing an outbox event so the relay sends it at once.
+  std::function<absl::StatusOr<std::shared_ptr<void>>(
+      common::ServiceHost& host, common::ConnectionPool& pool, std::function<void()> wake,
+      const common::InternalGuard* guard)>
       install;
   // Applied when the receiver acknowledged one of this service's events.
   DeliveredHook on_delivered;

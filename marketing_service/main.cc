@@ -42,7 +42,7 @@ int main(int argc, char** argv) {
     auto services = std::make_shared<Services>(&pool, std::move(wake), guard);
     host.AddService(&services->marketing, {"funnel.marketing.v1.MarketingService"});
     host.AddService(&services->feedback_service, {"funnel.handoff.v1.HandoffFeedbackService"});
-    return std::shared_ptr<void>(services);
+    return absl::StatusOr<std::shared_ptr<void>>(std::move(services));
   };
   spec.on_delivered = &funnel::marketing::OnEventDelivered;
   return funnel::handoff::RunDbService(argc, argv, spec);

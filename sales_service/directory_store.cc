@@ -14,6 +14,7 @@
 #include "common/pagination.h"
 #include "common/status.h"
 #include "common/time_util.h"
+#include "sales_service/account_rules.h"
 
 namespace funnel::sales {
 namespace {
@@ -132,11 +133,11 @@ absl::Status CheckContactExists(sql::Connection& conn, int64_t contact_id,
 }
 
 int64_t FindOrCreateAccount(sql::Connection& conn, const v1::Account& account) {
-  const std::string key = absl::AsciiStrToLower(account.name());
+  const std::string key = AccountKey(account.name());
   auto insert = Prepare(conn, absl::StrCat(kInsertAccount,
                                            " ON DUPLICATE KEY UPDATE account_id = "
                                            "LAST_INSERT_ID(account_id)"));
-  insert->setString(1, account.name());
+  insert->setString(1, CleanAccountName(account.name()));
   insert->setString(2, key);
   insert->setString(3, account.industry());
   insert->setString(4, account.region());
@@ -212,8 +213,8 @@ absl::StatusOr<v1::Account> DirectoryStore::CreateAccount(const v1::Account& acc
       *pool_, "CreateAccount", request_id,
       [&](sql::Connection& conn) -> absl::StatusOr<v1::Account> {
         auto st = Prepare(conn, kInsertAccount);
-        st->setString(1, account.name());
-        st->setString(2, absl::AsciiStrToLower(account.name()));
+        st->setString(1, CleanAccountName(account.name()));
+        st->setString(2, AccountKey(account.name()));
         st->setString(3, account.industry());
         st->setString(4, account.region());
         st->setInt(5, account.company_size());

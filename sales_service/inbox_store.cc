@@ -17,6 +17,7 @@
 #include "handoff/inbox.h"
 #include "handoff/outbox.h"
 #include "handoff/scrub.h"
+#include "sales_service/account_rules.h"
 #include "sales_service/directory_store.h"
 #include "sales_service/opportunity_store.h"
 #include "sales_service/sla.h"
@@ -308,9 +309,7 @@ absl::StatusOr<v1::AcceptHandoffResponse> InboxStore::Accept(const std::string& 
               absl::StrCat("handoff ", handoff_id, ": the person's data was erased"));
         }
         v1::Account account;
-        account.set_name(!person.company().empty()
-                             ? person.company()
-                             : person.email().substr(person.email().find('@') + 1));
+        account.set_name(AccountNameFor(person, personal_domains_));
         account.set_industry(person.industry());
         account.set_region(person.region());
         account.set_company_size(person.company_size());

@@ -16,6 +16,7 @@
 #include "funnel/handoff/v1/handoff.pb.h"
 #include "funnel/sales/v1/sales_service.pb.h"
 #include "handoff/wake.h"
+#include "sales_service/account_rules.h"
 #include "sales_service/pipeline.h"
 
 namespace funnel::sales {
@@ -30,10 +31,14 @@ struct HandoffFilter {
 class InboxStore final {
  public:
   // `wake` runs after a commit that wrote an outbox event (a decision).
-  InboxStore(common::ConnectionPool* pool, absl::Duration sla, std::function<void()> wake = nullptr)
+  // Accepted handoffs of people without a company whose email is at one of
+  // `personal_domains` get an account of their own (account_rules.h).
+  InboxStore(common::ConnectionPool* pool, absl::Duration sla, std::function<void()> wake = nullptr,
+             PersonalDomains personal_domains = PersonalDomains::BuiltIn())
       : pool_(pool),
         sla_(sla),
         wake_(std::move(wake)),
+        personal_domains_(std::move(personal_domains)),
         submits_([this](const std::vector<Submission>& batch) { return SubmitMany(batch); },
                  kMaxSubmitBatch) {}
 
@@ -85,6 +90,7 @@ class InboxStore final {
   common::ConnectionPool* const pool_;
   const absl::Duration sla_;
   const std::function<void()> wake_;
+  const PersonalDomains personal_domains_;
   common::GroupCommit<Submission, Receipt> submits_;
 };
 

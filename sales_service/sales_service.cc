@@ -11,6 +11,7 @@
 #include "common/validation.h"
 #include "handoff/email.h"
 #include "handoff/validation.h"
+#include "sales_service/account_rules.h"
 #include "sales_service/pipeline.h"
 
 namespace funnel::sales {
@@ -135,7 +136,8 @@ Status SalesServiceImpl::RejectHandoff(Ctx* ctx, const v1::RejectHandoffRequest*
 Status SalesServiceImpl::CreateAccount(Ctx* ctx, const v1::CreateAccountRequest* req,
                                        v1::Account* resp) {
   RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
-  const v1::Account& a = req->account();
+  v1::Account a = req->account();
+  a.set_name(CleanAccountName(a.name()));  // "  Hopper  Inc " is "Hopper Inc"
   RETURN_IF_ERROR_GRPC(RequireText(a.name(), "account.name", 200, true));
   RETURN_IF_ERROR_GRPC(RequireText(a.industry(), "account.industry", 100, false));
   RETURN_IF_ERROR_GRPC(RequireText(a.region(), "account.region", 100, false));

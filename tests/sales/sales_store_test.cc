@@ -322,6 +322,28 @@ TEST_F(SalesStoreTest, TheSlaClockStartsAtReceiptAndTheFirstAnswerStopsIt) {
   EXPECT_GT(report->sla().median_first_response_seconds(), 0);
 }
 
+TEST_F(SalesStoreTest, FreemailPeopleGetAccountsOfTheirOwnAndCompaniesMatchLoosely) {
+  const int64_t rep = Rep("fay", v1::REP_ROLE_REP);
+  std::vector<int64_t> accounts;
+  int64_t lead_id = 40;
+  for (auto [email, company] : std::vector<std::pair<std::string, std::string>>{
+           {"alan@gmail.com", ""},
+           {"bea@gmail.com", ""},
+           {"grace@hopper.example", "Hopper Inc"},
+           {"ada@hopper.example", "  HOPPER   INC "}}) {
+    handoff::v1::LeadHandoff lead = Lead(++lead_id, email, company);
+    ASSERT_THAT(inbox_.Submit(lead, absl::Now()), IsOk());
+    auto accepted = inbox_.Accept(lead.handoff_id(), {"SALES_REP", rep}, "fay", "", absl::Now());
+    ASSERT_THAT(accepted, IsOk());
+    accounts.push_back(accepted->opportunity().account_id());
+  }
+  EXPECT_NE(accounts[0], accounts[1]);  // two strangers at gmail.com
+  EXPECT_EQ(accounts[2], accounts[3]);  // one company, spelled twice
+  EXPECT_EQ(directory_.GetAccount(accounts[0])->name(), "alan@gmail.com");
+  EXPECT_EQ(directory_.GetAccount(accounts[2])->name(), "Hopper Inc");
+  EXPECT_EQ(db_.QueryInt("SELECT COUNT(*) FROM accounts WHERE name = 'gmail.com'"), 0);
+}
+
 TEST_F(SalesStoreTest, ErasureRemovesThePersonOnce) {
   const int64_t rep = Rep("eve", v1::REP_ROLE_REP);
   handoff::v1::LeadHandoff lead = Lead(9, "erase-me@example.com", "Secret Co");

@@ -126,6 +126,7 @@ absl::StatusOr<v1::LeadJourney> AssembleJourney(
       case HistoryAction::HISTORY_ACTION_RECYCLED:
       case HistoryAction::HISTORY_ACTION_WON:
       case HistoryAction::HISTORY_ACTION_LOST:
+      case HistoryAction::HISTORY_ACTION_DEAL_REOPENED:
         continue;
       case HistoryAction::HISTORY_ACTION_TEMPERATURE_CHANGED:
         if (!view.scores) continue;

@@ -12,7 +12,8 @@
 namespace funnel::handoff {
 
 // Minor version of funnel.handoff.v1 this build speaks.
-inline constexpr char kContractVersion[] = "1.0";
+// 1.1: DealOutcome revisions and OUTCOME_REOPENED.
+inline constexpr char kContractVersion[] = "1.1";
 
 // What an outbox event is: the contract message its payload holds.
 enum class EventKind {

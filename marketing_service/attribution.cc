@@ -31,4 +31,31 @@ std::vector<Credit> Attribute(int64_t amount_minor, int64_t first_campaign, int6
   return credits;
 }
 
+v1::AttributedRevenue ReportRevenue(v1::AttributionModel model,
+                                    const std::map<std::string, int64_t>& revenue_by_currency,
+                                    const handoff::v1::Money& cost) {
+  v1::AttributedRevenue line;
+  line.set_model(model);
+  for (const auto& [currency, minor] : revenue_by_currency) {
+    handoff::v1::Money* m = line.add_revenue_by_currency();
+    m->set_currency_code(currency);
+    m->set_amount_minor(minor);
+  }
+  const std::string& currency = cost.currency_code();
+  if (!currency.empty()) {
+    auto it = revenue_by_currency.find(currency);
+    line.mutable_revenue()->set_currency_code(currency);
+    line.mutable_revenue()->set_amount_minor(it == revenue_by_currency.end() ? 0 : it->second);
+    const bool one_currency = revenue_by_currency.empty() ||
+                              (revenue_by_currency.size() == 1 && it != revenue_by_currency.end());
+    if (cost.amount_minor() > 0 && one_currency) {
+      line.set_roi(static_cast<double>(line.revenue().amount_minor() - cost.amount_minor()) /
+                   static_cast<double>(cost.amount_minor()));
+    }
+  } else if (revenue_by_currency.size() == 1) {
+    *line.mutable_revenue() = line.revenue_by_currency(0);
+  }
+  return line;
+}
+
 }  // namespace funnel::marketing

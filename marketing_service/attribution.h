@@ -3,6 +3,8 @@
 // Revenue attribution, pure: how a won deal's amount is credited to campaigns.
 
 #include <cstdint>
+#include <map>
+#include <string>
 #include <vector>
 
 #include "funnel/marketing/v1/marketing_service.pb.h"
@@ -24,5 +26,12 @@ struct Credit {
 //   within a model are merged.
 std::vector<Credit> Attribute(int64_t amount_minor, int64_t first_campaign, int64_t last_campaign,
                               const std::vector<int64_t>& touch_campaigns);
+
+// One model's line of a campaign's metrics from what it was credited, per currency
+// (currency code -> minor units): see AttributedRevenue in the proto. `cost` is the
+// campaign's actual cost; its currency is the campaign's.
+v1::AttributedRevenue ReportRevenue(v1::AttributionModel model,
+                                    const std::map<std::string, int64_t>& revenue_by_currency,
+                                    const handoff::v1::Money& cost);
 
 }  // namespace funnel::marketing

@@ -23,6 +23,7 @@
 #include "common/validation.h"
 #include "funnel/handoff/v1/handoff.pb.h"
 #include "handoff/validation.h"
+#include "marketing_service/attribution.h"
 #include "marketing_service/lead_rows.h"
 #include "marketing_service/lifecycle.h"
 #include "marketing_service/report_aggregates.h"
@@ -71,11 +72,12 @@ const std::string kHandoffCounts = absl::StrCat(R"sql(
                       ((decided_at IS NULL AND sla_deadline < FROM_UNIXTIME(?)) OR
                        decided_at > sla_deadline)), 0)
   FROM handoffs WHERE first_touch_campaign_id = ?)sql");
+// Attributions hold each deal's latest outcome only (feedback_store.cc).
 constexpr absl::string_view kAttributed = R"sql(
-  SELECT model, SUM(amount_minor) FROM attributions
-  WHERE campaign_id = ? AND currency = ? GROUP BY model)sql";
+  SELECT model, currency, SUM(amount_minor) FROM attributions
+  WHERE campaign_id = ? GROUP BY model, currency)sql";
 constexpr absl::string_view kWonDeals =
-    "SELECT COUNT(DISTINCT event_id) FROM attributions WHERE campaign_id = ?";
+    "SELECT COUNT(DISTINCT handoff_id) FROM attributions WHERE campaign_id = ?";
 const std::string kRejections = absl::StrCat(R"sql(
   SELECT rejection_reason, COUNT(*) FROM handoffs
   WHERE first_touch_campaign_id = ? AND )sql",
@@ -327,15 +329,13 @@ absl::StatusOr<v1::CampaignMetrics> CampaignStore::Metrics(int64_t campaign_id, 
                             : 0);
   *m.mutable_cost_per_mql() =
       MoneyOf(currency, m.mqls() > 0 ? DivideRounded(cost.amount_minor(), m.mqls()) : 0);
-  // Revenue credited by sales' DealOutcomes, in the campaign's currency (deals in
-  // other currencies cannot be weighed against its cost and are not summed in).
-  std::map<int, int64_t> revenue;
+  // Revenue credited by the latest outcome of each of sales' deals, per currency.
+  std::map<int, std::map<std::string, int64_t>> revenue;  // model -> currency -> minor
   RETURN_IF_ERROR(pool_->WithConnection("campaign revenue", [&](sql::Connection& conn) {
     auto st = Prepare(conn, kAttributed);
     st->setInt64(1, campaign_id);
-    st->setString(2, currency);
     std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
-    while (rs->next()) revenue[rs->getInt(1)] = rs->getInt64(2);
+    while (rs->next()) revenue[rs->getInt(1)][rs->getString(2)] = rs->getInt64(3);
     auto won = Prepare(conn, kWonDeals);
     won->setInt64(1, campaign_id);
     std::unique_ptr<sql::ResultSet> w(won->executeQuery());
@@ -345,12 +345,7 @@ absl::StatusOr<v1::CampaignMetrics> CampaignStore::Metrics(int64_t campaign_id, 
   for (v1::AttributionModel model :
        {v1::ATTRIBUTION_MODEL_FIRST_TOUCH, v1::ATTRIBUTION_MODEL_LAST_TOUCH,
         v1::ATTRIBUTION_MODEL_LINEAR}) {
-    auto* r = m.add_revenue();
-    r->set_model(model);
-    *r->mutable_revenue() = MoneyOf(currency, revenue[model]);
-    r->set_roi(cost.amount_minor() > 0
-                   ? static_cast<double>(revenue[model] - cost.amount_minor()) / cost.amount_minor()
-                   : 0);
+    *m.add_revenue() = ReportRevenue(model, revenue[model], cost);
   }
   return m;
 }

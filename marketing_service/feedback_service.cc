@@ -36,6 +36,9 @@ grpc::Status HandoffFeedbackServiceImpl::ReportOutcome(grpc::ServerContext* ctx,
   if (req->outcome() == handoff::v1::OUTCOME_WON) {
     RETURN_IF_ERROR_GRPC(handoff::ValidateMoney(req->amount(), "amount"));
   }
+  if (req->revision() < 0) {
+    return common::ToGrpcStatus(absl::InvalidArgumentError("revision: must not be negative"));
+  }
   ASSIGN_OR_RETURN_GRPC(*resp, store_->ApplyOutcome(*req, absl::Now()));
   return grpc::Status::OK;
 }

@@ -22,21 +22,103 @@ namespace {
 using common::Prepare;
 using common::UnixSecondsOf;
 
+constexpr absl::string_view kLockHandoff = R"sql(
+  SELECT lead_id, first_touch_campaign_id, last_touch_campaign_id, outcome_revision
+  FROM handoffs WHERE handoff_id = ? FOR UPDATE)sql";
+constexpr absl::string_view kSaveDecision = R"sql(
+  UPDATE handoffs SET decision = ?, rejection_reason = ?, decided_at = FROM_UNIXTIME(?),
+    delivered_at = COALESCE(delivered_at, FROM_UNIXTIME(?))
+  WHERE handoff_id = ?)sql";
+constexpr absl::string_view kSaveOutcome =
+    "UPDATE handoffs SET outcome = ?, outcome_revision = ? WHERE handoff_id = ?";
+// The bound is compared in SQL: a round trip through a double can shave a
+// microsecond and drop the touch that qualified the lead.
+constexpr absl::string_view kTouchesBeforeHandoff = R"sql(
+  SELECT t.campaign_id FROM touchpoints t
+  WHERE t.lead_id = ? AND t.campaign_id <> 0
+    AND t.occurred_at <= (SELECT created_at FROM handoffs WHERE handoff_id = ?)
+  ORDER BY t.occurred_at, t.touchpoint_id)sql";
+constexpr absl::string_view kRetractAttributions = "DELETE FROM attributions WHERE handoff_id = ?";
+constexpr absl::string_view kInsertAttribution = R"sql(
+  INSERT INTO attributions (event_id, handoff_id, campaign_id, model, currency, amount_minor)
+  VALUES (?, ?, ?, ?, ?, ?))sql";
+constexpr absl::string_view kMarkDelivered = R"sql(
+  UPDATE handoffs SET delivered_at = COALESCE(delivered_at, NOW(6)),
+    sla_deadline = FROM_UNIXTIME(?) WHERE handoff_id = ?)sql";
+
 struct HandoffFacts {
   int64_t lead_id;
   int64_t first_touch_campaign_id;
   int64_t last_touch_campaign_id;
+  std::optional<int64_t> outcome_revision;  // none before the first outcome
 };
 
 absl::StatusOr<HandoffFacts> LockHandoff(sql::Connection& conn, const std::string& handoff_id) {
-  auto st = Prepare(conn,
-                    "SELECT lead_id, first_touch_campaign_id, last_touch_campaign_id "
-                    "FROM handoffs WHERE handoff_id = ? FOR UPDATE");
+  auto st = Prepare(conn, kLockHandoff);
   st->setString(1, handoff_id);
   std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
   if (!rs->next())
     return absl::NotFoundError(absl::StrCat("handoff_id: handoff ", handoff_id, " not found"));
-  return HandoffFacts{rs->getInt64(1), rs->getInt64(2), rs->getInt64(3)};
+  HandoffFacts facts{rs->getInt64(1), rs->getInt64(2), rs->getInt64(3), std::nullopt};
+  if (!rs->isNull(4)) facts.outcome_revision = rs->getInt64(4);
+  return facts;
+}
+
+// Credits the campaigns that touched the lead before the handoff with a won deal,
+// replacing whatever an earlier revision of the deal's outcome credited.
+void CreditCampaigns(sql::Connection& conn, const HandoffFacts& handoff,
+                     const handoff::v1::DealOutcome& o) {
+  auto retract = Prepare(conn, kRetractAttributions);
+  retract->setString(1, o.handoff_id());
+  retract->executeUpdate();
+  if (o.outcome() != handoff::v1::OUTCOME_WON) return;
+  std::vector<int64_t> touches;
+  auto st = Prepare(conn, kTouchesBeforeHandoff);
+  st->setInt64(1, handoff.lead_id);
+  st->setString(2, o.handoff_id());
+  std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
+  while (rs->next()) touches.push_back(rs->getInt64(1));
+  for (const Credit& c : Attribute(o.amount().amount_minor(), handoff.first_touch_campaign_id,
+                                   handoff.last_touch_campaign_id, touches)) {
+    auto insert = Prepare(conn, kInsertAttribution);
+    insert->setString(1, o.event_id());
+    insert->setString(2, o.handoff_id());
+    insert->setInt64(3, c.campaign_id);
+    insert->setInt(4, c.model);
+    insert->setString(5, o.amount().currency_code());
+    insert->setInt64(6, c.amount_minor);
+    insert->executeUpdate();
+  }
+}
+
+std::string OutcomeHistoryDetail(v1::LeadStage before, const v1::Lead& after,
+                                 const handoff::v1::DealOutcome& o) {
+  std::string detail =
+      absl::StrCat(v1::LeadStage_Name(before), " -> ", v1::LeadStage_Name(after.stage()));
+  switch (o.outcome()) {
+    case handoff::v1::OUTCOME_WON:
+      absl::StrAppend(&detail, "; ", o.amount().amount_minor(), " ", o.amount().currency_code());
+      break;
+    case handoff::v1::OUTCOME_LOST:
+      absl::StrAppend(&detail, "; ", handoff::v1::LossReason_Name(o.loss_reason()));
+      break;
+    default:
+      absl::StrAppend(&detail, "; opportunity ", o.opportunity_id(), " reopened");
+      break;
+  }
+  if (o.revision() != 0) absl::StrAppend(&detail, " (revision ", o.revision(), ")");
+  return detail;
+}
+
+v1::HistoryAction OutcomeHistoryAction(handoff::v1::Outcome outcome) {
+  switch (outcome) {
+    case handoff::v1::OUTCOME_WON:
+      return v1::HISTORY_ACTION_WON;
+    case handoff::v1::OUTCOME_LOST:
+      return v1::HISTORY_ACTION_LOST;
+    default:
+      return v1::HISTORY_ACTION_DEAL_REOPENED;
+  }
 }
 
 // The lead's current handoff, if this event is about it; a decision on an older
@@ -64,10 +146,7 @@ absl::StatusOr<handoff::v1::ReportDecisionResponse> FeedbackStore::ApplyDecision
         }
         ASSIGN_OR_RETURN(HandoffFacts handoff, LockHandoff(conn, d.handoff_id()));
         const bool accepted = d.decision() == handoff::v1::DECISION_ACCEPTED;
-        auto st = Prepare(conn, R"sql(
-      UPDATE handoffs SET decision = ?, rejection_reason = ?, decided_at = FROM_UNIXTIME(?),
-        delivered_at = COALESCE(delivered_at, FROM_UNIXTIME(?))
-      WHERE handoff_id = ?)sql");
+        auto st = Prepare(conn, kSaveDecision);
         st->setInt(1, d.decision());
         st->setInt(2, d.rejection_reason());
         const double decided = d.has_decide_time()
@@ -122,47 +201,24 @@ absl::StatusOr<handoff::v1::ReportOutcomeResponse> FeedbackStore::ApplyOutcome(
       return absl::OkStatus();
     }
     ASSIGN_OR_RETURN(HandoffFacts handoff, LockHandoff(conn, o.handoff_id()));
-    ASSIGN_OR_RETURN(LeadRow row, LockLeadById(conn, handoff.lead_id));
-    const std::string actor = "sales";
-    if (o.outcome() == handoff::v1::OUTCOME_WON) {
-      // Touchpoints up to the handoff earned the deal.
-      std::vector<int64_t> touches;
-      // The bound is compared in SQL: a round trip through a double can shave a
-      // microsecond and drop the touch that qualified the lead.
-      auto st = Prepare(conn, R"sql(
-        SELECT t.campaign_id FROM touchpoints t
-        WHERE t.lead_id = ? AND t.campaign_id <> 0
-          AND t.occurred_at <= (SELECT created_at FROM handoffs WHERE handoff_id = ?)
-        ORDER BY t.occurred_at, t.touchpoint_id)sql");
-      st->setInt64(1, handoff.lead_id);
-      st->setString(2, o.handoff_id());
-      std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
-      while (rs->next()) touches.push_back(rs->getInt64(1));
-      for (const Credit& c : Attribute(o.amount().amount_minor(), handoff.first_touch_campaign_id,
-                                       handoff.last_touch_campaign_id, touches)) {
-        auto insert = Prepare(conn,
-                              "INSERT INTO attributions (event_id, handoff_id, campaign_id, model, "
-                              "currency, amount_minor) VALUES (?, ?, ?, ?, ?, ?)");
-        insert->setString(1, o.event_id());
-        insert->setString(2, o.handoff_id());
-        insert->setInt64(3, c.campaign_id);
-        insert->setInt(4, c.model);
-        insert->setString(5, o.amount().currency_code());
-        insert->setInt64(6, c.amount_minor);
-        insert->executeUpdate();
-      }
-      AddHistory(conn, row.lead.lead_id(), actor, v1::HISTORY_ACTION_WON,
-                 absl::StrCat(v1::LeadStage_Name(row.lead.stage()), " -> CUSTOMER; ",
-                              o.amount().amount_minor(), " ", o.amount().currency_code()),
-                 now);
-      row.lead.set_stage(v1::LEAD_STAGE_CUSTOMER);
-    } else {
-      row.lead.set_loss_reason(o.loss_reason());
-      AddHistory(conn, row.lead.lead_id(), actor, v1::HISTORY_ACTION_LOST,
-                 handoff::v1::LossReason_Name(o.loss_reason()), now);
-    }
-    SaveLead(conn, row, now);
     response.set_event_id(o.event_id());
+    if (!SupersedesOutcome(handoff.outcome_revision, o.revision())) {
+      // A later revision is already applied (the relay retried this one late).
+      response.set_stale(true);
+      handoff::SaveReceivedResponse(conn, o.event_id(), response.SerializeAsString());
+      return absl::OkStatus();
+    }
+    auto save = Prepare(conn, kSaveOutcome);
+    save->setInt(1, o.outcome());
+    save->setInt64(2, o.revision());
+    save->setString(3, o.handoff_id());
+    save->executeUpdate();
+    CreditCampaigns(conn, handoff, o);
+    ASSIGN_OR_RETURN(LeadRow row, LockLeadById(conn, handoff.lead_id));
+    const v1::LeadStage before = ApplyOutcomeToLead(row.lead, o);
+    AddHistory(conn, row.lead.lead_id(), "sales", OutcomeHistoryAction(o.outcome()),
+               OutcomeHistoryDetail(before, row.lead, o), now);
+    SaveLead(conn, row, now);
     handoff::SaveReceivedResponse(conn, o.event_id(), response.SerializeAsString());
     return absl::OkStatus();
   }));
@@ -174,9 +230,7 @@ void OnEventDelivered(sql::Connection& conn, const handoff::RelayedEvent& event,
   if (event.kind != handoff::EventKind::kLeadHandoff) return;
   handoff::v1::SubmitLeadResponse receipt;
   receipt.ParseFromString(response);
-  auto st = Prepare(conn, R"sql(
-    UPDATE handoffs SET delivered_at = COALESCE(delivered_at, NOW(6)),
-      sla_deadline = FROM_UNIXTIME(?) WHERE handoff_id = ?)sql");
+  auto st = Prepare(conn, kMarkDelivered);
   st->setDouble(1, UnixSecondsOf(common::FromProtoTime(receipt.sla_deadline())));
   st->setString(2, event.event_id);
   st->executeUpdate();

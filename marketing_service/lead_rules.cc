@@ -87,4 +87,27 @@ void ErasePersonalData(v1::Lead& lead) {
   lead.clear_qualification_note();
 }
 
+bool SupersedesOutcome(std::optional<int64_t> held_revision, int64_t incoming_revision) {
+  if (!held_revision) return true;
+  if (incoming_revision == 0) return *held_revision == 0;
+  return incoming_revision > *held_revision;
+}
+
+v1::LeadStage ApplyOutcomeToLead(v1::Lead& lead, const handoff::v1::DealOutcome& outcome) {
+  const v1::LeadStage before = lead.stage();
+  if (before == v1::LEAD_STAGE_DISQUALIFIED) return before;
+  if (outcome.outcome() == handoff::v1::OUTCOME_WON) {
+    lead.set_stage(v1::LEAD_STAGE_CUSTOMER);
+    lead.clear_loss_reason();
+  } else {
+    lead.set_stage(v1::LEAD_STAGE_SALES_ACCEPTED);
+    if (outcome.outcome() == handoff::v1::OUTCOME_LOST) {
+      lead.set_loss_reason(outcome.loss_reason());
+    } else {
+      lead.clear_loss_reason();
+    }
+  }
+  return before;
+}
+
 }  // namespace funnel::marketing

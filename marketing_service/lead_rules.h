@@ -46,4 +46,14 @@ double RecycledEngagement(double warm_threshold, double fit);
 // for counts. The lead is marked erased and DISQUALIFIED.
 void ErasePersonalData(v1::Lead& lead);
 
+// Whether a revision of a deal's outcome replaces the one marketing holds (none:
+// nullopt). Higher revisions win whatever order they arrive in; revision 0 (senders
+// before contract 1.1) replaces only another 0, the latest arrival.
+bool SupersedesOutcome(std::optional<int64_t> held_revision, int64_t incoming_revision);
+
+// Applies a deal's latest outcome to its lead: WON makes it a customer; LOST (with
+// its reason) and REOPENED put it back with sales, accepted. An erased
+// (disqualified) lead keeps its stage. Answers the lead's stage before.
+v1::LeadStage ApplyOutcomeToLead(v1::Lead& lead, const handoff::v1::DealOutcome& outcome);
+
 }  // namespace funnel::marketing

@@ -53,6 +53,11 @@ constexpr absl::string_view kSaveOpportunity = R"sql(
     updated_at = FROM_UNIXTIME(?), version = version + 1
   WHERE opportunity_id = ?)sql";
 
+// LAST_INSERT_ID() answers the new revision.
+constexpr absl::string_view kNextOutcomeRevision =
+    "UPDATE opportunities SET outcome_revision = LAST_INSERT_ID(outcome_revision + 1) "
+    "WHERE opportunity_id = ?";
+
 constexpr absl::string_view kInsertStageChange = R"sql(
   INSERT INTO stage_changes (opportunity_id, from_stage, to_stage, changed_by, changed_at)
   VALUES (?, ?, ?, ?, FROM_UNIXTIME(?)))sql";
@@ -192,6 +197,30 @@ absl::StatusOr<absl::Time> LockHandoffForActivity(sql::Connection& conn, const C
                                    absl::StrCat("handoff ", handoff_id)));
   }
   return received;
+}
+
+// Marketing learns the outcome of the deals it handed over: each close and reopen
+// is the opportunity's next outcome revision, and marketing keeps the latest.
+void QueueOutcome(sql::Connection& conn, const v1::Opportunity& o, handoff::v1::Outcome outcome,
+                  absl::Time now) {
+  if (o.handoff_id().empty()) return;
+  auto bump = Prepare(conn, kNextOutcomeRevision);
+  bump->setInt64(1, o.opportunity_id());
+  bump->executeUpdate();
+  handoff::v1::DealOutcome event;
+  event.set_event_id(common::NewUuid());
+  event.set_handoff_id(o.handoff_id());
+  event.set_opportunity_id(o.opportunity_id());
+  event.set_outcome(outcome);
+  if (outcome == handoff::v1::OUTCOME_WON) *event.mutable_amount() = o.amount();
+  event.set_loss_reason(o.loss_reason());
+  event.set_loss_note(o.loss_note());
+  *event.mutable_close_time() = ToProtoTime(now);
+  event.set_contract_version(handoff::kContractVersion);
+  event.set_lead_id(o.lead_id());
+  event.set_revision(LastInsertId(conn));
+  handoff::InsertOutboxEvent(conn, event.event_id(), o.lead_id(), handoff::EventKind::kDealOutcome,
+                             event.SerializeAsString(), now);
 }
 
 absl::Status CheckOwner(sql::Connection& conn, const Caller& caller, const v1::Opportunity& o) {
@@ -356,7 +385,7 @@ absl::StatusOr<v1::Opportunity> OpportunityStore::Update(const v1::Opportunity& 
 absl::StatusOr<v1::Opportunity> OpportunityStore::MoveStage(
     int64_t opportunity_id, v1::Stage stage, const std::string& etag, const Caller& caller,
     const std::string& actor, const std::string& request_id, absl::Time now) {
-  return common::IdempotentTransaction<v1::Opportunity>(
+  auto moved = common::IdempotentTransaction<v1::Opportunity>(
       *pool_, "MoveOpportunityStage", request_id,
       [&](sql::Connection& conn) -> absl::StatusOr<v1::Opportunity> {
         ASSIGN_OR_RETURN(v1::Opportunity o, ReadOpportunity(conn, opportunity_id, true));
@@ -373,8 +402,10 @@ absl::StatusOr<v1::Opportunity> OpportunityStore::MoveStage(
         }
         SaveOpportunity(conn, o, now);
         RecordStageChange(conn, o.opportunity_id(), from, stage, actor, now);
+        if (IsClosed(from)) QueueOutcome(conn, o, handoff::v1::OUTCOME_REOPENED, now);
         return *ReadOpportunity(conn, o.opportunity_id(), false);
       });
+  return handoff::WakeIfOk(std::move(moved), wake_);
 }
 
 absl::StatusOr<v1::ListStageChangesResponse> OpportunityStore::ListStageChanges(
@@ -523,23 +554,7 @@ absl::StatusOr<v1::Opportunity> OpportunityStore::Close(const v1::CloseOpportuni
         *o.mutable_close_time() = ToProtoTime(now);
         SaveOpportunity(conn, o, now);
         RecordStageChange(conn, o.opportunity_id(), from, o.stage(), actor, now);
-        if (!o.handoff_id().empty()) {
-          // Marketing learns the outcome of the leads it handed over.
-          handoff::v1::DealOutcome event;
-          event.set_event_id(common::NewUuid());
-          event.set_handoff_id(o.handoff_id());
-          event.set_opportunity_id(o.opportunity_id());
-          event.set_outcome(req.outcome());
-          if (won) *event.mutable_amount() = o.amount();
-          event.set_loss_reason(o.loss_reason());
-          event.set_loss_note(o.loss_note());
-          *event.mutable_close_time() = ToProtoTime(now);
-          event.set_contract_version(handoff::kContractVersion);
-          event.set_lead_id(o.lead_id());
-          handoff::InsertOutboxEvent(conn, event.event_id(), o.lead_id(),
-                                     handoff::EventKind::kDealOutcome, event.SerializeAsString(),
-                                     now);
-        }
+        QueueOutcome(conn, o, req.outcome(), now);
         return *ReadOpportunity(conn, o.opportunity_id(), false);
       });
   return handoff::WakeIfOk(std::move(closed), wake_);

@@ -332,7 +332,9 @@ Status SalesServiceImpl::CloseOpportunity(Ctx* ctx, const v1::CloseOpportunityRe
                                           v1::Opportunity* resp) {
   RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
   RETURN_IF_ERROR_GRPC(RequirePositiveId(req->opportunity_id(), "opportunity_id"));
-  RETURN_IF_ERROR_GRPC(RequireEnum(req->outcome(), handoff::v1::Outcome_IsValid, "outcome", false));
+  if (req->outcome() != handoff::v1::OUTCOME_WON && req->outcome() != handoff::v1::OUTCOME_LOST) {
+    return ToGrpcStatus(absl::InvalidArgumentError("outcome: must be OUTCOME_WON or OUTCOME_LOST"));
+  }
   if (req->outcome() == handoff::v1::OUTCOME_WON) {
     if (req->amount().currency_code().empty()) {
       return ToGrpcStatus(absl::InvalidArgumentError("amount: required when WON"));

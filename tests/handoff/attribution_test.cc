@@ -35,6 +35,51 @@ TEST(AttributionTest, LinearSplitsPerTouchAndSumsExactly) {
 
 TEST(AttributionTest, NoCampaignsCreditNothing) { EXPECT_TRUE(Attribute(500, 0, 0, {}).empty()); }
 
+handoff::v1::Money Money(const std::string& currency, int64_t minor) {
+  handoff::v1::Money m;
+  m.set_currency_code(currency);
+  m.set_amount_minor(minor);
+  return m;
+}
+
+TEST(ReportRevenueTest, ACampaignWithoutCostShowsItsRevenueAndNoRoi) {
+  const v1::AttributedRevenue line =
+      ReportRevenue(v1::ATTRIBUTION_MODEL_FIRST_TOUCH, {{"USD", 1'100'000}}, {});
+  EXPECT_EQ(line.revenue().currency_code(), "USD");
+  EXPECT_EQ(line.revenue().amount_minor(), 1'100'000);
+  EXPECT_FALSE(line.has_roi());
+  ASSERT_EQ(line.revenue_by_currency_size(), 1);
+  // A zero cost is no cost: no ratio to divide by.
+  EXPECT_FALSE(
+      ReportRevenue(v1::ATTRIBUTION_MODEL_LINEAR, {{"USD", 5}}, Money("USD", 0)).has_roi());
+}
+
+TEST(ReportRevenueTest, RevenueIsReportedPerCurrencyAndRoiOnlyInTheCostsCurrency) {
+  const v1::AttributedRevenue same =
+      ReportRevenue(v1::ATTRIBUTION_MODEL_FIRST_TOUCH, {{"USD", 3'000}}, Money("USD", 1'000));
+  ASSERT_TRUE(same.has_roi());
+  EXPECT_DOUBLE_EQ(same.roi(), 2.0);
+  const v1::AttributedRevenue nothing_won =
+      ReportRevenue(v1::ATTRIBUTION_MODEL_FIRST_TOUCH, {}, Money("USD", 1'000));
+  EXPECT_EQ(nothing_won.revenue().amount_minor(), 0);
+  EXPECT_DOUBLE_EQ(nothing_won.roi(), -1.0);
+  const v1::AttributedRevenue mixed = ReportRevenue(
+      v1::ATTRIBUTION_MODEL_FIRST_TOUCH, {{"EUR", 700}, {"USD", 3'000}}, Money("USD", 1'000));
+  EXPECT_EQ(mixed.revenue().amount_minor(), 3'000);
+  EXPECT_FALSE(mixed.has_roi());  // EUR cannot be weighed against a USD cost
+  ASSERT_EQ(mixed.revenue_by_currency_size(), 2);
+  EXPECT_EQ(mixed.revenue_by_currency(0).currency_code(), "EUR");
+  EXPECT_EQ(mixed.revenue_by_currency(0).amount_minor(), 700);
+  const v1::AttributedRevenue other =
+      ReportRevenue(v1::ATTRIBUTION_MODEL_FIRST_TOUCH, {{"EUR", 700}}, Money("USD", 1'000));
+  EXPECT_EQ(other.revenue().currency_code(), "USD");
+  EXPECT_EQ(other.revenue().amount_minor(), 0);
+  EXPECT_FALSE(other.has_roi());
+  // No cost and several currencies: no single figure to show.
+  EXPECT_FALSE(
+      ReportRevenue(v1::ATTRIBUTION_MODEL_FIRST_TOUCH, {{"EUR", 1}, {"USD", 2}}, {}).has_revenue());
+}
+
 }  // namespace
 }  // namespace funnel::marketing
 

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "common/time_util.h"
+#include "handoff/contract.h"
 
 namespace funnel::marketing {
 namespace {
@@ -77,7 +78,7 @@ TEST(LeadHandoffTest, MarksTheLeadAndSnapshotsWhatSalesNeeds) {
   ASSERT_EQ(event.touchpoints().counts_size(), 1);
   EXPECT_EQ(common::FromProtoTime(event.touchpoints().last_touch_time()),
             absl::FromUnixSeconds(900));
-  EXPECT_EQ(event.contract_version(), "1.0");
+  EXPECT_EQ(event.contract_version(), handoff::kContractVersion);
 }
 
 TEST(RecycleTest, BackAtTheWarmThresholdNeverBelowZero) {
@@ -99,6 +100,42 @@ TEST(EraseTest, RemovesWhatNamesThePersonAndKeepsTheFacts) {
   EXPECT_EQ(lead.contact().industry(), "software");
   EXPECT_EQ(lead.score(), 30);
   EXPECT_TRUE(lead.erased());
+  EXPECT_EQ(lead.stage(), v1::LEAD_STAGE_DISQUALIFIED);
+}
+
+TEST(OutcomeTest, TheHighestRevisionWinsWhateverTheOrder) {
+  EXPECT_TRUE(SupersedesOutcome(std::nullopt, 1));
+  EXPECT_TRUE(SupersedesOutcome(1, 2));
+  EXPECT_FALSE(SupersedesOutcome(3, 2));
+  EXPECT_FALSE(SupersedesOutcome(2, 2));
+  // Senders before 1.1 send no revision: the latest arrival holds.
+  EXPECT_TRUE(SupersedesOutcome(std::nullopt, 0));
+  EXPECT_TRUE(SupersedesOutcome(0, 0));
+  EXPECT_TRUE(SupersedesOutcome(0, 1));
+  EXPECT_FALSE(SupersedesOutcome(1, 0));
+}
+
+TEST(OutcomeTest, ACorrectionMovesTheLeadOutOfCustomer) {
+  v1::Lead lead;
+  lead.set_stage(v1::LEAD_STAGE_SALES_ACCEPTED);
+  handoff::v1::DealOutcome won;
+  won.set_outcome(handoff::v1::OUTCOME_WON);
+  EXPECT_EQ(ApplyOutcomeToLead(lead, won), v1::LEAD_STAGE_SALES_ACCEPTED);
+  EXPECT_EQ(lead.stage(), v1::LEAD_STAGE_CUSTOMER);
+  handoff::v1::DealOutcome lost;
+  lost.set_outcome(handoff::v1::OUTCOME_LOST);
+  lost.set_loss_reason(handoff::v1::LOSS_REASON_PRICE);
+  EXPECT_EQ(ApplyOutcomeToLead(lead, lost), v1::LEAD_STAGE_CUSTOMER);
+  EXPECT_EQ(lead.stage(), v1::LEAD_STAGE_SALES_ACCEPTED);
+  EXPECT_EQ(lead.loss_reason(), handoff::v1::LOSS_REASON_PRICE);
+  handoff::v1::DealOutcome reopened;
+  reopened.set_outcome(handoff::v1::OUTCOME_REOPENED);
+  ApplyOutcomeToLead(lead, reopened);
+  EXPECT_EQ(lead.stage(), v1::LEAD_STAGE_SALES_ACCEPTED);
+  EXPECT_EQ(lead.loss_reason(), handoff::v1::LOSS_REASON_UNSPECIFIED);
+  // An erased lead stays erased.
+  lead.set_stage(v1::LEAD_STAGE_DISQUALIFIED);
+  ApplyOutcomeToLead(lead, won);
   EXPECT_EQ(lead.stage(), v1::LEAD_STAGE_DISQUALIFIED);
 }
 

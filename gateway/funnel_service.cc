@@ -10,12 +10,15 @@
 namespace funnel::gateway {
 namespace {
 
+// `converted` of the `from_count` at the earlier step made the later one: a subset,
+// so the rate stays within 0..1.
 void Step(v1::FunnelReport* report, const char* from, const char* to, int64_t from_count,
-          int64_t to_count, double median_seconds) {
+          int64_t converted, double median_seconds) {
   v1::StepConversion* c = report->add_conversions();
   c->set_from_step(from);
   c->set_to_step(to);
-  c->set_rate(from_count > 0 ? static_cast<double>(to_count) / from_count : 0);
+  c->set_converted(converted);
+  c->set_rate(from_count > 0 ? static_cast<double>(converted) / from_count : 0);
   c->set_median_seconds(median_seconds);
 }
 
@@ -67,8 +70,9 @@ v1::FunnelReport ComposeFunnelReport(const marketing::v1::FunnelStats& m,
   v1::FunnelReport r;
   r.set_leads_captured(m.leads_captured());
   r.set_mqls(m.mqls());
-  r.set_handed_off(m.handed_off());
-  r.set_accepted(m.accepted());
+  r.set_handed_off(m.handed_off_leads());
+  r.set_accepted(m.accepted_leads());
+  r.set_rehandoffs(m.rehandoffs());
   for (const auto& rejected : m.rejected_by_reason()) {
     auto* out = r.add_rejected_by_reason();
     out->set_reason(rejected.reason());
@@ -80,11 +84,14 @@ v1::FunnelReport ComposeFunnelReport(const marketing::v1::FunnelStats& m,
   *r.mutable_won_revenue() = s.won_revenue();
   *r.mutable_marketing_sourced_pipeline() = s.marketing_sourced_pipeline();
   *r.mutable_sales_sourced_pipeline() = s.sales_sourced_pipeline();
-  Step(&r, "captured", "mql", m.leads_captured(), m.mqls(), m.median_capture_to_mql_seconds());
-  Step(&r, "mql", "handed_off", m.mqls(), m.handed_off(), m.median_mql_to_handoff_seconds());
-  Step(&r, "handed_off", "accepted", m.handed_off(), m.accepted(),
+  Step(&r, "captured", "mql", m.leads_captured(), m.captured_then_qualified(),
+       m.median_capture_to_mql_seconds());
+  Step(&r, "mql", "handed_off", m.mqls(), m.qualified_then_handed_off(),
+       m.median_mql_to_handoff_seconds());
+  Step(&r, "handed_off", "accepted", m.handed_off_leads(), m.handed_off_then_accepted(),
        m.median_handoff_to_decision_seconds());
-  Step(&r, "opportunity", "won", s.opportunities(), s.won(), s.median_open_to_won_seconds());
+  Step(&r, "opportunity", "won", s.opportunities(), s.opened_then_won(),
+       s.median_open_to_won_seconds());
   return r;
 }
 

@@ -78,6 +78,20 @@ constexpr absl::string_view kAttributed = R"sql(
   WHERE campaign_id = ? GROUP BY model, currency)sql";
 constexpr absl::string_view kWonDeals =
     "SELECT COUNT(DISTINCT handoff_id) FROM attributions WHERE campaign_id = ?";
+// Funnel steps in distinct leads (FunnelStats); CampaignStore::FunnelStats ranges
+// and scopes them.
+constexpr absl::string_view kDistinctLeadsOfHandoffs =
+    "SELECT COUNT(DISTINCT lead_id) FROM handoffs";
+constexpr absl::string_view kHandoffsOfLeadsHandedOffBefore = R"sql(
+  SELECT COUNT(*) FROM handoffs h)sql";
+constexpr absl::string_view kHandedOffBefore = R"sql(
+  EXISTS (SELECT 1 FROM handoffs e WHERE e.lead_id = h.lead_id AND e.created_at < h.created_at
+            AND e.delivered_at IS NOT NULL))sql";
+constexpr absl::string_view kQualifiedByEnd =
+    "lead_id IN (SELECT q.lead_id FROM handoffs q WHERE q.created_at < FROM_UNIXTIME(?))";
+constexpr absl::string_view kDeliveredByEnd =
+    "delivered_at IS NOT NULL AND delivered_at < FROM_UNIXTIME(?)";
+const std::string kAcceptedByEnd = absl::StrCat(kAccepted, " AND decided_at < FROM_UNIXTIME(?)");
 const std::string kRejections = absl::StrCat(R"sql(
   SELECT rejection_reason, COUNT(*) FROM handoffs
   WHERE first_touch_campaign_id = ? AND )sql",
@@ -365,10 +379,14 @@ absl::StatusOr<v1::FunnelStats> CampaignStore::FunnelStats(absl::Time start, abs
     AppendSegmentCriteria(segment.criteria(), &scope, &scope_params);
   }
   const bool scoped = campaign_id != 0 || segment_id != 0;
-  // `sql` ranges `column` over [start, end) and restricts `lead_column` to the scope.
-  auto query = [&](absl::string_view sql, absl::string_view column, absl::string_view lead_column) {
+  // `sql` ranges `column` over [start, end), adds the condition `also` (whose
+  // parameters `run` binds after the range's), and restricts `lead_column` to the
+  // scope.
+  auto query = [&](absl::string_view sql, absl::string_view column, absl::string_view lead_column,
+                   absl::string_view also = "") {
     std::string text = absl::StrCat(sql, " WHERE ", column, " >= FROM_UNIXTIME(?) AND ", column,
                                     " < FROM_UNIXTIME(?)");
+    if (!also.empty()) absl::StrAppend(&text, " AND ", also);
     if (scoped) {
       absl::StrAppend(&text, " AND ", lead_column, " IN (SELECT l.lead_id FROM leads l WHERE ",
                       scope, ")");
@@ -382,18 +400,22 @@ absl::StatusOr<v1::FunnelStats> CampaignStore::FunnelStats(absl::Time start, abs
     std::unique_ptr<sql::ResultSet> rs;
     sql::ResultSet* operator->() const { return rs.get(); }
   };
-  auto run = [&](sql::Connection& conn, const std::string& sql) {
+  auto run = [&](sql::Connection& conn, const std::string& sql,
+                 const std::vector<common::SqlParam>& also_params = {}) {
     Rows rows{Prepare(conn, sql), nullptr};
     std::vector<common::SqlParam> params = {UnixSecondsOf(start), UnixSecondsOf(end)};
+    params.insert(params.end(), also_params.begin(), also_params.end());
     if (scoped) params.insert(params.end(), scope_params.begin(), scope_params.end());
     common::BindAll(*rows.statement, params);
     rows.rs.reset(rows.statement->executeQuery());
     return rows;
   };
-  auto count = [&](sql::Connection& conn, const std::string& sql) -> int64_t {
-    auto rs = run(conn, sql);
+  auto count = [&](sql::Connection& conn, const std::string& sql,
+                   const std::vector<common::SqlParam>& also_params = {}) -> int64_t {
+    auto rs = run(conn, sql, also_params);
     return rs->next() ? rs->getInt64(1) : 0;
   };
+  const std::vector<common::SqlParam> by_end = {UnixSecondsOf(end)};
   // A count and a median in one pass: every row carries both window results; the
   // first row answers (none when nothing is in range).
   auto count_and_median = [&](sql::Connection& conn,
@@ -406,7 +428,8 @@ absl::StatusOr<v1::FunnelStats> CampaignStore::FunnelStats(absl::Time start, abs
   // they run side by side.
   v1::FunnelStats stats;
   std::pair<int64_t, double> captured, handed_off,
-      decided;  // (only the first reader writes `stats`)
+      decided;            // (only the first reader writes `stats`)
+  v1::FunnelStats leads;  // the distinct-lead counts, merged after the readers end
   RETURN_IF_ERROR(common::ReadInParallel(
       *pool_, "funnel stats",
       {
@@ -438,6 +461,26 @@ absl::StatusOr<v1::FunnelStats> CampaignStore::FunnelStats(absl::Time start, abs
             }
           },
           [&](sql::Connection& conn) {
+            // Every step in one unit, distinct leads; each conversion counts the
+            // leads of the earlier step that made the later one by the range's end.
+            leads.set_handed_off_leads(
+                count(conn, query(kDistinctLeadsOfHandoffs, "delivered_at", "lead_id")));
+            leads.set_accepted_leads(
+                count(conn, query(kDistinctLeadsOfHandoffs, "decided_at", "lead_id", kAccepted)));
+            leads.set_rehandoffs(
+                count(conn, query(kHandoffsOfLeadsHandedOffBefore, "h.delivered_at", "h.lead_id",
+                                  kHandedOffBefore)));
+            leads.set_captured_then_qualified(count(
+                conn, query("SELECT COUNT(*) FROM leads", "created_at", "lead_id", kQualifiedByEnd),
+                by_end));
+            leads.set_qualified_then_handed_off(count(
+                conn, query(kDistinctLeadsOfHandoffs, "created_at", "lead_id", kDeliveredByEnd),
+                by_end));
+            leads.set_handed_off_then_accepted(count(
+                conn, query(kDistinctLeadsOfHandoffs, "delivered_at", "lead_id", kAcceptedByEnd),
+                by_end));
+          },
+          [&](sql::Connection& conn) {
             captured = count_and_median(
                 conn, query("SELECT 0, MEDIAN(TIMESTAMPDIFF(MICROSECOND, lead_created_at, "
                             "created_at) / 1e6) OVER () FROM handoffs",
@@ -458,6 +501,7 @@ absl::StatusOr<v1::FunnelStats> CampaignStore::FunnelStats(absl::Time start, abs
                             "decided_at", "lead_id"));
           },
       }));
+  stats.MergeFrom(leads);
   stats.set_median_capture_to_mql_seconds(captured.second);
   stats.set_handed_off(handed_off.first);
   stats.set_median_mql_to_handoff_seconds(handed_off.second);

@@ -46,6 +46,13 @@ const std::string kActivityCountsOfRep = absl::StrCat(
     "), 0) FROM activities "
     "WHERE rep_id = ? AND occurred_at >= FROM_UNIXTIME(?) AND occurred_at < FROM_UNIXTIME(?)");
 
+// Opportunities opened in [start, end), and those of them won by end (parameters:
+// end, start, end).
+const std::string kOpenedAndWonInRange =
+    absl::StrCat("SELECT COUNT(*), COALESCE(SUM(stage = ", v1::STAGE_CLOSED_WON,
+                 " AND closed_at < FROM_UNIXTIME(?)), 0) FROM opportunities "
+                 "WHERE created_at >= FROM_UNIXTIME(?) AND created_at < FROM_UNIXTIME(?)");
+
 // Every handoff's SLA times; AppendRepScope narrows it.
 constexpr absl::string_view kHandoffSlaFacts = R"sql(
   SELECT UNIX_TIMESTAMP(received_at), UNIX_TIMESTAMP(sla_deadline),
@@ -270,11 +277,11 @@ absl::StatusOr<v1::FunnelStats> ReportStore::FunnelStats(
       for (int64_t id : *lead_ids) scope_params.push_back(id);
     }
   }
-  auto bind = [&](sql::PreparedStatement& st, bool with_range) {
-    std::vector<common::SqlParam> all;
-    if (with_range) all = {UnixSecondsOf(start), UnixSecondsOf(end)};
-    all.insert(all.end(), scope_params.begin(), scope_params.end());
-    common::BindAll(st, all);
+  const std::vector<common::SqlParam> range = {UnixSecondsOf(start), UnixSecondsOf(end)};
+  // `head` (the range's parameters, or none) then the scope's.
+  auto bind = [&](sql::PreparedStatement& st, std::vector<common::SqlParam> head) {
+    head.insert(head.end(), scope_params.begin(), scope_params.end());
+    common::BindAll(st, head);
   };
   // Two readers side by side; the second fills `other`, merged after both end.
   v1::FunnelStats other;
@@ -283,13 +290,13 @@ absl::StatusOr<v1::FunnelStats> ReportStore::FunnelStats(
       {
           [&](sql::Connection& conn) {
             {
-              auto st = Prepare(
-                  conn, absl::StrCat("SELECT COUNT(*) FROM opportunities WHERE created_at >= "
-                                     "FROM_UNIXTIME(?) AND created_at < FROM_UNIXTIME(?)",
-                                     campaign));
-              bind(*st, true);
+              auto st = Prepare(conn, absl::StrCat(kOpenedAndWonInRange, campaign));
+              bind(*st, {UnixSecondsOf(end), UnixSecondsOf(start), UnixSecondsOf(end)});
               std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
-              if (rs->next()) stats.set_opportunities(rs->getInt64(1));
+              if (rs->next()) {
+                stats.set_opportunities(rs->getInt64(1));
+                stats.set_opened_then_won(rs->getInt64(2));
+              }
             }
             auto st = Prepare(
                 conn, absl::StrCat(
@@ -299,7 +306,7 @@ absl::StatusOr<v1::FunnelStats> ReportStore::FunnelStats(
                           " AND closed_at >= FROM_UNIXTIME(?) AND closed_at < "
                           "FROM_UNIXTIME(?)",
                           campaign, " GROUP BY stage, currency"));
-            bind(*st, true);
+            bind(*st, range);
             std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
             while (rs->next()) {
               if (rs->getInt(1) == v1::STAGE_CLOSED_LOST) {
@@ -321,7 +328,7 @@ absl::StatusOr<v1::FunnelStats> ReportStore::FunnelStats(
                                " AND closed_at >= "
                                "FROM_UNIXTIME(?) AND closed_at < FROM_UNIXTIME(?)",
                                campaign, " LIMIT 1"));
-              bind(*st, true);
+              bind(*st, range);
               std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
               if (rs->next() && !rs->isNull(1))
                 other.set_median_open_to_won_seconds(rs->getDouble(1));
@@ -330,7 +337,7 @@ absl::StatusOr<v1::FunnelStats> ReportStore::FunnelStats(
                 conn, absl::StrCat("SELECT source, currency, SUM(amount_minor) FROM opportunities "
                                    "WHERE stage IN ",
                                    kOpenStages, campaign, " GROUP BY source, currency"));
-            bind(*st, false);
+            bind(*st, {});
             std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
             while (rs->next()) {
               AddMoney(rs->getInt(1) == v1::SOURCE_MARKETING

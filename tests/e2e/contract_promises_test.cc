@@ -275,6 +275,34 @@ TEST_F(ContractPromisesTest, ACampaignWithoutACostShowsItsRevenueAndNoRoi) {
   }
 }
 
+TEST_F(ContractPromisesTest, ARehandoffKeepsEveryRateWithinZeroAndOne) {
+  const int64_t campaign = Campaign("Retarget", 1);
+  const int64_t lead_id = HandOver("kim@umbrella.example", "Umbrella", campaign);
+  {
+    grpc::ClientContext ctx;
+    sales::v1::RejectHandoffRequest r;
+    r.set_handoff_id(PendingHandoffOf(lead_id));
+    r.set_reason(handoff::v1::REJECTION_REASON_NOT_READY);
+    sales::v1::Handoff out;
+    ASSERT_GRPC_OK(sales_->RejectHandoff(&ctx, r, &out));
+  }
+  ASSERT_TRUE(
+      WaitFor([&] { return GetLead(lead_id).stage() == marketing::v1::LEAD_STAGE_RECYCLED; }));
+  Qualify(lead_id);
+  ASSERT_TRUE(WaitFor([&] { return !PendingHandoffOf(lead_id).empty(); }));
+  ASSERT_TRUE(WaitFor([&] { return OutboxesEmpty(); }));
+  const gateway::v1::FunnelReport report = Report(campaign);
+  EXPECT_EQ(report.mqls(), 1);
+  EXPECT_EQ(report.handed_off(), 1);
+  EXPECT_EQ(report.rehandoffs(), 1);
+  ASSERT_EQ(report.conversions_size(), 4);
+  for (const auto& c : report.conversions()) {
+    EXPECT_GE(c.rate(), 0.0);
+    EXPECT_LE(c.rate(), 1.0) << c.from_step() << " -> " << c.to_step();
+  }
+  EXPECT_DOUBLE_EQ(report.conversions(1).rate(), 1.0);  // mql -> handed_off
+}
+
 TEST_F(ContractPromisesTest, TheSlaClockCannotBeBackDated) {
   const int64_t lead_id = HandOver("jo@globex.example", "Globex", Campaign("Webinar", 1));
   const std::string handoff_id = PendingHandoffOf(lead_id);

@@ -143,24 +143,35 @@ TEST(CallerLimiterTest, InFlightPermitsAreGivenBackAndCallersAreApart) {
   EXPECT_THAT(limiter.Acquire("ann", two, now), IsOk());
 }
 
-TEST(FunnelReportTest, ComposesBothSidesWithConversions) {
+TEST(FunnelReportTest, ComposesBothSidesWithConversionsOfDistinctLeads) {
   marketing::v1::FunnelStats m;
   m.set_leads_captured(200);
-  m.set_mqls(50);
-  m.set_handed_off(40);
-  m.set_accepted(30);
+  m.set_captured_then_qualified(50);
+  m.set_mqls(60);  // ten were captured before the range
+  m.set_qualified_then_handed_off(45);
+  m.set_handed_off(48);  // handoffs
+  m.set_handed_off_leads(40);
+  m.set_rehandoffs(8);
+  m.set_accepted_leads(30);
+  m.set_handed_off_then_accepted(30);
   m.set_median_capture_to_mql_seconds(3600);
   sales::v1::FunnelStats s;
   s.set_opportunities(60);
-  s.set_won(15);
+  s.set_won(20);  // five were opened before the range
+  s.set_opened_then_won(15);
   s.add_won_revenue()->set_amount_minor(999);
   v1::FunnelReport r = ComposeFunnelReport(m, s);
   EXPECT_EQ(r.leads_captured(), 200);
-  EXPECT_EQ(r.won(), 15);
+  EXPECT_EQ(r.handed_off(), 40);
+  EXPECT_EQ(r.rehandoffs(), 8);
+  EXPECT_EQ(r.accepted(), 30);
+  EXPECT_EQ(r.won(), 20);
   ASSERT_EQ(r.conversions_size(), 4);
   EXPECT_EQ(r.conversions(0).from_step(), "captured");
   EXPECT_DOUBLE_EQ(r.conversions(0).rate(), 0.25);
+  EXPECT_EQ(r.conversions(0).converted(), 50);
   EXPECT_DOUBLE_EQ(r.conversions(0).median_seconds(), 3600);
+  EXPECT_DOUBLE_EQ(r.conversions(1).rate(), 0.75);
   EXPECT_DOUBLE_EQ(r.conversions(2).rate(), 0.75);
   EXPECT_DOUBLE_EQ(r.conversions(3).rate(), 0.25);
   EXPECT_DOUBLE_EQ(ComposeFunnelReport({}, {}).conversions(0).rate(), 0);

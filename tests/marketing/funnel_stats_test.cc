@@ -101,5 +101,34 @@ TEST_F(FunnelStatsTest, CountsAndMediansOfTheHandoffsInRange) {
   EXPECT_DOUBLE_EQ(early->median_handoff_to_decision_seconds(), 0);  // none decided in range
 }
 
+TEST_F(FunnelStatsTest, StepsCountDistinctLeadsAndConversionsStayWithinTheirCohort) {
+  // a: rejected, qualified again and accepted (two handoffs); b: captured the day
+  // before the range, qualified in it; c: captured in range, never qualified.
+  const int64_t a = CaptureAt("a@example.com", day_);
+  const int64_t b = CaptureAt("b@example.com", day_ - absl::Hours(20));
+  CaptureAt("c@example.com", day_);
+  HandOff(a, day_, absl::Seconds(10), absl::Seconds(1), 2, absl::Seconds(60));
+  HandOff(a, day_, absl::Seconds(200), absl::Seconds(1), 1, absl::Seconds(60));
+  HandOff(b, day_ - absl::Hours(20), absl::Hours(21), absl::Seconds(1), 0, absl::ZeroDuration());
+
+  auto stats = campaigns_.FunnelStats(day_, day_ + absl::Hours(2), 0, 0);
+  ASSERT_THAT(stats, IsOk());
+  EXPECT_EQ(stats->leads_captured(), 2);           // a and c
+  EXPECT_EQ(stats->mqls(), 2);                     // a and b
+  EXPECT_EQ(stats->handed_off(), 3);               // handoffs
+  EXPECT_EQ(stats->handed_off_leads(), 2);         // a and b
+  EXPECT_EQ(stats->rehandoffs(), 1);               // a's second
+  EXPECT_EQ(stats->accepted_leads(), 1);           // a
+  EXPECT_EQ(stats->captured_then_qualified(), 1);  // a (b was captured before)
+  EXPECT_EQ(stats->qualified_then_handed_off(), 2);
+  EXPECT_EQ(stats->handed_off_then_accepted(), 1);
+  // A range ending before a's acceptance: a was handed off in it, not yet accepted.
+  auto early = campaigns_.FunnelStats(day_, day_ + absl::Seconds(100), 0, 0);
+  ASSERT_THAT(early, IsOk());
+  EXPECT_EQ(early->handed_off_leads(), 1);
+  EXPECT_EQ(early->handed_off_then_accepted(), 0);
+  EXPECT_EQ(early->rehandoffs(), 0);
+}
+
 }  // namespace
 }  // namespace funnel::marketing

@@ -398,6 +398,8 @@ TEST_F(SalesStoreTest, FunnelStatsCountsSumsAndMediansDealsInRange) {
   ASSERT_THAT(stats, IsOk());
   EXPECT_EQ(stats->opportunities(), 6);  // all but the one opened 40 days before
   EXPECT_EQ(stats->won(), 3);
+  // Of the six opened in range, two were won in it (the EUR deal opened before).
+  EXPECT_EQ(stats->opened_then_won(), 2);
   EXPECT_EQ(stats->lost(), 1);
   ASSERT_EQ(stats->won_revenue_size(), 2);
   for (const auto& m : stats->won_revenue()) {

@@ -16,6 +16,8 @@ constexpr KindInfo kKinds[] = {
      "/funnel.handoff.v1.HandoffFeedbackService/ReportDecision"},
     {EventKind::kDealOutcome, "DealOutcome",
      "/funnel.handoff.v1.HandoffFeedbackService/ReportOutcome"},
+    {EventKind::kConsentChange, "ConsentChange",
+     "/funnel.handoff.v1.HandoffInboxService/UpdateConsent"},
 };
 
 const KindInfo& InfoOf(EventKind kind) { return kKinds[static_cast<int>(kind)]; }

@@ -12,7 +12,7 @@
 namespace funnel::handoff {
 
 // Minor version of funnel.handoff.v1 this build speaks.
-// 1.1: DealOutcome revisions and OUTCOME_REOPENED.
+// 1.1: DealOutcome revisions and OUTCOME_REOPENED; ConsentChange (UpdateConsent).
 inline constexpr char kContractVersion[] = "1.1";
 
 // What an outbox event is: the contract message its payload holds.
@@ -20,7 +20,8 @@ enum class EventKind {
   kLeadHandoff,      // marketing -> sales: a qualified lead
   kLeadErasure,      // marketing -> sales: a person's data erased
   kHandoffDecision,  // sales -> marketing: accepted or rejected
-  kDealOutcome,      // sales -> marketing: won or lost
+  kDealOutcome,      // sales -> marketing: won, lost or reopened
+  kConsentChange,    // marketing -> sales: a handed-over person's consent changed
 };
 
 // The message name stored with an event ("LeadHandoff", ...).

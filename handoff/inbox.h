@@ -11,6 +11,9 @@
 #include <optional>
 #include <string>
 
+#include "absl/status/statusor.h"
+#include "common/mysql/pool.h"
+#include "common/status.h"
 #include "handoff/contract.h"
 
 namespace funnel::handoff {
@@ -24,5 +27,28 @@ std::optional<std::string> ClaimReceivedEvent(sql::Connection& conn, const std::
 // Stores the answer to a claimed event, for its repeats.
 void SaveReceivedResponse(sql::Connection& conn, const std::string& event_id,
                           const std::string& response);
+
+// Applies a received contract event once. `apply(conn, response)` makes the
+// event's change and fills the answer, in one transaction that claims `event_id`;
+// a repeat answers the first answer with duplicate = true and changes nothing.
+// `Response` is the event's answer message (event_id, duplicate and the rest).
+template <typename Response, typename Apply>
+absl::StatusOr<Response> ApplyEventOnce(common::ConnectionPool& pool, absl::string_view what,
+                                        const std::string& event_id, EventKind kind, Apply apply) {
+  Response response;
+  RETURN_IF_ERROR(pool.InTransaction(what, [&](sql::Connection& conn) -> absl::Status {
+    response.Clear();
+    if (std::optional<std::string> stored = ClaimReceivedEvent(conn, event_id, kind)) {
+      response.ParseFromString(*stored);
+      response.set_duplicate(true);
+      return absl::OkStatus();
+    }
+    response.set_event_id(event_id);
+    RETURN_IF_ERROR(apply(conn, response));
+    SaveReceivedResponse(conn, event_id, response.SerializeAsString());
+    return absl::OkStatus();
+  }));
+  return response;
+}
 
 }  // namespace funnel::handoff

@@ -134,16 +134,9 @@ absl::StatusOr<std::optional<LeadRow>> CurrentLead(sql::Connection& conn, int64_
 
 absl::StatusOr<handoff::v1::ReportDecisionResponse> FeedbackStore::ApplyDecision(
     const handoff::v1::HandoffDecision& d, absl::Time now) {
-  handoff::v1::ReportDecisionResponse response;
-  RETURN_IF_ERROR(
-      pool_->InTransaction("apply decision", [&](sql::Connection& conn) -> absl::Status {
-        response.Clear();
-        if (std::optional<std::string> stored = handoff::ClaimReceivedEvent(
-                conn, d.event_id(), handoff::EventKind::kHandoffDecision)) {
-          response.ParseFromString(*stored);
-          response.set_duplicate(true);
-          return absl::OkStatus();
-        }
+  return handoff::ApplyEventOnce<handoff::v1::ReportDecisionResponse>(
+      *pool_, "apply decision", d.event_id(), handoff::EventKind::kHandoffDecision,
+      [&](sql::Connection& conn, handoff::v1::ReportDecisionResponse&) -> absl::Status {
         ASSIGN_OR_RETURN(HandoffFacts handoff, LockHandoff(conn, d.handoff_id()));
         const bool accepted = d.decision() == handoff::v1::DECISION_ACCEPTED;
         auto st = Prepare(conn, kSaveDecision);
@@ -182,47 +175,34 @@ absl::StatusOr<handoff::v1::ReportDecisionResponse> FeedbackStore::ApplyDecision
           }
           SaveLead(conn, *row, now);
         }
-        response.set_event_id(d.event_id());
-        handoff::SaveReceivedResponse(conn, d.event_id(), response.SerializeAsString());
         return absl::OkStatus();
-      }));
-  return response;
+      });
 }
 
 absl::StatusOr<handoff::v1::ReportOutcomeResponse> FeedbackStore::ApplyOutcome(
     const handoff::v1::DealOutcome& o, absl::Time now) {
-  handoff::v1::ReportOutcomeResponse response;
-  RETURN_IF_ERROR(pool_->InTransaction("apply outcome", [&](sql::Connection& conn) -> absl::Status {
-    response.Clear();
-    if (std::optional<std::string> stored =
-            handoff::ClaimReceivedEvent(conn, o.event_id(), handoff::EventKind::kDealOutcome)) {
-      response.ParseFromString(*stored);
-      response.set_duplicate(true);
-      return absl::OkStatus();
-    }
-    ASSIGN_OR_RETURN(HandoffFacts handoff, LockHandoff(conn, o.handoff_id()));
-    response.set_event_id(o.event_id());
-    if (!SupersedesOutcome(handoff.outcome_revision, o.revision())) {
-      // A later revision is already applied (the relay retried this one late).
-      response.set_stale(true);
-      handoff::SaveReceivedResponse(conn, o.event_id(), response.SerializeAsString());
-      return absl::OkStatus();
-    }
-    auto save = Prepare(conn, kSaveOutcome);
-    save->setInt(1, o.outcome());
-    save->setInt64(2, o.revision());
-    save->setString(3, o.handoff_id());
-    save->executeUpdate();
-    CreditCampaigns(conn, handoff, o);
-    ASSIGN_OR_RETURN(LeadRow row, LockLeadById(conn, handoff.lead_id));
-    const v1::LeadStage before = ApplyOutcomeToLead(row.lead, o);
-    AddHistory(conn, row.lead.lead_id(), "sales", OutcomeHistoryAction(o.outcome()),
-               OutcomeHistoryDetail(before, row.lead, o), now);
-    SaveLead(conn, row, now);
-    handoff::SaveReceivedResponse(conn, o.event_id(), response.SerializeAsString());
-    return absl::OkStatus();
-  }));
-  return response;
+  return handoff::ApplyEventOnce<handoff::v1::ReportOutcomeResponse>(
+      *pool_, "apply outcome", o.event_id(), handoff::EventKind::kDealOutcome,
+      [&](sql::Connection& conn, handoff::v1::ReportOutcomeResponse& response) -> absl::Status {
+        ASSIGN_OR_RETURN(HandoffFacts handoff, LockHandoff(conn, o.handoff_id()));
+        if (!SupersedesOutcome(handoff.outcome_revision, o.revision())) {
+          // A later revision is already applied (the relay retried this one late).
+          response.set_stale(true);
+          return absl::OkStatus();
+        }
+        auto save = Prepare(conn, kSaveOutcome);
+        save->setInt(1, o.outcome());
+        save->setInt64(2, o.revision());
+        save->setString(3, o.handoff_id());
+        save->executeUpdate();
+        CreditCampaigns(conn, handoff, o);
+        ASSIGN_OR_RETURN(LeadRow row, LockLeadById(conn, handoff.lead_id));
+        const v1::LeadStage before = ApplyOutcomeToLead(row.lead, o);
+        AddHistory(conn, row.lead.lead_id(), "sales", OutcomeHistoryAction(o.outcome()),
+                   OutcomeHistoryDetail(before, row.lead, o), now);
+        SaveLead(conn, row, now);
+        return absl::OkStatus();
+      });
 }
 
 void OnEventDelivered(sql::Connection& conn, const handoff::RelayedEvent& event,

@@ -27,6 +27,7 @@
 #include "funnel/handoff/v1/handoff.pb.h"
 #include "handoff/outbox.h"
 #include "handoff/scrub.h"
+#include "marketing_service/lead_consent.h"
 #include "marketing_service/lead_rows.h"
 #include "marketing_service/lead_rules.h"
 #include "marketing_service/lead_writes.h"
@@ -63,9 +64,6 @@ constexpr absl::string_view kInsertHandoff = R"sql(
 constexpr absl::string_view kOutboxPayloadsOfLead =
     "SELECT seq, payload FROM outbox WHERE lead_id = ? AND kind = 'LeadHandoff' FOR UPDATE";
 constexpr absl::string_view kUpdateOutboxPayload = "UPDATE outbox SET payload = ? WHERE seq = ?";
-
-constexpr absl::string_view kWithdrawPendingHandoffs =
-    "DELETE FROM outbox WHERE lead_id = ? AND kind = 'LeadHandoff' AND delivered_at IS NULL";
 
 // Listed a keyset page at a time (common::KeysetQuery), by their ids.
 constexpr absl::string_view kTouchpointColumns =
@@ -564,7 +562,10 @@ absl::StatusOr<v1::Lead> LeadStore::UpdateLead(const v1::Lead& lead,
           if (path == "contact.industry") to->set_industry(from.industry());
           if (path == "contact.region") to->set_region(from.region());
           if (path == "contact.company_size") to->set_company_size(from.company_size());
-          if (path == "consent") row.lead.set_consent(lead.consent());
+        }
+        if (std::find(paths.begin(), paths.end(), "consent") != paths.end()) {
+          RETURN_IF_ERROR(CheckConsentEdit(row.lead.consent(), lead.consent()));
+          ChangeConsentLocked(conn, row, lead.consent(), "lead update", actor, now, now);
         }
         AddHistory(conn, row.lead.lead_id(), actor, v1::HISTORY_ACTION_UPDATED,
                    absl::StrJoin(paths, ", "), now);
@@ -587,41 +588,6 @@ absl::StatusOr<v1::Lead> LeadStore::Qualify(int64_t lead_id, const std::string& 
         SaveLead(conn, row, now);
         return row.lead;
       }));
-}
-
-absl::StatusOr<v1::UnsubscribeResponse> LeadStore::Unsubscribe(const std::string& email,
-                                                               const std::string& request_id,
-                                                               const std::string& actor) {
-  return common::IdempotentTransaction<v1::UnsubscribeResponse>(
-      *pool_, "Unsubscribe", request_id,
-      [&](sql::Connection& conn) -> absl::StatusOr<v1::UnsubscribeResponse> {
-        ASSIGN_OR_RETURN(LeadRow row,
-                         LockLead(conn, "l.email = ?", email, "email: no lead with this address"));
-        const absl::Time now = absl::Now();
-        if (row.lead.consent() != handoff::v1::CONSENT_STATUS_OPTED_OUT) {
-          row.lead.set_consent(handoff::v1::CONSENT_STATUS_OPTED_OUT);
-          AddHistory(conn, row.lead.lead_id(), actor, v1::HISTORY_ACTION_UNSUBSCRIBED,
-                     "consent -> OPTED_OUT", now);
-          // A handoff not yet delivered is withdrawn: an opted-out person never
-          // reaches sales. (If the relay is sending it right now, this waits for
-          // its commit and then finds it delivered.)
-          auto withdraw = Prepare(conn, kWithdrawPendingHandoffs);
-          withdraw->setInt64(1, row.lead.lead_id());
-          if (withdraw->executeUpdate() > 0 &&
-              row.lead.stage() == v1::LEAD_STAGE_MARKETING_QUALIFIED) {
-            AddHistory(
-                conn, row.lead.lead_id(), actor, v1::HISTORY_ACTION_HANDOFF_WITHDRAWN,
-                absl::StrCat("MARKETING_QUALIFIED -> NURTURING; handoff ", row.lead.handoff_id()),
-                now);
-            row.lead.set_stage(v1::LEAD_STAGE_NURTURING);
-          }
-          SaveLead(conn, row, now);
-        }
-        v1::UnsubscribeResponse response;
-        response.set_lead_id(row.lead.lead_id());
-        response.set_consent(handoff::v1::CONSENT_STATUS_OPTED_OUT);
-        return response;
-      });
 }
 
 absl::StatusOr<v1::EraseLeadResponse> LeadStore::Erase(int64_t lead_id,

@@ -85,10 +85,16 @@ class LeadStore final {
                                    const std::string& request_id, const std::string& actor,
                                    absl::Time now);
 
-  // NOT_FOUND when no lead has this (normalised) email.
+  // NOT_FOUND when no lead has this (normalised) email. (lead_consent.cc)
   absl::StatusOr<v1::UnsubscribeResponse> Unsubscribe(const std::string& email,
                                                       const std::string& request_id,
                                                       const std::string& actor);
+  // Consent given again at `consent_time`, from `source` (lead_consent.cc).
+  // NOT_FOUND for an unknown lead, FAILED_PRECONDITION for an erased one; a lead
+  // already opted in is answered as it is.
+  absl::StatusOr<v1::Lead> Resubscribe(int64_t lead_id, const std::string& source,
+                                       absl::Time consent_time, const std::string& request_id,
+                                       const std::string& actor, absl::Time now);
 
   // Removes personal data for good, scrubs it from queued handoff events and queues
   // a LeadErasure for sales.

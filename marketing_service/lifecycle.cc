@@ -22,6 +22,16 @@ absl::Status CheckQualifiable(v1::LeadStage stage, handoff::v1::ConsentStatus co
   }
 }
 
+absl::Status CheckConsentEdit(handoff::v1::ConsentStatus current,
+                              handoff::v1::ConsentStatus requested) {
+  if (current == handoff::v1::CONSENT_STATUS_OPTED_OUT && requested != current) {
+    return absl::FailedPreconditionError(
+        "consent: the person opted out; only ResubscribeLead, with the consent's source, "
+        "lifts an opt-out");
+  }
+  return absl::OkStatus();
+}
+
 v1::LeadStage StageAfterTouch(v1::LeadStage stage) {
   return stage == v1::LEAD_STAGE_NEW ? v1::LEAD_STAGE_NURTURING : stage;
 }

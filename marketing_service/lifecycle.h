@@ -12,6 +12,12 @@ namespace funnel::marketing {
 // NURTURING or RECYCLED.
 absl::Status CheckQualifiable(v1::LeadStage stage, handoff::v1::ConsentStatus consent, bool erased);
 
+// OK when a field edit (UpdateLead) may set consent from `current` to `requested`;
+// FAILED_PRECONDITION when it would lift an opt-out: consent given again is its
+// own act, with its source and time (ResubscribeLead).
+absl::Status CheckConsentEdit(handoff::v1::ConsentStatus current,
+                              handoff::v1::ConsentStatus requested);
+
 // The stage a lead moves to when it is touched: NEW becomes NURTURING; every other
 // stage stays.
 v1::LeadStage StageAfterTouch(v1::LeadStage stage);

@@ -245,6 +245,29 @@ Status MarketingServiceImpl::Unsubscribe(ServerContext* ctx, const v1::Unsubscri
   return Status::OK;
 }
 
+Status MarketingServiceImpl::ResubscribeLead(ServerContext* ctx,
+                                             const v1::ResubscribeLeadRequest* req,
+                                             v1::Lead* resp) {
+  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
+  RETURN_IF_ERROR_GRPC(RequirePositiveId(req->lead_id(), "lead_id"));
+  if (req->source().empty()) return ToGrpcStatus(absl::InvalidArgumentError("source: required"));
+  if (req->source().size() > 200) {
+    return ToGrpcStatus(absl::InvalidArgumentError("source: longer than 200 characters"));
+  }
+  const absl::Time now = absl::Now();
+  absl::Time given = now;
+  if (req->has_consent_time()) {
+    RETURN_IF_ERROR_GRPC(common::RequireStorableTime(req->consent_time(), "consent_time"));
+    given = common::FromProtoTime(req->consent_time());
+    if (given > now + absl::Minutes(5)) {
+      return ToGrpcStatus(absl::InvalidArgumentError("consent_time: in the future"));
+    }
+  }
+  ASSIGN_OR_RETURN_GRPC(*resp, leads_->Resubscribe(req->lead_id(), req->source(), given,
+                                                   req->request_id(), CallerId(*ctx), now));
+  return Status::OK;
+}
+
 Status MarketingServiceImpl::EraseLead(ServerContext* ctx, const v1::EraseLeadRequest* req,
                                        v1::EraseLeadResponse* resp) {
   RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));

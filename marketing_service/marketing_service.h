@@ -50,6 +50,8 @@ class MarketingServiceImpl final
   grpc::Status QualifyLead(grpc::ServerContext*, const v1::QualifyLeadRequest*, v1::Lead*) override;
   grpc::Status Unsubscribe(grpc::ServerContext*, const v1::UnsubscribeRequest*,
                            v1::UnsubscribeResponse*) override;
+  grpc::Status ResubscribeLead(grpc::ServerContext*, const v1::ResubscribeLeadRequest*,
+                               v1::Lead*) override;
   grpc::Status EraseLead(grpc::ServerContext*, const v1::EraseLeadRequest*,
                          v1::EraseLeadResponse*) override;
   grpc::Status ListLeadHistory(grpc::ServerContext*, const v1::ListLeadHistoryRequest*,

@@ -35,10 +35,17 @@ constexpr absl::string_view kInsertAccount =
     "INSERT INTO accounts (name, name_key, industry, region, company_size) VALUES (?, ?, ?, ?, ?)";
 constexpr absl::string_view kContactColumns =
     "contact_id, account_id, COALESCE(email, ''), first_name, last_name, title, phone, version, "
-    "UNIX_TIMESTAMP(created_at)";
+    "UNIX_TIMESTAMP(created_at), consent";
 constexpr absl::string_view kInsertContact = R"sql(
-  INSERT INTO contacts (account_id, email, first_name, last_name, title, phone, lead_id)
-  VALUES (?, ?, ?, ?, ?, ?, ?))sql";
+  INSERT INTO contacts (account_id, email, first_name, last_name, title, phone, lead_id, consent)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?))sql";
+// A handed-over person already known: the account and lead fill in where missing,
+// and marketing's consent is the latest word.
+constexpr absl::string_view kFindContact = R"sql(
+  ON DUPLICATE KEY UPDATE contact_id = LAST_INSERT_ID(contact_id),
+    account_id = IF(account_id = 0, VALUES(account_id), account_id),
+    lead_id = IF(lead_id = 0, VALUES(lead_id), lead_id),
+    consent = IF(VALUES(consent) = 0, consent, VALUES(consent)))sql";
 
 v1::Rep RepFromRow(sql::ResultSet& rs) {
   v1::Rep r;
@@ -76,6 +83,7 @@ v1::Contact ContactFromRow(sql::ResultSet& rs) {
   c.set_phone(rs.getString(7));
   c.set_etag(absl::StrCat(rs.getInt64(8)));
   *c.mutable_create_time() = ToProtoTime(TimeFromUnixSeconds(rs.getDouble(9)));
+  c.set_consent(static_cast<handoff::v1::ConsentStatus>(rs.getInt(10)));
   return c;
 }
 
@@ -147,11 +155,7 @@ int64_t FindOrCreateAccount(sql::Connection& conn, const v1::Account& account) {
 }
 
 int64_t FindOrCreateContact(sql::Connection& conn, const v1::Contact& contact, int64_t lead_id) {
-  auto insert = Prepare(conn, absl::StrCat(kInsertContact,
-                                           " ON DUPLICATE KEY UPDATE contact_id = "
-                                           "LAST_INSERT_ID(contact_id), account_id = "
-                                           "IF(account_id = 0, VALUES(account_id), account_id), "
-                                           "lead_id = IF(lead_id = 0, VALUES(lead_id), lead_id)"));
+  auto insert = Prepare(conn, absl::StrCat(kInsertContact, kFindContact));
   insert->setInt64(1, contact.account_id());
   insert->setString(2, contact.email());
   insert->setString(3, contact.first_name());
@@ -159,6 +163,7 @@ int64_t FindOrCreateContact(sql::Connection& conn, const v1::Contact& contact, i
   insert->setString(5, contact.title());
   insert->setString(6, contact.phone());
   insert->setInt64(7, lead_id);
+  insert->setInt(8, contact.consent());
   insert->executeUpdate();
   return LastInsertId(conn);
 }
@@ -259,6 +264,7 @@ absl::StatusOr<v1::Contact> DirectoryStore::CreateContact(const v1::Contact& con
         st->setString(5, contact.title());
         st->setString(6, contact.phone());
         st->setInt64(7, 0);
+        st->setInt(8, handoff::v1::CONSENT_STATUS_UNSPECIFIED);  // not marketing's person
         RETURN_IF_ERROR(InsertUnique(
             *st, absl::StrCat("contact.email: a contact with ", contact.email(), " exists")));
         v1::Contact created;

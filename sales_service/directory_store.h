@@ -50,7 +50,8 @@ absl::Status CheckContactExists(sql::Connection& conn, int64_t contact_id, absl:
 // The account with this name (case-insensitive), created if missing; its id.
 int64_t FindOrCreateAccount(sql::Connection& conn, const v1::Account& account);
 // The contact with this (normalised) email, created if missing; its id. Sets the
-// contact's account when it had none.
+// contact's account and lead when it had none, and its consent when `contact`
+// carries one.
 int64_t FindOrCreateContact(sql::Connection& conn, const v1::Contact& contact, int64_t lead_id);
 
 }  // namespace funnel::sales

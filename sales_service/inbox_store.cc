@@ -35,7 +35,7 @@ using common::UnixSecondsOf;
 constexpr absl::string_view kHandoffColumns = R"sql(
   seq, handoff_id, snapshot, state, assigned_rep_id, UNIX_TIMESTAMP(received_at),
   UNIX_TIMESTAMP(sla_deadline), UNIX_TIMESTAMP(first_response_at), UNIX_TIMESTAMP(decided_at),
-  rejection_reason, decision_note, opportunity_id, version)sql";
+  rejection_reason, decision_note, opportunity_id, version, withdrawal_reason)sql";
 
 constexpr absl::string_view kInsertHandoff = R"sql(
   INSERT IGNORE INTO handoffs (handoff_id, lead_id, snapshot, received_at, sla_deadline)
@@ -65,7 +65,9 @@ Row HandoffFromRow(sql::ResultSet& rs, absl::Time now) {
   h.set_decision_note(rs.getString(11));
   h.set_opportunity_id(rs.getInt64(12));
   h.set_etag(absl::StrCat(rs.getInt64(13)));
-  const SlaStatus sla = EvaluateSla({deadline, first_response, decided}, now);
+  h.set_withdrawal_reason(rs.getString(14));
+  const SlaStatus sla = EvaluateSla(
+      {deadline, first_response, decided, h.state() == v1::HANDOFF_STATE_WITHDRAWN}, now);
   h.set_overdue(sla.overdue);
   h.set_sla_breached(sla.breached);
   return row;
@@ -155,45 +157,6 @@ std::vector<InboxStore::Receipt> InboxStore::SubmitMany(const std::vector<Submis
     return receipts;
   }
   return std::vector<Receipt>(batch.size(), status);
-}
-
-absl::StatusOr<handoff::v1::EraseLeadResponse> InboxStore::Erase(
-    const handoff::v1::LeadErasure& erasure) {
-  handoff::v1::EraseLeadResponse response;
-  RETURN_IF_ERROR(pool_->InTransaction("erase lead", [&](sql::Connection& conn) -> absl::Status {
-    if (std::optional<std::string> stored = handoff::ClaimReceivedEvent(
-            conn, erasure.event_id(), handoff::EventKind::kLeadErasure)) {
-      response.ParseFromString(*stored);
-      response.set_duplicate(true);
-      return absl::OkStatus();
-    }
-    auto select = Prepare(conn, "SELECT seq, snapshot FROM handoffs WHERE lead_id = ? FOR UPDATE");
-    select->setInt64(1, erasure.lead_id());
-    std::unique_ptr<sql::ResultSet> rs(select->executeQuery());
-    int erased = 0;
-    while (rs->next()) {
-      handoff::v1::LeadHandoff snapshot;
-      snapshot.ParseFromString(std::string(rs->getString(2)));
-      handoff::ScrubPersonalData(&snapshot);
-      auto update =
-          Prepare(conn, "UPDATE handoffs SET snapshot = ?, decision_note = '' WHERE seq = ?");
-      std::istringstream blob(snapshot.SerializeAsString());
-      update->setBlob(1, &blob);
-      update->setInt64(2, rs->getInt64(1));
-      update->executeUpdate();
-      ++erased;
-    }
-    auto contacts = Prepare(conn,
-                            "UPDATE contacts SET email = NULL, first_name = '', last_name = '', "
-                            "title = '', phone = '', version = version + 1 WHERE lead_id = ?");
-    contacts->setInt64(1, erasure.lead_id());
-    contacts->executeUpdate();
-    response.set_event_id(erasure.event_id());
-    response.set_handoffs_erased(erased);
-    handoff::SaveReceivedResponse(conn, erasure.event_id(), response.SerializeAsString());
-    return absl::OkStatus();
-  }));
-  return response;
 }
 
 absl::StatusOr<v1::ListHandoffsResponse> InboxStore::List(const HandoffFilter& f, int page_size,
@@ -321,6 +284,7 @@ absl::StatusOr<v1::AcceptHandoffResponse> InboxStore::Accept(const std::string& 
         contact.set_last_name(person.last_name());
         contact.set_title(person.title());
         contact.set_phone(person.phone());
+        contact.set_consent(h.lead().consent());
         const int64_t contact_id = FindOrCreateContact(conn, contact, h.lead().lead_id());
 
         v1::Opportunity o;

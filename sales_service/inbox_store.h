@@ -47,9 +47,18 @@ class InboxStore final {
   // relay sends many at once) are group-committed: one transaction for the lot.
   absl::StatusOr<handoff::v1::SubmitLeadResponse> Submit(const handoff::v1::LeadHandoff& lead,
                                                          absl::Time now);
-  // Erases the person's data from every handoff and contact of the lead, once per
-  // event id.
+  // Erases everything that names the person from the lead's handoffs, contacts and
+  // opportunities: personal fields, and all free text (activity notes and
+  // outcomes, objections and resolutions, decision notes, next steps, loss notes);
+  // opportunities are renamed after their account, an account named after the
+  // person is renamed. Amounts, stages, times and enum reasons stay. Once per event
+  // id (inbox_events.cc).
   absl::StatusOr<handoff::v1::EraseLeadResponse> Erase(const handoff::v1::LeadErasure& erasure);
+  // Applies a consent change to every handoff and contact of the lead: an opt-out
+  // withdraws the pending handoffs (they can no longer be accepted). Once per event
+  // id (inbox_events.cc).
+  absl::StatusOr<handoff::v1::UpdateConsentResponse> UpdateConsent(
+      const handoff::v1::ConsentChange& change, absl::Time now);
 
   absl::StatusOr<v1::ListHandoffsResponse> List(const HandoffFilter& filter, int page_size,
                                                 const std::string& page_token, absl::Time now);

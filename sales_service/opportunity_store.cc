@@ -38,7 +38,9 @@ constexpr absl::string_view kOpportunityColumns = R"sql(
   opportunity_id, name, account_id, contact_id, owner_rep_id, source, handoff_id, lead_id, stage,
   probability_override, currency, amount_minor, expected_close_date, next_step, loss_reason,
   loss_note, UNIX_TIMESTAMP(closed_at), UNIX_TIMESTAMP(created_at), UNIX_TIMESTAMP(updated_at),
-  version)sql";
+  version,
+  COALESCE((SELECT c.consent FROM contacts c WHERE c.contact_id = opportunities.contact_id), 0)
+  )sql";
 
 constexpr absl::string_view kInsertOpportunity = R"sql(
   INSERT INTO opportunities (name, account_id, contact_id, owner_rep_id, source, handoff_id,
@@ -108,6 +110,7 @@ v1::Opportunity OpportunityFromRow(sql::ResultSet& rs) {
   *o.mutable_create_time() = ToProtoTime(TimeFromUnixSeconds(rs.getDouble(18)));
   *o.mutable_update_time() = ToProtoTime(TimeFromUnixSeconds(rs.getDouble(19)));
   o.set_etag(absl::StrCat(rs.getInt64(20)));
+  o.set_contact_consent(static_cast<handoff::v1::ConsentStatus>(rs.getInt(21)));
   return o;
 }
 

@@ -56,7 +56,7 @@ const std::string kOpenedAndWonInRange =
 // Every handoff's SLA times; AppendRepScope narrows it.
 constexpr absl::string_view kHandoffSlaFacts = R"sql(
   SELECT UNIX_TIMESTAMP(received_at), UNIX_TIMESTAMP(sla_deadline),
-         UNIX_TIMESTAMP(first_response_at), UNIX_TIMESTAMP(decided_at)
+         UNIX_TIMESTAMP(first_response_at), UNIX_TIMESTAMP(decided_at), state
   FROM handoffs WHERE 1 = 1)sql";
 
 // Restricts `column` (a rep id) to one rep, or a manager and their team.
@@ -217,7 +217,7 @@ absl::StatusOr<v1::PipelineReport> ReportStore::Pipeline(int64_t rep_id, int64_t
         while (rs->next()) {
           const absl::Time received = TimeFromUnixSeconds(rs->getDouble(1));
           const SlaFacts facts{TimeFromUnixSeconds(rs->getDouble(2)), OptionalTime(*rs, 3),
-                               OptionalTime(*rs, 4)};
+                               OptionalTime(*rs, 4), rs->getInt(5) == v1::HANDOFF_STATE_WITHDRAWN};
           if (facts.decided) {
             sla->set_decided(sla->decided() + 1);
             if (*facts.decided <= facts.deadline)

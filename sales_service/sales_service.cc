@@ -459,4 +459,23 @@ Status HandoffInboxServiceImpl::EraseLead(grpc::ServerContext* ctx,
   return Status::OK;
 }
 
+Status HandoffInboxServiceImpl::UpdateConsent(grpc::ServerContext* ctx,
+                                              const handoff::v1::ConsentChange* req,
+                                              handoff::v1::UpdateConsentResponse* resp) {
+  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
+  RETURN_IF_ERROR_GRPC(handoff::RequireUuid(req->event_id(), "event_id"));
+  RETURN_IF_ERROR_GRPC(RequirePositiveId(req->lead_id(), "lead_id"));
+  if (req->consent() != handoff::v1::CONSENT_STATUS_OPTED_IN &&
+      req->consent() != handoff::v1::CONSENT_STATUS_OPTED_OUT) {
+    return ToGrpcStatus(absl::InvalidArgumentError(
+        "consent: must be CONSENT_STATUS_OPTED_IN or CONSENT_STATUS_OPTED_OUT"));
+  }
+  RETURN_IF_ERROR_GRPC(RequireText(req->source(), "source", 200, false));
+  if (req->has_change_time()) {
+    RETURN_IF_ERROR_GRPC(common::RequireStorableTime(req->change_time(), "change_time"));
+  }
+  ASSIGN_OR_RETURN_GRPC(*resp, inbox_->UpdateConsent(*req, absl::Now()));
+  return Status::OK;
+}
+
 }  // namespace funnel::sales

@@ -90,6 +90,8 @@ class HandoffInboxServiceImpl final : public handoff::v1::HandoffInboxService::S
                           handoff::v1::SubmitLeadResponse*) override;
   grpc::Status EraseLead(grpc::ServerContext*, const handoff::v1::LeadErasure*,
                          handoff::v1::EraseLeadResponse*) override;
+  grpc::Status UpdateConsent(grpc::ServerContext*, const handoff::v1::ConsentChange*,
+                             handoff::v1::UpdateConsentResponse*) override;
 
  private:
   InboxStore* const inbox_;

@@ -14,7 +14,7 @@ SlaStatus EvaluateSla(const SlaFacts& facts, absl::Time now) {
   }
   if (status.responded) {
     status.breached = *status.responded > facts.deadline;
-  } else {
+  } else if (!facts.withdrawn) {
     status.overdue = now > facts.deadline;
     status.breached = status.overdue;
   }

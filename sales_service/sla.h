@@ -19,6 +19,7 @@ struct SlaFacts {
   absl::Time deadline;
   std::optional<absl::Time> first_response;  // the first activity logged on it
   std::optional<absl::Time> decided;         // accepted or rejected
+  bool withdrawn = false;                    // marketing withdrew it: no clock runs
 };
 
 struct SlaStatus {
@@ -32,7 +33,8 @@ struct SlaStatus {
 
 // A first response (an activity or a decision) stops the clock: before the
 // deadline the SLA is met, after it the breach is recorded; either way the handoff
-// leaves the overdue list.
+// leaves the overdue list. A withdrawn handoff unanswered is neither overdue nor
+// breached: there was nothing left to answer.
 SlaStatus EvaluateSla(const SlaFacts& facts, absl::Time now);
 
 // An activity on a handoff may not be dated before sales received it (it would

@@ -1,7 +1,8 @@
 // The contract keeps its promises at the seams, through the gateway with the real
-// services and relays: a corrected deal is counted once, a campaign without a cost
-// still shows its revenue, the SLA clock cannot be back-dated, and strangers at one
-// freemail domain never share an account.
+// services and relays: an opt-out reaches sales, an erasure leaves no note about the
+// person, a corrected deal is counted once, a campaign without a cost still shows
+// its revenue, rates stay within 0..1, the SLA clock cannot be back-dated, and
+// strangers at one freemail domain never share an account.
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -194,6 +195,45 @@ class ContractPromisesTest : public ::testing::Test {
     return report;
   }
 
+  void Unsubscribe(const std::string& email) {
+    grpc::ClientContext ctx;
+    marketing::v1::UnsubscribeRequest r;
+    r.set_email(email);
+    marketing::v1::UnsubscribeResponse out;
+    grpc::Status s = marketing_->Unsubscribe(&ctx, r, &out);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+  }
+
+  sales::v1::Handoff GetHandoff(const std::string& handoff_id) {
+    grpc::ClientContext ctx;
+    sales::v1::GetHandoffRequest r;
+    r.set_handoff_id(handoff_id);
+    sales::v1::Handoff h;
+    grpc::Status s = sales_->GetHandoff(&ctx, r, &h);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return h;
+  }
+
+  sales::v1::Contact GetContact(int64_t contact_id) {
+    grpc::ClientContext ctx;
+    sales::v1::GetContactRequest r;
+    r.set_contact_id(contact_id);
+    sales::v1::Contact c;
+    grpc::Status s = sales_->GetContact(&ctx, r, &c);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return c;
+  }
+
+  sales::v1::Opportunity GetOpportunity(int64_t opportunity_id) {
+    grpc::ClientContext ctx;
+    sales::v1::GetOpportunityRequest r;
+    r.set_opportunity_id(opportunity_id);
+    sales::v1::Opportunity o;
+    grpc::Status s = sales_->GetOpportunity(&ctx, r, &o);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return o;
+  }
+
   bool OutboxesEmpty() {
     return stack_.marketing_db().QueryInt(
                "SELECT COUNT(*) FROM outbox WHERE delivered_at IS NULL") == 0 &&
@@ -207,6 +247,123 @@ class ContractPromisesTest : public ::testing::Test {
   std::unique_ptr<gateway::v1::FunnelService::Stub> views_;
   int64_t rep_id_ = 0;
 };
+
+TEST_F(ContractPromisesTest, AnOptOutAfterDeliveryWithdrawsThePendingHandoff) {
+  const int64_t lead_id = HandOver("max@acme.example", "Acme", Campaign("Fair", 1));
+  const std::string handoff_id = PendingHandoffOf(lead_id);
+  Unsubscribe("max@acme.example");
+  ASSERT_TRUE(WaitFor([&] { return OutboxesEmpty(); }));
+  const sales::v1::Handoff h = GetHandoff(handoff_id);
+  EXPECT_EQ(h.state(), sales::v1::HANDOFF_STATE_WITHDRAWN);
+  EXPECT_EQ(h.lead().consent(), handoff::v1::CONSENT_STATUS_OPTED_OUT);
+  EXPECT_THAT(h.withdrawal_reason(), HasSubstr("opted out"));
+  grpc::ClientContext ctx;
+  sales::v1::AssignHandoffRequest a;
+  a.set_handoff_id(handoff_id);
+  a.set_rep_id(rep_id_);
+  sales::v1::Handoff out;
+  EXPECT_EQ(sales_->AssignHandoff(&ctx, a, &out).error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION);
+  grpc::ClientContext ctx2;
+  sales::v1::AcceptHandoffRequest r;
+  r.set_handoff_id(handoff_id);
+  sales::v1::AcceptHandoffResponse accepted;
+  const grpc::Status refused = sales_->AcceptHandoff(&ctx2, r, &accepted);
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_THAT(refused.error_message(), HasSubstr("WITHDRAWN"));
+  EXPECT_EQ(stack_.sales_db().QueryInt("SELECT COUNT(*) FROM opportunities"), 0);
+}
+
+TEST_F(ContractPromisesTest, AnAcceptedPersonsOptOutAndReconsentShowInSales) {
+  const int64_t lead_id = HandOver("ned@acme.example", "Acme", Campaign("Fair", 1));
+  const std::string handoff_id = PendingHandoffOf(lead_id);
+  const sales::v1::Opportunity deal = Accept(handoff_id);
+  ASSERT_TRUE(WaitFor([&] { return OutboxesEmpty(); }));
+  Unsubscribe("ned@acme.example");
+  ASSERT_TRUE(WaitFor([&] { return OutboxesEmpty(); }));
+  EXPECT_EQ(GetContact(deal.contact_id()).consent(), handoff::v1::CONSENT_STATUS_OPTED_OUT);
+  EXPECT_EQ(GetHandoff(handoff_id).lead().consent(), handoff::v1::CONSENT_STATUS_OPTED_OUT);
+  EXPECT_EQ(GetHandoff(handoff_id).state(), sales::v1::HANDOFF_STATE_ACCEPTED);
+  EXPECT_EQ(GetOpportunity(deal.opportunity_id()).contact_consent(),
+            handoff::v1::CONSENT_STATUS_OPTED_OUT);
+
+  // A field edit cannot lift it; a recorded re-consent can, and sales learns it.
+  marketing::v1::Lead lead = GetLead(lead_id);
+  {
+    grpc::ClientContext ctx;
+    marketing::v1::UpdateLeadRequest r;
+    *r.mutable_lead() = lead;
+    r.mutable_lead()->set_consent(handoff::v1::CONSENT_STATUS_OPTED_IN);
+    r.mutable_update_mask()->add_paths("consent");
+    marketing::v1::Lead out;
+    const grpc::Status s = marketing_->UpdateLead(&ctx, r, &out);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+    EXPECT_THAT(s.error_message(), HasSubstr("ResubscribeLead"));
+  }
+  {
+    grpc::ClientContext ctx;
+    marketing::v1::ResubscribeLeadRequest r;
+    r.set_lead_id(lead_id);
+    marketing::v1::Lead out;
+    EXPECT_EQ(marketing_->ResubscribeLead(&ctx, r, &out).error_code(),
+              grpc::StatusCode::INVALID_ARGUMENT);  // no source
+    grpc::ClientContext ctx2;
+    r.set_source("signed the renewal form");
+    ASSERT_GRPC_OK(marketing_->ResubscribeLead(&ctx2, r, &out));
+    EXPECT_EQ(out.consent(), handoff::v1::CONSENT_STATUS_OPTED_IN);
+  }
+  ASSERT_TRUE(WaitFor([&] { return OutboxesEmpty(); }));
+  EXPECT_EQ(GetContact(deal.contact_id()).consent(), handoff::v1::CONSENT_STATUS_OPTED_IN);
+}
+
+TEST_F(ContractPromisesTest, AnErasedPersonLeavesNoNoteInSales) {
+  const int64_t lead_id = HandOver("alan@leeds.example", "Leeds Ltd", Campaign("Fair", 1));
+  const std::string handoff_id = PendingHandoffOf(lead_id);
+  const sales::v1::Opportunity deal = Accept(handoff_id);
+  {
+    grpc::ClientContext ctx;
+    sales::v1::LogActivityRequest r;
+    r.mutable_activity()->set_type(sales::v1::ACTIVITY_TYPE_CALL);
+    r.mutable_activity()->set_opportunity_id(deal.opportunity_id());
+    r.mutable_activity()->set_notes("Alan's cell is 555-1234, lives in Leeds");
+    sales::v1::Activity out;
+    ASSERT_GRPC_OK(sales_->LogActivity(&ctx, r, &out));
+    grpc::ClientContext ctx2;
+    sales::v1::AddObjectionRequest o;
+    o.set_opportunity_id(deal.opportunity_id());
+    o.set_text("Alan Smith says too pricey");
+    sales::v1::Objection objection;
+    ASSERT_GRPC_OK(sales_->AddObjection(&ctx2, o, &objection));
+  }
+  {
+    grpc::ClientContext ctx;
+    marketing::v1::EraseLeadRequest r;
+    r.set_lead_id(lead_id);
+    marketing::v1::EraseLeadResponse out;
+    ASSERT_GRPC_OK(marketing_->EraseLead(&ctx, r, &out));
+  }
+  ASSERT_TRUE(WaitFor([&] { return OutboxesEmpty(); }));
+  grpc::ClientContext ctx;
+  sales::v1::ListActivitiesRequest la;
+  la.set_opportunity_id(deal.opportunity_id());
+  sales::v1::ListActivitiesResponse activities;
+  ASSERT_GRPC_OK(sales_->ListActivities(&ctx, la, &activities));
+  ASSERT_EQ(activities.activities_size(), 1);
+  EXPECT_EQ(activities.activities(0).notes(), "");
+  EXPECT_EQ(activities.activities(0).type(), sales::v1::ACTIVITY_TYPE_CALL);  // the fact stays
+  grpc::ClientContext ctx2;
+  sales::v1::ListObjectionsRequest lo;
+  lo.set_opportunity_id(deal.opportunity_id());
+  sales::v1::ListObjectionsResponse objections;
+  ASSERT_GRPC_OK(sales_->ListObjections(&ctx2, lo, &objections));
+  ASSERT_EQ(objections.objections_size(), 1);
+  EXPECT_EQ(objections.objections(0).text(), "");
+  EXPECT_EQ(GetContact(deal.contact_id()).email(), "");
+  EXPECT_EQ(GetHandoff(handoff_id).lead().contact().email(), "");
+  EXPECT_EQ(
+      stack_.sales_db().QueryInt("SELECT COUNT(*) FROM inbox_events WHERE kind = 'LeadErasure'"),
+      1);
+}
 
 // Sales' won count and revenue for the campaign (the report's sales side) equal
 // marketing's won deals and first-touch revenue at every step.

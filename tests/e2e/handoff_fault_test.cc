@@ -5,7 +5,10 @@
 //            gateway once, and marketing_service once while its relay is flushing a
 //            backlog (so with high likelihood between an event's send and its commit);
 //   phase 2: decide every handoff (accept, reject, win) while marketing_service is
-//            SIGKILLed again.
+//            SIGKILLed again;
+//   phase 3: the contract's later events while both services are SIGKILLed once:
+//            won deals reopened and closed again (won at a new amount, or lost), and
+//            accepted leads unsubscribed or erased in marketing.
 // Afterwards, reading both databases: every qualified lead is in sales exactly once,
 // every decision and outcome is applied exactly once in marketing, no outbox event
 // is left undelivered, and the counts match exactly.
@@ -225,6 +228,104 @@ TEST(HandoffFaultTest, NoLeadLostOrDuplicatedWhateverCrashes) {
   for (auto& t : deciders) t.join();
   ASSERT_FALSE(failed) << "a decision never succeeded";
 
+  // Phase 3: corrected deals, consent changes and erasures under crashes.
+  const std::vector<std::string> lead_ids =
+      stack.sales_db().QueryStrings("SELECT lead_id FROM handoffs ORDER BY seq");
+  const std::vector<std::string> opportunity_ids =
+      stack.sales_db().QueryStrings("SELECT opportunity_id FROM handoffs ORDER BY seq");
+  int corrected_lost = 0, reclosed = 0, unsubscribed = 0, erased = 0;
+  std::vector<std::function<bool()>> later;
+  for (size_t i = 0; i < handoffs.size(); ++i) {
+    const std::string& id = handoffs[i];
+    const int64_t opportunity = std::stoll(opportunity_ids[i]);
+    const int64_t lead_id = std::stoll(lead_ids[i]);
+    auto reopen = [&, id, opportunity] {
+      return Retry([&] {
+        grpc::ClientContext ctx;
+        SetDeadline(&ctx);
+        sales::v1::MoveOpportunityStageRequest r;
+        r.set_opportunity_id(opportunity);
+        r.set_stage(sales::v1::STAGE_NEGOTIATION);
+        r.set_request_id("reopen-" + id);
+        sales::v1::Opportunity out;
+        return sales->MoveOpportunityStage(&ctx, r, &out);
+      });
+    };
+    auto close = [&, id, opportunity, i](bool won) {
+      return Retry([&] {
+        grpc::ClientContext ctx;
+        SetDeadline(&ctx);
+        sales::v1::CloseOpportunityRequest c;
+        c.set_opportunity_id(opportunity);
+        c.set_outcome(won ? handoff::v1::OUTCOME_WON : handoff::v1::OUTCOME_LOST);
+        if (won) {
+          c.mutable_amount()->set_currency_code("USD");
+          c.mutable_amount()->set_amount_minor(200'000 + static_cast<int64_t>(i));
+        } else {
+          c.set_loss_reason(handoff::v1::LOSS_REASON_COMPETITOR);
+        }
+        c.set_request_id("reclose-" + id);
+        sales::v1::Opportunity out;
+        return sales->CloseOpportunity(&ctx, c, &out);
+      });
+    };
+    if (i % 3 == 1 && i % 4 == 1) {
+      ++corrected_lost;
+      later.push_back([=] { return reopen() && close(false); });
+    } else if (i % 3 == 1 && i % 4 == 3) {
+      ++reclosed;
+      later.push_back([=] { return reopen() && close(true); });
+    } else if (i % 3 == 2 && i % 5 == 0) {
+      ++unsubscribed;
+      const std::string email = stack.marketing_db().QueryStrings(
+          absl::StrCat("SELECT email FROM leads WHERE lead_id = ", lead_id))[0];
+      later.push_back([&, email, id] {
+        return Retry([&] {
+          grpc::ClientContext ctx;
+          SetDeadline(&ctx);
+          marketing::v1::UnsubscribeRequest r;
+          r.set_email(email);
+          r.set_request_id("unsubscribe-" + id);
+          marketing::v1::UnsubscribeResponse out;
+          return marketing->Unsubscribe(&ctx, r, &out);
+        });
+      });
+    } else if (i % 3 == 2 && i % 7 == 0) {
+      ++erased;
+      later.push_back([&, lead_id, id] {
+        return Retry([&] {
+          grpc::ClientContext ctx;
+          SetDeadline(&ctx);
+          marketing::v1::EraseLeadRequest r;
+          r.set_lead_id(lead_id);
+          r.set_request_id("erase-" + id);
+          marketing::v1::EraseLeadResponse out;
+          return marketing->EraseLead(&ctx, r, &out);
+        });
+      });
+    }
+  }
+  std::atomic<size_t> step{0};
+  std::atomic<int> steps_done{0};
+  auto worker = [&] {
+    for (size_t i = step++; i < later.size(); i = step++) {
+      if (!later[i]()) failed = true;
+      ++steps_done;
+    }
+  };
+  std::vector<std::thread> workers;
+  for (int t = 0; t < 8; ++t) workers.emplace_back(worker);
+  for (auto [fraction, victim] :
+       {std::pair{0.3, FunnelStack::kSales}, std::pair{0.6, FunnelStack::kMarketing}}) {
+    const int target = static_cast<int>(later.size() * fraction);
+    while (steps_done < target && !failed) absl::SleepFor(absl::Milliseconds(5));
+    stack.Kill(victim);
+    absl::SleepFor(absl::Milliseconds(pause_ms(rng)));
+    stack.Start(victim);
+  }
+  for (auto& t : workers) t.join();
+  ASSERT_FALSE(failed) << "a later event's call never succeeded";
+
   // Recovery: both outboxes drain.
   auto undelivered = [&](testing::TestDatabase& db) {
     return db.QueryInt("SELECT COUNT(*) FROM outbox WHERE delivered_at IS NULL");
@@ -252,24 +353,42 @@ TEST(HandoffFaultTest, NoLeadLostOrDuplicatedWhateverCrashes) {
   EXPECT_EQ(sa.QueryInt("SELECT COUNT(DISTINCT lead_id) FROM handoffs"), leads);
   EXPECT_EQ(mk.QueryInt("SELECT COUNT(*) FROM handoffs WHERE delivered_at IS NULL"), 0);
 
-  // Every decision and outcome applied exactly once in marketing.
-  EXPECT_EQ(sa.QueryInt("SELECT COUNT(*) FROM outbox WHERE kind = 'HandoffDecision'"), leads);
-  EXPECT_EQ(mk.QueryInt("SELECT COUNT(*) FROM inbox_events WHERE kind = 'HandoffDecision'"), leads);
-  EXPECT_EQ(sa.QueryInt("SELECT COUNT(*) FROM outbox WHERE kind = 'DealOutcome'"), won);
-  EXPECT_EQ(mk.QueryInt("SELECT COUNT(*) FROM inbox_events WHERE kind = 'DealOutcome'"), won);
+  // Every decision, outcome revision, consent change and erasure applied exactly
+  // once on the other side.
+  auto sent_and_applied = [&](testing::TestDatabase& from, testing::TestDatabase& to,
+                              const char* kind, int expected) {
+    EXPECT_EQ(from.QueryInt(absl::StrCat("SELECT COUNT(*) FROM outbox WHERE kind = '", kind, "'")),
+              expected)
+        << kind;
+    EXPECT_EQ(
+        to.QueryInt(absl::StrCat("SELECT COUNT(*) FROM inbox_events WHERE kind = '", kind, "'")),
+        expected)
+        << kind;
+  };
+  sent_and_applied(sa, mk, "HandoffDecision", leads);
+  sent_and_applied(sa, mk, "DealOutcome", won + 2 * (corrected_lost + reclosed));
+  sent_and_applied(mk, sa, "ConsentChange", unsubscribed);
+  sent_and_applied(mk, sa, "LeadErasure", erased);
+  const int won_now = won - corrected_lost;
   EXPECT_EQ(mk.QueryInt("SELECT COUNT(*) FROM handoffs WHERE decision = 1"), accepted);
   EXPECT_EQ(mk.QueryInt("SELECT COUNT(*) FROM handoffs WHERE decision = 2"), rejected);
   EXPECT_EQ(sa.QueryInt("SELECT COUNT(*) FROM handoffs WHERE state = 2"), accepted);
   EXPECT_EQ(sa.QueryInt("SELECT COUNT(*) FROM handoffs WHERE state = 3"), rejected);
   EXPECT_EQ(sa.QueryInt("SELECT COUNT(*) FROM opportunities"), accepted);
-  EXPECT_EQ(mk.QueryInt("SELECT COUNT(*) FROM leads WHERE stage = 7"), won);       // CUSTOMER
+  EXPECT_EQ(sa.QueryInt("SELECT COUNT(*) FROM opportunities WHERE stage = 6"), won_now);
+  EXPECT_EQ(mk.QueryInt("SELECT COUNT(*) FROM leads WHERE stage = 7"), won_now);   // CUSTOMER
   EXPECT_EQ(mk.QueryInt("SELECT COUNT(*) FROM leads WHERE stage = 6"), rejected);  // RECYCLED
+  EXPECT_EQ(mk.QueryInt("SELECT COUNT(*) FROM leads WHERE stage = 8"), erased);    // erased
   EXPECT_EQ(mk.QueryInt("SELECT COUNT(*) FROM leads WHERE stage = 5"),
-            accepted - won);  // SALES_ACCEPTED
-  EXPECT_EQ(mk.QueryInt("SELECT COUNT(DISTINCT event_id) FROM attributions"), won);
+            accepted - won_now - erased);  // SALES_ACCEPTED
+  // Marketing's revenue is sales' won revenue, each deal counted once at its latest.
+  EXPECT_EQ(mk.QueryInt("SELECT COUNT(DISTINCT handoff_id) FROM attributions"), won_now);
   EXPECT_EQ(
       mk.QueryInt("SELECT COALESCE(SUM(amount_minor), 0) FROM attributions WHERE model = 3"),
       sa.QueryInt("SELECT COALESCE(SUM(amount_minor), 0) FROM opportunities WHERE stage = 6"));
+  // Sales carries every opt-out and holds nothing of the erased.
+  EXPECT_EQ(sa.QueryInt("SELECT COUNT(*) FROM contacts WHERE consent = 3"), unsubscribed);
+  EXPECT_EQ(sa.QueryInt("SELECT COUNT(*) FROM contacts WHERE email IS NULL"), erased);
   EXPECT_TRUE(stack.StopAll());
 }
 

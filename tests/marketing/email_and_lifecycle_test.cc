@@ -40,6 +40,20 @@ TEST(LifecycleTest, OnlyNurturableConsentingLeadsQualify) {
   }
 }
 
+TEST(LifecycleTest, AnEditNeverLiftsAnOptOut) {
+  using handoff::v1::ConsentStatus;
+  const ConsentStatus out = handoff::v1::CONSENT_STATUS_OPTED_OUT;
+  EXPECT_THAT(CheckConsentEdit(out, handoff::v1::CONSENT_STATUS_OPTED_IN),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("ResubscribeLead")));
+  EXPECT_THAT(CheckConsentEdit(out, handoff::v1::CONSENT_STATUS_UNKNOWN),
+              StatusIs(absl::StatusCode::kFailedPrecondition));
+  EXPECT_THAT(CheckConsentEdit(out, out), IsOk());
+  EXPECT_THAT(CheckConsentEdit(handoff::v1::CONSENT_STATUS_UNKNOWN, out), IsOk());
+  EXPECT_THAT(
+      CheckConsentEdit(handoff::v1::CONSENT_STATUS_UNKNOWN, handoff::v1::CONSENT_STATUS_OPTED_IN),
+      IsOk());
+}
+
 TEST(LifecycleTest, TouchMovesNewLeadsToNurturingOnly) {
   EXPECT_EQ(StageAfterTouch(v1::LEAD_STAGE_NEW), v1::LEAD_STAGE_NURTURING);
   EXPECT_EQ(StageAfterTouch(v1::LEAD_STAGE_RECYCLED), v1::LEAD_STAGE_RECYCLED);

@@ -7,6 +7,8 @@
 #include <thread>
 
 #include "common/testing/status_matchers.h"
+#include "funnel/handoff/v1/handoff.pb.h"
+#include "handoff/contract.h"
 #include "tests/marketing/marketing_fixture.h"
 
 namespace funnel::marketing {
@@ -322,6 +324,57 @@ TEST_F(LeadStoreTest, OptingOutWithdrawsAHandoffNotYetDelivered) {
   auto after = leads_.FindLead(lead->lead().lead_id());
   EXPECT_EQ(after->stage(), v1::LEAD_STAGE_NURTURING);
   EXPECT_EQ(after->consent(), handoff::v1::CONSENT_STATUS_OPTED_OUT);
+}
+
+TEST_F(LeadStoreTest, AnOptOutIsLiftedOnlyByAResubscriptionWithItsSource) {
+  auto lead = leads_.Capture(Capture("hot-out@example.com"), "t", absl::Now());
+  ASSERT_THAT(lead, IsOk());
+  ASSERT_THAT(leads_.Unsubscribe("hot-out@example.com", "", "t"), IsOk());
+  v1::RecordTouchpointRequest touch;
+  touch.set_lead_id(lead->lead().lead_id());
+  touch.set_type(TOUCHPOINT_TYPE_DEMO_REQUEST);
+  for (int i = 0; i < 3; ++i) ASSERT_THAT(leads_.RecordTouchpoint(touch, "t", absl::Now()), IsOk());
+  v1::Lead edit = *leads_.FindLead(lead->lead().lead_id());
+  ASSERT_EQ(edit.temperature(), handoff::v1::TEMPERATURE_HOT);
+  edit.set_consent(handoff::v1::CONSENT_STATUS_OPTED_IN);
+  EXPECT_THAT(leads_.UpdateLead(edit, {"consent"}, "", "t", absl::Now()),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("ResubscribeLead")));
+  EXPECT_EQ(leads_.FindLead(edit.lead_id())->consent(), handoff::v1::CONSENT_STATUS_OPTED_OUT);
+  EXPECT_EQ(db_.QueryInt("SELECT COUNT(*) FROM handoffs"), 0);
+
+  const absl::Time given = absl::Now() - absl::Hours(2);
+  auto back = leads_.Resubscribe(edit.lead_id(), "double opt-in form", given, "", "t", absl::Now());
+  ASSERT_THAT(back, IsOk());
+  EXPECT_EQ(back->consent(), handoff::v1::CONSENT_STATUS_OPTED_IN);
+  EXPECT_EQ(db_.QueryInt("SELECT COUNT(*) FROM handoffs"), 0);  // it qualifies nothing itself
+  EXPECT_EQ(db_.QueryInt("SELECT COUNT(*) FROM lead_history WHERE action = 'resubscribed' AND "
+                         "detail LIKE '%source: double opt-in form; given at: %'"),
+            1);
+  // Sales never held this lead: nothing crosses the contract.
+  EXPECT_EQ(db_.QueryInt("SELECT COUNT(*) FROM outbox"), 0);
+}
+
+TEST_F(LeadStoreTest, ConsentChangesOfAHandedOverLeadCrossTheContract) {
+  auto lead = leads_.Capture(Capture("delivered@example.com"), "t", absl::Now());
+  ASSERT_THAT(lead, IsOk());
+  const int64_t id = lead->lead().lead_id();
+  ASSERT_THAT(leads_.Qualify(id, "asked for a call", "", "t", absl::Now()), IsOk());
+  db_.Execute("UPDATE outbox SET delivered_at = NOW(6)");  // as the relay would
+  db_.Execute("UPDATE handoffs SET delivered_at = NOW(6)");
+  ASSERT_THAT(leads_.Unsubscribe("delivered@example.com", "", "t"), IsOk());
+  ASSERT_THAT(leads_.Resubscribe(id, "phone call", absl::Now(), "", "t", absl::Now()), IsOk());
+  std::vector<handoff::v1::ConsentChange> sent;
+  for (const std::string& payload :
+       db_.QueryStrings("SELECT payload FROM outbox WHERE kind = 'ConsentChange' ORDER BY seq")) {
+    sent.emplace_back().ParseFromString(payload);
+  }
+  ASSERT_EQ(sent.size(), 2u);
+  EXPECT_EQ(sent[0].consent(), handoff::v1::CONSENT_STATUS_OPTED_OUT);
+  EXPECT_EQ(sent[0].source(), "unsubscribe");
+  EXPECT_EQ(sent[1].consent(), handoff::v1::CONSENT_STATUS_OPTED_IN);
+  EXPECT_EQ(sent[1].source(), "phone call");
+  EXPECT_EQ(sent[1].lead_id(), id);
+  EXPECT_EQ(sent[1].contract_version(), handoff::kContractVersion);
 }
 
 TEST_F(LeadStoreTest, EraseRemovesPersonalDataEverywhereAndQueuesErasure) {

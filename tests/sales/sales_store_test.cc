@@ -362,6 +362,130 @@ TEST_F(SalesStoreTest, ErasureRemovesThePersonOnce) {
   EXPECT_EQ(inbox_.Get(lead.handoff_id(), absl::Now())->lead().contact().email(), "");
 }
 
+TEST_F(SalesStoreTest, ErasureTakesEveryFreeTextAboutThePersonAndKeepsTheFacts) {
+  const int64_t rep = Rep("ian", v1::REP_ROLE_REP);
+  const Caller ian{"SALES_REP", rep};
+  handoff::v1::LeadHandoff lead = Lead(21, "alan@gmail.com", "");  // an account of his own
+  lead.mutable_contact()->set_first_name("Alan");
+  ASSERT_THAT(inbox_.Submit(lead, absl::Now()), IsOk());
+  v1::Activity call;
+  call.set_type(v1::ACTIVITY_TYPE_CALL);
+  call.set_handoff_id(lead.handoff_id());
+  call.set_notes("Alan's cell is 555-1234, lives in Leeds");
+  call.set_outcome("talked to Alan");
+  ASSERT_THAT(opportunities_.LogActivity(call, ian, "", absl::Now()), IsOk());
+  auto accepted = inbox_.Accept(lead.handoff_id(), ian, "ian", "", absl::Now());
+  ASSERT_THAT(accepted, IsOk());
+  const v1::Opportunity deal = accepted->opportunity();
+  auto objection = opportunities_.AddObjection(deal.opportunity_id(), "Alan Smith says too pricey",
+                                               ian, "ian", "", absl::Now());
+  ASSERT_THAT(objection, IsOk());
+  ASSERT_THAT(opportunities_.ResolveObjection(objection->objection_id(), "Alan took the discount",
+                                              ian, "", absl::Now()),
+              IsOk());
+  v1::Activity meeting;
+  meeting.set_type(v1::ACTIVITY_TYPE_MEETING);
+  meeting.set_opportunity_id(deal.opportunity_id());
+  meeting.set_notes("met Alan at his home");
+  ASSERT_THAT(opportunities_.LogActivity(meeting, ian, "", absl::Now()), IsOk());
+  v1::Opportunity renamed = deal;
+  renamed.set_name("Alan Smith's laptop deal");
+  renamed.set_next_step("call Alan on 555-1234");
+  ASSERT_THAT(opportunities_.Update(renamed, {"name", "next_step"}, ian, "", absl::Now()), IsOk());
+  v1::CloseOpportunityRequest close;
+  close.set_opportunity_id(deal.opportunity_id());
+  close.set_outcome(handoff::v1::OUTCOME_LOST);
+  close.set_loss_reason(handoff::v1::LOSS_REASON_PRICE);
+  close.set_loss_note("Alan found it cheaper");
+  ASSERT_THAT(opportunities_.Close(close, ian, "ian", absl::Now()), IsOk());
+  // Someone else's deal stays as it is.
+  handoff::v1::LeadHandoff other = Lead(22, "bea@initech.example", "Initech");
+  ASSERT_THAT(inbox_.Submit(other, absl::Now()), IsOk());
+  auto kept = inbox_.Accept(other.handoff_id(), ian, "ian", "", absl::Now());
+  ASSERT_THAT(kept, IsOk());
+  v1::Activity other_call = call;
+  other_call.set_handoff_id(other.handoff_id());
+  other_call.set_notes("Bea wants a demo");
+  other_call.set_outcome("booked");
+  ASSERT_THAT(opportunities_.LogActivity(other_call, ian, "", absl::Now()), IsOk());
+
+  handoff::v1::LeadErasure erasure;
+  erasure.set_event_id(common::NewUuid());
+  erasure.set_lead_id(21);
+  auto erased = inbox_.Erase(erasure);
+  ASSERT_THAT(erased, IsOk());
+  EXPECT_EQ(erased->handoffs_erased(), 1);
+  EXPECT_EQ(erased->contacts_erased(), 1);
+  EXPECT_EQ(erased->opportunities_erased(), 1);
+  EXPECT_EQ(erased->activities_erased(), 2);
+  EXPECT_EQ(erased->objections_erased(), 1);
+  EXPECT_EQ(erased->accounts_renamed(), 1);
+  for (const char* sql :
+       {"SELECT COUNT(*) FROM activities WHERE notes LIKE '%Alan%' OR outcome LIKE '%Alan%'",
+        "SELECT COUNT(*) FROM objections WHERE text LIKE '%Alan%' OR resolution LIKE '%Alan%'",
+        "SELECT COUNT(*) FROM opportunities WHERE name LIKE '%Alan%' OR name LIKE '%gmail%' OR "
+        "next_step LIKE '%Alan%' OR loss_note LIKE '%Alan%'",
+        "SELECT COUNT(*) FROM accounts WHERE name LIKE '%alan%'",
+        "SELECT COUNT(*) FROM contacts WHERE first_name = 'Alan' OR email LIKE 'alan%'"}) {
+    EXPECT_EQ(db_.QueryInt(sql), 0) << sql;
+  }
+  // The facts reports need stay.
+  auto after = opportunities_.Get(deal.opportunity_id());
+  ASSERT_THAT(after, IsOk());
+  EXPECT_EQ(after->stage(), v1::STAGE_CLOSED_LOST);
+  EXPECT_EQ(after->loss_reason(), handoff::v1::LOSS_REASON_PRICE);
+  EXPECT_TRUE(after->has_close_time());
+  EXPECT_EQ(after->name(), absl::StrCat("erased person (account ", deal.account_id(),
+                                        ") (opportunity ", deal.opportunity_id(), ")"));
+  EXPECT_EQ(db_.QueryInt("SELECT COUNT(*) FROM activities"), 3);
+  EXPECT_EQ(db_.QueryInt("SELECT COUNT(*) FROM activities WHERE notes = 'Bea wants a demo'"), 1);
+  EXPECT_EQ(opportunities_.Get(kept->opportunity().opportunity_id())->name(),
+            kept->opportunity().name());
+}
+
+TEST_F(SalesStoreTest, AnOptOutWithdrawsWhatIsPendingAndMarksWhatWasAccepted) {
+  const int64_t rep = Rep("jan", v1::REP_ROLE_REP);
+  const Caller jan{"SALES_REP", rep};
+  handoff::v1::LeadHandoff accepted = Lead(31, "kay@hooli.example", "Hooli");
+  ASSERT_THAT(inbox_.Submit(accepted, absl::Now()), IsOk());
+  auto opened = inbox_.Accept(accepted.handoff_id(), jan, "jan", "", absl::Now());
+  ASSERT_THAT(opened, IsOk());
+  handoff::v1::LeadHandoff pending = Lead(32, "lou@hooli.example", "Hooli");
+  ASSERT_THAT(inbox_.Submit(pending, absl::Now() - absl::Hours(30)), IsOk());
+
+  for (int64_t lead_id : {31, 32}) {
+    handoff::v1::ConsentChange change;
+    change.set_event_id(common::NewUuid());
+    change.set_lead_id(lead_id);
+    change.set_consent(handoff::v1::CONSENT_STATUS_OPTED_OUT);
+    change.set_source("unsubscribe");
+    auto first = inbox_.UpdateConsent(change, absl::Now());
+    ASSERT_THAT(first, IsOk());
+    EXPECT_EQ(first->handoffs_withdrawn(), lead_id == 32 ? 1 : 0);
+    EXPECT_EQ(first->contacts_updated(), lead_id == 31 ? 1 : 0);
+    auto again = inbox_.UpdateConsent(change, absl::Now());
+    ASSERT_THAT(again, IsOk());
+    EXPECT_TRUE(again->duplicate());
+  }
+  auto withdrawn = inbox_.Get(pending.handoff_id(), absl::Now());
+  ASSERT_THAT(withdrawn, IsOk());
+  EXPECT_EQ(withdrawn->state(), v1::HANDOFF_STATE_WITHDRAWN);
+  EXPECT_THAT(withdrawn->withdrawal_reason(), HasSubstr("opted out (unsubscribe)"));
+  EXPECT_EQ(withdrawn->lead().consent(), handoff::v1::CONSENT_STATUS_OPTED_OUT);
+  EXPECT_FALSE(withdrawn->overdue());  // nothing left to answer
+  EXPECT_THAT(inbox_.Accept(pending.handoff_id(), jan, "jan", "", absl::Now()),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("WITHDRAWN")));
+  EXPECT_EQ(db_.QueryInt("SELECT COUNT(*) FROM opportunities WHERE lead_id = 32"), 0);
+
+  EXPECT_EQ(inbox_.Get(accepted.handoff_id(), absl::Now())->lead().consent(),
+            handoff::v1::CONSENT_STATUS_OPTED_OUT);
+  EXPECT_EQ(inbox_.Get(accepted.handoff_id(), absl::Now())->state(), v1::HANDOFF_STATE_ACCEPTED);
+  EXPECT_EQ(directory_.GetContact(opened->opportunity().contact_id())->consent(),
+            handoff::v1::CONSENT_STATUS_OPTED_OUT);
+  EXPECT_EQ(opportunities_.Get(opened->opportunity().opportunity_id())->contact_consent(),
+            handoff::v1::CONSENT_STATUS_OPTED_OUT);
+}
+
 // Sales' funnel figures: counts, money per currency and the won deals' median
 // cycle, for deals closed in range (and opened in range for the count).
 TEST_F(SalesStoreTest, FunnelStatsCountsSumsAndMediansDealsInRange) {

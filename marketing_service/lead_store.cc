@@ -335,11 +335,19 @@ absl::StatusOr<v1::CaptureLeadResponse> CaptureInto(sql::Connection& conn, LeadW
     writes.History(row.lead.lead_id(), item.actor, v1::HISTORY_ACTION_CAPTURED,
                    absl::StrCat("campaign ", request.campaign_id()), now);
   } else {
+    const handoff::v1::ConsentStatus consent_before = row.lead.consent();
     const std::vector<std::string> filled = MergeCapture(row.lead, request);
     writes.History(
         row.lead.lead_id(), item.actor, v1::HISTORY_ACTION_MERGED,
         filled.empty() ? "no new fields" : absl::StrCat("filled ", absl::StrJoin(filled, ", ")),
         now);
+    if (const handoff::v1::ConsentStatus consent = row.lead.consent(); consent != consent_before) {
+      // A consent the capture filled in is a change like any other: it may withdraw a
+      // handoff and reach sales. (Rare: the batch's writes go first, in order.)
+      row.lead.set_consent(consent_before);
+      writes.Flush();
+      ChangeConsentLocked(conn, row, consent, "capture", item.actor, now, now);
+    }
   }
   const handoff::v1::Temperature before = row.lead.temperature();
   if (request.touchpoint_type() != handoff::v1::TOUCHPOINT_TYPE_UNSPECIFIED) {

@@ -377,6 +377,28 @@ TEST_F(LeadStoreTest, ConsentChangesOfAHandedOverLeadCrossTheContract) {
   EXPECT_EQ(sent[1].contract_version(), handoff::kContractVersion);
 }
 
+TEST_F(LeadStoreTest, AnOptOutFilledInByACaptureWithdrawsAndReachesSales) {
+  auto delivered = leads_.Capture(Capture("form-a@example.com"), "t", absl::Now());
+  ASSERT_THAT(delivered, IsOk());
+  ASSERT_THAT(leads_.Qualify(delivered->lead().lead_id(), "call", "", "t", absl::Now()), IsOk());
+  db_.Execute("UPDATE outbox SET delivered_at = NOW(6)");
+  db_.Execute("UPDATE handoffs SET delivered_at = NOW(6)");
+  auto queued = leads_.Capture(Capture("form-b@example.com"), "t", absl::Now());
+  ASSERT_THAT(queued, IsOk());
+  ASSERT_THAT(leads_.Qualify(queued->lead().lead_id(), "call", "", "t", absl::Now()), IsOk());
+  for (const char* email : {"form-a@example.com", "form-b@example.com"}) {
+    v1::CaptureLeadRequest again = Capture(email);
+    again.set_consent(handoff::v1::CONSENT_STATUS_OPTED_OUT);
+    ASSERT_THAT(leads_.Capture(again, "t", absl::Now()), IsOk());
+  }
+  // The delivered one's opt-out goes to sales; the queued handoff never leaves.
+  EXPECT_EQ(db_.QueryInt("SELECT COUNT(*) FROM outbox WHERE kind = 'ConsentChange'"), 1);
+  EXPECT_EQ(db_.QueryInt("SELECT COUNT(*) FROM outbox WHERE delivered_at IS NULL"), 1);
+  EXPECT_EQ(leads_.FindLead(queued->lead().lead_id())->stage(), v1::LEAD_STAGE_NURTURING);
+  EXPECT_EQ(leads_.FindLead(queued->lead().lead_id())->consent(),
+            handoff::v1::CONSENT_STATUS_OPTED_OUT);
+}
+
 TEST_F(LeadStoreTest, EraseRemovesPersonalDataEverywhereAndQueuesErasure) {
   v1::CaptureLeadRequest request = Capture("erase@example.com");
   request.mutable_contact()->set_first_name("Grace");

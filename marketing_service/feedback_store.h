@@ -25,9 +25,12 @@ class FeedbackStore final {
   absl::StatusOr<handoff::v1::ReportDecisionResponse> ApplyDecision(
       const handoff::v1::HandoffDecision& decision, absl::Time now);
 
-  // WON: lead -> CUSTOMER and the amount attributed to its campaigns (first touch,
-  // last touch, linear over the touchpoints before the handoff). LOST: the loss
-  // reason is recorded on the lead. Once per event id.
+  // The deal's latest outcome replaces the one held (lead_rules.h): WON: lead ->
+  // CUSTOMER and the amount attributed to its campaigns (first touch, last touch,
+  // linear over the touchpoints before the handoff), replacing any earlier credit.
+  // LOST (with its reason) or REOPENED: the credit is retracted and the lead is back
+  // at SALES_ACCEPTED. A lower revision than the one held is answered stale = true
+  // and changes nothing. Once per event id.
   absl::StatusOr<handoff::v1::ReportOutcomeResponse> ApplyOutcome(
       const handoff::v1::DealOutcome& outcome, absl::Time now);
 

@@ -1,0 +1,90 @@
+// Sales' reports applied in marketing: a deal's outcome revisions resolve to the
+// highest, whatever order the relay delivers them in.
+
+#include "marketing_service/feedback_store.h"
+
+#include <gtest/gtest.h>
+
+#include "common/ids.h"
+#include "common/testing/status_matchers.h"
+#include "tests/marketing/marketing_fixture.h"
+
+namespace funnel::marketing {
+namespace {
+
+using ::funnel::testing::IsOk;
+
+class FeedbackStoreTest : public MarketingFixture {
+ protected:
+  FeedbackStoreTest() : feedback_(&pool_) {}
+
+  handoff::v1::DealOutcome Outcome(handoff::v1::Outcome outcome, int64_t revision,
+                                   int64_t amount_minor) {
+    handoff::v1::DealOutcome o;
+    o.set_event_id(common::NewUuid());
+    o.set_handoff_id(handoff_id_);
+    o.set_opportunity_id(7);
+    o.set_lead_id(lead_id_);
+    o.set_outcome(outcome);
+    o.set_revision(revision);
+    if (outcome == handoff::v1::OUTCOME_WON) {
+      o.mutable_amount()->set_currency_code("USD");
+      o.mutable_amount()->set_amount_minor(amount_minor);
+    } else if (outcome == handoff::v1::OUTCOME_LOST) {
+      o.set_loss_reason(handoff::v1::LOSS_REASON_NO_DECISION);
+    }
+    return o;
+  }
+
+  int64_t Credited() {
+    return db_.QueryInt("SELECT COALESCE(SUM(amount_minor), 0) FROM attributions WHERE model = 1");
+  }
+
+  void SetUp() override {
+    MarketingFixture::SetUp();
+    const int64_t campaign = ActiveCampaign("spring");
+    auto lead = leads_.Capture(
+        Capture("deal@example.com", campaign, handoff::v1::TOUCHPOINT_TYPE_WEBINAR_ATTENDED), "t",
+        absl::Now());
+    ASSERT_THAT(lead, IsOk());
+    lead_id_ = lead->lead().lead_id();
+    auto qualified = leads_.Qualify(lead_id_, "asked for a quote", "", "t", absl::Now());
+    ASSERT_THAT(qualified, IsOk());
+    handoff_id_ = qualified->handoff_id();
+  }
+
+  FeedbackStore feedback_;
+  int64_t lead_id_ = 0;
+  std::string handoff_id_;
+};
+
+TEST_F(FeedbackStoreTest, TheHighestRevisionOfADealsOutcomeHoldsWhateverTheArrivalOrder) {
+  ASSERT_THAT(feedback_.ApplyOutcome(Outcome(handoff::v1::OUTCOME_WON, 3, 500), absl::Now()),
+              IsOk());
+  EXPECT_EQ(Credited(), 500);
+  EXPECT_EQ(leads_.FindLead(lead_id_)->stage(), v1::LEAD_STAGE_CUSTOMER);
+  // Revisions 1 and 2 (a first close at 900, its reopen) arrive late: stale.
+  for (auto [outcome, revision] :
+       {std::pair{handoff::v1::OUTCOME_WON, 1}, std::pair{handoff::v1::OUTCOME_REOPENED, 2}}) {
+    auto late = feedback_.ApplyOutcome(Outcome(outcome, revision, 900), absl::Now());
+    ASSERT_THAT(late, IsOk());
+    EXPECT_TRUE(late->stale());
+    EXPECT_FALSE(late->duplicate());
+  }
+  EXPECT_EQ(Credited(), 500);
+  EXPECT_EQ(leads_.FindLead(lead_id_)->stage(), v1::LEAD_STAGE_CUSTOMER);
+  // A correction to LOST retracts the revenue and the customer.
+  const handoff::v1::DealOutcome lost = Outcome(handoff::v1::OUTCOME_LOST, 5, 0);
+  ASSERT_THAT(feedback_.ApplyOutcome(lost, absl::Now()), IsOk());
+  EXPECT_EQ(Credited(), 0);
+  const v1::Lead after = *leads_.FindLead(lead_id_);
+  EXPECT_EQ(after.stage(), v1::LEAD_STAGE_SALES_ACCEPTED);
+  EXPECT_EQ(after.loss_reason(), handoff::v1::LOSS_REASON_NO_DECISION);
+  auto again = feedback_.ApplyOutcome(lost, absl::Now());
+  ASSERT_THAT(again, IsOk());
+  EXPECT_TRUE(again->duplicate());
+  EXPECT_EQ(db_.QueryInt("SELECT outcome_revision FROM handoffs"), 5);
+}
+
+}  // namespace
+}  // namespace funnel::marketing

@@ -198,7 +198,7 @@ absl::Status ValidateCampaign(const v1::Campaign& c) {
 }
 
 absl::StatusOr<v1::Campaign> CampaignStore::Create(const v1::Campaign& campaign,
-                                                   const std::string& request_id) {
+                                                   const common::RequestKey& request_id) {
   return common::IdempotentTransaction<v1::Campaign>(
       *pool_, "CreateCampaign", request_id,
       [&](sql::Connection& conn) -> absl::StatusOr<v1::Campaign> {
@@ -246,7 +246,7 @@ absl::StatusOr<v1::ListCampaignsResponse> CampaignStore::List(v1::CampaignState 
 
 absl::StatusOr<v1::Campaign> CampaignStore::Update(const v1::Campaign& campaign,
                                                    const std::vector<std::string>& paths,
-                                                   const std::string& request_id) {
+                                                   const common::RequestKey& request_id) {
   return common::IdempotentTransaction<v1::Campaign>(
       *pool_, "UpdateCampaign", request_id,
       [&](sql::Connection& conn) -> absl::StatusOr<v1::Campaign> {
@@ -511,7 +511,7 @@ absl::StatusOr<v1::FunnelStats> CampaignStore::FunnelStats(absl::Time start, abs
 }
 
 absl::StatusOr<v1::Segment> CampaignStore::CreateSegment(const v1::Segment& segment,
-                                                         const std::string& request_id) {
+                                                         const common::RequestKey& request_id) {
   return common::IdempotentTransaction<v1::Segment>(
       *pool_, "CreateSegment", request_id,
       [&](sql::Connection& conn) -> absl::StatusOr<v1::Segment> {

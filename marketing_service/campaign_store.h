@@ -10,6 +10,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "common/mysql/pool.h"
+#include "common/request_key.h"
 #include "funnel/marketing/v1/marketing_service.pb.h"
 
 namespace funnel::marketing {
@@ -20,7 +21,8 @@ class CampaignStore final {
 
   // `campaign` is validated; it is created in DRAFT. NOT_FOUND for an unknown
   // target segment.
-  absl::StatusOr<v1::Campaign> Create(const v1::Campaign& campaign, const std::string& request_id);
+  absl::StatusOr<v1::Campaign> Create(const v1::Campaign& campaign,
+                                      const common::RequestKey& request_id);
   absl::StatusOr<v1::Campaign> Get(int64_t campaign_id);
   absl::StatusOr<v1::ListCampaignsResponse> List(v1::CampaignState state, v1::Channel channel,
                                                  int page_size, const std::string& page_token);
@@ -29,7 +31,7 @@ class CampaignStore final {
   // inconsistent (end before start, cost currency differs from budget).
   absl::StatusOr<v1::Campaign> Update(const v1::Campaign& campaign,
                                       const std::vector<std::string>& paths,
-                                      const std::string& request_id);
+                                      const common::RequestKey& request_id);
   absl::StatusOr<v1::CampaignMetrics> Metrics(int64_t campaign_id, absl::Time now);
   // Marketing's side of the funnel in [start, end), optionally for leads first
   // touched by one campaign and/or matching one segment now (then with the ids of
@@ -39,7 +41,7 @@ class CampaignStore final {
 
   // ALREADY_EXISTS for a taken name.
   absl::StatusOr<v1::Segment> CreateSegment(const v1::Segment& segment,
-                                            const std::string& request_id);
+                                            const common::RequestKey& request_id);
   absl::StatusOr<v1::Segment> GetSegment(int64_t segment_id);
   absl::StatusOr<v1::ListSegmentsResponse> ListSegments(int page_size,
                                                         const std::string& page_token);

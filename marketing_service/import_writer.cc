@@ -85,7 +85,9 @@ absl::Status ImportWriter::Collect(Lane& lane) {
                           absl::StrCat("import stopped at row ", lane.writing_rows.front(), ": ",
                                        status.message()));
     }
-    if (status.ok()) {
+    if (status.ok() && results[i]->replayed()) {
+      summary_->set_replayed(summary_->replayed() + 1);
+    } else if (status.ok()) {
       results[i]->created() ? summary_->set_created(summary_->created() + 1)
                             : summary_->set_merged(summary_->merged() + 1);
     } else {

@@ -70,7 +70,7 @@ void ChangeConsentLocked(sql::Connection& conn, LeadRow& row, handoff::v1::Conse
 }
 
 absl::StatusOr<v1::UnsubscribeResponse> LeadStore::Unsubscribe(const std::string& email,
-                                                               const std::string& request_id,
+                                                               const common::RequestKey& request_id,
                                                                const std::string& actor) {
   return Woken(common::IdempotentTransaction<v1::UnsubscribeResponse>(
       *pool_, "Unsubscribe", request_id,
@@ -94,7 +94,7 @@ absl::StatusOr<v1::UnsubscribeResponse> LeadStore::Unsubscribe(const std::string
 
 absl::StatusOr<v1::Lead> LeadStore::Resubscribe(int64_t lead_id, const std::string& source,
                                                 absl::Time consent_time,
-                                                const std::string& request_id,
+                                                const common::RequestKey& request_id,
                                                 const std::string& actor, absl::Time now) {
   return Woken(common::IdempotentTransaction<v1::Lead>(
       *pool_, "ResubscribeLead", request_id,

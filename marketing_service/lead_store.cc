@@ -48,6 +48,17 @@ using common::TimeFromUnixSeconds;
 using common::ToProtoTime;
 using common::UnixSecondsOf;
 
+constexpr absl::string_view kCaptureMethod = "CaptureLead";
+
+// A capture's idempotency key: the caller's id, scoped to the caller (its actor is
+// the verified principal), with the fingerprint of the prepared request.
+common::RequestKey KeyOfCapture(const CaptureItem& item) {
+  common::RequestKey key(item.request.request_id());
+  key.principal = item.actor;
+  key.fingerprint = common::RequestFingerprint(item.request);
+  return key;
+}
+
 // Runs of a capture batch that lost a race for a new email (see CaptureMany).
 constexpr int kCaptureAttempts = 3;
 
@@ -75,10 +86,6 @@ constexpr absl::string_view kSelectOutboxOfLead = R"sql(
   SELECT event_id, kind, attempts, last_error, UNIX_TIMESTAMP(created_at),
          UNIX_TIMESTAMP(delivered_at)
   FROM outbox WHERE lead_id = ? ORDER BY seq)sql";
-
-constexpr absl::string_view kLoadResponse =
-    "SELECT response FROM idempotency_keys WHERE method = ? AND request_id = ? AND response IS NOT "
-    "NULL";
 
 absl::Status CheckCampaign(sql::Connection& conn, int64_t campaign_id) {
   if (campaign_id == 0) return absl::OkStatus();
@@ -404,6 +411,9 @@ std::vector<absl::StatusOr<v1::CaptureLeadResponse>> LeadStore::CaptureMany(
   std::vector<absl::StatusOr<v1::CaptureLeadResponse>> results;
   auto capture = [&](sql::Connection& conn) -> absl::Status {
     results.assign(items.size(), absl::UnknownError("not captured"));  // again on a retry
+    // (principal, request_id) -> (first item, its fingerprint); (repeat, first item).
+    std::map<std::pair<std::string, std::string>, std::pair<size_t, std::string>> first_with_key;
+    std::vector<std::pair<size_t, size_t>> repeats;
     ASSIGN_OR_RETURN(std::set<int64_t> campaigns, ExistingCampaigns(conn, items));
     std::vector<size_t> todo;
     for (size_t i = 0; i < items.size(); ++i) {
@@ -418,20 +428,43 @@ std::vector<absl::StatusOr<v1::CaptureLeadResponse>> LeadStore::CaptureMany(
         continue;
       }
       // A retried request answers as the first time; nothing in this batch can fail
-      // once its key is claimed, so a claimed key always gets its response.
+      // once its key is claimed, so a claimed key always gets its response. An id
+      // twice in one batch takes the first item's answer.
       if (!request.request_id().empty()) {
-        if (std::optional<std::string> stored =
-                common::ClaimRequestId(conn, "CaptureLead", request.request_id())) {
+        const common::RequestKey key = KeyOfCapture(items[i]);
+        auto [first, inserted] = first_with_key.emplace(
+            std::make_pair(key.principal, key.request_id), std::make_pair(i, key.fingerprint));
+        if (!inserted) {
+          if (first->second.second != key.fingerprint) {
+            results[i] = common::RequestIdReused(kCaptureMethod, key);
+          } else {
+            repeats.emplace_back(i, first->second.first);
+          }
+          continue;
+        }
+        ASSIGN_OR_RETURN(std::optional<std::string> stored,
+                         common::ClaimRequestId(conn, kCaptureMethod, key));
+        if (stored) {
           v1::CaptureLeadResponse replay;
           if (!replay.ParseFromString(*stored))
             return absl::InternalError("CaptureLead: stored response unreadable");
+          replay.set_replayed(true);
           results[i] = replay;
           continue;
         }
       }
       todo.push_back(i);
     }
-    if (todo.empty()) return absl::OkStatus();
+    auto answer_repeats = [&] {
+      for (auto [i, first] : repeats) {
+        results[i] = results[first];
+        if (results[i].ok()) results[i]->set_replayed(true);
+      }
+    };
+    if (todo.empty()) {
+      answer_repeats();
+      return absl::OkStatus();
+    }
 
     // Lock the stored leads of these emails; the rest are new.
     std::vector<std::string> emails;
@@ -467,10 +500,11 @@ std::vector<absl::StatusOr<v1::CaptureLeadResponse>> LeadStore::CaptureMany(
     for (size_t i : todo) {
       new_leads.Resolve(*results[i]->mutable_lead());
       if (!items[i].request.request_id().empty()) {
-        common::SaveRequestResponse(conn, "CaptureLead", items[i].request.request_id(),
+        common::SaveRequestResponse(conn, kCaptureMethod, KeyOfCapture(items[i]),
                                     results[i]->SerializeAsString());
       }
     }
+    answer_repeats();
     writes.Flush();
     SaveLeads(conn, stored, now);
     CountOptOutFlips(conn, inserted);  // after their touchpoints were counted
@@ -552,7 +586,7 @@ absl::StatusOr<v1::ListLeadsResponse> LeadStore::ListLeads(const LeadFilter& fil
 
 absl::StatusOr<v1::Lead> LeadStore::UpdateLead(const v1::Lead& lead,
                                                const std::vector<std::string>& paths,
-                                               const std::string& request_id,
+                                               const common::RequestKey& request_id,
                                                const std::string& actor, absl::Time now) {
   return Woken(common::IdempotentTransaction<v1::Lead>(
       *pool_, "UpdateLead", request_id, [&](sql::Connection& conn) -> absl::StatusOr<v1::Lead> {
@@ -586,8 +620,8 @@ absl::StatusOr<v1::Lead> LeadStore::UpdateLead(const v1::Lead& lead,
 }
 
 absl::StatusOr<v1::Lead> LeadStore::Qualify(int64_t lead_id, const std::string& note,
-                                            const std::string& request_id, const std::string& actor,
-                                            absl::Time now) {
+                                            const common::RequestKey& request_id,
+                                            const std::string& actor, absl::Time now) {
   return Woken(common::IdempotentTransaction<v1::Lead>(
       *pool_, "QualifyLead", request_id, [&](sql::Connection& conn) -> absl::StatusOr<v1::Lead> {
         ASSIGN_OR_RETURN(LeadRow row, LockLeadById(conn, lead_id));
@@ -599,7 +633,7 @@ absl::StatusOr<v1::Lead> LeadStore::Qualify(int64_t lead_id, const std::string& 
 }
 
 absl::StatusOr<v1::EraseLeadResponse> LeadStore::Erase(int64_t lead_id,
-                                                       const std::string& request_id,
+                                                       const common::RequestKey& request_id,
                                                        const std::string& actor, absl::Time now) {
   return Woken(common::IdempotentTransaction<v1::EraseLeadResponse>(
       *pool_, "EraseLead", request_id,
@@ -641,9 +675,10 @@ absl::StatusOr<v1::EraseLeadResponse> LeadStore::Erase(int64_t lead_id,
 }
 
 absl::StatusOr<v1::RecordTouchpointResponse> LeadStore::RecordTouchpoint(
-    const v1::RecordTouchpointRequest& request, const std::string& actor, absl::Time now) {
+    const v1::RecordTouchpointRequest& request, const std::string& actor, absl::Time now,
+    const common::RequestKey& key) {
   return Woken(common::IdempotentTransaction<v1::RecordTouchpointResponse>(
-      *pool_, "RecordTouchpoint", request.request_id(),
+      *pool_, "RecordTouchpoint", key,
       [&](sql::Connection& conn) -> absl::StatusOr<v1::RecordTouchpointResponse> {
         RETURN_IF_ERROR(CheckCampaign(conn, request.campaign_id()));
         ASSIGN_OR_RETURN(LeadRow row, LockLeadById(conn, request.lead_id()));
@@ -690,24 +725,23 @@ absl::StatusOr<v1::ListLeadHistoryResponse> LeadStore::ListHistory(int64_t lead_
             &v1::ListLeadHistoryResponse::mutable_entries, &v1::LeadHistoryEntry::entry_id);
 }
 
-absl::StatusOr<v1::RescoreLeadsResponse> LeadStore::RescoreAll(const std::string& request_id,
+absl::StatusOr<v1::RescoreLeadsResponse> LeadStore::RescoreAll(const common::RequestKey& request_id,
                                                                const std::string& actor,
                                                                absl::Time now) {
   constexpr absl::string_view kMethod = "RescoreLeads";
-  RETURN_IF_ERROR(common::ValidateRequestId(request_id));
+  RETURN_IF_ERROR(common::ValidateRequestId(request_id.request_id));
   v1::RescoreLeadsResponse response;
   // Re-scoring converges (a rerun changes nothing more), so a retry only needs the
   // first answer, not mutual exclusion.
   if (!request_id.empty()) {
     bool replayed = false;
-    RETURN_IF_ERROR(pool_->WithConnection("rescore replay", [&](sql::Connection& conn) {
-      auto st = Prepare(conn, kLoadResponse);
-      st->setString(1, std::string(kMethod));
-      st->setString(2, request_id);
-      std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
-      if (rs->next()) replayed = response.ParseFromString(std::string(rs->getString(1)));
-      return absl::OkStatus();
-    }));
+    RETURN_IF_ERROR(
+        pool_->WithConnection("rescore replay", [&](sql::Connection& conn) -> absl::Status {
+          ASSIGN_OR_RETURN(std::optional<std::string> stored,
+                           common::FindRequestResponse(conn, kMethod, request_id));
+          if (stored) replayed = response.ParseFromString(*stored);
+          return absl::OkStatus();
+        }));
     if (replayed) return response;
   }
   int64_t after = 0;
@@ -756,12 +790,15 @@ absl::StatusOr<v1::RescoreLeadsResponse> LeadStore::RescoreAll(const std::string
   }
   if (wake_ && response.newly_qualified() > 0) wake_();
   if (!request_id.empty()) {
-    RETURN_IF_ERROR(pool_->InTransaction("rescore record", [&](sql::Connection& conn) {
-      if (!common::ClaimRequestId(conn, kMethod, request_id)) {
-        common::SaveRequestResponse(conn, kMethod, request_id, response.SerializeAsString());
-      }
-      return absl::OkStatus();
-    }));
+    RETURN_IF_ERROR(
+        pool_->InTransaction("rescore record", [&](sql::Connection& conn) -> absl::Status {
+          ASSIGN_OR_RETURN(std::optional<std::string> stored,
+                           common::ClaimRequestId(conn, kMethod, request_id));
+          if (!stored) {
+            common::SaveRequestResponse(conn, kMethod, request_id, response.SerializeAsString());
+          }
+          return absl::OkStatus();
+        }));
   }
   return response;
 }

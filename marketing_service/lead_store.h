@@ -16,6 +16,7 @@
 #include "common/group_commit.h"
 #include "common/mysql/pool.h"
 #include "common/request_id.h"
+#include "common/request_key.h"
 #include "funnel/marketing/v1/marketing_service.pb.h"
 #include "handoff/wake.h"
 
@@ -77,32 +78,35 @@ class LeadStore final {
 
   // Applies `paths` of `lead` (validated by the caller). ABORTED on a stale etag.
   absl::StatusOr<v1::Lead> UpdateLead(const v1::Lead& lead, const std::vector<std::string>& paths,
-                                      const std::string& request_id, const std::string& actor,
-                                      absl::Time now);
+                                      const common::RequestKey& request_id,
+                                      const std::string& actor, absl::Time now);
 
   // Manual qualification. FAILED_PRECONDITION when the lead may not be qualified.
   absl::StatusOr<v1::Lead> Qualify(int64_t lead_id, const std::string& note,
-                                   const std::string& request_id, const std::string& actor,
+                                   const common::RequestKey& request_id, const std::string& actor,
                                    absl::Time now);
 
   // NOT_FOUND when no lead has this (normalised) email. (lead_consent.cc)
   absl::StatusOr<v1::UnsubscribeResponse> Unsubscribe(const std::string& email,
-                                                      const std::string& request_id,
+                                                      const common::RequestKey& request_id,
                                                       const std::string& actor);
   // Consent given again at `consent_time`, from `source` (lead_consent.cc).
   // NOT_FOUND for an unknown lead, FAILED_PRECONDITION for an erased one; a lead
   // already opted in is answered as it is.
   absl::StatusOr<v1::Lead> Resubscribe(int64_t lead_id, const std::string& source,
-                                       absl::Time consent_time, const std::string& request_id,
+                                       absl::Time consent_time,
+                                       const common::RequestKey& request_id,
                                        const std::string& actor, absl::Time now);
 
   // Removes personal data for good, scrubs it from queued handoff events and queues
   // a LeadErasure for sales.
-  absl::StatusOr<v1::EraseLeadResponse> Erase(int64_t lead_id, const std::string& request_id,
+  absl::StatusOr<v1::EraseLeadResponse> Erase(int64_t lead_id, const common::RequestKey& request_id,
                                               const std::string& actor, absl::Time now);
 
+  // `key`: the request's idempotency key (common::KeyOf); none when empty.
   absl::StatusOr<v1::RecordTouchpointResponse> RecordTouchpoint(
-      const v1::RecordTouchpointRequest& request, const std::string& actor, absl::Time now);
+      const v1::RecordTouchpointRequest& request, const std::string& actor, absl::Time now,
+      const common::RequestKey& key = {});
 
   absl::StatusOr<v1::ListTouchpointsResponse> ListTouchpoints(int64_t lead_id, int page_size,
                                                               const std::string& page_token);
@@ -112,7 +116,7 @@ class LeadStore final {
 
   // Re-scores every lead under the policy in force, decayed to `now`, qualifying
   // those that become hot. Works in batches of one transaction each.
-  absl::StatusOr<v1::RescoreLeadsResponse> RescoreAll(const std::string& request_id,
+  absl::StatusOr<v1::RescoreLeadsResponse> RescoreAll(const common::RequestKey& request_id,
                                                       const std::string& actor, absl::Time now);
 
   absl::StatusOr<v1::HandoffStatus> GetHandoffStatus(int64_t lead_id);

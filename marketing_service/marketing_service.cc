@@ -5,6 +5,7 @@
 #include "common/pagination.h"
 #include "common/server/caller.h"
 #include "common/server/internal_guard.h"
+#include "common/server/principal.h"
 #include "common/status.h"
 #include "common/time_range.h"
 #include "common/time_util.h"
@@ -61,7 +62,8 @@ Status MarketingServiceImpl::CreateSegment(ServerContext* ctx, const v1::CreateS
     return ToGrpcStatus(absl::InvalidArgumentError("segment.name: longer than 200 characters"));
   }
   RETURN_IF_ERROR_GRPC(ValidateCriteria(req->segment().criteria()));
-  ASSIGN_OR_RETURN_GRPC(*resp, campaigns_->CreateSegment(req->segment(), req->request_id()));
+  ASSIGN_OR_RETURN_GRPC(*resp,
+                        campaigns_->CreateSegment(req->segment(), common::KeyOf(*ctx, *req)));
   return Status::OK;
 }
 
@@ -101,7 +103,7 @@ Status MarketingServiceImpl::CreateCampaign(ServerContext* ctx,
                                             v1::Campaign* resp) {
   RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
   RETURN_IF_ERROR_GRPC(ValidateCampaign(req->campaign()));
-  ASSIGN_OR_RETURN_GRPC(*resp, campaigns_->Create(req->campaign(), req->request_id()));
+  ASSIGN_OR_RETURN_GRPC(*resp, campaigns_->Create(req->campaign(), common::KeyOf(*ctx, *req)));
   return Status::OK;
 }
 
@@ -142,7 +144,8 @@ Status MarketingServiceImpl::UpdateCampaign(ServerContext* ctx,
           absl::InvalidArgumentError("campaign.state: required when in update_mask"));
     }
   }
-  ASSIGN_OR_RETURN_GRPC(*resp, campaigns_->Update(req->campaign(), paths, req->request_id()));
+  ASSIGN_OR_RETURN_GRPC(*resp,
+                        campaigns_->Update(req->campaign(), paths, common::KeyOf(*ctx, *req)));
   return Status::OK;
 }
 
@@ -219,7 +222,7 @@ Status MarketingServiceImpl::UpdateLead(ServerContext* ctx, const v1::UpdateLead
   RETURN_IF_ERROR_GRPC(ValidateContactFields(req->lead().contact(), "lead.contact."));
   RETURN_IF_ERROR_GRPC(
       RequireEnum(req->lead().consent(), handoff::v1::ConsentStatus_IsValid, "lead.consent", true));
-  ASSIGN_OR_RETURN_GRPC(*resp, leads_->UpdateLead(req->lead(), paths, req->request_id(),
+  ASSIGN_OR_RETURN_GRPC(*resp, leads_->UpdateLead(req->lead(), paths, common::KeyOf(*ctx, *req),
                                                   CallerId(*ctx), absl::Now()));
   return Status::OK;
 }
@@ -232,8 +235,9 @@ Status MarketingServiceImpl::QualifyLead(ServerContext* ctx, const v1::QualifyLe
   if (req->note().size() > 2000) {
     return ToGrpcStatus(absl::InvalidArgumentError("note: longer than 2000 characters"));
   }
-  ASSIGN_OR_RETURN_GRPC(*resp, leads_->Qualify(req->lead_id(), req->note(), req->request_id(),
-                                               CallerId(*ctx), absl::Now()));
+  ASSIGN_OR_RETURN_GRPC(
+      *resp, leads_->Qualify(req->lead_id(), req->note(), common::KeyOf(*ctx, *req), CallerId(*ctx),
+                             absl::Now()));
   return Status::OK;
 }
 
@@ -241,7 +245,8 @@ Status MarketingServiceImpl::Unsubscribe(ServerContext* ctx, const v1::Unsubscri
                                          v1::UnsubscribeResponse* resp) {
   RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
   ASSIGN_OR_RETURN_GRPC(std::string email, NormalizeEmail(req->email()));
-  ASSIGN_OR_RETURN_GRPC(*resp, leads_->Unsubscribe(email, req->request_id(), CallerId(*ctx)));
+  ASSIGN_OR_RETURN_GRPC(*resp,
+                        leads_->Unsubscribe(email, common::KeyOf(*ctx, *req), CallerId(*ctx)));
   return Status::OK;
 }
 
@@ -264,7 +269,7 @@ Status MarketingServiceImpl::ResubscribeLead(ServerContext* ctx,
     }
   }
   ASSIGN_OR_RETURN_GRPC(*resp, leads_->Resubscribe(req->lead_id(), req->source(), given,
-                                                   req->request_id(), CallerId(*ctx), now));
+                                                   common::KeyOf(*ctx, *req), CallerId(*ctx), now));
   return Status::OK;
 }
 
@@ -273,7 +278,7 @@ Status MarketingServiceImpl::EraseLead(ServerContext* ctx, const v1::EraseLeadRe
   RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
   RETURN_IF_ERROR_GRPC(RequirePositiveId(req->lead_id(), "lead_id"));
   ASSIGN_OR_RETURN_GRPC(
-      *resp, leads_->Erase(req->lead_id(), req->request_id(), CallerId(*ctx), absl::Now()));
+      *resp, leads_->Erase(req->lead_id(), common::KeyOf(*ctx, *req), CallerId(*ctx), absl::Now()));
   return Status::OK;
 }
 
@@ -313,7 +318,8 @@ Status MarketingServiceImpl::RecordTouchpoint(ServerContext* ctx,
   if (req->has_occur_time() && common::FromProtoTime(req->occur_time()) > now + absl::Minutes(5)) {
     return ToGrpcStatus(absl::InvalidArgumentError("occur_time: in the future"));
   }
-  ASSIGN_OR_RETURN_GRPC(*resp, leads_->RecordTouchpoint(*req, CallerId(*ctx), now));
+  ASSIGN_OR_RETURN_GRPC(
+      *resp, leads_->RecordTouchpoint(*req, CallerId(*ctx), now, common::KeyOf(*ctx, *req)));
   return Status::OK;
 }
 
@@ -363,14 +369,16 @@ Status MarketingServiceImpl::UpdateScoringPolicy(ServerContext* ctx,
     }
   }
   RETURN_IF_ERROR_GRPC(ValidateScoringPolicy(next));
-  ASSIGN_OR_RETURN_GRPC(*resp, scoring_->Update(next, req->policy().etag(), req->request_id()));
+  ASSIGN_OR_RETURN_GRPC(*resp,
+                        scoring_->Update(next, req->policy().etag(), common::KeyOf(*ctx, *req)));
   return Status::OK;
 }
 
 Status MarketingServiceImpl::RescoreLeads(ServerContext* ctx, const v1::RescoreLeadsRequest* req,
                                           v1::RescoreLeadsResponse* resp) {
   RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
-  ASSIGN_OR_RETURN_GRPC(*resp, leads_->RescoreAll(req->request_id(), CallerId(*ctx), absl::Now()));
+  ASSIGN_OR_RETURN_GRPC(*resp,
+                        leads_->RescoreAll(common::KeyOf(*ctx, *req), CallerId(*ctx), absl::Now()));
   return Status::OK;
 }
 

@@ -53,7 +53,7 @@ absl::StatusOr<v1::ScoringPolicy> ScoringStore::Get() {
 
 absl::StatusOr<v1::ScoringPolicy> ScoringStore::Update(const v1::ScoringPolicy& policy,
                                                        const std::string& expected_etag,
-                                                       const std::string& request_id) {
+                                                       const common::RequestKey& request_id) {
   return common::IdempotentTransaction<v1::ScoringPolicy>(
       *pool_, "UpdateScoringPolicy", request_id,
       [&](sql::Connection& conn) -> absl::StatusOr<v1::ScoringPolicy> {

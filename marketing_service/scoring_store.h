@@ -6,6 +6,7 @@
 
 #include "absl/status/statusor.h"
 #include "common/mysql/pool.h"
+#include "common/request_key.h"
 #include "funnel/marketing/v1/marketing_service.pb.h"
 
 namespace funnel::marketing {
@@ -23,7 +24,7 @@ class ScoringStore final {
   // if `expected_etag` is empty or current; ABORTED otherwise.
   absl::StatusOr<v1::ScoringPolicy> Update(const v1::ScoringPolicy& policy,
                                            const std::string& expected_etag,
-                                           const std::string& request_id);
+                                           const common::RequestKey& request_id);
 
  private:
   common::ConnectionPool* const pool_;

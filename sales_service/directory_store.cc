@@ -169,7 +169,7 @@ int64_t FindOrCreateContact(sql::Connection& conn, const v1::Contact& contact, i
 }
 
 absl::StatusOr<v1::Rep> DirectoryStore::CreateRep(const v1::Rep& rep,
-                                                  const std::string& request_id) {
+                                                  const common::RequestKey& request_id) {
   return common::IdempotentTransaction<v1::Rep>(
       *pool_, "CreateRep", request_id, [&](sql::Connection& conn) -> absl::StatusOr<v1::Rep> {
         if (rep.manager_rep_id() != 0) {
@@ -213,7 +213,7 @@ absl::StatusOr<v1::ListRepsResponse> DirectoryStore::ListReps(int64_t manager_re
 }
 
 absl::StatusOr<v1::Account> DirectoryStore::CreateAccount(const v1::Account& account,
-                                                          const std::string& request_id) {
+                                                          const common::RequestKey& request_id) {
   return common::IdempotentTransaction<v1::Account>(
       *pool_, "CreateAccount", request_id,
       [&](sql::Connection& conn) -> absl::StatusOr<v1::Account> {
@@ -249,7 +249,7 @@ absl::StatusOr<v1::ListAccountsResponse> DirectoryStore::ListAccounts(
 }
 
 absl::StatusOr<v1::Contact> DirectoryStore::CreateContact(const v1::Contact& contact,
-                                                          const std::string& request_id) {
+                                                          const common::RequestKey& request_id) {
   return common::IdempotentTransaction<v1::Contact>(
       *pool_, "CreateContact", request_id,
       [&](sql::Connection& conn) -> absl::StatusOr<v1::Contact> {

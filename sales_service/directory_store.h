@@ -9,6 +9,7 @@
 
 #include "absl/status/statusor.h"
 #include "common/mysql/pool.h"
+#include "common/request_key.h"
 #include "funnel/sales/v1/sales_service.pb.h"
 
 namespace funnel::sales {
@@ -19,14 +20,14 @@ class DirectoryStore final {
 
   // `rep` is validated, email normalised. ALREADY_EXISTS for a known email;
   // NOT_FOUND for an unknown manager.
-  absl::StatusOr<v1::Rep> CreateRep(const v1::Rep& rep, const std::string& request_id);
+  absl::StatusOr<v1::Rep> CreateRep(const v1::Rep& rep, const common::RequestKey& request_id);
   absl::StatusOr<v1::Rep> GetRep(int64_t rep_id);
   absl::StatusOr<v1::ListRepsResponse> ListReps(int64_t manager_rep_id, int page_size,
                                                 const std::string& page_token);
 
   // ALREADY_EXISTS for a name already taken (compared case-insensitively).
   absl::StatusOr<v1::Account> CreateAccount(const v1::Account& account,
-                                            const std::string& request_id);
+                                            const common::RequestKey& request_id);
   absl::StatusOr<v1::Account> GetAccount(int64_t account_id);
   absl::StatusOr<v1::ListAccountsResponse> ListAccounts(int page_size,
                                                         const std::string& page_token);
@@ -34,7 +35,7 @@ class DirectoryStore final {
   // `contact` has a normalised email. ALREADY_EXISTS for a known email; NOT_FOUND
   // for an unknown account.
   absl::StatusOr<v1::Contact> CreateContact(const v1::Contact& contact,
-                                            const std::string& request_id);
+                                            const common::RequestKey& request_id);
   absl::StatusOr<v1::Contact> GetContact(int64_t contact_id);
   absl::StatusOr<v1::ListContactsResponse> ListContacts(int64_t account_id, int page_size,
                                                         const std::string& page_token);

@@ -217,7 +217,8 @@ absl::StatusOr<v1::Handoff> InboxStore::Get(const std::string& handoff_id, absl:
 }
 
 absl::StatusOr<v1::Handoff> InboxStore::Assign(const std::string& handoff_id, int64_t rep_id,
-                                               const Caller& caller, const std::string& request_id,
+                                               const Caller& caller,
+                                               const common::RequestKey& request_id,
                                                absl::Time now) {
   return common::IdempotentTransaction<v1::Handoff>(
       *pool_, "AssignHandoff", request_id,
@@ -245,7 +246,7 @@ absl::StatusOr<v1::Handoff> InboxStore::Assign(const std::string& handoff_id, in
 absl::StatusOr<v1::AcceptHandoffResponse> InboxStore::Accept(const std::string& handoff_id,
                                                              const Caller& caller,
                                                              const std::string& actor,
-                                                             const std::string& request_id,
+                                                             const common::RequestKey& request_id,
                                                              absl::Time now) {
   return Woken(common::IdempotentTransaction<v1::AcceptHandoffResponse>(
       *pool_, "AcceptHandoff", request_id,
@@ -322,7 +323,8 @@ absl::StatusOr<v1::AcceptHandoffResponse> InboxStore::Accept(const std::string& 
 absl::StatusOr<v1::Handoff> InboxStore::Reject(const std::string& handoff_id,
                                                handoff::v1::RejectionReason reason,
                                                const std::string& note, const Caller& caller,
-                                               const std::string& request_id, absl::Time now) {
+                                               const common::RequestKey& request_id,
+                                               absl::Time now) {
   return Woken(common::IdempotentTransaction<v1::Handoff>(
       *pool_, "RejectHandoff", request_id,
       [&](sql::Connection& conn) -> absl::StatusOr<v1::Handoff> {

@@ -13,6 +13,7 @@
 #include "absl/time/time.h"
 #include "common/group_commit.h"
 #include "common/mysql/pool.h"
+#include "common/request_key.h"
 #include "funnel/handoff/v1/handoff.pb.h"
 #include "funnel/sales/v1/sales_service.pb.h"
 #include "handoff/wake.h"
@@ -64,17 +65,18 @@ class InboxStore final {
                                                 const std::string& page_token, absl::Time now);
   absl::StatusOr<v1::Handoff> Get(const std::string& handoff_id, absl::Time now);
   absl::StatusOr<v1::Handoff> Assign(const std::string& handoff_id, int64_t rep_id,
-                                     const Caller& caller, const std::string& request_id,
+                                     const Caller& caller, const common::RequestKey& request_id,
                                      absl::Time now);
   // Creates or reuses the account (by company name) and contact (by email), opens a
   // MARKETING opportunity owned by the assigned rep (or the caller's rep). Accepting
   // an accepted handoff returns the same result.
   absl::StatusOr<v1::AcceptHandoffResponse> Accept(const std::string& handoff_id,
                                                    const Caller& caller, const std::string& actor,
-                                                   const std::string& request_id, absl::Time now);
+                                                   const common::RequestKey& request_id,
+                                                   absl::Time now);
   absl::StatusOr<v1::Handoff> Reject(const std::string& handoff_id,
                                      handoff::v1::RejectionReason reason, const std::string& note,
-                                     const Caller& caller, const std::string& request_id,
+                                     const Caller& caller, const common::RequestKey& request_id,
                                      absl::Time now);
 
  private:

@@ -274,7 +274,7 @@ v1::Opportunity InsertOpportunity(sql::Connection& conn, const v1::Opportunity& 
 absl::StatusOr<v1::Opportunity> OpportunityStore::Create(const v1::Opportunity& opportunity,
                                                          const Caller& caller,
                                                          const std::string& actor,
-                                                         const std::string& request_id,
+                                                         const common::RequestKey& request_id,
                                                          absl::Time now) {
   return common::IdempotentTransaction<v1::Opportunity>(
       *pool_, "CreateOpportunity", request_id,
@@ -330,7 +330,7 @@ absl::StatusOr<v1::ListOpportunitiesResponse> OpportunityStore::List(
 absl::StatusOr<v1::Opportunity> OpportunityStore::Update(const v1::Opportunity& in,
                                                          const std::vector<std::string>& paths,
                                                          const Caller& caller,
-                                                         const std::string& request_id,
+                                                         const common::RequestKey& request_id,
                                                          absl::Time now) {
   return common::IdempotentTransaction<v1::Opportunity>(
       *pool_, "UpdateOpportunity", request_id,
@@ -387,7 +387,7 @@ absl::StatusOr<v1::Opportunity> OpportunityStore::Update(const v1::Opportunity& 
 
 absl::StatusOr<v1::Opportunity> OpportunityStore::MoveStage(
     int64_t opportunity_id, v1::Stage stage, const std::string& etag, const Caller& caller,
-    const std::string& actor, const std::string& request_id, absl::Time now) {
+    const std::string& actor, const common::RequestKey& request_id, absl::Time now) {
   auto moved = common::IdempotentTransaction<v1::Opportunity>(
       *pool_, "MoveOpportunityStage", request_id,
       [&](sql::Connection& conn) -> absl::StatusOr<v1::Opportunity> {
@@ -447,7 +447,7 @@ absl::StatusOr<v1::ListStageChangesResponse> OpportunityStore::ListStageChanges(
 
 absl::StatusOr<v1::Objection> OpportunityStore::AddObjection(
     int64_t opportunity_id, const std::string& text, const Caller& caller, const std::string& actor,
-    const std::string& request_id, absl::Time now) {
+    const common::RequestKey& request_id, absl::Time now) {
   return common::IdempotentTransaction<v1::Objection>(
       *pool_, "AddObjection", request_id,
       [&](sql::Connection& conn) -> absl::StatusOr<v1::Objection> {
@@ -470,11 +470,9 @@ absl::StatusOr<v1::Objection> OpportunityStore::AddObjection(
       });
 }
 
-absl::StatusOr<v1::Objection> OpportunityStore::ResolveObjection(int64_t objection_id,
-                                                                 const std::string& resolution,
-                                                                 const Caller& caller,
-                                                                 const std::string& request_id,
-                                                                 absl::Time now) {
+absl::StatusOr<v1::Objection> OpportunityStore::ResolveObjection(
+    int64_t objection_id, const std::string& resolution, const Caller& caller,
+    const common::RequestKey& request_id, absl::Time now) {
   return common::IdempotentTransaction<v1::Objection>(
       *pool_, "ResolveObjection", request_id,
       [&](sql::Connection& conn) -> absl::StatusOr<v1::Objection> {
@@ -531,9 +529,10 @@ absl::StatusOr<v1::ListObjectionsResponse> OpportunityStore::ListObjections(
 
 absl::StatusOr<v1::Opportunity> OpportunityStore::Close(const v1::CloseOpportunityRequest& req,
                                                         const Caller& caller,
-                                                        const std::string& actor, absl::Time now) {
+                                                        const std::string& actor, absl::Time now,
+                                                        const common::RequestKey& key) {
   absl::StatusOr<v1::Opportunity> closed = common::IdempotentTransaction<v1::Opportunity>(
-      *pool_, "CloseOpportunity", req.request_id(),
+      *pool_, "CloseOpportunity", key,
       [&](sql::Connection& conn) -> absl::StatusOr<v1::Opportunity> {
         ASSIGN_OR_RETURN(v1::Opportunity o, ReadOpportunity(conn, req.opportunity_id(), true));
         RETURN_IF_ERROR(common::CheckEtag(req.etag(), o.etag(), "etag", "opportunity"));
@@ -565,7 +564,7 @@ absl::StatusOr<v1::Opportunity> OpportunityStore::Close(const v1::CloseOpportuni
 
 absl::StatusOr<v1::Activity> OpportunityStore::LogActivity(const v1::Activity& in,
                                                            const Caller& caller,
-                                                           const std::string& request_id,
+                                                           const common::RequestKey& request_id,
                                                            absl::Time now) {
   return common::IdempotentTransaction<v1::Activity>(
       *pool_, "LogActivity", request_id,

@@ -13,6 +13,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "common/mysql/pool.h"
+#include "common/request_key.h"
 #include "funnel/sales/v1/sales_service.pb.h"
 #include "sales_service/pipeline.h"
 
@@ -32,38 +33,40 @@ class OpportunityStore final {
       : pool_(pool), wake_(std::move(wake)) {}
 
   absl::StatusOr<v1::Opportunity> Create(const v1::Opportunity& opportunity, const Caller& caller,
-                                         const std::string& actor, const std::string& request_id,
-                                         absl::Time now);
+                                         const std::string& actor,
+                                         const common::RequestKey& request_id, absl::Time now);
   absl::StatusOr<v1::Opportunity> Get(int64_t opportunity_id);
   absl::StatusOr<v1::ListOpportunitiesResponse> List(const OpportunityFilter& filter, int page_size,
                                                      const std::string& page_token);
   absl::StatusOr<v1::Opportunity> Update(const v1::Opportunity& opportunity,
                                          const std::vector<std::string>& paths,
-                                         const Caller& caller, const std::string& request_id,
+                                         const Caller& caller, const common::RequestKey& request_id,
                                          absl::Time now);
   absl::StatusOr<v1::Opportunity> MoveStage(int64_t opportunity_id, v1::Stage stage,
                                             const std::string& etag, const Caller& caller,
-                                            const std::string& actor, const std::string& request_id,
-                                            absl::Time now);
+                                            const std::string& actor,
+                                            const common::RequestKey& request_id, absl::Time now);
   absl::StatusOr<v1::ListStageChangesResponse> ListStageChanges(int64_t opportunity_id,
                                                                 int page_size,
                                                                 const std::string& page_token);
   absl::StatusOr<v1::Objection> AddObjection(int64_t opportunity_id, const std::string& text,
                                              const Caller& caller, const std::string& actor,
-                                             const std::string& request_id, absl::Time now);
+                                             const common::RequestKey& request_id, absl::Time now);
   absl::StatusOr<v1::Objection> ResolveObjection(int64_t objection_id,
                                                  const std::string& resolution,
                                                  const Caller& caller,
-                                                 const std::string& request_id, absl::Time now);
+                                                 const common::RequestKey& request_id,
+                                                 absl::Time now);
   absl::StatusOr<v1::ListObjectionsResponse> ListObjections(int64_t opportunity_id, int page_size,
                                                             const std::string& page_token);
+  // `key`: the request's idempotency key (common::KeyOf); none when empty.
   absl::StatusOr<v1::Opportunity> Close(const v1::CloseOpportunityRequest& request,
                                         const Caller& caller, const std::string& actor,
-                                        absl::Time now);
+                                        absl::Time now, const common::RequestKey& key = {});
 
   // `activity` is validated. The first activity on a handoff stops its SLA clock.
   absl::StatusOr<v1::Activity> LogActivity(const v1::Activity& activity, const Caller& caller,
-                                           const std::string& request_id, absl::Time now);
+                                           const common::RequestKey& request_id, absl::Time now);
   absl::StatusOr<v1::ListActivitiesResponse> ListActivities(const v1::ListActivitiesRequest& filter,
                                                             int page_size);
 

@@ -76,7 +76,7 @@ void AppendRepScope(absl::string_view column, int64_t rep_id, int64_t manager_re
 }  // namespace
 
 absl::StatusOr<v1::Quota> ReportStore::SetQuota(const v1::Quota& quota, const Caller& caller,
-                                                const std::string& request_id) {
+                                                const common::RequestKey& request_id) {
   return common::IdempotentTransaction<v1::Quota>(
       *pool_, "SetQuota", request_id, [&](sql::Connection& conn) -> absl::StatusOr<v1::Quota> {
         ASSIGN_OR_RETURN(v1::Rep rep, ReadRep(conn, quota.rep_id(), "quota.rep_id"));

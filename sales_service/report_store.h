@@ -11,6 +11,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "common/mysql/pool.h"
+#include "common/request_key.h"
 #include "funnel/sales/v1/sales_service.pb.h"
 #include "sales_service/pipeline.h"
 
@@ -22,7 +23,7 @@ class ReportStore final {
 
   // `quota` is validated. NOT_FOUND for an unknown rep.
   absl::StatusOr<v1::Quota> SetQuota(const v1::Quota& quota, const Caller& caller,
-                                     const std::string& request_id);
+                                     const common::RequestKey& request_id);
   // NOT_FOUND for an unknown rep; PERMISSION_DENIED unless `caller` may see the
   // rep's figures (CheckCanSeeRep).
   absl::StatusOr<v1::RepPerformance> RepPerformance(int64_t rep_id, const std::string& quarter_text,

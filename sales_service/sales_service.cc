@@ -61,7 +61,7 @@ Status SalesServiceImpl::CreateRep(Ctx* ctx, const v1::CreateRepRequest* req, v1
   RETURN_IF_ERROR_GRPC(RequireEnum(rep.role(), v1::RepRole_IsValid, "rep.role", false));
   RETURN_IF_ERROR_GRPC(RequireNonNegativeId(rep.manager_rep_id(), "rep.manager_rep_id"));
   RETURN_IF_ERROR_GRPC(CheckCanCreateRep(CallerOf(*ctx), rep));
-  ASSIGN_OR_RETURN_GRPC(*resp, directory_->CreateRep(rep, req->request_id()));
+  ASSIGN_OR_RETURN_GRPC(*resp, directory_->CreateRep(rep, common::KeyOf(*ctx, *req)));
   return Status::OK;
 }
 
@@ -107,7 +107,7 @@ Status SalesServiceImpl::AssignHandoff(Ctx* ctx, const v1::AssignHandoffRequest*
   RETURN_IF_ERROR_GRPC(handoff::RequireUuid(req->handoff_id(), "handoff_id"));
   RETURN_IF_ERROR_GRPC(RequirePositiveId(req->rep_id(), "rep_id"));
   ASSIGN_OR_RETURN_GRPC(*resp, inbox_->Assign(req->handoff_id(), req->rep_id(), CallerOf(*ctx),
-                                              req->request_id(), absl::Now()));
+                                              common::KeyOf(*ctx, *req), absl::Now()));
   return Status::OK;
 }
 
@@ -117,7 +117,7 @@ Status SalesServiceImpl::AcceptHandoff(Ctx* ctx, const v1::AcceptHandoffRequest*
   RETURN_IF_ERROR_GRPC(handoff::RequireUuid(req->handoff_id(), "handoff_id"));
   ASSIGN_OR_RETURN_GRPC(
       *resp, inbox_->Accept(req->handoff_id(), CallerOf(*ctx), common::PrincipalOf(*ctx).id,
-                            req->request_id(), absl::Now()));
+                            common::KeyOf(*ctx, *req), absl::Now()));
   return Status::OK;
 }
 
@@ -128,8 +128,9 @@ Status SalesServiceImpl::RejectHandoff(Ctx* ctx, const v1::RejectHandoffRequest*
   RETURN_IF_ERROR_GRPC(
       RequireEnum(req->reason(), handoff::v1::RejectionReason_IsValid, "reason", false));
   RETURN_IF_ERROR_GRPC(RequireText(req->note(), "note", 2000, false));
-  ASSIGN_OR_RETURN_GRPC(*resp, inbox_->Reject(req->handoff_id(), req->reason(), req->note(),
-                                              CallerOf(*ctx), req->request_id(), absl::Now()));
+  ASSIGN_OR_RETURN_GRPC(
+      *resp, inbox_->Reject(req->handoff_id(), req->reason(), req->note(), CallerOf(*ctx),
+                            common::KeyOf(*ctx, *req), absl::Now()));
   return Status::OK;
 }
 
@@ -144,7 +145,7 @@ Status SalesServiceImpl::CreateAccount(Ctx* ctx, const v1::CreateAccountRequest*
   if (a.company_size() < 0) {
     return ToGrpcStatus(absl::InvalidArgumentError("account.company_size: must not be negative"));
   }
-  ASSIGN_OR_RETURN_GRPC(*resp, directory_->CreateAccount(a, req->request_id()));
+  ASSIGN_OR_RETURN_GRPC(*resp, directory_->CreateAccount(a, common::KeyOf(*ctx, *req)));
   return Status::OK;
 }
 
@@ -174,7 +175,7 @@ Status SalesServiceImpl::CreateContact(Ctx* ctx, const v1::CreateContactRequest*
   RETURN_IF_ERROR_GRPC(RequireText(c.last_name(), "contact.last_name", 200, false));
   RETURN_IF_ERROR_GRPC(RequireText(c.title(), "contact.title", 200, false));
   RETURN_IF_ERROR_GRPC(RequireText(c.phone(), "contact.phone", 64, false));
-  ASSIGN_OR_RETURN_GRPC(*resp, directory_->CreateContact(c, req->request_id()));
+  ASSIGN_OR_RETURN_GRPC(*resp, directory_->CreateContact(c, common::KeyOf(*ctx, *req)));
   return Status::OK;
 }
 
@@ -218,7 +219,7 @@ Status SalesServiceImpl::CreateOpportunity(Ctx* ctx, const v1::CreateOpportunity
   }
   ASSIGN_OR_RETURN_GRPC(*resp,
                         opportunities_->Create(o, CallerOf(*ctx), common::PrincipalOf(*ctx).id,
-                                               req->request_id(), absl::Now()));
+                                               common::KeyOf(*ctx, *req), absl::Now()));
   return Status::OK;
 }
 
@@ -270,8 +271,8 @@ Status SalesServiceImpl::UpdateOpportunity(Ctx* ctx, const v1::UpdateOpportunity
     if (p == "owner_rep_id")
       RETURN_IF_ERROR_GRPC(RequirePositiveId(o.owner_rep_id(), "opportunity.owner_rep_id"));
   }
-  ASSIGN_OR_RETURN_GRPC(
-      *resp, opportunities_->Update(o, paths, CallerOf(*ctx), req->request_id(), absl::Now()));
+  ASSIGN_OR_RETURN_GRPC(*resp, opportunities_->Update(o, paths, CallerOf(*ctx),
+                                                      common::KeyOf(*ctx, *req), absl::Now()));
   return Status::OK;
 }
 
@@ -280,9 +281,10 @@ Status SalesServiceImpl::MoveOpportunityStage(Ctx* ctx, const v1::MoveOpportunit
   RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
   RETURN_IF_ERROR_GRPC(RequirePositiveId(req->opportunity_id(), "opportunity_id"));
   RETURN_IF_ERROR_GRPC(RequireEnum(req->stage(), v1::Stage_IsValid, "stage", false));
-  ASSIGN_OR_RETURN_GRPC(*resp, opportunities_->MoveStage(
-                                   req->opportunity_id(), req->stage(), req->etag(), CallerOf(*ctx),
-                                   common::PrincipalOf(*ctx).id, req->request_id(), absl::Now()));
+  ASSIGN_OR_RETURN_GRPC(*resp,
+                        opportunities_->MoveStage(req->opportunity_id(), req->stage(), req->etag(),
+                                                  CallerOf(*ctx), common::PrincipalOf(*ctx).id,
+                                                  common::KeyOf(*ctx, *req), absl::Now()));
   return Status::OK;
 }
 
@@ -301,9 +303,10 @@ Status SalesServiceImpl::AddObjection(Ctx* ctx, const v1::AddObjectionRequest* r
   RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
   RETURN_IF_ERROR_GRPC(RequirePositiveId(req->opportunity_id(), "opportunity_id"));
   RETURN_IF_ERROR_GRPC(RequireText(req->text(), "text", 2000, true));
-  ASSIGN_OR_RETURN_GRPC(*resp, opportunities_->AddObjection(
-                                   req->opportunity_id(), req->text(), CallerOf(*ctx),
-                                   common::PrincipalOf(*ctx).id, req->request_id(), absl::Now()));
+  ASSIGN_OR_RETURN_GRPC(
+      *resp, opportunities_->AddObjection(req->opportunity_id(), req->text(), CallerOf(*ctx),
+                                          common::PrincipalOf(*ctx).id, common::KeyOf(*ctx, *req),
+                                          absl::Now()));
   return Status::OK;
 }
 
@@ -312,9 +315,9 @@ Status SalesServiceImpl::ResolveObjection(Ctx* ctx, const v1::ResolveObjectionRe
   RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
   RETURN_IF_ERROR_GRPC(RequirePositiveId(req->objection_id(), "objection_id"));
   RETURN_IF_ERROR_GRPC(RequireText(req->resolution(), "resolution", 2000, true));
-  ASSIGN_OR_RETURN_GRPC(
-      *resp, opportunities_->ResolveObjection(req->objection_id(), req->resolution(),
-                                              CallerOf(*ctx), req->request_id(), absl::Now()));
+  ASSIGN_OR_RETURN_GRPC(*resp, opportunities_->ResolveObjection(
+                                   req->objection_id(), req->resolution(), CallerOf(*ctx),
+                                   common::KeyOf(*ctx, *req), absl::Now()));
   return Status::OK;
 }
 
@@ -345,8 +348,9 @@ Status SalesServiceImpl::CloseOpportunity(Ctx* ctx, const v1::CloseOpportunityRe
         RequireEnum(req->loss_reason(), handoff::v1::LossReason_IsValid, "loss_reason", false));
     RETURN_IF_ERROR_GRPC(RequireText(req->loss_note(), "loss_note", 2000, false));
   }
-  ASSIGN_OR_RETURN_GRPC(*resp, opportunities_->Close(*req, CallerOf(*ctx),
-                                                     common::PrincipalOf(*ctx).id, absl::Now()));
+  ASSIGN_OR_RETURN_GRPC(
+      *resp, opportunities_->Close(*req, CallerOf(*ctx), common::PrincipalOf(*ctx).id, absl::Now(),
+                                   common::KeyOf(*ctx, *req)));
   return Status::OK;
 }
 
@@ -369,8 +373,8 @@ Status SalesServiceImpl::LogActivity(Ctx* ctx, const v1::LogActivityRequest* req
   }
   RETURN_IF_ERROR_GRPC(RequireText(a.outcome(), "activity.outcome", 2000, false));
   RETURN_IF_ERROR_GRPC(RequireText(a.notes(), "activity.notes", 60000, false));
-  ASSIGN_OR_RETURN_GRPC(
-      *resp, opportunities_->LogActivity(a, CallerOf(*ctx), req->request_id(), absl::Now()));
+  ASSIGN_OR_RETURN_GRPC(*resp, opportunities_->LogActivity(a, CallerOf(*ctx),
+                                                           common::KeyOf(*ctx, *req), absl::Now()));
   return Status::OK;
 }
 
@@ -394,7 +398,7 @@ Status SalesServiceImpl::SetQuota(Ctx* ctx, const v1::SetQuotaRequest* req, v1::
   if (q.call_target() < 0 || q.meeting_target() < 0) {
     return ToGrpcStatus(absl::InvalidArgumentError("quota: activity targets must not be negative"));
   }
-  ASSIGN_OR_RETURN_GRPC(*resp, reports_->SetQuota(q, CallerOf(*ctx), req->request_id()));
+  ASSIGN_OR_RETURN_GRPC(*resp, reports_->SetQuota(q, CallerOf(*ctx), common::KeyOf(*ctx, *req)));
   return Status::OK;
 }
 

@@ -17,12 +17,15 @@ namespace {
 
 // INSERT IGNORE takes the key's row lock, so a concurrent first call makes this one
 // wait; afterwards the row is ours (affected rows 1) or someone else's (0).
-constexpr absl::string_view kClaim =
-    "INSERT IGNORE INTO idempotency_keys (method, request_id) VALUES (?, ?)";
-constexpr absl::string_view kLoad =
-    "SELECT response FROM idempotency_keys WHERE method = ? AND request_id = ?";
-constexpr absl::string_view kSave =
-    "UPDATE idempotency_keys SET response = ? WHERE method = ? AND request_id = ?";
+constexpr absl::string_view kClaim = R"sql(
+  INSERT IGNORE INTO idempotency_keys (principal, method, request_id, fingerprint)
+  VALUES (?, ?, ?, ?))sql";
+constexpr absl::string_view kLoad = R"sql(
+  SELECT fingerprint, response FROM idempotency_keys
+  WHERE principal = ? AND method = ? AND request_id = ?)sql";
+constexpr absl::string_view kSave = R"sql(
+  UPDATE idempotency_keys SET response = ?
+  WHERE principal = ? AND method = ? AND request_id = ?)sql";
 constexpr absl::string_view kPurge =
     "DELETE FROM idempotency_keys WHERE created_at < FROM_UNIXTIME(?) LIMIT ?";
 
@@ -47,27 +50,55 @@ absl::Status ValidateRequestId(absl::string_view request_id) {
   return absl::OkStatus();
 }
 
-std::optional<std::string> ClaimRequestId(sql::Connection& conn, absl::string_view method,
-                                          absl::string_view request_id) {
-  auto claim = Prepare(conn, kClaim);
-  claim->setString(1, std::string(method));
-  claim->setString(2, std::string(request_id));
-  if (claim->executeUpdate() == 1) return std::nullopt;
-  auto load = Prepare(conn, kLoad);
-  load->setString(1, std::string(method));
-  load->setString(2, std::string(request_id));
-  std::unique_ptr<sql::ResultSet> rs(load->executeQuery());
-  if (!rs->next()) return std::nullopt;
-  return std::string(rs->getString(1));
+absl::Status RequestIdReused(absl::string_view method, const RequestKey& key) {
+  return absl::InvalidArgumentError(absl::StrCat(
+      "request_id: '", key.request_id, "' was already used for a different ", method,
+      " request; a retry must repeat the request exactly, a new request needs a new id"));
 }
 
-void SaveRequestResponse(sql::Connection& conn, absl::string_view method,
-                         absl::string_view request_id, const std::string& response) {
+absl::StatusOr<std::optional<std::string>> FindRequestResponse(sql::Connection& conn,
+                                                               absl::string_view method,
+                                                               const RequestKey& key) {
+  auto load = Prepare(conn, kLoad);
+  load->setString(1, key.principal);
+  load->setString(2, std::string(method));
+  load->setString(3, key.request_id);
+  std::unique_ptr<sql::ResultSet> rs(load->executeQuery());
+  if (!rs->next() || rs->isNull(2)) return std::optional<std::string>();
+  const std::string fingerprint = rs->getString(1);
+  if (!fingerprint.empty() && !key.fingerprint.empty() && fingerprint != key.fingerprint) {
+    return RequestIdReused(method, key);
+  }
+  return std::optional<std::string>(std::string(rs->getString(2)));
+}
+
+absl::StatusOr<std::optional<std::string>> ClaimRequestId(sql::Connection& conn,
+                                                          absl::string_view method,
+                                                          const RequestKey& key) {
+  auto claim = Prepare(conn, kClaim);
+  claim->setString(1, key.principal);
+  claim->setString(2, std::string(method));
+  claim->setString(3, key.request_id);
+  claim->setString(4, key.fingerprint);
+  if (claim->executeUpdate() == 1) return std::optional<std::string>();
+  absl::StatusOr<std::optional<std::string>> stored = FindRequestResponse(conn, method, key);
+  // A first call commits its key and response together, so a key without a response
+  // was claimed earlier in this same transaction (a batch holding one id twice).
+  if (stored.ok() && !*stored) {
+    return absl::AbortedError(
+        absl::StrCat("request_id: '", key.request_id, "' is in use by a call still running"));
+  }
+  return stored;
+}
+
+void SaveRequestResponse(sql::Connection& conn, absl::string_view method, const RequestKey& key,
+                         const std::string& response) {
   auto save = Prepare(conn, kSave);
   std::istringstream blob(response);
   save->setBlob(1, &blob);
-  save->setString(2, std::string(method));
-  save->setString(3, std::string(request_id));
+  save->setString(2, key.principal);
+  save->setString(3, std::string(method));
+  save->setString(4, key.request_id);
   save->executeUpdate();
 }
 

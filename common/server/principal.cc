@@ -19,4 +19,14 @@ Principal PrincipalOf(const grpc::ServerContextBase& context) {
   return p;
 }
 
+RequestKey KeyOf(const grpc::ServerContextBase& context, const google::protobuf::Message& request) {
+  RequestKey key;
+  if (const auto* field = request.GetDescriptor()->FindFieldByName("request_id")) {
+    key.request_id = request.GetReflection()->GetString(request, field);
+  }
+  key.principal = CallerId(context);
+  key.fingerprint = RequestFingerprint(request);
+  return key;
+}
+
 }  // namespace funnel::common

@@ -8,6 +8,8 @@
 #include <cstdint>
 #include <string>
 
+#include "common/request_key.h"
+
 namespace funnel::common {
 
 inline constexpr char kRoleHeader[] = "x-funnel-role";
@@ -25,5 +27,9 @@ struct Principal {
 };
 
 Principal PrincipalOf(const grpc::ServerContextBase& context);
+
+// The idempotency key of `request` (its request_id field) as `context`'s caller sent
+// it: scoped to the caller's principal, with the request's fingerprint.
+RequestKey KeyOf(const grpc::ServerContextBase& context, const google::protobuf::Message& request);
 
 }  // namespace funnel::common

@@ -236,6 +236,32 @@ TEST_F(MarketingServiceTest, ImportLeadsReportsBadRowsAndKeepsTheRest) {
   EXPECT_EQ(db_.QueryInt("SELECT COUNT(*) FROM leads"), 2);
 }
 
+// Rows sharing a request_id are one request: the first is applied, a repeat of the
+// same row is answered as the first (replayed), a different row reusing the id is
+// refused. (The summary once said created: 2 while one lead was stored.)
+TEST_F(MarketingServiceTest, ImportRowsSharingARequestIdAreAppliedOnce) {
+  grpc::ClientContext ctx;
+  v1::ImportLeadsResponse summary;
+  auto writer = stub_->ImportLeads(&ctx, &summary);
+  for (const char* company : {"Dup Inc", "Dup Inc", "Other Inc"}) {
+    v1::CaptureLeadRequest row = Capture("dup@example.com");
+    row.mutable_contact()->set_company(company);
+    row.set_request_id("row-1");
+    ASSERT_TRUE(writer->Write(row));
+  }
+  writer->WritesDone();
+  grpc::Status status = writer->Finish();
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(summary.created(), 1);
+  EXPECT_EQ(summary.merged(), 0);
+  EXPECT_EQ(summary.replayed(), 1);
+  EXPECT_EQ(summary.rejected(), 1);
+  ASSERT_EQ(summary.errors_size(), 1);
+  EXPECT_EQ(summary.errors(0).row(), 3);
+  EXPECT_THAT(summary.errors(0).reason(), HasSubstr("request_id"));
+  EXPECT_EQ(db_.QueryInt("SELECT COUNT(*) FROM leads"), 1);
+}
+
 // However many rows are bad, the answer fits a message: the first 1,000 rejected
 // rows are listed in row order, the rest counted (with 105,000 bad rows the list
 // alone passed gRPC's 4 MB and the caller could not learn what committed).

@@ -319,5 +319,76 @@ TEST_F(SalesServiceTest, ARepCannotCreateRepsOrSetQuotas) {
   EXPECT_EQ(stub_->SetQuota(&c2, quota, &q).error_code(), grpc::StatusCode::PERMISSION_DENIED);
 }
 
+// Request ids are the caller's own (AIP-155, Stripe's semantics): byte-exact, per
+// principal and method, and a reuse for a different request is refused.
+TEST_F(SalesServiceTest, ARequestIdIsTheCallersOwnByteForByteAndForOneRequest) {
+  auto create_account = [&](const std::string& principal, const std::string& request_id,
+                            const std::string& name, v1::Account* out) {
+    grpc::ClientContext ctx;
+    ctx.AddMetadata(common::kPrincipalIdHeader, principal);
+    ctx.AddMetadata(common::kRoleHeader, "ADMIN");
+    v1::CreateAccountRequest r;
+    r.mutable_account()->set_name(name);
+    r.set_request_id(request_id);
+    return stub_->CreateAccount(&ctx, r, out);
+  };
+  v1::Account first;
+  ASSERT_TRUE(create_account("admin-a", "dev-acct-1", "Acme", &first).ok());
+  // Case, a trailing space, an accent: other ids, other accounts.
+  int n = 0;
+  for (const char* id : {"DEV-ACCT-1", "dev-acct-1 ", "dév-acct-1"}) {
+    v1::Account other;
+    const grpc::Status s = create_account("admin-a", id, absl::StrCat("Acme ", ++n), &other);
+    ASSERT_TRUE(s.ok()) << id << ": " << s.error_message();
+    EXPECT_NE(other.account_id(), first.account_id()) << id;
+  }
+  // The same id from another caller is that caller's own.
+  v1::Account theirs;
+  ASSERT_TRUE(create_account("admin-b", "dev-acct-1", "Globex", &theirs).ok());
+  EXPECT_NE(theirs.account_id(), first.account_id());
+  EXPECT_EQ(theirs.name(), "Globex");
+  // A retry replays; the same id with another body is refused and changes nothing.
+  v1::Account replay;
+  ASSERT_TRUE(create_account("admin-a", "dev-acct-1", "Acme", &replay).ok());
+  EXPECT_EQ(replay.account_id(), first.account_id());
+  v1::Account refused;
+  const grpc::Status s = create_account("admin-a", "dev-acct-1", "Initech", &refused);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(s.error_message(), HasSubstr("request_id: 'dev-acct-1' was already used"));
+  EXPECT_EQ(db_.QueryInt("SELECT COUNT(*) FROM accounts WHERE name = 'Initech'"), 0);
+  EXPECT_EQ(db_.QueryInt("SELECT COUNT(*) FROM accounts"), 5);
+}
+
+// A rep reusing a manager's request id does not get the manager's answer back.
+TEST_F(SalesServiceTest, ARepReusingAManagersRequestIdRunsAsThemselves) {
+  const int64_t boss = Rep("chief", v1::REP_ROLE_MANAGER);
+  const int64_t rep = Rep("rex", v1::REP_ROLE_REP);  // not in the chief's team
+  auto account = directory_.CreateAccount(
+      [] {
+        v1::Account a;
+        a.set_name("Hooli");
+        return a;
+      }(),
+      "");
+  ASSERT_TRUE(account.ok());
+  auto open = [&](const char* role, int64_t as, v1::Opportunity* o) {
+    grpc::ClientContext ctx;
+    As(&ctx, role, as);
+    v1::CreateOpportunityRequest r;
+    r.mutable_opportunity()->set_name("Hooli renewal");
+    r.mutable_opportunity()->set_account_id(account->account_id());
+    r.mutable_opportunity()->set_source(v1::SOURCE_SALES_PROSPECTING);
+    r.mutable_opportunity()->set_owner_rep_id(boss);
+    r.set_request_id("opp-1");
+    return stub_->CreateOpportunity(&ctx, r, o);
+  };
+  v1::Opportunity managers;
+  ASSERT_TRUE(open("SALES_MANAGER", boss, &managers).ok());
+  v1::Opportunity reps;
+  // The rep's own call: the row rules deny an opportunity owned by someone else.
+  EXPECT_EQ(open("SALES_REP", rep, &reps).error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(reps.opportunity_id(), 0);
+}
+
 }  // namespace
 }  // namespace funnel::sales

@@ -218,11 +218,11 @@ TEST_F(SalesStoreTest, ClosingAMarketingDealQueuesTheOutcomeOnce) {
   close.mutable_amount()->set_currency_code("USD");
   close.mutable_amount()->set_amount_minor(1'250'000);
   close.set_request_id("close-1");
-  auto won = opportunities_.Close(close, {"SALES_REP", rep}, "carol", absl::Now());
+  auto won = opportunities_.Close(close, {"SALES_REP", rep}, "carol", absl::Now(), "close-1");
   ASSERT_THAT(won, IsOk());
   EXPECT_EQ(won->stage(), v1::STAGE_CLOSED_WON);
   EXPECT_EQ(won->probability(), 100);
-  ASSERT_THAT(opportunities_.Close(close, {"SALES_REP", rep}, "carol", absl::Now()),
+  ASSERT_THAT(opportunities_.Close(close, {"SALES_REP", rep}, "carol", absl::Now(), "close-1"),
               IsOk());  // replay
   close.set_request_id("");
   EXPECT_THAT(opportunities_.Close(close, {"SALES_REP", rep}, "carol", absl::Now()),

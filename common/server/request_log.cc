@@ -1,6 +1,7 @@
 #include "common/server/request_log.h"
 
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/log.h"
 #include "common/request_id.h"
@@ -19,7 +20,10 @@ class RequestLogInterceptor final : public grpc::experimental::Interceptor {
         // so that thread's log lines can carry the call's request id.
         blocking_(dynamic_cast<grpc::ServerContext*>(info->server_context()) != nullptr),
         quiet_(info->method() != nullptr &&
-               absl::StartsWith(info->method(), "/grpc.health.v1.Health/")) {}
+               absl::StartsWith(info->method(), "/grpc.health.v1.Health/")),
+        single_request_(info->type() == grpc::experimental::ServerRpcInfo::Type::UNARY ||
+                        info->type() == grpc::experimental::ServerRpcInfo::Type::SERVER_STREAMING) {
+  }
 
   void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
     using grpc::experimental::InterceptionHookPoints;
@@ -27,8 +31,24 @@ class RequestLogInterceptor final : public grpc::experimental::Interceptor {
       TakeRequestId(methods->GetRecvInitialMetadata());
       if (blocking_) SetCurrentRequestId(request_id_);
     }
+    // gRPC answers a request it cannot parse with INTERNAL and no message (the
+    // callback API with UNIMPLEMENTED): the caller sent bad bytes, so say that. Only
+    // for single-request calls, where no message means the one request failed to
+    // parse (in a stream it also means the stream ended).
+    if (single_request_ &&
+        methods->QueryInterceptionHookPoint(InterceptionHookPoints::POST_RECV_MESSAGE) &&
+        methods->GetRecvMessage() == nullptr) {
+      malformed_ = true;
+    }
     if (methods->QueryInterceptionHookPoint(InterceptionHookPoints::PRE_SEND_STATUS)) {
-      const grpc::Status status = methods->GetSendStatus();
+      grpc::Status status = methods->GetSendStatus();
+      if (malformed_ && !status.ok()) {
+        status = grpc::Status(
+            grpc::StatusCode::INVALID_ARGUMENT,
+            absl::StrCat("request: malformed: the bytes are not a valid request message for ",
+                         info_->method() ? info_->method() : "this method"));
+        methods->ModifySendStatus(status);
+      }
       const char* level = quiet_ ? "debug" : "info";
       if (LogEnabled(level)) {
         grpc::ServerContextBase* ctx = info_->server_context();
@@ -69,6 +89,8 @@ class RequestLogInterceptor final : public grpc::experimental::Interceptor {
   const absl::Time start_;
   const bool blocking_;
   const bool quiet_;
+  const bool single_request_;
+  bool malformed_ = false;
   std::string request_id_;
 };
 

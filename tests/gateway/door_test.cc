@@ -287,6 +287,22 @@ TEST(DoorTest, TheAuditLineNamesTheVerifiedCallerAndOneRequestIdFollowsTheCall) 
   EXPECT_THAT(LinesWith(stack.marketing().Log(), {"grpc.health.v1.Health"}), ::testing::IsEmpty());
 }
 
+// Bad bytes through the door: the gateway's own views and the forwarded services
+// answer INVALID_ARGUMENT "request: malformed" (the views said UNIMPLEMENTED).
+TEST(DoorTest, MalformedRequestBytesAreInvalidArgumentEverywhere) {
+  FunnelStack stack("door_malformed");
+  const std::string truncated("\x08\xff", 2);
+  for (const auto& [key, method] : std::vector<std::pair<std::string, std::string>>{
+           {"REVENUE_OPS", "/funnel.gateway.v1.FunnelService/GetFunnelReport"},
+           {"REVENUE_OPS", "/funnel.gateway.v1.FunnelService/GetLeadJourney"},
+           {"MARKETING", "/funnel.marketing.v1.MarketingService/GetLead"},
+           {"ADMIN", "/funnel.sales.v1.SalesService/GetRep"}}) {
+    const grpc::Status s = CallRaw(stack.GatewayChannel(stack.Key(key)), method, truncated);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << method;
+    EXPECT_THAT(s.error_message(), HasSubstr("request: malformed")) << method;
+  }
+}
+
 TEST(DoorTest, StalledImportStreamsHoldNoThreads) {
   FunnelStack stack("door_stall");
   auto stub =

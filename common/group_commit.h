@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "absl/synchronization/mutex.h"
+#include "common/call_deadline.h"
 
 namespace funnel::common {
 
@@ -70,7 +71,12 @@ class GroupCommit final {
     items.reserve(batch.size());
     for (auto& slot : batch) items.push_back(slot->item);
     mu_.Unlock();
-    std::vector<Result> results = write_(items);
+    // The batch is everyone's: the leader's own call deadline must not bound it.
+    std::vector<Result> results;
+    {
+      const CallDeadlineScope no_deadline(absl::InfiniteFuture());
+      results = write_(items);
+    }
     mu_.Lock();
     for (size_t i = 0; i < batch.size(); ++i) batch[i]->result = std::move(results.at(i));
     leading_ = false;

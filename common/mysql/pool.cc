@@ -8,6 +8,7 @@
 #include <random>
 
 #include "absl/strings/str_cat.h"
+#include "common/call_deadline.h"
 #include "common/mysql/sql_error.h"
 
 namespace funnel::common {
@@ -63,7 +64,8 @@ absl::StatusOr<std::unique_ptr<sql::Connection>> ConnectionPool::Connect() {
 }
 
 absl::StatusOr<PooledConnection> ConnectionPool::Acquire() {
-  const absl::Time deadline = absl::Now() + options_.acquire_timeout;
+  const absl::Time call_deadline = CurrentCallDeadline();
+  const absl::Time deadline = std::min(absl::Now() + options_.acquire_timeout, call_deadline);
   while (true) {
     PoolSession session;
     absl::Time idle_since;
@@ -74,6 +76,10 @@ absl::StatusOr<PooledConnection> ConnectionPool::Acquire() {
         return !idle_.empty() || open_ < options_.pool_size;
       };
       if (!mu_.AwaitWithDeadline(absl::Condition(&available), deadline)) {
+        if (deadline == call_deadline) {
+          return absl::DeadlineExceededError(
+              "the call's deadline passed while waiting for a database connection");
+        }
         return absl::UnavailableError(absl::StrCat("database connection pool exhausted: all ",
                                                    options_.pool_size, " connections busy for ",
                                                    absl::FormatDuration(options_.acquire_timeout)));
@@ -136,12 +142,32 @@ void ConnectionPool::Return(PoolSession session, bool discard) {
   }
 }
 
+namespace {
+
+// MariaDB's max_statement_time for the session: the seconds left until `deadline`
+// (rounded up, at least 1), or none. Set only when it changes, as a session
+// variable outlives the call.
+void BoundStatements(sql::Statement& st, int64_t& current_s, absl::Time deadline) {
+  int64_t want_s = 0;
+  if (deadline != absl::InfiniteFuture()) {
+    want_s = std::max<int64_t>(
+        1, absl::ToInt64Seconds(absl::Ceil(deadline - absl::Now(), absl::Seconds(1))));
+  }
+  if (want_s == current_s) return;
+  st.execute(absl::StrCat("SET SESSION max_statement_time = ", want_s));
+  current_s = want_s;
+}
+
+}  // namespace
+
 absl::Status ConnectionPool::WithConnection(
     absl::string_view context, const std::function<absl::Status(sql::Connection&)>& fn) {
   absl::StatusOr<PooledConnection> conn = Acquire();
   if (!conn.ok()) return conn.status();
   ScopedStatementCache statements(&**conn, conn->statements());
   try {
+    std::unique_ptr<sql::Statement> bound((*conn)->createStatement());
+    BoundStatements(*bound, conn->statement_limit_s(), CurrentCallDeadline());
     return fn(**conn);
   } catch (const sql::SQLException& e) {
     absl::Status status = StatusFromSqlException(e, context);
@@ -159,14 +185,21 @@ absl::Status ConnectionPool::InTransaction(absl::string_view context,
     if (!conn.ok()) return conn.status();
     ScopedStatementCache statements(&**conn, conn->statements());
     bool retry = false;
+    const absl::Time deadline = CurrentCallDeadline();
     try {
+      std::unique_ptr<sql::Statement> begin((*conn)->createStatement());
+      BoundStatements(*begin, conn->statement_limit_s(), deadline);
       // One round trip to begin (autocommit stays on outside transactions) instead
       // of two SET autocommit statements around every transaction.
-      std::unique_ptr<sql::Statement> begin((*conn)->createStatement());
       // Applies to the next transaction only; the session keeps REPEATABLE READ.
       if (read_committed) begin->execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED");
       begin->execute("START TRANSACTION");
       absl::Status status = fn(**conn);
+      if (status.ok() && absl::Now() > deadline) {
+        // The caller has been told the call failed: it must not have happened.
+        status = absl::DeadlineExceededError(
+            absl::StrCat(context, ": the call's deadline passed; nothing was committed"));
+      }
       if (status.ok()) {
         (*conn)->commit();
       } else {

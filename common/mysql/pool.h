@@ -37,7 +37,7 @@ struct DbOptions {
   absl::Duration acquire_timeout = absl::Seconds(5);
   // Connect timeout and per-statement socket read/write timeouts.
   absl::Duration connect_timeout = absl::Seconds(2);
-  absl::Duration io_timeout = absl::Seconds(30);
+  absl::Duration io_timeout = absl::Seconds(10);
   // A connection idle longer than this is pinged before it is lent again.
   absl::Duration validate_after_idle = absl::Seconds(1);
   // Attempts for a transaction that hits a deadlock or lock-wait timeout.
@@ -50,6 +50,8 @@ class ConnectionPool;
 struct PoolSession {
   std::unique_ptr<sql::Connection> conn;
   std::shared_ptr<StatementCache> statements;
+  // The session's max_statement_time in whole seconds (0: none), as last set.
+  int64_t statement_limit_s = 0;
 };
 
 // A connection on loan from the pool; returns it when destroyed.
@@ -64,6 +66,7 @@ class PooledConnection final {
   // Closes the connection instead of returning it (after a connection error).
   void Discard() { discard_ = true; }
   const std::shared_ptr<StatementCache>& statements() const { return session_.statements; }
+  int64_t& statement_limit_s() { return session_.statement_limit_s; }
 
  private:
   friend class ConnectionPool;
@@ -87,7 +90,8 @@ class ConnectionPool final {
   ConnectionPool& operator=(const ConnectionPool&) = delete;
 
   // Lends a connection. UNAVAILABLE if the server cannot be reached or no
-  // connection frees up within acquire_timeout.
+  // connection frees up within acquire_timeout (DEADLINE_EXCEEDED when the current
+  // call's deadline comes first).
   absl::StatusOr<PooledConnection> Acquire();
 
   // Runs `fn` on a connection in autocommit mode. A sql::SQLException thrown by
@@ -96,12 +100,14 @@ class ConnectionPool final {
                               const std::function<absl::Status(sql::Connection&)>& fn);
 
   // Runs `fn` in one transaction: commits when it returns OK, rolls back when it
-  // returns an error or throws. A deadlock or lock-wait timeout reruns `fn` from the
-  // start (so `fn` must not keep state across attempts), up to
-  // max_transaction_attempts, with a short jittered backoff.
-  // With `read_committed`, the transaction's locking reads take no gap locks (for
-  // work queues claimed with FOR UPDATE SKIP LOCKED, which must not block inserts of
-  // new work while the claim is held).
+  // returns an error or throws. Bounded by the current call's deadline
+  // (call_deadline.h): each statement by MariaDB's max_statement_time, and a
+  // transaction that finishes after the deadline is rolled back, never committed
+  // (DEADLINE_EXCEEDED), so a caller told its call failed never finds it applied. A deadlock or
+  // lock-wait timeout reruns `fn` from the start (so `fn` must not keep state across attempts), up
+  // to max_transaction_attempts, with a short jittered backoff. With `read_committed`, the
+  // transaction's locking reads take no gap locks (for work queues claimed with FOR UPDATE SKIP
+  // LOCKED, which must not block inserts of new work while the claim is held).
   absl::Status InTransaction(absl::string_view context,
                              const std::function<absl::Status(sql::Connection&)>& fn,
                              bool read_committed = false);

@@ -37,6 +37,10 @@ absl::Status StatusFromSqlException(const sql::SQLException& e, absl::string_vie
   if (code == kErDupEntry) {
     return absl::AlreadyExistsError(absl::StrCat(context, ": already exists"));
   }
+  if (code == 1969) {  // ER_STATEMENT_TIMEOUT: max_statement_time, the call's deadline
+    return absl::DeadlineExceededError(
+        absl::StrCat(context, ": the call's deadline passed; the statement was stopped"));
+  }
   if (code == kErLockDeadlock || code == kErLockWaitTimeout) {
     return absl::AbortedError(absl::StrCat(context, ": concurrent change, retry"));
   }

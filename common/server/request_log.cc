@@ -3,6 +3,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/call_deadline.h"
 #include "common/log.h"
 #include "common/request_id.h"
 #include "common/status.h"
@@ -29,7 +30,14 @@ class RequestLogInterceptor final : public grpc::experimental::Interceptor {
     using grpc::experimental::InterceptionHookPoints;
     if (methods->QueryInterceptionHookPoint(InterceptionHookPoints::POST_RECV_INITIAL_METADATA)) {
       TakeRequestId(methods->GetRecvInitialMetadata());
-      if (blocking_) SetCurrentRequestId(request_id_);
+      if (blocking_) {
+        SetCurrentRequestId(request_id_);
+        // No deadline reads as the far future (gRPC's "infinite" time point).
+        const auto deadline = info_->server_context()->deadline();
+        SetCurrentCallDeadline(deadline == std::chrono::system_clock::time_point::max()
+                                   ? absl::InfiniteFuture()
+                                   : absl::FromChrono(deadline));
+      }
     }
     // gRPC answers a request it cannot parse with INTERNAL and no message (the
     // callback API with UNIMPLEMENTED): the caller sent bad bytes, so say that. Only
@@ -61,7 +69,10 @@ class RequestLogInterceptor final : public grpc::experimental::Interceptor {
              {"request_id", request_id_},
              {"peer", ctx != nullptr ? ctx->peer() : ""}});
       }
-      if (blocking_) SetCurrentRequestId("");
+      if (blocking_) {
+        SetCurrentRequestId("");
+        SetCurrentCallDeadline(absl::InfiniteFuture());
+      }
     }
     methods->Proceed();
   }

@@ -9,7 +9,9 @@
 #include <thread>
 
 #include "absl/synchronization/barrier.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
+#include "common/call_deadline.h"
 #include "common/testing/status_matchers.h"
 #include "tests/testing/harness.h"
 
@@ -84,6 +86,66 @@ TEST(ConnectionPoolTest, TransactionCommitsOnOkAndRollsBackOnError) {
               StatusIs(absl::StatusCode::kAlreadyExists));
   EXPECT_EQ(db.QueryInt("SELECT COUNT(*) FROM t"), 1);
   EXPECT_EQ(db.QueryInt("SELECT MAX(id) FROM t"), 1);
+}
+
+// The current call's deadline bounds the database work done for it: a statement
+// outlasting it (waiting for a row lock another transaction holds) is stopped by
+// the server, a transaction finishing after it is rolled back, and a connection
+// serves later calls without the limit.
+TEST(ConnectionPoolTest, TheCallsDeadlineBoundsStatementsAndCommits) {
+  TestDatabase db("pool_deadline");
+  db.Execute("CREATE TABLE t (id INT PRIMARY KEY, v INT NOT NULL)");
+  db.Execute("INSERT INTO t VALUES (1, 0)");
+  DbOptions options = db.options();
+  options.pool_size = 1;  // one connection: its session limit must be reset
+  ConnectionPool pool(options);
+  ConnectionPool other(db.options());
+  absl::Notification locked;
+  std::thread holder([&] {
+    EXPECT_THAT(other.InTransaction("hold the row",
+                                    [&](sql::Connection& conn) {
+                                      Exec(conn, "UPDATE t SET v = 9 WHERE id = 1");
+                                      locked.Notify();
+                                      absl::SleepFor(absl::Seconds(3));
+                                      return absl::FailedPreconditionError("roll back");
+                                    }),
+                StatusIs(absl::StatusCode::kFailedPrecondition));
+  });
+  locked.WaitForNotification();
+  {
+    const CallDeadlineScope deadline(absl::Now() + absl::Seconds(1));
+    const absl::Time start = absl::Now();
+    EXPECT_THAT(pool.InTransaction("wait for the row",
+                                   [](sql::Connection& conn) {
+                                     Exec(conn, "UPDATE t SET v = 1 WHERE id = 1");
+                                     return absl::OkStatus();
+                                   }),
+                StatusIs(absl::StatusCode::kDeadlineExceeded));
+    EXPECT_LT(absl::Now() - start, absl::Milliseconds(2500));
+  }
+  holder.join();
+  {
+    const CallDeadlineScope deadline(absl::Now() + absl::Milliseconds(300));
+    EXPECT_THAT(pool.InTransaction("slow update",
+                                   [](sql::Connection& conn) {
+                                     Exec(conn, "UPDATE t SET v = 2 WHERE id = 1");
+                                     absl::SleepFor(absl::Milliseconds(500));  // past it
+                                     return absl::OkStatus();
+                                   }),
+                StatusIs(absl::StatusCode::kDeadlineExceeded, HasSubstr("nothing was committed")));
+  }
+  EXPECT_EQ(db.QueryInt("SELECT v FROM t"), 0);
+  // No deadline: no limit, on the same connection.
+  EXPECT_THAT(pool.WithConnection("slow read",
+                                  [](sql::Connection& conn) {
+                                    std::unique_ptr<sql::Statement> st(conn.createStatement());
+                                    std::unique_ptr<sql::ResultSet> rs(
+                                        st->executeQuery("SELECT SLEEP(1.5)"));
+                                    EXPECT_TRUE(rs->next());
+                                    EXPECT_EQ(rs->getInt(1), 0);  // 1 when interrupted
+                                    return absl::OkStatus();
+                                  }),
+              IsOk());
 }
 
 TEST(ConnectionPoolTest, RetriesDeadlockedTransactions) {

@@ -5,7 +5,12 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <atomic>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "funnel/marketing/v1/marketing_service.grpc.pb.h"
 #include "tests/testing/stack.h"
 
 namespace funnel {
@@ -59,6 +64,52 @@ TEST(DatabaseOutageTest, AHungDatabaseTurnsTheServiceNotServingWithinSeconds) {
   EXPECT_LT(took, absl::Seconds(6));
   EXPECT_TRUE(WaitForHealth(marketing, "", HealthCheckResponse::SERVING));
   EXPECT_TRUE(WaitForHealth(stack.sales_port(), "", HealthCheckResponse::SERVING));
+  EXPECT_TRUE(stack.StopAll());
+}
+
+// A call's deadline reaches the database: writes whose callers were told they
+// failed (the database froze under them) are rolled back when it wakes, never
+// committed behind the callers' backs.
+TEST(DatabaseOutageTest, WritesReportedAsFailedDuringAFreezeNeverCommit) {
+  PrivateMariaDb db;
+  FunnelStack stack("freeze", db.admin_options());
+  ASSERT_TRUE(WaitForHealth(stack.gateway_port(), "funnel.marketing.v1.MarketingService",
+                            HealthCheckResponse::SERVING));
+  auto marketing =
+      marketing::v1::MarketingService::NewStub(stack.GatewayChannel(stack.Key("MARKETING")));
+  db.Signal(SIGSTOP);
+  std::vector<std::thread> callers;
+  std::atomic<int> failed{0};
+  for (int i = 0; i < 10; ++i) {
+    callers.emplace_back([&, i] {
+      grpc::ClientContext ctx;
+      ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(1));
+      marketing::v1::CreateCampaignRequest r;
+      r.mutable_campaign()->set_name(absl::StrCat("frozen-", i));
+      r.mutable_campaign()->set_channel(marketing::v1::CHANNEL_EMAIL);
+      marketing::v1::Campaign out;
+      if (!marketing->CreateCampaign(&ctx, r, &out).ok()) ++failed;
+    });
+  }
+  for (auto& t : callers) t.join();
+  absl::SleepFor(absl::Seconds(2));
+  db.Signal(SIGCONT);
+  EXPECT_EQ(failed, 10);
+  // The handlers wake with the database and finish what they were doing.
+  ASSERT_TRUE(WaitForHealth(stack.marketing_port(), "", HealthCheckResponse::SERVING));
+  absl::SleepFor(absl::Seconds(3));
+  EXPECT_EQ(
+      stack.marketing_db().QueryInt("SELECT COUNT(*) FROM campaigns WHERE name LIKE 'frozen-%'"),
+      0);
+  // And the service works again for callers with time to spare.
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  marketing::v1::CreateCampaignRequest r;
+  r.mutable_campaign()->set_name("thawed");
+  r.mutable_campaign()->set_channel(marketing::v1::CHANNEL_EMAIL);
+  marketing::v1::Campaign out;
+  const grpc::Status s = marketing->CreateCampaign(&ctx, r, &out);
+  EXPECT_TRUE(s.ok()) << s.error_message();
   EXPECT_TRUE(stack.StopAll());
 }
 

@@ -12,7 +12,7 @@ namespace funnel::marketing {
 grpc::Status HandoffFeedbackServiceImpl::ReportDecision(grpc::ServerContext* ctx,
                                                         const handoff::v1::HandoffDecision* req,
                                                         handoff::v1::ReportDecisionResponse* resp) {
-  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
+  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx, *req));
   RETURN_IF_ERROR_GRPC(handoff::RequireUuid(req->event_id(), "event_id"));
   RETURN_IF_ERROR_GRPC(handoff::RequireUuid(req->handoff_id(), "handoff_id"));
   RETURN_IF_ERROR_GRPC(
@@ -28,7 +28,7 @@ grpc::Status HandoffFeedbackServiceImpl::ReportDecision(grpc::ServerContext* ctx
 grpc::Status HandoffFeedbackServiceImpl::ReportOutcome(grpc::ServerContext* ctx,
                                                        const handoff::v1::DealOutcome* req,
                                                        handoff::v1::ReportOutcomeResponse* resp) {
-  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
+  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx, *req));
   RETURN_IF_ERROR_GRPC(handoff::RequireUuid(req->event_id(), "event_id"));
   RETURN_IF_ERROR_GRPC(handoff::RequireUuid(req->handoff_id(), "handoff_id"));
   RETURN_IF_ERROR_GRPC(

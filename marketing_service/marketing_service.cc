@@ -54,12 +54,16 @@ namespace {}  // namespace
 
 Status MarketingServiceImpl::CreateSegment(ServerContext* ctx, const v1::CreateSegmentRequest* req,
                                            v1::Segment* resp) {
-  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
+  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx, *req));
   if (req->segment().name().empty()) {
     return ToGrpcStatus(absl::InvalidArgumentError("segment.name: required"));
   }
   if (req->segment().name().size() > 200) {
     return ToGrpcStatus(absl::InvalidArgumentError("segment.name: longer than 200 characters"));
+  }
+  if (req->segment().description().size() > 2000) {
+    return ToGrpcStatus(
+        absl::InvalidArgumentError("segment.description: longer than 2000 characters"));
   }
   RETURN_IF_ERROR_GRPC(ValidateCriteria(req->segment().criteria()));
   ASSIGN_OR_RETURN_GRPC(*resp,
@@ -69,7 +73,7 @@ Status MarketingServiceImpl::CreateSegment(ServerContext* ctx, const v1::CreateS
 
 Status MarketingServiceImpl::GetSegment(ServerContext* ctx, const v1::GetSegmentRequest* req,
                                         v1::Segment* resp) {
-  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
+  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx, *req));
   RETURN_IF_ERROR_GRPC(RequirePositiveId(req->segment_id(), "segment_id"));
   ASSIGN_OR_RETURN_GRPC(*resp, campaigns_->GetSegment(req->segment_id()));
   return Status::OK;
@@ -77,7 +81,7 @@ Status MarketingServiceImpl::GetSegment(ServerContext* ctx, const v1::GetSegment
 
 Status MarketingServiceImpl::ListSegments(ServerContext* ctx, const v1::ListSegmentsRequest* req,
                                           v1::ListSegmentsResponse* resp) {
-  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
+  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx, *req));
   ASSIGN_OR_RETURN_GRPC(int page_size, PageSize(req->page_size()));
   ASSIGN_OR_RETURN_GRPC(*resp, campaigns_->ListSegments(page_size, req->page_token()));
   return Status::OK;
@@ -86,7 +90,7 @@ Status MarketingServiceImpl::ListSegments(ServerContext* ctx, const v1::ListSegm
 Status MarketingServiceImpl::ListSegmentLeads(ServerContext* ctx,
                                               const v1::ListSegmentLeadsRequest* req,
                                               v1::ListLeadsResponse* resp) {
-  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
+  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx, *req));
   RETURN_IF_ERROR_GRPC(RequirePositiveId(req->segment_id(), "segment_id"));
   ASSIGN_OR_RETURN_GRPC(int page_size, PageSize(req->page_size()));
   ASSIGN_OR_RETURN_GRPC(v1::Segment segment, campaigns_->GetSegment(req->segment_id()));
@@ -101,7 +105,7 @@ Status MarketingServiceImpl::ListSegmentLeads(ServerContext* ctx,
 Status MarketingServiceImpl::CreateCampaign(ServerContext* ctx,
                                             const v1::CreateCampaignRequest* req,
                                             v1::Campaign* resp) {
-  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
+  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx, *req));
   RETURN_IF_ERROR_GRPC(ValidateCampaign(req->campaign()));
   ASSIGN_OR_RETURN_GRPC(*resp, campaigns_->Create(req->campaign(), common::KeyOf(*ctx, *req)));
   return Status::OK;
@@ -109,7 +113,7 @@ Status MarketingServiceImpl::CreateCampaign(ServerContext* ctx,
 
 Status MarketingServiceImpl::GetCampaign(ServerContext* ctx, const v1::GetCampaignRequest* req,
                                          v1::Campaign* resp) {
-  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
+  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx, *req));
   RETURN_IF_ERROR_GRPC(RequirePositiveId(req->campaign_id(), "campaign_id"));
   ASSIGN_OR_RETURN_GRPC(*resp, campaigns_->Get(req->campaign_id()));
   return Status::OK;
@@ -117,7 +121,7 @@ Status MarketingServiceImpl::GetCampaign(ServerContext* ctx, const v1::GetCampai
 
 Status MarketingServiceImpl::ListCampaigns(ServerContext* ctx, const v1::ListCampaignsRequest* req,
                                            v1::ListCampaignsResponse* resp) {
-  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
+  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx, *req));
   ASSIGN_OR_RETURN_GRPC(int page_size, PageSize(req->page_size()));
   RETURN_IF_ERROR_GRPC(RequireEnum(req->state(), v1::CampaignState_IsValid, "state", true));
   RETURN_IF_ERROR_GRPC(RequireEnum(req->channel(), v1::Channel_IsValid, "channel", true));
@@ -129,7 +133,7 @@ Status MarketingServiceImpl::ListCampaigns(ServerContext* ctx, const v1::ListCam
 Status MarketingServiceImpl::UpdateCampaign(ServerContext* ctx,
                                             const v1::UpdateCampaignRequest* req,
                                             v1::Campaign* resp) {
-  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
+  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx, *req));
   RETURN_IF_ERROR_GRPC(RequirePositiveId(req->campaign().campaign_id(), "campaign.campaign_id"));
   ASSIGN_OR_RETURN_GRPC(std::vector<std::string> paths,
                         MaskPaths(req->update_mask(),
@@ -165,7 +169,7 @@ absl::StatusOr<v1::CaptureLeadRequest> MarketingServiceImpl::PrepareCapture(
 
 Status MarketingServiceImpl::CaptureLead(ServerContext* ctx, const v1::CaptureLeadRequest* req,
                                          v1::CaptureLeadResponse* resp) {
-  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
+  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx, *req));
   ASSIGN_OR_RETURN_GRPC(v1::CaptureLeadRequest prepared, PrepareCapture(*req));
   ASSIGN_OR_RETURN_GRPC(*resp, leads_->Capture(prepared, CallerId(*ctx), absl::Now()));
   return Status::OK;
@@ -173,7 +177,7 @@ Status MarketingServiceImpl::CaptureLead(ServerContext* ctx, const v1::CaptureLe
 
 Status MarketingServiceImpl::GetLead(ServerContext* ctx, const v1::GetLeadRequest* req,
                                      v1::Lead* resp) {
-  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
+  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx, *req));
   RETURN_IF_ERROR_GRPC(RequirePositiveId(req->lead_id(), "lead_id"));
   ASSIGN_OR_RETURN_GRPC(*resp, leads_->FindLead(req->lead_id()));
   return Status::OK;
@@ -181,7 +185,7 @@ Status MarketingServiceImpl::GetLead(ServerContext* ctx, const v1::GetLeadReques
 
 Status MarketingServiceImpl::ListLeads(ServerContext* ctx, const v1::ListLeadsRequest* req,
                                        v1::ListLeadsResponse* resp) {
-  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
+  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx, *req));
   ASSIGN_OR_RETURN_GRPC(int page_size, PageSize(req->page_size()));
   RETURN_IF_ERROR_GRPC(
       RequireEnum(req->temperature(), handoff::v1::Temperature_IsValid, "temperature", true));
@@ -211,7 +215,7 @@ Status MarketingServiceImpl::ListLeads(ServerContext* ctx, const v1::ListLeadsRe
 
 Status MarketingServiceImpl::UpdateLead(ServerContext* ctx, const v1::UpdateLeadRequest* req,
                                         v1::Lead* resp) {
-  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
+  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx, *req));
   RETURN_IF_ERROR_GRPC(RequirePositiveId(req->lead().lead_id(), "lead.lead_id"));
   ASSIGN_OR_RETURN_GRPC(std::vector<std::string> paths,
                         MaskPaths(req->update_mask(),
@@ -229,7 +233,7 @@ Status MarketingServiceImpl::UpdateLead(ServerContext* ctx, const v1::UpdateLead
 
 Status MarketingServiceImpl::QualifyLead(ServerContext* ctx, const v1::QualifyLeadRequest* req,
                                          v1::Lead* resp) {
-  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
+  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx, *req));
   RETURN_IF_ERROR_GRPC(RequirePositiveId(req->lead_id(), "lead_id"));
   if (req->note().empty()) return ToGrpcStatus(absl::InvalidArgumentError("note: required"));
   if (req->note().size() > 2000) {
@@ -243,7 +247,7 @@ Status MarketingServiceImpl::QualifyLead(ServerContext* ctx, const v1::QualifyLe
 
 Status MarketingServiceImpl::Unsubscribe(ServerContext* ctx, const v1::UnsubscribeRequest* req,
                                          v1::UnsubscribeResponse* resp) {
-  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
+  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx, *req));
   ASSIGN_OR_RETURN_GRPC(std::string email, NormalizeEmail(req->email()));
   ASSIGN_OR_RETURN_GRPC(*resp,
                         leads_->Unsubscribe(email, common::KeyOf(*ctx, *req), CallerId(*ctx)));
@@ -253,7 +257,7 @@ Status MarketingServiceImpl::Unsubscribe(ServerContext* ctx, const v1::Unsubscri
 Status MarketingServiceImpl::ResubscribeLead(ServerContext* ctx,
                                              const v1::ResubscribeLeadRequest* req,
                                              v1::Lead* resp) {
-  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
+  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx, *req));
   RETURN_IF_ERROR_GRPC(RequirePositiveId(req->lead_id(), "lead_id"));
   if (req->source().empty()) return ToGrpcStatus(absl::InvalidArgumentError("source: required"));
   if (req->source().size() > 200) {
@@ -275,7 +279,7 @@ Status MarketingServiceImpl::ResubscribeLead(ServerContext* ctx,
 
 Status MarketingServiceImpl::EraseLead(ServerContext* ctx, const v1::EraseLeadRequest* req,
                                        v1::EraseLeadResponse* resp) {
-  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
+  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx, *req));
   RETURN_IF_ERROR_GRPC(RequirePositiveId(req->lead_id(), "lead_id"));
   ASSIGN_OR_RETURN_GRPC(
       *resp, leads_->Erase(req->lead_id(), common::KeyOf(*ctx, *req), CallerId(*ctx), absl::Now()));
@@ -285,7 +289,7 @@ Status MarketingServiceImpl::EraseLead(ServerContext* ctx, const v1::EraseLeadRe
 Status MarketingServiceImpl::ListLeadHistory(ServerContext* ctx,
                                              const v1::ListLeadHistoryRequest* req,
                                              v1::ListLeadHistoryResponse* resp) {
-  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
+  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx, *req));
   RETURN_IF_ERROR_GRPC(RequirePositiveId(req->lead_id(), "lead_id"));
   ASSIGN_OR_RETURN_GRPC(int page_size, PageSize(req->page_size()));
   ASSIGN_OR_RETURN_GRPC(*resp, leads_->ListHistory(req->lead_id(), page_size, req->page_token()));
@@ -306,7 +310,7 @@ grpc::ServerReadReactor<v1::CaptureLeadRequest>* MarketingServiceImpl::ImportLea
 Status MarketingServiceImpl::RecordTouchpoint(ServerContext* ctx,
                                               const v1::RecordTouchpointRequest* req,
                                               v1::RecordTouchpointResponse* resp) {
-  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
+  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx, *req));
   RETURN_IF_ERROR_GRPC(RequirePositiveId(req->lead_id(), "lead_id"));
   RETURN_IF_ERROR_GRPC(RequireNonNegativeId(req->campaign_id(), "campaign_id"));
   RETURN_IF_ERROR_GRPC(
@@ -326,7 +330,7 @@ Status MarketingServiceImpl::RecordTouchpoint(ServerContext* ctx,
 Status MarketingServiceImpl::ListTouchpoints(ServerContext* ctx,
                                              const v1::ListTouchpointsRequest* req,
                                              v1::ListTouchpointsResponse* resp) {
-  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
+  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx, *req));
   RETURN_IF_ERROR_GRPC(RequirePositiveId(req->lead_id(), "lead_id"));
   ASSIGN_OR_RETURN_GRPC(int page_size, PageSize(req->page_size()));
   ASSIGN_OR_RETURN_GRPC(*resp,
@@ -335,9 +339,9 @@ Status MarketingServiceImpl::ListTouchpoints(ServerContext* ctx,
 }
 
 Status MarketingServiceImpl::GetScoringPolicy(ServerContext* ctx,
-                                              const v1::GetScoringPolicyRequest*,
+                                              const v1::GetScoringPolicyRequest* req,
                                               v1::ScoringPolicy* resp) {
-  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
+  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx, *req));
   ASSIGN_OR_RETURN_GRPC(*resp, scoring_->Get());
   return Status::OK;
 }
@@ -345,7 +349,7 @@ Status MarketingServiceImpl::GetScoringPolicy(ServerContext* ctx,
 Status MarketingServiceImpl::UpdateScoringPolicy(ServerContext* ctx,
                                                  const v1::UpdateScoringPolicyRequest* req,
                                                  v1::ScoringPolicy* resp) {
-  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
+  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx, *req));
   ASSIGN_OR_RETURN_GRPC(
       std::vector<std::string> paths,
       MaskPaths(req->update_mask(),
@@ -376,7 +380,7 @@ Status MarketingServiceImpl::UpdateScoringPolicy(ServerContext* ctx,
 
 Status MarketingServiceImpl::RescoreLeads(ServerContext* ctx, const v1::RescoreLeadsRequest* req,
                                           v1::RescoreLeadsResponse* resp) {
-  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
+  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx, *req));
   ASSIGN_OR_RETURN_GRPC(*resp,
                         leads_->RescoreAll(common::KeyOf(*ctx, *req), CallerId(*ctx), absl::Now()));
   return Status::OK;
@@ -385,7 +389,7 @@ Status MarketingServiceImpl::RescoreLeads(ServerContext* ctx, const v1::RescoreL
 Status MarketingServiceImpl::GetCampaignMetrics(ServerContext* ctx,
                                                 const v1::GetCampaignMetricsRequest* req,
                                                 v1::CampaignMetrics* resp) {
-  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
+  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx, *req));
   RETURN_IF_ERROR_GRPC(RequirePositiveId(req->campaign_id(), "campaign_id"));
   ASSIGN_OR_RETURN_GRPC(*resp, campaigns_->Metrics(req->campaign_id(), absl::Now()));
   return Status::OK;
@@ -394,7 +398,7 @@ Status MarketingServiceImpl::GetCampaignMetrics(ServerContext* ctx,
 Status MarketingServiceImpl::GetFunnelStats(ServerContext* ctx,
                                             const v1::GetFunnelStatsRequest* req,
                                             v1::FunnelStats* resp) {
-  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
+  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx, *req));
   RETURN_IF_ERROR_GRPC(RequireNonNegativeId(req->campaign_id(), "campaign_id"));
   ASSIGN_OR_RETURN_GRPC(common::TimeRange range,
                         common::ReportRange(req->has_start_time(), req->start_time(),
@@ -408,15 +412,15 @@ Status MarketingServiceImpl::GetFunnelStats(ServerContext* ctx,
 Status MarketingServiceImpl::GetHandoffStatus(ServerContext* ctx,
                                               const v1::GetHandoffStatusRequest* req,
                                               v1::HandoffStatus* resp) {
-  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
+  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx, *req));
   RETURN_IF_ERROR_GRPC(RequirePositiveId(req->lead_id(), "lead_id"));
   ASSIGN_OR_RETURN_GRPC(*resp, leads_->GetHandoffStatus(req->lead_id()));
   return Status::OK;
 }
 
-Status MarketingServiceImpl::GetRelayStats(ServerContext* ctx, const v1::GetRelayStatsRequest*,
+Status MarketingServiceImpl::GetRelayStats(ServerContext* ctx, const v1::GetRelayStatsRequest* req,
                                            handoff::v1::RelayStats* resp) {
-  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
+  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx, *req));
   ASSIGN_OR_RETURN_GRPC(*resp, leads_->GetRelayStats(absl::Now()));
   return Status::OK;
 }

@@ -53,7 +53,7 @@ absl::Status ValidateDate(const std::string& date, absl::string_view field) {
 }  // namespace
 
 Status SalesServiceImpl::CreateRep(Ctx* ctx, const v1::CreateRepRequest* req, v1::Rep* resp) {
-  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
+  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx, *req));
   v1::Rep rep = req->rep();
   RETURN_IF_ERROR_GRPC(RequireText(rep.name(), "rep.name", 200, true));
   ASSIGN_OR_RETURN_GRPC(std::string email, handoff::NormalizeEmail(rep.email(), "rep.email"));
@@ -66,7 +66,7 @@ Status SalesServiceImpl::CreateRep(Ctx* ctx, const v1::CreateRepRequest* req, v1
 }
 
 Status SalesServiceImpl::GetRep(Ctx* ctx, const v1::GetRepRequest* req, v1::Rep* resp) {
-  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
+  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx, *req));
   RETURN_IF_ERROR_GRPC(RequirePositiveId(req->rep_id(), "rep_id"));
   ASSIGN_OR_RETURN_GRPC(*resp, directory_->GetRep(req->rep_id()));
   return Status::OK;
@@ -74,7 +74,7 @@ Status SalesServiceImpl::GetRep(Ctx* ctx, const v1::GetRepRequest* req, v1::Rep*
 
 Status SalesServiceImpl::ListReps(Ctx* ctx, const v1::ListRepsRequest* req,
                                   v1::ListRepsResponse* resp) {
-  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
+  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx, *req));
   ASSIGN_OR_RETURN_GRPC(int page_size, PageSize(req->page_size()));
   RETURN_IF_ERROR_GRPC(RequireNonNegativeId(req->manager_rep_id(), "manager_rep_id"));
   ASSIGN_OR_RETURN_GRPC(*resp,
@@ -84,7 +84,7 @@ Status SalesServiceImpl::ListReps(Ctx* ctx, const v1::ListRepsRequest* req,
 
 Status SalesServiceImpl::ListHandoffs(Ctx* ctx, const v1::ListHandoffsRequest* req,
                                       v1::ListHandoffsResponse* resp) {
-  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
+  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx, *req));
   ASSIGN_OR_RETURN_GRPC(int page_size, PageSize(req->page_size()));
   RETURN_IF_ERROR_GRPC(RequireEnum(req->state(), v1::HandoffState_IsValid, "state", true));
   RETURN_IF_ERROR_GRPC(RequireNonNegativeId(req->assigned_rep_id(), "assigned_rep_id"));
@@ -95,7 +95,7 @@ Status SalesServiceImpl::ListHandoffs(Ctx* ctx, const v1::ListHandoffsRequest* r
 }
 
 Status SalesServiceImpl::GetHandoff(Ctx* ctx, const v1::GetHandoffRequest* req, v1::Handoff* resp) {
-  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
+  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx, *req));
   RETURN_IF_ERROR_GRPC(handoff::RequireUuid(req->handoff_id(), "handoff_id"));
   ASSIGN_OR_RETURN_GRPC(*resp, inbox_->Get(req->handoff_id(), absl::Now()));
   return Status::OK;
@@ -103,7 +103,7 @@ Status SalesServiceImpl::GetHandoff(Ctx* ctx, const v1::GetHandoffRequest* req, 
 
 Status SalesServiceImpl::AssignHandoff(Ctx* ctx, const v1::AssignHandoffRequest* req,
                                        v1::Handoff* resp) {
-  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
+  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx, *req));
   RETURN_IF_ERROR_GRPC(handoff::RequireUuid(req->handoff_id(), "handoff_id"));
   RETURN_IF_ERROR_GRPC(RequirePositiveId(req->rep_id(), "rep_id"));
   ASSIGN_OR_RETURN_GRPC(*resp, inbox_->Assign(req->handoff_id(), req->rep_id(), CallerOf(*ctx),
@@ -113,7 +113,7 @@ Status SalesServiceImpl::AssignHandoff(Ctx* ctx, const v1::AssignHandoffRequest*
 
 Status SalesServiceImpl::AcceptHandoff(Ctx* ctx, const v1::AcceptHandoffRequest* req,
                                        v1::AcceptHandoffResponse* resp) {
-  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
+  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx, *req));
   RETURN_IF_ERROR_GRPC(handoff::RequireUuid(req->handoff_id(), "handoff_id"));
   ASSIGN_OR_RETURN_GRPC(
       *resp, inbox_->Accept(req->handoff_id(), CallerOf(*ctx), common::PrincipalOf(*ctx).id,
@@ -123,7 +123,7 @@ Status SalesServiceImpl::AcceptHandoff(Ctx* ctx, const v1::AcceptHandoffRequest*
 
 Status SalesServiceImpl::RejectHandoff(Ctx* ctx, const v1::RejectHandoffRequest* req,
                                        v1::Handoff* resp) {
-  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
+  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx, *req));
   RETURN_IF_ERROR_GRPC(handoff::RequireUuid(req->handoff_id(), "handoff_id"));
   RETURN_IF_ERROR_GRPC(
       RequireEnum(req->reason(), handoff::v1::RejectionReason_IsValid, "reason", false));
@@ -136,7 +136,7 @@ Status SalesServiceImpl::RejectHandoff(Ctx* ctx, const v1::RejectHandoffRequest*
 
 Status SalesServiceImpl::CreateAccount(Ctx* ctx, const v1::CreateAccountRequest* req,
                                        v1::Account* resp) {
-  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
+  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx, *req));
   v1::Account a = req->account();
   a.set_name(CleanAccountName(a.name()));  // "  Hopper  Inc " is "Hopper Inc"
   RETURN_IF_ERROR_GRPC(RequireText(a.name(), "account.name", 200, true));
@@ -150,7 +150,7 @@ Status SalesServiceImpl::CreateAccount(Ctx* ctx, const v1::CreateAccountRequest*
 }
 
 Status SalesServiceImpl::GetAccount(Ctx* ctx, const v1::GetAccountRequest* req, v1::Account* resp) {
-  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
+  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx, *req));
   RETURN_IF_ERROR_GRPC(RequirePositiveId(req->account_id(), "account_id"));
   ASSIGN_OR_RETURN_GRPC(*resp, directory_->GetAccount(req->account_id()));
   return Status::OK;
@@ -158,7 +158,7 @@ Status SalesServiceImpl::GetAccount(Ctx* ctx, const v1::GetAccountRequest* req, 
 
 Status SalesServiceImpl::ListAccounts(Ctx* ctx, const v1::ListAccountsRequest* req,
                                       v1::ListAccountsResponse* resp) {
-  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
+  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx, *req));
   ASSIGN_OR_RETURN_GRPC(int page_size, PageSize(req->page_size()));
   ASSIGN_OR_RETURN_GRPC(*resp, directory_->ListAccounts(page_size, req->page_token()));
   return Status::OK;
@@ -166,7 +166,7 @@ Status SalesServiceImpl::ListAccounts(Ctx* ctx, const v1::ListAccountsRequest* r
 
 Status SalesServiceImpl::CreateContact(Ctx* ctx, const v1::CreateContactRequest* req,
                                        v1::Contact* resp) {
-  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
+  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx, *req));
   v1::Contact c = req->contact();
   ASSIGN_OR_RETURN_GRPC(std::string email, handoff::NormalizeEmail(c.email(), "contact.email"));
   c.set_email(email);
@@ -180,7 +180,7 @@ Status SalesServiceImpl::CreateContact(Ctx* ctx, const v1::CreateContactRequest*
 }
 
 Status SalesServiceImpl::GetContact(Ctx* ctx, const v1::GetContactRequest* req, v1::Contact* resp) {
-  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
+  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx, *req));
   RETURN_IF_ERROR_GRPC(RequirePositiveId(req->contact_id(), "contact_id"));
   ASSIGN_OR_RETURN_GRPC(*resp, directory_->GetContact(req->contact_id()));
   return Status::OK;
@@ -188,7 +188,7 @@ Status SalesServiceImpl::GetContact(Ctx* ctx, const v1::GetContactRequest* req, 
 
 Status SalesServiceImpl::ListContacts(Ctx* ctx, const v1::ListContactsRequest* req,
                                       v1::ListContactsResponse* resp) {
-  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
+  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx, *req));
   ASSIGN_OR_RETURN_GRPC(int page_size, PageSize(req->page_size()));
   RETURN_IF_ERROR_GRPC(RequireNonNegativeId(req->account_id(), "account_id"));
   ASSIGN_OR_RETURN_GRPC(*resp,
@@ -198,7 +198,7 @@ Status SalesServiceImpl::ListContacts(Ctx* ctx, const v1::ListContactsRequest* r
 
 Status SalesServiceImpl::CreateOpportunity(Ctx* ctx, const v1::CreateOpportunityRequest* req,
                                            v1::Opportunity* resp) {
-  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
+  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx, *req));
   const v1::Opportunity& o = req->opportunity();
   RETURN_IF_ERROR_GRPC(RequireText(o.name(), "opportunity.name", 200, true));
   RETURN_IF_ERROR_GRPC(RequirePositiveId(o.account_id(), "opportunity.account_id"));
@@ -225,7 +225,7 @@ Status SalesServiceImpl::CreateOpportunity(Ctx* ctx, const v1::CreateOpportunity
 
 Status SalesServiceImpl::GetOpportunity(Ctx* ctx, const v1::GetOpportunityRequest* req,
                                         v1::Opportunity* resp) {
-  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
+  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx, *req));
   RETURN_IF_ERROR_GRPC(RequirePositiveId(req->opportunity_id(), "opportunity_id"));
   ASSIGN_OR_RETURN_GRPC(*resp, opportunities_->Get(req->opportunity_id()));
   return Status::OK;
@@ -233,7 +233,7 @@ Status SalesServiceImpl::GetOpportunity(Ctx* ctx, const v1::GetOpportunityReques
 
 Status SalesServiceImpl::ListOpportunities(Ctx* ctx, const v1::ListOpportunitiesRequest* req,
                                            v1::ListOpportunitiesResponse* resp) {
-  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
+  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx, *req));
   ASSIGN_OR_RETURN_GRPC(int page_size, PageSize(req->page_size()));
   RETURN_IF_ERROR_GRPC(RequireNonNegativeId(req->owner_rep_id(), "owner_rep_id"));
   RETURN_IF_ERROR_GRPC(RequireEnum(req->stage(), v1::Stage_IsValid, "stage", true));
@@ -246,7 +246,7 @@ Status SalesServiceImpl::ListOpportunities(Ctx* ctx, const v1::ListOpportunities
 
 Status SalesServiceImpl::UpdateOpportunity(Ctx* ctx, const v1::UpdateOpportunityRequest* req,
                                            v1::Opportunity* resp) {
-  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
+  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx, *req));
   const v1::Opportunity& o = req->opportunity();
   RETURN_IF_ERROR_GRPC(RequirePositiveId(o.opportunity_id(), "opportunity.opportunity_id"));
   ASSIGN_OR_RETURN_GRPC(std::vector<std::string> paths,
@@ -278,7 +278,7 @@ Status SalesServiceImpl::UpdateOpportunity(Ctx* ctx, const v1::UpdateOpportunity
 
 Status SalesServiceImpl::MoveOpportunityStage(Ctx* ctx, const v1::MoveOpportunityStageRequest* req,
                                               v1::Opportunity* resp) {
-  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
+  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx, *req));
   RETURN_IF_ERROR_GRPC(RequirePositiveId(req->opportunity_id(), "opportunity_id"));
   RETURN_IF_ERROR_GRPC(RequireEnum(req->stage(), v1::Stage_IsValid, "stage", false));
   ASSIGN_OR_RETURN_GRPC(*resp,
@@ -290,7 +290,7 @@ Status SalesServiceImpl::MoveOpportunityStage(Ctx* ctx, const v1::MoveOpportunit
 
 Status SalesServiceImpl::ListStageChanges(Ctx* ctx, const v1::ListStageChangesRequest* req,
                                           v1::ListStageChangesResponse* resp) {
-  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
+  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx, *req));
   RETURN_IF_ERROR_GRPC(RequirePositiveId(req->opportunity_id(), "opportunity_id"));
   ASSIGN_OR_RETURN_GRPC(int page_size, PageSize(req->page_size()));
   ASSIGN_OR_RETURN_GRPC(
@@ -300,7 +300,7 @@ Status SalesServiceImpl::ListStageChanges(Ctx* ctx, const v1::ListStageChangesRe
 
 Status SalesServiceImpl::AddObjection(Ctx* ctx, const v1::AddObjectionRequest* req,
                                       v1::Objection* resp) {
-  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
+  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx, *req));
   RETURN_IF_ERROR_GRPC(RequirePositiveId(req->opportunity_id(), "opportunity_id"));
   RETURN_IF_ERROR_GRPC(RequireText(req->text(), "text", 2000, true));
   ASSIGN_OR_RETURN_GRPC(
@@ -312,7 +312,7 @@ Status SalesServiceImpl::AddObjection(Ctx* ctx, const v1::AddObjectionRequest* r
 
 Status SalesServiceImpl::ResolveObjection(Ctx* ctx, const v1::ResolveObjectionRequest* req,
                                           v1::Objection* resp) {
-  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
+  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx, *req));
   RETURN_IF_ERROR_GRPC(RequirePositiveId(req->objection_id(), "objection_id"));
   RETURN_IF_ERROR_GRPC(RequireText(req->resolution(), "resolution", 2000, true));
   ASSIGN_OR_RETURN_GRPC(*resp, opportunities_->ResolveObjection(
@@ -323,7 +323,7 @@ Status SalesServiceImpl::ResolveObjection(Ctx* ctx, const v1::ResolveObjectionRe
 
 Status SalesServiceImpl::ListObjections(Ctx* ctx, const v1::ListObjectionsRequest* req,
                                         v1::ListObjectionsResponse* resp) {
-  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
+  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx, *req));
   RETURN_IF_ERROR_GRPC(RequirePositiveId(req->opportunity_id(), "opportunity_id"));
   ASSIGN_OR_RETURN_GRPC(int page_size, PageSize(req->page_size()));
   ASSIGN_OR_RETURN_GRPC(
@@ -333,7 +333,7 @@ Status SalesServiceImpl::ListObjections(Ctx* ctx, const v1::ListObjectionsReques
 
 Status SalesServiceImpl::CloseOpportunity(Ctx* ctx, const v1::CloseOpportunityRequest* req,
                                           v1::Opportunity* resp) {
-  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
+  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx, *req));
   RETURN_IF_ERROR_GRPC(RequirePositiveId(req->opportunity_id(), "opportunity_id"));
   if (req->outcome() != handoff::v1::OUTCOME_WON && req->outcome() != handoff::v1::OUTCOME_LOST) {
     return ToGrpcStatus(absl::InvalidArgumentError("outcome: must be OUTCOME_WON or OUTCOME_LOST"));
@@ -356,7 +356,7 @@ Status SalesServiceImpl::CloseOpportunity(Ctx* ctx, const v1::CloseOpportunityRe
 
 Status SalesServiceImpl::LogActivity(Ctx* ctx, const v1::LogActivityRequest* req,
                                      v1::Activity* resp) {
-  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
+  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx, *req));
   const v1::Activity& a = req->activity();
   RETURN_IF_ERROR_GRPC(RequireEnum(a.type(), v1::ActivityType_IsValid, "activity.type", false));
   if (a.opportunity_id() == 0 && a.handoff_id().empty() && a.contact_id() == 0) {
@@ -380,14 +380,14 @@ Status SalesServiceImpl::LogActivity(Ctx* ctx, const v1::LogActivityRequest* req
 
 Status SalesServiceImpl::ListActivities(Ctx* ctx, const v1::ListActivitiesRequest* req,
                                         v1::ListActivitiesResponse* resp) {
-  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
+  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx, *req));
   ASSIGN_OR_RETURN_GRPC(int page_size, PageSize(req->page_size()));
   ASSIGN_OR_RETURN_GRPC(*resp, opportunities_->ListActivities(*req, page_size));
   return Status::OK;
 }
 
 Status SalesServiceImpl::SetQuota(Ctx* ctx, const v1::SetQuotaRequest* req, v1::Quota* resp) {
-  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
+  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx, *req));
   const v1::Quota& q = req->quota();
   RETURN_IF_ERROR_GRPC(RequirePositiveId(q.rep_id(), "quota.rep_id"));
   RETURN_IF_ERROR_GRPC(ParseQuarter(q.quarter(), "quota.quarter").status());
@@ -404,7 +404,7 @@ Status SalesServiceImpl::SetQuota(Ctx* ctx, const v1::SetQuotaRequest* req, v1::
 
 Status SalesServiceImpl::GetRepPerformance(Ctx* ctx, const v1::GetRepPerformanceRequest* req,
                                            v1::RepPerformance* resp) {
-  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
+  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx, *req));
   RETURN_IF_ERROR_GRPC(RequirePositiveId(req->rep_id(), "rep_id"));
   ASSIGN_OR_RETURN_GRPC(Quarter quarter, ParseQuarter(req->quarter(), "quarter"));
   ASSIGN_OR_RETURN_GRPC(
@@ -414,7 +414,7 @@ Status SalesServiceImpl::GetRepPerformance(Ctx* ctx, const v1::GetRepPerformance
 
 Status SalesServiceImpl::GetPipelineReport(Ctx* ctx, const v1::GetPipelineReportRequest* req,
                                            v1::PipelineReport* resp) {
-  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
+  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx, *req));
   RETURN_IF_ERROR_GRPC(RequireNonNegativeId(req->rep_id(), "rep_id"));
   RETURN_IF_ERROR_GRPC(RequireNonNegativeId(req->manager_rep_id(), "manager_rep_id"));
   ASSIGN_OR_RETURN_GRPC(*resp,
@@ -424,7 +424,7 @@ Status SalesServiceImpl::GetPipelineReport(Ctx* ctx, const v1::GetPipelineReport
 
 Status SalesServiceImpl::GetFunnelStats(Ctx* ctx, const v1::GetFunnelStatsRequest* req,
                                         v1::FunnelStats* resp) {
-  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
+  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx, *req));
   RETURN_IF_ERROR_GRPC(RequireNonNegativeId(req->campaign_id(), "campaign_id"));
   ASSIGN_OR_RETURN_GRPC(common::TimeRange range,
                         common::ReportRange(req->has_start_time(), req->start_time(),
@@ -436,9 +436,9 @@ Status SalesServiceImpl::GetFunnelStats(Ctx* ctx, const v1::GetFunnelStatsReques
   return Status::OK;
 }
 
-Status SalesServiceImpl::GetRelayStats(Ctx* ctx, const v1::GetRelayStatsRequest*,
+Status SalesServiceImpl::GetRelayStats(Ctx* ctx, const v1::GetRelayStatsRequest* req,
                                        handoff::v1::RelayStats* resp) {
-  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
+  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx, *req));
   ASSIGN_OR_RETURN_GRPC(*resp, reports_->RelayStats(absl::Now()));
   return Status::OK;
 }
@@ -446,7 +446,7 @@ Status SalesServiceImpl::GetRelayStats(Ctx* ctx, const v1::GetRelayStatsRequest*
 Status HandoffInboxServiceImpl::SubmitLead(grpc::ServerContext* ctx,
                                            const handoff::v1::LeadHandoff* req,
                                            handoff::v1::SubmitLeadResponse* resp) {
-  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
+  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx, *req));
   RETURN_IF_ERROR_GRPC(handoff::RequireUuid(req->handoff_id(), "handoff_id"));
   RETURN_IF_ERROR_GRPC(RequirePositiveId(req->lead_id(), "lead_id"));
   ASSIGN_OR_RETURN_GRPC(*resp, inbox_->Submit(*req, absl::Now()));
@@ -456,7 +456,7 @@ Status HandoffInboxServiceImpl::SubmitLead(grpc::ServerContext* ctx,
 Status HandoffInboxServiceImpl::EraseLead(grpc::ServerContext* ctx,
                                           const handoff::v1::LeadErasure* req,
                                           handoff::v1::EraseLeadResponse* resp) {
-  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
+  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx, *req));
   RETURN_IF_ERROR_GRPC(handoff::RequireUuid(req->event_id(), "event_id"));
   RETURN_IF_ERROR_GRPC(RequirePositiveId(req->lead_id(), "lead_id"));
   ASSIGN_OR_RETURN_GRPC(*resp, inbox_->Erase(*req));
@@ -466,7 +466,7 @@ Status HandoffInboxServiceImpl::EraseLead(grpc::ServerContext* ctx,
 Status HandoffInboxServiceImpl::UpdateConsent(grpc::ServerContext* ctx,
                                               const handoff::v1::ConsentChange* req,
                                               handoff::v1::UpdateConsentResponse* resp) {
-  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx));
+  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx, *req));
   RETURN_IF_ERROR_GRPC(handoff::RequireUuid(req->event_id(), "event_id"));
   RETURN_IF_ERROR_GRPC(RequirePositiveId(req->lead_id(), "lead_id"));
   if (req->consent() != handoff::v1::CONSENT_STATUS_OPTED_IN &&

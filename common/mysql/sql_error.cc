@@ -22,6 +22,17 @@ bool IsConnectionError(int code) {
   }
 }
 
+// The column a data error names ("Data too long for column 'description' at row
+// 1"), or "request" when it names none.
+std::string ColumnOf(absl::string_view message) {
+  const size_t at = message.find("column '");
+  if (at == absl::string_view::npos) return "request";
+  const size_t start = at + 8;
+  const size_t end = message.find('\'', start);
+  if (end == absl::string_view::npos) return "request";
+  return std::string(message.substr(start, end - start));
+}
+
 }  // namespace
 
 bool IsRetryableTransactionError(const sql::SQLException& e) {
@@ -36,6 +47,22 @@ absl::Status StatusFromSqlException(const sql::SQLException& e, absl::string_vie
                            {"error", std::string(e.what())}});
   if (code == kErDupEntry) {
     return absl::AlreadyExistsError(absl::StrCat(context, ": already exists"));
+  }
+  // A value the column cannot hold: the caller's input, which a handler should have
+  // bounded; the transaction rolled back, so nothing changed.
+  switch (code) {
+    case 1406:  // ER_DATA_TOO_LONG
+      return absl::InvalidArgumentError(
+          absl::StrCat(ColumnOf(e.what()), ": longer than the database column holds"));
+    case 1264:  // ER_WARN_DATA_OUT_OF_RANGE
+    case 1292:  // ER_TRUNCATED_WRONG_VALUE (a time out of range)
+    case 1366:  // ER_TRUNCATED_WRONG_VALUE_FOR_FIELD
+      return absl::InvalidArgumentError(
+          absl::StrCat(ColumnOf(e.what()), ": a value the database column cannot hold"));
+    case 1390:  // ER_PS_MANY_PARAM
+      return absl::InvalidArgumentError("request: too many values in one list");
+    default:
+      break;
   }
   if (code == 1969) {  // ER_STATEMENT_TIMEOUT: max_statement_time, the call's deadline
     return absl::DeadlineExceededError(

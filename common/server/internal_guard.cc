@@ -2,6 +2,8 @@
 
 #include <openssl/crypto.h>
 
+#include "common/request_limits.h"
+
 namespace funnel::common {
 
 absl::Status InternalGuard::Check(const grpc::ServerContextBase& context) const {
@@ -13,6 +15,12 @@ absl::Status InternalGuard::Check(const grpc::ServerContextBase& context) const 
   }
   return absl::UnauthenticatedError(
       "call the gateway: this service accepts calls only from it (missing internal credential)");
+}
+
+absl::Status InternalGuard::Check(const grpc::ServerContextBase& context,
+                                  const google::protobuf::Message& request) const {
+  if (absl::Status s = Check(context); !s.ok()) return s;
+  return CheckRequestSizes(request);
 }
 
 const InternalGuard* OpenGuard() {

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "google/protobuf/message.h"
 
 namespace funnel::common {
 
@@ -23,6 +24,10 @@ class InternalGuard final {
 
   // UNAUTHENTICATED unless the call carries the secret.
   absl::Status Check(const grpc::ServerContextBase& context) const;
+  // The same, then the sizes every request is held to (request_limits.h): what
+  // every handler checks first, before any other validation or SQL.
+  absl::Status Check(const grpc::ServerContextBase& context,
+                     const google::protobuf::Message& request) const;
 
  private:
   const std::string secret_;

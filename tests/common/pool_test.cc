@@ -148,6 +148,28 @@ TEST(ConnectionPoolTest, TheCallsDeadlineBoundsStatementsAndCommits) {
               IsOk());
 }
 
+// A value a column cannot hold is the caller's input: INVALID_ARGUMENT naming the
+// column, and the transaction changed nothing.
+TEST(ConnectionPoolTest, AValueTheColumnCannotHoldIsInvalidArgument) {
+  TestDatabase db("pool_data");
+  db.Execute("CREATE TABLE t (id INT PRIMARY KEY, note VARCHAR(5) NOT NULL, n TINYINT NOT NULL)");
+  ConnectionPool pool(db.options());
+  EXPECT_THAT(pool.InTransaction("too long",
+                                 [](sql::Connection& conn) {
+                                   Exec(conn, "INSERT INTO t VALUES (1, 'ok', 1)");
+                                   Exec(conn, "INSERT INTO t VALUES (2, 'far too long', 1)");
+                                   return absl::OkStatus();
+                                 }),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("note: longer than")));
+  EXPECT_THAT(pool.InTransaction("out of range",
+                                 [](sql::Connection& conn) {
+                                   Exec(conn, "INSERT INTO t VALUES (3, 'ok', 1000)");
+                                   return absl::OkStatus();
+                                 }),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("n: ")));
+  EXPECT_EQ(db.QueryInt("SELECT COUNT(*) FROM t"), 0);
+}
+
 TEST(ConnectionPoolTest, RetriesDeadlockedTransactions) {
   TestDatabase db("pool_deadlock");
   db.Execute("CREATE TABLE acct (id INT PRIMARY KEY, n INT NOT NULL)");

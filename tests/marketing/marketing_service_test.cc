@@ -86,6 +86,11 @@ TEST_F(MarketingServiceTest, BadInputForEveryMethodNamesTheFieldAndChangesNothin
   bad_sizes.mutable_segment()->set_name("s");
   bad_sizes.mutable_segment()->mutable_criteria()->set_min_company_size(100);
   bad_sizes.mutable_segment()->mutable_criteria()->set_max_company_size(10);
+  v1::CreateSegmentRequest long_description;
+  long_description.mutable_segment()->set_name("long");
+  long_description.mutable_segment()->set_description(std::string(3000, 'd'));
+  v1::CreateSegmentRequest huge_description = long_description;
+  huge_description.mutable_segment()->set_description(std::string(100'000, 'd'));
   v1::CaptureLeadRequest long_request_id;
   long_request_id.mutable_contact()->set_email("ok2@example.com");
   long_request_id.set_request_id(std::string(300, 'r'));
@@ -95,6 +100,10 @@ TEST_F(MarketingServiceTest, BadInputForEveryMethodNamesTheFieldAndChangesNothin
        "segment.name"},
       {"CreateSegment sizes", Unary(&S::CreateSegment, bad_sizes), StatusCode::INVALID_ARGUMENT,
        "segment.criteria"},
+      {"CreateSegment long description", Unary(&S::CreateSegment, long_description),
+       StatusCode::INVALID_ARGUMENT, "segment.description: longer than 2000"},
+      {"CreateSegment huge description", Unary(&S::CreateSegment, huge_description),
+       StatusCode::INVALID_ARGUMENT, "segment.description: longer than 65536 bytes"},
       {"GetSegment", Unary(&S::GetSegment, v1::GetSegmentRequest()), StatusCode::INVALID_ARGUMENT,
        "segment_id"},
       {"ListSegments",

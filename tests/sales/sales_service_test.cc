@@ -390,5 +390,27 @@ TEST_F(SalesServiceTest, ARepReusingAManagersRequestIdRunsAsThemselves) {
   EXPECT_EQ(reps.opportunity_id(), 0);
 }
 
+// No list or string reaches the database past what every request is held to (a
+// 65,536-entry id list came back INTERNAL: too many placeholders).
+TEST_F(SalesServiceTest, OversizedListsAndStringsAreRefusedBeforeAnySql) {
+  grpc::ClientContext ctx;
+  v1::GetFunnelStatsRequest r;
+  for (int64_t i = 1; i <= 60'000; ++i) r.add_lead_ids(i);
+  v1::FunnelStats out;
+  const grpc::Status s = stub_->GetFunnelStats(&ctx, r, &out);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(s.error_message(), HasSubstr("lead_ids: more than 50000 entries"));
+  grpc::ClientContext ctx2;
+  v1::LogActivityRequest activity;
+  activity.mutable_activity()->set_type(v1::ACTIVITY_TYPE_CALL);
+  activity.mutable_activity()->set_contact_id(1);
+  activity.mutable_activity()->set_notes(std::string(100'000, 'x'));
+  v1::Activity logged;
+  const grpc::Status s2 = stub_->LogActivity(&ctx2, activity, &logged);
+  EXPECT_EQ(s2.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(s2.error_message(), HasSubstr("activity.notes: longer than 65536 bytes"));
+  EXPECT_EQ(db_.QueryInt("SELECT COUNT(*) FROM activities"), 0);
+}
+
 }  // namespace
 }  // namespace funnel::sales

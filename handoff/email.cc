@@ -1,8 +1,12 @@
 #include "handoff/email.h"
 
+#include <idn2.h>
+
+#include <algorithm>
 #include <vector>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 
 namespace funnel::handoff {
@@ -81,6 +85,27 @@ absl::StatusOr<std::string> NormalizeEmail(absl::string_view email, absl::string
   if (!DecodeUtf8(out, &code_points)) return invalid("not valid UTF-8");
   for (char32_t c : code_points) {
     if (IsInvisible(c)) return invalid("contains an invisible or control character");
+  }
+  // An internationalized domain is one domain however it is written: UTS #46 maps
+  // it (case folding included, so "Ä" is "ä") to its A-label, which is turned back
+  // into the lower-case U-label people read. "xn--" forms get the same treatment.
+  const size_t domain_at = out.find('@') + 1;
+  const absl::string_view written = absl::string_view(out).substr(domain_at);
+  const bool ascii = std::all_of(written.begin(), written.end(),
+                                 [](char c) { return static_cast<unsigned char>(c) < 0x80; });
+  if (!ascii || absl::StrContains(written, "xn--")) {
+    const std::string domain(written);
+    char* a_label = nullptr;
+    if (idn2_to_ascii_8z(domain.c_str(), &a_label, IDN2_NONTRANSITIONAL) != IDN2_OK) {
+      return invalid("the domain is not a valid internationalized domain name");
+    }
+    char* u_label = nullptr;
+    const int rc = idn2_to_unicode_8z8z(a_label, &u_label, 0);
+    idn2_free(a_label);
+    if (rc != IDN2_OK) return invalid("the domain is not a valid internationalized domain name");
+    out = absl::StrCat(out.substr(0, domain_at), u_label);
+    idn2_free(u_label);
+    if (out.size() > 320) return invalid("longer than 320 characters");
   }
   return out;
 }

@@ -51,9 +51,21 @@ TEST(NormalizeEmailTest, RefusesInvisibleCharactersAndBrokenUtf8) {
   EXPECT_THAT(NormalizeEmail("ada@m\xc3\xbcller.de"), IsOk());
 }
 
+TEST(NormalizeEmailTest, AnInternationalizedDomainIsOneDomainHoweverWritten) {
+  // "MÜLLER.de", "müller.de" and its A-label are one person's domain.
+  const std::string want = "ada@m\xc3\xbcller.de";
+  EXPECT_EQ(*NormalizeEmail("ada@M\xc3\x9cLLER.de"), want);
+  EXPECT_EQ(*NormalizeEmail("ada@m\xc3\xbcller.de"), want);
+  EXPECT_EQ(*NormalizeEmail("Ada@XN--MLLER-KVA.DE"), want);
+  EXPECT_EQ(*NormalizeEmail("ada@\xc3\x84rger.example"), "ada@\xc3\xa4rger.example");  // Ä
+  EXPECT_THAT(NormalizeEmail("ada@xn--zz-invalid.de", "contact.email"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("contact.email: ")));
+}
+
 TEST(EventKindTest, EveryKindHasANameAndAMethodAndNamesRoundTrip) {
-  for (EventKind kind : {EventKind::kLeadHandoff, EventKind::kLeadErasure,
-                         EventKind::kHandoffDecision, EventKind::kDealOutcome}) {
+  for (EventKind kind :
+       {EventKind::kLeadHandoff, EventKind::kLeadErasure, EventKind::kHandoffDecision,
+        EventKind::kDealOutcome, EventKind::kConsentChange}) {
     EXPECT_EQ(KindFromName(KindName(kind)), kind);
     EXPECT_EQ(MethodFor(kind).rfind("/funnel.handoff.v1.", 0), 0u) << KindName(kind);
   }

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <functional>
+#include <set>
 
 #include "absl/strings/str_cat.h"
 #include "tests/marketing/marketing_fixture.h"
@@ -222,6 +223,20 @@ TEST_F(MarketingServiceTest, BadInputForEveryMethodNamesTheFieldAndChangesNothin
   EXPECT_EQ(db_.QueryInt("SELECT COUNT(*) FROM campaigns"), 0);
   EXPECT_EQ(db_.QueryInt("SELECT COUNT(*) FROM segments"), 0);
   EXPECT_EQ(db_.QueryInt("SELECT version FROM scoring_policy"), 1);
+}
+
+TEST_F(MarketingServiceTest, AnInternationalizedDomainInAnyCaseIsOnePerson) {
+  std::set<int64_t> leads;
+  for (const char* email :
+       {"ada@M\xc3\x9cLLER.de", "ada@m\xc3\xbcller.de", "ADA@xn--mller-kva.de"}) {
+    grpc::ClientContext ctx;
+    v1::CaptureLeadResponse out;
+    const grpc::Status s = stub_->CaptureLead(&ctx, Capture(email), &out);
+    ASSERT_TRUE(s.ok()) << email << ": " << s.error_message();
+    leads.insert(out.lead().lead_id());
+  }
+  EXPECT_EQ(leads.size(), 1u);
+  EXPECT_EQ(db_.QueryInt("SELECT COUNT(*) FROM leads"), 1);
 }
 
 TEST_F(MarketingServiceTest, ImportLeadsReportsBadRowsAndKeepsTheRest) {

@@ -29,6 +29,14 @@ constexpr absl::string_view kSave = R"sql(
 constexpr absl::string_view kPurge =
     "DELETE FROM idempotency_keys WHERE created_at < FROM_UNIXTIME(?) LIMIT ?";
 
+// Binds the key's (principal, method, request_id) from parameter `first` on.
+void BindKey(sql::PreparedStatement& st, int first, absl::string_view method,
+             const RequestKey& key) {
+  st.setString(first, key.principal);
+  st.setString(first + 1, std::string(method));
+  st.setString(first + 2, key.request_id);
+}
+
 }  // namespace
 
 absl::StatusOr<int64_t> PurgeRequestIds(ConnectionPool& pool, absl::Time older_than, int limit) {
@@ -60,9 +68,7 @@ absl::StatusOr<std::optional<std::string>> FindRequestResponse(sql::Connection& 
                                                                absl::string_view method,
                                                                const RequestKey& key) {
   auto load = Prepare(conn, kLoad);
-  load->setString(1, key.principal);
-  load->setString(2, std::string(method));
-  load->setString(3, key.request_id);
+  BindKey(*load, 1, method, key);
   std::unique_ptr<sql::ResultSet> rs(load->executeQuery());
   if (!rs->next() || rs->isNull(2)) return std::optional<std::string>();
   const std::string fingerprint = rs->getString(1);
@@ -76,9 +82,7 @@ absl::StatusOr<std::optional<std::string>> ClaimRequestId(sql::Connection& conn,
                                                           absl::string_view method,
                                                           const RequestKey& key) {
   auto claim = Prepare(conn, kClaim);
-  claim->setString(1, key.principal);
-  claim->setString(2, std::string(method));
-  claim->setString(3, key.request_id);
+  BindKey(*claim, 1, method, key);
   claim->setString(4, key.fingerprint);
   if (claim->executeUpdate() == 1) return std::optional<std::string>();
   absl::StatusOr<std::optional<std::string>> stored = FindRequestResponse(conn, method, key);
@@ -96,9 +100,7 @@ void SaveRequestResponse(sql::Connection& conn, absl::string_view method, const 
   auto save = Prepare(conn, kSave);
   std::istringstream blob(response);
   save->setBlob(1, &blob);
-  save->setString(2, key.principal);
-  save->setString(3, std::string(method));
-  save->setString(4, key.request_id);
+  BindKey(*save, 2, method, key);
   save->executeUpdate();
 }
 

@@ -15,6 +15,7 @@
 #include "funnel/gateway/v1/funnel_service.grpc.pb.h"
 #include "funnel/marketing/v1/marketing_service.grpc.pb.h"
 #include "funnel/sales/v1/sales_service.grpc.pb.h"
+#include "tests/e2e/e2e_calls.h"
 #include "tests/testing/stack.h"
 
 namespace funnel {
@@ -167,22 +168,10 @@ class ContractPromisesTest : public ::testing::Test {
     EXPECT_TRUE(s.ok()) << s.error_message();
   }
 
-  marketing::v1::Lead GetLead(int64_t id) {
-    grpc::ClientContext ctx;
-    marketing::v1::GetLeadRequest r;
-    r.set_lead_id(id);
-    marketing::v1::Lead lead;
-    (void)marketing_->GetLead(&ctx, r, &lead);
-    return lead;
-  }
+  marketing::v1::Lead GetLead(int64_t id) { return testing::GetLead(*marketing_, id); }
 
   marketing::v1::CampaignMetrics Metrics(int64_t campaign_id) {
-    grpc::ClientContext ctx;
-    marketing::v1::GetCampaignMetricsRequest r;
-    r.set_campaign_id(campaign_id);
-    marketing::v1::CampaignMetrics m;
-    EXPECT_TRUE(marketing_->GetCampaignMetrics(&ctx, r, &m).ok());
-    return m;
+    return testing::CampaignMetrics(*marketing_, campaign_id);
   }
 
   gateway::v1::FunnelReport Report(int64_t campaign_id) {

@@ -1,0 +1,35 @@
+#pragma once
+
+// Reads the end-to-end tests make through the gateway again and again.
+
+#include <grpcpp/grpcpp.h>
+
+#include "funnel/marketing/v1/marketing_service.grpc.pb.h"
+#include "gtest/gtest.h"
+
+namespace funnel::testing {
+
+// The lead as marketing holds it; an empty lead when the call fails.
+inline marketing::v1::Lead GetLead(marketing::v1::MarketingService::Stub& marketing,
+                                   int64_t lead_id) {
+  grpc::ClientContext ctx;
+  marketing::v1::GetLeadRequest r;
+  r.set_lead_id(lead_id);
+  marketing::v1::Lead lead;
+  (void)marketing.GetLead(&ctx, r, &lead);
+  return lead;
+}
+
+// The campaign's metrics; a test failure when the call fails.
+inline marketing::v1::CampaignMetrics CampaignMetrics(
+    marketing::v1::MarketingService::Stub& marketing, int64_t campaign_id) {
+  grpc::ClientContext ctx;
+  marketing::v1::GetCampaignMetricsRequest r;
+  r.set_campaign_id(campaign_id);
+  marketing::v1::CampaignMetrics m;
+  const grpc::Status s = marketing.GetCampaignMetrics(&ctx, r, &m);
+  EXPECT_TRUE(s.ok()) << s.error_message();
+  return m;
+}
+
+}  // namespace funnel::testing

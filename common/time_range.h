@@ -36,6 +36,21 @@ inline absl::Status RequireStorableTime(const google::protobuf::Timestamp& t,
   return absl::OkStatus();
 }
 
+// A date that may lie past 2038 (a campaign's end): what a DATETIME(6) column holds,
+// 1000-01-01 to 9999-12-31 UTC. INVALID_ARGUMENT naming `field` otherwise.
+inline absl::Status RequireDatetime(const google::protobuf::Timestamp& t, absl::string_view field) {
+  const absl::Time time = absl::FromUnixSeconds(t.seconds()) + absl::Nanoseconds(t.nanos());
+  static const absl::Time kFirst =
+      absl::FromCivil(absl::CivilSecond(1000, 1, 1, 0, 0, 0), absl::UTCTimeZone());
+  static const absl::Time kEnd =
+      absl::FromCivil(absl::CivilSecond(10000, 1, 1, 0, 0, 0), absl::UTCTimeZone());
+  if (t.nanos() < 0 || t.nanos() > 999'999'999 || time < kFirst || time >= kEnd) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(field, ": must lie between 1000-01-01 and 9999-12-31"));
+  }
+  return absl::OkStatus();
+}
+
 // [start_time, end_time) of a report request: unset start is the beginning, unset
 // end is `now`; both are clamped to what TIMESTAMP columns hold. INVALID_ARGUMENT
 // "end_time: ..." when end is not after start.

@@ -19,6 +19,7 @@
 #include "common/mysql/sql_util.h"
 #include "common/pagination.h"
 #include "common/status.h"
+#include "common/time_range.h"
 #include "common/time_util.h"
 #include "common/validation.h"
 #include "funnel/handoff/v1/handoff.pb.h"
@@ -39,17 +40,17 @@ using common::UnixSecondsOf;
 
 constexpr absl::string_view kCampaignColumns = R"sql(
   campaign_id, name, channel, target_segment_id, currency, budget_minor, cost_minor,
-  UNIX_TIMESTAMP(start_at), UNIX_TIMESTAMP(end_at), state, version,
+  start_at, end_at, state, version,
   UNIX_TIMESTAMP(created_at), UNIX_TIMESTAMP(updated_at))sql";
 
 constexpr absl::string_view kInsertCampaign = R"sql(
   INSERT INTO campaigns (name, channel, target_segment_id, currency, budget_minor, cost_minor,
                          start_at, end_at, state)
-  VALUES (?, ?, ?, ?, ?, ?, FROM_UNIXTIME(?), FROM_UNIXTIME(?), ?))sql";
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?))sql";
 
 constexpr absl::string_view kUpdateCampaign = R"sql(
   UPDATE campaigns SET name = ?, channel = ?, target_segment_id = ?, currency = ?,
-    budget_minor = ?, cost_minor = ?, start_at = FROM_UNIXTIME(?), end_at = FROM_UNIXTIME(?),
+    budget_minor = ?, cost_minor = ?, start_at = ?, end_at = ?,
     state = ?, version = version + 1, updated_at = CURRENT_TIMESTAMP(6)
   WHERE campaign_id = ?)sql";
 
@@ -113,8 +114,8 @@ v1::Campaign CampaignFromRow(sql::ResultSet& rs) {
   const std::string currency = rs.getString(5);
   *c.mutable_budget() = MoneyOf(currency, rs.getInt64(6));
   *c.mutable_actual_cost() = MoneyOf(currency, rs.getInt64(7));
-  if (!rs.isNull(8)) *c.mutable_start_time() = ToProtoTime(TimeFromUnixSeconds(rs.getDouble(8)));
-  if (!rs.isNull(9)) *c.mutable_end_time() = ToProtoTime(TimeFromUnixSeconds(rs.getDouble(9)));
+  if (auto t = common::OptionalDatetime(rs, 8)) *c.mutable_start_time() = ToProtoTime(*t);
+  if (auto t = common::OptionalDatetime(rs, 9)) *c.mutable_end_time() = ToProtoTime(*t);
   c.set_state(static_cast<v1::CampaignState>(rs.getInt(10)));
   c.set_etag(absl::StrCat(rs.getInt64(11)));
   *c.mutable_create_time() = ToProtoTime(TimeFromUnixSeconds(rs.getDouble(12)));
@@ -143,16 +144,11 @@ void BindCampaign(sql::PreparedStatement& st, const v1::Campaign& c) {
   st.setString(4, currency);
   st.setInt64(5, c.budget().amount_minor());
   st.setInt64(6, c.actual_cost().amount_minor());
-  if (c.has_start_time()) {
-    st.setDouble(7, UnixSecondsOf(common::FromProtoTime(c.start_time())));
-  } else {
-    st.setNull(7, sql::DataType::DOUBLE);
-  }
-  if (c.has_end_time()) {
-    st.setDouble(8, UnixSecondsOf(common::FromProtoTime(c.end_time())));
-  } else {
-    st.setNull(8, sql::DataType::DOUBLE);
-  }
+  auto time_of = [](bool has, const google::protobuf::Timestamp& t) {
+    return has ? std::optional<absl::Time>(common::FromProtoTime(t)) : std::nullopt;
+  };
+  common::SetOptionalDatetime(st, 7, time_of(c.has_start_time(), c.start_time()));
+  common::SetOptionalDatetime(st, 8, time_of(c.has_end_time(), c.end_time()));
   st.setInt(9, c.state());
 }
 
@@ -190,6 +186,9 @@ absl::Status ValidateCampaign(const v1::Campaign& c) {
     return absl::InvalidArgumentError(
         "campaign.actual_cost.currency_code: must match the budget's currency");
   }
+  if (c.has_start_time())
+    RETURN_IF_ERROR(common::RequireDatetime(c.start_time(), "campaign.start_time"));
+  if (c.has_end_time()) RETURN_IF_ERROR(common::RequireDatetime(c.end_time(), "campaign.end_time"));
   if (c.has_start_time() && c.has_end_time() &&
       common::FromProtoTime(c.end_time()) < common::FromProtoTime(c.start_time())) {
     return absl::InvalidArgumentError("campaign.end_time: before start_time");

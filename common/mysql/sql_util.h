@@ -58,6 +58,35 @@ inline void SetOptionalTime(sql::PreparedStatement& st, unsigned index,
   }
 }
 
+// A DATETIME(6) column's text, in UTC: a date past 2038 (TIMESTAMP's end) that the
+// database keeps as written, whatever the session's time zone.
+inline std::string SqlDatetime(absl::Time t) {
+  return absl::FormatTime("%Y-%m-%d %H:%M:%E6S", t, absl::UTCTimeZone());
+}
+
+// Binds an optional time to a DATETIME(6) column (SqlDatetime), or NULL.
+inline void SetOptionalDatetime(sql::PreparedStatement& st, unsigned index,
+                                std::optional<absl::Time> t) {
+  if (t) {
+    st.setString(index, SqlDatetime(*t));
+  } else {
+    st.setNull(index, sql::DataType::VARCHAR);
+  }
+}
+
+// A DATETIME(6) column read as text (SELECT it as is: Connector returns
+// "YYYY-MM-DD HH:MM:SS.ffffff"), in UTC; nullopt for NULL.
+inline std::optional<absl::Time> OptionalDatetime(sql::ResultSet& rs, int column) {
+  if (rs.isNull(column)) return std::nullopt;
+  absl::Time t;
+  std::string error;
+  const std::string text = rs.getString(column);
+  if (!absl::ParseTime("%Y-%m-%d %H:%M:%E*S", text, absl::UTCTimeZone(), &t, &error)) {
+    return std::nullopt;
+  }
+  return t;
+}
+
 // Binds an optional int, or NULL.
 inline void SetOptionalInt(sql::PreparedStatement& st, unsigned index, bool has, int value) {
   if (has) {

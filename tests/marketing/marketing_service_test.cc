@@ -8,6 +8,7 @@
 #include <set>
 
 #include "absl/strings/str_cat.h"
+#include "common/time_util.h"
 #include "tests/marketing/marketing_fixture.h"
 
 namespace funnel::marketing {
@@ -223,6 +224,42 @@ TEST_F(MarketingServiceTest, BadInputForEveryMethodNamesTheFieldAndChangesNothin
   EXPECT_EQ(db_.QueryInt("SELECT COUNT(*) FROM campaigns"), 0);
   EXPECT_EQ(db_.QueryInt("SELECT COUNT(*) FROM segments"), 0);
   EXPECT_EQ(db_.QueryInt("SELECT version FROM scoring_policy"), 1);
+}
+
+// A campaign may run past 2038 (where TIMESTAMP ends): stored as answered; a date a
+// DATETIME cannot hold is refused naming the field (a 2040 end once came back unset).
+TEST_F(MarketingServiceTest, CampaignDatesPast2038AreStoredAsAnswered) {
+  const absl::Time start =
+      absl::FromCivil(absl::CivilSecond(2037, 6, 1, 9, 30, 0), absl::UTCTimeZone());
+  const absl::Time end =
+      absl::FromCivil(absl::CivilSecond(2040, 12, 31, 23, 59, 59), absl::UTCTimeZone()) +
+      absl::Microseconds(250);
+  grpc::ClientContext ctx;
+  v1::CreateCampaignRequest r;
+  r.mutable_campaign()->set_name("Long haul");
+  r.mutable_campaign()->set_channel(v1::CHANNEL_EVENT);
+  *r.mutable_campaign()->mutable_start_time() = common::ToProtoTime(start);
+  *r.mutable_campaign()->mutable_end_time() = common::ToProtoTime(end);
+  v1::Campaign created;
+  ASSERT_TRUE(stub_->CreateCampaign(&ctx, r, &created).ok());
+  EXPECT_EQ(common::FromProtoTime(created.end_time()), end);
+  grpc::ClientContext ctx2;
+  v1::GetCampaignRequest get;
+  get.set_campaign_id(created.campaign_id());
+  v1::Campaign read;
+  ASSERT_TRUE(stub_->GetCampaign(&ctx2, get, &read).ok());
+  EXPECT_EQ(common::FromProtoTime(read.start_time()), start);
+  EXPECT_EQ(common::FromProtoTime(read.end_time()), end);
+
+  grpc::ClientContext ctx3;
+  r.mutable_campaign()->set_name("Too long");
+  *r.mutable_campaign()->mutable_end_time() = common::ToProtoTime(
+      absl::FromCivil(absl::CivilSecond(10000, 1, 1, 0, 0, 0), absl::UTCTimeZone()));
+  v1::Campaign refused;
+  const grpc::Status s = stub_->CreateCampaign(&ctx3, r, &refused);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(s.error_message(), HasSubstr("campaign.end_time"));
+  EXPECT_EQ(db_.QueryInt("SELECT COUNT(*) FROM campaigns"), 1);
 }
 
 TEST_F(MarketingServiceTest, AnInternationalizedDomainInAnyCaseIsOnePerson) {

@@ -3,7 +3,9 @@
 // SQL for marketing's leads, their touchpoints and audit history, and the handoff
 // events qualification and erasure write. Every change to a lead runs in one
 // transaction with its touchpoint, history entries and outbox event, and calls the
-// pure rules (scoring.h, lifecycle.h, lead_rules.h) for every decision.
+// pure rules (scoring.h, lifecycle.h, lead_rules.h) for every decision. Captures
+// and changes are in lead_store.cc, reads in lead_queries.cc, consent in
+// lead_consent.cc.
 
 #include <cstdint>
 #include <functional>

@@ -60,28 +60,13 @@ constexpr absl::string_view kNextOutcomeRevision =
     "UPDATE opportunities SET outcome_revision = LAST_INSERT_ID(outcome_revision + 1) "
     "WHERE opportunity_id = ?";
 
-constexpr absl::string_view kInsertStageChange = R"sql(
-  INSERT INTO stage_changes (opportunity_id, from_stage, to_stage, changed_by, changed_at)
-  VALUES (?, ?, ?, ?, FROM_UNIXTIME(?)))sql";
-
-// Locks the handoff an activity names while the activity is written.
-constexpr absl::string_view kHandoffAssignee =
-    "SELECT assigned_rep_id, UNIX_TIMESTAMP(received_at) FROM handoffs "
-    "WHERE handoff_id = ? FOR UPDATE";
-constexpr absl::string_view kStopHandoffClock =
-    "UPDATE handoffs SET first_response_at = COALESCE(first_response_at, FROM_UNIXTIME(?)) "
-    "WHERE handoff_id = ?";
-constexpr absl::string_view kInsertActivity = R"sql(
-  INSERT INTO activities (type, opportunity_id, handoff_id, contact_id, rep_id, outcome,
-                          occurred_at, notes)
-  VALUES (?, ?, ?, ?, ?, ?, FROM_UNIXTIME(?), ?))sql";
 constexpr absl::string_view kObjectionColumns =
     "objection_id, opportunity_id, text, resolution, resolved, raised_by, "
     "UNIX_TIMESTAMP(raised_at), UNIX_TIMESTAMP(resolved_at)";
 
-constexpr absl::string_view kActivityColumns =
-    "activity_id, type, opportunity_id, handoff_id, contact_id, rep_id, outcome, "
-    "UNIX_TIMESTAMP(occurred_at), notes";
+constexpr absl::string_view kInsertStageChange = R"sql(
+  INSERT INTO stage_changes (opportunity_id, from_stage, to_stage, changed_by, changed_at)
+  VALUES (?, ?, ?, ?, FROM_UNIXTIME(?)))sql";
 
 v1::Opportunity OpportunityFromRow(sql::ResultSet& rs) {
   v1::Opportunity o;
@@ -127,20 +112,6 @@ v1::Objection ObjectionFromRow(sql::ResultSet& rs) {
   return o;
 }
 
-v1::Activity ActivityFromRow(sql::ResultSet& rs) {
-  v1::Activity a;
-  a.set_activity_id(rs.getInt64(1));
-  a.set_type(static_cast<v1::ActivityType>(rs.getInt(2)));
-  a.set_opportunity_id(rs.getInt64(3));
-  a.set_handoff_id(rs.getString(4));
-  a.set_contact_id(rs.getInt64(5));
-  a.set_rep_id(rs.getInt64(6));
-  a.set_outcome(rs.getString(7));
-  *a.mutable_occur_time() = ToProtoTime(TimeFromUnixSeconds(rs.getDouble(8)));
-  a.set_notes(rs.getString(9));
-  return a;
-}
-
 void SaveOpportunity(sql::Connection& conn, const v1::Opportunity& o, absl::Time now) {
   auto st = Prepare(conn, kSaveOpportunity);
   st->setString(1, o.name());
@@ -174,34 +145,6 @@ void RecordStageChange(sql::Connection& conn, int64_t opportunity_id, v1::Stage 
   st->executeUpdate();
 }
 
-// The owner's manager, for the row rule.
-int64_t ManagerOf(sql::Connection& conn, int64_t rep_id) {
-  absl::StatusOr<v1::Rep> rep = ReadRep(conn, rep_id, "owner");
-  return rep.ok() ? rep->manager_rep_id() : 0;
-}
-
-// Who may write on a handoff: anyone while it is unassigned (it is up for taking),
-// then its rep and their manager. NOT_FOUND naming activity.handoff_id if none.
-// The handoff an activity names, locked, if the caller may work it; answers when
-// sales received it.
-absl::StatusOr<absl::Time> LockHandoffForActivity(sql::Connection& conn, const Caller& caller,
-                                                  const std::string& handoff_id) {
-  auto st = Prepare(conn, kHandoffAssignee);
-  st->setString(1, handoff_id);
-  std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
-  if (!rs->next()) {
-    return absl::NotFoundError(
-        absl::StrCat("activity.handoff_id: handoff ", handoff_id, " not found"));
-  }
-  const int64_t assignee = rs->getInt64(1);
-  const absl::Time received = TimeFromUnixSeconds(rs->getDouble(2));
-  if (assignee != 0) {
-    RETURN_IF_ERROR(CheckCanChange(caller, assignee, ManagerOf(conn, assignee),
-                                   absl::StrCat("handoff ", handoff_id)));
-  }
-  return received;
-}
-
 // Marketing learns the outcome of the deals it handed over: each close and reopen
 // is the opportunity's next outcome revision, and marketing keeps the latest.
 void QueueOutcome(sql::Connection& conn, const v1::Opportunity& o, handoff::v1::Outcome outcome,
@@ -226,12 +169,18 @@ void QueueOutcome(sql::Connection& conn, const v1::Opportunity& o, handoff::v1::
                              event.SerializeAsString(), now);
 }
 
+}  // namespace
+
+// The owner's manager, for the row rule.
+int64_t ManagerOf(sql::Connection& conn, int64_t rep_id) {
+  absl::StatusOr<v1::Rep> rep = ReadRep(conn, rep_id, "owner");
+  return rep.ok() ? rep->manager_rep_id() : 0;
+}
+
 absl::Status CheckOwner(sql::Connection& conn, const Caller& caller, const v1::Opportunity& o) {
   return CheckCanChange(caller, o.owner_rep_id(), ManagerOf(conn, o.owner_rep_id()),
                         absl::StrCat("opportunity ", o.opportunity_id()));
 }
-
-}  // namespace
 
 absl::StatusOr<v1::Opportunity> ReadOpportunity(sql::Connection& conn, int64_t opportunity_id,
                                                 bool for_update) {
@@ -560,95 +509,6 @@ absl::StatusOr<v1::Opportunity> OpportunityStore::Close(const v1::CloseOpportuni
         return *ReadOpportunity(conn, o.opportunity_id(), false);
       });
   return handoff::WakeIfOk(std::move(closed), wake_);
-}
-
-absl::StatusOr<v1::Activity> OpportunityStore::LogActivity(const v1::Activity& in,
-                                                           const Caller& caller,
-                                                           const common::RequestKey& request_id,
-                                                           absl::Time now) {
-  return common::IdempotentTransaction<v1::Activity>(
-      *pool_, "LogActivity", request_id,
-      [&](sql::Connection& conn) -> absl::StatusOr<v1::Activity> {
-        v1::Activity a = in;
-        if (a.rep_id() == 0) a.set_rep_id(caller.rep_id);
-        if (a.rep_id() != 0) {
-          ASSIGN_OR_RETURN(v1::Rep rep, ReadRep(conn, a.rep_id(), "activity.rep_id"));
-          RETURN_IF_ERROR(CheckCanChange(caller, rep.rep_id(), rep.manager_rep_id(),
-                                         "that rep's activity log"));
-        }
-        // An activity is a write on what it names: the same rules as any other.
-        if (a.opportunity_id() != 0) {
-          ASSIGN_OR_RETURN(v1::Opportunity o, ReadOpportunity(conn, a.opportunity_id(), false));
-          RETURN_IF_ERROR(CheckOwner(conn, caller, o));
-        }
-        std::optional<absl::Time> handoff_received;
-        if (!a.handoff_id().empty()) {
-          ASSIGN_OR_RETURN(handoff_received, LockHandoffForActivity(conn, caller, a.handoff_id()));
-        }
-        if (a.contact_id() != 0) {
-          RETURN_IF_ERROR(CheckContactExists(conn, a.contact_id(), "activity.contact_id"));
-        }
-        const absl::Time when = a.has_occur_time() ? common::FromProtoTime(a.occur_time()) : now;
-        RETURN_IF_ERROR(CheckActivityTime(when, handoff_received, now, "activity.occur_time"));
-        if (!a.handoff_id().empty()) {
-          auto h = Prepare(conn, kStopHandoffClock);
-          h->setDouble(1, UnixSecondsOf(when));
-          h->setString(2, a.handoff_id());
-          h->executeUpdate();
-        }
-        auto st = Prepare(conn, kInsertActivity);
-        st->setInt(1, a.type());
-        st->setInt64(2, a.opportunity_id());
-        st->setString(3, a.handoff_id());
-        st->setInt64(4, a.contact_id());
-        st->setInt64(5, a.rep_id());
-        st->setString(6, a.outcome());
-        st->setDouble(7, UnixSecondsOf(when));
-        st->setString(8, a.notes());
-        st->executeUpdate();
-        a.set_activity_id(LastInsertId(conn));
-        *a.mutable_occur_time() = ToProtoTime(when);
-        return a;
-      });
-}
-
-absl::StatusOr<v1::ListActivitiesResponse> OpportunityStore::ListActivities(
-    const v1::ListActivitiesRequest& f, int page_size) {
-  const std::string scope = absl::StrCat("activities:", f.opportunity_id(), ":", f.handoff_id(),
-                                         ":", f.contact_id(), ":", f.rep_id());
-  ASSIGN_OR_RETURN(const int64_t after, common::DecodeIdToken(scope, f.page_token()));
-  std::string sql =
-      absl::StrCat("SELECT ", kActivityColumns, " FROM activities WHERE activity_id > ?");
-  std::vector<SqlParam> params = {after};
-  if (f.opportunity_id() != 0) {
-    absl::StrAppend(&sql, " AND opportunity_id = ?");
-    params.push_back(f.opportunity_id());
-  }
-  if (!f.handoff_id().empty()) {
-    absl::StrAppend(&sql, " AND handoff_id = ?");
-    params.push_back(f.handoff_id());
-  }
-  if (f.contact_id() != 0) {
-    absl::StrAppend(&sql, " AND contact_id = ?");
-    params.push_back(f.contact_id());
-  }
-  if (f.rep_id() != 0) {
-    absl::StrAppend(&sql, " AND rep_id = ?");
-    params.push_back(f.rep_id());
-  }
-  absl::StrAppend(&sql, " ORDER BY activity_id LIMIT ?");
-  params.push_back(int64_t{page_size + 1});
-  v1::ListActivitiesResponse response;
-  RETURN_IF_ERROR(pool_->WithConnection("list activities", [&](sql::Connection& conn) {
-    auto st = Prepare(conn, sql);
-    common::BindAll(*st, params);
-    std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
-    while (rs->next()) *response.add_activities() = ActivityFromRow(*rs);
-    return absl::OkStatus();
-  }));
-  response.set_next_page_token(common::TrimPage(response.mutable_activities(), page_size, scope,
-                                                [](const auto& x) { return x.activity_id(); }));
-  return response;
 }
 
 }  // namespace funnel::sales

@@ -1,7 +1,8 @@
 #pragma once
 
-// SQL for opportunities, their stage history and objections, closing (with the
-// DealOutcome for marketing in the same transaction), and activities.
+// SQL for opportunities, their stage history and objections, closing and reopening
+// (with the DealOutcome revision for marketing in the same transaction), and
+// activities (activity_store.cc).
 
 #include <cppconn/connection.h>
 
@@ -84,5 +85,9 @@ v1::Opportunity InsertOpportunity(sql::Connection& conn, const v1::Opportunity& 
 // Reads one opportunity (locking it with `for_update`); NOT_FOUND when missing.
 absl::StatusOr<v1::Opportunity> ReadOpportunity(sql::Connection& conn, int64_t opportunity_id,
                                                 bool for_update);
+// The rep's manager (0 for none or an unknown rep), for the row rules.
+int64_t ManagerOf(sql::Connection& conn, int64_t rep_id);
+// The row rule for a write on `o`: its owner and the owner's manager (CheckCanChange).
+absl::Status CheckOwner(sql::Connection& conn, const Caller& caller, const v1::Opportunity& o);
 
 }  // namespace funnel::sales

@@ -350,8 +350,9 @@ std::vector<absl::StatusOr<v1::CaptureLeadResponse>> LeadStore::CaptureMany(
   std::vector<absl::StatusOr<v1::CaptureLeadResponse>> results;
   auto capture = [&](sql::Connection& conn) -> absl::Status {
     results.assign(items.size(), absl::UnknownError("not captured"));  // again on a retry
-    // (principal, request_id) -> (first item, its fingerprint); (repeat, first item).
-    std::map<std::pair<std::string, std::string>, std::pair<size_t, std::string>> first_with_key;
+    std::vector<common::RequestKey> keys(items.size());  // of the items with a request_id
+    // (principal, request_id) -> its first item; (repeat, first item).
+    std::map<std::pair<std::string, std::string>, size_t> first_with_key;
     std::vector<std::pair<size_t, size_t>> repeats;
     ASSIGN_OR_RETURN(std::set<int64_t> campaigns, ExistingCampaigns(conn, items));
     std::vector<size_t> todo;
@@ -370,14 +371,14 @@ std::vector<absl::StatusOr<v1::CaptureLeadResponse>> LeadStore::CaptureMany(
       // once its key is claimed, so a claimed key always gets its response. An id
       // twice in one batch takes the first item's answer.
       if (!request.request_id().empty()) {
-        const common::RequestKey key = KeyOfCapture(items[i]);
-        auto [first, inserted] = first_with_key.emplace(
-            std::make_pair(key.principal, key.request_id), std::make_pair(i, key.fingerprint));
+        const common::RequestKey& key = keys[i] = KeyOfCapture(items[i]);
+        auto [first, inserted] =
+            first_with_key.emplace(std::make_pair(key.principal, key.request_id), i);
         if (!inserted) {
-          if (first->second.second != key.fingerprint) {
+          if (keys[first->second].fingerprint != key.fingerprint) {
             results[i] = common::RequestIdReused(kCaptureMethod, key);
           } else {
-            repeats.emplace_back(i, first->second.first);
+            repeats.emplace_back(i, first->second);
           }
           continue;
         }
@@ -438,9 +439,8 @@ std::vector<absl::StatusOr<v1::CaptureLeadResponse>> LeadStore::CaptureMany(
     new_leads.Store(inserted);
     for (size_t i : todo) {
       new_leads.Resolve(*results[i]->mutable_lead());
-      if (!items[i].request.request_id().empty()) {
-        common::SaveRequestResponse(conn, kCaptureMethod, KeyOfCapture(items[i]),
-                                    results[i]->SerializeAsString());
+      if (!keys[i].empty()) {
+        common::SaveRequestResponse(conn, kCaptureMethod, keys[i], results[i]->SerializeAsString());
       }
     }
     answer_repeats();

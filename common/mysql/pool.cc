@@ -147,14 +147,15 @@ namespace {
 // MariaDB's max_statement_time for the session: the seconds left until `deadline`
 // (rounded up, at least 1), or none. Set only when it changes, as a session
 // variable outlives the call.
-void BoundStatements(sql::Statement& st, int64_t& current_s, absl::Time deadline) {
+void BoundStatements(sql::Connection& conn, int64_t& current_s, absl::Time deadline) {
   int64_t want_s = 0;
   if (deadline != absl::InfiniteFuture()) {
     want_s = std::max<int64_t>(
         1, absl::ToInt64Seconds(absl::Ceil(deadline - absl::Now(), absl::Seconds(1))));
   }
   if (want_s == current_s) return;
-  st.execute(absl::StrCat("SET SESSION max_statement_time = ", want_s));
+  std::unique_ptr<sql::Statement> st(conn.createStatement());
+  st->execute(absl::StrCat("SET SESSION max_statement_time = ", want_s));
   current_s = want_s;
 }
 
@@ -166,8 +167,7 @@ absl::Status ConnectionPool::WithConnection(
   if (!conn.ok()) return conn.status();
   ScopedStatementCache statements(&**conn, conn->statements());
   try {
-    std::unique_ptr<sql::Statement> bound((*conn)->createStatement());
-    BoundStatements(*bound, conn->statement_limit_s(), CurrentCallDeadline());
+    BoundStatements(**conn, conn->statement_limit_s(), CurrentCallDeadline());
     return fn(**conn);
   } catch (const sql::SQLException& e) {
     absl::Status status = StatusFromSqlException(e, context);
@@ -187,10 +187,10 @@ absl::Status ConnectionPool::InTransaction(absl::string_view context,
     bool retry = false;
     const absl::Time deadline = CurrentCallDeadline();
     try {
-      std::unique_ptr<sql::Statement> begin((*conn)->createStatement());
-      BoundStatements(*begin, conn->statement_limit_s(), deadline);
+      BoundStatements(**conn, conn->statement_limit_s(), deadline);
       // One round trip to begin (autocommit stays on outside transactions) instead
       // of two SET autocommit statements around every transaction.
+      std::unique_ptr<sql::Statement> begin((*conn)->createStatement());
       // Applies to the next transaction only; the session keeps REPEATABLE READ.
       if (read_committed) begin->execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED");
       begin->execute("START TRANSACTION");

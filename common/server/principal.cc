@@ -24,6 +24,7 @@ RequestKey KeyOf(const grpc::ServerContextBase& context, const google::protobuf:
   if (const auto* field = request.GetDescriptor()->FindFieldByName("request_id")) {
     key.request_id = request.GetReflection()->GetString(request, field);
   }
+  if (key.empty()) return key;  // nothing to replay: no fingerprint to compute
   key.principal = CallerId(context);
   key.fingerprint = RequestFingerprint(request);
   return key;

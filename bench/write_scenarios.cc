@@ -48,8 +48,7 @@ double SysbenchFigure(const std::string& output, absl::string_view label, bool r
       line = line.substr(open + 1);
     }
     double value = 0;
-    absl::SimpleAtod(line.substr(0, line.find(' ')), &value);
-    return value;
+    return absl::SimpleAtod(line.substr(0, line.find(' ')), &value) ? value : 0;
   }
   return 0;
 }

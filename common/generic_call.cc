@@ -68,4 +68,42 @@ grpc::Status BlockingRawCall(grpc::GenericStub& stub, grpc::ClientContext* conte
   return status;
 }
 
+grpc::Status BlockingRawClientStream(grpc::GenericStub& stub, grpc::ClientContext* context,
+                                     const std::string& method,
+                                     const std::vector<std::string>& requests, std::string* reply) {
+  // One operation in flight at a time, so each Next() answers the one just started.
+  grpc::CompletionQueue cq;
+  const auto wait = [&cq] {
+    void* tag = nullptr;
+    bool ok = false;
+    return cq.Next(&tag, &ok) && ok;
+  };
+  std::unique_ptr<grpc::GenericClientAsyncReaderWriter> call =
+      stub.PrepareCall(context, method, &cq);
+  call->StartCall(nullptr);
+  bool open = wait();
+  for (size_t i = 0; open && i < requests.size(); ++i) {
+    const grpc::ByteBuffer buffer = ToBuffer(requests[i]);
+    call->Write(buffer, nullptr);
+    open = wait();
+  }
+  if (open) {
+    call->WritesDone(nullptr);
+    wait();
+  }
+  grpc::ByteBuffer reply_buffer;
+  call->Read(&reply_buffer, nullptr);
+  const bool replied = wait();
+  grpc::Status status;
+  call->Finish(&status, nullptr);
+  wait();
+  cq.Shutdown();
+  void* tag = nullptr;
+  bool ok = false;
+  while (cq.Next(&tag, &ok)) {
+  }
+  if (reply != nullptr && replied) *reply = FromBuffer(reply_buffer);
+  return status;
+}
+
 }  // namespace funnel::common

@@ -20,6 +20,12 @@ grpc::Status BlockingRawCall(grpc::GenericStub& stub, grpc::ClientContext* conte
                              const std::string& method, const std::string& request,
                              std::string* reply);
 
+// Calls a client-streaming `method` with each of `requests` as one message of the
+// stream (stopping early if the server ends the call), then waits for its answer.
+grpc::Status BlockingRawClientStream(grpc::GenericStub& stub, grpc::ClientContext* context,
+                                     const std::string& method,
+                                     const std::vector<std::string>& requests, std::string* reply);
+
 // One call of ConcurrentRawCalls: method and request in, status and reply out.
 struct RawCall {
   std::string method;

@@ -15,7 +15,7 @@ std::string TruncateMessage(absl::string_view message, size_t limit) {
   return absl::StrCat(message.substr(0, cut), kMark);
 }
 
-std::string StatusCodeName(grpc::StatusCode code) {
+std::string StatusCodeName(int code) {
   static const char* const kNames[] = {"OK",
                                        "CANCELLED",
                                        "UNKNOWN",
@@ -33,8 +33,7 @@ std::string StatusCodeName(grpc::StatusCode code) {
                                        "UNAVAILABLE",
                                        "DATA_LOSS",
                                        "UNAUTHENTICATED"};
-  const int i = static_cast<int>(code);
-  return i >= 0 && i <= 16 ? kNames[i] : absl::StrCat("CODE_", i);
+  return code >= 0 && code <= 16 ? kNames[code] : absl::StrCat("CODE_", code);
 }
 
 grpc::Status ToGrpcStatus(const absl::Status& status) {

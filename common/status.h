@@ -30,8 +30,9 @@ grpc::Status BoundedGrpcStatus(const grpc::Status& status);
 std::string TruncateMessage(absl::string_view message, size_t limit);
 
 // "OK", "INVALID_ARGUMENT", ...: a code as gRPC and logs spell it ("CODE_n" for a
-// number outside the known codes).
-std::string StatusCodeName(grpc::StatusCode code);
+// number outside the known codes). An int, not grpc::StatusCode: a code off the wire
+// may lie outside that enum's range, where converting to it is undefined.
+std::string StatusCodeName(int code);
 
 // Converts a grpc::Status received from an upstream service into an absl::Status
 // with the same code and message.

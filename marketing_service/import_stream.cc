@@ -1,5 +1,7 @@
 #include "marketing_service/import_stream.h"
 
+#include <grpcpp/impl/codegen/proto_utils.h>
+
 #include "absl/time/clock.h"
 #include "common/request_id.h"
 #include "common/server/caller.h"
@@ -7,15 +9,28 @@
 
 namespace funnel::marketing {
 
-ImportStream::ImportStream(grpc::CallbackServerContext* context, v1::ImportLeadsResponse* summary,
+namespace {
+
+absl::StatusOr<v1::CaptureLeadRequest> Decode(grpc::ByteBuffer* bytes) {
+  v1::CaptureLeadRequest row;
+  if (!grpc::SerializationTraits<v1::CaptureLeadRequest>::Deserialize(bytes, &row).ok()) {
+    return absl::InvalidArgumentError(
+        "row: malformed: the bytes are not a valid CaptureLeadRequest message");
+  }
+  return row;
+}
+
+}  // namespace
+
+ImportStream::ImportStream(grpc::CallbackServerContext* context, grpc::ByteBuffer* response,
                            ImportWriter::WriteBatch write, PrepareRow prepare,
                            common::WorkQueue* workers, const absl::Status& admitted)
     : prepare_(std::move(prepare)),
       workers_(workers),
       actor_(common::CallerId(*context)),
       request_id_(common::RequestIdOf(*context)),
-      summary_(summary),
-      writer_(std::move(write), kImportBatch, summary) {
+      response_(response),
+      writer_(std::move(write), kImportBatch, &summary_) {
   if (!admitted.ok()) {
     Finish(common::ToGrpcStatus(admitted));
     return;
@@ -26,7 +41,7 @@ ImportStream::ImportStream(grpc::CallbackServerContext* context, v1::ImportLeads
 
 void ImportStream::OnReadDone(bool ok) {
   if (ok) {
-    chunk_.push_back(std::move(row_));
+    chunk_.push_back(Decode(&row_));
     row_.Clear();
     if (chunk_.size() < kChunkRows) {
       StartRead(&row_);
@@ -38,11 +53,11 @@ void ImportStream::OnReadDone(bool ok) {
 
 void ImportStream::WriteChunk(bool last) {
   const common::RequestIdScope request_id(request_id_);
-  for (v1::CaptureLeadRequest& row : chunk_) {
+  for (absl::StatusOr<v1::CaptureLeadRequest>& row : chunk_) {
     ++number_;
-    absl::StatusOr<v1::CaptureLeadRequest> prepared = prepare_(row);
+    absl::StatusOr<v1::CaptureLeadRequest> prepared = row.ok() ? prepare_(*row) : row.status();
     if (!prepared.ok()) {
-      AddRowError(number_, prepared.status(), summary_);
+      AddRowError(number_, prepared.status(), &summary_);
       continue;
     }
     if (absl::Status s =
@@ -54,10 +69,21 @@ void ImportStream::WriteChunk(bool last) {
   }
   chunk_.clear();
   if (last) {
-    Finish(common::ToGrpcStatus(writer_.Finish()));
+    FinishWithSummary();
     return;
   }
   StartRead(&row_);
+}
+
+void ImportStream::FinishWithSummary() {
+  if (absl::Status s = writer_.Finish(); !s.ok()) {
+    Finish(common::ToGrpcStatus(s));
+    return;
+  }
+  bool own_buffer = false;
+  grpc::Status serialized = grpc::SerializationTraits<v1::ImportLeadsResponse>::Serialize(
+      summary_, response_, &own_buffer);
+  Finish(serialized);
 }
 
 }  // namespace funnel::marketing

@@ -5,6 +5,10 @@
 // chunk is validated and written (ImportWriter, which blocks on the database) on a
 // shared pool of workers. A stalled client holds this object and at most one chunk
 // plus the writer's open batches, never a thread.
+//
+// Rows arrive as raw bytes and are decoded here: gRPC reports a message it cannot
+// decode exactly as it reports the end of a stream, so a malformed row would
+// silently end the import. Decoded here, it is a rejected row like any other.
 
 #include <grpcpp/server_context.h>
 #include <grpcpp/support/server_callback.h>
@@ -20,14 +24,15 @@
 
 namespace funnel::marketing {
 
-class ImportStream final : public grpc::ServerReadReactor<v1::CaptureLeadRequest> {
+class ImportStream final : public grpc::ServerReadReactor<grpc::ByteBuffer> {
  public:
   // Validates and normalises one row (MarketingServiceImpl::PrepareCapture).
   using PrepareRow =
       std::function<absl::StatusOr<v1::CaptureLeadRequest>(const v1::CaptureLeadRequest&)>;
 
-  // Starts reading, or finishes at once with `admitted` when it is an error.
-  ImportStream(grpc::CallbackServerContext* context, v1::ImportLeadsResponse* summary,
+  // Starts reading, or finishes at once with `admitted` when it is an error. The
+  // summary (a v1::ImportLeadsResponse) is written to `response` when the import ends.
+  ImportStream(grpc::CallbackServerContext* context, grpc::ByteBuffer* response,
                ImportWriter::WriteBatch write, PrepareRow prepare, common::WorkQueue* workers,
                const absl::Status& admitted);
 
@@ -41,15 +46,18 @@ class ImportStream final : public grpc::ServerReadReactor<v1::CaptureLeadRequest
   // On a worker: validates and adds the chunk's rows, then reads on (or, after
   // the last row, writes what is left and finishes).
   void WriteChunk(bool last);
+  // Finishes OK with the summary as the answer.
+  void FinishWithSummary();
 
   const PrepareRow prepare_;
   common::WorkQueue* const workers_;
   const std::string actor_;
   const std::string request_id_;
-  v1::ImportLeadsResponse* const summary_;
+  grpc::ByteBuffer* const response_;
+  v1::ImportLeadsResponse summary_;
   ImportWriter writer_;
-  v1::CaptureLeadRequest row_;
-  std::vector<v1::CaptureLeadRequest> chunk_;
+  grpc::ByteBuffer row_;
+  std::vector<absl::StatusOr<v1::CaptureLeadRequest>> chunk_;  // decoded, or why not
   int64_t number_ = 0;  // rows seen, for their 1-based positions
 };
 

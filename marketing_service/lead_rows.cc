@@ -68,8 +68,9 @@ constexpr size_t kLeadsPerStatement = 500;
 int BindLeadColumns(sql::PreparedStatement& st, int p, const LeadRow& row, absl::Time now) {
   const v1::Lead& l = row.lead;
   const auto& c = l.contact();
+  // A lead not yet stored has no etag: it is written as version 1.
   int64_t version = 1;
-  absl::SimpleAtoi(l.etag(), &version);
+  if (!absl::SimpleAtoi(l.etag(), &version)) version = 1;
   if (c.email().empty()) {
     st.setNull(p++, sql::DataType::VARCHAR);
   } else {

@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/pagination.h"
+#include "common/request_limits.h"
 #include "common/server/caller.h"
 #include "common/server/internal_guard.h"
 #include "common/server/principal.h"
@@ -155,6 +156,8 @@ Status MarketingServiceImpl::UpdateCampaign(ServerContext* ctx,
 
 absl::StatusOr<v1::CaptureLeadRequest> MarketingServiceImpl::PrepareCapture(
     const v1::CaptureLeadRequest& request) {
+  // The guard checked a CaptureLead's sizes; an ImportLeads row has only this.
+  RETURN_IF_ERROR(common::CheckRequestSizes(request));
   v1::CaptureLeadRequest prepared = request;
   ASSIGN_OR_RETURN(std::string email, NormalizeEmail(request.contact().email(), "contact.email"));
   prepared.mutable_contact()->set_email(email);
@@ -296,8 +299,8 @@ Status MarketingServiceImpl::ListLeadHistory(ServerContext* ctx,
   return Status::OK;
 }
 
-grpc::ServerReadReactor<v1::CaptureLeadRequest>* MarketingServiceImpl::ImportLeads(
-    grpc::CallbackServerContext* ctx, v1::ImportLeadsResponse* resp) {
+grpc::ServerReadReactor<grpc::ByteBuffer>* MarketingServiceImpl::ImportLeads(
+    grpc::CallbackServerContext* ctx, grpc::ByteBuffer* resp) {
   // Rows are captured in batches, one transaction each: the same rules as
   // CaptureLead, a commit per batch instead of per row (import_writer.h).
   return new ImportStream(

@@ -16,8 +16,8 @@ namespace funnel::marketing {
 
 // ImportLeads is a callback method (import_stream.h): a client stream must not hold
 // a thread while its client is slow. Everything else blocks on the database.
-class MarketingServiceImpl final
-    : public v1::MarketingService::WithCallbackMethod_ImportLeads<v1::MarketingService::Service> {
+class MarketingServiceImpl final : public v1::MarketingService::WithRawCallbackMethod_ImportLeads<
+                                       v1::MarketingService::Service> {
  public:
   MarketingServiceImpl(LeadStore* leads, CampaignStore* campaigns, ScoringStore* scoring,
                        const common::InternalGuard* guard = common::OpenGuard())
@@ -56,8 +56,9 @@ class MarketingServiceImpl final
                          v1::EraseLeadResponse*) override;
   grpc::Status ListLeadHistory(grpc::ServerContext*, const v1::ListLeadHistoryRequest*,
                                v1::ListLeadHistoryResponse*) override;
-  grpc::ServerReadReactor<v1::CaptureLeadRequest>* ImportLeads(grpc::CallbackServerContext*,
-                                                               v1::ImportLeadsResponse*) override;
+  // Raw: its rows are decoded one by one (import_stream.h).
+  grpc::ServerReadReactor<grpc::ByteBuffer>* ImportLeads(grpc::CallbackServerContext*,
+                                                         grpc::ByteBuffer*) override;
 
   grpc::Status RecordTouchpoint(grpc::ServerContext*, const v1::RecordTouchpointRequest*,
                                 v1::RecordTouchpointResponse*) override;

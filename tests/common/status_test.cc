@@ -58,7 +58,7 @@ TEST(StatusCodeNameTest, SpellsEveryCodeAsGrpcDoes) {
   EXPECT_EQ(StatusCodeName(grpc::StatusCode::OK), "OK");
   EXPECT_EQ(StatusCodeName(grpc::StatusCode::RESOURCE_EXHAUSTED), "RESOURCE_EXHAUSTED");
   EXPECT_EQ(StatusCodeName(grpc::StatusCode::UNAUTHENTICATED), "UNAUTHENTICATED");
-  EXPECT_EQ(StatusCodeName(static_cast<grpc::StatusCode>(42)), "CODE_42");
+  EXPECT_EQ(StatusCodeName(42), "CODE_42");
 }
 
 TEST(ToGrpcStatusTest, OkIsOk) {

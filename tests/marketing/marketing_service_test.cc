@@ -8,6 +8,7 @@
 #include <set>
 
 #include "absl/strings/str_cat.h"
+#include "common/generic_call.h"
 #include "common/time_util.h"
 #include "tests/marketing/marketing_fixture.h"
 
@@ -346,6 +347,39 @@ TEST_F(MarketingServiceTest, ImportLeadsListsTheFirstThousandRejectedRowsAndCoun
     EXPECT_LT(summary.errors(i - 1).row(), summary.errors(i).row());
   }
   EXPECT_EQ(summary.errors(999).row(), 1010);  // 1,000 bad rows among the first 1,010
+}
+
+// A row whose bytes do not decode is a rejected row, named by its position, and the
+// rows after it are still imported (it once read as the end of the stream: the
+// import answered OK having taken only the rows before it).
+TEST_F(MarketingServiceTest, ImportLeadsRejectsAMalformedRowAndImportsTheRest) {
+  grpc::GenericStub generic(grpc::CreateChannel(absl::StrCat("127.0.0.1:", host_->port()),
+                                                grpc::InsecureChannelCredentials()));
+  const std::string invalid_utf8 = [] {
+    v1::CaptureLeadRequest row = Capture("third@example.com");
+    row.mutable_contact()->set_first_name("NAME");
+    std::string bytes = row.SerializeAsString();
+    bytes.replace(bytes.find("NAME"), 4, "\xff\xfe\xfd\xfc");
+    return bytes;
+  }();
+  const std::vector<std::string> rows = {
+      Capture("first@example.com").SerializeAsString(), std::string("\x0a\xff\xff\xff", 4),
+      Capture("second@example.com").SerializeAsString(), invalid_utf8,
+      Capture("fourth@example.com").SerializeAsString()};
+  grpc::ClientContext ctx;
+  std::string reply;
+  grpc::Status status = common::BlockingRawClientStream(
+      generic, &ctx, "/funnel.marketing.v1.MarketingService/ImportLeads", rows, &reply);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  v1::ImportLeadsResponse summary;
+  ASSERT_TRUE(summary.ParseFromString(reply));
+  EXPECT_EQ(summary.created(), 3);
+  EXPECT_EQ(summary.rejected(), 2);
+  ASSERT_EQ(summary.errors_size(), 2);
+  EXPECT_EQ(summary.errors(0).row(), 2);
+  EXPECT_THAT(summary.errors(0).reason(), HasSubstr("malformed"));
+  EXPECT_EQ(summary.errors(1).row(), 4);
+  EXPECT_EQ(db_.QueryInt("SELECT COUNT(*) FROM leads"), 3);
 }
 
 // Rows span three write batches (500 rows each): a row merges into the lead an

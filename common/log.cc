@@ -10,12 +10,27 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "common/request_id.h"
+#include "common/utf8.h"
+#include "google/protobuf/stubs/logging.h"
 
 namespace funnel::common {
 
 std::string JsonQuote(absl::string_view s) {
   std::string out = "\"";
-  for (unsigned char c : s) {
+  for (size_t i = 0; i < s.size(); ++i) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x80) {
+      // A log line is UTF-8 JSON whatever a field holds: bytes that are not UTF-8
+      // (from a caller, say) become U+FFFD instead of breaking the line.
+      const Utf8CodePoint cp = NextCodePoint(s, i);
+      if (cp.length == 0) {
+        out += "\\ufffd";
+      } else {
+        out.append(s.data() + i, cp.length);
+        i += cp.length - 1;
+      }
+      continue;
+    }
     switch (c) {
       case '"':
         out += "\\\"";
@@ -101,6 +116,24 @@ void Log(absl::string_view level, absl::string_view msg, std::vector<LogField> f
   // One write(2) per line: the kernel keeps lines from different threads whole.
   ssize_t ignored = ::write(STDERR_FILENO, line.data(), line.size());
   (void)ignored;
+}
+
+namespace {
+
+void ProtobufLogLine(google::protobuf::LogLevel level, const char* file, int line,
+                     const std::string& message) {
+  const bool callers_bytes = message.find("when parsing") != std::string::npos;
+  Log(level == google::protobuf::LOGLEVEL_INFO || callers_bytes ? "debug" : "warning", "protobuf",
+      {{"message", message}, {"source", absl::StrCat(file, ":", line)}});
+}
+
+}  // namespace
+
+void RouteProtobufLogs() {
+  // Once: SetLogHandler itself is not thread-safe, and hosts start on many threads
+  // in tests.
+  static const bool routed = (google::protobuf::SetLogHandler(&ProtobufLogLine), true);
+  (void)routed;
 }
 
 }  // namespace funnel::common

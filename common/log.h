@@ -54,6 +54,12 @@ inline void LogError(absl::string_view msg, std::vector<LogField> fields = {}) {
   Log("error", msg, std::move(fields));
 }
 
+// Sends protobuf's own log lines through Log, so that every line a Funnel binary
+// writes is JSON: a message that fails to parse (a caller's bytes, answered
+// INVALID_ARGUMENT and logged as a request) at debug, anything else as a warning.
+// Idempotent; ServiceHost calls it.
+void RouteProtobufLogs();
+
 // Returns `s` as a quoted JSON string.
 std::string JsonQuote(absl::string_view s);
 

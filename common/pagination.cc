@@ -17,7 +17,11 @@ absl::StatusOr<int> PageSize(int32_t requested) {
 
 std::string EncodePageToken(absl::string_view scope, const std::vector<std::string>& key) {
   std::vector<std::string> escaped;
-  for (const std::string& part : key) escaped.push_back(absl::CHexEscape(part));
+  // '|' separates the parts, so it is escaped too (CHexEscape leaves it); in octal,
+  // which unlike \x ends after three digits whatever follows.
+  for (const std::string& part : key) {
+    escaped.push_back(absl::StrReplaceAll(absl::CHexEscape(part), {{"|", "\\174"}}));
+  }
   return absl::WebSafeBase64Escape(absl::StrCat("v1|", absl::StrReplaceAll(scope, {{"|", "/"}}),
                                                 "|", absl::StrJoin(escaped, "|")));
 }

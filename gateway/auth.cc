@@ -47,8 +47,9 @@ absl::StatusOr<std::map<std::string, Principal>> ParseKeys(absl::string_view tex
     if (line.empty()) continue;
     std::vector<std::string> f = absl::StrSplit(line, absl::ByAnyChar(" \t"), absl::SkipEmpty());
     Principal p;
-    if (f.size() < 3 || f.size() > 4 || f[0].size() != 64 || !IsRole(f[2]) ||
-        (f.size() == 4 && !absl::SimpleAtoi(f[3], &p.rep_id))) {
+    if (f.size() < 3 || f.size() > 4 || f[0].size() != 64 ||
+        !std::all_of(f[0].begin(), f[0].end(), absl::ascii_isxdigit) || !IsRole(f[2]) ||
+        (f.size() == 4 && (!absl::SimpleAtoi(f[3], &p.rep_id) || p.rep_id < 0))) {
       return absl::InvalidArgumentError(absl::StrCat(
           "keys file line ", number, ": want '<sha256 hex> <principal id> <ROLE> [<rep id>]'"));
     }

@@ -3,11 +3,13 @@
 #include <idn2.h>
 
 #include <algorithm>
+#include <string_view>
 #include <vector>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/utf8.h"
 
 namespace funnel::handoff {
 namespace {
@@ -24,34 +26,13 @@ bool IsInvisible(char32_t c) {
          (c >= 0x1D173 && c <= 0x1D17A) || (c >= 0xE0000 && c <= 0xE0FFF);
 }
 
-// Decodes UTF-8 into `out`; false for bytes that are not well-formed UTF-8
-// (overlong forms, surrogates and values past U+10FFFF included).
+// Decodes UTF-8 into `out`; false for bytes that are not well-formed UTF-8.
 bool DecodeUtf8(absl::string_view s, std::vector<char32_t>* out) {
-  static constexpr char32_t kSmallest[] = {0, 0x80, 0x800, 0x10000};  // per extra byte count
   for (size_t i = 0; i < s.size();) {
-    const unsigned char lead = static_cast<unsigned char>(s[i]);
-    int extra;
-    if (lead < 0x80) {
-      extra = 0;
-    } else if ((lead >> 5) == 0x6) {
-      extra = 1;
-    } else if ((lead >> 4) == 0xE) {
-      extra = 2;
-    } else if ((lead >> 3) == 0x1E) {
-      extra = 3;
-    } else {
-      return false;
-    }
-    if (i + extra >= s.size() && extra > 0) return false;  // cut short
-    char32_t c = extra == 0 ? lead : (lead & (0x3F >> extra));
-    for (int k = 1; k <= extra; ++k) {
-      const unsigned char next = static_cast<unsigned char>(s[i + k]);
-      if ((next & 0xC0) != 0x80) return false;
-      c = (c << 6) | (next & 0x3F);
-    }
-    if (c < kSmallest[extra] || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF)) return false;
-    out->push_back(c);
-    i += extra + 1;
+    const common::Utf8CodePoint c = common::NextCodePoint(s, i);
+    if (c.length == 0) return false;
+    out->push_back(c.value);
+    i += c.length;
   }
   return true;
 }
@@ -100,9 +81,19 @@ absl::StatusOr<std::string> NormalizeEmail(absl::string_view email, absl::string
       return invalid("the domain is not a valid internationalized domain name");
     }
     char* u_label = nullptr;
-    const int rc = idn2_to_unicode_8z8z(a_label, &u_label, 0);
+    int rc = idn2_to_unicode_8z8z(a_label, &u_label, 0);
+    // libidn2 passes an "xn--" label through without checking what it decodes to:
+    // one whose U-label UTS #46 would map again ("⒥" is "(j)") is not a valid
+    // A-label, and taking it would make the same domain normalise two ways.
+    char* again = nullptr;
+    if (rc == IDN2_OK) rc = idn2_to_ascii_8z(u_label, &again, IDN2_NONTRANSITIONAL);
+    const bool stable = rc == IDN2_OK && std::string_view(again) == std::string_view(a_label);
     idn2_free(a_label);
-    if (rc != IDN2_OK) return invalid("the domain is not a valid internationalized domain name");
+    idn2_free(again);
+    if (!stable) {
+      idn2_free(u_label);
+      return invalid("the domain is not a valid internationalized domain name");
+    }
     out = absl::StrCat(out.substr(0, domain_at), u_label);
     idn2_free(u_label);
     if (out.size() > 320) return invalid("longer than 320 characters");

@@ -76,7 +76,7 @@ absl::StatusOr<v1::UnsubscribeResponse> LeadStore::Unsubscribe(const std::string
       *pool_, "Unsubscribe", request_id,
       [&](sql::Connection& conn) -> absl::StatusOr<v1::UnsubscribeResponse> {
         ASSIGN_OR_RETURN(LeadRow row,
-                         LockLead(conn, "l.email = ?", email, "email: no lead with this address"));
+                         LockLead(conn, "l.email = ?", email, "email: a lead with this address"));
         const absl::Time now = absl::Now();
         if (row.lead.consent() != handoff::v1::CONSENT_STATUS_OPTED_OUT) {
           AddHistory(conn, row.lead.lead_id(), actor, v1::HISTORY_ACTION_UNSUBSCRIBED,

@@ -52,7 +52,9 @@ std::string BindProblem(const std::string& host, int port) {
 
 }  // namespace
 
-ServiceHost::ServiceHost(ServiceHostOptions options) : options_(std::move(options)) {}
+ServiceHost::ServiceHost(ServiceHostOptions options) : options_(std::move(options)) {
+  RouteProtobufLogs();
+}
 
 ServiceHost::~ServiceHost() { Shutdown(); }
 

@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
+#include "common/generic_call.h"
 #include "common/log.h"
 #include "common/request_id.h"
 #include "common/server/service_host.h"
@@ -35,13 +36,40 @@ class LoggingService final : public marketing::v1::MarketingService::Service {
   std::string seen_;
 };
 
+// Everything written to stderr while it lives.
+class CapturedStderr final {
+ public:
+  CapturedStderr() : path_(dir_.path() + "/stderr.log") {
+    saved_ = dup(STDERR_FILENO);
+    const int fd = open(path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    dup2(fd, STDERR_FILENO);
+    close(fd);
+  }
+  ~CapturedStderr() { Restore(); }
+  // Stops capturing; returns the lines written.
+  std::vector<std::string> Lines() {
+    Restore();
+    std::ifstream in(path_);
+    std::vector<std::string> lines;
+    for (std::string line; std::getline(in, line);) lines.push_back(line);
+    return lines;
+  }
+
+ private:
+  void Restore() {
+    if (saved_ < 0) return;
+    fflush(stderr);
+    dup2(saved_, STDERR_FILENO);
+    close(saved_);
+    saved_ = -1;
+  }
+  testing::TempDir dir_;
+  std::string path_;
+  int saved_ = -1;
+};
+
 TEST(RequestLogTest, LinesWrittenWhileServingACallCarryItsRequestId) {
-  testing::TempDir dir;
-  const std::string path = dir.path() + "/stderr.log";
-  const int saved = dup(STDERR_FILENO);
-  const int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  ASSERT_GE(fd, 0);
-  dup2(fd, STDERR_FILENO);
+  CapturedStderr captured;
   LoggingService service;
   {
     ServiceHost host({.name = "log-test", .port = 0});
@@ -54,20 +82,39 @@ TEST(RequestLogTest, LinesWrittenWhileServingACallCarryItsRequestId) {
     handoff::v1::RelayStats stats;
     const grpc::Status status = stub->GetRelayStats(&ctx, {}, &stats);
     host.Shutdown();
-    dup2(saved, STDERR_FILENO);
     ASSERT_TRUE(status.ok()) << status.error_message();
   }
-  close(fd);
-  close(saved);
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
   std::string inside;
-  for (std::string line; std::getline(text, line);) {
+  for (const std::string& line : captured.Lines()) {
     if (line.find("inside the handler") != std::string::npos) inside = line;
   }
   EXPECT_THAT(inside, HasSubstr("\"request_id\":\"log-test-1\""));
   EXPECT_EQ(service.seen_, "log-test-1");
+}
+
+// A request whose strings are not UTF-8 made protobuf print a line of its own
+// ("[libprotobuf ERROR ...]") into the JSON log; every caller could add such lines
+// at will. Protobuf's lines go through the JSON logger (found by the fuzz targets).
+TEST(RequestLogTest, EveryLineIsJsonEvenWhenProtobufComplains) {
+  CapturedStderr captured;
+  LoggingService service;
+  {
+    ServiceHost host({.name = "log-test", .port = 0});
+    host.AddService(&service, {"funnel.marketing.v1.MarketingService"});
+    ASSERT_TRUE(host.Start().ok());
+    grpc::GenericStub stub(grpc::CreateChannel(absl::StrCat("127.0.0.1:", host.port()),
+                                               grpc::InsecureChannelCredentials()));
+    grpc::ClientContext ctx;
+    // ListLeadsRequest.email (field 8, a string) holding bytes that are not UTF-8.
+    const std::string bad_utf8 = "\x42\x02\xff\xfe";
+    const grpc::Status status = BlockingRawCall(
+        stub, &ctx, "/funnel.marketing.v1.MarketingService/ListLeads", bad_utf8, nullptr);
+    host.Shutdown();
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  }
+  const std::vector<std::string> lines = captured.Lines();
+  ASSERT_FALSE(lines.empty());
+  for (const std::string& line : lines) EXPECT_EQ(line.substr(0, 2), "{\"") << line;
 }
 
 }  // namespace

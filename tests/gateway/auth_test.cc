@@ -17,6 +17,17 @@ using ::funnel::testing::IsOk;
 using ::funnel::testing::StatusIs;
 using ::testing::HasSubstr;
 
+// A line that could never authenticate anyone (a hash that is not hex) or would
+// forward a negative rep id is refused with its line number, not loaded.
+TEST(KeysTest, AKeysLineWithANonHexHashOrANegativeRepIdIsRefused) {
+  const std::string hash = Sha256Hex("k");
+  ASSERT_THAT(ParseKeys(hash + " ok SALES_REP 3\n"), IsOk());
+  EXPECT_THAT(ParseKeys(hash + " ok SALES_REP 3\n" + hash + " neg SALES_REP -2\n"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("keys file line 2")));
+  EXPECT_THAT(ParseKeys(std::string(64, 'z') + " nothex ADMIN\n"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("keys file line 1")));
+}
+
 TEST(KeysTest, OnlyTheHashIsStoredAndTheKeyAuthenticates) {
   funnel::testing::TempDir dir;
   const std::string file = dir.path() + "/keys.txt";

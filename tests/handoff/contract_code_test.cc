@@ -62,6 +62,13 @@ TEST(NormalizeEmailTest, AnInternationalizedDomainIsOneDomainHoweverWritten) {
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("contact.email: ")));
 }
 
+// An A-label whose U-label UTS #46 maps again ("⒥" is "(j)") is refused: taken, it
+// normalised to an address that normalised to another one (found by email_fuzzer).
+TEST(NormalizeEmailTest, AnALabelThatDoesNotRoundTripIsRefused) {
+  EXPECT_THAT(NormalizeEmail("ada@aaa.xn--xn-wwwwaaaaaaaawwom", "contact.email"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("contact.email: ")));
+}
+
 TEST(EventKindTest, EveryKindHasANameAndAMethodAndNamesRoundTrip) {
   for (EventKind kind :
        {EventKind::kLeadHandoff, EventKind::kLeadErasure, EventKind::kHandoffDecision,

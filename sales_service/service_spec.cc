@@ -1,0 +1,62 @@
+#include "sales_service/service_spec.h"
+
+#include <memory>
+#include <string>
+
+#include "absl/flags/flag.h"
+#include "sales_service/migrations.h"
+#include "sales_service/sales_service.h"
+
+ABSL_FLAG(
+    int, handoff_sla_hours, 24,
+    "Hours sales has to first answer a handoff (an activity or a decision) after it arrives.");
+ABSL_FLAG(std::string, personal_email_domains_file, "",
+          "File of personal (freemail) email domains, one per line, replacing the built-in "
+          "list: a person without a company at one of them gets an account of their own.");
+
+namespace funnel::sales {
+
+namespace {
+
+struct Services {
+  Services(common::ConnectionPool* pool, std::function<void()> wake,
+           const common::InternalGuard* guard, PersonalDomains personal)
+      : directory(pool),
+        inbox(pool, absl::Hours(absl::GetFlag(FLAGS_handoff_sla_hours)), wake, std::move(personal)),
+        opportunities(pool, wake),
+        reports(pool),
+        sales(&directory, &inbox, &opportunities, &reports, guard),
+        handoff_inbox(&inbox, guard) {}
+  DirectoryStore directory;
+  InboxStore inbox;
+  OpportunityStore opportunities;
+  ReportStore reports;
+  SalesServiceImpl sales;
+  HandoffInboxServiceImpl handoff_inbox;
+};
+
+}  // namespace
+
+handoff::DbServiceSpec SalesServiceSpec() {
+  handoff::DbServiceSpec spec;
+  spec.name = "sales";
+  spec.default_port = 50053;
+  spec.default_database = "funnel_sales";
+  spec.migrations = &Migrations();
+  spec.install = [](common::ServiceHost& host, common::ConnectionPool& pool,
+                    std::function<void()> wake, const common::InternalGuard* guard) {
+    PersonalDomains personal = PersonalDomains::BuiltIn();
+    if (const std::string path = absl::GetFlag(FLAGS_personal_email_domains_file); !path.empty()) {
+      absl::StatusOr<PersonalDomains> loaded = PersonalDomains::FromFile(path);
+      if (!loaded.ok()) return absl::StatusOr<std::shared_ptr<void>>(loaded.status());
+      personal = *std::move(loaded);
+    }
+    auto services = std::make_shared<Services>(&pool, std::move(wake), guard, std::move(personal));
+    host.AddService(&services->sales, {kServedServices[0]});
+    host.AddService(&services->handoff_inbox, {kServedServices[1]});
+    return absl::StatusOr<std::shared_ptr<void>>(std::move(services));
+  };
+  return spec;
+}
+
+}  // namespace funnel::sales

@@ -1,29 +1,5 @@
 // sales_service's methods in-process against MariaDB (service_target.h).
-#include <cstddef>
-#include <cstdint>
-#include <iterator>
-#include <string>
-#include <vector>
-
 #include "fuzz/service_target.h"
 #include "sales_service/service_spec.h"
 
-namespace {
-
-std::vector<std::string> Served() {
-  return {std::begin(funnel::sales::kServedServices), std::end(funnel::sales::kServedServices)};
-}
-
-}  // namespace
-
-extern "C" int LLVMFuzzerInitialize(int*, char***) {
-  funnel::fuzz::MaybeWriteSeeds(funnel::fuzz::MethodsOf(Served()));
-  return 0;
-}
-
-extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  static auto* const target =
-      new funnel::fuzz::ServiceTarget(funnel::sales::SalesServiceSpec(), Served());
-  target->Run(data, size);
-  return 0;
-}
+FUNNEL_SERVICE_FUZZER(funnel::sales::SalesServiceSpec, funnel::sales::kServedServices)

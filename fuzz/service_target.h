@@ -19,6 +19,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <iterator>
 #include <memory>
 #include <string>
 #include <vector>
@@ -75,3 +76,19 @@ class ServiceTarget final {
 };
 
 }  // namespace funnel::fuzz
+
+// Defines a target's libFuzzer entry points: SPEC() is the department's
+// DbServiceSpec, SERVED the array of the public service names it registers.
+#define FUNNEL_SERVICE_FUZZER(SPEC, SERVED)                                              \
+  static std::vector<std::string> FunnelServed() {                                       \
+    return {std::begin(SERVED), std::end(SERVED)};                                       \
+  }                                                                                      \
+  extern "C" int LLVMFuzzerInitialize(int*, char***) {                                   \
+    funnel::fuzz::MaybeWriteSeeds(funnel::fuzz::MethodsOf(FunnelServed()));              \
+    return 0;                                                                            \
+  }                                                                                      \
+  extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {              \
+    static auto* const target = new funnel::fuzz::ServiceTarget(SPEC(), FunnelServed()); \
+    target->Run(data, size);                                                             \
+    return 0;                                                                            \
+  }

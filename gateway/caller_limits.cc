@@ -2,11 +2,13 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cmath>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
+#include "common/metrics.h"
 #include "common/status.h"
 
 namespace funnel::gateway {
@@ -17,8 +19,13 @@ absl::StatusOr<CallerLimit> ParseCallerLimit(const std::vector<std::string>& fie
   for (const std::string& field : fields) {
     std::pair<std::string, std::string> kv = absl::StrSplit(field, absl::MaxSplits('=', 1));
     double value = 0;
-    if (!absl::SimpleAtod(kv.second, &value) || value < 0) {
-      return absl::InvalidArgumentError(absl::StrCat("limit ", kv.first, ": want a number >= 0"));
+    // Finite and bounded: "inf", "nan" and 1e47 parse as doubles, and the last
+    // would not convert to a whole number of calls.
+    if (!absl::SimpleAtod(kv.second, &value) || !(value >= 0 && value <= kMaxLimitValue) ||
+        (kv.first == "in_flight" && value != std::floor(value))) {
+      return absl::InvalidArgumentError(absl::StrCat("limit ", kv.first,
+                                                     ": want a number from 0 to ", kMaxLimitValue,
+                                                     kv.first == "in_flight" ? ", whole" : ""));
     }
     if (kv.first == "rate") {
       limit.rate = value;
@@ -93,6 +100,17 @@ CallerLimiter::State* CallerLimiter::StateOf(const std::string& principal_id) {
   return state.get();
 }
 
+namespace {
+
+void CountLimitHit(const char* limit) {
+  static prometheus::Family<prometheus::Counter>& hits = common::CounterFamily(
+      "funnel_gateway_caller_limit_hits_total",
+      "Calls refused because their caller was over a per-caller limit, by limit.");
+  hits.Add({{"limit", limit}}).Increment();
+}
+
+}  // namespace
+
 absl::StatusOr<CallPermit> CallerLimiter::Acquire(const std::string& principal_id,
                                                   const CallerLimit& limit, absl::Time now) {
   if (limit.rate <= 0 && limit.max_in_flight <= 0) return CallPermit();
@@ -100,6 +118,7 @@ absl::StatusOr<CallPermit> CallerLimiter::Acquire(const std::string& principal_i
   if (limit.max_in_flight > 0) {
     if (state->counter.in_flight.fetch_add(1) >= limit.max_in_flight) {
       state->counter.in_flight.fetch_sub(1);
+      CountLimitHit("in_flight");
       absl::Status status = absl::ResourceExhaustedError(
           absl::StrCat("caller ", principal_id, " has ", limit.max_in_flight,
                        " calls in flight, its most; retry when one has finished"));
@@ -116,6 +135,7 @@ absl::StatusOr<CallPermit> CallerLimiter::Acquire(const std::string& principal_i
     if (!state->bucket.Take(limit.rate, limit.burst, now, &wait)) {
       const int64_t wait_ms =
           std::max<int64_t>(1, absl::ToInt64Milliseconds(absl::Ceil(wait, absl::Milliseconds(1))));
+      CountLimitHit("rate");
       absl::Status status = absl::ResourceExhaustedError(
           absl::StrFormat("caller %s is over its limit of %g calls per second; retry in %d ms",
                           principal_id, limit.rate, wait_ms));

@@ -24,8 +24,12 @@ struct CallerLimit {
   int max_in_flight = 0;  // calls (and streams) open at once
 };
 
-// Parses "rate=<calls/s> burst=<calls> in_flight=<calls>" fields (any subset).
-// INVALID_ARGUMENT naming the field.
+// The largest rate, burst or in_flight a limit line may give.
+inline constexpr double kMaxLimitValue = 1e6;
+
+// Parses "rate=<calls/s> burst=<calls> in_flight=<calls>" fields (any subset), each
+// from 0 to kMaxLimitValue (in_flight a whole number). INVALID_ARGUMENT naming the
+// field.
 absl::StatusOr<CallerLimit> ParseCallerLimit(const std::vector<std::string>& fields);
 
 // A token bucket (pure): `burst` tokens at most, refilled at `rate` per second.

@@ -5,6 +5,7 @@
 
 #include <fstream>
 
+#include "absl/strings/str_cat.h"
 #include "common/status.h"
 #include "common/testing/status_matchers.h"
 #include "gateway/funnel_service.h"
@@ -26,6 +27,18 @@ TEST(KeysTest, AKeysLineWithANonHexHashOrANegativeRepIdIsRefused) {
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("keys file line 2")));
   EXPECT_THAT(ParseKeys(std::string(64, 'z') + " nothex ADMIN\n"),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("keys file line 1")));
+}
+
+// A limit line's numbers are finite, bounded and (in_flight) whole: in_flight=1e47
+// was converted to an int, undefined behaviour (found by gateway_config_fuzzer).
+TEST(PolicyTest, LimitNumbersOutOfRangeAreRefusedNamingTheField) {
+  ASSERT_THAT(Policy::Parse("limit * rate=100 burst=200 in_flight=16\n"), IsOk());
+  for (const char* bad :
+       {"in_flight=1e47", "in_flight=2.5", "rate=inf", "rate=nan", "burst=1e300", "rate=-1"}) {
+    EXPECT_THAT(Policy::Parse(absl::StrCat("limit * ", bad, "\n")),
+                StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("policy line 1: limit ")))
+        << bad;
+  }
 }
 
 TEST(KeysTest, OnlyTheHashIsStoredAndTheKeyAuthenticates) {

@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/limits.h"
+#include "common/metrics.h"
 #include "common/request_id.h"
 #include "common/server/internal_guard.h"
 #include "common/server/principal.h"
@@ -36,6 +37,34 @@ absl::Status CheckMetadataSize(const grpc::ServerContextBase& context) {
 
 absl::StatusOr<Admission> Gatekeeper::Admit(const grpc::ServerContextBase& context,
                                             absl::string_view method) const {
+  absl::StatusOr<Admission> admitted = AdmitUncounted(context, method);
+  if (!admitted.ok()) {
+    static prometheus::Family<prometheus::Counter>& refusals = common::CounterFamily(
+        "funnel_gateway_refusals_total", "Calls the gateway refused at the door, by reason.");
+    const char* reason = "other";
+    switch (admitted.status().code()) {
+      case absl::StatusCode::kInvalidArgument:
+        reason = "metadata_too_large";
+        break;
+      case absl::StatusCode::kUnauthenticated:
+        reason = "unauthenticated";
+        break;
+      case absl::StatusCode::kPermissionDenied:
+        reason = "permission_denied";
+        break;
+      case absl::StatusCode::kResourceExhausted:
+        reason = "caller_limit";
+        break;
+      default:
+        break;
+    }
+    refusals.Add({{"reason", reason}}).Increment();
+  }
+  return admitted;
+}
+
+absl::StatusOr<Admission> Gatekeeper::AdmitUncounted(const grpc::ServerContextBase& context,
+                                                     absl::string_view method) const {
   RETURN_IF_ERROR(CheckMetadataSize(context));
   ASSIGN_OR_RETURN(Principal principal, keys_->Authenticate(AuthorizationOf(context)));
   RETURN_IF_ERROR(policy_->Check(method, principal.role));

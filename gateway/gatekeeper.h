@@ -32,7 +32,8 @@ class Gatekeeper final {
   // INVALID_ARGUMENT when the caller's metadata exceeds kMaxCallerMetadataBytes;
   // UNAUTHENTICATED without a known key; PERMISSION_DENIED when the policy does not
   // let the key's role call `method` ("/pkg.Service/Method"); RESOURCE_EXHAUSTED
-  // (with a retry hint, see Refusal) over the caller's limits.
+  // (with a retry hint, see Refusal) over the caller's limits. Each refusal counts
+  // into funnel_gateway_refusals_total by reason.
   absl::StatusOr<Admission> Admit(const grpc::ServerContextBase& context,
                                   absl::string_view method) const;
 
@@ -46,6 +47,9 @@ class Gatekeeper final {
              grpc::ClientContext* backend) const;
 
  private:
+  absl::StatusOr<Admission> AdmitUncounted(const grpc::ServerContextBase& context,
+                                           absl::string_view method) const;
+
   const KeyStore* const keys_;
   const Policy* const policy_;
   const std::string internal_secret_;

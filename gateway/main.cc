@@ -13,6 +13,7 @@
 #include "common/flags.h"
 #include "common/limits.h"
 #include "common/log.h"
+#include "common/metrics.h"
 #include "common/server/service_host.h"
 #include "common/status.h"
 #include "common/tls.h"
@@ -108,6 +109,12 @@ int main(int argc, char** argv) {
       "gateway: Funnel's only door. Every flag can also be set as FUNNEL_<FLAG>.\n"
       "  gateway keys add --role ROLE --id NAME [--rep_id N] --keys_file FILE");
   if (args.size() > 1 && args[1] == "keys") return KeysCommand(args);
+  absl::StatusOr<std::unique_ptr<funnel::common::MetricsEndpoint>> metrics =
+      funnel::common::StartOperatorEndpoints();
+  if (!metrics.ok()) {
+    funnel::common::LogError("cannot serve metrics", {{"error", metrics.status().ToString()}});
+    return 1;
+  }
 
   absl::StatusOr<funnel::gateway::Policy> policy = LoadPolicy();
   if (!policy.ok()) {

@@ -4,6 +4,7 @@
 
 #include <sstream>
 
+#include "common/metrics.h"
 #include "common/mysql/sql_util.h"
 
 namespace funnel::handoff {
@@ -35,6 +36,14 @@ void SaveReceivedResponse(sql::Connection& conn, const std::string& event_id,
   save->setBlob(1, &blob);
   save->setString(2, event_id);
   save->executeUpdate();
+}
+
+void CountReceived(EventKind kind, bool duplicate) {
+  static prometheus::Family<prometheus::Counter>& received =
+      common::CounterFamily("funnel_inbox_events_total",
+                            "Contract events received, by kind and whether new or a duplicate.");
+  received.Add({{"kind", std::string(KindName(kind))}, {"result", duplicate ? "duplicate" : "new"}})
+      .Increment();
 }
 
 }  // namespace funnel::handoff

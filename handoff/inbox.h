@@ -28,6 +28,10 @@ std::optional<std::string> ClaimReceivedEvent(sql::Connection& conn, const std::
 void SaveReceivedResponse(sql::Connection& conn, const std::string& event_id,
                           const std::string& response);
 
+// Counts a received event into funnel_inbox_events_total (by kind, and whether it
+// was new or a duplicate answered with the first answer). Call after the commit.
+void CountReceived(EventKind kind, bool duplicate);
+
 // Applies a received contract event once. `apply(conn, response)` makes the
 // event's change and fills the answer, in one transaction that claims `event_id`;
 // a repeat answers the first answer with duplicate = true and changes nothing.
@@ -48,6 +52,7 @@ absl::StatusOr<Response> ApplyEventOnce(common::ConnectionPool& pool, absl::stri
     SaveReceivedResponse(conn, event_id, response.SerializeAsString());
     return absl::OkStatus();
   }));
+  CountReceived(kind, response.duplicate());
   return response;
 }
 

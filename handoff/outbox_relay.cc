@@ -2,6 +2,7 @@
 
 #include <cppconn/prepared_statement.h>
 #include <cppconn/resultset.h>
+#include <cppconn/statement.h>
 
 #include <map>
 #include <random>
@@ -11,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/generic_call.h"
 #include "common/log.h"
+#include "common/metrics.h"
 #include "common/mysql/sql_util.h"
 #include "common/request_id.h"
 #include "common/status.h"
@@ -28,7 +30,8 @@ using common::RawCall;
 namespace {
 
 constexpr absl::string_view kClaim = R"sql(
-  SELECT seq, event_id, lead_id, kind, payload, attempts, request_id FROM outbox
+  SELECT seq, event_id, lead_id, kind, payload, attempts, request_id,
+    TIMESTAMPDIFF(MICROSECOND, created_at, NOW(6)) FROM outbox
   WHERE delivered_at IS NULL AND next_attempt_at <= NOW(6)
   ORDER BY seq LIMIT ? FOR UPDATE SKIP LOCKED)sql";
 constexpr absl::string_view kOldestPendingOfLeads =
@@ -42,6 +45,33 @@ constexpr absl::string_view kFailed = R"sql(
   WHERE seq = ?)sql";
 
 }  // namespace
+
+// Seq order is commit-near order, so the first pending row by seq is the oldest.
+constexpr absl::string_view kBacklog = R"sql(
+  SELECT COUNT(*), COALESCE(TIMESTAMPDIFF(MICROSECOND,
+    (SELECT created_at FROM outbox WHERE delivered_at IS NULL ORDER BY seq LIMIT 1), NOW(6)), 0)
+  FROM outbox WHERE delivered_at IS NULL)sql";
+
+struct RelayMetrics {
+  prometheus::Family<prometheus::Counter>& deliveries = common::CounterFamily(
+      "funnel_relay_deliveries_total", "Outbox events the receiver acknowledged, by kind.");
+  prometheus::Family<prometheus::Counter>& failures =
+      common::CounterFamily("funnel_relay_delivery_failures_total",
+                            "Delivery attempts that failed (retried later with backoff), by kind.");
+  prometheus::Family<prometheus::Histogram>& latency =
+      common::HistogramFamily("funnel_relay_delivery_latency_seconds",
+                              "Time from an event's commit to its acknowledgement, by kind.");
+  prometheus::Family<prometheus::Gauge>& backlog =
+      common::GaugeFamily("funnel_outbox_backlog_events", "Outbox events not yet delivered.");
+  prometheus::Family<prometheus::Gauge>& oldest =
+      common::GaugeFamily("funnel_outbox_oldest_undelivered_age_seconds",
+                          "Age of the oldest outbox event not yet delivered (0 when none).");
+};
+
+RelayMetrics& Metrics() {
+  static auto* const metrics = new RelayMetrics;
+  return *metrics;
+}
 
 absl::Duration RetryBackoff(int attempts, absl::Duration initial, absl::Duration cap,
                             double jitter) {
@@ -98,18 +128,45 @@ void OutboxRelay::Loop() {
       absl::MutexLock lock(&mu_);
       if (stop_) return;
     }
+    ExportBacklog();
   }
+}
+
+void OutboxRelay::ExportBacklog() {
+  int64_t count = 0;
+  int64_t oldest_us = 0;
+  const absl::Status status = pool_->WithConnection("outbox backlog", [&](sql::Connection& conn) {
+    std::unique_ptr<sql::Statement> st(conn.createStatement());
+    std::unique_ptr<sql::ResultSet> rs(st->executeQuery(std::string(kBacklog)));
+    if (rs->next()) {
+      count = rs->getInt64(1);
+      oldest_us = rs->getInt64(2);
+    }
+    return absl::OkStatus();
+  });
+  if (!status.ok()) return;  // the database is away: the figures stay as last seen
+  Metrics().backlog.Add({{"server", options_.name}}).Set(static_cast<double>(count));
+  Metrics().oldest.Add({{"server", options_.name}}).Set(static_cast<double>(oldest_us) / 1e6);
 }
 
 absl::StatusOr<int> OutboxRelay::RunOnce() {
   int delivered = 0;
+  // What the pass did, counted once it committed (a retried pass starts over).
+  struct Sent {
+    std::string kind;
+    bool ok;
+    absl::Duration age;  // since the event committed
+  };
+  std::vector<Sent> sent;
   absl::Status status = pool_->InTransaction(
       "relay",
       [&](sql::Connection& conn) -> absl::Status {
         delivered = 0;
+        sent.clear();
         struct Claimed {
           RelayedEvent event;
           int attempts;
+          absl::Time created;
           bool blocked = false;
         };
         std::vector<Claimed> claimed;
@@ -138,7 +195,8 @@ absl::StatusOr<int> OutboxRelay::RunOnce() {
             if (event.request_id.empty()) event.request_id = event.event_id;
             call.metadata.emplace_back(common::kRequestIdHeader, event.request_id);
             calls.push_back(std::move(call));
-            claimed.push_back({std::move(event), rs->getInt(6)});
+            claimed.push_back({std::move(event), rs->getInt(6),
+                               absl::Now() - absl::Microseconds(rs->getInt64(8))});
           }
           // An older event of the lead still pending (backing off, or claimed by a
           // replica) goes first.
@@ -177,9 +235,11 @@ absl::StatusOr<int> OutboxRelay::RunOnce() {
                                         {"attempts", c.attempts + 1},
                                         {"request_id", c.event.request_id}});
             done.push_back(c.event.seq);
+            sent.push_back({c.event.kind_name, true, absl::Now() - c.created});
             if (on_delivered_) on_delivered_(conn, c.event, call.reply);
             continue;
           }
+          sent.push_back({c.event.kind_name, false, absl::ZeroDuration()});
           MarkFailed(conn, c.event, c.attempts, FromGrpcStatus(call.status));
         }
         MarkDelivered(conn, done);
@@ -188,6 +248,16 @@ absl::StatusOr<int> OutboxRelay::RunOnce() {
       },
       /*read_committed=*/true);  // the claim must not lock the gap new events go into
   if (!status.ok()) return status;
+  for (const Sent& s : sent) {
+    if (!s.ok) {
+      Metrics().failures.Add({{"kind", s.kind}}).Increment();
+      continue;
+    }
+    Metrics().deliveries.Add({{"kind", s.kind}}).Increment();
+    Metrics()
+        .latency.Add({{"kind", s.kind}}, common::LatencyBuckets())
+        .Observe(absl::ToDoubleSeconds(s.age));
+  }
   return delivered;
 }
 

@@ -84,6 +84,8 @@ class OutboxRelay final {
 
  private:
   void Loop();
+  // Sets the backlog gauges (events not yet delivered, age of the oldest).
+  void ExportBacklog();
   // Leads (of `first_seq`: lead -> oldest claimed seq) with an older event pending.
   std::set<int64_t> LeadsWithEarlierPending(sql::Connection& conn,
                                             const std::map<int64_t, int64_t>& first_seq);

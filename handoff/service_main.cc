@@ -11,6 +11,7 @@
 #include "common/channel.h"
 #include "common/flags.h"
 #include "common/log.h"
+#include "common/metrics.h"
 #include "common/mysql/idempotency.h"
 #include "common/server/caller.h"
 #include "common/tls.h"
@@ -80,6 +81,12 @@ int RunDbService(int argc, char** argv, const DbServiceSpec& spec) {
              absl::StrCat(spec.name, "_service: Funnel's ", spec.name,
                           " service. Every flag can also be set as FUNNEL_<FLAG>.")
                  .c_str());
+  absl::StatusOr<std::unique_ptr<common::MetricsEndpoint>> metrics =
+      common::StartOperatorEndpoints();
+  if (!metrics.ok()) {
+    LogError("cannot serve metrics", {{"error", metrics.status().ToString()}});
+    return 1;
+  }
   ConnectionPool::InitDriver();
 
   DbOptions db;

@@ -150,7 +150,12 @@ std::vector<InboxStore::Receipt> InboxStore::SubmitMany(const std::vector<Submis
         }
         return absl::OkStatus();
       });
-  if (status.ok()) return receipts;
+  if (status.ok()) {
+    for (const Receipt& r : receipts) {
+      handoff::CountReceived(handoff::EventKind::kLeadHandoff, r.ok() && r->duplicate());
+    }
+    return receipts;
+  }
   if (batch.size() > 1 && !absl::IsUnavailable(status)) {
     receipts.clear();
     for (const Submission& s : batch) receipts.push_back(SubmitMany({s}).front());

@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/call_deadline.h"
+#include "common/metrics.h"
 #include "common/mysql/sql_error.h"
 
 namespace funnel::common {
@@ -22,13 +23,43 @@ PooledConnection::~PooledConnection() {
   if (pool_ != nullptr && session_.conn != nullptr) pool_->Return(std::move(session_), discard_);
 }
 
+struct ConnectionPool::Metrics {
+  explicit Metrics(const std::string& database)
+      : size(GaugeFamily("funnel_db_pool_size_connections",
+                         "Most connections the pool may open, by database.")
+                 .Add({{"database", database}})),
+        open(GaugeFamily("funnel_db_pool_open_connections", "Connections open, lent or idle.")
+                 .Add({{"database", database}})),
+        in_use(GaugeFamily("funnel_db_pool_in_use_connections", "Connections lent out now.")
+                   .Add({{"database", database}})),
+        waiters(GaugeFamily("funnel_db_pool_waiters", "Callers waiting for a connection now.")
+                    .Add({{"database", database}})),
+        wait(HistogramFamily("funnel_db_pool_wait_seconds",
+                             "Time a caller waited for a connection to be lent.")
+                 .Add({{"database", database}}, LatencyBuckets())),
+        retries(CounterFamily("funnel_db_transaction_retries_total",
+                              "Transactions rerun after a deadlock or lock-wait timeout.")
+                    .Add({{"database", database}})) {}
+  prometheus::Gauge& size;
+  prometheus::Gauge& open;
+  prometheus::Gauge& in_use;
+  prometheus::Gauge& waiters;
+  prometheus::Histogram& wait;
+  prometheus::Counter& retries;
+};
+
 void ConnectionPool::InitDriver() { sql::mysql::get_mysql_driver_instance(); }
 
-ConnectionPool::ConnectionPool(DbOptions options) : options_(std::move(options)) {}
+ConnectionPool::ConnectionPool(DbOptions options)
+    : options_(std::move(options)), metrics_(std::make_unique<Metrics>(options_.database)) {
+  metrics_->size.Increment(options_.pool_size);
+}
 
 ConnectionPool::~ConnectionPool() {
   absl::MutexLock lock(&mu_);
   for (Idle& idle : idle_) idle.session.statements->Close();  // before their connections
+  metrics_->open.Decrement(static_cast<double>(idle_.size()));
+  metrics_->size.Decrement(options_.pool_size);
   idle_.clear();
 }
 
@@ -65,7 +96,8 @@ absl::StatusOr<std::unique_ptr<sql::Connection>> ConnectionPool::Connect() {
 
 absl::StatusOr<PooledConnection> ConnectionPool::Acquire() {
   const absl::Time call_deadline = CurrentCallDeadline();
-  const absl::Time deadline = std::min(absl::Now() + options_.acquire_timeout, call_deadline);
+  const absl::Time start = absl::Now();
+  const absl::Time deadline = std::min(start + options_.acquire_timeout, call_deadline);
   while (true) {
     PoolSession session;
     absl::Time idle_since;
@@ -75,7 +107,11 @@ absl::StatusOr<PooledConnection> ConnectionPool::Acquire() {
       auto available = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
         return !idle_.empty() || open_ < options_.pool_size;
       };
-      if (!mu_.AwaitWithDeadline(absl::Condition(&available), deadline)) {
+      metrics_->waiters.Increment();
+      const bool got = mu_.AwaitWithDeadline(absl::Condition(&available), deadline);
+      metrics_->waiters.Decrement();
+      metrics_->wait.Observe(absl::ToDoubleSeconds(absl::Now() - start));
+      if (!got) {
         if (deadline == call_deadline) {
           return absl::DeadlineExceededError(
               "the call's deadline passed while waiting for a database connection");
@@ -89,6 +125,7 @@ absl::StatusOr<PooledConnection> ConnectionPool::Acquire() {
         session = std::move(idle_.back().session);
         idle_since = idle_.back().since;
         idle_.pop_back();
+        metrics_->in_use.Increment();
       } else {
         ++open_;  // Reserve the slot before connecting outside the lock.
         may_open = true;
@@ -101,6 +138,8 @@ absl::StatusOr<PooledConnection> ConnectionPool::Acquire() {
         --open_;
         return fresh.status();
       }
+      metrics_->open.Increment();
+      metrics_->in_use.Increment();
       return PooledConnection(this, {*std::move(fresh), std::make_shared<StatementCache>()});
     }
     bool valid = true;
@@ -135,8 +174,10 @@ void ConnectionPool::Return(PoolSession session, bool discard) {
     session.conn.reset();
   }
   absl::MutexLock lock(&mu_);
+  metrics_->in_use.Decrement();
   if (discard) {
     --open_;
+    metrics_->open.Decrement();
   } else {
     idle_.push_back({std::move(session), absl::Now()});
   }
@@ -217,6 +258,7 @@ absl::Status ConnectionPool::InTransaction(absl::string_view context,
       if (absl::IsUnavailable(last)) conn->Discard();
     }
     if (!retry) return last;
+    metrics_->retries.Increment();
     // Deadlock: the other transaction wins; back off a little so it can finish.
     // Seeded on a thread's first retry only: random_device opens /dev/urandom.
     thread_local std::minstd_rand rng(std::random_device{}());

@@ -131,6 +131,9 @@ class ConnectionPool final {
   void Return(PoolSession session, bool discard);
 
   const DbOptions options_;
+  // The pool's Prometheus figures (pool.cc), labelled with its database.
+  struct Metrics;
+  const std::unique_ptr<Metrics> metrics_;
   mutable absl::Mutex mu_;
   std::deque<Idle> idle_ ABSL_GUARDED_BY(mu_);
   int open_ ABSL_GUARDED_BY(mu_) = 0;

@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
+#include "common/metrics.h"
 
 namespace funnel::common {
 namespace {
@@ -41,6 +42,9 @@ bool IsRetryableTransactionError(const sql::SQLException& e) {
 
 absl::Status StatusFromSqlException(const sql::SQLException& e, absl::string_view context) {
   const int code = e.getErrorCode();
+  static prometheus::Family<prometheus::Counter>& errors = CounterFamily(
+      "funnel_db_sql_errors_total", "SQL errors the server answered, by MySQL error number.");
+  errors.Add({{"errno", absl::StrCat(code)}}).Increment();
   LogWarning("sql error", {{"context", context},
                            {"errno", code},
                            {"sqlstate", std::string(e.getSQLState())},

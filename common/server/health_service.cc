@@ -1,5 +1,6 @@
 #include "common/server/health_service.h"
 
+#include "common/metrics.h"
 #include "common/status.h"
 
 namespace funnel::common {
@@ -80,12 +81,24 @@ HealthService::HealthService(std::vector<std::string> names) {
 
 HealthService::~HealthService() = default;
 
+namespace {
+
+// 1 while `name` ("" is the whole server) is SERVING, 0 otherwise.
+void ExportServing(const std::string& name, ServingStatus status) {
+  static prometheus::Family<prometheus::Gauge>& serving = GaugeFamily(
+      "funnel_health_serving", "1 while the named service answers health SERVING, else 0.");
+  serving.Add({{"service", name}}).Set(status == HealthCheckResponse::SERVING ? 1 : 0);
+}
+
+}  // namespace
+
 void HealthService::SetStatus(const std::string& name, ServingStatus status) {
   absl::MutexLock lock(&mu_);
   if (shut_down_) return;
   auto [it, inserted] = statuses_.emplace(name, status);
   if (!inserted && it->second == status) return;
   it->second = status;
+  ExportServing(name, status);
   for (Watcher* w : watchers_) {
     if (w->name() == name) w->Notify(status, /*finish_after=*/false);
   }
@@ -100,7 +113,10 @@ ServingStatus HealthService::GetStatus(const std::string& name) const {
 void HealthService::Shutdown() {
   absl::MutexLock lock(&mu_);
   shut_down_ = true;
-  for (auto& [name, status] : statuses_) status = HealthCheckResponse::NOT_SERVING;
+  for (auto& [name, status] : statuses_) {
+    status = HealthCheckResponse::NOT_SERVING;
+    ExportServing(name, status);
+  }
   for (Watcher* w : watchers_) w->Notify(HealthCheckResponse::NOT_SERVING, /*finish_after=*/true);
 }
 

@@ -2,14 +2,37 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "common/call_deadline.h"
 #include "common/log.h"
+#include "common/metrics.h"
 #include "common/request_id.h"
 #include "common/status.h"
 
 namespace funnel::common {
 namespace {
+
+// Named as go-grpc-prometheus names them, with Funnel's prefix.
+void CountHandled(absl::string_view path, const grpc::Status& status, absl::Duration took) {
+  static prometheus::Family<prometheus::Counter>& handled =
+      CounterFamily("funnel_grpc_server_handled_total",
+                    "gRPC calls completed by the server, by method and code.");
+  static prometheus::Family<prometheus::Histogram>& seconds =
+      HistogramFamily("funnel_grpc_server_handling_seconds",
+                      "Time from a call's arrival to its status, by method.");
+  absl::ConsumePrefix(&path, "/");
+  const size_t slash = path.find('/');
+  const std::string service(path.substr(0, slash));
+  const std::string method(slash == absl::string_view::npos ? "" : path.substr(slash + 1));
+  handled
+      .Add({{"grpc_service", service},
+            {"grpc_method", method},
+            {"grpc_code", StatusCodeName(status.error_code())}})
+      .Increment();
+  seconds.Add({{"grpc_service", service}, {"grpc_method", method}}, LatencyBuckets())
+      .Observe(absl::ToDoubleSeconds(took));
+}
 
 class RequestLogInterceptor final : public grpc::experimental::Interceptor {
  public:
@@ -57,6 +80,7 @@ class RequestLogInterceptor final : public grpc::experimental::Interceptor {
                          info_->method() ? info_->method() : "this method"));
         methods->ModifySendStatus(status);
       }
+      CountHandled(info_->method() ? info_->method() : "", status, absl::Now() - start_);
       const char* level = quiet_ ? "debug" : "info";
       if (LogEnabled(level)) {
         grpc::ServerContextBase* ctx = info_->server_context();

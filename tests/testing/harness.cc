@@ -20,6 +20,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
@@ -278,6 +279,58 @@ int FreePort() {
   getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
   close(fd);
   return ntohs(addr.sin_port);
+}
+
+absl::StatusOr<std::string> HttpGet(int port, const std::string& path) {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  timeval timeout{5, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    close(fd);
+    return absl::UnavailableError(absl::StrCat("nothing listens on port ", port));
+  }
+  const std::string request = absl::StrCat("GET ", path, " HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n");
+  if (write(fd, request.data(), request.size()) != static_cast<ssize_t>(request.size())) {
+    close(fd);
+    return absl::UnavailableError("cannot send the request");
+  }
+  std::string response;
+  std::array<char, 8192> buf;
+  ssize_t n;
+  while ((n = read(fd, buf.data(), buf.size())) > 0) response.append(buf.data(), n);
+  close(fd);
+  const size_t body = response.find("\r\n\r\n");
+  if (!absl::StartsWith(response, "HTTP/1.") || response.find(" 200 ") > response.find("\r\n") ||
+      body == std::string::npos) {
+    return absl::UnavailableError(absl::StrCat("GET ", path, ": ", response.substr(0, 80)));
+  }
+  return response.substr(body + 4);
+}
+
+double SampleSum(const std::string& exposition, const std::string& name,
+                 const std::map<std::string, std::string>& labels) {
+  double sum = 0;
+  std::istringstream in(exposition);
+  for (std::string line; std::getline(in, line);) {
+    if (line.empty() || line[0] == '#') continue;
+    const size_t end_of_name = line.find_first_of("{ ");
+    if (line.compare(0, end_of_name, name) != 0 || end_of_name != name.size()) continue;
+    const size_t value_at = line.rfind(' ');
+    const std::string label_text = line.substr(end_of_name, value_at - end_of_name);
+    bool all = true;
+    for (const auto& [key, value] : labels) {
+      const std::string pair = absl::StrCat(key, "=\"", value, "\"");
+      all = all && (absl::StrContains(label_text, absl::StrCat("{", pair)) ||
+                    absl::StrContains(label_text, absl::StrCat(",", pair)));
+    }
+    double value = 0;
+    if (all && absl::SimpleAtod(line.substr(value_at + 1), &value)) sum += value;
+  }
+  return sum;
 }
 
 CommandResult RunCommand(const std::string& command) {

@@ -103,6 +103,15 @@ absl::StatusOr<int> WaitForPortFile(const std::string& path, absl::Duration time
 // A TCP port nobody listens on right now.
 int FreePort();
 
+// The body of GET http://127.0.0.1:port/path (HTTP/1.0); an error when it cannot be
+// fetched or the status is not 200.
+absl::StatusOr<std::string> HttpGet(int port, const std::string& path);
+
+// The sum of a Prometheus text exposition's samples of `name` whose labels include
+// every pair of `labels` (0 when none match).
+double SampleSum(const std::string& exposition, const std::string& name,
+                 const std::map<std::string, std::string>& labels = {});
+
 struct CommandResult {
   int exit_code;
   std::string output;  // stdout and stderr

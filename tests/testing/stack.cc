@@ -43,6 +43,7 @@ FunnelStack::FunnelStack(const std::string& label, common::DbOptions server, int
   std::vector<Process> processes = {kMarketing, kSales, kGateway};
   if (sales_replicas == 2) processes.push_back(kSales2);
   for (Process p : processes) ports_[p] = FreePort();
+  for (Process p : processes) metrics_ports_[p] = FreePort();
   keys_file_ = dir_.path() + "/keys.txt";
   const std::string secret = absl::StrCat("internal-", label, "-", FreePort());
   for (const char* role : {"MARKETING", "SALES_REP", "SALES_MANAGER", "REVENUE_OPS", "ADMIN",
@@ -55,7 +56,8 @@ FunnelStack::FunnelStack(const std::string& label, common::DbOptions server, int
         binary,
         {BinaryPath(binary), absl::StrCat("--port=", ports_[p]), "--listen_host=127.0.0.1",
          absl::StrCat("--db_port=", db.port), "--db_name=" + db.database, "--db_user=" + db.user,
-         "--health_interval=100ms", "--drain_timeout=2s", gateway},
+         "--health_interval=100ms", "--drain_timeout=2s", gateway,
+         absl::StrCat("--metrics_port=", metrics_ports_[p])},
         {{"FUNNEL_DB_PASSWORD", db.password},
          {"FUNNEL_RELAY_KEY", keys_.at(p == kMarketing ? "SERVICE_MARKETING" : "SERVICE_SALES")},
          {"FUNNEL_INTERNAL_SECRET", secret}}};
@@ -72,7 +74,7 @@ FunnelStack::FunnelStack(const std::string& label, common::DbOptions server, int
       {BinaryPath("gateway"), absl::StrCat("--port=", ports_[kGateway]), "--listen_host=127.0.0.1",
        absl::StrCat("--marketing_address=127.0.0.1:", ports_[kMarketing]),
        "--sales_address=" + sales_addresses, "--health_interval=100ms", "--drain_timeout=2s",
-       "--keys_file=" + keys_file_},
+       "--keys_file=" + keys_file_, absl::StrCat("--metrics_port=", metrics_ports_[kGateway])},
       {{"FUNNEL_INTERNAL_SECRET", secret}}};
   for (std::string& flag : gateway_flags) specs_[kGateway].argv.push_back(std::move(flag));
   for (Process p : processes) Start(p);

@@ -45,6 +45,8 @@ class FunnelStack final {
   int gateway_port() const { return ports_.at(kGateway); }
   int marketing_port() const { return ports_.at(kMarketing); }
   int sales_port() const { return ports_.at(kSales); }
+  // Where each process serves /metrics (--metrics_port).
+  int metrics_port(Process p) const { return metrics_ports_.at(p); }
   // A channel to the gateway whose calls carry `key` (default: the ADMIN key). With
   // `own_connection`, it shares no TCP connection with any other channel.
   std::shared_ptr<grpc::Channel> GatewayChannel(const std::string& key = "",
@@ -87,6 +89,7 @@ class FunnelStack final {
   std::string keys_file_;
   std::map<std::string, std::string> keys_;
   std::map<Process, int> ports_;
+  std::map<Process, int> metrics_ports_;
   std::map<Process, Spec> specs_;
   std::map<Process, std::unique_ptr<ChildProcess>> children_;
 };

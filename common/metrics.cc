@@ -28,9 +28,38 @@ const std::shared_ptr<prometheus::Registry>& SharedRegistry() {
   return *registry;
 }
 
+// Collects nothing: runs the scrape hooks. Registered before the registry, whose
+// figures the exposer then collects in the same scrape.
+class ScrapeHooks final : public prometheus::Collectable {
+ public:
+  void Add(std::function<void()> hook) {
+    std::lock_guard<std::mutex> lock(mu_);
+    hooks_.push_back(std::move(hook));
+  }
+  std::vector<prometheus::MetricFamily> Collect() const override {
+    std::vector<std::function<void()>> hooks;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      hooks = hooks_;
+    }
+    for (const auto& hook : hooks) hook();
+    return {};
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::vector<std::function<void()>> hooks_;
+};
+
+const std::shared_ptr<ScrapeHooks>& Hooks() {
+  static auto* const hooks = new std::shared_ptr<ScrapeHooks>(std::make_shared<ScrapeHooks>());
+  return *hooks;
+}
+
 class Endpoint final : public MetricsEndpoint {
  public:
   explicit Endpoint(std::unique_ptr<prometheus::Exposer> exposer) : exposer_(std::move(exposer)) {
+    exposer_->RegisterCollectable(Hooks());
     exposer_->RegisterCollectable(registry_);
   }
   int port() const override {
@@ -52,6 +81,8 @@ std::mutex& FamilyMutex() {
 }  // namespace
 
 prometheus::Registry& MetricsRegistry() { return *SharedRegistry(); }
+
+void AddScrapeHook(std::function<void()> hook) { Hooks()->Add(std::move(hook)); }
 
 prometheus::Family<prometheus::Counter>& CounterFamily(const std::string& name,
                                                        const std::string& help) {

@@ -11,6 +11,7 @@
 //       CounterFamily("funnel_leads_captured_total", "Leads captured, by outcome.");
 //   captures.Add({{"outcome", "created"}}).Increment();
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -36,6 +37,12 @@ prometheus::Family<prometheus::Histogram>& HistogramFamily(const std::string& na
 
 // Bucket bounds in seconds for latencies from 0.5 ms to 10 s.
 const prometheus::Histogram::BucketBoundaries& LatencyBuckets();
+
+// Runs `hook` at the start of every scrape, on the metrics server's thread: for a
+// gauge whose figure has to be read when asked (a count in the database). Keep it
+// quick and bounded; a hook must stay callable for the process's life (capture a
+// weak_ptr to what it reads).
+void AddScrapeHook(std::function<void()> hook);
 
 // The HTTP endpoint that serves the registry, for as long as it lives.
 class MetricsEndpoint {

@@ -41,6 +41,11 @@ constexpr absl::string_view kInsertHandoff = R"sql(
   INSERT IGNORE INTO handoffs (handoff_id, lead_id, snapshot, received_at, sla_deadline)
   VALUES (?, ?, ?, FROM_UNIXTIME(?), FROM_UNIXTIME(?)))sql";
 
+// The overdue list's rule (sla.h), as ListHandoffs' overdue_only applies it.
+constexpr absl::string_view kCountOverdue = R"sql(
+  SELECT COUNT(*) FROM handoffs
+  WHERE state = ? AND first_response_at IS NULL AND sla_deadline < FROM_UNIXTIME(?))sql";
+
 struct Row {
   int64_t seq;
   v1::Handoff handoff;
@@ -162,6 +167,19 @@ std::vector<InboxStore::Receipt> InboxStore::SubmitMany(const std::vector<Submis
     return receipts;
   }
   return std::vector<Receipt>(batch.size(), status);
+}
+
+absl::StatusOr<int64_t> InboxStore::CountOverdue(absl::Time now) {
+  int64_t count = 0;
+  RETURN_IF_ERROR(pool_->WithConnection("count overdue handoffs", [&](sql::Connection& conn) {
+    auto st = Prepare(conn, kCountOverdue);
+    st->setInt(1, v1::HANDOFF_STATE_PENDING);
+    st->setDouble(2, UnixSecondsOf(now));
+    std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
+    if (rs->next()) count = rs->getInt64(1);
+    return absl::OkStatus();
+  }));
+  return count;
 }
 
 absl::StatusOr<v1::ListHandoffsResponse> InboxStore::List(const HandoffFilter& f, int page_size,

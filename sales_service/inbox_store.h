@@ -61,6 +61,9 @@ class InboxStore final {
   absl::StatusOr<handoff::v1::UpdateConsentResponse> UpdateConsent(
       const handoff::v1::ConsentChange& change, absl::Time now);
 
+  // Handoffs on the overdue list at `now` (pending, unanswered, past the SLA).
+  absl::StatusOr<int64_t> CountOverdue(absl::Time now);
+
   absl::StatusOr<v1::ListHandoffsResponse> List(const HandoffFilter& filter, int page_size,
                                                 const std::string& page_token, absl::Time now);
   absl::StatusOr<v1::Handoff> Get(const std::string& handoff_id, absl::Time now);

@@ -4,6 +4,9 @@
 #include <string>
 
 #include "absl/flags/flag.h"
+#include "absl/time/clock.h"
+#include "common/call_deadline.h"
+#include "common/metrics.h"
 #include "sales_service/migrations.h"
 #include "sales_service/sales_service.h"
 
@@ -52,6 +55,19 @@ handoff::DbServiceSpec SalesServiceSpec() {
       personal = *std::move(loaded);
     }
     auto services = std::make_shared<Services>(&pool, std::move(wake), guard, std::move(personal));
+    common::AddScrapeHook([weak = std::weak_ptr<Services>(services)] {
+      static prometheus::Gauge& overdue =
+          common::GaugeFamily("funnel_handoffs_overdue",
+                              "Handoffs past their SLA deadline without a first response.")
+              .Add({});
+      const std::shared_ptr<Services> alive = weak.lock();
+      if (alive == nullptr) return;
+      // A hung database must not hang the scrape: the count gets a second.
+      const common::CallDeadlineScope deadline(absl::Now() + absl::Seconds(1));
+      if (absl::StatusOr<int64_t> n = alive->inbox.CountOverdue(absl::Now()); n.ok()) {
+        overdue.Set(static_cast<double>(*n));
+      }
+    });
     host.AddService(&services->sales, {kServedServices[0]});
     host.AddService(&services->handoff_inbox, {kServedServices[1]});
     return absl::StatusOr<std::shared_ptr<void>>(std::move(services));

@@ -172,5 +172,23 @@ TEST_F(MetricsTest, ADuplicateDeliveryIsCountedAsOne) {
       1);
 }
 
+// Read when scraped: a handoff whose SLA deadline has passed unanswered is overdue.
+TEST_F(MetricsTest, HandoffsOverdueNowAreCountedWhenScraped) {
+  auto inbox = handoff::v1::HandoffInboxService::NewStub(
+      stack_.GatewayChannel(stack_.Key("SERVICE_MARKETING")));
+  handoff::v1::LeadHandoff lead;
+  lead.set_handoff_id("6f1c2a3b-0000-4000-8000-00000000beef");
+  lead.set_lead_id(4343);
+  lead.mutable_contact()->set_email("late@example.com");
+  lead.set_contract_version("1.1");
+  grpc::ClientContext ctx;
+  handoff::v1::SubmitLeadResponse receipt;
+  ASSERT_TRUE(inbox->SubmitLead(&ctx, lead, &receipt).ok());
+  EXPECT_EQ(SampleSum(Scrape(FunnelStack::kSales), "funnel_handoffs_overdue"), 0);
+  // A day later, still unanswered.
+  stack_.sales_db().Execute("UPDATE handoffs SET sla_deadline = NOW(6) - INTERVAL 1 HOUR");
+  EXPECT_EQ(SampleSum(Scrape(FunnelStack::kSales), "funnel_handoffs_overdue"), 1);
+}
+
 }  // namespace
 }  // namespace funnel

@@ -22,6 +22,9 @@ ABSL_FLAG(std::string, listen_host, "127.0.0.1",
           "Interface to listen on: loopback unless told otherwise (0.0.0.0 for all; "
           "expose a service only with --tls_cert/--client_ca, see README).");
 ABSL_FLAG(std::string, port_file, "", "If set, write the bound port to this file.");
+ABSL_FLAG(bool, migrate_only, false,
+          "Apply the database migrations, then exit (0 when the schema is current): what a "
+          "deployment runs once per rollout (a Kubernetes Job) before the replicas start.");
 ABSL_FLAG(std::string, db_host, "127.0.0.1", "MariaDB host.");
 ABSL_FLAG(int, db_port, 3306, "MariaDB port.");
 ABSL_FLAG(std::string, db_name, "", "Database name; default per service.");
@@ -69,6 +72,7 @@ using common::DbOptions;
 using common::InternalChannel;
 using common::InternalGuard;
 using common::LogError;
+using common::LogInfo;
 using common::LogWarning;
 using common::ParseFlags;
 using common::ServerCredentialsFromFiles;
@@ -112,6 +116,10 @@ int RunDbService(int argc, char** argv, const DbServiceSpec& spec) {
     }
     LogWarning("waiting for the database", {{"server", spec.name}, {"error", status.ToString()}});
     absl::SleepFor(absl::Seconds(1));
+  }
+  if (absl::GetFlag(FLAGS_migrate_only)) {
+    LogInfo("schema is current", {{"server", spec.name}, {"database", db.database}});
+    return 0;
   }
 
   ServiceHostOptions options;

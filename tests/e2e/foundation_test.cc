@@ -141,5 +141,25 @@ TEST_F(FoundationTest, ZZStopsCleanlyOnSigterm) {
   EXPECT_THAT(stack_->marketing().Log(), HasSubstr("\"msg\":\"stopped\""));
 }
 
+// What a Kubernetes Job runs once per rollout: the schema applied, then exit 0,
+// without ever serving.
+TEST(MigrateOnlyTest, AppliesTheSchemaAndExitsWithoutServing) {
+  testing::TestDatabase db("migrate_only");
+  const common::DbOptions user = db.CreateOwnUser();
+  const int port = testing::FreePort();
+  testing::ChildProcess migrate(
+      "marketing_service",
+      {testing::BinaryPath("marketing_service"), "--migrate_only", absl::StrCat("--port=", port),
+       absl::StrCat("--db_port=", user.port), "--db_name=" + user.database,
+       "--db_user=" + user.user, "--allow_direct_calls"},
+      {{"FUNNEL_DB_PASSWORD", user.password}});
+  EXPECT_EQ(migrate.Wait(absl::Seconds(60)), 0) << migrate.Log();
+  EXPECT_GT(db.QueryInt("SELECT COUNT(*) FROM schema_migrations"), 0);
+  EXPECT_EQ(db.QueryInt("SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = "
+                        "DATABASE() AND table_name = 'leads'"),
+            1);
+  EXPECT_EQ(HealthOf(port, ""), HealthCheckResponse::UNKNOWN);  // nothing answers
+}
+
 }  // namespace
 }  // namespace funnel

@@ -55,7 +55,15 @@ int64_t AddMinor(int64_t a, int64_t b) {
 }
 
 absl::Status RequireUuid(absl::string_view id, absl::string_view field) {
-  if (id.size() != 36) return absl::InvalidArgumentError(absl::StrCat(field, ": must be a UUID"));
+  bool uuid = id.size() == 36;
+  for (size_t i = 0; uuid && i < id.size(); ++i) {
+    const bool dash_at = i == 8 || i == 13 || i == 18 || i == 23;
+    uuid = dash_at ? id[i] == '-' : absl::ascii_isxdigit(static_cast<unsigned char>(id[i]));
+  }
+  if (!uuid) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(field, ": must be a UUID (8-4-4-4-12 hexadecimal digits)"));
+  }
   return absl::OkStatus();
 }
 

@@ -28,7 +28,7 @@ absl::Status ValidateContactFields(const v1::Contact& contact, absl::string_view
 // a + b in minor units, saturating at int64's limits instead of overflowing.
 int64_t AddMinor(int64_t a, int64_t b);
 
-// An id the contract hands out (handoff, event): a UUID's 36 characters.
+// An id the contract hands out (handoff, event): a UUID, 8-4-4-4-12 hex digits.
 absl::Status RequireUuid(absl::string_view id, absl::string_view field);
 
 }  // namespace funnel::handoff

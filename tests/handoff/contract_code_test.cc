@@ -104,6 +104,21 @@ TEST(ValidationTest, MoneyContactAndUuidNameTheirFields) {
       StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("handoff_id: must be a UUID")));
 }
 
+// 36 bytes are not a UUID: one with non-ASCII bytes reached SQL and came back
+// INTERNAL "database error 1267" (a collation clash; found by sales_service_fuzzer).
+TEST(ValidationTest, AUuidIsHexDigitsInItsFiveGroups) {
+  EXPECT_THAT(RequireUuid("3F2B8C1E-0D4A-4B6E-9C1F-2A7D5E8B9C0D", "handoff_id"), IsOk());
+  for (const std::string bad :
+       {"\xde\x9d\xc8\x9f"
+        "1516-28ae-4d2a-a6d2-abf715880002",
+        "3f2b8c1e-0d4a-4b6e-9c1f-2a7d5e8b9c0g", "3f2b8c1e00d4a-4b6e-9c1f-2a7d5e8b9c0d",
+        "3f2b8c1e-0d4a-4b6e-9c1f-2a7d5e8b9c0"}) {
+    EXPECT_THAT(RequireUuid(bad, "handoff_id"), StatusIs(absl::StatusCode::kInvalidArgument,
+                                                         HasSubstr("handoff_id: must be a UUID")))
+        << bad;
+  }
+}
+
 TEST(ScrubTest, ErasureLeavesNothingThatNamesThePerson) {
   v1::LeadHandoff handoff;
   handoff.set_lead_id(7);

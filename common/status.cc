@@ -1,8 +1,11 @@
 #include "common/status.h"
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/limits.h"
+#include "google/rpc/error_details.pb.h"
+#include "google/rpc/status.pb.h"
 
 namespace funnel::common {
 
@@ -36,10 +39,79 @@ std::string StatusCodeName(int code) {
   return code >= 0 && code <= 16 ? kNames[code] : absl::StrCat("CODE_", code);
 }
 
+namespace {
+
+// The field a message names first ("contact.email: not valid"), or "".
+std::string FieldOf(absl::string_view message) {
+  const size_t colon = message.find(": ");
+  if (colon == absl::string_view::npos || colon == 0) return "";
+  const absl::string_view field = message.substr(0, colon);
+  for (char c : field) {
+    if (!absl::ascii_islower(c) && !absl::ascii_isdigit(c) && c != '_' && c != '.' && c != '[' &&
+        c != ']') {
+      return "";
+    }
+  }
+  return std::string(field);
+}
+
+void SetDuration(int64_t ms, google::protobuf::Duration* d) {
+  d->set_seconds(ms / 1000);
+  d->set_nanos(static_cast<int32_t>((ms % 1000) * 1'000'000));
+}
+
+}  // namespace
+
+absl::Status WithReason(absl::Status status, absl::string_view reason) {
+  status.SetPayload(kReasonPayload, absl::Cord(reason));
+  return status;
+}
+
 grpc::Status ToGrpcStatus(const absl::Status& status) {
   if (status.ok()) return grpc::Status::OK;
-  return grpc::Status(static_cast<grpc::StatusCode>(status.code()),
-                      TruncateMessage(status.message(), kMaxStatusMessageBytes));
+  const std::string message = TruncateMessage(status.message(), kMaxStatusMessageBytes);
+  google::rpc::Status details;
+  details.set_code(static_cast<int>(status.code()));
+  details.set_message(message);
+  const auto reason = status.GetPayload(kReasonPayload);
+  google::rpc::ErrorInfo info;
+  info.set_reason(reason ? std::string(*reason) : StatusCodeName(static_cast<int>(status.code())));
+  info.set_domain(kErrorDomain);
+  details.add_details()->PackFrom(info);
+  const std::string field = FieldOf(message);
+  switch (status.code()) {
+    case absl::StatusCode::kInvalidArgument:
+      if (!field.empty()) {
+        google::rpc::BadRequest bad;
+        google::rpc::BadRequest::FieldViolation* v = bad.add_field_violations();
+        v->set_field(field);
+        v->set_description(message.substr(field.size() + 2));
+        details.add_details()->PackFrom(bad);
+      }
+      break;
+    case absl::StatusCode::kFailedPrecondition: {
+      google::rpc::PreconditionFailure failure;
+      google::rpc::PreconditionFailure::Violation* v = failure.add_violations();
+      v->set_type(info.reason());
+      v->set_subject(field);
+      v->set_description(message);
+      details.add_details()->PackFrom(failure);
+      break;
+    }
+    case absl::StatusCode::kResourceExhausted:
+    case absl::StatusCode::kAborted: {
+      int64_t ms = RetryAfterMs(status);
+      if (ms < 0) ms = status.code() == absl::StatusCode::kAborted ? 100 : 1000;
+      google::rpc::RetryInfo retry;
+      SetDuration(ms, retry.mutable_retry_delay());
+      details.add_details()->PackFrom(retry);
+      break;
+    }
+    default:
+      break;
+  }
+  return grpc::Status(static_cast<grpc::StatusCode>(status.code()), message,
+                      details.SerializeAsString());
 }
 
 grpc::Status BoundedGrpcStatus(const grpc::Status& status) {

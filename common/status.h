@@ -19,8 +19,20 @@ namespace funnel::common {
 
 // Converts an absl::Status to the grpc::Status a client sees: same code, the message
 // cut to kMaxStatusMessageBytes (common/limits.h) so that no value echoed into it can
-// make the trailers too big for the next hop.
+// make the trailers too big for the next hop, and AIP-193 details a program can act
+// on (google.rpc.Status in grpc-status-details-bin): an ErrorInfo on every error
+// (domain kErrorDomain; the reason WithReason gave, else the code's name); on
+// INVALID_ARGUMENT a BadRequest naming the field the message starts with ("field:
+// why"); on FAILED_PRECONDITION a PreconditionFailure; on RESOURCE_EXHAUSTED and
+// ABORTED a RetryInfo (SetRetryAfter's wait, else 1 s and 100 ms).
 grpc::Status ToGrpcStatus(const absl::Status& status);
+
+inline constexpr char kErrorDomain[] = "funnel.dev";
+inline constexpr char kReasonPayload[] = "type.funnel.dev/reason";
+// `status` with a stable UPPER_SNAKE_CASE reason for its ErrorInfo (STALE_ETAG,
+// OPTED_OUT, REQUEST_ID_REUSED, ...): what a program switches on, where the
+// message is for people.
+absl::Status WithReason(absl::Status status, absl::string_view reason);
 
 // The same bound on a status received from elsewhere and passed on (the gateway).
 grpc::Status BoundedGrpcStatus(const grpc::Status& status);

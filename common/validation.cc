@@ -2,6 +2,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "common/status.h"
 
 namespace funnel::common {
 
@@ -18,8 +19,9 @@ absl::Status RequireNonNegativeId(int64_t id, absl::string_view field) {
 absl::Status CheckEtag(absl::string_view given, absl::string_view current, absl::string_view field,
                        absl::string_view resource) {
   if (given.empty() || given == current) return absl::OkStatus();
-  return absl::AbortedError(
-      absl::StrCat(field, ": stale (current is ", current, "); read the ", resource, " again"));
+  return WithReason(absl::AbortedError(absl::StrCat(field, ": stale (current is ", current,
+                                                    "); read the ", resource, " again")),
+                    "STALE_ETAG");
 }
 
 absl::StatusOr<std::vector<std::string>> MaskPaths(const google::protobuf::FieldMask& mask,

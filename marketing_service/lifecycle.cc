@@ -1,6 +1,7 @@
 #include "marketing_service/lifecycle.h"
 
 #include "absl/strings/str_cat.h"
+#include "common/status.h"
 
 namespace funnel::marketing {
 
@@ -8,7 +9,8 @@ absl::Status CheckQualifiable(v1::LeadStage stage, handoff::v1::ConsentStatus co
                               bool erased) {
   if (erased) return absl::FailedPreconditionError("lead: erased");
   if (consent == handoff::v1::CONSENT_STATUS_OPTED_OUT) {
-    return absl::FailedPreconditionError("lead: opted out; it is never handed off");
+    return common::WithReason(
+        absl::FailedPreconditionError("lead: opted out; it is never handed off"), "OPTED_OUT");
   }
   switch (stage) {
     case v1::LEAD_STAGE_NEW:

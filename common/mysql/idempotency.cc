@@ -59,9 +59,11 @@ absl::Status ValidateRequestId(absl::string_view request_id) {
 }
 
 absl::Status RequestIdReused(absl::string_view method, const RequestKey& key) {
-  return absl::InvalidArgumentError(absl::StrCat(
-      "request_id: '", key.request_id, "' was already used for a different ", method,
-      " request; a retry must repeat the request exactly, a new request needs a new id"));
+  return WithReason(
+      absl::InvalidArgumentError(absl::StrCat(
+          "request_id: '", key.request_id, "' was already used for a different ", method,
+          " request; a retry must repeat the request exactly, a new request needs a new id")),
+      "REQUEST_ID_REUSED");
 }
 
 absl::StatusOr<std::optional<std::string>> FindRequestResponse(sql::Connection& conn,

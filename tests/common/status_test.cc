@@ -4,6 +4,8 @@
 
 #include "common/limits.h"
 #include "common/testing/status_matchers.h"
+#include "google/rpc/error_details.pb.h"
+#include "google/rpc/status.pb.h"
 
 namespace funnel::common {
 namespace {
@@ -105,6 +107,64 @@ TEST(StatusMacrosTest, GrpcVariantsMapOnce) {
   EXPECT_EQ(failed.error_message(), "n: must be even");
   // Quarter(12) = 3 passes the first step and fails the second.
   EXPECT_EQ(Handler(12, &out).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+// The details of a status as a client decodes them from grpc-status-details-bin.
+google::rpc::Status DetailsOf(const grpc::Status& status) {
+  google::rpc::Status details;
+  EXPECT_TRUE(details.ParseFromString(status.error_details()));
+  return details;
+}
+
+template <typename Detail>
+std::vector<Detail> Unpacked(const google::rpc::Status& details) {
+  std::vector<Detail> out;
+  for (const auto& any : details.details()) {
+    Detail d;
+    if (any.UnpackTo(&d)) out.push_back(d);
+  }
+  return out;
+}
+
+TEST(ErrorDetailsTest, InvalidArgumentCarriesErrorInfoAndTheFieldViolation) {
+  const grpc::Status status =
+      ToGrpcStatus(absl::InvalidArgumentError("contact.email: not a valid address"));
+  const google::rpc::Status details = DetailsOf(status);
+  EXPECT_EQ(details.code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(details.message(), "contact.email: not a valid address");
+  auto info = Unpacked<google::rpc::ErrorInfo>(details);
+  ASSERT_EQ(info.size(), 1u);
+  EXPECT_EQ(info[0].reason(), "INVALID_ARGUMENT");
+  EXPECT_EQ(info[0].domain(), kErrorDomain);
+  auto bad = Unpacked<google::rpc::BadRequest>(details);
+  ASSERT_EQ(bad.size(), 1u);
+  ASSERT_EQ(bad[0].field_violations_size(), 1);
+  EXPECT_EQ(bad[0].field_violations(0).field(), "contact.email");
+  EXPECT_EQ(bad[0].field_violations(0).description(), "not a valid address");
+}
+
+TEST(ErrorDetailsTest, AReasonGivenOnPurposeIsTheErrorInfoReason) {
+  const google::rpc::Status details = DetailsOf(
+      ToGrpcStatus(WithReason(absl::FailedPreconditionError("lead: opted out"), "OPTED_OUT")));
+  EXPECT_EQ(Unpacked<google::rpc::ErrorInfo>(details)[0].reason(), "OPTED_OUT");
+  auto failure = Unpacked<google::rpc::PreconditionFailure>(details);
+  ASSERT_EQ(failure.size(), 1u);
+  EXPECT_EQ(failure[0].violations(0).type(), "OPTED_OUT");
+  EXPECT_EQ(failure[0].violations(0).subject(), "lead");
+}
+
+TEST(ErrorDetailsTest, RetryableErrorsSayWhenToRetry) {
+  absl::Status limited = absl::ResourceExhaustedError("caller x is over its limit");
+  SetRetryAfter(limited, absl::Milliseconds(1500));
+  auto retry = Unpacked<google::rpc::RetryInfo>(DetailsOf(ToGrpcStatus(limited)));
+  ASSERT_EQ(retry.size(), 1u);
+  EXPECT_EQ(retry[0].retry_delay().seconds(), 1);
+  EXPECT_EQ(retry[0].retry_delay().nanos(), 500'000'000);
+  EXPECT_EQ(Unpacked<google::rpc::RetryInfo>(
+                DetailsOf(ToGrpcStatus(absl::AbortedError("etag: stale"))))[0]
+                .retry_delay()
+                .nanos(),
+            100'000'000);
 }
 
 }  // namespace

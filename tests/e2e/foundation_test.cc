@@ -11,6 +11,8 @@
 #include "common/testing/status_matchers.h"
 #include "funnel/marketing/v1/marketing_service.grpc.pb.h"
 #include "funnel/sales/v1/sales_service.grpc.pb.h"
+#include "google/rpc/error_details.pb.h"
+#include "google/rpc/status.pb.h"
 #include "tests/testing/stack.h"
 
 namespace funnel {
@@ -93,6 +95,53 @@ TEST_F(FoundationTest, ForwardsMarketingCallsWithTheirStatus) {
   ASSERT_TRUE(status.ok()) << status.error_message();
   EXPECT_EQ(lead.contact().email(), "ada@example.com");
   EXPECT_EQ(lead.contact().company(), "Analytical");
+}
+
+// AIP-193 details travel through the gateway untouched: a bad capture names its
+// field in a BadRequest, a stale etag says STALE_ETAG in its ErrorInfo.
+TEST_F(FoundationTest, ErrorDetailsReachTheCallerThroughTheGateway) {
+  auto stub = marketing::v1::MarketingService::NewStub(stack_->GatewayChannel());
+  auto details_of = [](const grpc::Status& status) {
+    google::rpc::Status details;
+    EXPECT_TRUE(details.ParseFromString(status.error_details())) << status.error_message();
+    google::rpc::ErrorInfo info;
+    google::rpc::BadRequest bad;
+    for (const auto& any : details.details()) {
+      if (any.Is<google::rpc::ErrorInfo>()) any.UnpackTo(&info);
+      if (any.Is<google::rpc::BadRequest>()) any.UnpackTo(&bad);
+    }
+    return std::make_pair(info, bad);
+  };
+  {
+    grpc::ClientContext ctx;
+    marketing::v1::CaptureLeadRequest r;
+    r.mutable_contact()->set_email("not-an-address");
+    marketing::v1::CaptureLeadResponse out;
+    const grpc::Status status = stub->CaptureLead(&ctx, r, &out);
+    ASSERT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    auto [info, bad] = details_of(status);
+    EXPECT_EQ(info.reason(), "INVALID_ARGUMENT");
+    EXPECT_EQ(info.domain(), "funnel.dev");
+    ASSERT_EQ(bad.field_violations_size(), 1);
+    EXPECT_EQ(bad.field_violations(0).field(), "contact.email");
+  }
+  marketing::v1::CaptureLeadResponse captured;
+  {
+    grpc::ClientContext ctx;
+    marketing::v1::CaptureLeadRequest r;
+    r.mutable_contact()->set_email("details@example.com");
+    ASSERT_TRUE(stub->CaptureLead(&ctx, r, &captured).ok());
+  }
+  grpc::ClientContext ctx;
+  marketing::v1::UpdateLeadRequest r;
+  r.mutable_lead()->set_lead_id(captured.lead().lead_id());
+  r.mutable_lead()->mutable_contact()->set_title("CTO");
+  r.mutable_lead()->set_etag("999");
+  r.mutable_update_mask()->add_paths("contact.title");
+  marketing::v1::Lead out;
+  const grpc::Status status = stub->UpdateLead(&ctx, r, &out);
+  ASSERT_EQ(status.error_code(), grpc::StatusCode::ABORTED) << status.error_message();
+  EXPECT_EQ(details_of(status).first.reason(), "STALE_ETAG");
 }
 
 TEST_F(FoundationTest, ForwardsSalesCallsWithTheirStatus) {

@@ -62,6 +62,22 @@ class MetricsTest : public ::testing::Test {
     return captured.lead().lead_id();
   }
 
+  // Delivers a handoff to sales as marketing's relay would; returns the receipt.
+  handoff::v1::SubmitLeadResponse SubmitHandoff(const std::string& handoff_id, int64_t lead_id) {
+    auto inbox = handoff::v1::HandoffInboxService::NewStub(
+        stack_.GatewayChannel(stack_.Key("SERVICE_MARKETING")));
+    handoff::v1::LeadHandoff lead;
+    lead.set_handoff_id(handoff_id);
+    lead.set_lead_id(lead_id);
+    lead.mutable_contact()->set_email(absl::StrCat("lead-", lead_id, "@example.com"));
+    lead.set_contract_version("1.1");
+    grpc::ClientContext ctx;
+    handoff::v1::SubmitLeadResponse receipt;
+    const grpc::Status s = inbox->SubmitLead(&ctx, lead, &receipt);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return receipt;
+  }
+
   FunnelStack stack_;
   std::unique_ptr<marketing::v1::MarketingService::Stub> marketing_;
 };
@@ -149,19 +165,8 @@ TEST_F(MetricsTest, TheOutboxBacklogGrowsWhileSalesIsDownAndDrainsAfter) {
 
 // A delivery the receiver has seen before is answered as a duplicate and counted.
 TEST_F(MetricsTest, ADuplicateDeliveryIsCountedAsOne) {
-  auto inbox = handoff::v1::HandoffInboxService::NewStub(
-      stack_.GatewayChannel(stack_.Key("SERVICE_MARKETING")));
-  handoff::v1::LeadHandoff lead;
-  lead.set_handoff_id("6f1c2a3b-0000-4000-8000-00000000abcd");
-  lead.set_lead_id(4242);
-  lead.mutable_contact()->set_email("twice@example.com");
-  lead.set_contract_version("1.1");
   for (bool duplicate : {false, true}) {
-    grpc::ClientContext ctx;
-    handoff::v1::SubmitLeadResponse receipt;
-    grpc::Status s = inbox->SubmitLead(&ctx, lead, &receipt);
-    ASSERT_TRUE(s.ok()) << s.error_message();
-    EXPECT_EQ(receipt.duplicate(), duplicate);
+    EXPECT_EQ(SubmitHandoff("6f1c2a3b-0000-4000-8000-00000000abcd", 4242).duplicate(), duplicate);
   }
   const std::string sales = Scrape(FunnelStack::kSales);
   EXPECT_EQ(SampleSum(sales, "funnel_inbox_events_total",
@@ -174,16 +179,7 @@ TEST_F(MetricsTest, ADuplicateDeliveryIsCountedAsOne) {
 
 // Read when scraped: a handoff whose SLA deadline has passed unanswered is overdue.
 TEST_F(MetricsTest, HandoffsOverdueNowAreCountedWhenScraped) {
-  auto inbox = handoff::v1::HandoffInboxService::NewStub(
-      stack_.GatewayChannel(stack_.Key("SERVICE_MARKETING")));
-  handoff::v1::LeadHandoff lead;
-  lead.set_handoff_id("6f1c2a3b-0000-4000-8000-00000000beef");
-  lead.set_lead_id(4343);
-  lead.mutable_contact()->set_email("late@example.com");
-  lead.set_contract_version("1.1");
-  grpc::ClientContext ctx;
-  handoff::v1::SubmitLeadResponse receipt;
-  ASSERT_TRUE(inbox->SubmitLead(&ctx, lead, &receipt).ok());
+  SubmitHandoff("6f1c2a3b-0000-4000-8000-00000000beef", 4343);
   EXPECT_EQ(SampleSum(Scrape(FunnelStack::kSales), "funnel_handoffs_overdue"), 0);
   // A day later, still unanswered.
   stack_.sales_db().Execute("UPDATE handoffs SET sla_deadline = NOW(6) - INTERVAL 1 HOUR");

@@ -39,9 +39,6 @@ std::string StatusCodeName(int code) {
   return code >= 0 && code <= 16 ? kNames[code] : absl::StrCat("CODE_", code);
 }
 
-namespace {
-
-// The field a message names first ("contact.email: not valid"), or "".
 std::string FieldOf(absl::string_view message) {
   const size_t colon = message.find(": ");
   if (colon == absl::string_view::npos || colon == 0) return "";
@@ -55,6 +52,8 @@ std::string FieldOf(absl::string_view message) {
   return std::string(field);
 }
 
+namespace {
+
 void SetDuration(int64_t ms, google::protobuf::Duration* d) {
   d->set_seconds(ms / 1000);
   d->set_nanos(static_cast<int32_t>((ms % 1000) * 1'000'000));
@@ -62,9 +61,34 @@ void SetDuration(int64_t ms, google::protobuf::Duration* d) {
 
 }  // namespace
 
-absl::Status WithReason(absl::Status status, absl::string_view reason) {
-  status.SetPayload(kReasonPayload, absl::Cord(reason));
+absl::Status WithReason(absl::Status status, errors::v1::ErrorReason reason) {
+  status.SetPayload(kReasonPayload, absl::Cord(errors::v1::ErrorReason_Name(reason)));
   return status;
+}
+
+std::string ReasonOf(const absl::Status& status) {
+  if (const auto reason = status.GetPayload(kReasonPayload)) return std::string(*reason);
+  using errors::v1::ErrorReason;
+  ErrorReason fallback = errors::v1::ERROR_REASON_UNSPECIFIED;
+  switch (status.code()) {
+    case absl::StatusCode::kInvalidArgument:
+      fallback = errors::v1::FIELD_INVALID;
+      break;
+    case absl::StatusCode::kNotFound:
+      fallback = errors::v1::RESOURCE_NOT_FOUND;
+      break;
+    case absl::StatusCode::kAlreadyExists:
+      fallback = errors::v1::RESOURCE_EXISTS;
+      break;
+    case absl::StatusCode::kAborted:
+      fallback = errors::v1::CONCURRENT_CHANGE;
+      break;
+    default:
+      // FAILED_PRECONDITION, PERMISSION_DENIED, ... are raised with their own
+      // reason; what is left was nobody's purpose (UNAVAILABLE, INTERNAL).
+      return StatusCodeName(static_cast<int>(status.code()));
+  }
+  return errors::v1::ErrorReason_Name(fallback);
 }
 
 grpc::Status ToGrpcStatus(const absl::Status& status) {
@@ -73,22 +97,25 @@ grpc::Status ToGrpcStatus(const absl::Status& status) {
   google::rpc::Status details;
   details.set_code(static_cast<int>(status.code()));
   details.set_message(message);
-  const auto reason = status.GetPayload(kReasonPayload);
   google::rpc::ErrorInfo info;
-  info.set_reason(reason ? std::string(*reason) : StatusCodeName(static_cast<int>(status.code())));
+  info.set_reason(ReasonOf(status));
   info.set_domain(kErrorDomain);
   details.add_details()->PackFrom(info);
   const std::string field = FieldOf(message);
   switch (status.code()) {
-    case absl::StatusCode::kInvalidArgument:
-      if (!field.empty()) {
-        google::rpc::BadRequest bad;
+    case absl::StatusCode::kInvalidArgument: {
+      google::rpc::BadRequest bad;
+      const auto violations = status.GetPayload(kBadRequestPayload);
+      if (violations && bad.ParseFromString(std::string(*violations))) {
+        details.add_details()->PackFrom(bad);
+      } else if (!field.empty()) {
         google::rpc::BadRequest::FieldViolation* v = bad.add_field_violations();
         v->set_field(field);
         v->set_description(message.substr(field.size() + 2));
         details.add_details()->PackFrom(bad);
       }
       break;
+    }
     case absl::StatusCode::kFailedPrecondition: {
       google::rpc::PreconditionFailure failure;
       google::rpc::PreconditionFailure::Violation* v = failure.add_violations();

@@ -14,6 +14,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "funnel/errors/v1/error_reason.pb.h"
 
 namespace funnel::common {
 
@@ -21,18 +22,26 @@ namespace funnel::common {
 // cut to kMaxStatusMessageBytes (common/limits.h) so that no value echoed into it can
 // make the trailers too big for the next hop, and AIP-193 details a program can act
 // on (google.rpc.Status in grpc-status-details-bin): an ErrorInfo on every error
-// (domain kErrorDomain; the reason WithReason gave, else the code's name); on
-// INVALID_ARGUMENT a BadRequest naming the field the message starts with ("field:
-// why"); on FAILED_PRECONDITION a PreconditionFailure; on RESOURCE_EXHAUSTED and
-// ABORTED a RetryInfo (SetRetryAfter's wait, else 1 s and 100 ms).
+// (domain kErrorDomain; reason the ErrorReason WithReason gave, else the code's
+// default reason: FIELD_INVALID, RESOURCE_NOT_FOUND, ..., else the code's name); on
+// INVALID_ARGUMENT a BadRequest with every field violation (FieldViolations), or
+// the field the message starts with ("field: why"); on FAILED_PRECONDITION a
+// PreconditionFailure; on RESOURCE_EXHAUSTED and ABORTED a RetryInfo
+// (SetRetryAfter's wait, else 1 s and 100 ms).
 grpc::Status ToGrpcStatus(const absl::Status& status);
 
 inline constexpr char kErrorDomain[] = "funnel.dev";
 inline constexpr char kReasonPayload[] = "type.funnel.dev/reason";
-// `status` with a stable UPPER_SNAKE_CASE reason for its ErrorInfo (STALE_ETAG,
-// OPTED_OUT, REQUEST_ID_REUSED, ...): what a program switches on, where the
-// message is for people.
-absl::Status WithReason(absl::Status status, absl::string_view reason);
+inline constexpr char kBadRequestPayload[] = "type.googleapis.com/google.rpc.BadRequest";
+// `status` with a stable reason for its ErrorInfo (protos/funnel/errors/v1): what
+// a program switches on, where the message is for people.
+absl::Status WithReason(absl::Status status, errors::v1::ErrorReason reason);
+// The reason a client will see for `status`.
+std::string ReasonOf(const absl::Status& status);
+
+// The field a message names first ("contact.email: not valid" names
+// "contact.email"), or "".
+std::string FieldOf(absl::string_view message);
 
 // The same bound on a status received from elsewhere and passed on (the gateway).
 grpc::Status BoundedGrpcStatus(const grpc::Status& status);

@@ -21,7 +21,7 @@ absl::Status CheckEtag(absl::string_view given, absl::string_view current, absl:
   if (given.empty() || given == current) return absl::OkStatus();
   return WithReason(absl::AbortedError(absl::StrCat(field, ": stale (current is ", current,
                                                     "); read the ", resource, " again")),
-                    "STALE_ETAG");
+                    errors::v1::STALE_ETAG);
 }
 
 absl::StatusOr<std::vector<std::string>> MaskPaths(const google::protobuf::FieldMask& mask,

@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "common/status.h"
 
 namespace funnel::gateway {
 
@@ -82,11 +83,14 @@ absl::Status KeyStore::Reload() {
 
 absl::StatusOr<Principal> KeyStore::Authenticate(absl::string_view authorization) const {
   if (authorization.empty()) {
-    return absl::UnauthenticatedError("missing 'authorization: Bearer <key>' metadata");
+    return common::WithReason(
+        absl::UnauthenticatedError("missing 'authorization: Bearer <key>' metadata"),
+        errors::v1::KEY_MISSING);
   }
   absl::string_view key = authorization;
   if (!absl::ConsumePrefix(&key, "Bearer ") && !absl::ConsumePrefix(&key, "bearer ")) {
-    return absl::UnauthenticatedError("authorization must be 'Bearer <key>'");
+    return common::WithReason(absl::UnauthenticatedError("authorization must be 'Bearer <key>'"),
+                              errors::v1::KEY_MALFORMED);
   }
   std::shared_ptr<const std::map<std::string, Principal>> keys;
   {
@@ -94,7 +98,10 @@ absl::StatusOr<Principal> KeyStore::Authenticate(absl::string_view authorization
     keys = keys_;
   }
   auto it = keys->find(Sha256Hex(absl::StripAsciiWhitespace(key)));
-  if (it == keys->end()) return absl::UnauthenticatedError("unknown API key");
+  if (it == keys->end()) {
+    return common::WithReason(absl::UnauthenticatedError("unknown API key"),
+                              errors::v1::KEY_UNKNOWN);
+  }
   return it->second;
 }
 
@@ -140,7 +147,9 @@ absl::Status Policy::Check(absl::string_view method, absl::string_view role) con
   absl::ConsumePrefix(&method, "/");
   auto it = rules_.find(std::string(method));
   if (it != rules_.end() && it->second.count(std::string(role))) return absl::OkStatus();
-  return absl::PermissionDeniedError(absl::StrCat("role ", role, " may not call ", method));
+  return common::WithReason(
+      absl::PermissionDeniedError(absl::StrCat("role ", role, " may not call ", method)),
+      errors::v1::ROLE_NOT_ALLOWED);
 }
 
 const CallerLimit& Policy::LimitFor(absl::string_view role) const {

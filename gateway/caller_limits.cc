@@ -123,6 +123,7 @@ absl::StatusOr<CallPermit> CallerLimiter::Acquire(const std::string& principal_i
           absl::StrCat("caller ", principal_id, " has ", limit.max_in_flight,
                        " calls in flight, its most; retry when one has finished"));
       common::SetRetryAfter(status, absl::Milliseconds(100));
+      status = common::WithReason(std::move(status), errors::v1::CALLER_IN_FLIGHT_LIMITED);
       return status;
     }
   } else {
@@ -140,6 +141,7 @@ absl::StatusOr<CallPermit> CallerLimiter::Acquire(const std::string& principal_i
           absl::StrFormat("caller %s is over its limit of %g calls per second; retry in %d ms",
                           principal_id, limit.rate, wait_ms));
       common::SetRetryAfter(status, absl::Milliseconds(wait_ms));
+      status = common::WithReason(std::move(status), errors::v1::CALLER_RATE_LIMITED);
       return status;
     }
   }

@@ -28,9 +28,10 @@ absl::Status CheckMetadataSize(const grpc::ServerContextBase& context) {
     total += common::HeaderEntrySize(key.size(), value.size());
   }
   if (total <= common::kMaxCallerMetadataBytes) return absl::OkStatus();
-  return absl::InvalidArgumentError(absl::StrCat("metadata: ", total,
-                                                 " bytes; the gateway accepts at most ",
-                                                 common::kMaxCallerMetadataBytes));
+  return common::WithReason(absl::InvalidArgumentError(absl::StrCat(
+                                "metadata: ", total, " bytes; the gateway accepts at most ",
+                                common::kMaxCallerMetadataBytes)),
+                            errors::v1::REQUEST_TOO_LARGE);
 }
 
 }  // namespace

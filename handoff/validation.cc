@@ -2,26 +2,24 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "common/field_violations.h"
 
 namespace funnel::handoff {
 
 absl::Status ValidateMoney(const v1::Money& m, absl::string_view field) {
-  if (m.amount_minor() < 0) {
-    return absl::InvalidArgumentError(absl::StrCat(field, ": must not be negative"));
-  }
+  common::FieldViolations v;
+  if (m.amount_minor() < 0) v.Add(absl::StrCat(field, ".amount_minor"), "must not be negative");
   if (m.amount_minor() > kMaxAmountMinor) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(field, ".amount_minor: at most ", kMaxAmountMinor));
+    v.Add(absl::StrCat(field, ".amount_minor"), absl::StrCat("at most ", kMaxAmountMinor));
   }
   if (m.amount_minor() != 0 || !m.currency_code().empty()) {
     const std::string& code = m.currency_code();
     if (code.size() != 3 || !absl::ascii_isupper(code[0]) || !absl::ascii_isupper(code[1]) ||
         !absl::ascii_isupper(code[2])) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(field, ".currency_code: must be an ISO 4217 code such as USD"));
+      v.Add(absl::StrCat(field, ".currency_code"), "must be an ISO 4217 code such as USD");
     }
   }
-  return absl::OkStatus();
+  return v.status();
 }
 
 absl::Status ValidateContactFields(const v1::Contact& c, absl::string_view prefix) {
@@ -36,16 +34,14 @@ absl::Status ValidateContactFields(const v1::Contact& c, absl::string_view prefi
                 {"phone", c.phone(), 64},
                 {"industry", c.industry(), 100},
                 {"region", c.region(), 100}};
+  common::FieldViolations v;
   for (const auto& f : fields) {
     if (f.value.size() > f.max) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(prefix, f.name, ": longer than ", f.max, " characters"));
+      v.Add(absl::StrCat(prefix, f.name), absl::StrCat("longer than ", f.max, " characters"));
     }
   }
-  if (c.company_size() < 0) {
-    return absl::InvalidArgumentError(absl::StrCat(prefix, "company_size: must not be negative"));
-  }
-  return absl::OkStatus();
+  if (c.company_size() < 0) v.Add(absl::StrCat(prefix, "company_size"), "must not be negative");
+  return v.status();
 }
 
 int64_t AddMinor(int64_t a, int64_t b) {

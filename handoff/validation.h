@@ -1,7 +1,7 @@
 #pragma once
 
 // Checks of the contract's shared types, used by both departments' handlers. Each
-// returns INVALID_ARGUMENT naming the offending field.
+// returns INVALID_ARGUMENT naming every offending field (common/field_violations.h).
 
 #include <cstdint>
 #include <string>

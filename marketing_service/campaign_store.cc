@@ -12,6 +12,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "common/field_violations.h"
 #include "common/mysql/idempotency.h"
 #include "common/mysql/keyset_page.h"
 #include "common/mysql/parallel_reads.h"
@@ -170,30 +171,31 @@ int64_t DivideRounded(int64_t a, int64_t b) { return (a + b / 2) / b; }
 }  // namespace
 
 absl::Status ValidateCampaign(const v1::Campaign& c) {
-  if (c.name().empty()) return absl::InvalidArgumentError("campaign.name: required");
-  if (c.name().size() > 200)
-    return absl::InvalidArgumentError("campaign.name: longer than 200 characters");
+  common::FieldViolations v;
+  if (c.name().empty()) v.Add("campaign.name", "required");
+  if (c.name().size() > 200) v.Add("campaign.name", "longer than 200 characters");
   if (c.channel() == v1::CHANNEL_UNSPECIFIED || !v1::Channel_IsValid(c.channel())) {
-    return absl::InvalidArgumentError("campaign.channel: required");
+    v.Add("campaign.channel", "required");
   }
-  if (c.target_segment_id() < 0) {
-    return absl::InvalidArgumentError("campaign.target_segment_id: must not be negative");
-  }
-  RETURN_IF_ERROR(handoff::ValidateMoney(c.budget(), "campaign.budget"));
-  RETURN_IF_ERROR(handoff::ValidateMoney(c.actual_cost(), "campaign.actual_cost"));
+  if (c.target_segment_id() < 0) v.Add("campaign.target_segment_id", "must not be negative");
+  v.Check(handoff::ValidateMoney(c.budget(), "campaign.budget"));
+  v.Check(handoff::ValidateMoney(c.actual_cost(), "campaign.actual_cost"));
   if (!c.budget().currency_code().empty() && !c.actual_cost().currency_code().empty() &&
       c.budget().currency_code() != c.actual_cost().currency_code()) {
-    return absl::InvalidArgumentError(
-        "campaign.actual_cost.currency_code: must match the budget's currency");
+    v.Add("campaign.actual_cost.currency_code", "must match the budget's currency");
   }
-  if (c.has_start_time())
-    RETURN_IF_ERROR(common::RequireDatetime(c.start_time(), "campaign.start_time"));
-  if (c.has_end_time()) RETURN_IF_ERROR(common::RequireDatetime(c.end_time(), "campaign.end_time"));
-  if (c.has_start_time() && c.has_end_time() &&
+  absl::Status start = c.has_start_time()
+                           ? common::RequireDatetime(c.start_time(), "campaign.start_time")
+                           : absl::OkStatus();
+  absl::Status end = c.has_end_time() ? common::RequireDatetime(c.end_time(), "campaign.end_time")
+                                      : absl::OkStatus();
+  v.Check(start);
+  v.Check(end);
+  if (c.has_start_time() && c.has_end_time() && start.ok() && end.ok() &&
       common::FromProtoTime(c.end_time()) < common::FromProtoTime(c.start_time())) {
-    return absl::InvalidArgumentError("campaign.end_time: before start_time");
+    v.Add("campaign.end_time", "before start_time");
   }
-  return absl::OkStatus();
+  return v.status();
 }
 
 absl::StatusOr<v1::Campaign> CampaignStore::Create(const v1::Campaign& campaign,

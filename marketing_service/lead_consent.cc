@@ -13,6 +13,7 @@
 #include "handoff/contract.h"
 #include "handoff/outbox.h"
 #include "marketing_service/lead_store.h"
+#include "marketing_service/lifecycle.h"
 
 namespace funnel::marketing {
 namespace {
@@ -100,7 +101,7 @@ absl::StatusOr<v1::Lead> LeadStore::Resubscribe(int64_t lead_id, const std::stri
       *pool_, "ResubscribeLead", request_id,
       [&](sql::Connection& conn) -> absl::StatusOr<v1::Lead> {
         ASSIGN_OR_RETURN(LeadRow row, LockLeadById(conn, lead_id));
-        if (row.lead.erased()) return absl::FailedPreconditionError("lead: erased");
+        if (row.lead.erased()) return LeadErased("lead: erased");
         if (row.lead.consent() == handoff::v1::CONSENT_STATUS_OPTED_IN) return row.lead;
         AddHistory(conn, lead_id, actor, v1::HISTORY_ACTION_RESUBSCRIBED,
                    absl::StrCat("consent ", handoff::v1::ConsentStatus_Name(row.lead.consent()),

@@ -471,7 +471,7 @@ absl::StatusOr<v1::Lead> LeadStore::UpdateLead(const v1::Lead& lead,
       *pool_, "UpdateLead", request_id, [&](sql::Connection& conn) -> absl::StatusOr<v1::Lead> {
         ASSIGN_OR_RETURN(LeadRow row, LockLeadById(conn, lead.lead_id()));
         RETURN_IF_ERROR(common::CheckEtag(lead.etag(), row.lead.etag(), "lead.etag", "lead"));
-        if (row.lead.erased()) return absl::FailedPreconditionError("lead: erased");
+        if (row.lead.erased()) return LeadErased("lead: erased");
         auto* to = row.lead.mutable_contact();
         const auto& from = lead.contact();
         for (const std::string& path : paths) {
@@ -519,7 +519,7 @@ absl::StatusOr<v1::EraseLeadResponse> LeadStore::Erase(int64_t lead_id,
       [&](sql::Connection& conn) -> absl::StatusOr<v1::EraseLeadResponse> {
         ASSIGN_OR_RETURN(LeadRow row, LockLeadById(conn, lead_id));
         if (row.lead.erased()) {
-          return absl::FailedPreconditionError(absl::StrCat("lead ", lead_id, ": already erased"));
+          return LeadErased(absl::StrCat("lead ", lead_id, ": already erased"));
         }
         ErasePersonalData(row.lead);
         SaveLead(conn, row, now);
@@ -561,7 +561,7 @@ absl::StatusOr<v1::RecordTouchpointResponse> LeadStore::RecordTouchpoint(
       [&](sql::Connection& conn) -> absl::StatusOr<v1::RecordTouchpointResponse> {
         RETURN_IF_ERROR(CheckCampaign(conn, request.campaign_id()));
         ASSIGN_OR_RETURN(LeadRow row, LockLeadById(conn, request.lead_id()));
-        if (row.lead.erased()) return absl::FailedPreconditionError("lead_id: lead is erased");
+        if (row.lead.erased()) return LeadErased("lead_id: lead is erased");
         const v1::ScoringPolicy policy = LoadPolicy(conn);
         const absl::Time when =
             request.has_occur_time() ? common::FromProtoTime(request.occur_time()) : now;

@@ -5,12 +5,17 @@
 
 namespace funnel::marketing {
 
+absl::Status LeadErased(absl::string_view message) {
+  return common::WithReason(absl::FailedPreconditionError(message), errors::v1::PERSON_ERASED);
+}
+
 absl::Status CheckQualifiable(v1::LeadStage stage, handoff::v1::ConsentStatus consent,
                               bool erased) {
-  if (erased) return absl::FailedPreconditionError("lead: erased");
+  if (erased) return LeadErased("lead: erased");
   if (consent == handoff::v1::CONSENT_STATUS_OPTED_OUT) {
     return common::WithReason(
-        absl::FailedPreconditionError("lead: opted out; it is never handed off"), "OPTED_OUT");
+        absl::FailedPreconditionError("lead: opted out; it is never handed off"),
+        errors::v1::OPTED_OUT);
   }
   switch (stage) {
     case v1::LEAD_STAGE_NEW:
@@ -18,18 +23,21 @@ absl::Status CheckQualifiable(v1::LeadStage stage, handoff::v1::ConsentStatus co
     case v1::LEAD_STAGE_RECYCLED:
       return absl::OkStatus();
     default:
-      return absl::FailedPreconditionError(
-          absl::StrCat("lead: stage is ", v1::LeadStage_Name(stage),
-                       "; only NEW, NURTURING or RECYCLED leads can be qualified"));
+      return common::WithReason(absl::FailedPreconditionError(absl::StrCat(
+                                    "lead: stage is ", v1::LeadStage_Name(stage),
+                                    "; only NEW, NURTURING or RECYCLED leads can be qualified")),
+                                errors::v1::INVALID_TRANSITION);
   }
 }
 
 absl::Status CheckConsentEdit(handoff::v1::ConsentStatus current,
                               handoff::v1::ConsentStatus requested) {
   if (current == handoff::v1::CONSENT_STATUS_OPTED_OUT && requested != current) {
-    return absl::FailedPreconditionError(
-        "consent: the person opted out; only ResubscribeLead, with the consent's source, "
-        "lifts an opt-out");
+    return common::WithReason(
+        absl::FailedPreconditionError(
+            "consent: the person opted out; only ResubscribeLead, with the consent's source, "
+            "lifts an opt-out"),
+        errors::v1::OPTED_OUT);
   }
   return absl::OkStatus();
 }
@@ -47,9 +55,10 @@ absl::Status CheckCampaignTransition(v1::CampaignState from, v1::CampaignState t
                   ((from == S::CAMPAIGN_STATE_ACTIVE || from == S::CAMPAIGN_STATE_PAUSED) &&
                    to == S::CAMPAIGN_STATE_COMPLETED);
   if (ok) return absl::OkStatus();
-  return absl::FailedPreconditionError(absl::StrCat("campaign.state: cannot go from ",
-                                                    v1::CampaignState_Name(from), " to ",
-                                                    v1::CampaignState_Name(to)));
+  return common::WithReason(absl::FailedPreconditionError(absl::StrCat(
+                                "campaign.state: cannot go from ", v1::CampaignState_Name(from),
+                                " to ", v1::CampaignState_Name(to))),
+                            errors::v1::INVALID_TRANSITION);
 }
 
 }  // namespace funnel::marketing

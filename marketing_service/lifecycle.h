@@ -3,6 +3,7 @@
 // The rules of a lead's stage and a campaign's state, pure.
 
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 #include "funnel/marketing/v1/marketing_service.pb.h"
 
 namespace funnel::marketing {
@@ -17,6 +18,10 @@ absl::Status CheckQualifiable(v1::LeadStage stage, handoff::v1::ConsentStatus co
 // own act, with its source and time (ResubscribeLead).
 absl::Status CheckConsentEdit(handoff::v1::ConsentStatus current,
                               handoff::v1::ConsentStatus requested);
+
+// FAILED_PRECONDITION (PERSON_ERASED) with `message`: what every change to an
+// erased lead answers.
+absl::Status LeadErased(absl::string_view message);
 
 // The stage a lead moves to when it is touched: NEW becomes NURTURING; every other
 // stage stays.

@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/field_violations.h"
 #include "common/pagination.h"
 #include "common/request_limits.h"
 #include "common/server/caller.h"
@@ -20,6 +21,7 @@
 namespace funnel::marketing {
 
 using common::CallerId;
+using common::FieldViolations;
 using common::MaskPaths;
 using common::PageSize;
 using common::RequireEnum;
@@ -33,40 +35,35 @@ using handoff::ValidateContactFields;
 
 namespace {
 
-absl::Status ValidateCriteria(const v1::SegmentCriteria& c) {
-  for (int stage : c.stages()) {
-    RETURN_IF_ERROR(RequireEnum(stage, v1::LeadStage_IsValid, "segment.criteria.stages", false));
+void CheckCriteria(const v1::SegmentCriteria& c, FieldViolations& v) {
+  for (int i = 0; i < c.stages_size(); ++i) {
+    v.Check(RequireEnum(c.stages(i), v1::LeadStage_IsValid,
+                        absl::StrCat("segment.criteria.stages[", i, "]"), false));
   }
-  for (int t : c.temperatures()) {
-    RETURN_IF_ERROR(
-        RequireEnum(t, handoff::v1::Temperature_IsValid, "segment.criteria.temperatures", false));
+  for (int i = 0; i < c.temperatures_size(); ++i) {
+    v.Check(RequireEnum(c.temperatures(i), handoff::v1::Temperature_IsValid,
+                        absl::StrCat("segment.criteria.temperatures[", i, "]"), false));
   }
-  if (c.min_company_size() < 0 || c.max_company_size() < 0 ||
-      (c.max_company_size() > 0 && c.max_company_size() < c.min_company_size())) {
-    return absl::InvalidArgumentError(
-        "segment.criteria: company sizes must be >= 0 with min_company_size <= max_company_size");
+  if (c.min_company_size() < 0) v.Add("segment.criteria.min_company_size", "must be >= 0");
+  if (c.max_company_size() < 0) v.Add("segment.criteria.max_company_size", "must be >= 0");
+  if (c.max_company_size() > 0 && c.max_company_size() < c.min_company_size()) {
+    v.Add("segment.criteria.max_company_size", "less than min_company_size");
   }
-  return absl::OkStatus();
 }
 
 }  // namespace
 
-namespace {}  // namespace
-
 Status MarketingServiceImpl::CreateSegment(ServerContext* ctx, const v1::CreateSegmentRequest* req,
                                            v1::Segment* resp) {
   RETURN_IF_ERROR_GRPC(guard_->Check(*ctx, *req));
-  if (req->segment().name().empty()) {
-    return ToGrpcStatus(absl::InvalidArgumentError("segment.name: required"));
-  }
-  if (req->segment().name().size() > 200) {
-    return ToGrpcStatus(absl::InvalidArgumentError("segment.name: longer than 200 characters"));
-  }
+  FieldViolations v;
+  if (req->segment().name().empty()) v.Add("segment.name", "required");
+  if (req->segment().name().size() > 200) v.Add("segment.name", "longer than 200 characters");
   if (req->segment().description().size() > 2000) {
-    return ToGrpcStatus(
-        absl::InvalidArgumentError("segment.description: longer than 2000 characters"));
+    v.Add("segment.description", "longer than 2000 characters");
   }
-  RETURN_IF_ERROR_GRPC(ValidateCriteria(req->segment().criteria()));
+  CheckCriteria(req->segment().criteria(), v);
+  RETURN_IF_ERROR_GRPC(v.status());
   ASSIGN_OR_RETURN_GRPC(*resp,
                         campaigns_->CreateSegment(req->segment(), common::KeyOf(*ctx, *req)));
   return Status::OK;
@@ -159,14 +156,16 @@ absl::StatusOr<v1::CaptureLeadRequest> MarketingServiceImpl::PrepareCapture(
   // The guard checked a CaptureLead's sizes; an ImportLeads row has only this.
   RETURN_IF_ERROR(common::CheckRequestSizes(request));
   v1::CaptureLeadRequest prepared = request;
-  ASSIGN_OR_RETURN(std::string email, NormalizeEmail(request.contact().email(), "contact.email"));
-  prepared.mutable_contact()->set_email(email);
-  RETURN_IF_ERROR(ValidateContactFields(request.contact(), "contact."));
-  RETURN_IF_ERROR(RequireNonNegativeId(request.campaign_id(), "campaign_id"));
-  RETURN_IF_ERROR(RequireEnum(request.touchpoint_type(), handoff::v1::TouchpointType_IsValid,
-                              "touchpoint_type", true));
-  RETURN_IF_ERROR(
-      RequireEnum(request.consent(), handoff::v1::ConsentStatus_IsValid, "consent", true));
+  FieldViolations v;
+  if (auto email = v.Take(NormalizeEmail(request.contact().email(), "contact.email"))) {
+    prepared.mutable_contact()->set_email(*email);
+  }
+  v.Check(ValidateContactFields(request.contact(), "contact."));
+  v.Check(RequireNonNegativeId(request.campaign_id(), "campaign_id"));
+  v.Check(RequireEnum(request.touchpoint_type(), handoff::v1::TouchpointType_IsValid,
+                      "touchpoint_type", true));
+  v.Check(RequireEnum(request.consent(), handoff::v1::ConsentStatus_IsValid, "consent", true));
+  RETURN_IF_ERROR(v.status());
   return prepared;
 }
 
@@ -226,9 +225,11 @@ Status MarketingServiceImpl::UpdateLead(ServerContext* ctx, const v1::UpdateLead
                                    "contact.title", "contact.phone", "contact.industry",
                                    "contact.region", "contact.company_size", "consent"},
                                   /*required=*/true));
-  RETURN_IF_ERROR_GRPC(ValidateContactFields(req->lead().contact(), "lead.contact."));
-  RETURN_IF_ERROR_GRPC(
+  FieldViolations v;
+  v.Check(ValidateContactFields(req->lead().contact(), "lead.contact."));
+  v.Check(
       RequireEnum(req->lead().consent(), handoff::v1::ConsentStatus_IsValid, "lead.consent", true));
+  RETURN_IF_ERROR_GRPC(v.status());
   ASSIGN_OR_RETURN_GRPC(*resp, leads_->UpdateLead(req->lead(), paths, common::KeyOf(*ctx, *req),
                                                   CallerId(*ctx), absl::Now()));
   return Status::OK;
@@ -237,11 +238,11 @@ Status MarketingServiceImpl::UpdateLead(ServerContext* ctx, const v1::UpdateLead
 Status MarketingServiceImpl::QualifyLead(ServerContext* ctx, const v1::QualifyLeadRequest* req,
                                          v1::Lead* resp) {
   RETURN_IF_ERROR_GRPC(guard_->Check(*ctx, *req));
-  RETURN_IF_ERROR_GRPC(RequirePositiveId(req->lead_id(), "lead_id"));
-  if (req->note().empty()) return ToGrpcStatus(absl::InvalidArgumentError("note: required"));
-  if (req->note().size() > 2000) {
-    return ToGrpcStatus(absl::InvalidArgumentError("note: longer than 2000 characters"));
-  }
+  FieldViolations v;
+  v.Check(RequirePositiveId(req->lead_id(), "lead_id"));
+  if (req->note().empty()) v.Add("note", "required");
+  if (req->note().size() > 2000) v.Add("note", "longer than 2000 characters");
+  RETURN_IF_ERROR_GRPC(v.status());
   ASSIGN_OR_RETURN_GRPC(
       *resp, leads_->Qualify(req->lead_id(), req->note(), common::KeyOf(*ctx, *req), CallerId(*ctx),
                              absl::Now()));

@@ -176,8 +176,10 @@ absl::StatusOr<v1::Rep> DirectoryStore::CreateRep(const v1::Rep& rep,
           ASSIGN_OR_RETURN(v1::Rep manager,
                            ReadRep(conn, rep.manager_rep_id(), "rep.manager_rep_id"));
           if (manager.role() != v1::REP_ROLE_MANAGER) {
-            return absl::FailedPreconditionError(
-                absl::StrCat("rep.manager_rep_id: rep ", manager.rep_id(), " is not a MANAGER"));
+            return common::WithReason(
+                absl::FailedPreconditionError(absl::StrCat("rep.manager_rep_id: rep ",
+                                                           manager.rep_id(), " is not a MANAGER")),
+                errors::v1::NOT_A_MANAGER);
           }
         }
         auto st = Prepare(conn, kInsertRep);

@@ -117,8 +117,10 @@ void QueueDecision(sql::Connection& conn, const v1::Handoff& h, int64_t rep_id, 
 
 absl::Status RequirePending(const v1::Handoff& h) {
   if (h.state() != v1::HANDOFF_STATE_PENDING) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("handoff ", h.handoff_id(), " is already ", v1::HandoffState_Name(h.state())));
+    return common::WithReason(
+        absl::FailedPreconditionError(absl::StrCat("handoff ", h.handoff_id(), " is already ",
+                                                   v1::HandoffState_Name(h.state()))),
+        errors::v1::HANDOFF_DECIDED);
   }
   return absl::OkStatus();
 }
@@ -250,8 +252,9 @@ absl::StatusOr<v1::Handoff> InboxStore::Assign(const std::string& handoff_id, in
         RETURN_IF_ERROR(RequirePending(h));
         ASSIGN_OR_RETURN(v1::Rep rep, ReadRep(conn, rep_id, "rep_id"));
         if (!rep.active()) {
-          return absl::FailedPreconditionError(
-              absl::StrCat("rep_id: rep ", rep_id, " is not active"));
+          return common::WithReason(
+              absl::FailedPreconditionError(absl::StrCat("rep_id: rep ", rep_id, " is not active")),
+              errors::v1::REP_INACTIVE);
         }
         RETURN_IF_ERROR(CheckCanDecide(conn, caller, h));
         RETURN_IF_ERROR(CheckCanChange(caller, rep.rep_id(), rep.manager_rep_id(),
@@ -286,14 +289,17 @@ absl::StatusOr<v1::AcceptHandoffResponse> InboxStore::Accept(const std::string& 
         RETURN_IF_ERROR(CheckCanDecide(conn, caller, h));
         const int64_t owner = h.assigned_rep_id() != 0 ? h.assigned_rep_id() : caller.rep_id;
         if (owner == 0) {
-          return absl::FailedPreconditionError(
-              absl::StrCat("handoff ", handoff_id, ": assign it to a rep before accepting"));
+          return common::WithReason(
+              absl::FailedPreconditionError(
+                  absl::StrCat("handoff ", handoff_id, ": assign it to a rep before accepting")),
+              errors::v1::HANDOFF_UNASSIGNED);
         }
         ASSIGN_OR_RETURN(v1::Rep rep, ReadRep(conn, owner, "assigned rep"));
         const handoff::v1::Contact& person = h.lead().contact();
         if (person.email().empty()) {
-          return absl::FailedPreconditionError(
-              absl::StrCat("handoff ", handoff_id, ": the person's data was erased"));
+          return common::WithReason(absl::FailedPreconditionError(absl::StrCat(
+                                        "handoff ", handoff_id, ": the person's data was erased")),
+                                    errors::v1::PERSON_ERASED);
         }
         v1::Account account;
         account.set_name(AccountNameFor(person, personal_domains_));

@@ -288,8 +288,10 @@ absl::StatusOr<v1::Opportunity> OpportunityStore::Update(const v1::Opportunity& 
         RETURN_IF_ERROR(common::CheckEtag(in.etag(), o.etag(), "opportunity.etag", "opportunity"));
         RETURN_IF_ERROR(CheckOwner(conn, caller, o));
         if (IsClosed(o.stage())) {
-          return absl::FailedPreconditionError(
-              absl::StrCat("opportunity ", o.opportunity_id(), " is closed; reopen it first"));
+          return common::WithReason(
+              absl::FailedPreconditionError(
+                  absl::StrCat("opportunity ", o.opportunity_id(), " is closed; reopen it first")),
+              errors::v1::OPPORTUNITY_CLOSED);
         }
         for (const std::string& p : paths) {
           if (p == "name") o.set_name(in.name());
@@ -319,8 +321,10 @@ absl::StatusOr<v1::Opportunity> OpportunityStore::Update(const v1::Opportunity& 
           }
           if (p == "owner_rep_id") {
             if (!IsManagerLike(caller)) {
-              return absl::PermissionDeniedError(
-                  "opportunity.owner_rep_id: only a MANAGER may reassign");
+              return common::WithReason(
+                  absl::PermissionDeniedError(
+                      "opportunity.owner_rep_id: only a MANAGER may reassign"),
+                  errors::v1::ROLE_NOT_ALLOWED);
             }
             ASSIGN_OR_RETURN(v1::Rep owner,
                              ReadRep(conn, in.owner_rep_id(), "opportunity.owner_rep_id"));
@@ -434,8 +438,9 @@ absl::StatusOr<v1::Objection> OpportunityStore::ResolveObjection(
           return absl::NotFoundError(absl::StrCat("objection ", objection_id, " not found"));
         v1::Objection objection = ObjectionFromRow(*rs);
         if (objection.resolved()) {
-          return absl::FailedPreconditionError(
-              absl::StrCat("objection ", objection_id, ": already resolved"));
+          return common::WithReason(absl::FailedPreconditionError(absl::StrCat(
+                                        "objection ", objection_id, ": already resolved")),
+                                    errors::v1::OBJECTION_RESOLVED);
         }
         ASSIGN_OR_RETURN(v1::Opportunity o,
                          ReadOpportunity(conn, objection.opportunity_id(), true));

@@ -4,6 +4,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "common/status.h"
 #include "handoff/validation.h"
 
 namespace funnel::sales {
@@ -45,24 +46,32 @@ absl::Status CheckStageMove(v1::Stage from, v1::Stage to, bool is_manager) {
   if (from == to) return absl::OkStatus();
   if (IsOpen(from) && IsOpen(to)) return absl::OkStatus();
   if (IsOpen(from) && IsClosed(to)) {
-    return absl::FailedPreconditionError(
-        "stage: closing goes through CloseOpportunity (WON with the amount, LOST with a reason)");
+    return common::WithReason(
+        absl::FailedPreconditionError("stage: closing goes through CloseOpportunity (WON with the "
+                                      "amount, LOST with a reason)"),
+        errors::v1::INVALID_TRANSITION);
   }
   if (IsClosed(from) && IsOpen(to)) {
     if (!is_manager) {
-      return absl::PermissionDeniedError(absl::StrCat("stage: reopening a ", v1::Stage_Name(from),
-                                                      " opportunity needs a MANAGER"));
+      return common::WithReason(
+          absl::PermissionDeniedError(absl::StrCat("stage: reopening a ", v1::Stage_Name(from),
+                                                   " opportunity needs a MANAGER")),
+          errors::v1::ROLE_NOT_ALLOWED);
     }
     return absl::OkStatus();
   }
-  return absl::FailedPreconditionError(
-      absl::StrCat("stage: cannot go from ", v1::Stage_Name(from), " to ", v1::Stage_Name(to)));
+  return common::WithReason(
+      absl::FailedPreconditionError(
+          absl::StrCat("stage: cannot go from ", v1::Stage_Name(from), " to ", v1::Stage_Name(to))),
+      errors::v1::INVALID_TRANSITION);
 }
 
 absl::Status CheckClose(v1::Stage from) {
   if (!IsOpen(from)) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("opportunity: already ", v1::Stage_Name(from), "; reopen it first"));
+    return common::WithReason(
+        absl::FailedPreconditionError(
+            absl::StrCat("opportunity: already ", v1::Stage_Name(from), "; reopen it first")),
+        errors::v1::OPPORTUNITY_CLOSED);
   }
   return absl::OkStatus();
 }
@@ -114,11 +123,16 @@ absl::Status CheckCanCreateRep(const Caller& caller, const v1::Rep& rep) {
     return absl::OkStatus();
   }
   if (caller.role == "SALES_MANAGER") {
-    return absl::PermissionDeniedError(absl::StrCat(
-        "rep: a SALES_MANAGER creates reps (REP_ROLE_REP) in their own team only (manager_rep_id ",
-        caller.rep_id, ")"));
+    return common::WithReason(
+        absl::PermissionDeniedError(absl::StrCat("rep: a SALES_MANAGER creates reps "
+                                                 "(REP_ROLE_REP) in their own team only "
+                                                 "(manager_rep_id ",
+                                                 caller.rep_id, ")")),
+        errors::v1::ROLE_NOT_ALLOWED);
   }
-  return absl::PermissionDeniedError("rep: only a MANAGER or ADMIN creates reps");
+  return common::WithReason(
+      absl::PermissionDeniedError("rep: only a MANAGER or ADMIN creates reps"),
+      errors::v1::ROLE_NOT_ALLOWED);
 }
 
 absl::Status CheckCanSeeRep(const Caller& caller, int64_t rep_id, int64_t manager_rep_id) {
@@ -129,9 +143,11 @@ absl::Status CheckCanSeeRep(const Caller& caller, int64_t rep_id, int64_t manage
                              (caller.role == "SALES_MANAGER" && caller.rep_id == manager_rep_id))) {
     return absl::OkStatus();
   }
-  return absl::PermissionDeniedError(absl::StrCat("rep_id: rep ", rep_id,
-                                                  "'s figures are theirs and their manager's; a ",
-                                                  caller.role, " may not see them"));
+  return common::WithReason(
+      absl::PermissionDeniedError(absl::StrCat("rep_id: rep ", rep_id,
+                                               "'s figures are theirs and their manager's; a ",
+                                               caller.role, " may not see them")),
+      errors::v1::NOT_OWNER);
 }
 
 absl::Status CheckCanChange(const Caller& caller, int64_t owner_rep_id, int64_t owner_manager_id,
@@ -144,9 +160,11 @@ absl::Status CheckCanChange(const Caller& caller, int64_t owner_rep_id, int64_t 
       (caller.rep_id == owner_rep_id || caller.rep_id == owner_manager_id)) {
     return absl::OkStatus();
   }
-  return absl::PermissionDeniedError(absl::StrCat(what, " belongs to rep ", owner_rep_id, "; a ",
-                                                  caller.role.empty() ? "caller" : caller.role,
-                                                  " may not change it"));
+  return common::WithReason(
+      absl::PermissionDeniedError(absl::StrCat(what, " belongs to rep ", owner_rep_id, "; a ",
+                                               caller.role.empty() ? "caller" : caller.role,
+                                               " may not change it")),
+      errors::v1::NOT_OWNER);
 }
 
 namespace {

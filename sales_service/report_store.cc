@@ -81,7 +81,9 @@ absl::StatusOr<v1::Quota> ReportStore::SetQuota(const v1::Quota& quota, const Ca
       *pool_, "SetQuota", request_id, [&](sql::Connection& conn) -> absl::StatusOr<v1::Quota> {
         ASSIGN_OR_RETURN(v1::Rep rep, ReadRep(conn, quota.rep_id(), "quota.rep_id"));
         if (!IsManagerLike(caller)) {
-          return absl::PermissionDeniedError("quota: only a MANAGER sets quotas");
+          return common::WithReason(
+              absl::PermissionDeniedError("quota: only a MANAGER sets quotas"),
+              errors::v1::ROLE_NOT_ALLOWED);
         }
         RETURN_IF_ERROR(CheckCanChange(caller, rep.rep_id(), rep.manager_rep_id(),
                                        absl::StrCat("rep ", rep.rep_id(), "'s quota")));

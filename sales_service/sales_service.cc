@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/field_violations.h"
 #include "common/pagination.h"
 #include "common/server/internal_guard.h"
 #include "common/server/principal.h"
@@ -16,6 +17,7 @@
 
 namespace funnel::sales {
 
+using common::FieldViolations;
 using common::MaskPaths;
 using common::PageSize;
 using common::RequireEnum;
@@ -55,11 +57,14 @@ absl::Status ValidateDate(const std::string& date, absl::string_view field) {
 Status SalesServiceImpl::CreateRep(Ctx* ctx, const v1::CreateRepRequest* req, v1::Rep* resp) {
   RETURN_IF_ERROR_GRPC(guard_->Check(*ctx, *req));
   v1::Rep rep = req->rep();
-  RETURN_IF_ERROR_GRPC(RequireText(rep.name(), "rep.name", 200, true));
-  ASSIGN_OR_RETURN_GRPC(std::string email, handoff::NormalizeEmail(rep.email(), "rep.email"));
-  rep.set_email(email);
-  RETURN_IF_ERROR_GRPC(RequireEnum(rep.role(), v1::RepRole_IsValid, "rep.role", false));
-  RETURN_IF_ERROR_GRPC(RequireNonNegativeId(rep.manager_rep_id(), "rep.manager_rep_id"));
+  FieldViolations v;
+  v.Check(RequireText(rep.name(), "rep.name", 200, true));
+  if (auto email = v.Take(handoff::NormalizeEmail(rep.email(), "rep.email"))) {
+    rep.set_email(*email);
+  }
+  v.Check(RequireEnum(rep.role(), v1::RepRole_IsValid, "rep.role", false));
+  v.Check(RequireNonNegativeId(rep.manager_rep_id(), "rep.manager_rep_id"));
+  RETURN_IF_ERROR_GRPC(v.status());
   RETURN_IF_ERROR_GRPC(CheckCanCreateRep(CallerOf(*ctx), rep));
   ASSIGN_OR_RETURN_GRPC(*resp, directory_->CreateRep(rep, common::KeyOf(*ctx, *req)));
   return Status::OK;
@@ -139,12 +144,12 @@ Status SalesServiceImpl::CreateAccount(Ctx* ctx, const v1::CreateAccountRequest*
   RETURN_IF_ERROR_GRPC(guard_->Check(*ctx, *req));
   v1::Account a = req->account();
   a.set_name(CleanAccountName(a.name()));  // "  Hopper  Inc " is "Hopper Inc"
-  RETURN_IF_ERROR_GRPC(RequireText(a.name(), "account.name", 200, true));
-  RETURN_IF_ERROR_GRPC(RequireText(a.industry(), "account.industry", 100, false));
-  RETURN_IF_ERROR_GRPC(RequireText(a.region(), "account.region", 100, false));
-  if (a.company_size() < 0) {
-    return ToGrpcStatus(absl::InvalidArgumentError("account.company_size: must not be negative"));
-  }
+  FieldViolations v;
+  v.Check(RequireText(a.name(), "account.name", 200, true));
+  v.Check(RequireText(a.industry(), "account.industry", 100, false));
+  v.Check(RequireText(a.region(), "account.region", 100, false));
+  if (a.company_size() < 0) v.Add("account.company_size", "must not be negative");
+  RETURN_IF_ERROR_GRPC(v.status());
   ASSIGN_OR_RETURN_GRPC(*resp, directory_->CreateAccount(a, common::KeyOf(*ctx, *req)));
   return Status::OK;
 }
@@ -168,13 +173,16 @@ Status SalesServiceImpl::CreateContact(Ctx* ctx, const v1::CreateContactRequest*
                                        v1::Contact* resp) {
   RETURN_IF_ERROR_GRPC(guard_->Check(*ctx, *req));
   v1::Contact c = req->contact();
-  ASSIGN_OR_RETURN_GRPC(std::string email, handoff::NormalizeEmail(c.email(), "contact.email"));
-  c.set_email(email);
-  RETURN_IF_ERROR_GRPC(RequireNonNegativeId(c.account_id(), "contact.account_id"));
-  RETURN_IF_ERROR_GRPC(RequireText(c.first_name(), "contact.first_name", 200, false));
-  RETURN_IF_ERROR_GRPC(RequireText(c.last_name(), "contact.last_name", 200, false));
-  RETURN_IF_ERROR_GRPC(RequireText(c.title(), "contact.title", 200, false));
-  RETURN_IF_ERROR_GRPC(RequireText(c.phone(), "contact.phone", 64, false));
+  FieldViolations v;
+  if (auto email = v.Take(handoff::NormalizeEmail(c.email(), "contact.email"))) {
+    c.set_email(*email);
+  }
+  v.Check(RequireNonNegativeId(c.account_id(), "contact.account_id"));
+  v.Check(RequireText(c.first_name(), "contact.first_name", 200, false));
+  v.Check(RequireText(c.last_name(), "contact.last_name", 200, false));
+  v.Check(RequireText(c.title(), "contact.title", 200, false));
+  v.Check(RequireText(c.phone(), "contact.phone", 64, false));
+  RETURN_IF_ERROR_GRPC(v.status());
   ASSIGN_OR_RETURN_GRPC(*resp, directory_->CreateContact(c, common::KeyOf(*ctx, *req)));
   return Status::OK;
 }
@@ -200,23 +208,24 @@ Status SalesServiceImpl::CreateOpportunity(Ctx* ctx, const v1::CreateOpportunity
                                            v1::Opportunity* resp) {
   RETURN_IF_ERROR_GRPC(guard_->Check(*ctx, *req));
   const v1::Opportunity& o = req->opportunity();
-  RETURN_IF_ERROR_GRPC(RequireText(o.name(), "opportunity.name", 200, true));
-  RETURN_IF_ERROR_GRPC(RequirePositiveId(o.account_id(), "opportunity.account_id"));
-  RETURN_IF_ERROR_GRPC(RequireNonNegativeId(o.contact_id(), "opportunity.contact_id"));
-  RETURN_IF_ERROR_GRPC(RequireNonNegativeId(o.owner_rep_id(), "opportunity.owner_rep_id"));
+  FieldViolations v;
+  v.Check(RequireText(o.name(), "opportunity.name", 200, true));
+  v.Check(RequirePositiveId(o.account_id(), "opportunity.account_id"));
+  v.Check(RequireNonNegativeId(o.contact_id(), "opportunity.contact_id"));
+  v.Check(RequireNonNegativeId(o.owner_rep_id(), "opportunity.owner_rep_id"));
   if (o.source() != v1::SOURCE_SALES_PROSPECTING && o.source() != v1::SOURCE_REFERRAL &&
       o.source() != v1::SOURCE_UPSELL) {
-    return ToGrpcStatus(absl::InvalidArgumentError(
-        "opportunity.source: must be SALES_PROSPECTING, REFERRAL or UPSELL (MARKETING comes "
-        "from AcceptHandoff)"));
+    v.Add("opportunity.source",
+          "must be SALES_PROSPECTING, REFERRAL or UPSELL (MARKETING comes from AcceptHandoff)");
   }
-  RETURN_IF_ERROR_GRPC(handoff::ValidateMoney(o.amount(), "opportunity.amount"));
-  RETURN_IF_ERROR_GRPC(ValidateDate(o.expected_close_date(), "opportunity.expected_close_date"));
-  RETURN_IF_ERROR_GRPC(RequireText(o.next_step(), "opportunity.next_step", 2000, false));
+  v.Check(handoff::ValidateMoney(o.amount(), "opportunity.amount"));
+  v.Check(ValidateDate(o.expected_close_date(), "opportunity.expected_close_date"));
+  v.Check(RequireText(o.next_step(), "opportunity.next_step", 2000, false));
   if (o.has_probability_override() &&
       (o.probability_override() < 0 || o.probability_override() > 100)) {
-    return ToGrpcStatus(absl::InvalidArgumentError("opportunity.probability_override: 0 to 100"));
+    v.Add("opportunity.probability_override", "0 to 100");
   }
+  RETURN_IF_ERROR_GRPC(v.status());
   ASSIGN_OR_RETURN_GRPC(*resp,
                         opportunities_->Create(o, CallerOf(*ctx), common::PrincipalOf(*ctx).id,
                                                common::KeyOf(*ctx, *req), absl::Now()));
@@ -254,23 +263,23 @@ Status SalesServiceImpl::UpdateOpportunity(Ctx* ctx, const v1::UpdateOpportunity
                                   {"name", "amount", "expected_close_date", "next_step",
                                    "probability_override", "contact_id", "owner_rep_id"},
                                   /*required=*/true));
+  FieldViolations v;
   for (const std::string& p : paths) {
-    if (p == "name") RETURN_IF_ERROR_GRPC(RequireText(o.name(), "opportunity.name", 200, true));
-    if (p == "amount")
-      RETURN_IF_ERROR_GRPC(handoff::ValidateMoney(o.amount(), "opportunity.amount"));
+    if (p == "name") v.Check(RequireText(o.name(), "opportunity.name", 200, true));
+    if (p == "amount") v.Check(handoff::ValidateMoney(o.amount(), "opportunity.amount"));
     if (p == "expected_close_date") {
-      RETURN_IF_ERROR_GRPC(
-          ValidateDate(o.expected_close_date(), "opportunity.expected_close_date"));
+      v.Check(ValidateDate(o.expected_close_date(), "opportunity.expected_close_date"));
     }
-    if (p == "next_step")
-      RETURN_IF_ERROR_GRPC(RequireText(o.next_step(), "opportunity.next_step", 2000, false));
+    if (p == "next_step") v.Check(RequireText(o.next_step(), "opportunity.next_step", 2000, false));
     if (p == "probability_override" && o.has_probability_override() &&
         (o.probability_override() < 0 || o.probability_override() > 100)) {
-      return ToGrpcStatus(absl::InvalidArgumentError("opportunity.probability_override: 0 to 100"));
+      v.Add("opportunity.probability_override", "0 to 100");
     }
-    if (p == "owner_rep_id")
-      RETURN_IF_ERROR_GRPC(RequirePositiveId(o.owner_rep_id(), "opportunity.owner_rep_id"));
+    if (p == "owner_rep_id") {
+      v.Check(RequirePositiveId(o.owner_rep_id(), "opportunity.owner_rep_id"));
+    }
   }
+  RETURN_IF_ERROR_GRPC(v.status());
   ASSIGN_OR_RETURN_GRPC(*resp, opportunities_->Update(o, paths, CallerOf(*ctx),
                                                       common::KeyOf(*ctx, *req), absl::Now()));
   return Status::OK;
@@ -334,20 +343,21 @@ Status SalesServiceImpl::ListObjections(Ctx* ctx, const v1::ListObjectionsReques
 Status SalesServiceImpl::CloseOpportunity(Ctx* ctx, const v1::CloseOpportunityRequest* req,
                                           v1::Opportunity* resp) {
   RETURN_IF_ERROR_GRPC(guard_->Check(*ctx, *req));
-  RETURN_IF_ERROR_GRPC(RequirePositiveId(req->opportunity_id(), "opportunity_id"));
-  if (req->outcome() != handoff::v1::OUTCOME_WON && req->outcome() != handoff::v1::OUTCOME_LOST) {
-    return ToGrpcStatus(absl::InvalidArgumentError("outcome: must be OUTCOME_WON or OUTCOME_LOST"));
-  }
+  FieldViolations v;
+  v.Check(RequirePositiveId(req->opportunity_id(), "opportunity_id"));
   if (req->outcome() == handoff::v1::OUTCOME_WON) {
     if (req->amount().currency_code().empty()) {
-      return ToGrpcStatus(absl::InvalidArgumentError("amount: required when WON"));
+      v.Add("amount", "required when WON");
+    } else {
+      v.Check(handoff::ValidateMoney(req->amount(), "amount"));
     }
-    RETURN_IF_ERROR_GRPC(handoff::ValidateMoney(req->amount(), "amount"));
+  } else if (req->outcome() == handoff::v1::OUTCOME_LOST) {
+    v.Check(RequireEnum(req->loss_reason(), handoff::v1::LossReason_IsValid, "loss_reason", false));
+    v.Check(RequireText(req->loss_note(), "loss_note", 2000, false));
   } else {
-    RETURN_IF_ERROR_GRPC(
-        RequireEnum(req->loss_reason(), handoff::v1::LossReason_IsValid, "loss_reason", false));
-    RETURN_IF_ERROR_GRPC(RequireText(req->loss_note(), "loss_note", 2000, false));
+    v.Add("outcome", "must be OUTCOME_WON or OUTCOME_LOST");
   }
+  RETURN_IF_ERROR_GRPC(v.status());
   ASSIGN_OR_RETURN_GRPC(
       *resp, opportunities_->Close(*req, CallerOf(*ctx), common::PrincipalOf(*ctx).id, absl::Now(),
                                    common::KeyOf(*ctx, *req)));
@@ -358,21 +368,21 @@ Status SalesServiceImpl::LogActivity(Ctx* ctx, const v1::LogActivityRequest* req
                                      v1::Activity* resp) {
   RETURN_IF_ERROR_GRPC(guard_->Check(*ctx, *req));
   const v1::Activity& a = req->activity();
-  RETURN_IF_ERROR_GRPC(RequireEnum(a.type(), v1::ActivityType_IsValid, "activity.type", false));
+  FieldViolations v;
+  v.Check(RequireEnum(a.type(), v1::ActivityType_IsValid, "activity.type", false));
   if (a.opportunity_id() == 0 && a.handoff_id().empty() && a.contact_id() == 0) {
-    return ToGrpcStatus(absl::InvalidArgumentError(
-        "activity: link it to an opportunity_id, a handoff_id or a contact_id"));
+    v.Add("activity", "link it to an opportunity_id, a handoff_id or a contact_id");
   }
-  RETURN_IF_ERROR_GRPC(RequireNonNegativeId(a.opportunity_id(), "activity.opportunity_id"));
-  RETURN_IF_ERROR_GRPC(RequireNonNegativeId(a.contact_id(), "activity.contact_id"));
-  RETURN_IF_ERROR_GRPC(RequireNonNegativeId(a.rep_id(), "activity.rep_id"));
-  if (!a.handoff_id().empty())
-    RETURN_IF_ERROR_GRPC(handoff::RequireUuid(a.handoff_id(), "handoff_id"));
+  v.Check(RequireNonNegativeId(a.opportunity_id(), "activity.opportunity_id"));
+  v.Check(RequireNonNegativeId(a.contact_id(), "activity.contact_id"));
+  v.Check(RequireNonNegativeId(a.rep_id(), "activity.rep_id"));
+  if (!a.handoff_id().empty()) v.Check(handoff::RequireUuid(a.handoff_id(), "handoff_id"));
   if (a.has_occur_time()) {
-    RETURN_IF_ERROR_GRPC(common::RequireStorableTime(a.occur_time(), "activity.occur_time"));
+    v.Check(common::RequireStorableTime(a.occur_time(), "activity.occur_time"));
   }
-  RETURN_IF_ERROR_GRPC(RequireText(a.outcome(), "activity.outcome", 2000, false));
-  RETURN_IF_ERROR_GRPC(RequireText(a.notes(), "activity.notes", 60000, false));
+  v.Check(RequireText(a.outcome(), "activity.outcome", 2000, false));
+  v.Check(RequireText(a.notes(), "activity.notes", 60000, false));
+  RETURN_IF_ERROR_GRPC(v.status());
   ASSIGN_OR_RETURN_GRPC(*resp, opportunities_->LogActivity(a, CallerOf(*ctx),
                                                            common::KeyOf(*ctx, *req), absl::Now()));
   return Status::OK;
@@ -389,15 +399,17 @@ Status SalesServiceImpl::ListActivities(Ctx* ctx, const v1::ListActivitiesReques
 Status SalesServiceImpl::SetQuota(Ctx* ctx, const v1::SetQuotaRequest* req, v1::Quota* resp) {
   RETURN_IF_ERROR_GRPC(guard_->Check(*ctx, *req));
   const v1::Quota& q = req->quota();
-  RETURN_IF_ERROR_GRPC(RequirePositiveId(q.rep_id(), "quota.rep_id"));
-  RETURN_IF_ERROR_GRPC(ParseQuarter(q.quarter(), "quota.quarter").status());
+  FieldViolations v;
+  v.Check(RequirePositiveId(q.rep_id(), "quota.rep_id"));
+  v.Check(ParseQuarter(q.quarter(), "quota.quarter").status());
   if (q.revenue_target().currency_code().empty()) {
-    return ToGrpcStatus(absl::InvalidArgumentError("quota.revenue_target: required"));
+    v.Add("quota.revenue_target", "required");
+  } else {
+    v.Check(handoff::ValidateMoney(q.revenue_target(), "quota.revenue_target"));
   }
-  RETURN_IF_ERROR_GRPC(handoff::ValidateMoney(q.revenue_target(), "quota.revenue_target"));
-  if (q.call_target() < 0 || q.meeting_target() < 0) {
-    return ToGrpcStatus(absl::InvalidArgumentError("quota: activity targets must not be negative"));
-  }
+  if (q.call_target() < 0) v.Add("quota.call_target", "must not be negative");
+  if (q.meeting_target() < 0) v.Add("quota.meeting_target", "must not be negative");
+  RETURN_IF_ERROR_GRPC(v.status());
   ASSIGN_OR_RETURN_GRPC(*resp, reports_->SetQuota(q, CallerOf(*ctx), common::KeyOf(*ctx, *req)));
   return Status::OK;
 }

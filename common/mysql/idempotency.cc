@@ -63,7 +63,7 @@ absl::Status RequestIdReused(absl::string_view method, const RequestKey& key) {
       absl::InvalidArgumentError(absl::StrCat(
           "request_id: '", key.request_id, "' was already used for a different ", method,
           " request; a retry must repeat the request exactly, a new request needs a new id")),
-      "REQUEST_ID_REUSED");
+      errors::v1::REQUEST_ID_REUSED);
 }
 
 absl::StatusOr<std::optional<std::string>> FindRequestResponse(sql::Connection& conn,
@@ -91,8 +91,9 @@ absl::StatusOr<std::optional<std::string>> ClaimRequestId(sql::Connection& conn,
   // A first call commits its key and response together, so a key without a response
   // was claimed earlier in this same transaction (a batch holding one id twice).
   if (stored.ok() && !*stored) {
-    return absl::AbortedError(
-        absl::StrCat("request_id: '", key.request_id, "' is in use by a call still running"));
+    return WithReason(absl::AbortedError(absl::StrCat("request_id: '", key.request_id,
+                                                      "' is in use by a call still running")),
+                      errors::v1::REQUEST_ID_IN_USE);
   }
   return stored;
 }

@@ -3,6 +3,7 @@
 #include <openssl/crypto.h>
 
 #include "common/request_limits.h"
+#include "common/status.h"
 
 namespace funnel::common {
 
@@ -13,8 +14,9 @@ absl::Status InternalGuard::Check(const grpc::ServerContextBase& context) const 
       CRYPTO_memcmp(it->second.data(), secret_.data(), secret_.size()) == 0) {
     return absl::OkStatus();
   }
-  return absl::UnauthenticatedError(
-      "call the gateway: this service accepts calls only from it (missing internal credential)");
+  return WithReason(absl::UnauthenticatedError("call the gateway: this service accepts calls only "
+                                               "from it (missing internal credential)"),
+                    errors::v1::NOT_THROUGH_GATEWAY);
 }
 
 absl::Status InternalGuard::Check(const grpc::ServerContextBase& context,

@@ -94,18 +94,22 @@ def main():
     # 2. An error a program can act on: the code says what kind, the details say
     # which field and why (the message says the same for people).
     try:
-        marketing.CaptureLead(mk.CaptureLeadRequest(contact=types.Contact(email="not-an-address")),
-                              metadata=as_marketing, timeout=deadline_s)
+        marketing.CaptureLead(
+            mk.CaptureLeadRequest(contact=types.Contact(email="not-an-address", company_size=-1),
+                                  campaign_id=-5),
+            metadata=as_marketing, timeout=deadline_s)
         raise SystemExit("a capture without a valid email was accepted")
     except grpc.RpcError as e:
         assert e.code() == grpc.StatusCode.INVALID_ARGUMENT, e.code()
         print(f"bad capture refused: {e.code().name}: {e.details()}")
         details = error_details(e)
         info, bad = details["ErrorInfo"], details["BadRequest"]
+        print(f"  reason {info.reason} (domain {info.domain})")
         for violation in bad.field_violations:
-            print(f"  field {violation.field}: {violation.description} "
-                  f"(reason {info.reason}, domain {info.domain})")
-        assert [v.field for v in bad.field_violations] == ["contact.email"]
+            print(f"  field {violation.field}: {violation.description}")
+        assert info.reason == "FIELD_INVALID", info.reason
+        assert [v.field for v in bad.field_violations] == [
+            "contact.email", "contact.company_size", "campaign_id"], bad.field_violations
 
     # 3. A capture, retried with the same request_id (as after a timeout): the
     # retry is answered with the first answer and creates nothing.

@@ -134,7 +134,7 @@ TEST(ErrorDetailsTest, InvalidArgumentCarriesErrorInfoAndTheFieldViolation) {
   EXPECT_EQ(details.message(), "contact.email: not a valid address");
   auto info = Unpacked<google::rpc::ErrorInfo>(details);
   ASSERT_EQ(info.size(), 1u);
-  EXPECT_EQ(info[0].reason(), "INVALID_ARGUMENT");
+  EXPECT_EQ(info[0].reason(), "FIELD_INVALID");
   EXPECT_EQ(info[0].domain(), kErrorDomain);
   auto bad = Unpacked<google::rpc::BadRequest>(details);
   ASSERT_EQ(bad.size(), 1u);
@@ -144,8 +144,8 @@ TEST(ErrorDetailsTest, InvalidArgumentCarriesErrorInfoAndTheFieldViolation) {
 }
 
 TEST(ErrorDetailsTest, AReasonGivenOnPurposeIsTheErrorInfoReason) {
-  const google::rpc::Status details = DetailsOf(
-      ToGrpcStatus(WithReason(absl::FailedPreconditionError("lead: opted out"), "OPTED_OUT")));
+  const google::rpc::Status details = DetailsOf(ToGrpcStatus(
+      WithReason(absl::FailedPreconditionError("lead: opted out"), errors::v1::OPTED_OUT)));
   EXPECT_EQ(Unpacked<google::rpc::ErrorInfo>(details)[0].reason(), "OPTED_OUT");
   auto failure = Unpacked<google::rpc::PreconditionFailure>(details);
   ASSERT_EQ(failure.size(), 1u);

@@ -23,6 +23,7 @@ using ::funnel::testing::FunnelStack;
 using ::funnel::testing::HealthCheckResponse;
 using ::funnel::testing::HealthOf;
 using ::funnel::testing::WaitForHealth;
+using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
 class FoundationTest : public ::testing::Test {
@@ -97,8 +98,9 @@ TEST_F(FoundationTest, ForwardsMarketingCallsWithTheirStatus) {
   EXPECT_EQ(lead.contact().company(), "Analytical");
 }
 
-// AIP-193 details travel through the gateway untouched: a bad capture names its
-// field in a BadRequest, a stale etag says STALE_ETAG in its ErrorInfo.
+// AIP-193 details travel through the gateway untouched: a bad capture names every
+// bad field in its BadRequest, a stale etag says STALE_ETAG in its ErrorInfo, a
+// bad key KEY_UNKNOWN.
 TEST_F(FoundationTest, ErrorDetailsReachTheCallerThroughTheGateway) {
   auto stub = marketing::v1::MarketingService::NewStub(stack_->GatewayChannel());
   auto details_of = [](const grpc::Status& status) {
@@ -116,14 +118,29 @@ TEST_F(FoundationTest, ErrorDetailsReachTheCallerThroughTheGateway) {
     grpc::ClientContext ctx;
     marketing::v1::CaptureLeadRequest r;
     r.mutable_contact()->set_email("not-an-address");
+    r.mutable_contact()->set_first_name(std::string(201, 'a'));
+    r.mutable_contact()->set_company_size(-1);
+    r.set_campaign_id(-5);
     marketing::v1::CaptureLeadResponse out;
     const grpc::Status status = stub->CaptureLead(&ctx, r, &out);
     ASSERT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
     auto [info, bad] = details_of(status);
-    EXPECT_EQ(info.reason(), "INVALID_ARGUMENT");
+    EXPECT_EQ(info.reason(), "FIELD_INVALID");
     EXPECT_EQ(info.domain(), "funnel.dev");
-    ASSERT_EQ(bad.field_violations_size(), 1);
-    EXPECT_EQ(bad.field_violations(0).field(), "contact.email");
+    std::vector<std::string> fields;
+    for (const auto& v : bad.field_violations()) fields.push_back(v.field());
+    EXPECT_THAT(fields, ElementsAre("contact.email", "contact.first_name", "contact.company_size",
+                                    "campaign_id"));
+    EXPECT_THAT(status.error_message(), HasSubstr("contact.company_size: must not be negative"));
+  }
+  {
+    grpc::ClientContext ctx;
+    marketing::v1::CaptureLeadRequest r;
+    marketing::v1::CaptureLeadResponse out;
+    auto stranger = marketing::v1::MarketingService::NewStub(stack_->GatewayChannel("not-a-key"));
+    const grpc::Status status = stranger->CaptureLead(&ctx, r, &out);
+    ASSERT_EQ(status.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+    EXPECT_EQ(details_of(status).first.reason(), "KEY_UNKNOWN");
   }
   marketing::v1::CaptureLeadResponse captured;
   {

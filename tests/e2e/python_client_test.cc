@@ -21,8 +21,9 @@ TEST(PythonClientTest, TheStoryRunsThroughTheGateway) {
       FUNNEL_SOURCE_DIR_PATH, "/examples/python/funnel_story.py"));
   EXPECT_EQ(run.exit_code, 0) << run.output;
   EXPECT_THAT(run.output, HasSubstr("bad capture refused: INVALID_ARGUMENT: contact.email"));
-  EXPECT_THAT(run.output, HasSubstr("field contact.email: not a valid address (reason "
-                                    "INVALID_ARGUMENT, domain funnel.dev)"));
+  EXPECT_THAT(run.output, HasSubstr("reason FIELD_INVALID (domain funnel.dev)"));
+  EXPECT_THAT(run.output, HasSubstr("field contact.email: not a valid address"));
+  EXPECT_THAT(run.output, HasSubstr("field campaign_id: must not be negative"));
   EXPECT_THAT(run.output, HasSubstr("the retry replayed it"));
   EXPECT_THAT(run.output,
               HasSubstr("campaign revenue (ATTRIBUTION_MODEL_FIRST_TOUCH): 12345.00 USD"));

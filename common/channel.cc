@@ -12,7 +12,9 @@ std::string ChannelTarget(const std::string& address) {
 }
 
 std::shared_ptr<grpc::Channel> InternalChannel(
-    const std::string& address, std::shared_ptr<grpc::ChannelCredentials> credentials) {
+    const std::string& address, std::shared_ptr<grpc::ChannelCredentials> credentials,
+    std::vector<std::unique_ptr<grpc::experimental::ClientInterceptorFactoryInterface>>
+        interceptors) {
   grpc::ChannelArguments args;
   ApplyChannelLimits(args);
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
@@ -22,7 +24,11 @@ std::shared_ptr<grpc::Channel> InternalChannel(
     "loadBalancingConfig": [{"round_robin": {}}],
     "healthCheckConfig": {"serviceName": ""}
   })json");
-  return grpc::CreateCustomChannel(ChannelTarget(address), credentials, args);
+  if (interceptors.empty()) {
+    return grpc::CreateCustomChannel(ChannelTarget(address), credentials, args);
+  }
+  return grpc::experimental::CreateCustomChannelWithInterceptors(
+      ChannelTarget(address), credentials, args, std::move(interceptors));
 }
 
 }  // namespace funnel::common

@@ -3,9 +3,11 @@
 // Channels between Funnel's own processes (gateway -> services, relays -> gateway).
 
 #include <grpcpp/grpcpp.h>
+#include <grpcpp/support/client_interceptor.h>
 
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace funnel::common {
 
@@ -18,9 +20,12 @@ std::string ChannelTarget(const std::string& address);
 // address, with gRPC's client-side health checking (grpc.health.v1.Health/Watch) so
 // a replica that stops serving is skipped. gRPC's default reconnect backoff grows to
 // two minutes, during which calls fail at once; between our own processes a peer
-// that restarts is back in a second, so reconnect every 100 ms-1 s.
+// that restarts is back in a second, so reconnect every 100 ms-1 s. `interceptors`
+// see every call made on it.
 std::shared_ptr<grpc::Channel> InternalChannel(
     const std::string& address,
-    std::shared_ptr<grpc::ChannelCredentials> credentials = grpc::InsecureChannelCredentials());
+    std::shared_ptr<grpc::ChannelCredentials> credentials = grpc::InsecureChannelCredentials(),
+    std::vector<std::unique_ptr<grpc::experimental::ClientInterceptorFactoryInterface>>
+        interceptors = {});
 
 }  // namespace funnel::common

@@ -3,8 +3,10 @@
 #include <atomic>
 
 #include "absl/strings/str_cat.h"
+#include "common/field_violations.h"
 #include "common/status.h"
 #include "common/time_range.h"
+#include "common/validation.h"
 #include "gateway/lead_journey.h"
 
 namespace funnel::gateway {
@@ -112,18 +114,13 @@ grpc::ServerUnaryReactor* FunnelServiceImpl::GetFunnelReport(
     reactor->Finish(Refusal(admission.status(), context));
     return reactor;
   }
-  absl::Status valid;
-  if ((request->campaign_id() < 0 || request->segment_id() < 0)) {
-    valid =
-        absl::InvalidArgumentError(request->campaign_id() < 0 ? "campaign_id: must not be negative"
-                                                              : "segment_id: must not be negative");
-  }
-  if (valid.ok()) {
-    valid = common::ReportRange(request->has_start_time(), request->start_time(),
-                                request->has_end_time(), request->end_time(), absl::Now())
-                .status();
-  }
-  if (!valid.ok()) {
+  common::FieldViolations violations;
+  violations.Check(common::RequireNonNegativeId(request->campaign_id(), "campaign_id"));
+  violations.Check(common::RequireNonNegativeId(request->segment_id(), "segment_id"));
+  violations.Check(common::ReportRange(request->has_start_time(), request->start_time(),
+                                       request->has_end_time(), request->end_time(), absl::Now())
+                       .status());
+  if (const absl::Status valid = violations.status(); !valid.ok()) {
     reactor->Finish(common::ToGrpcStatus(valid));
     return reactor;
   }

@@ -19,6 +19,7 @@
 #include "common/tls.h"
 #include "gateway/auth.h"
 #include "gateway/backend_health.h"
+#include "gateway/backend_metrics.h"
 #include "gateway/funnel_service.h"
 #include "gateway/gatekeeper.h"
 #include "gateway/proxy.h"
@@ -141,10 +142,12 @@ int main(int argc, char** argv) {
     }
   }
   std::map<Backend, std::shared_ptr<grpc::Channel>> channels = {
-      {Backend::kMarketing, funnel::common::InternalChannel(absl::GetFlag(FLAGS_marketing_address),
-                                                            *backend_credentials)},
-      {Backend::kSales,
-       funnel::common::InternalChannel(absl::GetFlag(FLAGS_sales_address), *backend_credentials)},
+      {Backend::kMarketing, funnel::common::InternalChannel(
+                                absl::GetFlag(FLAGS_marketing_address), *backend_credentials,
+                                funnel::gateway::BackendMetricsInterceptors(Backend::kMarketing))},
+      {Backend::kSales, funnel::common::InternalChannel(
+                            absl::GetFlag(FLAGS_sales_address), *backend_credentials,
+                            funnel::gateway::BackendMetricsInterceptors(Backend::kSales))},
   };
   const funnel::gateway::Gatekeeper gatekeeper(&keys, &*policy,
                                                absl::GetFlag(FLAGS_internal_secret));

@@ -41,28 +41,6 @@ class RejectReactor final : public grpc::ServerGenericBidiReactor {
   void OnDone() override { delete this; }
 };
 
-// A forwarded call's backend leg, counted when its status arrives.
-class BackendLeg {
- public:
-  explicit BackendLeg(Backend backend) : backend_(BackendName(backend)), start_(absl::Now()) {}
-  void Done(const grpc::Status& status) const {
-    static prometheus::Family<prometheus::Counter>& calls =
-        common::CounterFamily("funnel_gateway_backend_calls_total",
-                              "Calls the gateway forwarded, by backend and the backend's code.");
-    static prometheus::Family<prometheus::Histogram>& seconds =
-        common::HistogramFamily("funnel_gateway_backend_call_seconds",
-                                "Time from forwarding a call to the backend's status, by backend.");
-    calls.Add({{"backend", backend_}, {"grpc_code", common::StatusCodeName(status.error_code())}})
-        .Increment();
-    seconds.Add({{"backend", backend_}}, common::LatencyBuckets())
-        .Observe(absl::ToDoubleSeconds(absl::Now() - start_));
-  }
-
- private:
-  const char* const backend_;
-  const absl::Time start_;
-};
-
 // One forwarded call: the server side faces the caller, `backend_` the owning
 // service. Each direction has one operation in flight at a time and reuses its
 // buffer only after the previous operation finished. Holds on the backend reactor
@@ -72,11 +50,10 @@ class BackendLeg {
 class ProxyCall final : public grpc::ServerGenericBidiReactor {
  public:
   ProxyCall(grpc::GenericCallbackServerContext* server_ctx, grpc::GenericStub* stub,
-            Backend backend, Admission admission, const Gatekeeper& gatekeeper)
+            Admission admission, const Gatekeeper& gatekeeper)
       : server_ctx_(server_ctx),
         client_ctx_(grpc::ClientContext::FromCallbackServerContext(*server_ctx)),
         permit_(std::move(admission.permit)),
-        leg_(backend),
         backend_(this) {
     gatekeeper.Stamp(*server_ctx, admission.principal, client_ctx_.get());
     stub->PrepareBidiStreamingCall(client_ctx_.get(), server_ctx->method(), {}, &backend_);
@@ -119,7 +96,6 @@ class ProxyCall final : public grpc::ServerGenericBidiReactor {
   }
 
   void OnBackendDone(const grpc::Status& status) {
-    leg_.Done(status);
     CopyTrailers(*client_ctx_, server_ctx_);
     permit_ = CallPermit();  // over for the caller's limits before the caller hears so
     Finish(common::BoundedGrpcStatus(status));
@@ -149,7 +125,6 @@ class ProxyCall final : public grpc::ServerGenericBidiReactor {
   grpc::GenericCallbackServerContext* const server_ctx_;
   std::unique_ptr<grpc::ClientContext> client_ctx_;
   CallPermit permit_;  // the caller's place under its in-flight limit, until the status
-  const BackendLeg leg_;
   BackendSide backend_;
   grpc::ByteBuffer request_;
   grpc::ByteBuffer response_;
@@ -162,12 +137,11 @@ class ProxyCall final : public grpc::ServerGenericBidiReactor {
 class UnaryProxyCall final : public grpc::ServerGenericBidiReactor {
  public:
   UnaryProxyCall(grpc::GenericCallbackServerContext* server_ctx, grpc::GenericStub* stub,
-                 Backend backend, Admission admission, const Gatekeeper& gatekeeper)
+                 Admission admission, const Gatekeeper& gatekeeper)
       : server_ctx_(server_ctx),
         client_ctx_(grpc::ClientContext::FromCallbackServerContext(*server_ctx)),
         stub_(stub),
-        permit_(std::move(admission.permit)),
-        leg_(backend) {
+        permit_(std::move(admission.permit)) {
     gatekeeper.Stamp(*server_ctx, admission.principal, client_ctx_.get());
     StartRead(&request_);
   }
@@ -184,7 +158,6 @@ class UnaryProxyCall final : public grpc::ServerGenericBidiReactor {
   }
 
   void OnBackendDone(const grpc::Status& status) {
-    leg_.Done(status);
     CopyTrailers(*client_ctx_, server_ctx_);
     permit_ = CallPermit();
     if (status.ok()) {
@@ -207,7 +180,6 @@ class UnaryProxyCall final : public grpc::ServerGenericBidiReactor {
   std::unique_ptr<grpc::ClientContext> client_ctx_;
   grpc::GenericStub* const stub_;
   CallPermit permit_;
-  const BackendLeg leg_;
   grpc::ByteBuffer request_;
   grpc::ByteBuffer response_;
   std::atomic<int> refs_{2};  // this reactor's OnDone and the backend call's end
@@ -234,9 +206,9 @@ grpc::ServerGenericBidiReactor* ForwardingProxy::CreateReactor(
   if (!admission.ok()) return new RejectReactor(admission.status(), context);
   grpc::GenericStub* stub = stubs_.at(route->backend).get();
   if (!route->method->client_streaming() && !route->method->server_streaming()) {
-    return new UnaryProxyCall(context, stub, route->backend, *std::move(admission), *gatekeeper_);
+    return new UnaryProxyCall(context, stub, *std::move(admission), *gatekeeper_);
   }
-  return new ProxyCall(context, stub, route->backend, *std::move(admission), *gatekeeper_);
+  return new ProxyCall(context, stub, *std::move(admission), *gatekeeper_);
 }
 
 }  // namespace funnel::gateway

@@ -2,12 +2,17 @@
 // --metrics_port, and the figures move as the system does.
 
 #include <gmock/gmock.h>
+#include <google/protobuf/dynamic_message.h>
+#include <google/protobuf/util/json_util.h>
+#include <grpcpp/generic/generic_stub.h>
 #include <gtest/gtest.h>
 
 #include <functional>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/generic_call.h"
+#include "funnel/gateway/v1/funnel_service.grpc.pb.h"
 #include "funnel/handoff/v1/handoff.grpc.pb.h"
 #include "funnel/marketing/v1/marketing_service.grpc.pb.h"
 #include "tests/testing/stack.h"
@@ -119,6 +124,27 @@ TEST_F(MetricsTest, ACaptureCountsOnTheServiceAndTheGatewaysBackendLeg) {
             legs_before + 1);
 }
 
+// A composite view's calls to both backends are backend calls too.
+TEST_F(MetricsTest, TheFunnelReportsBackendCallsAreCounted) {
+  auto legs = [&](const char* backend) {
+    return SampleSum(Scrape(FunnelStack::kGateway), "funnel_gateway_backend_calls_total",
+                     {{"backend", backend}, {"grpc_code", "OK"}});
+  };
+  const double marketing_before = legs("marketing_service");
+  const double sales_before = legs("sales_service");
+  auto views = gateway::v1::FunnelService::NewStub(stack_.GatewayChannel(stack_.Key("ADMIN")));
+  grpc::ClientContext ctx;
+  gateway::v1::FunnelReport report;
+  const grpc::Status s =
+      views->GetFunnelReport(&ctx, gateway::v1::GetFunnelReportRequest(), &report);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(legs("marketing_service"), marketing_before + 1);
+  EXPECT_EQ(legs("sales_service"), sales_before + 1);
+  EXPECT_GE(SampleSum(Scrape(FunnelStack::kGateway), "funnel_gateway_backend_call_seconds_count",
+                      {{"backend", "sales_service"}}),
+            sales_before + 1);
+}
+
 TEST_F(MetricsTest, RefusalsAtTheDoorAreCountedByReason) {
   auto no_key = marketing::v1::MarketingService::NewStub(stack_.GatewayChannel("fk_not_a_key"));
   auto sales_rep =
@@ -184,6 +210,48 @@ TEST_F(MetricsTest, HandoffsOverdueNowAreCountedWhenScraped) {
   // A day later, still unanswered.
   stack_.sales_db().Execute("UPDATE handoffs SET sla_deadline = NOW(6) - INTERVAL 1 HOUR");
   EXPECT_EQ(SampleSum(Scrape(FunnelStack::kSales), "funnel_handoffs_overdue"), 1);
+}
+
+// --channelz serves gRPC's channelz service (what grpcdebug reads): the gateway's
+// server and its channels to both backends, with the calls made on them.
+TEST(ChannelzTest, TheGatewayServesChannelzBehindItsFlag) {
+  FunnelStack stack("channelz", testing::TestServerOptions(), 1, {"--channelz"});
+  auto marketing =
+      marketing::v1::MarketingService::NewStub(stack.GatewayChannel(stack.Key("MARKETING")));
+  grpc::ClientContext capture_ctx;
+  marketing::v1::CaptureLeadRequest r;
+  r.mutable_contact()->set_email("channelz@example.com");
+  marketing::v1::CaptureLeadResponse captured;
+  ASSERT_TRUE(marketing->CaptureLead(&capture_ctx, r, &captured).ok());
+
+  // The channelz messages as JSON, decoded with the descriptors the channelz plugin
+  // linked into this binary (Debian ships no channelz headers).
+  grpc::GenericStub stub(stack.GatewayChannel());
+  auto ask = [&](const std::string& method, const std::string& response_type) {
+    grpc::ClientContext ctx;
+    std::string reply;
+    const grpc::Status s = common::BlockingRawCall(
+        stub, &ctx, absl::StrCat("/grpc.channelz.v1.Channelz/", method), "", &reply);
+    EXPECT_TRUE(s.ok()) << method << ": " << s.error_message();
+    const google::protobuf::Descriptor* type =
+        google::protobuf::DescriptorPool::generated_pool()->FindMessageTypeByName(
+            absl::StrCat("grpc.channelz.v1.", response_type));
+    EXPECT_NE(type, nullptr) << response_type;
+    if (type == nullptr) return std::string();
+    google::protobuf::DynamicMessageFactory factory;
+    std::unique_ptr<google::protobuf::Message> message(factory.GetPrototype(type)->New());
+    EXPECT_TRUE(message->ParseFromString(reply));
+    std::string json;
+    EXPECT_TRUE(google::protobuf::util::MessageToJsonString(*message, &json).ok());
+    return json;
+  };
+  // The gateway's server, which has served calls (the capture).
+  EXPECT_THAT(ask("GetServers", "GetServersResponse"), HasSubstr("\"callsStarted\""));
+  // Its channels to the backends, on which the forwarded capture succeeded.
+  const std::string channels = ask("GetTopChannels", "GetTopChannelsResponse");
+  EXPECT_THAT(channels, HasSubstr("\"callsSucceeded\""));
+  EXPECT_THAT(channels, HasSubstr(absl::StrCat("127.0.0.1:", stack.marketing_port())));
+  EXPECT_THAT(channels, HasSubstr(absl::StrCat("127.0.0.1:", stack.sales_port())));
 }
 
 }  // namespace

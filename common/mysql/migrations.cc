@@ -3,14 +3,20 @@
 #include <cppconn/prepared_statement.h>
 #include <cppconn/resultset.h>
 #include <cppconn/statement.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <memory>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "absl/time/clock.h"
+#include "common/ids.h"
 #include "common/log.h"
+#include "common/mysql/sql_error.h"
+#include "common/status.h"
 
 namespace funnel::common {
 namespace {
@@ -22,8 +28,35 @@ constexpr absl::string_view kCreateTable = R"sql(
     name VARCHAR(200) NOT NULL,
     applied_at TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6)
   ) ENGINE=InnoDB)sql";
-constexpr absl::string_view kGetLock = "SELECT GET_LOCK(CONCAT(DATABASE(), '.TRACK'), 60)";
-constexpr absl::string_view kReleaseLock = "SELECT RELEASE_LOCK(CONCAT(DATABASE(), '.TRACK'))";
+// The migration lock: one row, leased by a committed write. GET_LOCK and row locks
+// are node-local on a Galera cluster, but a committed UPDATE is certified
+// cluster-wide: of two nodes leasing at once, one commit fails (deadlock 1213) and
+// that one waits. A lease that runs out (its holder died) can be taken over.
+constexpr absl::string_view kCreateLock = R"sql(
+  CREATE TABLE IF NOT EXISTS TRACK_lock (
+    id TINYINT NOT NULL PRIMARY KEY,
+    holder VARCHAR(100) NULL,
+    expires_at TIMESTAMP(6) NULL
+  ) ENGINE=InnoDB)sql";
+constexpr absl::string_view kInsertLockRow = "INSERT IGNORE INTO TRACK_lock (id) VALUES (1)";
+constexpr absl::string_view kLease = R"sql(
+  UPDATE TRACK_lock SET holder = ?, expires_at = NOW(6) + INTERVAL ? SECOND
+  WHERE id = 1 AND (holder IS NULL OR holder = ? OR expires_at < NOW(6)))sql";
+constexpr absl::string_view kRelease =
+    "UPDATE TRACK_lock SET holder = NULL, expires_at = NULL WHERE id = 1 AND holder = ?";
+// How far a migration got: DDL commits statement by statement, so a migrator that
+// dies half-way leaves some of a migration applied; the next one resumes after the
+// last statement recorded here.
+constexpr absl::string_view kCreateProgress = R"sql(
+  CREATE TABLE IF NOT EXISTS TRACK_progress (
+    version INT NOT NULL PRIMARY KEY,
+    statements_done INT NOT NULL
+  ) ENGINE=InnoDB)sql";
+constexpr absl::string_view kProgressOf =
+    "SELECT COALESCE(MAX(statements_done), 0) FROM TRACK_progress WHERE version = ?";
+constexpr absl::string_view kSaveProgress =
+    "REPLACE INTO TRACK_progress (version, statements_done) VALUES (?, ?)";
+constexpr absl::string_view kClearProgress = "DELETE FROM TRACK_progress WHERE version = ?";
 constexpr absl::string_view kMaxVersion = "SELECT COALESCE(MAX(version), 0) FROM TRACK";
 constexpr absl::string_view kRecord = "INSERT INTO TRACK (version, name) VALUES (?, ?)";
 
@@ -61,8 +94,182 @@ std::vector<std::string> SplitSqlStatements(const std::string& sql) {
   return out;
 }
 
+namespace {
+
+void Execute(sql::Connection& conn, const std::string& statement) {
+  std::unique_ptr<sql::Statement> st(conn.createStatement());
+  st->execute(statement);
+}
+
+// Runs `statement` again while a concurrent commit on another node wins (Galera
+// reports it as deadlock 1213), for the idempotent set-up statements.
+void ExecuteRetrying(sql::Connection& conn, const std::string& statement) {
+  for (int attempt = 1;; ++attempt) {
+    try {
+      Execute(conn, statement);
+      return;
+    } catch (const sql::SQLException& e) {
+      if (!IsRetryableTransactionError(e) || attempt >= 20) throw;
+      absl::SleepFor(absl::Milliseconds(20 * attempt));
+    }
+  }
+}
+
+// Errors a DDL statement gives when it was already applied: what re-running the
+// statement a dead migrator began answers (DDL commits on its own, so its progress
+// record may be missing).
+bool AlreadyApplied(const sql::SQLException& e) {
+  switch (e.getErrorCode()) {
+    case 1050:  // ER_TABLE_EXISTS_ERROR
+    case 1051:  // ER_BAD_TABLE_ERROR (dropped already)
+    case 1060:  // ER_DUP_FIELDNAME
+    case 1061:  // ER_DUP_KEYNAME
+    case 1091:  // ER_CANT_DROP_FIELD_OR_KEY
+    case 1826:  // ER_FK_DUP_NAME
+      return true;
+    default:
+      return false;
+  }
+}
+
+std::string HostName() {
+  char name[256] = {};
+  if (gethostname(name, sizeof(name) - 1) != 0) return "unknown";
+  return std::string(name).substr(0, 40);
+}
+
+// The lease on TRACK_lock, taken by Take and given back when destroyed.
+class MigrationLease {
+ public:
+  MigrationLease(sql::Connection& conn, absl::string_view track, const MigrationOptions& options)
+      : conn_(conn),
+        lease_(ForTrack(kLease, track)),
+        release_(ForTrack(kRelease, track)),
+        holder_(absl::StrCat(NewUuid(), " ", options.holder, "@", HostName()).substr(0, 100)),
+        seconds_(std::max<int64_t>(1, absl::ToInt64Seconds(options.lease))) {}
+  ~MigrationLease() {
+    if (!held_) return;
+    try {
+      std::unique_ptr<sql::PreparedStatement> st(conn_.prepareStatement(release_));
+      st->setString(1, holder_);
+      st->executeUpdate();
+    } catch (const sql::SQLException&) {
+      // Unreleased, it runs out after the lease.
+    }
+  }
+
+  // Waits up to `wait` for the lease.
+  absl::Status Take(absl::Duration wait) {
+    const absl::Time give_up = absl::Now() + wait;
+    while (!Renew()) {
+      if (absl::Now() > give_up) {
+        return absl::UnavailableError(absl::StrCat(
+            "migrations: another migrator has held the migration lock for ",
+            absl::FormatDuration(wait), "; is one stuck? its lease runs out by itself"));
+      }
+      absl::SleepFor(absl::Milliseconds(100));
+    }
+    held_ = true;
+    return absl::OkStatus();
+  }
+
+  // Extends the lease (or takes a free one); false when another holder has it. In
+  // the connection's current transaction, if one is open.
+  bool Renew() {
+    try {
+      std::unique_ptr<sql::PreparedStatement> st(conn_.prepareStatement(lease_));
+      st->setString(1, holder_);
+      st->setInt64(2, seconds_);
+      st->setString(3, holder_);
+      return st->executeUpdate() == 1;
+    } catch (const sql::SQLException& e) {
+      if (IsRetryableTransactionError(e)) return false;  // another node's lease won
+      throw;
+    }
+  }
+
+ private:
+  sql::Connection& conn_;
+  const std::string lease_;
+  const std::string release_;
+  const std::string holder_;
+  const int64_t seconds_;
+  bool held_ = false;
+};
+
+// Commits the connection's work and puts it back in autocommit whatever happens.
+struct AutocommitOff {
+  explicit AutocommitOff(sql::Connection& c) : conn(c) { conn.setAutoCommit(false); }
+  ~AutocommitOff() {
+    try {
+      conn.rollback();
+      conn.setAutoCommit(true);
+    } catch (const sql::SQLException&) {
+    }
+  }
+  sql::Connection& conn;
+};
+
+void SaveProgress(sql::Connection& conn, absl::string_view track, int version, int done) {
+  std::unique_ptr<sql::PreparedStatement> st(conn.prepareStatement(ForTrack(kSaveProgress, track)));
+  st->setInt(1, version);
+  st->setInt(2, done);
+  st->executeUpdate();
+}
+
+// Applies `m` from the statement its progress record names, each statement with
+// its progress committed: DML in one transaction with its record, DDL (which
+// commits on its own) between two records.
+absl::Status ApplyOne(sql::Connection& conn, absl::string_view track, const Migration& m,
+                      MigrationLease& lease) {
+  const std::vector<std::string> statements = SplitSqlStatements(m.sql);
+  int done = 0;
+  {
+    std::unique_ptr<sql::PreparedStatement> st(conn.prepareStatement(ForTrack(kProgressOf, track)));
+    st->setInt(1, m.version);
+    std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
+    if (rs->next()) done = rs->getInt(1);
+  }
+  // A record of "begun" is statements_done = -(i + 1): statement i may have been
+  // applied by a migrator that died before recording it.
+  const bool begun = done < 0;
+  if (begun) done = -done - 1;
+  if (done > 0 || begun) {
+    LogInfo("resuming migration", {{"track", track}, {"version", m.version}, {"statement", done}});
+  }
+  AutocommitOff transactions(conn);
+  for (int i = done; i < static_cast<int>(statements.size()); ++i) {
+    if (!lease.Renew()) {
+      return absl::UnavailableError("migrations: lost the migration lock to another migrator");
+    }
+    SaveProgress(conn, track, m.version, -(i + 1));
+    conn.commit();
+    try {
+      Execute(conn, statements[i]);
+    } catch (const sql::SQLException& e) {
+      if (!(begun && i == done && AlreadyApplied(e))) throw;
+      LogInfo("migration statement was already applied",
+              {{"track", track}, {"version", m.version}, {"statement", i}});
+    }
+    SaveProgress(conn, track, m.version, i + 1);
+    conn.commit();
+  }
+  std::unique_ptr<sql::PreparedStatement> rec(conn.prepareStatement(ForTrack(kRecord, track)));
+  rec->setInt(1, m.version);
+  rec->setString(2, m.name);
+  rec->executeUpdate();
+  std::unique_ptr<sql::PreparedStatement> clear(
+      conn.prepareStatement(ForTrack(kClearProgress, track)));
+  clear->setInt(1, m.version);
+  clear->executeUpdate();
+  conn.commit();
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 absl::Status ApplyMigrations(ConnectionPool& pool, const std::vector<Migration>& migrations,
-                             absl::string_view track) {
+                             absl::string_view track, const MigrationOptions& options) {
   for (size_t i = 1; i < migrations.size(); ++i) {
     if (migrations[i].version <= migrations[i - 1].version) {
       return absl::InvalidArgumentError(absl::StrCat("migrations: version ", migrations[i].version,
@@ -72,23 +279,12 @@ absl::Status ApplyMigrations(ConnectionPool& pool, const std::vector<Migration>&
   }
   const int newest_known = migrations.empty() ? 0 : migrations.back().version;
   return pool.WithConnection("migrations", [&](sql::Connection& conn) -> absl::Status {
-    if (QueryInt(conn, ForTrack(kGetLock, track)) != 1) {
-      return absl::UnavailableError("migrations: could not take the migration lock in 60s");
+    for (absl::string_view create : {kCreateTable, kCreateLock, kCreateProgress}) {
+      ExecuteRetrying(conn, ForTrack(create, track));
     }
-    // The named lock belongs to this session; release it whatever happens.
-    struct Unlock {
-      sql::Connection& conn;
-      const std::string release;
-      ~Unlock() {
-        try {
-          QueryInt(conn, release);
-        } catch (const sql::SQLException&) {
-        }
-      }
-    } unlock{conn, ForTrack(kReleaseLock, track)};
-
-    std::unique_ptr<sql::Statement> st(conn.createStatement());
-    st->execute(ForTrack(kCreateTable, track));
+    ExecuteRetrying(conn, ForTrack(kInsertLockRow, track));
+    MigrationLease lease(conn, track, options);
+    RETURN_IF_ERROR(lease.Take(options.max_wait));
     const int64_t current = QueryInt(conn, ForTrack(kMaxVersion, track));
     if (current > newest_known) {
       return absl::FailedPreconditionError(absl::StrCat(
@@ -98,13 +294,7 @@ absl::Status ApplyMigrations(ConnectionPool& pool, const std::vector<Migration>&
     for (const Migration& m : migrations) {
       if (m.version <= current) continue;
       LogInfo("applying migration", {{"track", track}, {"version", m.version}, {"name", m.name}});
-      for (const std::string& statement : SplitSqlStatements(m.sql)) {
-        st->execute(statement);
-      }
-      std::unique_ptr<sql::PreparedStatement> rec(conn.prepareStatement(ForTrack(kRecord, track)));
-      rec->setInt(1, m.version);
-      rec->setString(2, m.name);
-      rec->executeUpdate();
+      RETURN_IF_ERROR(ApplyOne(conn, track, m, lease));
     }
     return absl::OkStatus();
   });

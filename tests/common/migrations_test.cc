@@ -96,5 +96,64 @@ TEST(ApplyMigrationsTest, ConcurrentStartsApplyEachMigrationOnce) {
   EXPECT_EQ(db.QueryInt("SELECT COUNT(*) FROM items"), 2);
 }
 
+// A migrator that dies half-way through a migration (DDL commits statement by
+// statement) leaves part of it applied; the next one continues from there.
+TEST(ApplyMigrationsTest, AHalfAppliedMigrationIsResumed) {
+  TestDatabase db("migrate_resume");
+  ConnectionPool pool(db.options());
+  const std::vector<Migration> two_steps = {{1, "two_tables",
+                                             "CREATE TABLE first_half (id INT PRIMARY KEY);\n"
+                                             "INSERT INTO needs_setup VALUES (1);\n"
+                                             "CREATE TABLE second_half (id INT PRIMARY KEY);\n"}};
+  // The second statement fails: the first one's table stays, the version is not
+  // recorded.
+  EXPECT_THAT(ApplyMigrations(pool, two_steps), StatusIs(absl::StatusCode::kInternal));
+  EXPECT_EQ(db.QueryInt("SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = "
+                        "DATABASE() AND table_name = 'first_half'"),
+            1);
+  db.Execute("CREATE TABLE needs_setup (id INT PRIMARY KEY)");
+  ASSERT_THAT(ApplyMigrations(pool, two_steps), IsOk());
+  EXPECT_EQ(db.QueryInt("SELECT COUNT(*) FROM needs_setup"), 1);
+  EXPECT_EQ(db.QueryInt("SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = "
+                        "DATABASE() AND table_name = 'second_half'"),
+            1);
+  EXPECT_EQ(db.QueryInt("SELECT MAX(version) FROM schema_migrations"), 1);
+  EXPECT_EQ(db.QueryInt("SELECT COUNT(*) FROM schema_migrations_progress"), 0);
+}
+
+// A DDL statement the dead migrator ran, but did not live to record, is not run
+// twice into an error.
+TEST(ApplyMigrationsTest, ADdlStatementAppliedButNotRecordedIsSkipped) {
+  TestDatabase db("migrate_ddl_resume");
+  ConnectionPool pool(db.options());
+  ASSERT_THAT(ApplyMigrations(pool, {}), IsOk());  // the tracking tables
+  // As a migrator leaves it when it dies right after statement 0 committed.
+  db.Execute("CREATE TABLE items (id INT PRIMARY KEY, label VARCHAR(20))");
+  db.Execute("INSERT INTO schema_migrations_progress VALUES (1, -1)");
+  ASSERT_THAT(ApplyMigrations(pool, ThreeMigrations()), IsOk());
+  EXPECT_EQ(db.QueryInt("SELECT COUNT(*) FROM items"), 2);
+  EXPECT_EQ(db.QueryInt("SELECT MAX(version) FROM schema_migrations"), 3);
+}
+
+// The lock is a lease: one whose holder died is taken over once it runs out; a
+// live one makes a second migrator wait, then give up with UNAVAILABLE.
+TEST(ApplyMigrationsTest, TheMigrationLockIsALease) {
+  TestDatabase db("migrate_lease");
+  ConnectionPool pool(db.options());
+  ASSERT_THAT(ApplyMigrations(pool, {}), IsOk());
+  db.Execute(
+      "UPDATE schema_migrations_lock SET holder = 'dead', expires_at = NOW(6) - INTERVAL 1 SECOND");
+  ASSERT_THAT(ApplyMigrations(pool, ThreeMigrations()), IsOk());
+  EXPECT_EQ(db.QueryInt("SELECT COUNT(*) FROM schema_migrations_lock WHERE holder IS NULL"), 1);
+
+  db.Execute(
+      "UPDATE schema_migrations_lock SET holder = 'alive', expires_at = NOW(6) + INTERVAL 1 HOUR");
+  MigrationOptions impatient;
+  impatient.max_wait = absl::Milliseconds(300);
+  EXPECT_THAT(ApplyMigrations(pool, ThreeMigrations(), "schema_migrations", impatient),
+              StatusIs(absl::StatusCode::kUnavailable, HasSubstr("migration lock")));
+  EXPECT_EQ(db.QueryInt("SELECT COUNT(*) FROM schema_migrations_lock WHERE holder = 'alive'"), 1);
+}
+
 }  // namespace
 }  // namespace funnel::common

@@ -18,13 +18,17 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <random>
+#include <set>
 #include <sstream>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "common/generic_call.h"
 
@@ -65,6 +69,23 @@ common::DbOptions TestServerOptions() {
   options.user = RequireEnv("FUNNEL_TEST_DB_USER");
   options.password = RequireEnv("FUNNEL_TEST_DB_PASSWORD");
   return options;
+}
+
+std::vector<common::DbOptions> TestClusterNodes() {
+  const char* ports = std::getenv("FUNNEL_TEST_CLUSTER_PORTS");
+  const char* password = std::getenv("FUNNEL_TEST_CLUSTER_PASSWORD");
+  std::vector<common::DbOptions> nodes;
+  if (ports == nullptr || password == nullptr || *ports == '\0') return nodes;
+  common::ConnectionPool::InitDriver();
+  for (absl::string_view port : absl::StrSplit(ports, ',', absl::SkipEmpty())) {
+    common::DbOptions node;
+    node.host = "127.0.0.1";
+    node.port = std::stoi(std::string(port));
+    node.user = "funnel_admin";
+    node.password = password;
+    nodes.push_back(node);
+  }
+  return nodes;
 }
 
 TestDatabase::TestDatabase(const std::string& label, common::DbOptions server) {
@@ -108,9 +129,11 @@ common::DbOptions TestDatabase::CreateOwnUser() {
 
 void TestDatabase::Execute(const std::string& sql) { Exec(*admin_, sql); }
 
-int64_t TestDatabase::QueryInt(const std::string& sql) {
+int64_t TestDatabase::QueryInt(const std::string& sql) { return testing::QueryInt(*admin_, sql); }
+
+int64_t QueryInt(common::ConnectionPool& pool, const std::string& sql) {
   int64_t value = 0;
-  absl::Status status = admin_->WithConnection("test query", [&](sql::Connection& conn) {
+  absl::Status status = pool.WithConnection("test query", [&](sql::Connection& conn) {
     std::unique_ptr<sql::Statement> st(conn.createStatement());
     std::unique_ptr<sql::ResultSet> rs(st->executeQuery(sql));
     if (rs->next()) value = rs->getInt64(1);
@@ -269,16 +292,34 @@ absl::StatusOr<int> WaitForPortFile(const std::string& path, absl::Duration time
 }
 
 int FreePort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-  socklen_t len = sizeof(addr);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  close(fd);
-  return ntohs(addr.sin_port);
+  // Not bind(0): that hands out a port of the kernel's ephemeral range
+  // (32768-60999), which any outgoing connection (a database client, another
+  // test's channel) may take as its source port before the child binds it, and
+  // which the next bind(0) of another test process may be given again. A random
+  // port below that range, never the same twice in this process, is only lost to
+  // another process that draws the same one in the same moment.
+  static absl::Mutex mu(absl::kConstInit);
+  static std::set<int>* given = new std::set<int>();
+  static std::mt19937 random(static_cast<unsigned>(getpid()) ^
+                             static_cast<unsigned>(absl::ToUnixNanos(absl::Now())));
+  absl::MutexLock lock(&mu);
+  std::uniform_int_distribution<int> pick(kFirstTestPort, kLastTestPort);
+  for (int attempt = 0; attempt < 1000; ++attempt) {
+    const int port = pick(random);
+    if (given->count(port)) continue;
+    const int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = htons(static_cast<uint16_t>(port));
+    const bool free = bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
+    close(fd);
+    if (!free) continue;
+    given->insert(port);
+    return port;
+  }
+  std::fprintf(stderr, "FreePort: no free port in %d-%d\n", kFirstTestPort, kLastTestPort);
+  std::abort();
 }
 
 absl::StatusOr<std::string> HttpGet(int port, const std::string& path) {

@@ -23,6 +23,11 @@ namespace funnel::testing {
 // test binary with a clear message when they are missing.
 common::DbOptions TestServerOptions();
 
+// Admin options for each node of the Galera cluster `./dev test` starts
+// (FUNNEL_TEST_CLUSTER_PORTS, comma-separated, and FUNNEL_TEST_CLUSTER_PASSWORD for
+// the funnel_admin user); empty when there is none.
+std::vector<common::DbOptions> TestClusterNodes();
+
 // A fresh, uniquely named database on a server, dropped when destroyed.
 class TestDatabase final {
  public:
@@ -45,6 +50,10 @@ class TestDatabase final {
   common::DbOptions options_;
   std::unique_ptr<common::ConnectionPool> admin_;
 };
+
+// The first column of the first row of `sql` on `pool` (0 when no row); aborts the
+// test binary when the query fails.
+int64_t QueryInt(common::ConnectionPool& pool, const std::string& sql);
 
 // A MariaDB server of the test's own (via `./dev db`), for tests that stop it.
 class PrivateMariaDb final {
@@ -100,7 +109,11 @@ class TempDir final {
 // Reads a port written by --port_file, waiting up to `timeout`.
 absl::StatusOr<int> WaitForPortFile(const std::string& path, absl::Duration timeout);
 
-// A TCP port nobody listens on right now.
+// A TCP port nobody listens on right now, from kFirstTestPort-kLastTestPort: below
+// the kernel's ephemeral range, and apart from the ports ./dev picks for its
+// servers (20000-23999).
+inline constexpr int kFirstTestPort = 24000;
+inline constexpr int kLastTestPort = 32000;
 int FreePort();
 
 // The body of GET http://127.0.0.1:port/path (HTTP/1.0); an error when it cannot be

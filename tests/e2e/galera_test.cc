@@ -1,0 +1,102 @@
+// Funnel on a three-node MariaDB Galera cluster (`./dev cluster`, which `./dev
+// test` starts): what breaks when the database is several primaries at once.
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "common/mysql/migrations.h"
+#include "common/testing/status_matchers.h"
+#include "tests/testing/harness.h"
+
+namespace funnel {
+namespace {
+
+using ::funnel::testing::IsOk;
+using ::funnel::testing::TestDatabase;
+
+class GaleraTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    nodes_ = testing::TestClusterNodes();
+    if (nodes_.size() < 3) {
+      GTEST_SKIP() << "no Galera cluster: ./dev test starts one (FUNNEL_TEST_CLUSTER_PORTS)";
+    }
+  }
+
+  // `db`'s options on node `n` (the database and its users replicate).
+  common::DbOptions On(const common::DbOptions& db, size_t n) const {
+    common::DbOptions o = db;
+    o.port = nodes_[n % nodes_.size()].port;
+    return o;
+  }
+
+  std::vector<common::DbOptions> nodes_;
+};
+
+// GET_LOCK is node-local on Galera: migrators on two nodes both took it and both
+// ran CREATE TABLE (error 1050). The lease row is certified cluster-wide.
+TEST_F(GaleraTest, MigratorsOnEveryNodeAtOnceApplyEachMigrationOnce) {
+  TestDatabase db("galera_migrate", nodes_[0]);
+  const std::vector<common::Migration> migrations = {
+      {1, "create", "CREATE TABLE items (id INT PRIMARY KEY, label VARCHAR(20));\n"},
+      {2, "seed", "INSERT INTO items VALUES (1, 'a');\nINSERT INTO items VALUES (2, 'b');\n"},
+      {3, "alter", "ALTER TABLE items ADD COLUMN extra INT NOT NULL DEFAULT 7;\n"},
+  };
+  std::vector<absl::Status> results(6);
+  std::vector<std::thread> threads;
+  for (size_t i = 0; i < results.size(); ++i) {
+    threads.emplace_back([&, i] {
+      common::ConnectionPool pool(On(db.options(), i));
+      results[i] = common::ApplyMigrations(pool, migrations);
+    });
+  }
+  for (auto& t : threads) t.join();
+  for (const absl::Status& s : results) EXPECT_THAT(s, IsOk());
+  for (size_t n = 0; n < nodes_.size(); ++n) {
+    common::ConnectionPool pool(On(db.options(), n));
+    EXPECT_EQ(testing::QueryInt(pool, "SELECT COUNT(*) FROM items"), 2) << "node " << n;
+    EXPECT_EQ(testing::QueryInt(pool, "SELECT SUM(extra) FROM items"), 14) << "node " << n;
+    EXPECT_EQ(testing::QueryInt(pool, "SELECT COUNT(*) FROM schema_migrations"), 3) << "node " << n;
+  }
+}
+
+// What a rollout does when four replicas start at once, on three nodes: the real
+// marketing_service binary, --migrate_only, each against its node.
+TEST_F(GaleraTest, FourServiceReplicasMigratingOnThreeNodesApplyTheSchemaOnce) {
+  TestDatabase db("galera_replicas", nodes_[0]);
+  const common::DbOptions user = db.CreateOwnUser();
+  std::vector<std::unique_ptr<testing::ChildProcess>> replicas;
+  for (int i = 0; i < 4; ++i) {
+    replicas.push_back(std::make_unique<testing::ChildProcess>(
+        absl::StrCat("marketing_migrate_", i),
+        std::vector<std::string>{testing::BinaryPath("marketing_service"), "--migrate_only",
+                                 absl::StrCat("--port=", testing::FreePort()),
+                                 absl::StrCat("--db_port=", On(user, i).port),
+                                 "--db_name=" + user.database, "--db_user=" + user.user,
+                                 "--allow_direct_calls"},
+        std::map<std::string, std::string>{{"FUNNEL_DB_PASSWORD", user.password}}));
+  }
+  for (auto& r : replicas) EXPECT_EQ(r->Wait(absl::Seconds(120)), 0) << r->Log();
+  const int64_t versions = db.QueryInt("SELECT COUNT(*) FROM schema_migrations");
+  EXPECT_GT(versions, 0);
+  for (size_t n = 0; n < nodes_.size(); ++n) {
+    common::ConnectionPool pool(On(db.options(), n));
+    EXPECT_EQ(testing::QueryInt(pool, "SELECT COUNT(*) FROM schema_migrations"), versions)
+        << "node " << n;
+    EXPECT_EQ(testing::QueryInt(pool, "SELECT COUNT(*) FROM schema_migrations_progress"), 0)
+        << "node " << n;
+    EXPECT_EQ(testing::QueryInt(pool,
+                                "SELECT COUNT(*) FROM information_schema.tables WHERE "
+                                "table_schema = DATABASE() AND table_name = 'leads'"),
+              1)
+        << "node " << n;
+  }
+}
+
+}  // namespace
+}  // namespace funnel

@@ -11,6 +11,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/generic_call.h"
+#include "common/ids.h"
 #include "common/log.h"
 #include "common/metrics.h"
 #include "common/mysql/sql_util.h"
@@ -36,13 +37,19 @@ constexpr absl::string_view kClaim = R"sql(
   ORDER BY seq LIMIT ? FOR UPDATE SKIP LOCKED)sql";
 constexpr absl::string_view kOldestPendingOfLeads =
     "SELECT lead_id, MIN(seq) FROM outbox WHERE delivered_at IS NULL AND lead_id IN ";
+// The lease: claimed events are not claimable again until next_attempt_at.
+constexpr absl::string_view kLease =
+    "UPDATE outbox SET leased_by = ?, next_attempt_at = NOW(6) + INTERVAL ? MICROSECOND WHERE "
+    "seq IN ";
 constexpr absl::string_view kDelivered =
-    "UPDATE outbox SET delivered_at = NOW(6), attempts = attempts + 1, last_error = '' WHERE seq "
-    "IN ";
+    "UPDATE outbox SET delivered_at = NOW(6), attempts = attempts + 1, last_error = '', "
+    "leased_by = NULL WHERE seq IN ";
+// Only while the lease is still this relay's: a relay whose lease ran out and was
+// taken over does not push the new holder's attempt back.
 constexpr absl::string_view kFailed = R"sql(
   UPDATE outbox SET attempts = attempts + 1, last_error = ?,
-    next_attempt_at = NOW(6) + INTERVAL ? MICROSECOND
-  WHERE seq = ?)sql";
+    next_attempt_at = NOW(6) + INTERVAL ? MICROSECOND, leased_by = NULL
+  WHERE seq = ? AND delivered_at IS NULL AND leased_by = ?)sql";
 
 }  // namespace
 
@@ -86,7 +93,8 @@ OutboxRelay::OutboxRelay(common::ConnectionPool* pool, RelayOptions options,
     : pool_(pool),
       options_(std::move(options)),
       on_delivered_(std::move(on_delivered)),
-      stub_(options_.gateway) {}
+      stub_(options_.gateway),
+      relay_id_(absl::StrCat(options_.name, "/", common::NewUuid()).substr(0, 100)) {}
 
 OutboxRelay::~OutboxRelay() { Stop(); }
 
@@ -156,115 +164,132 @@ void OutboxRelay::ExportBacklog() {
 }
 
 absl::StatusOr<int> OutboxRelay::RunOnce() {
-  int delivered = 0;
-  // What the pass did, counted once it committed (a retried pass starts over).
-  struct Sent {
-    std::string kind;
-    bool ok;
-    absl::Duration age;  // since the event committed
+  // 1. Claim: lease the batch in a short transaction of its own. The calls go out
+  // after it commits, so no transaction is open across them: on a Galera cluster
+  // row locks are node-local, and relays on two nodes would both have held "their"
+  // lock on the same event; a committed lease is certified cluster-wide (of two
+  // relays leasing one event at once, one commit fails and that pass retries).
+  struct Claimed {
+    RelayedEvent event;
+    int attempts;
+    absl::Time created;
+    RawCall call;
   };
-  std::vector<Sent> sent;
+  std::vector<Claimed> claimed;
   absl::Status status = pool_->InTransaction(
-      "relay",
+      "relay claim",
       [&](sql::Connection& conn) -> absl::Status {
-        delivered = 0;
-        sent.clear();
-        struct Claimed {
-          RelayedEvent event;
-          int attempts;
-          absl::Time created;
-          bool blocked = false;
-        };
-        std::vector<Claimed> claimed;
-        std::vector<RawCall> calls;  // calls[i] carries claimed[i]
-        {
-          auto claim = Prepare(conn, kClaim);
-          claim->setInt(1, options_.batch_size);
-          std::unique_ptr<sql::ResultSet> rs(claim->executeQuery());
-          std::map<int64_t, int64_t> first_seq;  // lead -> its oldest claimed event
-          while (rs->next()) {
-            RelayedEvent event;
-            event.seq = rs->getInt64(1);
-            event.event_id = rs->getString(2);
-            event.lead_id = rs->getInt64(3);
-            event.kind_name = rs->getString(4);
-            event.kind = KindFromName(event.kind_name);
-            // One event per lead per pass keeps each lead's events in order while
-            // different leads' events go out together; the rest wait for the next pass.
-            if (!first_seq.emplace(event.lead_id, event.seq).second) continue;
-            RawCall call;
-            if (event.kind) call.method = MethodFor(*event.kind);
-            call.request = rs->getString(5);
-            // The request id of the call that caused the event; an older event has
-            // none, and its own id serves (a UUID, which is a well-formed request id).
-            event.request_id = rs->getString(7);
-            if (event.request_id.empty()) event.request_id = event.event_id;
-            call.metadata.emplace_back(common::kRequestIdHeader, event.request_id);
-            calls.push_back(std::move(call));
-            claimed.push_back({std::move(event), rs->getInt(6),
-                               absl::Now() - absl::Microseconds(rs->getInt64(8))});
-          }
-          // An older event of the lead still pending (backing off, or claimed by a
-          // replica) goes first.
-          const std::set<int64_t> blocked = LeadsWithEarlierPending(conn, first_seq);
-          for (Claimed& c : claimed) c.blocked = blocked.count(c.event.lead_id) > 0;
+        claimed.clear();
+        auto claim = Prepare(conn, kClaim);
+        claim->setInt(1, options_.batch_size);
+        std::unique_ptr<sql::ResultSet> rs(claim->executeQuery());
+        std::map<int64_t, int64_t> first_seq;  // lead -> its oldest claimed event
+        std::vector<Claimed> batch;
+        while (rs->next()) {
+          Claimed c;
+          c.event.seq = rs->getInt64(1);
+          c.event.event_id = rs->getString(2);
+          c.event.lead_id = rs->getInt64(3);
+          c.event.kind_name = rs->getString(4);
+          c.event.kind = KindFromName(c.event.kind_name);
+          // One event per lead per pass keeps each lead's events in order while
+          // different leads' events go out together; the rest wait for the next pass.
+          if (!first_seq.emplace(c.event.lead_id, c.event.seq).second) continue;
+          if (c.event.kind) c.call.method = MethodFor(*c.event.kind);
+          c.call.request = rs->getString(5);
+          // The request id of the call that caused the event; an older event has
+          // none, and its own id serves (a UUID, which is a well-formed request id).
+          c.event.request_id = rs->getString(7);
+          if (c.event.request_id.empty()) c.event.request_id = c.event.event_id;
+          c.call.metadata.emplace_back(common::kRequestIdHeader, c.event.request_id);
+          c.attempts = rs->getInt(6);
+          c.created = absl::Now() - absl::Microseconds(rs->getInt64(8));
+          batch.push_back(std::move(c));
         }
-        std::vector<RawCall> to_send;
-        std::vector<size_t> sent_index(calls.size(), SIZE_MAX);
-        for (size_t i = 0; i < calls.size(); ++i) {
-          if (claimed[i].blocked) continue;
-          if (calls[i].method.empty()) {
-            calls[i].status =
-                grpc::Status(grpc::StatusCode::INTERNAL,
-                             absl::StrCat("unknown event kind ", claimed[i].event.kind_name));
-            continue;
-          }
-          sent_index[i] = to_send.size();
-          to_send.push_back(calls[i]);
+        // An older event of the lead still pending (backing off, or leased by a
+        // replica) goes first.
+        const std::set<int64_t> blocked = LeadsWithEarlierPending(conn, first_seq);
+        for (Claimed& c : batch) {
+          if (blocked.count(c.event.lead_id) == 0) claimed.push_back(std::move(c));
         }
-        ConcurrentRawCalls(stub_, to_send, [this](grpc::ClientContext* ctx) {
-          ctx->set_deadline(std::chrono::system_clock::now() +
-                            absl::ToChronoMilliseconds(options_.call_deadline));
-          if (!options_.bearer_key.empty())
-            ctx->AddMetadata("authorization", "Bearer " + options_.bearer_key);
-        });
-
-        std::vector<int64_t> done;
+        if (claimed.empty()) return absl::OkStatus();
+        auto lease =
+            Prepare(conn, absl::StrCat(kLease, "(", Placeholders(claimed.size(), "?"), ")"));
+        lease->setString(1, relay_id_);
+        lease->setInt64(2, absl::ToInt64Microseconds(LeaseDuration()));
         for (size_t i = 0; i < claimed.size(); ++i) {
-          if (claimed[i].blocked) continue;
-          const RawCall& call = sent_index[i] == SIZE_MAX ? calls[i] : to_send[sent_index[i]];
-          const Claimed& c = claimed[i];
-          if (call.status.ok()) {
-            LogInfo("relay delivered", {{"server", options_.name},
-                                        {"event_id", c.event.event_id},
-                                        {"kind", c.event.kind_name},
-                                        {"attempts", c.attempts + 1},
-                                        {"request_id", c.event.request_id}});
-            done.push_back(c.event.seq);
-            sent.push_back({c.event.kind_name, true, absl::Now() - c.created});
-            if (on_delivered_) on_delivered_(conn, c.event, call.reply);
-            continue;
-          }
-          sent.push_back({c.event.kind_name, false, absl::ZeroDuration()});
-          MarkFailed(conn, c.event, c.attempts, FromGrpcStatus(call.status));
+          lease->setInt64(static_cast<int>(i) + 3, claimed[i].event.seq);
         }
-        MarkDelivered(conn, done);
-        delivered = static_cast<int>(done.size());
+        lease->executeUpdate();
         return absl::OkStatus();
       },
       /*read_committed=*/true);  // the claim must not lock the gap new events go into
   if (!status.ok()) return status;
-  for (const Sent& s : sent) {
-    if (!s.ok) {
-      Metrics().failures.Add({{"kind", s.kind}}).Increment();
+  if (claimed.empty()) return 0;
+
+  // 2. Send, outside any transaction.
+  std::vector<RawCall> to_send;
+  std::vector<size_t> sent_index(claimed.size(), SIZE_MAX);
+  for (size_t i = 0; i < claimed.size(); ++i) {
+    if (claimed[i].call.method.empty()) {
+      claimed[i].call.status =
+          grpc::Status(grpc::StatusCode::INTERNAL,
+                       absl::StrCat("unknown event kind ", claimed[i].event.kind_name));
       continue;
     }
-    Metrics().deliveries.Add({{"kind", s.kind}}).Increment();
+    sent_index[i] = to_send.size();
+    to_send.push_back(claimed[i].call);
+  }
+  ConcurrentRawCalls(stub_, to_send, [this](grpc::ClientContext* ctx) {
+    ctx->set_deadline(std::chrono::system_clock::now() +
+                      absl::ToChronoMilliseconds(options_.call_deadline));
+    if (!options_.bearer_key.empty())
+      ctx->AddMetadata("authorization", "Bearer " + options_.bearer_key);
+  });
+  for (size_t i = 0; i < claimed.size(); ++i) {
+    if (sent_index[i] != SIZE_MAX) claimed[i].call = std::move(to_send[sent_index[i]]);
+  }
+
+  // 3. Record what the receivers answered. A crash before this commits leaves the
+  // lease to run out and the events to be sent again; receivers deduplicate.
+  int delivered = 0;
+  status = pool_->InTransaction("relay record", [&](sql::Connection& conn) -> absl::Status {
+    std::vector<int64_t> done;
+    for (const Claimed& c : claimed) {
+      if (!c.call.status.ok()) {
+        MarkFailed(conn, c.event, c.attempts, FromGrpcStatus(c.call.status));
+        continue;
+      }
+      done.push_back(c.event.seq);
+      if (on_delivered_) on_delivered_(conn, c.event, c.call.reply);
+    }
+    MarkDelivered(conn, done);
+    delivered = static_cast<int>(done.size());
+    return absl::OkStatus();
+  });
+  if (!status.ok()) return status;
+  for (const Claimed& c : claimed) {
+    if (!c.call.status.ok()) {
+      Metrics().failures.Add({{"kind", c.event.kind_name}}).Increment();
+      continue;
+    }
+    LogInfo("relay delivered", {{"server", options_.name},
+                                {"event_id", c.event.event_id},
+                                {"kind", c.event.kind_name},
+                                {"attempts", c.attempts + 1},
+                                {"request_id", c.event.request_id}});
+    Metrics().deliveries.Add({{"kind", c.event.kind_name}}).Increment();
     Metrics()
-        .latency.Add({{"kind", s.kind}}, common::LatencyBuckets())
-        .Observe(absl::ToDoubleSeconds(s.age));
+        .latency.Add({{"kind", c.event.kind_name}}, common::LatencyBuckets())
+        .Observe(absl::ToDoubleSeconds(absl::Now() - c.created));
   }
   return delivered;
+}
+
+absl::Duration OutboxRelay::LeaseDuration() const {
+  // Longer than every call of the pass can take, with room for the record
+  // transaction; shorter leases would hand events to another relay mid-send.
+  return 2 * options_.call_deadline + absl::Seconds(5);
 }
 
 std::set<int64_t> OutboxRelay::LeadsWithEarlierPending(
@@ -299,6 +324,7 @@ void OutboxRelay::MarkFailed(sql::Connection& conn, const RelayedEvent& event, i
   failed->setString(1, std::string(error.ToString()).substr(0, 2000));
   failed->setInt64(2, absl::ToInt64Microseconds(backoff));
   failed->setInt64(3, event.seq);
+  failed->setString(4, relay_id_);
   failed->executeUpdate();
   LogWarning("relay delivery failed", {{"server", options_.name},
                                        {"event_id", event.event_id},

@@ -2,13 +2,19 @@
 
 // Delivers a service's outbox events through the gateway, exactly once in effect:
 //
-//  - Events are claimed in a transaction with FOR UPDATE SKIP LOCKED, so several
-//    replicas of a service share the work and never send one event at once.
+//  - Events are claimed with a lease: a short transaction (FOR UPDATE SKIP LOCKED)
+//    marks the batch as this relay's until its next_attempt_at and commits, so
+//    several replicas of a service share the work and never send one event at
+//    once, on one server as on a Galera cluster (where row locks are node-local
+//    but a committed lease is certified cluster-wide). A lease that runs out (its
+//    relay died) makes the event claimable again.
 //  - Each event is sent as it was stored (the payload is the request message) to
-//    the contract method its kind names, with a per-call deadline.
-//  - It is marked delivered in the same transaction that claimed it. A crash
-//    between send and commit means the event is sent again; receivers record
-//    every event id and answer a repeat with the first result, changing nothing.
+//    the contract method its kind names, with a per-call deadline, outside any
+//    transaction.
+//  - Then a second transaction marks it delivered (or backs it off). A crash
+//    between send and that commit means the event is sent again once the lease
+//    runs out; receivers record every event id and answer a repeat with the first
+//    result, changing nothing.
 //  - Events of one lead go in order: an event waits while an earlier one of the
 //    same lead is undelivered. A pass sends the oldest ready event of every lead
 //    in the batch at once (concurrent calls), so a backlog drains at the gateway's
@@ -57,8 +63,8 @@ struct RelayedEvent {
   std::string request_id;         // sent as x-request-id, so the receiver logs it too
 };
 
-// Runs in the delivery transaction once the receiver acknowledged `event`, with the
-// receiver's response bytes (a service applies what the receipt says).
+// Runs in the transaction that records the delivery once the receiver acknowledged `event`, with
+// the receiver's response bytes (a service applies what the receipt says).
 using DeliveredHook =
     std::function<void(sql::Connection&, const RelayedEvent&, const std::string& response)>;
 
@@ -92,11 +98,14 @@ class OutboxRelay final {
   void MarkDelivered(sql::Connection& conn, const std::vector<int64_t>& seqs);
   void MarkFailed(sql::Connection& conn, const RelayedEvent& event, int attempts,
                   const absl::Status& error);
+  // How long a claimed event stays this relay's.
+  absl::Duration LeaseDuration() const;
 
   common::ConnectionPool* const pool_;
   const RelayOptions options_;
   const DeliveredHook on_delivered_;
   grpc::GenericStub stub_;
+  const std::string relay_id_;  // the lease holder's name: options.name and a UUID
   absl::Mutex mu_;
   bool wake_ ABSL_GUARDED_BY(mu_) = false;
   bool stop_ ABSL_GUARDED_BY(mu_) = false;

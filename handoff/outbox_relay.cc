@@ -287,9 +287,11 @@ absl::StatusOr<int> OutboxRelay::RunOnce() {
 }
 
 absl::Duration OutboxRelay::LeaseDuration() const {
-  // Longer than every call of the pass can take, with room for the record
-  // transaction; shorter leases would hand events to another relay mid-send.
-  return 2 * options_.call_deadline + absl::Seconds(5);
+  // Longer than every call of the pass can take (they run at once, each within the
+  // call deadline), with room for the record transaction; a shorter lease would
+  // hand events to another relay mid-send. It is also how long the events of a
+  // relay that died mid-send wait before another relay sends them again.
+  return options_.call_deadline + absl::Seconds(3);
 }
 
 std::set<int64_t> OutboxRelay::LeadsWithEarlierPending(

@@ -57,6 +57,9 @@ constexpr absl::string_view kProgressOf =
 constexpr absl::string_view kSaveProgress =
     "REPLACE INTO TRACK_progress (version, statements_done) VALUES (?, ?)";
 constexpr absl::string_view kClearProgress = "DELETE FROM TRACK_progress WHERE version = ?";
+constexpr absl::string_view kTableExists =
+    "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = DATABASE() AND "
+    "table_name = ?";
 constexpr absl::string_view kMaxVersion = "SELECT COALESCE(MAX(version), 0) FROM TRACK";
 constexpr absl::string_view kRecord = "INSERT INTO TRACK (version, name) VALUES (?, ?)";
 
@@ -101,18 +104,13 @@ void Execute(sql::Connection& conn, const std::string& statement) {
   st->execute(statement);
 }
 
-// Runs `statement` again while a concurrent commit on another node wins (Galera
-// reports it as deadlock 1213), for the idempotent set-up statements.
-void ExecuteRetrying(sql::Connection& conn, const std::string& statement) {
-  for (int attempt = 1;; ++attempt) {
-    try {
-      Execute(conn, statement);
-      return;
-    } catch (const sql::SQLException& e) {
-      if (!IsRetryableTransactionError(e) || attempt >= 20) throw;
-      absl::SleepFor(absl::Milliseconds(20 * attempt));
-    }
-  }
+constexpr int kPassAttempts = 20;
+
+bool TableExists(sql::Connection& conn, const std::string& table) {
+  std::unique_ptr<sql::PreparedStatement> st(conn.prepareStatement(std::string(kTableExists)));
+  st->setString(1, table);
+  std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
+  return rs->next() && rs->getInt(1) > 0;
 }
 
 // Errors a DDL statement gives when it was already applied: what re-running the
@@ -197,18 +195,22 @@ class MigrationLease {
   bool held_ = false;
 };
 
-// Commits the connection's work and puts it back in autocommit whatever happens.
-struct AutocommitOff {
-  explicit AutocommitOff(sql::Connection& c) : conn(c) { conn.setAutoCommit(false); }
-  ~AutocommitOff() {
+// Runs `fn` between START TRANSACTION and COMMIT (ROLLBACK if it throws), leaving
+// the connection in autocommit.
+template <typename Fn>
+void InOneTransaction(sql::Connection& conn, Fn fn) {
+  Execute(conn, "START TRANSACTION");
+  try {
+    fn();
+  } catch (...) {
     try {
-      conn.rollback();
-      conn.setAutoCommit(true);
+      Execute(conn, "ROLLBACK");
     } catch (const sql::SQLException&) {
     }
+    throw;
   }
-  sql::Connection& conn;
-};
+  Execute(conn, "COMMIT");
+}
 
 void SaveProgress(sql::Connection& conn, absl::string_view track, int version, int done) {
   std::unique_ptr<sql::PreparedStatement> st(conn.prepareStatement(ForTrack(kSaveProgress, track)));
@@ -237,32 +239,67 @@ absl::Status ApplyOne(sql::Connection& conn, absl::string_view track, const Migr
   if (done > 0 || begun) {
     LogInfo("resuming migration", {{"track", track}, {"version", m.version}, {"statement", done}});
   }
-  AutocommitOff transactions(conn);
   for (int i = done; i < static_cast<int>(statements.size()); ++i) {
-    if (!lease.Renew()) {
+    bool leased = true;
+    InOneTransaction(conn, [&] {
+      leased = lease.Renew();
+      if (leased) SaveProgress(conn, track, m.version, -(i + 1));
+    });
+    if (!leased) {
       return absl::UnavailableError("migrations: lost the migration lock to another migrator");
     }
-    SaveProgress(conn, track, m.version, -(i + 1));
-    conn.commit();
-    try {
-      Execute(conn, statements[i]);
-    } catch (const sql::SQLException& e) {
-      if (!(begun && i == done && AlreadyApplied(e))) throw;
-      LogInfo("migration statement was already applied",
-              {{"track", track}, {"version", m.version}, {"statement", i}});
-    }
-    SaveProgress(conn, track, m.version, i + 1);
-    conn.commit();
+    // DML runs in a transaction with its progress record; DDL commits on its own.
+    InOneTransaction(conn, [&] {
+      try {
+        Execute(conn, statements[i]);
+      } catch (const sql::SQLException& e) {
+        if (!(begun && i == done && AlreadyApplied(e))) throw;
+        LogInfo("migration statement was already applied",
+                {{"track", track}, {"version", m.version}, {"statement", i}});
+      }
+      SaveProgress(conn, track, m.version, i + 1);
+    });
   }
-  std::unique_ptr<sql::PreparedStatement> rec(conn.prepareStatement(ForTrack(kRecord, track)));
-  rec->setInt(1, m.version);
-  rec->setString(2, m.name);
-  rec->executeUpdate();
-  std::unique_ptr<sql::PreparedStatement> clear(
-      conn.prepareStatement(ForTrack(kClearProgress, track)));
-  clear->setInt(1, m.version);
-  clear->executeUpdate();
-  conn.commit();
+  InOneTransaction(conn, [&] {
+    std::unique_ptr<sql::PreparedStatement> rec(conn.prepareStatement(ForTrack(kRecord, track)));
+    rec->setInt(1, m.version);
+    rec->setString(2, m.name);
+    rec->executeUpdate();
+    std::unique_ptr<sql::PreparedStatement> clear(
+        conn.prepareStatement(ForTrack(kClearProgress, track)));
+    clear->setInt(1, m.version);
+    clear->executeUpdate();
+  });
+  return absl::OkStatus();
+}
+
+// One pass: the tracking tables, the lease, every pending migration.
+absl::Status MigrateOnce(sql::Connection& conn, const std::vector<Migration>& migrations,
+                         absl::string_view track, const MigrationOptions& options) {
+  // Only what is missing: on Galera even a CREATE TABLE IF NOT EXISTS of a table
+  // that exists is replicated in total order and aborts the transactions that
+  // touch the table on every node, such as a migrator's at work.
+  for (const auto& [table, create] :
+       {std::pair{absl::StrCat(track), kCreateTable},
+        std::pair{absl::StrCat(track, "_lock"), kCreateLock},
+        std::pair{absl::StrCat(track, "_progress"), kCreateProgress}}) {
+    if (!TableExists(conn, table)) Execute(conn, ForTrack(create, track));
+  }
+  Execute(conn, ForTrack(kInsertLockRow, track));
+  MigrationLease lease(conn, track, options);
+  RETURN_IF_ERROR(lease.Take(options.max_wait));
+  const int newest_known = migrations.empty() ? 0 : migrations.back().version;
+  const int64_t current = QueryInt(conn, ForTrack(kMaxVersion, track));
+  if (current > newest_known) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "database schema is at version ", current, " but this binary knows versions up to ",
+        newest_known, ": it is older than the database; deploy a newer build"));
+  }
+  for (const Migration& m : migrations) {
+    if (m.version <= current) continue;
+    LogInfo("applying migration", {{"track", track}, {"version", m.version}, {"name", m.name}});
+    RETURN_IF_ERROR(ApplyOne(conn, track, m, lease));
+  }
   return absl::OkStatus();
 }
 
@@ -277,26 +314,20 @@ absl::Status ApplyMigrations(ConnectionPool& pool, const std::vector<Migration>&
                                                      "; versions must be strictly increasing"));
     }
   }
-  const int newest_known = migrations.empty() ? 0 : migrations.back().version;
   return pool.WithConnection("migrations", [&](sql::Connection& conn) -> absl::Status {
-    for (absl::string_view create : {kCreateTable, kCreateLock, kCreateProgress}) {
-      ExecuteRetrying(conn, ForTrack(create, track));
+    // A conflict (deadlock 1213: on Galera, another node's commit or DDL won
+    // certification) rolls back one step; every step is idempotent or recorded, so
+    // the whole pass starts again, lease and all, and goes on from the records.
+    for (int attempt = 1;; ++attempt) {
+      try {
+        return MigrateOnce(conn, migrations, track, options);
+      } catch (const sql::SQLException& e) {
+        if (!IsRetryableTransactionError(e) || attempt >= kPassAttempts) throw;
+        LogInfo("migration pass conflicted; starting it again",
+                {{"track", track}, {"attempt", attempt}});
+        absl::SleepFor(absl::Milliseconds(20 * attempt));
+      }
     }
-    ExecuteRetrying(conn, ForTrack(kInsertLockRow, track));
-    MigrationLease lease(conn, track, options);
-    RETURN_IF_ERROR(lease.Take(options.max_wait));
-    const int64_t current = QueryInt(conn, ForTrack(kMaxVersion, track));
-    if (current > newest_known) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "database schema is at version ", current, " but this binary knows versions up to ",
-          newest_known, ": it is older than the database; deploy a newer build"));
-    }
-    for (const Migration& m : migrations) {
-      if (m.version <= current) continue;
-      LogInfo("applying migration", {{"track", track}, {"version", m.version}, {"name", m.name}});
-      RETURN_IF_ERROR(ApplyOne(conn, track, m, lease));
-    }
-    return absl::OkStatus();
   });
 }
 

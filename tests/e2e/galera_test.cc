@@ -81,9 +81,23 @@ TEST_F(GaleraTest, FourServiceReplicasMigratingOnThreeNodesApplyTheSchemaOnce) {
                                  "--allow_direct_calls"},
         std::map<std::string, std::string>{{"FUNNEL_DB_PASSWORD", user.password}}));
   }
-  for (auto& r : replicas) EXPECT_EQ(r->Wait(absl::Seconds(120)), 0) << r->Log();
+  std::string logs;
+  for (auto& r : replicas) {
+    EXPECT_EQ(r->Wait(absl::Seconds(120)), 0) << r->Log();
+    absl::StrAppend(&logs, r->Log(), "\n");
+  }
   const int64_t versions = db.QueryInt("SELECT COUNT(*) FROM schema_migrations");
   EXPECT_GT(versions, 0);
+  // Each migration was applied by one replica, once.
+  for (int64_t v = 1; v <= versions; ++v) {
+    const std::string line = absl::StrCat(
+        "\"msg\":\"applying migration\",\"track\":\"schema_migrations\",\"version\":", v, ",");
+    size_t count = 0;
+    for (size_t at = logs.find(line); at != std::string::npos; at = logs.find(line, at + 1)) {
+      ++count;
+    }
+    EXPECT_EQ(count, 1u) << "version " << v << "\n" << logs;
+  }
   for (size_t n = 0; n < nodes_.size(); ++n) {
     common::ConnectionPool pool(On(db.options(), n));
     EXPECT_EQ(testing::QueryInt(pool, "SELECT COUNT(*) FROM schema_migrations"), versions)

@@ -605,9 +605,15 @@ absl::StatusOr<v1::RescoreLeadsResponse> LeadStore::RescoreAll(const common::Req
   }
   int64_t after = 0;
   while (true) {
+    // What a batch did, kept only once it committed: a batch that loses a conflict
+    // is run again from the database alone (InTransaction reruns the whole body).
     int batch = 0;
+    int64_t batch_after = after;
+    v1::RescoreLeadsResponse counted;
     RETURN_IF_ERROR(
         pool_->InTransaction("rescore batch", [&](sql::Connection& conn) -> absl::Status {
+          batch_after = after;
+          counted.Clear();
           const v1::ScoringPolicy policy = LoadPolicy(conn);
           auto st =
               Prepare(conn, absl::StrCat("SELECT ", kLeadColumns,
@@ -619,13 +625,13 @@ absl::StatusOr<v1::RescoreLeadsResponse> LeadStore::RescoreAll(const common::Req
           while (rs->next()) rows.push_back(LeadFromRow(*rs));
           batch = static_cast<int>(rows.size());
           for (LeadRow& row : rows) {
-            after = row.lead.lead_id();
+            batch_after = row.lead.lead_id();
             const double old_score = row.lead.score();
             const handoff::v1::Temperature before = row.lead.temperature();
             Rescore(policy, row, now);
-            response.set_leads_rescored(response.leads_rescored() + 1);
+            counted.set_leads_rescored(counted.leads_rescored() + 1);
             if (row.lead.temperature() != before) {
-              response.set_temperature_changed(response.temperature_changed() + 1);
+              counted.set_temperature_changed(counted.temperature_changed() + 1);
               if (row.lead.temperature() != handoff::v1::TEMPERATURE_HOT) {
                 AddHistory(conn, row.lead.lead_id(), actor, v1::HISTORY_ACTION_TEMPERATURE_CHANGED,
                            absl::StrCat(handoff::v1::Temperature_Name(before), " -> ",
@@ -636,7 +642,7 @@ absl::StatusOr<v1::RescoreLeadsResponse> LeadStore::RescoreAll(const common::Req
             const v1::LeadStage stage_before = row.lead.stage();
             RETURN_IF_ERROR(QualifyIfHot(conn, row, before, now));
             if (row.lead.stage() != stage_before) {
-              response.set_newly_qualified(response.newly_qualified() + 1);
+              counted.set_newly_qualified(counted.newly_qualified() + 1);
             }
             if (row.lead.score() != old_score || row.lead.stage() != stage_before ||
                 row.lead.temperature() != before) {
@@ -645,6 +651,11 @@ absl::StatusOr<v1::RescoreLeadsResponse> LeadStore::RescoreAll(const common::Req
           }
           return absl::OkStatus();
         }));
+    after = batch_after;
+    response.set_leads_rescored(response.leads_rescored() + counted.leads_rescored());
+    response.set_temperature_changed(response.temperature_changed() +
+                                     counted.temperature_changed());
+    response.set_newly_qualified(response.newly_qualified() + counted.newly_qualified());
     if (batch < 500) break;
   }
   if (wake_ && response.newly_qualified() > 0) wake_();

@@ -469,6 +469,45 @@ TEST_F(LeadStoreTest, RescoreAppliesANewPolicyAndQualifiesNewlyHotLeads) {
   EXPECT_EQ(leads_.FindLead(lead->lead().lead_id())->stage(), v1::LEAD_STAGE_MARKETING_QUALIFIED);
 }
 
+// A batch that loses a conflict (deadlock 1213: on Galera, a certification
+// failure at commit) is run again from the database alone: no lead skipped, none
+// counted twice. The conflict is a trigger that fails the second lead's update
+// once (its counter is in a non-transactional table, so the rollback keeps it).
+TEST_F(LeadStoreTest, ARescoreBatchRetriedAfterAConflictSkipsAndRecountsNothing) {
+  const int64_t campaign = ActiveCampaign("c");
+  std::vector<int64_t> ids;
+  for (int i = 0; i < 3; ++i) {
+    auto lead = leads_.Capture(
+        Capture(absl::StrCat("retry", i, "@example.com"), campaign, TOUCHPOINT_TYPE_DEMO_REQUEST),
+        "t", absl::Now());
+    ASSERT_THAT(lead, IsOk());
+    ids.push_back(lead->lead().lead_id());
+  }
+  db_.Execute("CREATE TABLE inject_conflict (remaining INT) ENGINE=Aria");
+  db_.Execute("INSERT INTO inject_conflict VALUES (1)");
+  db_.Execute(absl::StrCat(
+      "CREATE TRIGGER conflict_once BEFORE UPDATE ON leads FOR EACH ROW BEGIN "
+      "IF NEW.lead_id = ",
+      ids[1],
+      " AND (SELECT remaining FROM inject_conflict) > 0 THEN "
+      "UPDATE inject_conflict SET remaining = remaining - 1; "
+      "SIGNAL SQLSTATE '40001' SET MYSQL_ERRNO = 1213, MESSAGE_TEXT = 'injected conflict'; "
+      "END IF; END"));
+  auto policy = scoring_.Get();
+  ASSERT_THAT(policy, IsOk());
+  v1::ScoringPolicy lower = *policy;
+  lower.set_hot_threshold(30);
+  ASSERT_THAT(scoring_.Update(lower, policy->etag(), ""), IsOk());
+  auto result = leads_.RescoreAll("", "t", absl::Now());
+  ASSERT_THAT(result, IsOk());
+  EXPECT_EQ(db_.QueryInt("SELECT remaining FROM inject_conflict"), 0);  // it did conflict
+  EXPECT_EQ(result->leads_rescored(), 3);
+  EXPECT_EQ(result->newly_qualified(), 3);
+  for (int64_t id : ids) {
+    EXPECT_EQ(leads_.FindLead(id)->stage(), v1::LEAD_STAGE_MARKETING_QUALIFIED) << "lead " << id;
+  }
+}
+
 TEST_F(LeadStoreTest, MetricsCountWhatWasRecorded) {
   const int64_t campaign = ActiveCampaign("m", /*cost_minor=*/90000);
   for (int i = 0; i < 3; ++i) {

@@ -159,7 +159,7 @@ class MigrationLease {
   // Waits up to `wait` for the lease.
   absl::Status Take(absl::Duration wait) {
     const absl::Time give_up = absl::Now() + wait;
-    while (!Renew()) {
+    while (!TryRenew()) {
       if (absl::Now() > give_up) {
         return absl::UnavailableError(absl::StrCat(
             "migrations: another migrator has held the migration lock for ",
@@ -172,21 +172,27 @@ class MigrationLease {
   }
 
   // Extends the lease (or takes a free one); false when another holder has it. In
-  // the connection's current transaction, if one is open.
+  // the connection's current transaction, if one is open, whose conflicts (1213)
+  // it throws for the caller to start over.
   bool Renew() {
+    std::unique_ptr<sql::PreparedStatement> st(conn_.prepareStatement(lease_));
+    st->setString(1, holder_);
+    st->setInt64(2, seconds_);
+    st->setString(3, holder_);
+    return st->executeUpdate() == 1;
+  }
+
+ private:
+  // Renew, where losing a conflict to another node's lease means "not now".
+  bool TryRenew() {
     try {
-      std::unique_ptr<sql::PreparedStatement> st(conn_.prepareStatement(lease_));
-      st->setString(1, holder_);
-      st->setInt64(2, seconds_);
-      st->setString(3, holder_);
-      return st->executeUpdate() == 1;
+      return Renew();
     } catch (const sql::SQLException& e) {
-      if (IsRetryableTransactionError(e)) return false;  // another node's lease won
+      if (IsRetryableTransactionError(e)) return false;
       throw;
     }
   }
 
- private:
   sql::Connection& conn_;
   const std::string lease_;
   const std::string release_;

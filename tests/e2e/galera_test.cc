@@ -35,6 +35,16 @@ class GaleraTest : public ::testing::Test {
     return o;
   }
 
+  // Waits until every node has applied what node 0 committed so far (the test's
+  // database, its users): DDL returns once the node that ran it has, and the
+  // others apply it a moment later. A causal read (wsrep_sync_wait) waits for it.
+  void SyncNodes() const {
+    for (const common::DbOptions& node : nodes_) {
+      common::ConnectionPool pool(node);
+      testing::QueryInt(pool, "SELECT 1");
+    }
+  }
+
   std::vector<common::DbOptions> nodes_;
 };
 
@@ -42,6 +52,7 @@ class GaleraTest : public ::testing::Test {
 // ran CREATE TABLE (error 1050). The lease row is certified cluster-wide.
 TEST_F(GaleraTest, MigratorsOnEveryNodeAtOnceApplyEachMigrationOnce) {
   TestDatabase db("galera_migrate", nodes_[0]);
+  SyncNodes();
   const std::vector<common::Migration> migrations = {
       {1, "create", "CREATE TABLE items (id INT PRIMARY KEY, label VARCHAR(20));\n"},
       {2, "seed", "INSERT INTO items VALUES (1, 'a');\nINSERT INTO items VALUES (2, 'b');\n"},
@@ -70,6 +81,7 @@ TEST_F(GaleraTest, MigratorsOnEveryNodeAtOnceApplyEachMigrationOnce) {
 TEST_F(GaleraTest, FourServiceReplicasMigratingOnThreeNodesApplyTheSchemaOnce) {
   TestDatabase db("galera_replicas", nodes_[0]);
   const common::DbOptions user = db.CreateOwnUser();
+  SyncNodes();
   std::vector<std::unique_ptr<testing::ChildProcess>> replicas;
   for (int i = 0; i < 4; ++i) {
     replicas.push_back(std::make_unique<testing::ChildProcess>(

@@ -43,7 +43,8 @@ class FieldViolations {
 
   void Add(absl::string_view field, absl::string_view description);
 
-  bool empty() const { return other_.ok() && bad_.field_violations_size() == 0 && dropped_ == 0; }
+  // Nothing is dropped before kMaxFieldViolations were kept.
+  bool empty() const { return other_.ok() && bad_.field_violations_size() == 0; }
 
   // OK when nothing was kept. Otherwise INVALID_ARGUMENT whose message lists every
   // violation ("a: why; b: why") and which carries them for ToGrpcStatus's

@@ -29,7 +29,8 @@ class BackendMetricsInterceptor final : public grpc::experimental::Interceptor {
       const grpc::Status* status = methods->GetRecvStatus();
       calls
           .Add({{"backend", backend_},
-                {"grpc_code", common::StatusCodeName(status ? status->error_code() : 2)}})
+                {"grpc_code", common::StatusCodeName(status ? status->error_code()
+                                                            : grpc::StatusCode::UNKNOWN)}})
           .Increment();
       seconds.Add({{"backend", backend_}}, common::LatencyBuckets())
           .Observe(absl::ToDoubleSeconds(absl::Now() - start_));

@@ -4,9 +4,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "absl/time/clock.h"
 #include "common/limits.h"
-#include "common/metrics.h"
 #include "common/status.h"
 
 namespace funnel::gateway {

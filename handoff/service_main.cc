@@ -27,6 +27,9 @@ ABSL_FLAG(bool, migrate_only, false,
           "deployment runs once per rollout (a Kubernetes Job) before the replicas start.");
 ABSL_FLAG(std::string, db_host, "127.0.0.1", "MariaDB host.");
 ABSL_FLAG(int, db_port, 3306, "MariaDB port.");
+ABSL_FLAG(std::string, db_hosts, "",
+          "The nodes of a Galera cluster, host:port,host:port,... (instead of --db_host and "
+          "--db_port): the first reachable and ready one is used, the next when it fails.");
 ABSL_FLAG(std::string, db_name, "", "Database name; default per service.");
 ABSL_FLAG(std::string, db_user, "", "Database user; default: the database name.");
 ABSL_FLAG(std::string, db_password, "", "Database password (prefer FUNNEL_DB_PASSWORD).");
@@ -96,6 +99,12 @@ int RunDbService(int argc, char** argv, const DbServiceSpec& spec) {
   DbOptions db;
   db.host = absl::GetFlag(FLAGS_db_host);
   db.port = absl::GetFlag(FLAGS_db_port);
+  if (!absl::GetFlag(FLAGS_db_hosts).empty()) {
+    if (absl::Status s = common::SetNodes(absl::GetFlag(FLAGS_db_hosts), db); !s.ok()) {
+      LogError("bad --db_hosts", {{"server", spec.name}, {"error", s.ToString()}});
+      return 1;
+    }
+  }
   db.database =
       absl::GetFlag(FLAGS_db_name).empty() ? spec.default_database : absl::GetFlag(FLAGS_db_name);
   db.user = absl::GetFlag(FLAGS_db_user).empty() ? db.database : absl::GetFlag(FLAGS_db_user);

@@ -7,7 +7,10 @@
 
 #include <random>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "common/call_deadline.h"
 #include "common/metrics.h"
 #include "common/mysql/sql_error.h"
@@ -37,8 +40,9 @@ struct ConnectionPool::Metrics {
         wait(HistogramFamily("funnel_db_pool_wait_seconds",
                              "Time a caller waited for a connection to be lent.")
                  .Add({{"database", database}}, LatencyBuckets())),
-        retries(CounterFamily("funnel_db_transaction_retries_total",
-                              "Transactions rerun after a deadlock or lock-wait timeout.")
+        retries(CounterFamily(
+                    "funnel_db_transaction_retries_total",
+                    "Transactions rerun after a deadlock, lock-wait timeout or lost connection.")
                     .Add({{"database", database}})) {}
   prometheus::Gauge& size;
   prometheus::Gauge& open;
@@ -48,10 +52,45 @@ struct ConnectionPool::Metrics {
   prometheus::Counter& retries;
 };
 
+absl::Status SetNodes(absl::string_view nodes, DbOptions& options) {
+  std::vector<std::string> all;
+  for (absl::string_view entry : absl::StrSplit(nodes, ',', absl::SkipWhitespace())) {
+    entry = absl::StripAsciiWhitespace(entry);
+    const size_t colon = entry.rfind(':');
+    int port = 0;
+    if (colon == absl::string_view::npos || colon == 0 ||
+        !absl::SimpleAtoi(entry.substr(colon + 1), &port) || port <= 0 || port > 65535) {
+      return absl::InvalidArgumentError(absl::StrCat("db_hosts: \"", entry, "\" is not host:port"));
+    }
+    all.emplace_back(entry);
+  }
+  if (all.empty()) return absl::InvalidArgumentError("db_hosts: no node given");
+  const size_t colon = all[0].rfind(':');
+  options.host = all[0].substr(0, colon);
+  options.port = std::stoi(all[0].substr(colon + 1));
+  options.other_nodes.assign(all.begin() + 1, all.end());
+  return absl::OkStatus();
+}
+
 void ConnectionPool::InitDriver() { sql::mysql::get_mysql_driver_instance(); }
 
+std::vector<ConnectionPool::Node> ConnectionPool::NodesOf(const DbOptions& options) {
+  std::vector<ConnectionPool::Node> nodes = {{options.host, options.port}};
+  for (const std::string& other : options.other_nodes) {
+    const size_t colon = other.rfind(':');
+    int port = 0;
+    if (colon != std::string::npos && absl::SimpleAtoi(other.substr(colon + 1), &port)) {
+      nodes.push_back({other.substr(0, colon), port});
+    }
+  }
+  return nodes;
+}
+
 ConnectionPool::ConnectionPool(DbOptions options)
-    : options_(std::move(options)), metrics_(std::make_unique<Metrics>(options_.database)) {
+    : options_(std::move(options)),
+      nodes_(NodesOf(options_)),
+      metrics_(std::make_unique<Metrics>(options_.database)),
+      node_failed_at_(nodes_.size(), absl::InfinitePast()) {
   metrics_->size.Increment(options_.pool_size);
 }
 
@@ -68,9 +107,9 @@ int ConnectionPool::open_connections() const {
   return open_;
 }
 
-absl::StatusOr<std::unique_ptr<sql::Connection>> ConnectionPool::Connect() {
+absl::StatusOr<std::unique_ptr<sql::Connection>> ConnectionPool::ConnectTo(const Node& node) {
   sql::ConnectOptionsMap props;
-  props["hostName"] = absl::StrCat("tcp://", options_.host, ":", options_.port);
+  props["hostName"] = absl::StrCat("tcp://", node.host, ":", node.port);
   props["userName"] = options_.user;
   props["password"] = options_.password;
   props["schema"] = options_.database;
@@ -83,15 +122,70 @@ absl::StatusOr<std::unique_ptr<sql::Connection>> ConnectionPool::Connect() {
   // (an open transaction); the pool replaces broken connections instead.
   props["OPT_RECONNECT"] = false;
   props["OPT_CHARSET_NAME"] = "utf8mb4";
+  const std::string context = absl::StrCat("connect to ", options_.database);
   try {
     std::unique_ptr<sql::Connection> conn(sql::mysql::get_mysql_driver_instance()->connect(props));
     std::unique_ptr<sql::Statement> st(conn->createStatement());
     // Timestamps are stored and read in UTC whatever the server's zone.
     st->execute("SET time_zone = '+00:00'");
+    if (nodes_.size() > 1) {
+      // A list of servers that are not cluster nodes is served as it is.
+      std::unique_ptr<sql::ResultSet> on(st->executeQuery("SELECT @@GLOBAL.wsrep_on"));
+      if (on->next() && on->getInt(1) == 1) {
+        // A node outside the primary component (cut off, or still joining) accepts
+        // connections but refuses queries: use another.
+        std::unique_ptr<sql::ResultSet> ready(st->executeQuery("SHOW STATUS LIKE 'wsrep_ready'"));
+        if (!ready->next() || ready->getString(2) != "ON") {
+          return absl::UnavailableError(absl::StrCat(context, ": node ", node.host, ":", node.port,
+                                                     " is not ready (wsrep_ready)"));
+        }
+        // Reads wait until the node has applied everything the cluster committed
+        // before them, so a read after a failover sees the writes made on the old node.
+        st->execute("SET SESSION wsrep_sync_wait = 1");
+      }
+    }
     return conn;
   } catch (const sql::SQLException& e) {
-    return StatusFromSqlException(e, absl::StrCat("connect to ", options_.database));
+    return StatusFromSqlException(e, context);
   }
+}
+
+absl::StatusOr<PoolSession> ConnectionPool::Connect() {
+  std::vector<std::pair<int, Node>> order;
+  {
+    absl::MutexLock lock(&mu_);
+    const absl::Time now = absl::Now();
+    const int n = static_cast<int>(nodes_.size());
+    // The node in use first, then the others in turn; nodes that failed lately last.
+    for (bool recent_failures : {false, true}) {
+      for (int k = 0; k < n; ++k) {
+        const int i = (current_node_ + k) % n;
+        const bool failed = now - node_failed_at_[i] < options_.node_retry_after;
+        if (failed == recent_failures) order.emplace_back(i, nodes_[i]);
+      }
+    }
+  }
+  absl::Status last;
+  for (const auto& [index, node] : order) {
+    absl::StatusOr<std::unique_ptr<sql::Connection>> conn = ConnectTo(node);
+    if (conn.ok()) {
+      absl::MutexLock lock(&mu_);
+      current_node_ = index;
+      return PoolSession{*std::move(conn), std::make_shared<StatementCache>(), 0, index};
+    }
+    last = conn.status();
+    // Only a node that cannot serve is passed over; a refused login is the same everywhere.
+    if (!absl::IsUnavailable(last)) return last;
+    if (order.size() > 1) NodeFailed(index);
+  }
+  return last;
+}
+
+void ConnectionPool::NodeFailed(int node) {
+  absl::MutexLock lock(&mu_);
+  if (nodes_.size() < 2) return;
+  node_failed_at_[node] = absl::Now();
+  if (current_node_ == node) current_node_ = (node + 1) % static_cast<int>(nodes_.size());
 }
 
 absl::StatusOr<PooledConnection> ConnectionPool::Acquire() {
@@ -132,7 +226,7 @@ absl::StatusOr<PooledConnection> ConnectionPool::Acquire() {
       }
     }
     if (may_open) {
-      absl::StatusOr<std::unique_ptr<sql::Connection>> fresh = Connect();
+      absl::StatusOr<PoolSession> fresh = Connect();
       if (!fresh.ok()) {
         absl::MutexLock lock(&mu_);
         --open_;
@@ -140,7 +234,7 @@ absl::StatusOr<PooledConnection> ConnectionPool::Acquire() {
       }
       metrics_->open.Increment();
       metrics_->in_use.Increment();
-      return PooledConnection(this, {*std::move(fresh), std::make_shared<StatementCache>()});
+      return PooledConnection(this, *std::move(fresh));
     }
     bool valid = true;
     if (absl::Now() - idle_since > options_.validate_after_idle) {
@@ -212,7 +306,10 @@ absl::Status ConnectionPool::WithConnection(
     return fn(**conn);
   } catch (const sql::SQLException& e) {
     absl::Status status = StatusFromSqlException(e, context);
-    if (absl::IsUnavailable(status)) conn->Discard();
+    if (absl::IsUnavailable(status)) {
+      conn->Discard();
+      NodeFailed(conn->node());
+    }
     return status;
   }
 }
@@ -226,6 +323,7 @@ absl::Status ConnectionPool::InTransaction(absl::string_view context,
     if (!conn.ok()) return conn.status();
     ScopedStatementCache statements(&**conn, conn->statements());
     bool retry = false;
+    bool committing = false;
     const absl::Time deadline = CurrentCallDeadline();
     try {
       BoundStatements(**conn, conn->statement_limit_s(), deadline);
@@ -242,20 +340,39 @@ absl::Status ConnectionPool::InTransaction(absl::string_view context,
             absl::StrCat(context, ": the call's deadline passed; nothing was committed"));
       }
       if (status.ok()) {
-        (*conn)->commit();
+        committing = true;
+        // A statement, not Connection::commit(): that one drops the server's answer, and
+        // on Galera the answer to COMMIT may be a certification failure (1213) or a
+        // brute-force abort of a transaction another node's commit overtook while it sat
+        // idle. Taken for a commit, the rolled-back work was lost yet acknowledged.
+        begin->execute("COMMIT");
       } else {
-        (*conn)->rollback();
+        begin->execute("ROLLBACK");
       }
       return status;
     } catch (const sql::SQLException& e) {
       last = StatusFromSqlException(e, context);
       retry = IsRetryableTransactionError(e);
-      try {
-        (*conn)->rollback();
-      } catch (const sql::SQLException&) {
+      if (absl::IsUnavailable(last)) {
         conn->Discard();
+        NodeFailed(conn->node());
+        // Lost before the commit went out, the transaction died with its connection and
+        // can run again elsewhere; lost during the commit, it may have been applied.
+        if (committing) {
+          return absl::UnavailableError(
+              absl::StrCat(context,
+                           ": the database connection was lost while committing; whether the "
+                           "change was applied is unknown (retry with the same request_id)"));
+        }
+        retry = true;
+      } else {
+        try {
+          std::unique_ptr<sql::Statement> rollback((*conn)->createStatement());
+          rollback->execute("ROLLBACK");
+        } catch (const sql::SQLException&) {
+          conn->Discard();
+        }
       }
-      if (absl::IsUnavailable(last)) conn->Discard();
     }
     if (!retry) return last;
     metrics_->retries.Increment();

@@ -4,7 +4,9 @@
 //
 // Connections are created lazily up to `size`, checked with a ping before reuse when
 // they have been idle a while, and dropped when an error shows the server went away,
-// so the pool recovers by itself after a server restart. Callers run their work
+// so the pool recovers by itself after a server restart. Given several nodes of a
+// Galera cluster, it connects to the first that is reachable and ready, and moves to
+// another when the one it uses fails. Callers run their work
 // through WithConnection / InTransaction, which translate Connector exceptions into
 // absl::Status and retry deadlocked transactions. Each connection keeps its prepared
 // statements (statement_cache.h) for the work run through those two.
@@ -15,6 +17,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
@@ -28,6 +31,13 @@ namespace funnel::common {
 struct DbOptions {
   std::string host = "127.0.0.1";
   int port = 3306;
+  // Further nodes of the same Galera cluster ("host:port"), tried in turn when the
+  // node in use cannot be reached or is not part of the primary component. With
+  // any, each connection checks wsrep_ready and reads causally (wsrep_sync_wait),
+  // so a read on another node after a failover sees what was committed before it.
+  std::vector<std::string> other_nodes;
+  // How long a node that failed is passed over while others remain.
+  absl::Duration node_retry_after = absl::Seconds(5);
   std::string user;
   std::string password;
   std::string database;
@@ -44,6 +54,10 @@ struct DbOptions {
   int max_transaction_attempts = 5;
 };
 
+// Sets options.host/port and other_nodes from a list of cluster nodes,
+// "host:port,host:port,...", the first tried first. INVALID_ARGUMENT names a bad entry.
+absl::Status SetNodes(absl::string_view nodes, DbOptions& options);
+
 class ConnectionPool;
 
 // A connection and the statements prepared on it, which live and die with it.
@@ -52,6 +66,8 @@ struct PoolSession {
   std::shared_ptr<StatementCache> statements;
   // The session's max_statement_time in whole seconds (0: none), as last set.
   int64_t statement_limit_s = 0;
+  // Index of the node it is connected to (DbOptions: host first, then other_nodes).
+  int node = 0;
 };
 
 // A connection on loan from the pool; returns it when destroyed.
@@ -65,6 +81,7 @@ class PooledConnection final {
   sql::Connection& operator*() const { return *session_.conn; }
   // Closes the connection instead of returning it (after a connection error).
   void Discard() { discard_ = true; }
+  int node() const { return session_.node; }
   const std::shared_ptr<StatementCache>& statements() const { return session_.statements; }
   int64_t& statement_limit_s() { return session_.statement_limit_s; }
 
@@ -100,8 +117,10 @@ class ConnectionPool final {
                               const std::function<absl::Status(sql::Connection&)>& fn);
 
   // Runs `fn` in one transaction: commits when it returns OK, rolls back when it
-  // returns an error or throws. Bounded by the current call's deadline
-  // (call_deadline.h): each statement by MariaDB's max_statement_time, and a
+  // returns an error or throws. A connection lost before the commit was sent (its node
+  // died: the server rolled the transaction back) reruns `fn` on another connection;
+  // one lost during the commit is UNAVAILABLE, as its outcome is unknown. Bounded by the current
+  // call's deadline (call_deadline.h): each statement by MariaDB's max_statement_time, and a
   // transaction that finishes after the deadline is rolled back, never committed
   // (DEADLINE_EXCEEDED), so a caller told its call failed never finds it applied. A deadlock or
   // lock-wait timeout reruns `fn` from the start (so `fn` must not keep state across attempts), up
@@ -127,16 +146,30 @@ class ConnectionPool final {
     absl::Time since;
   };
 
-  absl::StatusOr<std::unique_ptr<sql::Connection>> Connect();
+  struct Node {
+    std::string host;
+    int port = 0;
+  };
+  static std::vector<Node> NodesOf(const DbOptions& options);
+
+  // Connects to the node in use or, failing that, to the next that answers.
+  absl::StatusOr<PoolSession> Connect();
+  absl::StatusOr<std::unique_ptr<sql::Connection>> ConnectTo(const Node& node);
+  // Passes over `node` for a while and moves new connections to the next one.
+  void NodeFailed(int node);
   void Return(PoolSession session, bool discard);
 
   const DbOptions options_;
+  const std::vector<Node> nodes_;  // options_.host, then other_nodes
   // The pool's Prometheus figures (pool.cc), labelled with its database.
   struct Metrics;
   const std::unique_ptr<Metrics> metrics_;
   mutable absl::Mutex mu_;
   std::deque<Idle> idle_ ABSL_GUARDED_BY(mu_);
   int open_ ABSL_GUARDED_BY(mu_) = 0;
+  // When each of nodes_ last failed, and the one new connections go to first.
+  std::vector<absl::Time> node_failed_at_ ABSL_GUARDED_BY(mu_);
+  int current_node_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace funnel::common

@@ -17,6 +17,7 @@ bool IsConnectionError(int code) {
     case 1927:  // ER_CONNECTION_KILLED
     case 1053:  // ER_SERVER_SHUTDOWN
     case 1040:  // ER_CON_COUNT_ERROR
+    case 1047:  // ER_UNKNOWN_COM_ERROR: a Galera node outside the primary component
       return true;
     default:
       return false;

@@ -14,9 +14,9 @@ inline constexpr int kErLockDeadlock = 1213;
 
 // Maps a Connector/C++ exception to a status by MySQL error number:
 // duplicate key -> ALREADY_EXISTS; deadlock or lock wait timeout -> ABORTED;
-// lost or refused connection -> UNAVAILABLE; anything else -> INTERNAL.
-// The server's message (which may quote SQL or data) goes to the log only; the
-// returned message names `context` and the error number.
+// lost or refused connection, or a Galera node not ready (1047) -> UNAVAILABLE; anything else ->
+// INTERNAL. The server's message (which may quote SQL or data) goes to the log only; the returned
+// message names `context` and the error number.
 absl::Status StatusFromSqlException(const sql::SQLException& e, absl::string_view context);
 
 // True for deadlock and lock-wait timeout: the transaction was rolled back and can

@@ -8,6 +8,7 @@
 #include <atomic>
 #include <thread>
 
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/barrier.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
@@ -18,6 +19,7 @@
 namespace funnel::common {
 namespace {
 
+using ::funnel::testing::FreePort;
 using ::funnel::testing::IsOk;
 using ::funnel::testing::PrivateMariaDb;
 using ::funnel::testing::StatusIs;
@@ -197,6 +199,65 @@ TEST(ConnectionPoolTest, RetriesDeadlockedTransactions) {
   EXPECT_THAT(s2, IsOk());
   EXPECT_GE(attempts.load(), 3);                         // at least one retry happened
   EXPECT_EQ(db.QueryInt("SELECT SUM(n) FROM acct"), 4);  // each committed exactly once
+}
+
+TEST(DbNodesTest, AListSetsTheFirstNodeAndTheOthers) {
+  DbOptions options;
+  ASSERT_THAT(SetNodes("db1:3306, db2:3307,10.0.0.3:3308", options), IsOk());
+  EXPECT_EQ(options.host, "db1");
+  EXPECT_EQ(options.port, 3306);
+  EXPECT_EQ(options.other_nodes, (std::vector<std::string>{"db2:3307", "10.0.0.3:3308"}));
+  for (const char* bad : {"", "db1", "db1:", ":3306", "db1:0", "db1:70000", "db1:3306,db2:x"}) {
+    EXPECT_THAT(SetNodes(bad, options),
+                StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("db_hosts")))
+        << bad;
+  }
+}
+
+// A node that cannot be reached is passed over for the next one on the list.
+TEST(ConnectionPoolTest, ConnectsToTheNextNodeWhenOneIsDown) {
+  TestDatabase db("pool_nodes");
+  DbOptions options = db.options();
+  options.other_nodes = {absl::StrCat(options.host, ":", options.port)};
+  options.port = FreePort();  // nothing listens there
+  ConnectionPool pool(options);
+  EXPECT_THAT(pool.Ping(), IsOk());
+  {
+    auto conn = pool.Acquire();
+    ASSERT_THAT(conn, IsOk());
+    EXPECT_EQ(conn->node(), 1);
+  }
+  // Later connections go straight to the node that worked.
+  auto a = pool.Acquire();
+  auto b = pool.Acquire();
+  ASSERT_THAT(b, IsOk());
+  EXPECT_EQ(b->node(), 1);
+}
+
+// A connection that dies inside a transaction (its node was killed) took the
+// transaction with it: the pool runs it again on a fresh connection, once.
+TEST(ConnectionPoolTest, ATransactionWhoseConnectionDiedBeforeCommitRunsAgain) {
+  TestDatabase db("pool_lost");
+  db.Execute("CREATE TABLE t (id INT PRIMARY KEY)");
+  ConnectionPool pool(db.options());
+  int attempts = 0;
+  EXPECT_THAT(pool.InTransaction("insert",
+                                 [&](sql::Connection& conn) {
+                                   ++attempts;
+                                   Exec(conn, "INSERT INTO t VALUES (1)");
+                                   if (attempts == 1) {
+                                     std::unique_ptr<sql::Statement> st(conn.createStatement());
+                                     std::unique_ptr<sql::ResultSet> id(
+                                         st->executeQuery("SELECT CONNECTION_ID()"));
+                                     id->next();
+                                     db.Execute(absl::StrCat("KILL ", id->getInt64(1)));
+                                     Exec(conn, "INSERT INTO t VALUES (2)");  // throws: lost
+                                   }
+                                   return absl::OkStatus();
+                                 }),
+              IsOk());
+  EXPECT_EQ(attempts, 2);
+  EXPECT_EQ(db.QueryInt("SELECT COUNT(*) FROM t"), 1);
 }
 
 TEST(ConnectionPoolTest, RecoversAfterServerRestart) {

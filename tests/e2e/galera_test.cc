@@ -1,6 +1,7 @@
 // Funnel on a three-node MariaDB Galera cluster (`./dev cluster`, which `./dev
 // test` starts): what breaks when the database is several primaries at once.
 
+#include <cppconn/statement.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -9,6 +10,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "common/mysql/migrations.h"
 #include "common/testing/status_matchers.h"
 #include "tests/testing/harness.h"
@@ -122,6 +124,50 @@ TEST_F(GaleraTest, FourServiceReplicasMigratingOnThreeNodesApplyTheSchemaOnce) {
               1)
         << "node " << n;
   }
+}
+
+// A transaction on one node whose rows another node's commit takes first is
+// aborted by the cluster while it sits idle (a brute-force abort), and the next
+// command it sends gets the error. When that command is COMMIT, Connector/C++'s
+// Connection::commit() dropped the error: the caller was told its work was
+// committed, and it had been rolled back (acknowledged captures were lost).
+TEST_F(GaleraTest, ATransactionTheClusterAbortsAtCommitRunsAgain) {
+  TestDatabase db("galera_bf", nodes_[0]);
+  db.Execute(
+      "CREATE TABLE l (id BIGINT AUTO_INCREMENT PRIMARY KEY, email VARCHAR(320) NULL, "
+      "UNIQUE KEY le (email), n INT NOT NULL DEFAULT 0)");
+  SyncNodes();
+  common::ConnectionPool first(On(db.options(), 1)), second(On(db.options(), 2));
+  int attempts = 0;
+  EXPECT_THAT(second.InTransaction("second",
+                                   [&](sql::Connection& conn) {
+                                     ++attempts;
+                                     std::unique_ptr<sql::Statement> st(conn.createStatement());
+                                     st->execute(
+                                         "INSERT INTO l (email, n) VALUES ('a', 1) ON DUPLICATE "
+                                         "KEY UPDATE n = n + 1");
+                                     if (attempts > 1) return absl::OkStatus();
+                                     // Node 1 commits the same email meanwhile, and its write
+                                     // set reaches this node while this transaction waits.
+                                     EXPECT_THAT(
+                                         first.InTransaction("first",
+                                                             [](sql::Connection& c) {
+                                                               std::unique_ptr<sql::Statement> s(
+                                                                   c.createStatement());
+                                                               s->execute(
+                                                                   "INSERT INTO l (email, n) "
+                                                                   "VALUES ('a', 1)");
+                                                               return absl::OkStatus();
+                                                             }),
+                                         IsOk());
+                                     absl::SleepFor(absl::Milliseconds(500));
+                                     return absl::OkStatus();  // COMMIT is the next command
+                                   }),
+              IsOk());
+  EXPECT_EQ(attempts, 2);
+  // Both increments are there: node 1's insert and this transaction's rerun.
+  EXPECT_EQ(db.QueryInt("SELECT COUNT(*) FROM l"), 1);
+  EXPECT_EQ(db.QueryInt("SELECT n FROM l WHERE email = 'a'"), 2);
 }
 
 }  // namespace

@@ -88,6 +88,27 @@ std::vector<common::DbOptions> TestClusterNodes() {
   return nodes;
 }
 
+namespace {
+
+void ClusterCommand(const std::string& verb, int n) {
+  const char* dir = std::getenv("FUNNEL_TEST_CLUSTER_DIR");
+  if (dir == nullptr || *dir == '\0') {
+    std::fprintf(stderr, "FUNNEL_TEST_CLUSTER_DIR is not set (./dev test sets it)\n");
+    std::abort();
+  }
+  const CommandResult r =
+      RunCommand(absl::StrCat(SourceDir(), "/dev cluster ", verb, " ", dir, " ", n, " 2>&1"));
+  if (r.exit_code != 0) {
+    std::fprintf(stderr, "./dev cluster %s %d failed: %s\n", verb.c_str(), n, r.output.c_str());
+    std::abort();
+  }
+}
+
+}  // namespace
+
+void KillClusterNode(int n) { ClusterCommand("kill", n); }
+void RejoinClusterNode(int n) { ClusterCommand("rejoin", n); }
+
 TestDatabase::TestDatabase(const std::string& label, common::DbOptions server) {
   static std::atomic<int> counter{0};
   common::ConnectionPool::InitDriver();

@@ -28,6 +28,12 @@ common::DbOptions TestServerOptions();
 // the funnel_admin user); empty when there is none.
 std::vector<common::DbOptions> TestClusterNodes();
 
+// SIGKILLs node `n` of that cluster, as a crash would, and waits until it is gone;
+// RejoinClusterNode starts it again and waits until it has caught up and is ready.
+// Both abort the test binary when the cluster's folder (FUNNEL_TEST_CLUSTER_DIR) is unknown.
+void KillClusterNode(int n);
+void RejoinClusterNode(int n);
+
 // A fresh, uniquely named database on a server, dropped when destroyed.
 class TestDatabase final {
  public:

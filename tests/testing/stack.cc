@@ -35,13 +35,27 @@ bool WaitForHealth(int port, const std::string& service, HealthCheckResponse::Se
 
 FunnelStack::FunnelStack(const std::string& label, common::DbOptions server, int sales_replicas,
                          std::vector<std::string> gateway_flags)
-    : marketing_db_(label + "_mk", server), sales_db_(label + "_sa", server) {
+    : FunnelStack(label, StackOptions{.server = std::move(server),
+                                      .sales_replicas = sales_replicas,
+                                      .gateway_flags = std::move(gateway_flags)}) {}
+
+FunnelStack::FunnelStack(const std::string& label, StackOptions options)
+    : marketing_db_(label + "_mk", options.cluster.empty() ? options.server : options.cluster[0]),
+      sales_db_(label + "_sa", options.cluster.empty() ? options.server : options.cluster[0]) {
   marketing_user_ = marketing_db_.CreateOwnUser();
   sales_user_ = sales_db_.CreateOwnUser();
+  if (!options.cluster.empty()) {
+    // Wait until every node has the databases and users node 0 just made.
+    for (const common::DbOptions& node : options.cluster) {
+      common::ConnectionPool pool(node);
+      QueryInt(pool, "SELECT 1");
+    }
+  }
   // Fixed ports, picked now: the services' relays need the gateway's address before
   // it starts, and a restarted process must come back where its peers look.
   std::vector<Process> processes = {kMarketing, kSales, kGateway};
-  if (sales_replicas == 2) processes.push_back(kSales2);
+  if (options.sales_replicas == 2) processes.push_back(kSales2);
+  if (options.marketing_replicas == 2) processes.push_back(kMarketing2);
   for (Process p : processes) ports_[p] = FreePort();
   for (Process p : processes) metrics_ports_[p] = FreePort();
   keys_file_ = dir_.path() + "/keys.txt";
@@ -51,32 +65,51 @@ FunnelStack::FunnelStack(const std::string& label, common::DbOptions server, int
     keys_[role] = MakeKey(keys_file_, role, absl::StrCat("test-", role), 0);
   }
   const std::string gateway = absl::StrCat("--gateway_address=127.0.0.1:", ports_[kGateway]);
-  auto service = [&](Process p, const std::string& binary, const common::DbOptions& db) {
-    specs_[p] = Spec{
-        binary,
-        {BinaryPath(binary), absl::StrCat("--port=", ports_[p]), "--listen_host=127.0.0.1",
-         absl::StrCat("--db_port=", db.port), "--db_name=" + db.database, "--db_user=" + db.user,
-         "--health_interval=100ms", "--drain_timeout=2s", gateway,
-         absl::StrCat("--metrics_port=", metrics_ports_[p])},
-        {{"FUNNEL_DB_PASSWORD", db.password},
-         {"FUNNEL_RELAY_KEY", keys_.at(p == kMarketing ? "SERVICE_MARKETING" : "SERVICE_SALES")},
-         {"FUNNEL_INTERNAL_SECRET", secret}}};
+  // The database flags of a service whose first node is `first`.
+  auto database = [&](const common::DbOptions& db, size_t first) -> std::string {
+    if (options.cluster.empty()) return absl::StrCat("--db_port=", db.port);
+    std::string hosts = "--db_hosts=";
+    for (size_t k = 0; k < options.cluster.size(); ++k) {
+      const common::DbOptions& node = options.cluster[(first + k) % options.cluster.size()];
+      absl::StrAppend(&hosts, k == 0 ? "" : ",", node.host, ":", node.port);
+    }
+    return hosts;
   };
-  service(kMarketing, "marketing_service", marketing_user_);
-  service(kSales, "sales_service", sales_user_);
+  auto service = [&](Process p, const std::string& binary, const common::DbOptions& db,
+                     size_t first_node) {
+    const bool marketing = p == kMarketing || p == kMarketing2;
+    specs_[p] =
+        Spec{binary,
+             {BinaryPath(binary), absl::StrCat("--port=", ports_[p]), "--listen_host=127.0.0.1",
+              database(db, first_node), "--db_name=" + db.database, "--db_user=" + db.user,
+              "--health_interval=100ms", "--drain_timeout=2s", gateway,
+              absl::StrCat("--metrics_port=", metrics_ports_[p])},
+             {{"FUNNEL_DB_PASSWORD", db.password},
+              {"FUNNEL_RELAY_KEY", keys_.at(marketing ? "SERVICE_MARKETING" : "SERVICE_SALES")},
+              {"FUNNEL_INTERNAL_SECRET", secret}}};
+  };
+  service(kMarketing, "marketing_service", marketing_user_, 1);
+  service(kSales, "sales_service", sales_user_, 2);
+  std::string marketing_addresses = absl::StrCat("127.0.0.1:", ports_[kMarketing]);
   std::string sales_addresses = absl::StrCat("127.0.0.1:", ports_[kSales]);
-  if (sales_replicas == 2) {
-    service(kSales2, "sales_service", sales_user_);
+  if (options.marketing_replicas == 2) {
+    service(kMarketing2, "marketing_service", marketing_user_, 2);
+    absl::StrAppend(&marketing_addresses, ",127.0.0.1:", ports_[kMarketing2]);
+  }
+  if (options.sales_replicas == 2) {
+    service(kSales2, "sales_service", sales_user_, 1);
     absl::StrAppend(&sales_addresses, ",127.0.0.1:", ports_[kSales2]);
   }
-  specs_[kGateway] = Spec{
-      "gateway",
-      {BinaryPath("gateway"), absl::StrCat("--port=", ports_[kGateway]), "--listen_host=127.0.0.1",
-       absl::StrCat("--marketing_address=127.0.0.1:", ports_[kMarketing]),
-       "--sales_address=" + sales_addresses, "--health_interval=100ms", "--drain_timeout=2s",
-       "--keys_file=" + keys_file_, absl::StrCat("--metrics_port=", metrics_ports_[kGateway])},
-      {{"FUNNEL_INTERNAL_SECRET", secret}}};
-  for (std::string& flag : gateway_flags) specs_[kGateway].argv.push_back(std::move(flag));
+  specs_[kGateway] =
+      Spec{"gateway",
+           {BinaryPath("gateway"), absl::StrCat("--port=", ports_[kGateway]),
+            "--listen_host=127.0.0.1", "--marketing_address=" + marketing_addresses,
+            "--sales_address=" + sales_addresses, "--health_interval=100ms", "--drain_timeout=2s",
+            "--keys_file=" + keys_file_, absl::StrCat("--metrics_port=", metrics_ports_[kGateway])},
+           {{"FUNNEL_INTERNAL_SECRET", secret}}};
+  for (std::string& flag : options.gateway_flags) {
+    specs_[kGateway].argv.push_back(std::move(flag));
+  }
   for (Process p : processes) Start(p);
   for (Process p : processes) {
     WaitForHealth(ports_[p], "", HealthCheckResponse::SERVING, absl::Seconds(60));

@@ -31,10 +31,26 @@ bool WaitForHealth(int port, const std::string& service, HealthCheckResponse::Se
 std::string MakeKey(const std::string& keys_file, const std::string& role, const std::string& id,
                     int64_t rep_id);
 
+struct StackOptions {
+  // Where both databases are made (an admin user's options).
+  common::DbOptions server = TestServerOptions();
+  // 1 or 2 of each service; a second replica shares its first's database.
+  int marketing_replicas = 1;
+  int sales_replicas = 1;
+  // Added to the gateway's command line (a --policy_file, say).
+  std::vector<std::string> gateway_flags;
+  // The nodes of a Galera cluster (TestClusterNodes()): the databases are made on
+  // node 0, and every service gets all nodes as --db_hosts, starting at its own:
+  // marketing's replicas at nodes 1 and 2, sales' at nodes 2 and 1 (node 0 stays
+  // the tests' own, for the reads they check with).
+  std::vector<common::DbOptions> cluster;
+};
+
 class FunnelStack final {
  public:
-  enum Process { kMarketing, kSales, kGateway, kSales2 };
+  enum Process { kMarketing, kSales, kGateway, kSales2, kMarketing2 };
 
+  explicit FunnelStack(const std::string& label, StackOptions options);
   // Starts marketing_service, sales_service (with `sales_replicas` of 1 or 2, the
   // second as kSales2 on the same database) and gateway against `server`.
   // `gateway_flags` are added to the gateway's command line (a --policy_file, say).
@@ -45,6 +61,7 @@ class FunnelStack final {
   int gateway_port() const { return ports_.at(kGateway); }
   int marketing_port() const { return ports_.at(kMarketing); }
   int sales_port() const { return ports_.at(kSales); }
+  int port(Process p) const { return ports_.at(p); }
   // Where each process serves /metrics (--metrics_port).
   int metrics_port(Process p) const { return metrics_ports_.at(p); }
   // A channel to the gateway whose calls carry `key` (default: the ADMIN key). With

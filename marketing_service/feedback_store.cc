@@ -151,7 +151,7 @@ absl::StatusOr<handoff::v1::ReportDecisionResponse> FeedbackStore::ApplyDecision
         st->executeUpdate();
         ASSIGN_OR_RETURN(std::optional<LeadRow> row,
                          CurrentLead(conn, handoff.lead_id, d.handoff_id()));
-        if (row) {
+        if (row && DecisionMovesLead(row->lead)) {
           const std::string actor = absl::StrCat("sales rep ", d.decided_by_rep_id());
           if (accepted) {
             AddHistory(conn, row->lead.lead_id(), actor, v1::HISTORY_ACTION_SALES_ACCEPTED,

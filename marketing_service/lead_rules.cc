@@ -93,6 +93,10 @@ bool SupersedesOutcome(std::optional<int64_t> held_revision, int64_t incoming_re
   return incoming_revision > *held_revision;
 }
 
+bool DecisionMovesLead(const v1::Lead& lead) {
+  return !lead.erased() && lead.stage() != v1::LEAD_STAGE_DISQUALIFIED;
+}
+
 v1::LeadStage ApplyOutcomeToLead(v1::Lead& lead, const handoff::v1::DealOutcome& outcome) {
   const v1::LeadStage before = lead.stage();
   if (before == v1::LEAD_STAGE_DISQUALIFIED) return before;

@@ -51,6 +51,10 @@ void ErasePersonalData(v1::Lead& lead);
 // before contract 1.1) replaces only another 0, the latest arrival.
 bool SupersedesOutcome(std::optional<int64_t> held_revision, int64_t incoming_revision);
 
+// Whether sales' decision on a handoff moves its lead (to SALES_ACCEPTED or
+// RECYCLED): not once marketing has disqualified or erased it, whichever came first.
+bool DecisionMovesLead(const v1::Lead& lead);
+
 // Applies a deal's latest outcome to its lead: WON makes it a customer; LOST (with
 // its reason) and REOPENED put it back with sales, accepted. An erased
 // (disqualified) lead keeps its stage. Answers the lead's stage before.

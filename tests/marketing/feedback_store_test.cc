@@ -86,5 +86,31 @@ TEST_F(FeedbackStoreTest, TheHighestRevisionOfADealsOutcomeHoldsWhateverTheArriv
   EXPECT_EQ(db_.QueryInt("SELECT outcome_revision FROM handoffs"), 5);
 }
 
+// Erasure does not wait for sales' decision: a decision the relay delivers after
+// it is recorded on the handoff and leaves the erased lead as erasure left it
+// (it had put it back as SALES_ACCEPTED or RECYCLED, seen on the Galera cluster).
+class LateDecisionTest : public FeedbackStoreTest,
+                         public ::testing::WithParamInterface<handoff::v1::Decision> {};
+
+TEST_P(LateDecisionTest, ADecisionArrivingAfterErasureLeavesTheLeadErased) {
+  ASSERT_THAT(leads_.Erase(lead_id_, {}, "t", absl::Now()), IsOk());
+  handoff::v1::HandoffDecision d;
+  d.set_event_id(common::NewUuid());
+  d.set_handoff_id(handoff_id_);
+  d.set_decision(GetParam());
+  if (GetParam() == handoff::v1::DECISION_REJECTED) {
+    d.set_rejection_reason(handoff::v1::REJECTION_REASON_NOT_READY);
+  }
+  ASSERT_THAT(feedback_.ApplyDecision(d, absl::Now()), IsOk());
+  const v1::Lead after = *leads_.FindLead(lead_id_);
+  EXPECT_TRUE(after.erased());
+  EXPECT_EQ(after.stage(), v1::LEAD_STAGE_DISQUALIFIED);
+  EXPECT_EQ(db_.QueryInt("SELECT decision FROM handoffs"), GetParam());
+}
+
+INSTANTIATE_TEST_SUITE_P(BothDecisions, LateDecisionTest,
+                         ::testing::Values(handoff::v1::DECISION_ACCEPTED,
+                                           handoff::v1::DECISION_REJECTED));
+
 }  // namespace
 }  // namespace funnel::marketing

@@ -86,6 +86,16 @@ TEST(RecycleTest, BackAtTheWarmThresholdNeverBelowZero) {
   EXPECT_DOUBLE_EQ(RecycledEngagement(20, 35), 0);
 }
 
+TEST(DecisionTest, MovesALeadUnlessMarketingDisqualifiedOrErasedItFirst) {
+  v1::Lead lead;
+  lead.set_stage(v1::LEAD_STAGE_HANDED_OFF);
+  EXPECT_TRUE(DecisionMovesLead(lead));
+  lead.set_stage(v1::LEAD_STAGE_DISQUALIFIED);
+  EXPECT_FALSE(DecisionMovesLead(lead));
+  ErasePersonalData(lead);
+  EXPECT_FALSE(DecisionMovesLead(lead));
+}
+
 TEST(EraseTest, RemovesWhatNamesThePersonAndKeepsTheFacts) {
   v1::Lead lead = KnownLead();
   lead.mutable_contact()->set_phone("555");

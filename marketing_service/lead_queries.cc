@@ -29,6 +29,9 @@ using common::TimeFromUnixSeconds;
 using common::ToProtoTime;
 
 // Listed a keyset page at a time (common::KeysetQuery), by their ids.
+// A lead's capture time to the microsecond, as the session's UTC text.
+constexpr absl::string_view kLeadCreatedKey =
+    "DATE_FORMAT(l.created_at, '%Y-%m-%d %H:%i:%s.%f') AS created_key";
 constexpr absl::string_view kTouchpointColumns =
     "touchpoint_id, lead_id, campaign_id, type, UNIX_TIMESTAMP(occurred_at), points";
 constexpr absl::string_view kHistoryColumns =
@@ -104,9 +107,13 @@ absl::StatusOr<v1::Lead> LeadStore::FindLead(int64_t lead_id) {
 
 absl::StatusOr<v1::ListLeadsResponse> LeadStore::ListLeads(const LeadFilter& filter, int page_size,
                                                            const std::string& page_token) {
+  // Newest first is by capture time, not by id: ids from several Galera nodes are
+  // neither contiguous nor in time order. The lead id breaks ties (one batch's leads
+  // share a time). The time in a page token is the column's exact text, so no
+  // microsecond is lost to a round trip through a double.
   const bool by_score = filter.order == v1::LEAD_ORDER_SCORE_DESC;
   ASSIGN_OR_RETURN(std::vector<std::string> key,
-                   common::DecodePageToken(filter.scope, page_token, by_score ? 2 : 1));
+                   common::DecodePageToken(filter.scope, page_token, 2));
   std::string where = "1 = 1";
   std::vector<SqlParam> params;
   AppendFilter(filter, &where, &params);
@@ -121,29 +128,32 @@ absl::StatusOr<v1::ListLeadsResponse> LeadStore::ListLeads(const LeadFilter& fil
       absl::StrAppend(&where, " AND (l.score < ? OR (l.score = ? AND l.lead_id < ?))");
       params.insert(params.end(), {last_score, last_score, last_id});
     } else {
-      absl::StrAppend(&where, " AND l.lead_id < ?");
-      params.push_back(last_id);
+      absl::StrAppend(&where, " AND (l.created_at < ? OR (l.created_at = ? AND l.lead_id < ?))");
+      params.insert(params.end(), {key.front(), key.front(), last_id});
     }
   }
-  const std::string sql =
-      absl::StrCat("SELECT ", kLeadColumns, " FROM leads l WHERE ", where, " ORDER BY ",
-                   by_score ? "l.score DESC, l.lead_id DESC" : "l.lead_id DESC", " LIMIT ?");
+  const std::string sql = absl::StrCat(
+      "SELECT ", kLeadColumns, ", ", kLeadCreatedKey, " FROM leads l WHERE ", where, " ORDER BY ",
+      by_score ? "l.score DESC, l.lead_id DESC" : "l.created_at DESC, l.lead_id DESC", " LIMIT ?");
   params.push_back(int64_t{page_size + 1});
   v1::ListLeadsResponse response;
+  std::string last_created;
   RETURN_IF_ERROR(pool_->WithConnection("list leads", [&](sql::Connection& conn) {
     auto st = Prepare(conn, sql);
     common::BindAll(*st, params);
     std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
-    while (rs->next()) *response.add_leads() = LeadFromRow(*rs).lead;
+    for (int n = 0; rs->next(); ++n) {
+      *response.add_leads() = LeadFromRow(*rs).lead;
+      if (n == page_size - 1) last_created = rs->getString("created_key");
+    }
     return absl::OkStatus();
   }));
   if (response.leads_size() > page_size) {
     response.mutable_leads()->RemoveLast();
     const v1::Lead& last = response.leads(page_size - 1);
-    std::vector<std::string> next;
-    if (by_score) next.push_back(absl::StrFormat("%.17g", last.score()));
-    next.push_back(absl::StrCat(last.lead_id()));
-    response.set_next_page_token(common::EncodePageToken(filter.scope, next));
+    const std::string first_key = by_score ? absl::StrFormat("%.17g", last.score()) : last_created;
+    response.set_next_page_token(
+        common::EncodePageToken(filter.scope, {first_key, absl::StrCat(last.lead_id())}));
   }
   return response;
 }

@@ -192,6 +192,37 @@ TEST_F(LeadStoreTest, PagesStayStableWhileLeadsAreInserted) {
   EXPECT_TRUE(std::is_sorted(seen.rbegin(), seen.rend()));
 }
 
+// On a Galera cluster each node hands out its own ids (1, 4, 7 on one; 2, 5, 8 on
+// another): a higher id is not a later capture. Newest first is by capture time.
+TEST_F(LeadStoreTest, NewestFirstIsByCaptureTimeNotById) {
+  std::vector<int64_t> ids;
+  for (int i = 0; i < 7; ++i) {
+    auto r = leads_.Capture(Capture(absl::StrCat("t", i, "@example.com")), "t", absl::Now());
+    ASSERT_THAT(r, IsOk());
+    ids.push_back(r->lead().lead_id());
+  }
+  // Captured in the order 3, 0, 5, 1, 6, 2, 4 (two share a microsecond).
+  const std::vector<std::string> times = {
+      "2026-03-01 10:00:00.000002", "2026-03-01 10:00:00.000004", "2026-03-01 10:00:00.000006",
+      "2026-03-01 10:00:00.000001", "2026-03-01 10:00:00.000007", "2026-03-01 10:00:00.000004",
+      "2026-03-01 10:00:00.000008"};
+  for (size_t i = 0; i < ids.size(); ++i) {
+    db_.Execute(
+        absl::StrCat("UPDATE leads SET created_at = '", times[i], "' WHERE lead_id = ", ids[i]));
+  }
+  LeadFilter filter;
+  filter.scope = "time";
+  std::vector<int64_t> seen;
+  std::string token;
+  do {
+    auto page = leads_.ListLeads(filter, 2, token);
+    ASSERT_THAT(page, IsOk());
+    for (const auto& lead : page->leads()) seen.push_back(lead.lead_id());
+    token = page->next_page_token();
+  } while (!token.empty());
+  EXPECT_EQ(seen, (std::vector<int64_t>{ids[6], ids[4], ids[2], ids[5], ids[1], ids[0], ids[3]}));
+}
+
 TEST_F(LeadStoreTest, ScoreOrderPagesCoverEveryLeadOnce) {
   const int64_t campaign = ActiveCampaign("c");
   for (int i = 0; i < 12; ++i) {

@@ -7,7 +7,9 @@
 
 #include <algorithm>
 #include <memory>
+#include <optional>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
@@ -57,6 +59,19 @@ constexpr absl::string_view kProgressOf =
 constexpr absl::string_view kSaveProgress =
     "REPLACE INTO TRACK_progress (version, statements_done) VALUES (?, ?)";
 constexpr absl::string_view kClearProgress = "DELETE FROM TRACK_progress WHERE version = ?";
+// How far a chunked statement got: the next key its next chunk starts at.
+constexpr absl::string_view kCreateChunks = R"sql(
+  CREATE TABLE IF NOT EXISTS TRACK_chunks (
+    version INT NOT NULL,
+    statement INT NOT NULL,
+    next_key BIGINT NOT NULL,
+    PRIMARY KEY (version, statement)
+  ) ENGINE=InnoDB)sql";
+constexpr absl::string_view kChunkOf =
+    "SELECT next_key FROM TRACK_chunks WHERE version = ? AND statement = ?";
+constexpr absl::string_view kSaveChunk =
+    "REPLACE INTO TRACK_chunks (version, statement, next_key) VALUES (?, ?, ?)";
+constexpr absl::string_view kClearChunks = "DELETE FROM TRACK_chunks WHERE version = ?";
 constexpr absl::string_view kTableExists =
     "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = DATABASE() AND "
     "table_name = ?";
@@ -201,6 +216,9 @@ class MigrationLease {
   bool held_ = false;
 };
 
+// Thrown inside a chunk's transaction when another migrator has the lease.
+struct LostLease {};
+
 // Runs `fn` between START TRANSACTION and COMMIT (ROLLBACK if it throws), leaving
 // the connection in autocommit.
 template <typename Fn>
@@ -223,6 +241,69 @@ void SaveProgress(sql::Connection& conn, absl::string_view track, int version, i
   st->setInt(1, version);
   st->setInt(2, done);
   st->executeUpdate();
+}
+
+// A statement that runs in chunks of its key's range, each chunk its own
+// transaction: a backfill over a large table as one transaction would be one write
+// set far past what Galera replicates well (and one long lock everywhere).
+struct Chunking {
+  std::string table;
+  std::string column;
+  int64_t rows = 0;
+};
+
+// "-- funnel:chunk TABLE.COLUMN ROWS" on a line of the statement; the statement
+// names the chunk's range [{lo}, {hi}).
+std::optional<Chunking> ChunkingOf(const std::string& statement) {
+  static constexpr absl::string_view kDirective = "-- funnel:chunk ";
+  for (absl::string_view line : absl::StrSplit(statement, '\n')) {
+    line = absl::StripAsciiWhitespace(line);
+    if (!absl::ConsumePrefix(&line, kDirective)) continue;
+    std::vector<std::string> parts = absl::StrSplit(line, absl::ByAnyChar(" ."), absl::SkipEmpty());
+    Chunking c;
+    if (parts.size() != 3 || !absl::SimpleAtoi(parts[2], &c.rows) || c.rows <= 0)
+      return std::nullopt;
+    c.table = parts[0];
+    c.column = parts[1];
+    return c;
+  }
+  return std::nullopt;
+}
+
+// Runs a chunked statement from the chunk its record names, each chunk in one
+// transaction with its record (so each runs once, whatever dies when).
+void ApplyChunked(sql::Connection& conn, absl::string_view track, const Migration& m, int index,
+                  const std::string& statement, const Chunking& c, MigrationLease& lease) {
+  int64_t lo = 0, last = 0;
+  {
+    std::unique_ptr<sql::Statement> st(conn.createStatement());
+    std::unique_ptr<sql::ResultSet> rs(st->executeQuery(
+        absl::StrCat("SELECT MIN(", c.column, "), MAX(", c.column, ") FROM ", c.table)));
+    if (!rs->next() || rs->isNull(1)) return;  // nothing to backfill
+    lo = rs->getInt64(1);
+    last = rs->getInt64(2);
+  }
+  {
+    std::unique_ptr<sql::PreparedStatement> st(conn.prepareStatement(ForTrack(kChunkOf, track)));
+    st->setInt(1, m.version);
+    st->setInt(2, index);
+    std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
+    if (rs->next()) lo = std::max(lo, rs->getInt64(1));
+  }
+  for (; lo <= last; lo += c.rows) {
+    const int64_t hi = lo + c.rows;
+    InOneTransaction(conn, [&] {
+      if (!lease.Renew()) throw LostLease();
+      Execute(conn, absl::StrReplaceAll(statement,
+                                        {{"{lo}", absl::StrCat(lo)}, {"{hi}", absl::StrCat(hi)}}));
+      std::unique_ptr<sql::PreparedStatement> save(
+          conn.prepareStatement(ForTrack(kSaveChunk, track)));
+      save->setInt(1, m.version);
+      save->setInt(2, index);
+      save->setInt64(3, hi);
+      save->executeUpdate();
+    });
+  }
 }
 
 // Applies `m` from the statement its progress record names, each statement with
@@ -254,6 +335,15 @@ absl::Status ApplyOne(sql::Connection& conn, absl::string_view track, const Migr
     if (!leased) {
       return absl::UnavailableError("migrations: lost the migration lock to another migrator");
     }
+    if (std::optional<Chunking> chunking = ChunkingOf(statements[i])) {
+      try {
+        ApplyChunked(conn, track, m, i, statements[i], *chunking, lease);
+      } catch (const LostLease&) {
+        return absl::UnavailableError("migrations: lost the migration lock to another migrator");
+      }
+      InOneTransaction(conn, [&] { SaveProgress(conn, track, m.version, i + 1); });
+      continue;
+    }
     // DML runs in a transaction with its progress record; DDL commits on its own.
     InOneTransaction(conn, [&] {
       try {
@@ -271,10 +361,12 @@ absl::Status ApplyOne(sql::Connection& conn, absl::string_view track, const Migr
     rec->setInt(1, m.version);
     rec->setString(2, m.name);
     rec->executeUpdate();
-    std::unique_ptr<sql::PreparedStatement> clear(
-        conn.prepareStatement(ForTrack(kClearProgress, track)));
-    clear->setInt(1, m.version);
-    clear->executeUpdate();
+    for (absl::string_view clear_sql : {kClearProgress, kClearChunks}) {
+      std::unique_ptr<sql::PreparedStatement> clear(
+          conn.prepareStatement(ForTrack(clear_sql, track)));
+      clear->setInt(1, m.version);
+      clear->executeUpdate();
+    }
   });
   return absl::OkStatus();
 }
@@ -285,10 +377,10 @@ absl::Status MigrateOnce(sql::Connection& conn, const std::vector<Migration>& mi
   // Only what is missing: on Galera even a CREATE TABLE IF NOT EXISTS of a table
   // that exists is replicated in total order and aborts the transactions that
   // touch the table on every node, such as a migrator's at work.
-  for (const auto& [table, create] :
-       {std::pair{absl::StrCat(track), kCreateTable},
-        std::pair{absl::StrCat(track, "_lock"), kCreateLock},
-        std::pair{absl::StrCat(track, "_progress"), kCreateProgress}}) {
+  for (const auto& [table, create] : {std::pair{absl::StrCat(track), kCreateTable},
+                                      std::pair{absl::StrCat(track, "_lock"), kCreateLock},
+                                      std::pair{absl::StrCat(track, "_progress"), kCreateProgress},
+                                      std::pair{absl::StrCat(track, "_chunks"), kCreateChunks}}) {
     if (!TableExists(conn, table)) Execute(conn, ForTrack(create, track));
   }
   Execute(conn, ForTrack(kInsertLockRow, track));

@@ -42,6 +42,14 @@ struct MigrationOptions {
 // a migrator that died half-way through a multi-statement migration (DDL commits
 // statement by statement) is continued from the statement it was running.
 //
+// A backfill over a large table runs in chunks when its statement carries
+// "-- funnel:chunk TABLE.COLUMN ROWS": it is run for each range [{lo}, {hi}) of ROWS
+// keys from MIN(COLUMN) to MAX(COLUMN) of TABLE, each chunk in its own transaction
+// with its progress (TRACK_chunks), so no write set is the whole table (Galera
+// replicates large ones badly) and a resumed migration goes on from the next chunk.
+// A chunked statement must be correct summed over chunks (aggregates add up with
+// ON DUPLICATE KEY UPDATE).
+//
 // Errors: FAILED_PRECONDITION if the database records a version newer than the
 // newest migration given (the binary is older than the schema: refuse to run);
 // INVALID_ARGUMENT if the migrations are not strictly increasing; UNAVAILABLE if

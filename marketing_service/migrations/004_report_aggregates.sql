@@ -23,18 +23,27 @@ CREATE TABLE campaign_counters (
   PRIMARY KEY (campaign_id, counter, shard)
 ) ENGINE=InnoDB;
 
+-- The backfills run in chunks of leads (common/mysql/migrations.h), each its own
+-- transaction, so none is one write set of the whole table.
+-- funnel:chunk touchpoints.lead_id 5000
 INSERT INTO campaign_leads (campaign_id, lead_id)
-SELECT DISTINCT campaign_id, lead_id FROM touchpoints WHERE campaign_id <> 0;
+SELECT DISTINCT campaign_id, lead_id FROM touchpoints
+WHERE campaign_id <> 0 AND lead_id >= {lo} AND lead_id < {hi};
 
+-- funnel:chunk touchpoints.lead_id 5000
 INSERT INTO campaign_counters (campaign_id, counter, shard, value)
-SELECT campaign_id, type, lead_id % 16, COUNT(*) FROM touchpoints WHERE campaign_id <> 0
-GROUP BY campaign_id, type, lead_id % 16;
+SELECT campaign_id, type, lead_id % 16, COUNT(*) FROM touchpoints
+WHERE campaign_id <> 0 AND lead_id >= {lo} AND lead_id < {hi}
+GROUP BY campaign_id, type, lead_id % 16
+ON DUPLICATE KEY UPDATE value = value + VALUES(value);
 
+-- funnel:chunk leads.lead_id 5000
 INSERT INTO campaign_counters (campaign_id, counter, shard, value)
 SELECT cl.campaign_id, 0, cl.lead_id % 16, COUNT(*)
 FROM campaign_leads cl JOIN leads l ON l.lead_id = cl.lead_id
-WHERE l.consent <> 3
-GROUP BY cl.campaign_id, cl.lead_id % 16;
+WHERE l.consent <> 3 AND l.lead_id >= {lo} AND l.lead_id < {hi}
+GROUP BY cl.campaign_id, cl.lead_id % 16
+ON DUPLICATE KEY UPDATE value = value + VALUES(value);
 
 -- Leads captured per day (UTC): the funnel view sums whole days from here and
 -- counts only the partial days at a range's ends from the leads themselves.
@@ -43,14 +52,19 @@ CREATE TABLE lead_days (
   captured BIGINT NOT NULL
 ) ENGINE=InnoDB;
 
+-- funnel:chunk leads.lead_id 5000
 INSERT INTO lead_days (day, captured)
-SELECT DATE(created_at), COUNT(*) FROM leads GROUP BY DATE(created_at);
+SELECT DATE(created_at), COUNT(*) FROM leads WHERE lead_id >= {lo} AND lead_id < {hi}
+GROUP BY DATE(created_at)
+ON DUPLICATE KEY UPDATE captured = captured + VALUES(captured);
 
 -- The lead's capture time on its handoff, so capture-to-MQL times need no join.
 -- Campaign metrics and funnel views read the indexes below instead of table rows.
 ALTER TABLE handoffs ADD COLUMN lead_created_at TIMESTAMP(6) NULL;
 
-UPDATE handoffs h JOIN leads l ON l.lead_id = h.lead_id SET h.lead_created_at = l.created_at;
+-- funnel:chunk handoffs.lead_id 5000
+UPDATE handoffs h JOIN leads l ON l.lead_id = h.lead_id SET h.lead_created_at = l.created_at
+WHERE h.lead_id >= {lo} AND h.lead_id < {hi};
 
 ALTER TABLE leads
   DROP KEY leads_first_touch,

@@ -4,6 +4,7 @@
 
 #include <thread>
 
+#include "absl/strings/str_cat.h"
 #include "common/testing/status_matchers.h"
 #include "tests/testing/harness.h"
 
@@ -133,6 +134,46 @@ TEST(ApplyMigrationsTest, ADdlStatementAppliedButNotRecordedIsSkipped) {
   ASSERT_THAT(ApplyMigrations(pool, ThreeMigrations()), IsOk());
   EXPECT_EQ(db.QueryInt("SELECT COUNT(*) FROM items"), 2);
   EXPECT_EQ(db.QueryInt("SELECT MAX(version) FROM schema_migrations"), 3);
+}
+
+// A backfill over a large table runs as many transactions of a bounded size, and
+// sums right; one that a dead migrator left half-way goes on from its next chunk.
+TEST(ApplyMigrationsTest, ABackfillRunsInChunksAndResumesFromTheNextOne) {
+  TestDatabase db("migrate_chunks");
+  ConnectionPool pool(db.options());
+  db.Execute("CREATE TABLE events (id INT PRIMARY KEY, kind INT NOT NULL)");
+  std::string values;
+  for (int id = 3; id <= 95; ++id)
+    absl::StrAppend(&values, id == 3 ? "" : ",", "(", id, ",", id % 4, ")");
+  db.Execute("INSERT INTO events VALUES " + values);
+  const std::vector<Migration> backfill = {
+      {1, "counts",
+       "CREATE TABLE counts (kind INT PRIMARY KEY, n INT NOT NULL);\n"
+       "-- funnel:chunk events.id 10\n"
+       "INSERT INTO counts (kind, n) SELECT kind, COUNT(*) FROM events\n"
+       "WHERE id >= {lo} AND id < {hi} GROUP BY kind\n"
+       "ON DUPLICATE KEY UPDATE n = n + VALUES(n);\n"
+       "CREATE TABLE after_it (id INT PRIMARY KEY);\n"}};
+  ASSERT_THAT(ApplyMigrations(pool, backfill), IsOk());
+  EXPECT_EQ(db.QueryInt("SELECT SUM(n) FROM counts"), 93);
+  EXPECT_EQ(db.QueryInt("SELECT n FROM counts WHERE kind = 0"), 23);  // 4, 8, ..., 92
+  EXPECT_EQ(db.QueryInt("SELECT COUNT(*) FROM schema_migrations_chunks"), 0);
+
+  // Chunks are transactions of their own: a migrator that died after the chunks
+  // up to 43 left a record of it; the next one does not count them twice.
+  TestDatabase resumed("migrate_chunks_resume");
+  ConnectionPool pool2(resumed.options());
+  ASSERT_THAT(ApplyMigrations(pool2, {}), IsOk());  // the tracking tables
+  resumed.Execute("CREATE TABLE events (id INT PRIMARY KEY, kind INT NOT NULL)");
+  resumed.Execute("INSERT INTO events VALUES " + values);
+  resumed.Execute("CREATE TABLE counts (kind INT PRIMARY KEY, n INT NOT NULL)");
+  resumed.Execute(
+      "INSERT INTO counts SELECT kind, COUNT(*) FROM events WHERE id < 43 GROUP BY kind");
+  resumed.Execute("INSERT INTO schema_migrations_progress VALUES (1, -2)");  // statement 1 begun
+  resumed.Execute("INSERT INTO schema_migrations_chunks VALUES (1, 1, 43)");
+  ASSERT_THAT(ApplyMigrations(pool2, backfill), IsOk());
+  EXPECT_EQ(resumed.QueryInt("SELECT SUM(n) FROM counts"), 93);
+  EXPECT_EQ(resumed.QueryInt("SELECT n FROM counts WHERE kind = 0"), 23);
 }
 
 // The lock is a lease: one whose holder died is taken over once it runs out; a

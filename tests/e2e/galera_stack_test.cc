@@ -17,6 +17,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "funnel/marketing/v1/marketing_service.grpc.pb.h"
+#include "tests/e2e/galera_fixture.h"
 #include "tests/e2e/handoff_fault_scenario.h"
 #include "tests/testing/stack.h"
 
@@ -25,25 +26,7 @@ namespace {
 
 using testing::FunnelStack;
 
-class GaleraStackTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    nodes_ = testing::TestClusterNodes();
-    if (nodes_.size() < 3) {
-      GTEST_SKIP() << "no Galera cluster: ./dev test starts one (FUNNEL_TEST_CLUSTER_PORTS)";
-    }
-  }
-
-  // `db`'s database on node `n`, read as its admin.
-  int64_t QueryOnNode(const testing::TestDatabase& db, size_t n, const std::string& sql) const {
-    common::DbOptions on = nodes_[n];
-    on.database = db.options().database;
-    common::ConnectionPool pool(on);
-    return testing::QueryInt(pool, sql);
-  }
-
-  std::vector<common::DbOptions> nodes_;
-};
+using GaleraStackTest = testing::GaleraFixture;
 
 grpc::Status Capture(marketing::v1::MarketingService::Stub& stub, const std::string& email,
                      const std::string& request_id, marketing::v1::CaptureLeadResponse* out) {

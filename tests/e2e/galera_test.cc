@@ -13,6 +13,7 @@
 #include "absl/time/clock.h"
 #include "common/mysql/migrations.h"
 #include "common/testing/status_matchers.h"
+#include "tests/e2e/galera_fixture.h"
 #include "tests/testing/harness.h"
 
 namespace funnel {
@@ -21,34 +22,7 @@ namespace {
 using ::funnel::testing::IsOk;
 using ::funnel::testing::TestDatabase;
 
-class GaleraTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    nodes_ = testing::TestClusterNodes();
-    if (nodes_.size() < 3) {
-      GTEST_SKIP() << "no Galera cluster: ./dev test starts one (FUNNEL_TEST_CLUSTER_PORTS)";
-    }
-  }
-
-  // `db`'s options on node `n` (the database and its users replicate).
-  common::DbOptions On(const common::DbOptions& db, size_t n) const {
-    common::DbOptions o = db;
-    o.port = nodes_[n % nodes_.size()].port;
-    return o;
-  }
-
-  // Waits until every node has applied what node 0 committed so far (the test's
-  // database, its users): DDL returns once the node that ran it has, and the
-  // others apply it a moment later. A causal read (wsrep_sync_wait) waits for it.
-  void SyncNodes() const {
-    for (const common::DbOptions& node : nodes_) {
-      common::ConnectionPool pool(node);
-      testing::QueryInt(pool, "SELECT 1");
-    }
-  }
-
-  std::vector<common::DbOptions> nodes_;
-};
+using GaleraTest = testing::GaleraFixture;
 
 // GET_LOCK is node-local on Galera: migrators on two nodes both took it and both
 // ran CREATE TABLE (error 1050). The lease row is certified cluster-wide.

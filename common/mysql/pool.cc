@@ -52,22 +52,32 @@ struct ConnectionPool::Metrics {
   prometheus::Counter& retries;
 };
 
+namespace {
+
+// "host:port" into its parts; false when it is not one.
+bool ParseNode(absl::string_view entry, std::string* host, int* port) {
+  const size_t colon = entry.rfind(':');
+  if (colon == absl::string_view::npos || colon == 0) return false;
+  if (!absl::SimpleAtoi(entry.substr(colon + 1), port) || *port <= 0 || *port > 65535) return false;
+  *host = std::string(entry.substr(0, colon));
+  return true;
+}
+
+}  // namespace
+
 absl::Status SetNodes(absl::string_view nodes, DbOptions& options) {
   std::vector<std::string> all;
   for (absl::string_view entry : absl::StrSplit(nodes, ',', absl::SkipWhitespace())) {
     entry = absl::StripAsciiWhitespace(entry);
-    const size_t colon = entry.rfind(':');
+    std::string host;
     int port = 0;
-    if (colon == absl::string_view::npos || colon == 0 ||
-        !absl::SimpleAtoi(entry.substr(colon + 1), &port) || port <= 0 || port > 65535) {
+    if (!ParseNode(entry, &host, &port)) {
       return absl::InvalidArgumentError(absl::StrCat("db_hosts: \"", entry, "\" is not host:port"));
     }
     all.emplace_back(entry);
   }
   if (all.empty()) return absl::InvalidArgumentError("db_hosts: no node given");
-  const size_t colon = all[0].rfind(':');
-  options.host = all[0].substr(0, colon);
-  options.port = std::stoi(all[0].substr(colon + 1));
+  ParseNode(all[0], &options.host, &options.port);
   options.other_nodes.assign(all.begin() + 1, all.end());
   return absl::OkStatus();
 }
@@ -77,11 +87,8 @@ void ConnectionPool::InitDriver() { sql::mysql::get_mysql_driver_instance(); }
 std::vector<ConnectionPool::Node> ConnectionPool::NodesOf(const DbOptions& options) {
   std::vector<ConnectionPool::Node> nodes = {{options.host, options.port}};
   for (const std::string& other : options.other_nodes) {
-    const size_t colon = other.rfind(':');
-    int port = 0;
-    if (colon != std::string::npos && absl::SimpleAtoi(other.substr(colon + 1), &port)) {
-      nodes.push_back({other.substr(0, colon), port});
-    }
+    Node node;
+    if (ParseNode(other, &node.host, &node.port)) nodes.push_back(std::move(node));
   }
   return nodes;
 }

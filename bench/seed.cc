@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "absl/strings/substitute.h"
 
 namespace funnel::bench {
@@ -16,6 +17,18 @@ template <typename Fn>
 void InChunks(testing::TestDatabase& db, int64_t count, Fn sql_for) {
   for (int64_t first = 1; first <= count; first += kChunk) {
     db.Execute(sql_for(first, std::min(count, first + kChunk - 1)));
+  }
+}
+
+// Runs `sql`, which names a range [{lo}, {hi}) of lead ids, over every lead id of
+// `table` in chunks, each statement its own transaction (as migration 004 does:
+// one statement over the whole table is one write set, too large for Galera).
+void OverLeadIds(testing::TestDatabase& db, const std::string& table, const std::string& sql) {
+  const int64_t first = db.QueryInt("SELECT COALESCE(MIN(lead_id), 0) FROM " + table);
+  const int64_t last = db.QueryInt("SELECT COALESCE(MAX(lead_id), -1) FROM " + table);
+  for (int64_t lo = first; lo <= last; lo += kChunk) {
+    db.Execute(absl::StrReplaceAll(
+        sql, {{"{lo}", absl::StrCat(lo)}, {"{hi}", absl::StrCat(lo + kChunk)}}));
   }
 }
 
@@ -58,9 +71,11 @@ int64_t SeedLeads(testing::TestDatabase& marketing, int64_t count, const std::st
   // The daily counts the service keeps per capture, rebuilt in bulk as
   // marketing_service/migrations/004 does.
   marketing.Execute("DELETE FROM lead_days");
-  marketing.Execute(
-      "INSERT INTO lead_days (day, captured) SELECT DATE(created_at), COUNT(*) FROM leads GROUP BY "
-      "DATE(created_at)");
+  OverLeadIds(marketing, "leads", R"sql(
+    INSERT INTO lead_days (day, captured)
+    SELECT DATE(created_at), COUNT(*) FROM leads WHERE lead_id >= {lo} AND lead_id < {hi}
+    GROUP BY DATE(created_at)
+    ON DUPLICATE KEY UPDATE captured = captured + VALUES(captured))sql");
   return before + 1;
 }
 
@@ -77,24 +92,28 @@ void SeedTouchpoints(testing::TestDatabase& marketing, int64_t count, int64_t fi
   // marketing_service/migrations/004 does.
   marketing.Execute("DELETE FROM campaign_leads");
   marketing.Execute("DELETE FROM campaign_counters");
-  marketing.Execute(
-      "INSERT INTO campaign_leads (campaign_id, lead_id) SELECT DISTINCT campaign_id, lead_id FROM "
-      "touchpoints "
-      "WHERE campaign_id <> 0");
-  marketing.Execute(R"sql(
+  OverLeadIds(marketing, "touchpoints", R"sql(
+    INSERT INTO campaign_leads (campaign_id, lead_id)
+    SELECT DISTINCT campaign_id, lead_id FROM touchpoints
+    WHERE campaign_id <> 0 AND lead_id >= {lo} AND lead_id < {hi})sql");
+  OverLeadIds(marketing, "touchpoints", R"sql(
     INSERT INTO campaign_counters (campaign_id, counter, shard, value)
-    SELECT campaign_id, type, lead_id % 16, COUNT(*) FROM touchpoints WHERE campaign_id <> 0
-    GROUP BY campaign_id, type, lead_id % 16)sql");
-  marketing.Execute(R"sql(
+    SELECT campaign_id, type, lead_id % 16, COUNT(*) FROM touchpoints
+    WHERE campaign_id <> 0 AND lead_id >= {lo} AND lead_id < {hi}
+    GROUP BY campaign_id, type, lead_id % 16
+    ON DUPLICATE KEY UPDATE value = value + VALUES(value))sql");
+  OverLeadIds(marketing, "leads", R"sql(
     INSERT INTO campaign_counters (campaign_id, counter, shard, value)
     SELECT cl.campaign_id, 0, cl.lead_id % 16, COUNT(*)
-    FROM campaign_leads cl JOIN leads l ON l.lead_id = cl.lead_id WHERE l.consent <> 3
-    GROUP BY cl.campaign_id, cl.lead_id % 16)sql");
+    FROM campaign_leads cl JOIN leads l ON l.lead_id = cl.lead_id
+    WHERE l.consent <> 3 AND l.lead_id >= {lo} AND l.lead_id < {hi}
+    GROUP BY cl.campaign_id, cl.lead_id % 16
+    ON DUPLICATE KEY UPDATE value = value + VALUES(value))sql");
 }
 
 int64_t SeedHandoffs(testing::TestDatabase& marketing, testing::TestDatabase& sales) {
   // Ids derived from the lead, so both sides name the same handoff.
-  marketing.Execute(R"sql(
+  OverLeadIds(marketing, "leads", R"sql(
     INSERT INTO handoffs (handoff_id, lead_id, first_touch_campaign_id, method, note, created_at,
                           lead_created_at, delivered_at, sla_deadline, decision, rejection_reason,
                           decided_at)
@@ -102,15 +121,16 @@ int64_t SeedHandoffs(testing::TestDatabase& marketing, testing::TestDatabase& sa
            first_touch_campaign_id, 1, 'seeded', created_at, created_at, created_at + INTERVAL 1 SECOND,
            created_at + INTERVAL 1 DAY, lead_id % 3, IF(lead_id % 3 = 2, 1 + lead_id % 4, 0),
            IF(lead_id % 3 = 0, NULL, created_at + INTERVAL 2 HOUR)
-    FROM leads WHERE stage = 4)sql");
-  sales.Execute(absl::Substitute(R"sql(
+    FROM leads WHERE stage = 4 AND lead_id >= {lo} AND lead_id < {hi})sql");
+  OverLeadIds(sales, marketing.name() + ".handoffs",
+              absl::Substitute(R"sql(
     INSERT INTO handoffs (handoff_id, lead_id, snapshot, state, assigned_rep_id, received_at,
                           sla_deadline, first_response_at, decided_at, rejection_reason,
                           decided_by_rep_id)
     SELECT handoff_id, lead_id, '', 1 + decision, 2, delivered_at, sla_deadline, decided_at,
            decided_at, rejection_reason, IF(decision = 0, 0, 2)
-    FROM $0.handoffs)sql",
-                                 marketing.name()));
+    FROM $0.handoffs WHERE lead_id >= {lo} AND lead_id < {hi})sql",
+                               marketing.name()));
   return sales.QueryInt("SELECT COUNT(*) FROM handoffs");
 }
 

@@ -107,6 +107,13 @@ void ClusterCommand(const std::string& verb, int n) {
 }  // namespace
 
 void KillClusterNode(int n) { ClusterCommand("kill", n); }
+
+void SyncClusterNodes(const std::vector<common::DbOptions>& nodes) {
+  for (const common::DbOptions& node : nodes) {
+    common::ConnectionPool pool(node);
+    QueryInt(pool, "SELECT 1");
+  }
+}
 void RejoinClusterNode(int n) { ClusterCommand("rejoin", n); }
 
 TestDatabase::TestDatabase(const std::string& label, common::DbOptions server) {

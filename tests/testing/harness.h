@@ -34,6 +34,12 @@ std::vector<common::DbOptions> TestClusterNodes();
 void KillClusterNode(int n);
 void RejoinClusterNode(int n);
 
+// Waits until every one of `nodes` has applied what was committed on any of them so
+// far (a test's database and users, made on node 0): DDL returns once the node
+// that ran it has, the others apply it a moment later, and a causal read
+// (wsrep_sync_wait, which ./dev cluster nodes run with) waits for it.
+void SyncClusterNodes(const std::vector<common::DbOptions>& nodes);
+
 // A fresh, uniquely named database on a server, dropped when destroyed.
 class TestDatabase final {
  public:

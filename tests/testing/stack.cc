@@ -44,13 +44,7 @@ FunnelStack::FunnelStack(const std::string& label, StackOptions options)
       sales_db_(label + "_sa", options.cluster.empty() ? options.server : options.cluster[0]) {
   marketing_user_ = marketing_db_.CreateOwnUser();
   sales_user_ = sales_db_.CreateOwnUser();
-  if (!options.cluster.empty()) {
-    // Wait until every node has the databases and users node 0 just made.
-    for (const common::DbOptions& node : options.cluster) {
-      common::ConnectionPool pool(node);
-      QueryInt(pool, "SELECT 1");
-    }
-  }
+  SyncClusterNodes(options.cluster);  // the databases and users node 0 just made
   // Fixed ports, picked now: the services' relays need the gateway's address before
   // it starts, and a restarted process must come back where its peers look.
   std::vector<Process> processes = {kMarketing, kSales, kGateway};

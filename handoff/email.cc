@@ -50,12 +50,13 @@ absl::StatusOr<std::string> NormalizeEmail(absl::string_view email, absl::string
   if (at == std::string::npos || at == 0 || out.find('@', at + 1) != std::string::npos) {
     return invalid("not a valid address");
   }
-  const absl::string_view domain = absl::string_view(out).substr(at + 1);
-  const size_t dot = domain.find('.');
-  if (dot == absl::string_view::npos || dot == 0 || domain.back() == '.' ||
-      domain.find("..") != absl::string_view::npos) {
-    return invalid("not a valid address");
-  }
+  // A domain of labels: at least two, none empty.
+  auto labelled = [](absl::string_view domain) {
+    const size_t dot = domain.find('.');
+    return dot != absl::string_view::npos && dot != 0 && domain.back() != '.' &&
+           domain.find("..") == absl::string_view::npos;
+  };
+  if (!labelled(absl::string_view(out).substr(at + 1))) return invalid("not a valid address");
   for (char c : out) {
     if (absl::ascii_isspace(static_cast<unsigned char>(c)) ||
         absl::ascii_iscntrl(static_cast<unsigned char>(c))) {
@@ -96,6 +97,9 @@ absl::StatusOr<std::string> NormalizeEmail(absl::string_view email, absl::string
     }
     out = absl::StrCat(out.substr(0, domain_at), u_label);
     idn2_free(u_label);
+    // UTS #46 maps other full stops ("。") to '.': the mapped domain must still be
+    // labelled, or normalising the result again would refuse it.
+    if (!labelled(absl::string_view(out).substr(domain_at))) return invalid("not a valid address");
     if (out.size() > 320) return invalid("longer than 320 characters");
   }
   return out;

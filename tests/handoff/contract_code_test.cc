@@ -21,6 +21,13 @@ TEST(NormalizeEmailTest, TrimsAndLowerCases) {
   EXPECT_EQ(*NormalizeEmail("  Ada.Lovelace@Example.COM \t"), "ada.lovelace@example.com");
 }
 
+// UTS #46 maps an ideographic full stop to '.', so "a.。" is "a.." once mapped: it
+// was taken on first sight and refused when normalised again (found by the fuzzer).
+TEST(NormalizeEmailTest, ADomainEmptyLabelledOnceMappedIsRefused) {
+  EXPECT_THAT(NormalizeEmail("$@%.\u3002", "contact.email"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("contact.email")));
+}
+
 TEST(NormalizeEmailTest, RejectsMalformedAddressesNamingTheField) {
   for (const char* bad : {"", "   ", "ada", "@example.com", "ada@", "ada@example", "a@b@c.com",
                           "ada @example.com", "ada@example..com", "ada@.com", "ada@example.com."}) {

@@ -52,6 +52,7 @@ class LoadRun final {
       if (!measuring && now >= measure_from_) {
         measuring = true;
         cpu_before = CpuSnapshot(options_.watch);
+        if (options_.on_window_open) options_.on_window_open();
       }
       Progress(now, start);
     };
@@ -88,6 +89,7 @@ class LoadRun final {
       if (!ended && now >= measure_until_) {
         ended = true;
         cpu_after = CpuSnapshot(options_.watch);
+        if (options_.on_window_close) options_.on_window_close();
       }
       if (ended && in_flight_.load() == 0) break;
       if (now > give_up) break;  // Counted below: calls that never ended.

@@ -40,6 +40,10 @@ struct LoadOptions {
   int max_in_flight = 20000;
   // Processes whose CPU time over the measured window is reported, by name.
   std::map<std::string, pid_t> watch;
+  // Called as the measured window opens and as it closes, to read a server's own
+  // counters over exactly that window (Galera's, say); may be empty.
+  std::function<void()> on_window_open;
+  std::function<void()> on_window_close;
 };
 
 // Serialized request for call number `seq` (0-based, unique per run).

@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "bench/galera_stats.h"
 #include "bench/proc_stats.h"
 #include "bench/scenario.h"
 #include "bench/seed.h"
@@ -36,6 +37,36 @@ v1::Run MeasureCapture(testing::FunnelStack& stack, const BenchConfig& config,
   return ToRun(name, o, RunLoad(o, NewLeads(absl::StrCat(config.run_id, "-", name))));
 }
 
+// The same capture load on the three-node Galera cluster `./dev bench --cluster`
+// starts, with `replicas` marketing replicas each on a node of its own (sales on
+// another), and the cluster's own counters over the window as "<name>.<figure>".
+v1::Run MeasureClusterCapture(const BenchConfig& config,
+                              const std::vector<common::DbOptions>& nodes, int replicas,
+                              const std::string& name,
+                              google::protobuf::Map<std::string, double>& figures) {
+  testing::FunnelStack stack(
+      absl::StrCat("bench_cluster", replicas),
+      testing::StackOptions{.marketing_replicas = replicas, .cluster = nodes});
+  LoadOptions o = GatewayLoad(stack, config, name, kCapture, stack.Key("MARKETING"));
+  o.watch = WatchedProcesses(stack, config);
+  o.watch.erase("mariadb");  // the single server, idle here
+  if (replicas == 2) {
+    o.watch["marketing_service-2"] = stack.process(testing::FunnelStack::kMarketing2).pid();
+  }
+  const std::vector<pid_t> pids = testing::TestClusterNodePids();
+  for (size_t n = 0; n < pids.size(); ++n) {
+    if (pids[n] > 0) o.watch[absl::StrCat("galera-node", n)] = pids[n];
+  }
+  std::vector<WsrepStatus> before, after;
+  o.on_window_open = [&] { before = ReadWsrepStatus(nodes); };
+  o.on_window_close = [&] { after = ReadWsrepStatus(nodes); };
+  v1::Run run = ToRun(name, o, RunLoad(o, NewLeads(absl::StrCat(config.run_id, "-", name))));
+  for (const auto& [figure, value] : GaleraWindowFigures(before, after, run.seconds())) {
+    figures[absl::StrCat(name, ".", figure)] = value;
+  }
+  return run;
+}
+
 // "  transactions:   1234 (411.2 per sec.)" -> 1234 and 411.2; "min: 1.2" -> 1.2.
 double SysbenchFigure(const std::string& output, absl::string_view label, bool rate) {
   for (absl::string_view line : absl::StrSplit(output, '\n')) {
@@ -60,14 +91,36 @@ absl::StatusOr<v1::ScenarioResult> RunCapture(const BenchConfig& config) {
   v1::ScenarioResult result;
   result.set_scenario("capture");
   *result.add_runs() = MeasureCapture(stack, config, "capture");
-  if (config.smoke) RETURN_IF_ERROR(RequireNoErrors(result.runs(0)));
+  const std::vector<common::DbOptions> nodes = testing::TestClusterNodes();
+  if (!nodes.empty()) {
+    auto& figures = *result.mutable_figures();
+    for (int replicas : {1, 2}) {
+      const std::string name = replicas == 1 ? "capture-cluster" : "capture-cluster-2";
+      *result.add_runs() = MeasureClusterCapture(config, nodes, replicas, name, figures);
+      const double single = result.runs(0).per_second();
+      figures[name + ".rate_ratio"] =
+          single > 0 ? result.runs().rbegin()->per_second() / single : 0;
+    }
+  }
+  if (config.smoke) {
+    for (const v1::Run& run : result.runs()) RETURN_IF_ERROR(RequireNoErrors(run));
+  }
   result.add_notes(
       absl::StrCat("CaptureLead through the gateway with a new email per call and a web "
                    "visit touchpoint, ",
                    config.concurrency,
                    " calls in flight; durable "
                    "commits (innodb_flush_log_at_trx_commit=1)"));
-  result.set_command(ReproduceCommand(config, "capture"));
+  if (!nodes.empty()) {
+    result.add_notes(absl::StrCat(
+        "capture-cluster: the same load with marketing on a ", nodes.size(),
+        "-node Galera cluster on this machine (--db_hosts, every node its own mariadbd, "
+        "wsrep_sync_wait=1); capture-cluster-2: two marketing replicas on two nodes, the "
+        "gateway alternating between them. <run>.rate_ratio is its calls/s over capture's; the "
+        "other <run>.* figures are the cluster's wsrep counters over the window "
+        "(bench/galera_stats.h)"));
+  }
+  result.set_command(ReproduceCommand(config, nodes.empty() ? "capture" : "capture --cluster"));
   return result;
 }
 

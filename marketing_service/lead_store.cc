@@ -276,6 +276,14 @@ class NewLeads final {
   }
 
   int64_t made() const { return static_cast<int64_t>(stored_.size()); }
+  // The lowest id among those stored (0 before any was).
+  int64_t lowest_id() const {
+    int64_t first = 0;
+    for (const auto& [placeholder, id] : stored_) {
+      if (id > 0 && (first == 0 || id < first)) first = id;
+    }
+    return first;
+  }
 
  private:
   sql::Connection& conn_;
@@ -447,7 +455,7 @@ std::vector<absl::StatusOr<v1::CaptureLeadResponse>> LeadStore::CaptureMany(
     writes.Flush();
     SaveLeads(conn, stored, now);
     CountOptOutFlips(conn, inserted);  // after their touchpoints were counted
-    CountCapturedLeads(conn, new_leads.made(), now);
+    CountCapturedLeads(conn, new_leads.made(), now, new_leads.lowest_id());
     return absl::OkStatus();
   };
   // Under READ COMMITTED the lock on the emails takes no gap locks, so batches

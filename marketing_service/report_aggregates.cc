@@ -18,7 +18,7 @@ using common::Prepare;
 using common::UnixSecondsOf;
 
 constexpr int kReachCounter = 0;
-constexpr int kShards = 16;  // as in migration 004's backfill
+constexpr int kShards = 16;  // as in migration 004's backfill (and lead_days, 009)
 
 // (campaign_id, counter, shard) -> delta. Ordered, so every transaction takes the
 // counter rows' locks in the same order.
@@ -117,13 +117,15 @@ CampaignCounts ReadCampaignCounts(sql::Connection& conn, int64_t campaign_id) {
   return counts;
 }
 
-void CountCapturedLeads(sql::Connection& conn, int64_t n, absl::Time when) {
+void CountCapturedLeads(sql::Connection& conn, int64_t n, absl::Time when, int64_t lead_id) {
   if (n == 0) return;
   auto st = Prepare(conn,
-                    "INSERT INTO lead_days (day, captured) VALUES (DATE(FROM_UNIXTIME(?)), ?) "
+                    "INSERT INTO lead_days (day, shard, captured) "
+                    "VALUES (DATE(FROM_UNIXTIME(?)), ?, ?) "
                     "ON DUPLICATE KEY UPDATE captured = captured + VALUES(captured)");
   st->setDouble(1, UnixSecondsOf(when));
-  st->setInt64(2, n);
+  st->setInt(2, static_cast<int>(lead_id % kShards));
+  st->setInt64(3, n);
   st->executeUpdate();
 }
 

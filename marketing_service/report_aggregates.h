@@ -40,8 +40,10 @@ struct CampaignCounts {
 
 CampaignCounts ReadCampaignCounts(sql::Connection& conn, int64_t campaign_id);
 
-// Counts `n` leads created at `when`.
-void CountCapturedLeads(sql::Connection& conn, int64_t n, absl::Time when);
+// Counts `n` leads created at `when`, in the shard of `lead_id` (one of them): the
+// day's count is spread over rows so that concurrent batches seldom write the same
+// one, which on a Galera cluster with writers on two nodes fails certification.
+void CountCapturedLeads(sql::Connection& conn, int64_t n, absl::Time when, int64_t lead_id);
 
 // Leads created in [start, end): whole UTC days from the daily counts, the partial
 // days at either end from the leads' creation times.

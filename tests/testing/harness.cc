@@ -88,6 +88,19 @@ std::vector<common::DbOptions> TestClusterNodes() {
   return nodes;
 }
 
+std::vector<pid_t> TestClusterNodePids() {
+  std::vector<pid_t> pids;
+  const char* dir = std::getenv("FUNNEL_TEST_CLUSTER_DIR");
+  if (dir == nullptr || *dir == '\0') return pids;
+  for (size_t n = 0; n < TestClusterNodes().size(); ++n) {
+    std::ifstream file(absl::StrCat(dir, "/node", n, "/mysqld.pid"));
+    pid_t pid = -1;
+    if (!(file >> pid)) pid = -1;
+    pids.push_back(pid);
+  }
+  return pids;
+}
+
 namespace {
 
 void ClusterCommand(const std::string& verb, int n) {

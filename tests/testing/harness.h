@@ -27,6 +27,9 @@ common::DbOptions TestServerOptions();
 // (FUNNEL_TEST_CLUSTER_PORTS, comma-separated, and FUNNEL_TEST_CLUSTER_PASSWORD for
 // the funnel_admin user); empty when there is none.
 std::vector<common::DbOptions> TestClusterNodes();
+// The server process of each node of that cluster (from FUNNEL_TEST_CLUSTER_DIR's
+// pid files), -1 for a node whose pid cannot be read; empty when there is no cluster.
+std::vector<pid_t> TestClusterNodePids();
 
 // SIGKILLs node `n` of that cluster, as a crash would, and waits until it is gone;
 // RejoinClusterNode starts it again and waits until it has caught up and is ready.

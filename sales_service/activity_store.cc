@@ -12,6 +12,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/mysql/idempotency.h"
+#include "common/mysql/keyset_page.h"
 #include "common/mysql/params.h"
 #include "common/mysql/sql_util.h"
 #include "common/pagination.h"
@@ -138,39 +139,13 @@ absl::StatusOr<v1::ListActivitiesResponse> OpportunityStore::ListActivities(
     const v1::ListActivitiesRequest& f, int page_size) {
   const std::string scope = absl::StrCat("activities:", f.opportunity_id(), ":", f.handoff_id(),
                                          ":", f.contact_id(), ":", f.rep_id());
-  ASSIGN_OR_RETURN(const int64_t after, common::DecodeIdToken(scope, f.page_token()));
-  std::string sql =
-      absl::StrCat("SELECT ", kActivityColumns, " FROM activities WHERE activity_id > ?");
-  std::vector<SqlParam> params = {after};
-  if (f.opportunity_id() != 0) {
-    absl::StrAppend(&sql, " AND opportunity_id = ?");
-    params.push_back(f.opportunity_id());
-  }
-  if (!f.handoff_id().empty()) {
-    absl::StrAppend(&sql, " AND handoff_id = ?");
-    params.push_back(f.handoff_id());
-  }
-  if (f.contact_id() != 0) {
-    absl::StrAppend(&sql, " AND contact_id = ?");
-    params.push_back(f.contact_id());
-  }
-  if (f.rep_id() != 0) {
-    absl::StrAppend(&sql, " AND rep_id = ?");
-    params.push_back(f.rep_id());
-  }
-  absl::StrAppend(&sql, " ORDER BY activity_id LIMIT ?");
-  params.push_back(int64_t{page_size + 1});
-  v1::ListActivitiesResponse response;
-  RETURN_IF_ERROR(pool_->WithConnection("list activities", [&](sql::Connection& conn) {
-    auto st = Prepare(conn, sql);
-    common::BindAll(*st, params);
-    std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
-    while (rs->next()) *response.add_activities() = ActivityFromRow(*rs);
-    return absl::OkStatus();
-  }));
-  response.set_next_page_token(common::TrimPage(response.mutable_activities(), page_size, scope,
-                                                [](const auto& x) { return x.activity_id(); }));
-  return response;
+  common::KeysetQuery query(kActivityColumns, "activities", "activity_id");
+  if (f.opportunity_id() != 0) query.Where("opportunity_id = ?", f.opportunity_id());
+  if (!f.handoff_id().empty()) query.Where("handoff_id = ?", f.handoff_id());
+  if (f.contact_id() != 0) query.Where("contact_id = ?", f.contact_id());
+  if (f.rep_id() != 0) query.Where("rep_id = ?", f.rep_id());
+  return query.Page(*pool_, scope, f.page_token(), page_size, &ActivityFromRow,
+                    &v1::ListActivitiesResponse::mutable_activities, &v1::Activity::activity_id);
 }
 
 }  // namespace funnel::sales

@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/mysql/idempotency.h"
 #include "common/mysql/keyset_page.h"
+#include "common/mysql/row_table.h"
 #include "common/mysql/sql_error.h"
 #include "common/mysql/sql_util.h"
 #include "common/pagination.h"
@@ -19,8 +20,10 @@
 namespace funnel::sales {
 namespace {
 
+using common::InsertThenRead;
 using common::LastInsertId;
 using common::Prepare;
+using common::ReadById;
 using common::TimeFromUnixSeconds;
 using common::ToProtoTime;
 
@@ -87,57 +90,37 @@ v1::Contact ContactFromRow(sql::ResultSet& rs) {
   return c;
 }
 
-// Reads one row by id into `out` with `from_row`; NOT_FOUND "<what> <id> not found".
-template <typename T>
-absl::Status ReadById(sql::Connection& conn, absl::string_view columns, absl::string_view table,
-                      absl::string_view id_column, int64_t id, absl::string_view what,
-                      T (*from_row)(sql::ResultSet&), T* out) {
-  auto st = Prepare(
-      conn, absl::StrCat("SELECT ", columns, " FROM ", table, " WHERE ", id_column, " = ?"));
-  st->setInt64(1, id);
-  std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
-  if (!rs->next()) return absl::NotFoundError(absl::StrCat(what, " ", id, " not found"));
-  *out = from_row(*rs);
-  return absl::OkStatus();
-}
+const common::RowTable<v1::Rep> kReps{kRepColumns, "reps", "rep_id", "rep", &RepFromRow};
+const common::RowTable<v1::Account> kAccounts{kAccountColumns, "accounts", "account_id", "account",
+                                              &AccountFromRow};
+const common::RowTable<v1::Contact> kContacts{kContactColumns, "contacts", "contact_id", "contact",
+                                              &ContactFromRow};
 
-// Runs `insert` and maps a duplicate key to ALREADY_EXISTS with `message`.
-absl::Status InsertUnique(sql::PreparedStatement& insert, const std::string& message) {
-  try {
-    insert.executeUpdate();
-  } catch (const sql::SQLException& e) {
-    if (e.getErrorCode() == common::kErDupEntry) return absl::AlreadyExistsError(message);
-    throw;
+// Row `id` of `table`, NOT_FOUND naming the request's `field` as the culprit.
+template <typename T>
+absl::StatusOr<T> ReadReferenced(sql::Connection& conn, const common::RowTable<T>& table,
+                                 int64_t id, absl::string_view field) {
+  absl::StatusOr<T> row = ReadById(conn, table, id);
+  if (absl::IsNotFound(row.status())) {
+    return absl::NotFoundError(absl::StrCat(field, ": ", row.status().message()));
   }
-  return absl::OkStatus();
+  return row;
 }
 
 }  // namespace
 
 absl::StatusOr<v1::Rep> ReadRep(sql::Connection& conn, int64_t rep_id, absl::string_view field) {
-  v1::Rep rep;
-  absl::Status s = ReadById(conn, kRepColumns, "reps", "rep_id", rep_id, "rep", &RepFromRow, &rep);
-  if (absl::IsNotFound(s)) return absl::NotFoundError(absl::StrCat(field, ": ", s.message()));
-  RETURN_IF_ERROR(s);
-  return rep;
+  return ReadReferenced(conn, kReps, rep_id, field);
 }
 
 absl::Status CheckAccountExists(sql::Connection& conn, int64_t account_id,
                                 absl::string_view field) {
-  v1::Account a;
-  absl::Status s = ReadById(conn, kAccountColumns, "accounts", "account_id", account_id, "account",
-                            &AccountFromRow, &a);
-  if (absl::IsNotFound(s)) return absl::NotFoundError(absl::StrCat(field, ": ", s.message()));
-  return s;
+  return ReadReferenced(conn, kAccounts, account_id, field).status();
 }
 
 absl::Status CheckContactExists(sql::Connection& conn, int64_t contact_id,
                                 absl::string_view field) {
-  v1::Contact c;
-  absl::Status s = ReadById(conn, kContactColumns, "contacts", "contact_id", contact_id, "contact",
-                            &ContactFromRow, &c);
-  if (absl::IsNotFound(s)) return absl::NotFoundError(absl::StrCat(field, ": ", s.message()));
-  return s;
+  return ReadReferenced(conn, kContacts, contact_id, field).status();
 }
 
 int64_t FindOrCreateAccount(sql::Connection& conn, const v1::Account& account) {
@@ -192,18 +175,13 @@ absl::StatusOr<v1::Rep> DirectoryStore::CreateRep(const v1::Rep& rep,
           st->setInt64(4, rep.manager_rep_id());
         }
         st->setBoolean(5, true);
-        RETURN_IF_ERROR(
-            InsertUnique(*st, absl::StrCat("rep.email: a rep with ", rep.email(), " exists")));
-        return ReadRep(conn, LastInsertId(conn), "rep");
+        return InsertThenRead(conn, *st, kReps,
+                              absl::StrCat("rep.email: a rep with ", rep.email(), " exists"));
       });
 }
 
 absl::StatusOr<v1::Rep> DirectoryStore::GetRep(int64_t rep_id) {
-  v1::Rep rep;
-  RETURN_IF_ERROR(pool_->WithConnection("get rep", [&](sql::Connection& conn) {
-    return ReadById(conn, kRepColumns, "reps", "rep_id", rep_id, "rep", &RepFromRow, &rep);
-  }));
-  return rep;
+  return ReadById(*pool_, kReps, rep_id);
 }
 
 absl::StatusOr<v1::ListRepsResponse> DirectoryStore::ListReps(int64_t manager_rep_id, int page_size,
@@ -225,22 +203,14 @@ absl::StatusOr<v1::Account> DirectoryStore::CreateAccount(const v1::Account& acc
         st->setString(3, account.industry());
         st->setString(4, account.region());
         st->setInt(5, account.company_size());
-        RETURN_IF_ERROR(InsertUnique(
-            *st, absl::StrCat("account.name: an account named '", account.name(), "' exists")));
-        v1::Account created;
-        RETURN_IF_ERROR(ReadById(conn, kAccountColumns, "accounts", "account_id",
-                                 LastInsertId(conn), "account", &AccountFromRow, &created));
-        return created;
+        return InsertThenRead(
+            conn, *st, kAccounts,
+            absl::StrCat("account.name: an account named '", account.name(), "' exists"));
       });
 }
 
 absl::StatusOr<v1::Account> DirectoryStore::GetAccount(int64_t account_id) {
-  v1::Account account;
-  RETURN_IF_ERROR(pool_->WithConnection("get account", [&](sql::Connection& conn) {
-    return ReadById(conn, kAccountColumns, "accounts", "account_id", account_id, "account",
-                    &AccountFromRow, &account);
-  }));
-  return account;
+  return ReadById(*pool_, kAccounts, account_id);
 }
 
 absl::StatusOr<v1::ListAccountsResponse> DirectoryStore::ListAccounts(
@@ -267,22 +237,14 @@ absl::StatusOr<v1::Contact> DirectoryStore::CreateContact(const v1::Contact& con
         st->setString(6, contact.phone());
         st->setInt64(7, 0);
         st->setInt(8, handoff::v1::CONSENT_STATUS_UNSPECIFIED);  // not marketing's person
-        RETURN_IF_ERROR(InsertUnique(
-            *st, absl::StrCat("contact.email: a contact with ", contact.email(), " exists")));
-        v1::Contact created;
-        RETURN_IF_ERROR(ReadById(conn, kContactColumns, "contacts", "contact_id",
-                                 LastInsertId(conn), "contact", &ContactFromRow, &created));
-        return created;
+        return InsertThenRead(
+            conn, *st, kContacts,
+            absl::StrCat("contact.email: a contact with ", contact.email(), " exists"));
       });
 }
 
 absl::StatusOr<v1::Contact> DirectoryStore::GetContact(int64_t contact_id) {
-  v1::Contact contact;
-  RETURN_IF_ERROR(pool_->WithConnection("get contact", [&](sql::Connection& conn) {
-    return ReadById(conn, kContactColumns, "contacts", "contact_id", contact_id, "contact",
-                    &ContactFromRow, &contact);
-  }));
-  return contact;
+  return ReadById(*pool_, kContacts, contact_id);
 }
 
 absl::StatusOr<v1::ListContactsResponse> DirectoryStore::ListContacts(

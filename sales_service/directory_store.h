@@ -21,6 +21,7 @@ class DirectoryStore final {
   // `rep` is validated, email normalised. ALREADY_EXISTS for a known email;
   // NOT_FOUND for an unknown manager.
   absl::StatusOr<v1::Rep> CreateRep(const v1::Rep& rep, const common::RequestKey& request_id);
+  // NOT_FOUND for an unknown rep (GetAccount, GetContact alike).
   absl::StatusOr<v1::Rep> GetRep(int64_t rep_id);
   absl::StatusOr<v1::ListRepsResponse> ListReps(int64_t manager_rep_id, int page_size,
                                                 const std::string& page_token);

@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/ids.h"
 #include "common/mysql/idempotency.h"
+#include "common/mysql/keyset_page.h"
 #include "common/mysql/params.h"
 #include "common/mysql/sql_util.h"
 #include "common/pagination.h"
@@ -41,10 +42,21 @@ constexpr absl::string_view kInsertHandoff = R"sql(
   INSERT IGNORE INTO handoffs (handoff_id, lead_id, snapshot, received_at, sla_deadline)
   VALUES (?, ?, ?, FROM_UNIXTIME(?), FROM_UNIXTIME(?)))sql";
 
-// The overdue list's rule (sla.h), as ListHandoffs' overdue_only applies it.
-constexpr absl::string_view kCountOverdue = R"sql(
-  SELECT COUNT(*) FROM handoffs
-  WHERE state = ? AND first_response_at IS NULL AND sla_deadline < FROM_UNIXTIME(?))sql";
+constexpr absl::string_view kAcceptHandoff = R"sql(
+  UPDATE handoffs SET state = ?, assigned_rep_id = ?, opportunity_id = ?,
+    decided_at = FROM_UNIXTIME(?), decided_by_rep_id = ?, version = version + 1
+  WHERE handoff_id = ?)sql";
+constexpr absl::string_view kRejectHandoff = R"sql(
+  UPDATE handoffs SET state = ?, rejection_reason = ?, decision_note = ?,
+    decided_at = FROM_UNIXTIME(?), decided_by_rep_id = ?, version = version + 1
+  WHERE handoff_id = ?)sql";
+
+// The overdue list's rule (sla.h): a pending handoff (state = ?) with no first
+// response past its deadline (now = ?). ListHandoffs' overdue_only applies it too.
+constexpr absl::string_view kOverdueCondition =
+    "state = ? AND first_response_at IS NULL AND sla_deadline < FROM_UNIXTIME(?)";
+const std::string kCountOverdue =
+    absl::StrCat("SELECT COUNT(*) FROM handoffs WHERE ", kOverdueCondition);
 
 struct Row {
   int64_t seq;
@@ -189,46 +201,20 @@ absl::StatusOr<v1::ListHandoffsResponse> InboxStore::List(const HandoffFilter& f
                                                           absl::Time now) {
   const std::string scope = absl::StrCat("handoffs:", f.state, ":", f.assigned_rep_id, ":",
                                          f.overdue_only, ":", f.lead_id);
-  ASSIGN_OR_RETURN(const int64_t after, common::DecodeIdToken(scope, page_token));
-  std::string sql = absl::StrCat("SELECT ", kHandoffColumns, " FROM handoffs WHERE seq > ?");
-  std::vector<SqlParam> params = {after};
-  if (f.state != v1::HANDOFF_STATE_UNSPECIFIED) {
-    absl::StrAppend(&sql, " AND state = ?");
-    params.push_back(int64_t{f.state});
-  }
-  if (f.assigned_rep_id != 0) {
-    absl::StrAppend(&sql, " AND assigned_rep_id = ?");
-    params.push_back(f.assigned_rep_id);
-  }
-  if (f.lead_id != 0) {
-    absl::StrAppend(&sql, " AND lead_id = ?");
-    params.push_back(f.lead_id);
-  }
+  common::KeysetQuery query(kHandoffColumns, "handoffs", "seq");
+  if (f.state != v1::HANDOFF_STATE_UNSPECIFIED) query.Where("state = ?", int64_t{f.state});
+  if (f.assigned_rep_id != 0) query.Where("assigned_rep_id = ?", f.assigned_rep_id);
+  if (f.lead_id != 0) query.Where("lead_id = ?", f.lead_id);
   if (f.overdue_only) {
-    absl::StrAppend(&sql, " AND state = ", v1::HANDOFF_STATE_PENDING,
-                    " AND first_response_at IS NULL AND sla_deadline < FROM_UNIXTIME(?)");
-    params.push_back(UnixSecondsOf(now));
+    query.Where(kOverdueCondition, {int64_t{v1::HANDOFF_STATE_PENDING}, UnixSecondsOf(now)});
   }
-  absl::StrAppend(&sql, " ORDER BY seq LIMIT ?");
-  params.push_back(int64_t{page_size + 1});
   v1::ListHandoffsResponse response;
-  int64_t last_seq = 0;
-  RETURN_IF_ERROR(pool_->WithConnection("list handoffs", [&](sql::Connection& conn) {
-    auto st = Prepare(conn, sql);
-    common::BindAll(*st, params);
-    std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
-    int n = 0;
-    while (rs->next()) {
-      if (++n > page_size) {
-        response.set_next_page_token(common::EncodePageToken(scope, {absl::StrCat(last_seq)}));
-        break;
-      }
-      Row row = HandoffFromRow(*rs, now);
-      last_seq = row.seq;
-      *response.add_handoffs() = std::move(row.handoff);
-    }
-    return absl::OkStatus();
-  }));
+  ASSIGN_OR_RETURN(*response.mutable_next_page_token(),
+                   query.Rows(*pool_, scope, page_token, page_size, [&](sql::ResultSet& rs) {
+                     Row row = HandoffFromRow(rs, now);
+                     *response.add_handoffs() = std::move(row.handoff);
+                     return row.seq;
+                   }));
   return response;
 }
 
@@ -330,10 +316,7 @@ absl::StatusOr<v1::AcceptHandoffResponse> InboxStore::Accept(const std::string& 
         v1::Opportunity opened =
             InsertOpportunity(conn, o, actor, now, h.lead().first_touch_campaign_id());
 
-        auto st = Prepare(conn, R"sql(
-          UPDATE handoffs SET state = ?, assigned_rep_id = ?, opportunity_id = ?,
-            decided_at = FROM_UNIXTIME(?), decided_by_rep_id = ?, version = version + 1
-          WHERE handoff_id = ?)sql");
+        auto st = Prepare(conn, kAcceptHandoff);
         st->setInt(1, v1::HANDOFF_STATE_ACCEPTED);
         st->setInt64(2, rep.rep_id());
         st->setInt64(3, opened.opportunity_id());
@@ -361,10 +344,7 @@ absl::StatusOr<v1::Handoff> InboxStore::Reject(const std::string& handoff_id,
         RETURN_IF_ERROR(RequirePending(h));
         RETURN_IF_ERROR(CheckCanDecide(conn, caller, h));
         const int64_t rep = h.assigned_rep_id() != 0 ? h.assigned_rep_id() : caller.rep_id;
-        auto st = Prepare(conn, R"sql(
-          UPDATE handoffs SET state = ?, rejection_reason = ?, decision_note = ?,
-            decided_at = FROM_UNIXTIME(?), decided_by_rep_id = ?, version = version + 1
-          WHERE handoff_id = ?)sql");
+        auto st = Prepare(conn, kRejectHandoff);
         st->setInt(1, v1::HANDOFF_STATE_REJECTED);
         st->setInt(2, reason);
         st->setString(3, note);

@@ -66,17 +66,25 @@ class InboxStore final {
 
   absl::StatusOr<v1::ListHandoffsResponse> List(const HandoffFilter& filter, int page_size,
                                                 const std::string& page_token, absl::Time now);
+  // NOT_FOUND for an unknown handoff.
   absl::StatusOr<v1::Handoff> Get(const std::string& handoff_id, absl::Time now);
+  // NOT_FOUND for an unknown handoff or rep; FAILED_PRECONDITION when the handoff is
+  // decided or withdrawn (HANDOFF_DECIDED) or the rep inactive (REP_INACTIVE);
+  // PERMISSION_DENIED when the caller may not assign it.
   absl::StatusOr<v1::Handoff> Assign(const std::string& handoff_id, int64_t rep_id,
                                      const Caller& caller, const common::RequestKey& request_id,
                                      absl::Time now);
   // Creates or reuses the account (by company name) and contact (by email), opens a
   // MARKETING opportunity owned by the assigned rep (or the caller's rep). Accepting
-  // an accepted handoff returns the same result.
+  // an accepted handoff returns the same result. NOT_FOUND; FAILED_PRECONDITION for
+  // a rejected or withdrawn handoff, or none assigned (HANDOFF_UNASSIGNED);
+  // PERMISSION_DENIED for a rep it is not assigned to.
   absl::StatusOr<v1::AcceptHandoffResponse> Accept(const std::string& handoff_id,
                                                    const Caller& caller, const std::string& actor,
                                                    const common::RequestKey& request_id,
                                                    absl::Time now);
+  // NOT_FOUND; FAILED_PRECONDITION for a decided or withdrawn handoff;
+  // PERMISSION_DENIED for a rep it is not assigned to.
   absl::StatusOr<v1::Handoff> Reject(const std::string& handoff_id,
                                      handoff::v1::RejectionReason reason, const std::string& note,
                                      const Caller& caller, const common::RequestKey& request_id,

@@ -11,6 +11,7 @@
 #include "common/mysql/idempotency.h"
 #include "common/mysql/keyset_page.h"
 #include "common/mysql/params.h"
+#include "common/mysql/row_table.h"
 #include "common/mysql/sql_util.h"
 #include "common/pagination.h"
 #include "common/status.h"
@@ -64,6 +65,15 @@ constexpr absl::string_view kObjectionColumns =
     "objection_id, opportunity_id, text, resolution, resolved, raised_by, "
     "UNIX_TIMESTAMP(raised_at), UNIX_TIMESTAMP(resolved_at)";
 
+constexpr absl::string_view kInsertObjection = R"sql(
+  INSERT INTO objections (opportunity_id, text, raised_by, raised_at)
+  VALUES (?, ?, ?, FROM_UNIXTIME(?)))sql";
+constexpr absl::string_view kResolveObjection = R"sql(
+  UPDATE objections SET resolved = TRUE, resolution = ?, resolved_at = FROM_UNIXTIME(?)
+  WHERE objection_id = ?)sql";
+constexpr absl::string_view kStageChangeColumns =
+    "change_id, from_stage, to_stage, changed_by, UNIX_TIMESTAMP(changed_at)";
+
 constexpr absl::string_view kInsertStageChange = R"sql(
   INSERT INTO stage_changes (opportunity_id, from_stage, to_stage, changed_by, changed_at)
   VALUES (?, ?, ?, ?, FROM_UNIXTIME(?)))sql";
@@ -98,6 +108,10 @@ v1::Opportunity OpportunityFromRow(sql::ResultSet& rs) {
   o.set_contact_consent(static_cast<handoff::v1::ConsentStatus>(rs.getInt(21)));
   return o;
 }
+
+v1::Objection ObjectionFromRow(sql::ResultSet& rs);
+const common::RowTable<v1::Objection> kObjections{kObjectionColumns, "objections", "objection_id",
+                                                  "objection", &ObjectionFromRow};
 
 v1::Objection ObjectionFromRow(sql::ResultSet& rs) {
   v1::Objection o;
@@ -367,34 +381,21 @@ absl::StatusOr<v1::Opportunity> OpportunityStore::MoveStage(
 absl::StatusOr<v1::ListStageChangesResponse> OpportunityStore::ListStageChanges(
     int64_t opportunity_id, int page_size, const std::string& page_token) {
   const std::string scope = absl::StrCat("stage_changes:", opportunity_id);
-  ASSIGN_OR_RETURN(const int64_t after, common::DecodeIdToken(scope, page_token));
-  ASSIGN_OR_RETURN(v1::Opportunity o, Get(opportunity_id));
+  ASSIGN_OR_RETURN(v1::Opportunity o, Get(opportunity_id));  // NOT_FOUND first
   v1::ListStageChangesResponse response;
-  int64_t last_id = 0;
-  RETURN_IF_ERROR(pool_->WithConnection("list stage changes", [&](sql::Connection& conn) {
-    auto st = Prepare(conn, R"sql(
-      SELECT change_id, from_stage, to_stage, changed_by, UNIX_TIMESTAMP(changed_at)
-      FROM stage_changes WHERE opportunity_id = ? AND change_id > ? ORDER BY change_id LIMIT ?)sql");
-    st->setInt64(1, o.opportunity_id());
-    st->setInt64(2, after);
-    st->setInt(3, page_size + 1);
-    std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
-    int n = 0;
-    while (rs->next()) {
-      if (++n > page_size) {
-        response.set_next_page_token(common::EncodePageToken(scope, {absl::StrCat(last_id)}));
-        break;
-      }
-      last_id = rs->getInt64(1);
-      v1::StageChange* c = response.add_changes();
-      c->set_opportunity_id(o.opportunity_id());
-      c->set_from_stage(static_cast<v1::Stage>(rs->getInt(2)));
-      c->set_to_stage(static_cast<v1::Stage>(rs->getInt(3)));
-      c->set_changed_by(rs->getString(4));
-      *c->mutable_change_time() = ToProtoTime(TimeFromUnixSeconds(rs->getDouble(5)));
-    }
-    return absl::OkStatus();
-  }));
+  ASSIGN_OR_RETURN(*response.mutable_next_page_token(),
+                   common::KeysetQuery(kStageChangeColumns, "stage_changes", "change_id")
+                       .Where("opportunity_id = ?", o.opportunity_id())
+                       .Rows(*pool_, scope, page_token, page_size, [&](sql::ResultSet& rs) {
+                         v1::StageChange* c = response.add_changes();
+                         c->set_opportunity_id(o.opportunity_id());
+                         c->set_from_stage(static_cast<v1::Stage>(rs.getInt(2)));
+                         c->set_to_stage(static_cast<v1::Stage>(rs.getInt(3)));
+                         c->set_changed_by(rs.getString(4));
+                         *c->mutable_change_time() =
+                             ToProtoTime(TimeFromUnixSeconds(rs.getDouble(5)));
+                         return rs.getInt64(1);
+                       }));
   return response;
 }
 
@@ -406,20 +407,12 @@ absl::StatusOr<v1::Objection> OpportunityStore::AddObjection(
       [&](sql::Connection& conn) -> absl::StatusOr<v1::Objection> {
         ASSIGN_OR_RETURN(v1::Opportunity o, ReadOpportunity(conn, opportunity_id, true));
         RETURN_IF_ERROR(CheckOwner(conn, caller, o));
-        auto st = Prepare(conn,
-                          "INSERT INTO objections (opportunity_id, text, raised_by, raised_at) "
-                          "VALUES (?, ?, ?, FROM_UNIXTIME(?))");
+        auto st = Prepare(conn, kInsertObjection);
         st->setInt64(1, opportunity_id);
         st->setString(2, text);
         st->setString(3, actor);
         st->setDouble(4, UnixSecondsOf(now));
-        st->executeUpdate();
-        auto get = Prepare(conn, absl::StrCat("SELECT ", kObjectionColumns,
-                                              " FROM objections WHERE objection_id = ?"));
-        get->setInt64(1, LastInsertId(conn));
-        std::unique_ptr<sql::ResultSet> rs(get->executeQuery());
-        rs->next();
-        return ObjectionFromRow(*rs);
+        return common::InsertThenRead(conn, *st, kObjections);
       });
 }
 
@@ -445,9 +438,7 @@ absl::StatusOr<v1::Objection> OpportunityStore::ResolveObjection(
         ASSIGN_OR_RETURN(v1::Opportunity o,
                          ReadOpportunity(conn, objection.opportunity_id(), true));
         RETURN_IF_ERROR(CheckOwner(conn, caller, o));
-        auto st = Prepare(conn,
-                          "UPDATE objections SET resolved = TRUE, resolution = ?, "
-                          "resolved_at = FROM_UNIXTIME(?) WHERE objection_id = ?");
+        auto st = Prepare(conn, kResolveObjection);
         st->setString(1, resolution);
         st->setDouble(2, UnixSecondsOf(now));
         st->setInt64(3, objection_id);
@@ -462,23 +453,11 @@ absl::StatusOr<v1::Objection> OpportunityStore::ResolveObjection(
 absl::StatusOr<v1::ListObjectionsResponse> OpportunityStore::ListObjections(
     int64_t opportunity_id, int page_size, const std::string& page_token) {
   const std::string scope = absl::StrCat("objections:", opportunity_id);
-  ASSIGN_OR_RETURN(const int64_t after, common::DecodeIdToken(scope, page_token));
-  ASSIGN_OR_RETURN(v1::Opportunity o, Get(opportunity_id));
-  v1::ListObjectionsResponse response;
-  RETURN_IF_ERROR(pool_->WithConnection("list objections", [&](sql::Connection& conn) {
-    auto st = Prepare(conn, absl::StrCat("SELECT ", kObjectionColumns,
-                                         " FROM objections WHERE opportunity_id = ? AND "
-                                         "objection_id > ? ORDER BY objection_id LIMIT ?"));
-    st->setInt64(1, o.opportunity_id());
-    st->setInt64(2, after);
-    st->setInt(3, page_size + 1);
-    std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
-    while (rs->next()) *response.add_objections() = ObjectionFromRow(*rs);
-    return absl::OkStatus();
-  }));
-  response.set_next_page_token(common::TrimPage(response.mutable_objections(), page_size, scope,
-                                                [](const auto& x) { return x.objection_id(); }));
-  return response;
+  ASSIGN_OR_RETURN(v1::Opportunity o, Get(opportunity_id));  // NOT_FOUND first
+  return common::KeysetQuery(kObjectionColumns, "objections", "objection_id")
+      .Where("opportunity_id = ?", o.opportunity_id())
+      .Page(*pool_, scope, page_token, page_size, &ObjectionFromRow,
+            &v1::ListObjectionsResponse::mutable_objections, &v1::Objection::objection_id);
 }
 
 absl::StatusOr<v1::Opportunity> OpportunityStore::Close(const v1::CloseOpportunityRequest& req,

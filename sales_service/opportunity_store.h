@@ -2,7 +2,11 @@
 
 // SQL for opportunities, their stage history and objections, closing and reopening
 // (with the DealOutcome revision for marketing in the same transaction), and
-// activities (activity_store.cc).
+// activities (activity_store.cc). Writes follow the row rules (pipeline.h's
+// CheckCanChange: a rep changes their own, a manager their team's): PERMISSION_DENIED
+// otherwise.
+//
+// Besides the errors of every store (common/mysql/pool.h), each method names its own.
 
 #include <cppconn/connection.h>
 
@@ -33,39 +37,58 @@ class OpportunityStore final {
   explicit OpportunityStore(common::ConnectionPool* pool, std::function<void()> wake = nullptr)
       : pool_(pool), wake_(std::move(wake)) {}
 
+  // `opportunity` is validated. NOT_FOUND naming the field for an unknown owner,
+  // account or contact; INVALID_ARGUMENT for a stage it may not be created in.
   absl::StatusOr<v1::Opportunity> Create(const v1::Opportunity& opportunity, const Caller& caller,
                                          const std::string& actor,
                                          const common::RequestKey& request_id, absl::Time now);
+  // NOT_FOUND for an unknown opportunity.
   absl::StatusOr<v1::Opportunity> Get(int64_t opportunity_id);
   absl::StatusOr<v1::ListOpportunitiesResponse> List(const OpportunityFilter& filter, int page_size,
                                                      const std::string& page_token);
+  // Applies `paths`. NOT_FOUND for an unknown opportunity (or new owner, contact);
+  // ABORTED on a stale etag; FAILED_PRECONDITION for a closed one
+  // (OPPORTUNITY_CLOSED); PERMISSION_DENIED for a change of owner the caller may not
+  // make; INVALID_ARGUMENT for a path that cannot change this way.
   absl::StatusOr<v1::Opportunity> Update(const v1::Opportunity& opportunity,
                                          const std::vector<std::string>& paths,
                                          const Caller& caller, const common::RequestKey& request_id,
                                          absl::Time now);
+  // NOT_FOUND; ABORTED on a stale etag; FAILED_PRECONDITION for a move the stage
+  // machine forbids (pipeline.h's CheckStageMove).
   absl::StatusOr<v1::Opportunity> MoveStage(int64_t opportunity_id, v1::Stage stage,
                                             const std::string& etag, const Caller& caller,
                                             const std::string& actor,
                                             const common::RequestKey& request_id, absl::Time now);
+  // NOT_FOUND for an unknown opportunity.
   absl::StatusOr<v1::ListStageChangesResponse> ListStageChanges(int64_t opportunity_id,
                                                                 int page_size,
                                                                 const std::string& page_token);
+  // NOT_FOUND for an unknown opportunity.
   absl::StatusOr<v1::Objection> AddObjection(int64_t opportunity_id, const std::string& text,
                                              const Caller& caller, const std::string& actor,
                                              const common::RequestKey& request_id, absl::Time now);
+  // NOT_FOUND for an unknown objection; FAILED_PRECONDITION (OBJECTION_RESOLVED)
+  // for one already resolved.
   absl::StatusOr<v1::Objection> ResolveObjection(int64_t objection_id,
                                                  const std::string& resolution,
                                                  const Caller& caller,
                                                  const common::RequestKey& request_id,
                                                  absl::Time now);
+  // NOT_FOUND for an unknown opportunity.
   absl::StatusOr<v1::ListObjectionsResponse> ListObjections(int64_t opportunity_id, int page_size,
                                                             const std::string& page_token);
   // `key`: the request's idempotency key (common::KeyOf); none when empty.
+  // NOT_FOUND; ABORTED on a stale etag; FAILED_PRECONDITION for a close the stage
+  // machine forbids; INVALID_ARGUMENT for an outcome without what it needs.
   absl::StatusOr<v1::Opportunity> Close(const v1::CloseOpportunityRequest& request,
                                         const Caller& caller, const std::string& actor,
                                         absl::Time now, const common::RequestKey& key = {});
 
   // `activity` is validated. The first activity on a handoff stops its SLA clock.
+  // NOT_FOUND naming the field for an unknown opportunity, handoff, contact or rep;
+  // INVALID_ARGUMENT "activity.occur_time: ..." before the handoff arrived or in the
+  // future (sla.h).
   absl::StatusOr<v1::Activity> LogActivity(const v1::Activity& activity, const Caller& caller,
                                            const common::RequestKey& request_id, absl::Time now);
   absl::StatusOr<v1::ListActivitiesResponse> ListActivities(const v1::ListActivitiesRequest& filter,

@@ -54,6 +54,11 @@ const std::string kOpenedAndWonInRange =
                  "WHERE created_at >= FROM_UNIXTIME(?) AND created_at < FROM_UNIXTIME(?)");
 
 // Every handoff's SLA times; AppendRepScope narrows it.
+constexpr absl::string_view kUpsertQuota = R"sql(
+  INSERT INTO quotas (rep_id, quarter, currency, target_minor, call_target, meeting_target)
+  VALUES (?, ?, ?, ?, ?, ?)
+  ON DUPLICATE KEY UPDATE currency = VALUES(currency), target_minor = VALUES(target_minor),
+    call_target = VALUES(call_target), meeting_target = VALUES(meeting_target))sql";
 constexpr absl::string_view kHandoffSlaFacts = R"sql(
   SELECT UNIX_TIMESTAMP(received_at), UNIX_TIMESTAMP(sla_deadline),
          UNIX_TIMESTAMP(first_response_at), UNIX_TIMESTAMP(decided_at), state
@@ -87,11 +92,7 @@ absl::StatusOr<v1::Quota> ReportStore::SetQuota(const v1::Quota& quota, const Ca
         }
         RETURN_IF_ERROR(CheckCanChange(caller, rep.rep_id(), rep.manager_rep_id(),
                                        absl::StrCat("rep ", rep.rep_id(), "'s quota")));
-        auto st = Prepare(conn, R"sql(
-          INSERT INTO quotas (rep_id, quarter, currency, target_minor, call_target, meeting_target)
-          VALUES (?, ?, ?, ?, ?, ?)
-          ON DUPLICATE KEY UPDATE currency = VALUES(currency), target_minor = VALUES(target_minor),
-            call_target = VALUES(call_target), meeting_target = VALUES(meeting_target))sql");
+        auto st = Prepare(conn, kUpsertQuota);
         st->setInt64(1, quota.rep_id());
         st->setString(2, quota.quarter());
         st->setString(3, quota.revenue_target().currency_code());

@@ -56,23 +56,45 @@ class KeysetQuery final {
                                 T (*from_row)(sql::ResultSet&),
                                 google::protobuf::RepeatedPtrField<T>* (Response::*items)(),
                                 int64_t (T::*id_of)() const) const {
+    Response response;
+    ASSIGN_OR_RETURN(std::string next,
+                     Rows(pool, scope, page_token, page_size, [&](sql::ResultSet& rs) {
+                       T* item = (response.*items)()->Add();
+                       *item = from_row(rs);
+                       return ((*item).*id_of)();
+                     }));
+    response.set_next_page_token(std::move(next));
+    return response;
+  }
+
+  // The same page for a listing whose items do not carry the id they are ordered
+  // by: `add(row)` takes each of the page's rows in order and returns its id.
+  // Returns the next page's token (empty on the last page).
+  template <typename AddRow>
+  absl::StatusOr<std::string> Rows(ConnectionPool& pool, const std::string& scope,
+                                   const std::string& page_token, int page_size, AddRow add) const {
     ASSIGN_OR_RETURN(const int64_t after, DecodeIdToken(scope, page_token));
     std::vector<SqlParam> params = {after};
     params.insert(params.end(), params_.begin(), params_.end());
     params.push_back(int64_t{page_size + 1});
     const std::string sql =
         absl::StrCat(select_, conditions_, " ORDER BY ", id_column_, " LIMIT ?");
-    Response response;
+    std::string next;
     RETURN_IF_ERROR(pool.WithConnection(context_, [&](sql::Connection& conn) {
       auto st = Prepare(conn, sql);
       BindAll(*st, params);
       std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
-      while (rs->next()) *(response.*items)()->Add() = from_row(*rs);
+      int64_t last_id = 0;
+      for (int n = 0; rs->next(); ++n) {
+        if (n == page_size) {  // a row past the page: another page follows
+          next = EncodePageToken(scope, {absl::StrCat(last_id)});
+          break;
+        }
+        last_id = add(*rs);
+      }
       return absl::OkStatus();
     }));
-    response.set_next_page_token(TrimPage((response.*items)(), page_size, scope,
-                                          [id_of](const T& x) { return (x.*id_of)(); }));
-    return response;
+    return next;
   }
 
  private:

@@ -10,6 +10,14 @@
 // through WithConnection / InTransaction, which translate Connector exceptions into
 // absl::Status and retry deadlocked transactions. Each connection keeps its prepared
 // statements (statement_cache.h) for the work run through those two.
+//
+// The errors every store method may return, so store headers name only their own:
+// UNAVAILABLE when the database cannot be reached (or a commit's fate is unknown:
+// retry with the same request_id), DEADLINE_EXCEEDED when the call's deadline comes
+// first, INTERNAL for a database error nobody expected. A method taking a
+// request_id also returns INVALID_ARGUMENT "request_id: ..." for a malformed id or
+// one used for another request (idempotency.h); a listing, INVALID_ARGUMENT
+// "page_token: ..." for a token of another listing (pagination.h).
 
 #include <cppconn/connection.h>
 

@@ -1,7 +1,7 @@
 #pragma once
 
-// SQL for campaigns and segments, and the campaign metrics read from touchpoints,
-// leads and handoffs.
+// SQL for campaigns. Segments are in segment_store.h, a campaign's metrics in
+// campaign_reports.h.
 
 #include <cstdint>
 #include <string>
@@ -23,28 +23,18 @@ class CampaignStore final {
   // target segment.
   absl::StatusOr<v1::Campaign> Create(const v1::Campaign& campaign,
                                       const common::RequestKey& request_id);
+  // NOT_FOUND for an unknown campaign.
   absl::StatusOr<v1::Campaign> Get(int64_t campaign_id);
+  // INVALID_ARGUMENT "page_token: ..." for a token of another listing.
   absl::StatusOr<v1::ListCampaignsResponse> List(v1::CampaignState state, v1::Channel channel,
                                                  int page_size, const std::string& page_token);
-  // Applies `paths` of `campaign`; ABORTED on a stale etag; FAILED_PRECONDITION for
+  // Applies `paths` of `campaign`. NOT_FOUND for an unknown campaign or target
+  // segment; ABORTED on a stale etag; FAILED_PRECONDITION for
   // a state change the life cycle forbids; INVALID_ARGUMENT when the result is
   // inconsistent (end before start, cost currency differs from budget).
   absl::StatusOr<v1::Campaign> Update(const v1::Campaign& campaign,
                                       const std::vector<std::string>& paths,
                                       const common::RequestKey& request_id);
-  absl::StatusOr<v1::CampaignMetrics> Metrics(int64_t campaign_id, absl::Time now);
-  // Marketing's side of the funnel in [start, end), optionally for leads first
-  // touched by one campaign and/or matching one segment now (then with the ids of
-  // the segment's leads ever handed to sales). NOT_FOUND for an unknown segment.
-  absl::StatusOr<v1::FunnelStats> FunnelStats(absl::Time start, absl::Time end, int64_t campaign_id,
-                                              int64_t segment_id);
-
-  // ALREADY_EXISTS for a taken name.
-  absl::StatusOr<v1::Segment> CreateSegment(const v1::Segment& segment,
-                                            const common::RequestKey& request_id);
-  absl::StatusOr<v1::Segment> GetSegment(int64_t segment_id);
-  absl::StatusOr<v1::ListSegmentsResponse> ListSegments(int page_size,
-                                                        const std::string& page_token);
 
  private:
   common::ConnectionPool* const pool_;

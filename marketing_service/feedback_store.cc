@@ -12,8 +12,8 @@
 #include "common/time_util.h"
 #include "handoff/inbox.h"
 #include "marketing_service/attribution.h"
-#include "marketing_service/lead_rows.h"
 #include "marketing_service/lead_rules.h"
+#include "marketing_service/leads/lead_rows.h"
 #include "marketing_service/scoring_store.h"
 
 namespace funnel::marketing {

@@ -18,7 +18,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "funnel/marketing/v1/marketing_service.pb.h"
-#include "marketing_service/lead_store.h"
+#include "marketing_service/leads/lead_store.h"
 
 namespace funnel::marketing {
 

@@ -64,8 +64,7 @@ Status MarketingServiceImpl::CreateSegment(ServerContext* ctx, const v1::CreateS
   }
   CheckCriteria(req->segment().criteria(), v);
   RETURN_IF_ERROR_GRPC(v.status());
-  ASSIGN_OR_RETURN_GRPC(*resp,
-                        campaigns_->CreateSegment(req->segment(), common::KeyOf(*ctx, *req)));
+  ASSIGN_OR_RETURN_GRPC(*resp, segments_->Create(req->segment(), common::KeyOf(*ctx, *req)));
   return Status::OK;
 }
 
@@ -73,7 +72,7 @@ Status MarketingServiceImpl::GetSegment(ServerContext* ctx, const v1::GetSegment
                                         v1::Segment* resp) {
   RETURN_IF_ERROR_GRPC(guard_->Check(*ctx, *req));
   RETURN_IF_ERROR_GRPC(RequirePositiveId(req->segment_id(), "segment_id"));
-  ASSIGN_OR_RETURN_GRPC(*resp, campaigns_->GetSegment(req->segment_id()));
+  ASSIGN_OR_RETURN_GRPC(*resp, segments_->Get(req->segment_id()));
   return Status::OK;
 }
 
@@ -81,7 +80,7 @@ Status MarketingServiceImpl::ListSegments(ServerContext* ctx, const v1::ListSegm
                                           v1::ListSegmentsResponse* resp) {
   RETURN_IF_ERROR_GRPC(guard_->Check(*ctx, *req));
   ASSIGN_OR_RETURN_GRPC(int page_size, PageSize(req->page_size()));
-  ASSIGN_OR_RETURN_GRPC(*resp, campaigns_->ListSegments(page_size, req->page_token()));
+  ASSIGN_OR_RETURN_GRPC(*resp, segments_->List(page_size, req->page_token()));
   return Status::OK;
 }
 
@@ -91,7 +90,7 @@ Status MarketingServiceImpl::ListSegmentLeads(ServerContext* ctx,
   RETURN_IF_ERROR_GRPC(guard_->Check(*ctx, *req));
   RETURN_IF_ERROR_GRPC(RequirePositiveId(req->segment_id(), "segment_id"));
   ASSIGN_OR_RETURN_GRPC(int page_size, PageSize(req->page_size()));
-  ASSIGN_OR_RETURN_GRPC(v1::Segment segment, campaigns_->GetSegment(req->segment_id()));
+  ASSIGN_OR_RETURN_GRPC(v1::Segment segment, segments_->Get(req->segment_id()));
   LeadFilter filter;
   filter.segment = segment.criteria();
   filter.exclude_erased = true;
@@ -202,7 +201,7 @@ Status MarketingServiceImpl::ListLeads(ServerContext* ctx, const v1::ListLeadsRe
   filter.order = req->order_by() == v1::LEAD_ORDER_SCORE_DESC ? v1::LEAD_ORDER_SCORE_DESC
                                                               : v1::LEAD_ORDER_NEWEST_FIRST;
   if (req->segment_id() != 0) {
-    ASSIGN_OR_RETURN_GRPC(v1::Segment segment, campaigns_->GetSegment(req->segment_id()));
+    ASSIGN_OR_RETURN_GRPC(v1::Segment segment, segments_->Get(req->segment_id()));
     filter.segment = segment.criteria();
   }
   if (!req->email().empty()) {
@@ -395,7 +394,7 @@ Status MarketingServiceImpl::GetCampaignMetrics(ServerContext* ctx,
                                                 v1::CampaignMetrics* resp) {
   RETURN_IF_ERROR_GRPC(guard_->Check(*ctx, *req));
   RETURN_IF_ERROR_GRPC(RequirePositiveId(req->campaign_id(), "campaign_id"));
-  ASSIGN_OR_RETURN_GRPC(*resp, campaigns_->Metrics(req->campaign_id(), absl::Now()));
+  ASSIGN_OR_RETURN_GRPC(*resp, reports_->Metrics(req->campaign_id(), absl::Now()));
   return Status::OK;
 }
 
@@ -408,8 +407,8 @@ Status MarketingServiceImpl::GetFunnelStats(ServerContext* ctx,
                         common::ReportRange(req->has_start_time(), req->start_time(),
                                             req->has_end_time(), req->end_time(), absl::Now()));
   RETURN_IF_ERROR_GRPC(RequireNonNegativeId(req->segment_id(), "segment_id"));
-  ASSIGN_OR_RETURN_GRPC(*resp, campaigns_->FunnelStats(range.start, range.end, req->campaign_id(),
-                                                       req->segment_id()));
+  ASSIGN_OR_RETURN_GRPC(
+      *resp, reports_->FunnelStats(range.start, range.end, req->campaign_id(), req->segment_id()));
   return Status::OK;
 }
 

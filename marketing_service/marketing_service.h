@@ -8,9 +8,11 @@
 #include "common/server/internal_guard.h"
 #include "common/work_queue.h"
 #include "funnel/marketing/v1/marketing_service.grpc.pb.h"
+#include "marketing_service/campaign_reports.h"
 #include "marketing_service/campaign_store.h"
-#include "marketing_service/lead_store.h"
+#include "marketing_service/leads/lead_store.h"
 #include "marketing_service/scoring_store.h"
+#include "marketing_service/segment_store.h"
 
 namespace funnel::marketing {
 
@@ -19,9 +21,23 @@ namespace funnel::marketing {
 class MarketingServiceImpl final : public v1::MarketingService::WithRawCallbackMethod_ImportLeads<
                                        v1::MarketingService::Service> {
  public:
-  MarketingServiceImpl(LeadStore* leads, CampaignStore* campaigns, ScoringStore* scoring,
-                       const common::InternalGuard* guard = common::OpenGuard())
-      : leads_(leads), campaigns_(campaigns), scoring_(scoring), guard_(guard) {}
+  // The stores the handlers call; they outlive the service.
+  struct Stores {
+    LeadStore* leads;
+    CampaignStore* campaigns;
+    SegmentStore* segments;
+    CampaignReports* reports;
+    ScoringStore* scoring;
+  };
+
+  explicit MarketingServiceImpl(const Stores& stores,
+                                const common::InternalGuard* guard = common::OpenGuard())
+      : leads_(stores.leads),
+        campaigns_(stores.campaigns),
+        segments_(stores.segments),
+        reports_(stores.reports),
+        scoring_(stores.scoring),
+        guard_(guard) {}
 
   grpc::Status CreateSegment(grpc::ServerContext*, const v1::CreateSegmentRequest*,
                              v1::Segment*) override;
@@ -87,6 +103,8 @@ class MarketingServiceImpl final : public v1::MarketingService::WithRawCallbackM
 
   LeadStore* const leads_;
   CampaignStore* const campaigns_;
+  SegmentStore* const segments_;
+  CampaignReports* const reports_;
   ScoringStore* const scoring_;
   const common::InternalGuard* const guard_;
   // Where import streams validate and write their rows; a stream has at most one

@@ -2,13 +2,15 @@
 
 #include <memory>
 
+#include "marketing_service/campaign_reports.h"
 #include "marketing_service/campaign_store.h"
 #include "marketing_service/feedback_service.h"
 #include "marketing_service/feedback_store.h"
-#include "marketing_service/lead_store.h"
+#include "marketing_service/leads/lead_store.h"
 #include "marketing_service/marketing_service.h"
 #include "marketing_service/migrations.h"
 #include "marketing_service/scoring_store.h"
+#include "marketing_service/segment_store.h"
 
 namespace funnel::marketing {
 
@@ -19,12 +21,16 @@ struct Services {
            const common::InternalGuard* guard)
       : leads(pool, std::move(wake)),
         campaigns(pool),
+        segments(pool),
+        reports(pool, &campaigns, &segments),
         scoring(pool),
         feedback(pool),
-        marketing(&leads, &campaigns, &scoring, guard),
+        marketing({&leads, &campaigns, &segments, &reports, &scoring}, guard),
         feedback_service(&feedback, guard) {}
   LeadStore leads;
   CampaignStore campaigns;
+  SegmentStore segments;
+  CampaignReports reports;
   ScoringStore scoring;
   FeedbackStore feedback;
   MarketingServiceImpl marketing;

@@ -1,7 +1,7 @@
 #include <gtest/gtest.h>
 
 #include "common/testing/status_matchers.h"
-#include "marketing_service/lead_rows.h"
+#include "marketing_service/leads/lead_rows.h"
 #include "marketing_service/lifecycle.h"
 
 namespace funnel::marketing {

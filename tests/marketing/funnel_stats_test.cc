@@ -54,7 +54,7 @@ TEST_F(FunnelStatsTest, LeadsCapturedCountsWholeDaysAndTheEdgesOfARange) {
   CaptureAt("f@example.com", day_ + absl::Hours(50));            // day+2 02:00
 
   auto captured = [&](absl::Time start, absl::Time end, int64_t campaign_id = 0) -> int64_t {
-    auto stats = campaigns_.FunnelStats(start, end, campaign_id, 0);
+    auto stats = reports_.FunnelStats(start, end, campaign_id, 0);
     EXPECT_THAT(stats, IsOk());
     return stats.ok() ? stats->leads_captured() : -1;
   };
@@ -79,7 +79,7 @@ TEST_F(FunnelStatsTest, CountsAndMediansOfTheHandoffsInRange) {
   HandOff(ids[2], day_, absl::Seconds(40), absl::Seconds(3), 2, absl::Seconds(600));
   HandOff(ids[3], day_, absl::Seconds(80), absl::Seconds(9), 0, absl::ZeroDuration());
 
-  auto stats = campaigns_.FunnelStats(day_ - absl::Hours(1), day_ + absl::Hours(1), 0, 0);
+  auto stats = reports_.FunnelStats(day_ - absl::Hours(1), day_ + absl::Hours(1), 0, 0);
   ASSERT_THAT(stats, IsOk());
   EXPECT_EQ(stats->leads_captured(), 4);
   EXPECT_EQ(stats->mqls(), 4);
@@ -92,7 +92,7 @@ TEST_F(FunnelStatsTest, CountsAndMediansOfTheHandoffsInRange) {
   EXPECT_DOUBLE_EQ(stats->median_handoff_to_decision_seconds(), 120);
 
   // A range that holds only the first two handoffs' creation.
-  auto early = campaigns_.FunnelStats(day_, day_ + absl::Seconds(30), 0, 0);
+  auto early = reports_.FunnelStats(day_, day_ + absl::Seconds(30), 0, 0);
   ASSERT_THAT(early, IsOk());
   EXPECT_EQ(early->mqls(), 2);
   EXPECT_DOUBLE_EQ(early->median_capture_to_mql_seconds(), 15);
@@ -111,7 +111,7 @@ TEST_F(FunnelStatsTest, StepsCountDistinctLeadsAndConversionsStayWithinTheirCoho
   HandOff(a, day_, absl::Seconds(200), absl::Seconds(1), 1, absl::Seconds(60));
   HandOff(b, day_ - absl::Hours(20), absl::Hours(21), absl::Seconds(1), 0, absl::ZeroDuration());
 
-  auto stats = campaigns_.FunnelStats(day_, day_ + absl::Hours(2), 0, 0);
+  auto stats = reports_.FunnelStats(day_, day_ + absl::Hours(2), 0, 0);
   ASSERT_THAT(stats, IsOk());
   EXPECT_EQ(stats->leads_captured(), 2);           // a and c
   EXPECT_EQ(stats->mqls(), 2);                     // a and b
@@ -123,7 +123,7 @@ TEST_F(FunnelStatsTest, StepsCountDistinctLeadsAndConversionsStayWithinTheirCoho
   EXPECT_EQ(stats->qualified_then_handed_off(), 2);
   EXPECT_EQ(stats->handed_off_then_accepted(), 1);
   // A range ending before a's acceptance: a was handed off in it, not yet accepted.
-  auto early = campaigns_.FunnelStats(day_, day_ + absl::Seconds(100), 0, 0);
+  auto early = reports_.FunnelStats(day_, day_ + absl::Seconds(100), 0, 0);
   ASSERT_THAT(early, IsOk());
   EXPECT_EQ(early->handed_off_leads(), 1);
   EXPECT_EQ(early->handed_off_then_accepted(), 0);

@@ -548,7 +548,7 @@ TEST_F(LeadStoreTest, MetricsCountWhatWasRecorded) {
                 IsOk());
   }
   ASSERT_THAT(leads_.Unsubscribe("m2@example.com", "", "t"), IsOk());
-  auto m = campaigns_.Metrics(campaign, absl::Now());
+  auto m = reports_.Metrics(campaign, absl::Now());
   ASSERT_THAT(m, IsOk());
   EXPECT_EQ(m->reach(), 2);  // the opted-out person is not reached
   EXPECT_EQ(m->leads_first_touched(), 3);
@@ -602,7 +602,7 @@ TEST_F(LeadStoreTest, CampaignCountersAgreeWithARecountOfTheTables) {
 
   for (int64_t campaign : {a, b}) {
     SCOPED_TRACE(campaign);
-    auto m = campaigns_.Metrics(campaign, absl::Now());
+    auto m = reports_.Metrics(campaign, absl::Now());
     ASSERT_THAT(m, IsOk());
     EXPECT_EQ(
         m->reach(),

@@ -14,7 +14,7 @@
 #include "funnel/marketing/v1/marketing_service.grpc.pb.h"
 #include "handoff/schema.h"
 #include "marketing_service/campaign_store.h"
-#include "marketing_service/lead_store.h"
+#include "marketing_service/leads/lead_store.h"
 #include "marketing_service/marketing_service.h"
 #include "marketing_service/migrations.h"
 #include "marketing_service/scoring_store.h"
@@ -29,8 +29,10 @@ class MarketingFixture : public ::testing::Test {
         pool_(PoolOptions(db_.options())),
         leads_(&pool_),
         campaigns_(&pool_),
+        segments_(&pool_),
+        reports_(&pool_, &campaigns_, &segments_),
         scoring_(&pool_),
-        service_(&leads_, &campaigns_, &scoring_) {}
+        service_({&leads_, &campaigns_, &segments_, &reports_, &scoring_}) {}
 
   void SetUp() override {
     ASSERT_TRUE(handoff::ApplySchema(pool_, Migrations()).ok());
@@ -81,6 +83,8 @@ class MarketingFixture : public ::testing::Test {
   common::ConnectionPool pool_;
   LeadStore leads_;
   CampaignStore campaigns_;
+  SegmentStore segments_;
+  CampaignReports reports_;
   ScoringStore scoring_;
   MarketingServiceImpl service_;
   std::unique_ptr<common::ServiceHost> host_;

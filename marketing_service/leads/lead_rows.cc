@@ -1,4 +1,4 @@
-#include "marketing_service/lead_rows.h"
+#include "marketing_service/leads/lead_rows.h"
 
 #include <cppconn/prepared_statement.h>
 #include <cppconn/resultset.h>

@@ -1,4 +1,4 @@
-#include "marketing_service/lead_consent.h"
+#include "marketing_service/leads/lead_consent.h"
 
 #include <cppconn/prepared_statement.h>
 #include <cppconn/resultset.h>
@@ -12,7 +12,7 @@
 #include "funnel/handoff/v1/handoff.pb.h"
 #include "handoff/contract.h"
 #include "handoff/outbox.h"
-#include "marketing_service/lead_store.h"
+#include "marketing_service/leads/lead_store.h"
 #include "marketing_service/lifecycle.h"
 
 namespace funnel::marketing {

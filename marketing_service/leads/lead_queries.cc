@@ -1,5 +1,6 @@
 // LeadStore's reads: a lead, lists of leads, a lead's touchpoints and history,
-// and where its handoff stands. (Capture and changes are in lead_store.cc.)
+// and where its handoff stands. (Captures are in lead_capture.cc,
+// changes in lead_changes.cc.)
 
 #include <cppconn/prepared_statement.h>
 #include <cppconn/resultset.h>
@@ -17,8 +18,8 @@
 #include "common/status.h"
 #include "common/time_util.h"
 #include "handoff/outbox.h"
-#include "marketing_service/lead_rows.h"
-#include "marketing_service/lead_store.h"
+#include "marketing_service/leads/lead_rows.h"
+#include "marketing_service/leads/lead_store.h"
 
 namespace funnel::marketing {
 namespace {

@@ -1,11 +1,11 @@
-#include "marketing_service/lead_writes.h"
+#include "marketing_service/leads/lead_writes.h"
 
 #include <cppconn/prepared_statement.h>
 
 #include "absl/strings/str_cat.h"
 #include "common/mysql/sql_util.h"
 #include "common/time_util.h"
-#include "marketing_service/lead_rows.h"
+#include "marketing_service/leads/lead_rows.h"
 #include "marketing_service/report_aggregates.h"
 
 namespace funnel::marketing {

@@ -8,7 +8,7 @@
 #include <string>
 
 #include "absl/time/time.h"
-#include "marketing_service/lead_rows.h"
+#include "marketing_service/leads/lead_rows.h"
 
 namespace funnel::marketing {
 

@@ -4,8 +4,11 @@
 // events qualification and erasure write. Every change to a lead runs in one
 // transaction with its touchpoint, history entries and outbox event, and calls the
 // pure rules (scoring.h, lifecycle.h, lead_rules.h) for every decision. Captures
-// and changes are in lead_store.cc, reads in lead_queries.cc, consent in
-// lead_consent.cc.
+// are in lead_capture.cc, changes to one lead in lead_changes.cc (both made of
+// lead_steps.h), reads in lead_queries.cc, consent in lead_consent.cc.
+//
+// Besides the errors of every store (common/mysql/pool.h), each method names its
+// own. A change to an erased lead is FAILED_PRECONDITION (PERSON_ERASED).
 
 #include <cstdint>
 #include <functional>
@@ -78,12 +81,15 @@ class LeadStore final {
   absl::StatusOr<v1::ListLeadsResponse> ListLeads(const LeadFilter& filter, int page_size,
                                                   const std::string& page_token);
 
-  // Applies `paths` of `lead` (validated by the caller). ABORTED on a stale etag.
+  // Applies `paths` of `lead` (validated by the caller). NOT_FOUND for an unknown
+  // lead; ABORTED on a stale etag; FAILED_PRECONDITION for a consent change only
+  // ResubscribeLead may make (OPTED_OUT).
   absl::StatusOr<v1::Lead> UpdateLead(const v1::Lead& lead, const std::vector<std::string>& paths,
                                       const common::RequestKey& request_id,
                                       const std::string& actor, absl::Time now);
 
-  // Manual qualification. FAILED_PRECONDITION when the lead may not be qualified.
+  // Manual qualification. NOT_FOUND for an unknown lead; FAILED_PRECONDITION when
+  // the lead may not be qualified (lifecycle.h's CheckQualifiable).
   absl::StatusOr<v1::Lead> Qualify(int64_t lead_id, const std::string& note,
                                    const common::RequestKey& request_id, const std::string& actor,
                                    absl::Time now);
@@ -101,15 +107,18 @@ class LeadStore final {
                                        const std::string& actor, absl::Time now);
 
   // Removes personal data for good, scrubs it from queued handoff events and queues
-  // a LeadErasure for sales.
+  // a LeadErasure for sales. NOT_FOUND for an unknown lead; FAILED_PRECONDITION for
+  // one already erased.
   absl::StatusOr<v1::EraseLeadResponse> Erase(int64_t lead_id, const common::RequestKey& request_id,
                                               const std::string& actor, absl::Time now);
 
   // `key`: the request's idempotency key (common::KeyOf); none when empty.
+  // NOT_FOUND naming the field for an unknown lead or campaign.
   absl::StatusOr<v1::RecordTouchpointResponse> RecordTouchpoint(
       const v1::RecordTouchpointRequest& request, const std::string& actor, absl::Time now,
       const common::RequestKey& key = {});
 
+  // NOT_FOUND for an unknown lead (ListHistory alike).
   absl::StatusOr<v1::ListTouchpointsResponse> ListTouchpoints(int64_t lead_id, int page_size,
                                                               const std::string& page_token);
 
@@ -121,6 +130,7 @@ class LeadStore final {
   absl::StatusOr<v1::RescoreLeadsResponse> RescoreAll(const common::RequestKey& request_id,
                                                       const std::string& actor, absl::Time now);
 
+  // NOT_FOUND for an unknown lead.
   absl::StatusOr<v1::HandoffStatus> GetHandoffStatus(int64_t lead_id);
   absl::StatusOr<handoff::v1::RelayStats> GetRelayStats(absl::Time now);
 

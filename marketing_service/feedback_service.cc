@@ -2,7 +2,6 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
-#include "common/server/internal_guard.h"
 #include "common/status.h"
 #include "common/validation.h"
 #include "handoff/validation.h"
@@ -12,7 +11,7 @@ namespace funnel::marketing {
 grpc::Status HandoffFeedbackServiceImpl::ReportDecision(grpc::ServerContext* ctx,
                                                         const handoff::v1::HandoffDecision* req,
                                                         handoff::v1::ReportDecisionResponse* resp) {
-  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx, *req));
+  ASSIGN_OR_RETURN_GRPC(const Call call, gate_.Admit(*ctx, *req));
   RETURN_IF_ERROR_GRPC(handoff::RequireUuid(req->event_id(), "event_id"));
   RETURN_IF_ERROR_GRPC(handoff::RequireUuid(req->handoff_id(), "handoff_id"));
   RETURN_IF_ERROR_GRPC(
@@ -21,14 +20,14 @@ grpc::Status HandoffFeedbackServiceImpl::ReportDecision(grpc::ServerContext* ctx
     RETURN_IF_ERROR_GRPC(common::RequireEnum(
         req->rejection_reason(), handoff::v1::RejectionReason_IsValid, "rejection_reason", false));
   }
-  ASSIGN_OR_RETURN_GRPC(*resp, store_->ApplyDecision(*req, absl::Now()));
+  ASSIGN_OR_RETURN_GRPC(*resp, call->feedback->ApplyDecision(*req, absl::Now()));
   return grpc::Status::OK;
 }
 
 grpc::Status HandoffFeedbackServiceImpl::ReportOutcome(grpc::ServerContext* ctx,
                                                        const handoff::v1::DealOutcome* req,
                                                        handoff::v1::ReportOutcomeResponse* resp) {
-  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx, *req));
+  ASSIGN_OR_RETURN_GRPC(const Call call, gate_.Admit(*ctx, *req));
   RETURN_IF_ERROR_GRPC(handoff::RequireUuid(req->event_id(), "event_id"));
   RETURN_IF_ERROR_GRPC(handoff::RequireUuid(req->handoff_id(), "handoff_id"));
   RETURN_IF_ERROR_GRPC(
@@ -39,7 +38,7 @@ grpc::Status HandoffFeedbackServiceImpl::ReportOutcome(grpc::ServerContext* ctx,
   if (req->revision() < 0) {
     return common::ToGrpcStatus(absl::InvalidArgumentError("revision: must not be negative"));
   }
-  ASSIGN_OR_RETURN_GRPC(*resp, store_->ApplyOutcome(*req, absl::Now()));
+  ASSIGN_OR_RETURN_GRPC(*resp, call->feedback->ApplyOutcome(*req, absl::Now()));
   return grpc::Status::OK;
 }
 

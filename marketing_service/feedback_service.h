@@ -2,6 +2,7 @@
 
 // Serves funnel.handoff.v1.HandoffFeedbackService: what sales' relay reports back.
 
+#include "common/server/gate.h"
 #include "common/server/internal_guard.h"
 #include "funnel/handoff/v1/handoff.grpc.pb.h"
 #include "marketing_service/feedback_store.h"
@@ -12,7 +13,7 @@ class HandoffFeedbackServiceImpl final : public handoff::v1::HandoffFeedbackServ
  public:
   explicit HandoffFeedbackServiceImpl(FeedbackStore* store,
                                       const common::InternalGuard* guard = common::OpenGuard())
-      : store_(store), guard_(guard) {}
+      : gate_({store}, guard) {}
 
   grpc::Status ReportDecision(grpc::ServerContext*, const handoff::v1::HandoffDecision* request,
                               handoff::v1::ReportDecisionResponse* response) override;
@@ -20,8 +21,13 @@ class HandoffFeedbackServiceImpl final : public handoff::v1::HandoffFeedbackServ
                              handoff::v1::ReportOutcomeResponse* response) override;
 
  private:
-  FeedbackStore* const store_;
-  const common::InternalGuard* const guard_;
+  struct Stores {
+    FeedbackStore* feedback;
+  };
+  using Call = common::Admitted<Stores>;
+
+  // The store, reached only through the gate's admission of a call.
+  const common::Gate<Stores> gate_;
 };
 
 }  // namespace funnel::marketing

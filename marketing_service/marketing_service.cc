@@ -5,9 +5,6 @@
 #include "common/field_violations.h"
 #include "common/pagination.h"
 #include "common/request_limits.h"
-#include "common/server/caller.h"
-#include "common/server/internal_guard.h"
-#include "common/server/principal.h"
 #include "common/status.h"
 #include "common/time_range.h"
 #include "common/time_util.h"
@@ -20,7 +17,6 @@
 
 namespace funnel::marketing {
 
-using common::CallerId;
 using common::FieldViolations;
 using common::MaskPaths;
 using common::PageSize;
@@ -55,7 +51,7 @@ void CheckCriteria(const v1::SegmentCriteria& c, FieldViolations& v) {
 
 Status MarketingServiceImpl::CreateSegment(ServerContext* ctx, const v1::CreateSegmentRequest* req,
                                            v1::Segment* resp) {
-  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx, *req));
+  ASSIGN_OR_RETURN_GRPC(const Call call, gate_.Admit(*ctx, *req));
   FieldViolations v;
   if (req->segment().name().empty()) v.Add("segment.name", "required");
   if (req->segment().name().size() > 200) v.Add("segment.name", "longer than 200 characters");
@@ -64,73 +60,73 @@ Status MarketingServiceImpl::CreateSegment(ServerContext* ctx, const v1::CreateS
   }
   CheckCriteria(req->segment().criteria(), v);
   RETURN_IF_ERROR_GRPC(v.status());
-  ASSIGN_OR_RETURN_GRPC(*resp, segments_->Create(req->segment(), common::KeyOf(*ctx, *req)));
+  ASSIGN_OR_RETURN_GRPC(*resp, call->segments->Create(req->segment(), call.KeyOf(*req)));
   return Status::OK;
 }
 
 Status MarketingServiceImpl::GetSegment(ServerContext* ctx, const v1::GetSegmentRequest* req,
                                         v1::Segment* resp) {
-  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx, *req));
+  ASSIGN_OR_RETURN_GRPC(const Call call, gate_.Admit(*ctx, *req));
   RETURN_IF_ERROR_GRPC(RequirePositiveId(req->segment_id(), "segment_id"));
-  ASSIGN_OR_RETURN_GRPC(*resp, segments_->Get(req->segment_id()));
+  ASSIGN_OR_RETURN_GRPC(*resp, call->segments->Get(req->segment_id()));
   return Status::OK;
 }
 
 Status MarketingServiceImpl::ListSegments(ServerContext* ctx, const v1::ListSegmentsRequest* req,
                                           v1::ListSegmentsResponse* resp) {
-  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx, *req));
+  ASSIGN_OR_RETURN_GRPC(const Call call, gate_.Admit(*ctx, *req));
   ASSIGN_OR_RETURN_GRPC(int page_size, PageSize(req->page_size()));
-  ASSIGN_OR_RETURN_GRPC(*resp, segments_->List(page_size, req->page_token()));
+  ASSIGN_OR_RETURN_GRPC(*resp, call->segments->List(page_size, req->page_token()));
   return Status::OK;
 }
 
 Status MarketingServiceImpl::ListSegmentLeads(ServerContext* ctx,
                                               const v1::ListSegmentLeadsRequest* req,
                                               v1::ListLeadsResponse* resp) {
-  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx, *req));
+  ASSIGN_OR_RETURN_GRPC(const Call call, gate_.Admit(*ctx, *req));
   RETURN_IF_ERROR_GRPC(RequirePositiveId(req->segment_id(), "segment_id"));
   ASSIGN_OR_RETURN_GRPC(int page_size, PageSize(req->page_size()));
-  ASSIGN_OR_RETURN_GRPC(v1::Segment segment, segments_->Get(req->segment_id()));
+  ASSIGN_OR_RETURN_GRPC(v1::Segment segment, call->segments->Get(req->segment_id()));
   LeadFilter filter;
   filter.segment = segment.criteria();
   filter.exclude_erased = true;
   filter.scope = absl::StrCat("segment:", segment.segment_id());
-  ASSIGN_OR_RETURN_GRPC(*resp, leads_->ListLeads(filter, page_size, req->page_token()));
+  ASSIGN_OR_RETURN_GRPC(*resp, call->leads->ListLeads(filter, page_size, req->page_token()));
   return Status::OK;
 }
 
 Status MarketingServiceImpl::CreateCampaign(ServerContext* ctx,
                                             const v1::CreateCampaignRequest* req,
                                             v1::Campaign* resp) {
-  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx, *req));
+  ASSIGN_OR_RETURN_GRPC(const Call call, gate_.Admit(*ctx, *req));
   RETURN_IF_ERROR_GRPC(ValidateCampaign(req->campaign()));
-  ASSIGN_OR_RETURN_GRPC(*resp, campaigns_->Create(req->campaign(), common::KeyOf(*ctx, *req)));
+  ASSIGN_OR_RETURN_GRPC(*resp, call->campaigns->Create(req->campaign(), call.KeyOf(*req)));
   return Status::OK;
 }
 
 Status MarketingServiceImpl::GetCampaign(ServerContext* ctx, const v1::GetCampaignRequest* req,
                                          v1::Campaign* resp) {
-  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx, *req));
+  ASSIGN_OR_RETURN_GRPC(const Call call, gate_.Admit(*ctx, *req));
   RETURN_IF_ERROR_GRPC(RequirePositiveId(req->campaign_id(), "campaign_id"));
-  ASSIGN_OR_RETURN_GRPC(*resp, campaigns_->Get(req->campaign_id()));
+  ASSIGN_OR_RETURN_GRPC(*resp, call->campaigns->Get(req->campaign_id()));
   return Status::OK;
 }
 
 Status MarketingServiceImpl::ListCampaigns(ServerContext* ctx, const v1::ListCampaignsRequest* req,
                                            v1::ListCampaignsResponse* resp) {
-  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx, *req));
+  ASSIGN_OR_RETURN_GRPC(const Call call, gate_.Admit(*ctx, *req));
   ASSIGN_OR_RETURN_GRPC(int page_size, PageSize(req->page_size()));
   RETURN_IF_ERROR_GRPC(RequireEnum(req->state(), v1::CampaignState_IsValid, "state", true));
   RETURN_IF_ERROR_GRPC(RequireEnum(req->channel(), v1::Channel_IsValid, "channel", true));
   ASSIGN_OR_RETURN_GRPC(
-      *resp, campaigns_->List(req->state(), req->channel(), page_size, req->page_token()));
+      *resp, call->campaigns->List(req->state(), req->channel(), page_size, req->page_token()));
   return Status::OK;
 }
 
 Status MarketingServiceImpl::UpdateCampaign(ServerContext* ctx,
                                             const v1::UpdateCampaignRequest* req,
                                             v1::Campaign* resp) {
-  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx, *req));
+  ASSIGN_OR_RETURN_GRPC(const Call call, gate_.Admit(*ctx, *req));
   RETURN_IF_ERROR_GRPC(RequirePositiveId(req->campaign().campaign_id(), "campaign.campaign_id"));
   ASSIGN_OR_RETURN_GRPC(std::vector<std::string> paths,
                         MaskPaths(req->update_mask(),
@@ -145,8 +141,7 @@ Status MarketingServiceImpl::UpdateCampaign(ServerContext* ctx,
           absl::InvalidArgumentError("campaign.state: required when in update_mask"));
     }
   }
-  ASSIGN_OR_RETURN_GRPC(*resp,
-                        campaigns_->Update(req->campaign(), paths, common::KeyOf(*ctx, *req)));
+  ASSIGN_OR_RETURN_GRPC(*resp, call->campaigns->Update(req->campaign(), paths, call.KeyOf(*req)));
   return Status::OK;
 }
 
@@ -170,23 +165,23 @@ absl::StatusOr<v1::CaptureLeadRequest> MarketingServiceImpl::PrepareCapture(
 
 Status MarketingServiceImpl::CaptureLead(ServerContext* ctx, const v1::CaptureLeadRequest* req,
                                          v1::CaptureLeadResponse* resp) {
-  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx, *req));
+  ASSIGN_OR_RETURN_GRPC(const Call call, gate_.Admit(*ctx, *req));
   ASSIGN_OR_RETURN_GRPC(v1::CaptureLeadRequest prepared, PrepareCapture(*req));
-  ASSIGN_OR_RETURN_GRPC(*resp, leads_->Capture(prepared, CallerId(*ctx), absl::Now()));
+  ASSIGN_OR_RETURN_GRPC(*resp, call->leads->Capture(prepared, call.actor(), absl::Now()));
   return Status::OK;
 }
 
 Status MarketingServiceImpl::GetLead(ServerContext* ctx, const v1::GetLeadRequest* req,
                                      v1::Lead* resp) {
-  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx, *req));
+  ASSIGN_OR_RETURN_GRPC(const Call call, gate_.Admit(*ctx, *req));
   RETURN_IF_ERROR_GRPC(RequirePositiveId(req->lead_id(), "lead_id"));
-  ASSIGN_OR_RETURN_GRPC(*resp, leads_->FindLead(req->lead_id()));
+  ASSIGN_OR_RETURN_GRPC(*resp, call->leads->FindLead(req->lead_id()));
   return Status::OK;
 }
 
 Status MarketingServiceImpl::ListLeads(ServerContext* ctx, const v1::ListLeadsRequest* req,
                                        v1::ListLeadsResponse* resp) {
-  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx, *req));
+  ASSIGN_OR_RETURN_GRPC(const Call call, gate_.Admit(*ctx, *req));
   ASSIGN_OR_RETURN_GRPC(int page_size, PageSize(req->page_size()));
   RETURN_IF_ERROR_GRPC(
       RequireEnum(req->temperature(), handoff::v1::Temperature_IsValid, "temperature", true));
@@ -201,7 +196,7 @@ Status MarketingServiceImpl::ListLeads(ServerContext* ctx, const v1::ListLeadsRe
   filter.order = req->order_by() == v1::LEAD_ORDER_SCORE_DESC ? v1::LEAD_ORDER_SCORE_DESC
                                                               : v1::LEAD_ORDER_NEWEST_FIRST;
   if (req->segment_id() != 0) {
-    ASSIGN_OR_RETURN_GRPC(v1::Segment segment, segments_->Get(req->segment_id()));
+    ASSIGN_OR_RETURN_GRPC(v1::Segment segment, call->segments->Get(req->segment_id()));
     filter.segment = segment.criteria();
   }
   if (!req->email().empty()) {
@@ -210,13 +205,13 @@ Status MarketingServiceImpl::ListLeads(ServerContext* ctx, const v1::ListLeadsRe
   filter.scope =
       absl::StrCat("leads:", req->temperature(), ":", req->stage(), ":", req->campaign_id(), ":",
                    req->segment_id(), ":", filter.order, ":", filter.email);
-  ASSIGN_OR_RETURN_GRPC(*resp, leads_->ListLeads(filter, page_size, req->page_token()));
+  ASSIGN_OR_RETURN_GRPC(*resp, call->leads->ListLeads(filter, page_size, req->page_token()));
   return Status::OK;
 }
 
 Status MarketingServiceImpl::UpdateLead(ServerContext* ctx, const v1::UpdateLeadRequest* req,
                                         v1::Lead* resp) {
-  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx, *req));
+  ASSIGN_OR_RETURN_GRPC(const Call call, gate_.Admit(*ctx, *req));
   RETURN_IF_ERROR_GRPC(RequirePositiveId(req->lead().lead_id(), "lead.lead_id"));
   ASSIGN_OR_RETURN_GRPC(std::vector<std::string> paths,
                         MaskPaths(req->update_mask(),
@@ -229,38 +224,36 @@ Status MarketingServiceImpl::UpdateLead(ServerContext* ctx, const v1::UpdateLead
   v.Check(
       RequireEnum(req->lead().consent(), handoff::v1::ConsentStatus_IsValid, "lead.consent", true));
   RETURN_IF_ERROR_GRPC(v.status());
-  ASSIGN_OR_RETURN_GRPC(*resp, leads_->UpdateLead(req->lead(), paths, common::KeyOf(*ctx, *req),
-                                                  CallerId(*ctx), absl::Now()));
+  ASSIGN_OR_RETURN_GRPC(*resp, call->leads->UpdateLead(req->lead(), paths, call.KeyOf(*req),
+                                                       call.actor(), absl::Now()));
   return Status::OK;
 }
 
 Status MarketingServiceImpl::QualifyLead(ServerContext* ctx, const v1::QualifyLeadRequest* req,
                                          v1::Lead* resp) {
-  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx, *req));
+  ASSIGN_OR_RETURN_GRPC(const Call call, gate_.Admit(*ctx, *req));
   FieldViolations v;
   v.Check(RequirePositiveId(req->lead_id(), "lead_id"));
   if (req->note().empty()) v.Add("note", "required");
   if (req->note().size() > 2000) v.Add("note", "longer than 2000 characters");
   RETURN_IF_ERROR_GRPC(v.status());
-  ASSIGN_OR_RETURN_GRPC(
-      *resp, leads_->Qualify(req->lead_id(), req->note(), common::KeyOf(*ctx, *req), CallerId(*ctx),
-                             absl::Now()));
+  ASSIGN_OR_RETURN_GRPC(*resp, call->leads->Qualify(req->lead_id(), req->note(), call.KeyOf(*req),
+                                                    call.actor(), absl::Now()));
   return Status::OK;
 }
 
 Status MarketingServiceImpl::Unsubscribe(ServerContext* ctx, const v1::UnsubscribeRequest* req,
                                          v1::UnsubscribeResponse* resp) {
-  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx, *req));
+  ASSIGN_OR_RETURN_GRPC(const Call call, gate_.Admit(*ctx, *req));
   ASSIGN_OR_RETURN_GRPC(std::string email, NormalizeEmail(req->email()));
-  ASSIGN_OR_RETURN_GRPC(*resp,
-                        leads_->Unsubscribe(email, common::KeyOf(*ctx, *req), CallerId(*ctx)));
+  ASSIGN_OR_RETURN_GRPC(*resp, call->leads->Unsubscribe(email, call.KeyOf(*req), call.actor()));
   return Status::OK;
 }
 
 Status MarketingServiceImpl::ResubscribeLead(ServerContext* ctx,
                                              const v1::ResubscribeLeadRequest* req,
                                              v1::Lead* resp) {
-  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx, *req));
+  ASSIGN_OR_RETURN_GRPC(const Call call, gate_.Admit(*ctx, *req));
   RETURN_IF_ERROR_GRPC(RequirePositiveId(req->lead_id(), "lead_id"));
   if (req->source().empty()) return ToGrpcStatus(absl::InvalidArgumentError("source: required"));
   if (req->source().size() > 200) {
@@ -275,27 +268,28 @@ Status MarketingServiceImpl::ResubscribeLead(ServerContext* ctx,
       return ToGrpcStatus(absl::InvalidArgumentError("consent_time: in the future"));
     }
   }
-  ASSIGN_OR_RETURN_GRPC(*resp, leads_->Resubscribe(req->lead_id(), req->source(), given,
-                                                   common::KeyOf(*ctx, *req), CallerId(*ctx), now));
+  ASSIGN_OR_RETURN_GRPC(*resp, call->leads->Resubscribe(req->lead_id(), req->source(), given,
+                                                        call.KeyOf(*req), call.actor(), now));
   return Status::OK;
 }
 
 Status MarketingServiceImpl::EraseLead(ServerContext* ctx, const v1::EraseLeadRequest* req,
                                        v1::EraseLeadResponse* resp) {
-  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx, *req));
+  ASSIGN_OR_RETURN_GRPC(const Call call, gate_.Admit(*ctx, *req));
   RETURN_IF_ERROR_GRPC(RequirePositiveId(req->lead_id(), "lead_id"));
   ASSIGN_OR_RETURN_GRPC(
-      *resp, leads_->Erase(req->lead_id(), common::KeyOf(*ctx, *req), CallerId(*ctx), absl::Now()));
+      *resp, call->leads->Erase(req->lead_id(), call.KeyOf(*req), call.actor(), absl::Now()));
   return Status::OK;
 }
 
 Status MarketingServiceImpl::ListLeadHistory(ServerContext* ctx,
                                              const v1::ListLeadHistoryRequest* req,
                                              v1::ListLeadHistoryResponse* resp) {
-  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx, *req));
+  ASSIGN_OR_RETURN_GRPC(const Call call, gate_.Admit(*ctx, *req));
   RETURN_IF_ERROR_GRPC(RequirePositiveId(req->lead_id(), "lead_id"));
   ASSIGN_OR_RETURN_GRPC(int page_size, PageSize(req->page_size()));
-  ASSIGN_OR_RETURN_GRPC(*resp, leads_->ListHistory(req->lead_id(), page_size, req->page_token()));
+  ASSIGN_OR_RETURN_GRPC(*resp,
+                        call->leads->ListHistory(req->lead_id(), page_size, req->page_token()));
   return Status::OK;
 }
 
@@ -303,17 +297,19 @@ grpc::ServerReadReactor<grpc::ByteBuffer>* MarketingServiceImpl::ImportLeads(
     grpc::CallbackServerContext* ctx, grpc::ByteBuffer* resp) {
   // Rows are captured in batches, one transaction each: the same rules as
   // CaptureLead, a commit per batch instead of per row (import_writer.h).
+  absl::StatusOr<Call> call = gate_.Admit(*ctx);
+  LeadStore* const leads = call.ok() ? (*call)->leads : nullptr;  // none unless admitted
   return new ImportStream(
       ctx, resp,
-      [this](const std::vector<CaptureItem>& batch) { return leads_->CaptureMany(batch); },
+      [leads](const std::vector<CaptureItem>& batch) { return leads->CaptureMany(batch); },
       [this](const v1::CaptureLeadRequest& row) { return PrepareCapture(row); }, &import_workers_,
-      guard_->Check(*ctx));
+      call.status());
 }
 
 Status MarketingServiceImpl::RecordTouchpoint(ServerContext* ctx,
                                               const v1::RecordTouchpointRequest* req,
                                               v1::RecordTouchpointResponse* resp) {
-  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx, *req));
+  ASSIGN_OR_RETURN_GRPC(const Call call, gate_.Admit(*ctx, *req));
   RETURN_IF_ERROR_GRPC(RequirePositiveId(req->lead_id(), "lead_id"));
   RETURN_IF_ERROR_GRPC(RequireNonNegativeId(req->campaign_id(), "campaign_id"));
   RETURN_IF_ERROR_GRPC(
@@ -325,34 +321,34 @@ Status MarketingServiceImpl::RecordTouchpoint(ServerContext* ctx,
   if (req->has_occur_time() && common::FromProtoTime(req->occur_time()) > now + absl::Minutes(5)) {
     return ToGrpcStatus(absl::InvalidArgumentError("occur_time: in the future"));
   }
-  ASSIGN_OR_RETURN_GRPC(
-      *resp, leads_->RecordTouchpoint(*req, CallerId(*ctx), now, common::KeyOf(*ctx, *req)));
+  ASSIGN_OR_RETURN_GRPC(*resp,
+                        call->leads->RecordTouchpoint(*req, call.actor(), now, call.KeyOf(*req)));
   return Status::OK;
 }
 
 Status MarketingServiceImpl::ListTouchpoints(ServerContext* ctx,
                                              const v1::ListTouchpointsRequest* req,
                                              v1::ListTouchpointsResponse* resp) {
-  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx, *req));
+  ASSIGN_OR_RETURN_GRPC(const Call call, gate_.Admit(*ctx, *req));
   RETURN_IF_ERROR_GRPC(RequirePositiveId(req->lead_id(), "lead_id"));
   ASSIGN_OR_RETURN_GRPC(int page_size, PageSize(req->page_size()));
   ASSIGN_OR_RETURN_GRPC(*resp,
-                        leads_->ListTouchpoints(req->lead_id(), page_size, req->page_token()));
+                        call->leads->ListTouchpoints(req->lead_id(), page_size, req->page_token()));
   return Status::OK;
 }
 
 Status MarketingServiceImpl::GetScoringPolicy(ServerContext* ctx,
                                               const v1::GetScoringPolicyRequest* req,
                                               v1::ScoringPolicy* resp) {
-  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx, *req));
-  ASSIGN_OR_RETURN_GRPC(*resp, scoring_->Get());
+  ASSIGN_OR_RETURN_GRPC(const Call call, gate_.Admit(*ctx, *req));
+  ASSIGN_OR_RETURN_GRPC(*resp, call->scoring->Get());
   return Status::OK;
 }
 
 Status MarketingServiceImpl::UpdateScoringPolicy(ServerContext* ctx,
                                                  const v1::UpdateScoringPolicyRequest* req,
                                                  v1::ScoringPolicy* resp) {
-  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx, *req));
+  ASSIGN_OR_RETURN_GRPC(const Call call, gate_.Admit(*ctx, *req));
   ASSIGN_OR_RETURN_GRPC(
       std::vector<std::string> paths,
       MaskPaths(req->update_mask(),
@@ -362,7 +358,7 @@ Status MarketingServiceImpl::UpdateScoringPolicy(ServerContext* ctx,
   v1::ScoringPolicy next = req->policy();
   if (!paths.empty()) {
     // Merge the named fields into the policy in force.
-    ASSIGN_OR_RETURN_GRPC(next, scoring_->Get());
+    ASSIGN_OR_RETURN_GRPC(next, call->scoring->Get());
     const v1::ScoringPolicy& in = req->policy();
     for (const std::string& p : paths) {
       if (p == "touchpoint_points") *next.mutable_touchpoint_points() = in.touchpoint_points();
@@ -376,55 +372,54 @@ Status MarketingServiceImpl::UpdateScoringPolicy(ServerContext* ctx,
     }
   }
   RETURN_IF_ERROR_GRPC(ValidateScoringPolicy(next));
-  ASSIGN_OR_RETURN_GRPC(*resp,
-                        scoring_->Update(next, req->policy().etag(), common::KeyOf(*ctx, *req)));
+  ASSIGN_OR_RETURN_GRPC(*resp, call->scoring->Update(next, req->policy().etag(), call.KeyOf(*req)));
   return Status::OK;
 }
 
 Status MarketingServiceImpl::RescoreLeads(ServerContext* ctx, const v1::RescoreLeadsRequest* req,
                                           v1::RescoreLeadsResponse* resp) {
-  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx, *req));
+  ASSIGN_OR_RETURN_GRPC(const Call call, gate_.Admit(*ctx, *req));
   ASSIGN_OR_RETURN_GRPC(*resp,
-                        leads_->RescoreAll(common::KeyOf(*ctx, *req), CallerId(*ctx), absl::Now()));
+                        call->leads->RescoreAll(call.KeyOf(*req), call.actor(), absl::Now()));
   return Status::OK;
 }
 
 Status MarketingServiceImpl::GetCampaignMetrics(ServerContext* ctx,
                                                 const v1::GetCampaignMetricsRequest* req,
                                                 v1::CampaignMetrics* resp) {
-  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx, *req));
+  ASSIGN_OR_RETURN_GRPC(const Call call, gate_.Admit(*ctx, *req));
   RETURN_IF_ERROR_GRPC(RequirePositiveId(req->campaign_id(), "campaign_id"));
-  ASSIGN_OR_RETURN_GRPC(*resp, reports_->Metrics(req->campaign_id(), absl::Now()));
+  ASSIGN_OR_RETURN_GRPC(*resp, call->reports->Metrics(req->campaign_id(), absl::Now()));
   return Status::OK;
 }
 
 Status MarketingServiceImpl::GetFunnelStats(ServerContext* ctx,
                                             const v1::GetFunnelStatsRequest* req,
                                             v1::FunnelStats* resp) {
-  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx, *req));
+  ASSIGN_OR_RETURN_GRPC(const Call call, gate_.Admit(*ctx, *req));
   RETURN_IF_ERROR_GRPC(RequireNonNegativeId(req->campaign_id(), "campaign_id"));
   ASSIGN_OR_RETURN_GRPC(common::TimeRange range,
                         common::ReportRange(req->has_start_time(), req->start_time(),
                                             req->has_end_time(), req->end_time(), absl::Now()));
   RETURN_IF_ERROR_GRPC(RequireNonNegativeId(req->segment_id(), "segment_id"));
-  ASSIGN_OR_RETURN_GRPC(
-      *resp, reports_->FunnelStats(range.start, range.end, req->campaign_id(), req->segment_id()));
+  ASSIGN_OR_RETURN_GRPC(*resp, call->reports->FunnelStats(range.start, range.end,
+                                                          req->campaign_id(), req->segment_id()));
   return Status::OK;
 }
 
 Status MarketingServiceImpl::GetHandoffStatus(ServerContext* ctx,
                                               const v1::GetHandoffStatusRequest* req,
                                               v1::HandoffStatus* resp) {
-  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx, *req));
+  ASSIGN_OR_RETURN_GRPC(const Call call, gate_.Admit(*ctx, *req));
   RETURN_IF_ERROR_GRPC(RequirePositiveId(req->lead_id(), "lead_id"));
-  ASSIGN_OR_RETURN_GRPC(*resp, leads_->GetHandoffStatus(req->lead_id()));
+  ASSIGN_OR_RETURN_GRPC(*resp, call->leads->GetHandoffStatus(req->lead_id()));
   return Status::OK;
 }
 
 Status MarketingServiceImpl::GetRelayStats(ServerContext* ctx, const v1::GetRelayStatsRequest* req,
                                            handoff::v1::RelayStats* resp) {
-  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx, *req));
-  ASSIGN_OR_RETURN_GRPC(*resp, leads_->GetRelayStats(absl::Now()));
+  ASSIGN_OR_RETURN_GRPC(const Call call, gate_.Admit(*ctx, *req));
+  ASSIGN_OR_RETURN_GRPC(*resp, call->leads->GetRelayStats(absl::Now()));
   return Status::OK;
 }
 

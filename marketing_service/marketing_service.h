@@ -5,6 +5,7 @@
 // through common::ToGrpcStatus. Rules live in scoring.h and lifecycle.h; SQL in the
 // *_store files.
 
+#include "common/server/gate.h"
 #include "common/server/internal_guard.h"
 #include "common/work_queue.h"
 #include "funnel/marketing/v1/marketing_service.grpc.pb.h"
@@ -21,7 +22,7 @@ namespace funnel::marketing {
 class MarketingServiceImpl final : public v1::MarketingService::WithRawCallbackMethod_ImportLeads<
                                        v1::MarketingService::Service> {
  public:
-  // The stores the handlers call; they outlive the service.
+  // The stores the handlers call (through the gate); they outlive the service.
   struct Stores {
     LeadStore* leads;
     CampaignStore* campaigns;
@@ -32,12 +33,7 @@ class MarketingServiceImpl final : public v1::MarketingService::WithRawCallbackM
 
   explicit MarketingServiceImpl(const Stores& stores,
                                 const common::InternalGuard* guard = common::OpenGuard())
-      : leads_(stores.leads),
-        campaigns_(stores.campaigns),
-        segments_(stores.segments),
-        reports_(stores.reports),
-        scoring_(stores.scoring),
-        guard_(guard) {}
+      : gate_(stores, guard) {}
 
   grpc::Status CreateSegment(grpc::ServerContext*, const v1::CreateSegmentRequest*,
                              v1::Segment*) override;
@@ -101,12 +97,10 @@ class MarketingServiceImpl final : public v1::MarketingService::WithRawCallbackM
   // Validates and normalises a capture request (also one ImportLeads row).
   absl::StatusOr<v1::CaptureLeadRequest> PrepareCapture(const v1::CaptureLeadRequest& request);
 
-  LeadStore* const leads_;
-  CampaignStore* const campaigns_;
-  SegmentStore* const segments_;
-  CampaignReports* const reports_;
-  ScoringStore* const scoring_;
-  const common::InternalGuard* const guard_;
+  using Call = common::Admitted<Stores>;
+
+  // The stores, reached only through the gate's admission of a call.
+  const common::Gate<Stores> gate_;
   // Where import streams validate and write their rows; a stream has at most one
   // chunk here at a time, so this bounds threads, not streams.
   common::WorkQueue import_workers_{8};

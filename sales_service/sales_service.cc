@@ -28,10 +28,7 @@ using grpc::Status;
 
 namespace {
 
-Caller CallerOf(const grpc::ServerContext& ctx) {
-  const common::Principal p = common::PrincipalOf(ctx);
-  return Caller{p.role, p.rep_id};
-}
+Caller CallerOf(const common::Principal& p) { return Caller{p.role, p.rep_id}; }
 
 absl::Status RequireText(const std::string& value, absl::string_view field, size_t max,
                          bool required) {
@@ -55,7 +52,7 @@ absl::Status ValidateDate(const std::string& date, absl::string_view field) {
 }  // namespace
 
 Status SalesServiceImpl::CreateRep(Ctx* ctx, const v1::CreateRepRequest* req, v1::Rep* resp) {
-  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx, *req));
+  ASSIGN_OR_RETURN_GRPC(const Call call, gate_.Admit(*ctx, *req));
   v1::Rep rep = req->rep();
   FieldViolations v;
   v.Check(RequireText(rep.name(), "rep.name", 200, true));
@@ -65,83 +62,84 @@ Status SalesServiceImpl::CreateRep(Ctx* ctx, const v1::CreateRepRequest* req, v1
   v.Check(RequireEnum(rep.role(), v1::RepRole_IsValid, "rep.role", false));
   v.Check(RequireNonNegativeId(rep.manager_rep_id(), "rep.manager_rep_id"));
   RETURN_IF_ERROR_GRPC(v.status());
-  RETURN_IF_ERROR_GRPC(CheckCanCreateRep(CallerOf(*ctx), rep));
-  ASSIGN_OR_RETURN_GRPC(*resp, directory_->CreateRep(rep, common::KeyOf(*ctx, *req)));
+  RETURN_IF_ERROR_GRPC(CheckCanCreateRep(CallerOf(call.principal()), rep));
+  ASSIGN_OR_RETURN_GRPC(*resp, call->directory->CreateRep(rep, call.KeyOf(*req)));
   return Status::OK;
 }
 
 Status SalesServiceImpl::GetRep(Ctx* ctx, const v1::GetRepRequest* req, v1::Rep* resp) {
-  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx, *req));
+  ASSIGN_OR_RETURN_GRPC(const Call call, gate_.Admit(*ctx, *req));
   RETURN_IF_ERROR_GRPC(RequirePositiveId(req->rep_id(), "rep_id"));
-  ASSIGN_OR_RETURN_GRPC(*resp, directory_->GetRep(req->rep_id()));
+  ASSIGN_OR_RETURN_GRPC(*resp, call->directory->GetRep(req->rep_id()));
   return Status::OK;
 }
 
 Status SalesServiceImpl::ListReps(Ctx* ctx, const v1::ListRepsRequest* req,
                                   v1::ListRepsResponse* resp) {
-  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx, *req));
+  ASSIGN_OR_RETURN_GRPC(const Call call, gate_.Admit(*ctx, *req));
   ASSIGN_OR_RETURN_GRPC(int page_size, PageSize(req->page_size()));
   RETURN_IF_ERROR_GRPC(RequireNonNegativeId(req->manager_rep_id(), "manager_rep_id"));
-  ASSIGN_OR_RETURN_GRPC(*resp,
-                        directory_->ListReps(req->manager_rep_id(), page_size, req->page_token()));
+  ASSIGN_OR_RETURN_GRPC(
+      *resp, call->directory->ListReps(req->manager_rep_id(), page_size, req->page_token()));
   return Status::OK;
 }
 
 Status SalesServiceImpl::ListHandoffs(Ctx* ctx, const v1::ListHandoffsRequest* req,
                                       v1::ListHandoffsResponse* resp) {
-  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx, *req));
+  ASSIGN_OR_RETURN_GRPC(const Call call, gate_.Admit(*ctx, *req));
   ASSIGN_OR_RETURN_GRPC(int page_size, PageSize(req->page_size()));
   RETURN_IF_ERROR_GRPC(RequireEnum(req->state(), v1::HandoffState_IsValid, "state", true));
   RETURN_IF_ERROR_GRPC(RequireNonNegativeId(req->assigned_rep_id(), "assigned_rep_id"));
   RETURN_IF_ERROR_GRPC(RequireNonNegativeId(req->lead_id(), "lead_id"));
   HandoffFilter filter{req->state(), req->assigned_rep_id(), req->overdue_only(), req->lead_id()};
-  ASSIGN_OR_RETURN_GRPC(*resp, inbox_->List(filter, page_size, req->page_token(), absl::Now()));
+  ASSIGN_OR_RETURN_GRPC(*resp,
+                        call->inbox->List(filter, page_size, req->page_token(), absl::Now()));
   return Status::OK;
 }
 
 Status SalesServiceImpl::GetHandoff(Ctx* ctx, const v1::GetHandoffRequest* req, v1::Handoff* resp) {
-  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx, *req));
+  ASSIGN_OR_RETURN_GRPC(const Call call, gate_.Admit(*ctx, *req));
   RETURN_IF_ERROR_GRPC(handoff::RequireUuid(req->handoff_id(), "handoff_id"));
-  ASSIGN_OR_RETURN_GRPC(*resp, inbox_->Get(req->handoff_id(), absl::Now()));
+  ASSIGN_OR_RETURN_GRPC(*resp, call->inbox->Get(req->handoff_id(), absl::Now()));
   return Status::OK;
 }
 
 Status SalesServiceImpl::AssignHandoff(Ctx* ctx, const v1::AssignHandoffRequest* req,
                                        v1::Handoff* resp) {
-  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx, *req));
+  ASSIGN_OR_RETURN_GRPC(const Call call, gate_.Admit(*ctx, *req));
   RETURN_IF_ERROR_GRPC(handoff::RequireUuid(req->handoff_id(), "handoff_id"));
   RETURN_IF_ERROR_GRPC(RequirePositiveId(req->rep_id(), "rep_id"));
-  ASSIGN_OR_RETURN_GRPC(*resp, inbox_->Assign(req->handoff_id(), req->rep_id(), CallerOf(*ctx),
-                                              common::KeyOf(*ctx, *req), absl::Now()));
+  ASSIGN_OR_RETURN_GRPC(
+      *resp, call->inbox->Assign(req->handoff_id(), req->rep_id(), CallerOf(call.principal()),
+                                 call.KeyOf(*req), absl::Now()));
   return Status::OK;
 }
 
 Status SalesServiceImpl::AcceptHandoff(Ctx* ctx, const v1::AcceptHandoffRequest* req,
                                        v1::AcceptHandoffResponse* resp) {
-  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx, *req));
+  ASSIGN_OR_RETURN_GRPC(const Call call, gate_.Admit(*ctx, *req));
   RETURN_IF_ERROR_GRPC(handoff::RequireUuid(req->handoff_id(), "handoff_id"));
-  ASSIGN_OR_RETURN_GRPC(
-      *resp, inbox_->Accept(req->handoff_id(), CallerOf(*ctx), common::PrincipalOf(*ctx).id,
-                            common::KeyOf(*ctx, *req), absl::Now()));
+  ASSIGN_OR_RETURN_GRPC(*resp, call->inbox->Accept(req->handoff_id(), CallerOf(call.principal()),
+                                                   call.actor(), call.KeyOf(*req), absl::Now()));
   return Status::OK;
 }
 
 Status SalesServiceImpl::RejectHandoff(Ctx* ctx, const v1::RejectHandoffRequest* req,
                                        v1::Handoff* resp) {
-  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx, *req));
+  ASSIGN_OR_RETURN_GRPC(const Call call, gate_.Admit(*ctx, *req));
   RETURN_IF_ERROR_GRPC(handoff::RequireUuid(req->handoff_id(), "handoff_id"));
   RETURN_IF_ERROR_GRPC(
       RequireEnum(req->reason(), handoff::v1::RejectionReason_IsValid, "reason", false));
   RETURN_IF_ERROR_GRPC(RequireText(req->note(), "note", 2000, false));
   ASSIGN_OR_RETURN_GRPC(
-      *resp, inbox_->Reject(req->handoff_id(), req->reason(), req->note(), CallerOf(*ctx),
-                            common::KeyOf(*ctx, *req), absl::Now()));
+      *resp, call->inbox->Reject(req->handoff_id(), req->reason(), req->note(),
+                                 CallerOf(call.principal()), call.KeyOf(*req), absl::Now()));
   return Status::OK;
 }
 
 Status SalesServiceImpl::CreateAccount(Ctx* ctx, const v1::CreateAccountRequest* req,
                                        v1::Account* resp) {
-  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx, *req));
+  ASSIGN_OR_RETURN_GRPC(const Call call, gate_.Admit(*ctx, *req));
   v1::Account a = req->account();
   a.set_name(CleanAccountName(a.name()));  // "  Hopper  Inc " is "Hopper Inc"
   FieldViolations v;
@@ -150,28 +148,28 @@ Status SalesServiceImpl::CreateAccount(Ctx* ctx, const v1::CreateAccountRequest*
   v.Check(RequireText(a.region(), "account.region", 100, false));
   if (a.company_size() < 0) v.Add("account.company_size", "must not be negative");
   RETURN_IF_ERROR_GRPC(v.status());
-  ASSIGN_OR_RETURN_GRPC(*resp, directory_->CreateAccount(a, common::KeyOf(*ctx, *req)));
+  ASSIGN_OR_RETURN_GRPC(*resp, call->directory->CreateAccount(a, call.KeyOf(*req)));
   return Status::OK;
 }
 
 Status SalesServiceImpl::GetAccount(Ctx* ctx, const v1::GetAccountRequest* req, v1::Account* resp) {
-  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx, *req));
+  ASSIGN_OR_RETURN_GRPC(const Call call, gate_.Admit(*ctx, *req));
   RETURN_IF_ERROR_GRPC(RequirePositiveId(req->account_id(), "account_id"));
-  ASSIGN_OR_RETURN_GRPC(*resp, directory_->GetAccount(req->account_id()));
+  ASSIGN_OR_RETURN_GRPC(*resp, call->directory->GetAccount(req->account_id()));
   return Status::OK;
 }
 
 Status SalesServiceImpl::ListAccounts(Ctx* ctx, const v1::ListAccountsRequest* req,
                                       v1::ListAccountsResponse* resp) {
-  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx, *req));
+  ASSIGN_OR_RETURN_GRPC(const Call call, gate_.Admit(*ctx, *req));
   ASSIGN_OR_RETURN_GRPC(int page_size, PageSize(req->page_size()));
-  ASSIGN_OR_RETURN_GRPC(*resp, directory_->ListAccounts(page_size, req->page_token()));
+  ASSIGN_OR_RETURN_GRPC(*resp, call->directory->ListAccounts(page_size, req->page_token()));
   return Status::OK;
 }
 
 Status SalesServiceImpl::CreateContact(Ctx* ctx, const v1::CreateContactRequest* req,
                                        v1::Contact* resp) {
-  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx, *req));
+  ASSIGN_OR_RETURN_GRPC(const Call call, gate_.Admit(*ctx, *req));
   v1::Contact c = req->contact();
   FieldViolations v;
   if (auto email = v.Take(handoff::NormalizeEmail(c.email(), "contact.email"))) {
@@ -183,30 +181,30 @@ Status SalesServiceImpl::CreateContact(Ctx* ctx, const v1::CreateContactRequest*
   v.Check(RequireText(c.title(), "contact.title", 200, false));
   v.Check(RequireText(c.phone(), "contact.phone", 64, false));
   RETURN_IF_ERROR_GRPC(v.status());
-  ASSIGN_OR_RETURN_GRPC(*resp, directory_->CreateContact(c, common::KeyOf(*ctx, *req)));
+  ASSIGN_OR_RETURN_GRPC(*resp, call->directory->CreateContact(c, call.KeyOf(*req)));
   return Status::OK;
 }
 
 Status SalesServiceImpl::GetContact(Ctx* ctx, const v1::GetContactRequest* req, v1::Contact* resp) {
-  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx, *req));
+  ASSIGN_OR_RETURN_GRPC(const Call call, gate_.Admit(*ctx, *req));
   RETURN_IF_ERROR_GRPC(RequirePositiveId(req->contact_id(), "contact_id"));
-  ASSIGN_OR_RETURN_GRPC(*resp, directory_->GetContact(req->contact_id()));
+  ASSIGN_OR_RETURN_GRPC(*resp, call->directory->GetContact(req->contact_id()));
   return Status::OK;
 }
 
 Status SalesServiceImpl::ListContacts(Ctx* ctx, const v1::ListContactsRequest* req,
                                       v1::ListContactsResponse* resp) {
-  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx, *req));
+  ASSIGN_OR_RETURN_GRPC(const Call call, gate_.Admit(*ctx, *req));
   ASSIGN_OR_RETURN_GRPC(int page_size, PageSize(req->page_size()));
   RETURN_IF_ERROR_GRPC(RequireNonNegativeId(req->account_id(), "account_id"));
-  ASSIGN_OR_RETURN_GRPC(*resp,
-                        directory_->ListContacts(req->account_id(), page_size, req->page_token()));
+  ASSIGN_OR_RETURN_GRPC(
+      *resp, call->directory->ListContacts(req->account_id(), page_size, req->page_token()));
   return Status::OK;
 }
 
 Status SalesServiceImpl::CreateOpportunity(Ctx* ctx, const v1::CreateOpportunityRequest* req,
                                            v1::Opportunity* resp) {
-  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx, *req));
+  ASSIGN_OR_RETURN_GRPC(const Call call, gate_.Admit(*ctx, *req));
   const v1::Opportunity& o = req->opportunity();
   FieldViolations v;
   v.Check(RequireText(o.name(), "opportunity.name", 200, true));
@@ -227,35 +225,35 @@ Status SalesServiceImpl::CreateOpportunity(Ctx* ctx, const v1::CreateOpportunity
   }
   RETURN_IF_ERROR_GRPC(v.status());
   ASSIGN_OR_RETURN_GRPC(*resp,
-                        opportunities_->Create(o, CallerOf(*ctx), common::PrincipalOf(*ctx).id,
-                                               common::KeyOf(*ctx, *req), absl::Now()));
+                        call->opportunities->Create(o, CallerOf(call.principal()), call.actor(),
+                                                    call.KeyOf(*req), absl::Now()));
   return Status::OK;
 }
 
 Status SalesServiceImpl::GetOpportunity(Ctx* ctx, const v1::GetOpportunityRequest* req,
                                         v1::Opportunity* resp) {
-  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx, *req));
+  ASSIGN_OR_RETURN_GRPC(const Call call, gate_.Admit(*ctx, *req));
   RETURN_IF_ERROR_GRPC(RequirePositiveId(req->opportunity_id(), "opportunity_id"));
-  ASSIGN_OR_RETURN_GRPC(*resp, opportunities_->Get(req->opportunity_id()));
+  ASSIGN_OR_RETURN_GRPC(*resp, call->opportunities->Get(req->opportunity_id()));
   return Status::OK;
 }
 
 Status SalesServiceImpl::ListOpportunities(Ctx* ctx, const v1::ListOpportunitiesRequest* req,
                                            v1::ListOpportunitiesResponse* resp) {
-  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx, *req));
+  ASSIGN_OR_RETURN_GRPC(const Call call, gate_.Admit(*ctx, *req));
   ASSIGN_OR_RETURN_GRPC(int page_size, PageSize(req->page_size()));
   RETURN_IF_ERROR_GRPC(RequireNonNegativeId(req->owner_rep_id(), "owner_rep_id"));
   RETURN_IF_ERROR_GRPC(RequireEnum(req->stage(), v1::Stage_IsValid, "stage", true));
   RETURN_IF_ERROR_GRPC(RequireEnum(req->status(), v1::OpportunityStatus_IsValid, "status", true));
   RETURN_IF_ERROR_GRPC(RequireEnum(req->source(), v1::Source_IsValid, "source", true));
   OpportunityFilter filter{req->owner_rep_id(), req->stage(), req->status(), req->source()};
-  ASSIGN_OR_RETURN_GRPC(*resp, opportunities_->List(filter, page_size, req->page_token()));
+  ASSIGN_OR_RETURN_GRPC(*resp, call->opportunities->List(filter, page_size, req->page_token()));
   return Status::OK;
 }
 
 Status SalesServiceImpl::UpdateOpportunity(Ctx* ctx, const v1::UpdateOpportunityRequest* req,
                                            v1::Opportunity* resp) {
-  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx, *req));
+  ASSIGN_OR_RETURN_GRPC(const Call call, gate_.Admit(*ctx, *req));
   const v1::Opportunity& o = req->opportunity();
   RETURN_IF_ERROR_GRPC(RequirePositiveId(o.opportunity_id(), "opportunity.opportunity_id"));
   ASSIGN_OR_RETURN_GRPC(std::vector<std::string> paths,
@@ -280,69 +278,68 @@ Status SalesServiceImpl::UpdateOpportunity(Ctx* ctx, const v1::UpdateOpportunity
     }
   }
   RETURN_IF_ERROR_GRPC(v.status());
-  ASSIGN_OR_RETURN_GRPC(*resp, opportunities_->Update(o, paths, CallerOf(*ctx),
-                                                      common::KeyOf(*ctx, *req), absl::Now()));
+  ASSIGN_OR_RETURN_GRPC(*resp, call->opportunities->Update(o, paths, CallerOf(call.principal()),
+                                                           call.KeyOf(*req), absl::Now()));
   return Status::OK;
 }
 
 Status SalesServiceImpl::MoveOpportunityStage(Ctx* ctx, const v1::MoveOpportunityStageRequest* req,
                                               v1::Opportunity* resp) {
-  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx, *req));
+  ASSIGN_OR_RETURN_GRPC(const Call call, gate_.Admit(*ctx, *req));
   RETURN_IF_ERROR_GRPC(RequirePositiveId(req->opportunity_id(), "opportunity_id"));
   RETURN_IF_ERROR_GRPC(RequireEnum(req->stage(), v1::Stage_IsValid, "stage", false));
-  ASSIGN_OR_RETURN_GRPC(*resp,
-                        opportunities_->MoveStage(req->opportunity_id(), req->stage(), req->etag(),
-                                                  CallerOf(*ctx), common::PrincipalOf(*ctx).id,
-                                                  common::KeyOf(*ctx, *req), absl::Now()));
+  ASSIGN_OR_RETURN_GRPC(
+      *resp, call->opportunities->MoveStage(req->opportunity_id(), req->stage(), req->etag(),
+                                            CallerOf(call.principal()), call.actor(),
+                                            call.KeyOf(*req), absl::Now()));
   return Status::OK;
 }
 
 Status SalesServiceImpl::ListStageChanges(Ctx* ctx, const v1::ListStageChangesRequest* req,
                                           v1::ListStageChangesResponse* resp) {
-  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx, *req));
+  ASSIGN_OR_RETURN_GRPC(const Call call, gate_.Admit(*ctx, *req));
   RETURN_IF_ERROR_GRPC(RequirePositiveId(req->opportunity_id(), "opportunity_id"));
   ASSIGN_OR_RETURN_GRPC(int page_size, PageSize(req->page_size()));
-  ASSIGN_OR_RETURN_GRPC(
-      *resp, opportunities_->ListStageChanges(req->opportunity_id(), page_size, req->page_token()));
+  ASSIGN_OR_RETURN_GRPC(*resp, call->opportunities->ListStageChanges(req->opportunity_id(),
+                                                                     page_size, req->page_token()));
   return Status::OK;
 }
 
 Status SalesServiceImpl::AddObjection(Ctx* ctx, const v1::AddObjectionRequest* req,
                                       v1::Objection* resp) {
-  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx, *req));
+  ASSIGN_OR_RETURN_GRPC(const Call call, gate_.Admit(*ctx, *req));
   RETURN_IF_ERROR_GRPC(RequirePositiveId(req->opportunity_id(), "opportunity_id"));
   RETURN_IF_ERROR_GRPC(RequireText(req->text(), "text", 2000, true));
-  ASSIGN_OR_RETURN_GRPC(
-      *resp, opportunities_->AddObjection(req->opportunity_id(), req->text(), CallerOf(*ctx),
-                                          common::PrincipalOf(*ctx).id, common::KeyOf(*ctx, *req),
-                                          absl::Now()));
+  ASSIGN_OR_RETURN_GRPC(*resp, call->opportunities->AddObjection(
+                                   req->opportunity_id(), req->text(), CallerOf(call.principal()),
+                                   call.actor(), call.KeyOf(*req), absl::Now()));
   return Status::OK;
 }
 
 Status SalesServiceImpl::ResolveObjection(Ctx* ctx, const v1::ResolveObjectionRequest* req,
                                           v1::Objection* resp) {
-  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx, *req));
+  ASSIGN_OR_RETURN_GRPC(const Call call, gate_.Admit(*ctx, *req));
   RETURN_IF_ERROR_GRPC(RequirePositiveId(req->objection_id(), "objection_id"));
   RETURN_IF_ERROR_GRPC(RequireText(req->resolution(), "resolution", 2000, true));
-  ASSIGN_OR_RETURN_GRPC(*resp, opportunities_->ResolveObjection(
-                                   req->objection_id(), req->resolution(), CallerOf(*ctx),
-                                   common::KeyOf(*ctx, *req), absl::Now()));
+  ASSIGN_OR_RETURN_GRPC(*resp, call->opportunities->ResolveObjection(
+                                   req->objection_id(), req->resolution(),
+                                   CallerOf(call.principal()), call.KeyOf(*req), absl::Now()));
   return Status::OK;
 }
 
 Status SalesServiceImpl::ListObjections(Ctx* ctx, const v1::ListObjectionsRequest* req,
                                         v1::ListObjectionsResponse* resp) {
-  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx, *req));
+  ASSIGN_OR_RETURN_GRPC(const Call call, gate_.Admit(*ctx, *req));
   RETURN_IF_ERROR_GRPC(RequirePositiveId(req->opportunity_id(), "opportunity_id"));
   ASSIGN_OR_RETURN_GRPC(int page_size, PageSize(req->page_size()));
-  ASSIGN_OR_RETURN_GRPC(
-      *resp, opportunities_->ListObjections(req->opportunity_id(), page_size, req->page_token()));
+  ASSIGN_OR_RETURN_GRPC(*resp, call->opportunities->ListObjections(req->opportunity_id(), page_size,
+                                                                   req->page_token()));
   return Status::OK;
 }
 
 Status SalesServiceImpl::CloseOpportunity(Ctx* ctx, const v1::CloseOpportunityRequest* req,
                                           v1::Opportunity* resp) {
-  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx, *req));
+  ASSIGN_OR_RETURN_GRPC(const Call call, gate_.Admit(*ctx, *req));
   FieldViolations v;
   v.Check(RequirePositiveId(req->opportunity_id(), "opportunity_id"));
   if (req->outcome() == handoff::v1::OUTCOME_WON) {
@@ -359,14 +356,14 @@ Status SalesServiceImpl::CloseOpportunity(Ctx* ctx, const v1::CloseOpportunityRe
   }
   RETURN_IF_ERROR_GRPC(v.status());
   ASSIGN_OR_RETURN_GRPC(
-      *resp, opportunities_->Close(*req, CallerOf(*ctx), common::PrincipalOf(*ctx).id, absl::Now(),
-                                   common::KeyOf(*ctx, *req)));
+      *resp, call->opportunities->Close(*req, CallerOf(call.principal()), call.actor(), absl::Now(),
+                                        call.KeyOf(*req)));
   return Status::OK;
 }
 
 Status SalesServiceImpl::LogActivity(Ctx* ctx, const v1::LogActivityRequest* req,
                                      v1::Activity* resp) {
-  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx, *req));
+  ASSIGN_OR_RETURN_GRPC(const Call call, gate_.Admit(*ctx, *req));
   const v1::Activity& a = req->activity();
   FieldViolations v;
   v.Check(RequireEnum(a.type(), v1::ActivityType_IsValid, "activity.type", false));
@@ -383,21 +380,21 @@ Status SalesServiceImpl::LogActivity(Ctx* ctx, const v1::LogActivityRequest* req
   v.Check(RequireText(a.outcome(), "activity.outcome", 2000, false));
   v.Check(RequireText(a.notes(), "activity.notes", 60000, false));
   RETURN_IF_ERROR_GRPC(v.status());
-  ASSIGN_OR_RETURN_GRPC(*resp, opportunities_->LogActivity(a, CallerOf(*ctx),
-                                                           common::KeyOf(*ctx, *req), absl::Now()));
+  ASSIGN_OR_RETURN_GRPC(*resp, call->opportunities->LogActivity(a, CallerOf(call.principal()),
+                                                                call.KeyOf(*req), absl::Now()));
   return Status::OK;
 }
 
 Status SalesServiceImpl::ListActivities(Ctx* ctx, const v1::ListActivitiesRequest* req,
                                         v1::ListActivitiesResponse* resp) {
-  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx, *req));
+  ASSIGN_OR_RETURN_GRPC(const Call call, gate_.Admit(*ctx, *req));
   ASSIGN_OR_RETURN_GRPC(int page_size, PageSize(req->page_size()));
-  ASSIGN_OR_RETURN_GRPC(*resp, opportunities_->ListActivities(*req, page_size));
+  ASSIGN_OR_RETURN_GRPC(*resp, call->opportunities->ListActivities(*req, page_size));
   return Status::OK;
 }
 
 Status SalesServiceImpl::SetQuota(Ctx* ctx, const v1::SetQuotaRequest* req, v1::Quota* resp) {
-  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx, *req));
+  ASSIGN_OR_RETURN_GRPC(const Call call, gate_.Admit(*ctx, *req));
   const v1::Quota& q = req->quota();
   FieldViolations v;
   v.Check(RequirePositiveId(q.rep_id(), "quota.rep_id"));
@@ -410,33 +407,34 @@ Status SalesServiceImpl::SetQuota(Ctx* ctx, const v1::SetQuotaRequest* req, v1::
   if (q.call_target() < 0) v.Add("quota.call_target", "must not be negative");
   if (q.meeting_target() < 0) v.Add("quota.meeting_target", "must not be negative");
   RETURN_IF_ERROR_GRPC(v.status());
-  ASSIGN_OR_RETURN_GRPC(*resp, reports_->SetQuota(q, CallerOf(*ctx), common::KeyOf(*ctx, *req)));
+  ASSIGN_OR_RETURN_GRPC(*resp,
+                        call->reports->SetQuota(q, CallerOf(call.principal()), call.KeyOf(*req)));
   return Status::OK;
 }
 
 Status SalesServiceImpl::GetRepPerformance(Ctx* ctx, const v1::GetRepPerformanceRequest* req,
                                            v1::RepPerformance* resp) {
-  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx, *req));
+  ASSIGN_OR_RETURN_GRPC(const Call call, gate_.Admit(*ctx, *req));
   RETURN_IF_ERROR_GRPC(RequirePositiveId(req->rep_id(), "rep_id"));
   ASSIGN_OR_RETURN_GRPC(Quarter quarter, ParseQuarter(req->quarter(), "quarter"));
-  ASSIGN_OR_RETURN_GRPC(
-      *resp, reports_->RepPerformance(req->rep_id(), req->quarter(), quarter, CallerOf(*ctx)));
+  ASSIGN_OR_RETURN_GRPC(*resp, call->reports->RepPerformance(req->rep_id(), req->quarter(), quarter,
+                                                             CallerOf(call.principal())));
   return Status::OK;
 }
 
 Status SalesServiceImpl::GetPipelineReport(Ctx* ctx, const v1::GetPipelineReportRequest* req,
                                            v1::PipelineReport* resp) {
-  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx, *req));
+  ASSIGN_OR_RETURN_GRPC(const Call call, gate_.Admit(*ctx, *req));
   RETURN_IF_ERROR_GRPC(RequireNonNegativeId(req->rep_id(), "rep_id"));
   RETURN_IF_ERROR_GRPC(RequireNonNegativeId(req->manager_rep_id(), "manager_rep_id"));
   ASSIGN_OR_RETURN_GRPC(*resp,
-                        reports_->Pipeline(req->rep_id(), req->manager_rep_id(), absl::Now()));
+                        call->reports->Pipeline(req->rep_id(), req->manager_rep_id(), absl::Now()));
   return Status::OK;
 }
 
 Status SalesServiceImpl::GetFunnelStats(Ctx* ctx, const v1::GetFunnelStatsRequest* req,
                                         v1::FunnelStats* resp) {
-  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx, *req));
+  ASSIGN_OR_RETURN_GRPC(const Call call, gate_.Admit(*ctx, *req));
   RETURN_IF_ERROR_GRPC(RequireNonNegativeId(req->campaign_id(), "campaign_id"));
   ASSIGN_OR_RETURN_GRPC(common::TimeRange range,
                         common::ReportRange(req->has_start_time(), req->start_time(),
@@ -444,41 +442,41 @@ Status SalesServiceImpl::GetFunnelStats(Ctx* ctx, const v1::GetFunnelStatsReques
   std::optional<std::vector<int64_t>> lead_ids;
   if (req->restrict_to_leads()) lead_ids.emplace(req->lead_ids().begin(), req->lead_ids().end());
   ASSIGN_OR_RETURN_GRPC(
-      *resp, reports_->FunnelStats(range.start, range.end, req->campaign_id(), lead_ids));
+      *resp, call->reports->FunnelStats(range.start, range.end, req->campaign_id(), lead_ids));
   return Status::OK;
 }
 
 Status SalesServiceImpl::GetRelayStats(Ctx* ctx, const v1::GetRelayStatsRequest* req,
                                        handoff::v1::RelayStats* resp) {
-  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx, *req));
-  ASSIGN_OR_RETURN_GRPC(*resp, reports_->RelayStats(absl::Now()));
+  ASSIGN_OR_RETURN_GRPC(const Call call, gate_.Admit(*ctx, *req));
+  ASSIGN_OR_RETURN_GRPC(*resp, call->reports->RelayStats(absl::Now()));
   return Status::OK;
 }
 
 Status HandoffInboxServiceImpl::SubmitLead(grpc::ServerContext* ctx,
                                            const handoff::v1::LeadHandoff* req,
                                            handoff::v1::SubmitLeadResponse* resp) {
-  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx, *req));
+  ASSIGN_OR_RETURN_GRPC(const Call call, gate_.Admit(*ctx, *req));
   RETURN_IF_ERROR_GRPC(handoff::RequireUuid(req->handoff_id(), "handoff_id"));
   RETURN_IF_ERROR_GRPC(RequirePositiveId(req->lead_id(), "lead_id"));
-  ASSIGN_OR_RETURN_GRPC(*resp, inbox_->Submit(*req, absl::Now()));
+  ASSIGN_OR_RETURN_GRPC(*resp, call->inbox->Submit(*req, absl::Now()));
   return Status::OK;
 }
 
 Status HandoffInboxServiceImpl::EraseLead(grpc::ServerContext* ctx,
                                           const handoff::v1::LeadErasure* req,
                                           handoff::v1::EraseLeadResponse* resp) {
-  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx, *req));
+  ASSIGN_OR_RETURN_GRPC(const Call call, gate_.Admit(*ctx, *req));
   RETURN_IF_ERROR_GRPC(handoff::RequireUuid(req->event_id(), "event_id"));
   RETURN_IF_ERROR_GRPC(RequirePositiveId(req->lead_id(), "lead_id"));
-  ASSIGN_OR_RETURN_GRPC(*resp, inbox_->Erase(*req));
+  ASSIGN_OR_RETURN_GRPC(*resp, call->inbox->Erase(*req));
   return Status::OK;
 }
 
 Status HandoffInboxServiceImpl::UpdateConsent(grpc::ServerContext* ctx,
                                               const handoff::v1::ConsentChange* req,
                                               handoff::v1::UpdateConsentResponse* resp) {
-  RETURN_IF_ERROR_GRPC(guard_->Check(*ctx, *req));
+  ASSIGN_OR_RETURN_GRPC(const Call call, gate_.Admit(*ctx, *req));
   RETURN_IF_ERROR_GRPC(handoff::RequireUuid(req->event_id(), "event_id"));
   RETURN_IF_ERROR_GRPC(RequirePositiveId(req->lead_id(), "lead_id"));
   if (req->consent() != handoff::v1::CONSENT_STATUS_OPTED_IN &&
@@ -490,7 +488,7 @@ Status HandoffInboxServiceImpl::UpdateConsent(grpc::ServerContext* ctx,
   if (req->has_change_time()) {
     RETURN_IF_ERROR_GRPC(common::RequireStorableTime(req->change_time(), "change_time"));
   }
-  ASSIGN_OR_RETURN_GRPC(*resp, inbox_->UpdateConsent(*req, absl::Now()));
+  ASSIGN_OR_RETURN_GRPC(*resp, call->inbox->UpdateConsent(*req, absl::Now()));
   return Status::OK;
 }
 

@@ -4,6 +4,7 @@
 // (INVALID_ARGUMENT naming the field), calls a store with the caller's identity for
 // the row rules, and maps the result through common::ToGrpcStatus.
 
+#include "common/server/gate.h"
 #include "common/server/internal_guard.h"
 #include "funnel/handoff/v1/handoff.grpc.pb.h"
 #include "funnel/sales/v1/sales_service.grpc.pb.h"
@@ -16,13 +17,17 @@ namespace funnel::sales {
 
 class SalesServiceImpl final : public v1::SalesService::Service {
  public:
-  SalesServiceImpl(DirectoryStore* directory, InboxStore* inbox, OpportunityStore* opportunities,
-                   ReportStore* reports, const common::InternalGuard* guard = common::OpenGuard())
-      : directory_(directory),
-        inbox_(inbox),
-        opportunities_(opportunities),
-        reports_(reports),
-        guard_(guard) {}
+  // The stores the handlers call (through the gate); they outlive the service.
+  struct Stores {
+    DirectoryStore* directory;
+    InboxStore* inbox;
+    OpportunityStore* opportunities;
+    ReportStore* reports;
+  };
+
+  explicit SalesServiceImpl(const Stores& stores,
+                            const common::InternalGuard* guard = common::OpenGuard())
+      : gate_(stores, guard) {}
 
   using Ctx = grpc::ServerContext;
   grpc::Status CreateRep(Ctx*, const v1::CreateRepRequest*, v1::Rep*) override;
@@ -73,11 +78,10 @@ class SalesServiceImpl final : public v1::SalesService::Service {
                              handoff::v1::RelayStats*) override;
 
  private:
-  DirectoryStore* const directory_;
-  InboxStore* const inbox_;
-  OpportunityStore* const opportunities_;
-  ReportStore* const reports_;
-  const common::InternalGuard* const guard_;
+  using Call = common::Admitted<Stores>;
+
+  // The stores, reached only through the gate's admission of a call.
+  const common::Gate<Stores> gate_;
 };
 
 // Serves funnel.handoff.v1.HandoffInboxService: what marketing's relay delivers.
@@ -85,7 +89,7 @@ class HandoffInboxServiceImpl final : public handoff::v1::HandoffInboxService::S
  public:
   explicit HandoffInboxServiceImpl(InboxStore* inbox,
                                    const common::InternalGuard* guard = common::OpenGuard())
-      : inbox_(inbox), guard_(guard) {}
+      : gate_({inbox}, guard) {}
   grpc::Status SubmitLead(grpc::ServerContext*, const handoff::v1::LeadHandoff*,
                           handoff::v1::SubmitLeadResponse*) override;
   grpc::Status EraseLead(grpc::ServerContext*, const handoff::v1::LeadErasure*,
@@ -94,8 +98,13 @@ class HandoffInboxServiceImpl final : public handoff::v1::HandoffInboxService::S
                              handoff::v1::UpdateConsentResponse*) override;
 
  private:
-  InboxStore* const inbox_;
-  const common::InternalGuard* const guard_;
+  struct Stores {
+    InboxStore* inbox;
+  };
+  using Call = common::Admitted<Stores>;
+
+  // The store, reached only through the gate's admission of a call.
+  const common::Gate<Stores> gate_;
 };
 
 }  // namespace funnel::sales

@@ -28,7 +28,7 @@ struct Services {
         inbox(pool, absl::Hours(absl::GetFlag(FLAGS_handoff_sla_hours)), wake, std::move(personal)),
         opportunities(pool, wake),
         reports(pool),
-        sales(&directory, &inbox, &opportunities, &reports, guard),
+        sales({&directory, &inbox, &opportunities, &reports}, guard),
         handoff_inbox(&inbox, guard) {}
   DirectoryStore directory;
   InboxStore inbox;

@@ -30,7 +30,7 @@ class SalesFixture : public ::testing::Test {
         inbox_(&pool_, absl::Hours(24)),
         opportunities_(&pool_),
         reports_(&pool_),
-        service_(&directory_, &inbox_, &opportunities_, &reports_),
+        service_({&directory_, &inbox_, &opportunities_, &reports_}),
         inbox_service_(&inbox_) {}
 
   void SetUp() override {

@@ -17,6 +17,28 @@
 #include "common/status.h"
 
 namespace funnel::gateway {
+namespace {
+
+// Calls `parse(fields)` for every line of `text` that is not blank or a comment
+// ('#' to the end of the line), with its fields split at white space. A line parse
+// refuses is INVALID_ARGUMENT "<what> line <n>: <why>".
+template <typename ParseLine>
+absl::Status ForEachLine(absl::string_view text, absl::string_view what, ParseLine parse) {
+  int number = 0;
+  for (absl::string_view line : absl::StrSplit(text, '\n')) {
+    ++number;
+    line = absl::StripAsciiWhitespace(line.substr(0, line.find('#')));
+    if (line.empty()) continue;
+    const std::vector<std::string> fields =
+        absl::StrSplit(line, absl::ByAnyChar(" \t"), absl::SkipEmpty());
+    if (absl::Status s = parse(fields); !s.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(what, " line ", number, ": ", s.message()));
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
 
 bool IsRole(absl::string_view role) {
   for (const char* r : kRoles) {
@@ -41,30 +63,24 @@ std::string NewKey() {
 
 absl::StatusOr<std::map<std::string, Principal>> ParseKeys(absl::string_view text) {
   std::map<std::string, Principal> keys;
-  int number = 0;
-  for (absl::string_view line : absl::StrSplit(text, '\n')) {
-    ++number;
-    line = absl::StripAsciiWhitespace(line.substr(0, line.find('#')));
-    if (line.empty()) continue;
-    std::vector<std::string> f = absl::StrSplit(line, absl::ByAnyChar(" \t"), absl::SkipEmpty());
+  RETURN_IF_ERROR(ForEachLine(text, "keys file", [&](const std::vector<std::string>& f) {
     Principal p;
     if (f.size() < 3 || f.size() > 4 || f[0].size() != 64 ||
         !std::all_of(f[0].begin(), f[0].end(), absl::ascii_isxdigit) || !IsRole(f[2]) ||
         (f.size() == 4 && (!absl::SimpleAtoi(f[3], &p.rep_id) || p.rep_id < 0))) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "keys file line ", number, ": want '<sha256 hex> <principal id> <ROLE> [<rep id>]'"));
+      return absl::InvalidArgumentError("want '<sha256 hex> <principal id> <ROLE> [<rep id>]'");
     }
     // The id reaches every service and log line: short and printable.
     if (f[1].size() > kMaxPrincipalIdBytes ||
         !std::all_of(f[1].begin(), f[1].end(), [](char c) { return c > ' ' && c < 0x7f; })) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("keys file line ", number, ": principal id longer than ",
-                       kMaxPrincipalIdBytes, " characters or not printable ASCII"));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "principal id longer than ", kMaxPrincipalIdBytes, " characters or not printable ASCII"));
     }
     p.id = f[1];
     p.role = f[2];
     keys[absl::AsciiStrToLower(f[0])] = p;
-  }
+    return absl::OkStatus();
+  }));
   return keys;
 }
 
@@ -107,39 +123,27 @@ absl::StatusOr<Principal> KeyStore::Authenticate(absl::string_view authorization
 
 absl::StatusOr<Policy> Policy::Parse(absl::string_view text) {
   Policy policy;
-  int number = 0;
-  for (absl::string_view line : absl::StrSplit(text, '\n')) {
-    ++number;
-    line = absl::StripAsciiWhitespace(line.substr(0, line.find('#')));
-    if (line.empty()) continue;
-    std::vector<std::string> f = absl::StrSplit(line, absl::ByAnyChar(" \t"), absl::SkipEmpty());
+  RETURN_IF_ERROR(ForEachLine(text, "policy", [&](const std::vector<std::string>& f) {
     if (f[0] == "limit") {
       if (f.size() < 3 || (f[1] != "*" && !IsRole(f[1]))) {
         return absl::InvalidArgumentError(
-            absl::StrCat("policy line ", number,
-                         ": want 'limit <ROLE|*> rate=<calls/s> burst=<calls> in_flight=<calls>'"));
+            "want 'limit <ROLE|*> rate=<calls/s> burst=<calls> in_flight=<calls>'");
       }
       absl::StatusOr<CallerLimit> limit = ParseCallerLimit({f.begin() + 2, f.end()});
-      if (!limit.ok()) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("policy line ", number, ": ", limit.status().message()));
-      }
+      if (!limit.ok()) return limit.status();
       policy.limits_[f[1]] = *limit;
-      continue;
+      return absl::OkStatus();
     }
     if (f.size() != 2 || f[0].find('/') == std::string::npos) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("policy line ", number, ": want '<package.Service>/<Method> <ROLE>[,...]'"));
+      return absl::InvalidArgumentError("want '<package.Service>/<Method> <ROLE>[,...]'");
     }
     std::set<std::string>& roles = policy.rules_[f[0]];
     for (absl::string_view role : absl::StrSplit(f[1], ',', absl::SkipEmpty())) {
-      if (!IsRole(role)) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("policy line ", number, ": unknown role ", role));
-      }
+      if (!IsRole(role)) return absl::InvalidArgumentError(absl::StrCat("unknown role ", role));
       roles.insert(std::string(role));
     }
-  }
+    return absl::OkStatus();
+  }));
   return policy;
 }
 

@@ -40,14 +40,14 @@ absl::StatusOr<v1::ScenarioResult> RunReport(const BenchConfig& config) {
   // opening the view.
   const int calls = config.smoke ? 2 : 10;
   auto measure = [&](const std::string& name, const std::string& method, const std::string& key,
-                     const std::string& request) {
+                     const std::string& request, int times) {
     grpc::GenericStub stub(stack.GatewayChannel(key));
     LatencyHistogram latency;
     std::map<std::string, int64_t> errors;
     const auto watch = WatchedProcesses(stack, config);
     std::map<std::string, double> before;
     double seconds = 0;
-    for (int i = -1; i < calls; ++i) {  // call -1 warms up
+    for (int i = -1; i < times; ++i) {  // call -1 warms up
       if (i == 0) before = CpuSnapshot(watch);
       grpc::ClientContext ctx;
       ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::minutes(5));
@@ -77,20 +77,29 @@ absl::StatusOr<v1::ScenarioResult> RunReport(const BenchConfig& config) {
       (*run.mutable_cpu_seconds())[process] = s;
     return run;
   };
-  *result.add_runs() =
-      measure("GetFunnelReport", "/funnel.gateway.v1.FunnelService/GetFunnelReport",
-              stack.Key("REVENUE_OPS"), gateway::v1::GetFunnelReportRequest().SerializeAsString());
+  *result.add_runs() = measure(
+      "GetFunnelReport", "/funnel.gateway.v1.FunnelService/GetFunnelReport",
+      stack.Key("REVENUE_OPS"), gateway::v1::GetFunnelReportRequest().SerializeAsString(), calls);
   marketing::v1::GetCampaignMetricsRequest metrics;
   metrics.set_campaign_id(1);
   *result.add_runs() =
       measure("GetCampaignMetrics", "/funnel.marketing.v1.MarketingService/GetCampaignMetrics",
-              stack.Key("MARKETING"), metrics.SerializeAsString());
+              stack.Key("MARKETING"), metrics.SerializeAsString(), calls);
+  // Calibration reads every outcome and its touches: seconds, so fewer calls.
+  const int calibrations = config.smoke ? 1 : 3;
+  *result.add_runs() = measure(
+      "CalibrateScoringPolicy", "/funnel.marketing.v1.MarketingService/CalibrateScoringPolicy",
+      stack.Key("MARKETING"), marketing::v1::CalibrateScoringPolicyRequest().SerializeAsString(),
+      calibrations);
   if (config.smoke) {
     for (const v1::Run& run : result.runs()) RETURN_IF_ERROR(RequireNoErrors(run));
   }
   result.add_notes(absl::StrCat(
       "GetFunnelReport over all time and GetCampaignMetrics for campaign 1 (of ", kSeedCampaigns,
-      "), one call at a time through the gateway, ", calls, " calls each after one warm-up call"));
+      "), one call at a time through the gateway, ", calls, " calls each after one warm-up call; ",
+      "CalibrateScoringPolicy over every seeded outcome (accepted handoffs won or lost, rejected "
+      "ones), ",
+      calibrations, " calls after one warm-up call"));
   result.set_command(ReproduceCommand(config, "report"));
   return result;
 }

@@ -15,7 +15,7 @@ void BenchConfig::MakeSmoke() {
   duration = absl::Seconds(1);
   concurrency = 4;
   handoff_rate = 50;
-  report_leads = 2'000;
+  report_leads = 6'000;  // enough decided handoffs to calibrate from
   report_touchpoints = 20'000;
   report_opportunities = 200;
   scale_leads = 5'000;

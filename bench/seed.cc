@@ -116,11 +116,13 @@ int64_t SeedHandoffs(testing::TestDatabase& marketing, testing::TestDatabase& sa
   OverLeadIds(marketing, "leads", R"sql(
     INSERT INTO handoffs (handoff_id, lead_id, first_touch_campaign_id, method, note, created_at,
                           lead_created_at, delivered_at, sla_deadline, decision, rejection_reason,
-                          decided_at)
+                          decided_at, outcome)
     SELECT CONCAT('00000000-0000-4000-8000-', LPAD(lead_id, 12, '0')), lead_id,
            first_touch_campaign_id, 1, 'seeded', created_at, created_at, created_at + INTERVAL 1 SECOND,
            created_at + INTERVAL 1 DAY, lead_id % 3, IF(lead_id % 3 = 2, 1 + lead_id % 4, 0),
-           IF(lead_id % 3 = 0, NULL, created_at + INTERVAL 2 HOUR)
+           IF(lead_id % 3 = 0, NULL, created_at + INTERVAL 2 HOUR),
+           -- Accepted deals closed: won three times in five for software, once in five else.
+           IF(lead_id % 3 = 1, IF(lead_id % 5 < IF(industry = 'software', 3, 1), 1, 2), 0)
     FROM leads WHERE stage = 4 AND lead_id >= {lo} AND lead_id < {hi})sql");
   OverLeadIds(sales, marketing.name() + ".handoffs",
               absl::Substitute(R"sql(

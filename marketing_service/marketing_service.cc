@@ -11,6 +11,7 @@
 #include "common/validation.h"
 #include "handoff/email.h"
 #include "handoff/validation.h"
+#include "marketing_service/calibration.h"
 #include "marketing_service/import_stream.h"
 #include "marketing_service/import_writer.h"
 #include "marketing_service/scoring.h"
@@ -381,6 +382,20 @@ Status MarketingServiceImpl::RescoreLeads(ServerContext* ctx, const v1::RescoreL
   ASSIGN_OR_RETURN_GRPC(const Call call, gate_.Admit(*ctx, *req));
   ASSIGN_OR_RETURN_GRPC(*resp,
                         call->leads->RescoreAll(call.KeyOf(*req), call.actor(), absl::Now()));
+  return Status::OK;
+}
+
+Status MarketingServiceImpl::CalibrateScoringPolicy(ServerContext* ctx,
+                                                    const v1::CalibrateScoringPolicyRequest* req,
+                                                    v1::CalibrateScoringPolicyResponse* resp) {
+  ASSIGN_OR_RETURN_GRPC(const Call call, gate_.Admit(*ctx, *req));
+  ASSIGN_OR_RETURN_GRPC(common::TimeRange range,
+                        common::ReportRange(req->has_start_time(), req->start_time(),
+                                            req->has_end_time(), req->end_time(), absl::Now()));
+  ASSIGN_OR_RETURN_GRPC(v1::ScoringPolicy current, call->scoring->Get());
+  ASSIGN_OR_RETURN_GRPC(std::vector<CalibrationOutcome> outcomes,
+                        call->scoring->Outcomes(range, current.decay_half_life_days()));
+  ASSIGN_OR_RETURN_GRPC(*resp, CalibrateScoring(current, outcomes));
   return Status::OK;
 }
 

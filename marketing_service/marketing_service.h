@@ -83,6 +83,9 @@ class MarketingServiceImpl final : public v1::MarketingService::WithRawCallbackM
                                    v1::ScoringPolicy*) override;
   grpc::Status RescoreLeads(grpc::ServerContext*, const v1::RescoreLeadsRequest*,
                             v1::RescoreLeadsResponse*) override;
+  grpc::Status CalibrateScoringPolicy(grpc::ServerContext*,
+                                      const v1::CalibrateScoringPolicyRequest*,
+                                      v1::CalibrateScoringPolicyResponse*) override;
 
   grpc::Status GetCampaignMetrics(grpc::ServerContext*, const v1::GetCampaignMetricsRequest*,
                                   v1::CampaignMetrics*) override;

@@ -1,13 +1,18 @@
 #pragma once
 
-// SQL for the scoring policy (one row of scoring_policy).
+// SQL for the scoring policy (one row of scoring_policy), and the closed-loop
+// outcomes it is calibrated from (calibration.h).
 
 #include <cppconn/connection.h>
+
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "common/mysql/pool.h"
 #include "common/request_key.h"
+#include "common/time_range.h"
 #include "funnel/marketing/v1/marketing_service.pb.h"
+#include "marketing_service/calibration.h"
 
 namespace funnel::marketing {
 
@@ -25,6 +30,12 @@ class ScoringStore final {
   absl::StatusOr<v1::ScoringPolicy> Update(const v1::ScoringPolicy& policy,
                                            const std::string& expected_etag,
                                            const common::RequestKey& request_id);
+
+  // The handoffs made in `range` whose deal was won, lost or rejected, of leads not
+  // erased, with their touches before the handoff decayed by `half_life_days` (0:
+  // no decay) and the lead's fit attributes as they are now.
+  absl::StatusOr<std::vector<CalibrationOutcome>> Outcomes(const common::TimeRange& range,
+                                                           double half_life_days);
 
  private:
   common::ConnectionPool* const pool_;

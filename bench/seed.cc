@@ -121,8 +121,10 @@ int64_t SeedHandoffs(testing::TestDatabase& marketing, testing::TestDatabase& sa
            first_touch_campaign_id, 1, 'seeded', created_at, created_at, created_at + INTERVAL 1 SECOND,
            created_at + INTERVAL 1 DAY, lead_id % 3, IF(lead_id % 3 = 2, 1 + lead_id % 4, 0),
            IF(lead_id % 3 = 0, NULL, created_at + INTERVAL 2 HOUR),
-           -- Accepted deals closed: won three times in five for software, once in five else.
-           IF(lead_id % 3 = 1, IF(lead_id % 5 < IF(industry = 'software', 3, 1), 1, 2), 0)
+           -- Accepted deals closed: won three times in five for software, once in five
+           -- else. (By lead_id DIV 100: handed-off leads are those with lead_id % 100
+           -- under 10, so lead_id % 5 would follow lead_id % 4, the industry.)
+           IF(lead_id % 3 = 1, IF((lead_id DIV 100) % 5 < IF(industry = 'software', 3, 1), 1, 2), 0)
     FROM leads WHERE stage = 4 AND lead_id >= {lo} AND lead_id < {hi})sql");
   OverLeadIds(sales, marketing.name() + ".handoffs",
               absl::Substitute(R"sql(

@@ -385,6 +385,18 @@ Status MarketingServiceImpl::RescoreLeads(ServerContext* ctx, const v1::RescoreL
   return Status::OK;
 }
 
+Status MarketingServiceImpl::ListDuplicateLeads(ServerContext* ctx,
+                                                const v1::ListDuplicateLeadsRequest* req,
+                                                v1::ListDuplicateLeadsResponse* resp) {
+  ASSIGN_OR_RETURN_GRPC(const Call call, gate_.Admit(*ctx, *req));
+  RETURN_IF_ERROR_GRPC(RequireNonNegativeId(req->lead_id(), "lead_id"));
+  ASSIGN_OR_RETURN_GRPC(int page_size, PageSize(req->page_size()));
+  if (req->lead_id() != 0) RETURN_IF_ERROR_GRPC(call->leads->FindLead(req->lead_id()).status());
+  ASSIGN_OR_RETURN_GRPC(*resp,
+                        call->leads->ListDuplicates(req->lead_id(), page_size, req->page_token()));
+  return Status::OK;
+}
+
 Status MarketingServiceImpl::CalibrateScoringPolicy(ServerContext* ctx,
                                                     const v1::CalibrateScoringPolicyRequest* req,
                                                     v1::CalibrateScoringPolicyResponse* resp) {

@@ -83,6 +83,8 @@ class MarketingServiceImpl final : public v1::MarketingService::WithRawCallbackM
                                    v1::ScoringPolicy*) override;
   grpc::Status RescoreLeads(grpc::ServerContext*, const v1::RescoreLeadsRequest*,
                             v1::RescoreLeadsResponse*) override;
+  grpc::Status ListDuplicateLeads(grpc::ServerContext*, const v1::ListDuplicateLeadsRequest*,
+                                  v1::ListDuplicateLeadsResponse*) override;
   grpc::Status CalibrateScoringPolicy(grpc::ServerContext*,
                                       const v1::CalibrateScoringPolicyRequest*,
                                       v1::CalibrateScoringPolicyResponse*) override;

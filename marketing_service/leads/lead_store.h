@@ -81,6 +81,12 @@ class LeadStore final {
   absl::StatusOr<v1::ListLeadsResponse> ListLeads(const LeadFilter& filter, int page_size,
                                                   const std::string& page_token);
 
+  // Pairs of leads that are likely one person (duplicates.h), with `lead_id` only
+  // when it is not 0 (lead_duplicates.cc). Groups every lead by phone, name and
+  // company, and email local part: a scan of the table, not an index lookup.
+  absl::StatusOr<v1::ListDuplicateLeadsResponse> ListDuplicates(int64_t lead_id, int page_size,
+                                                                const std::string& page_token);
+
   // Applies `paths` of `lead` (validated by the caller). NOT_FOUND for an unknown
   // lead; ABORTED on a stale etag; FAILED_PRECONDITION for a consent change only
   // ResubscribeLead may make (OPTED_OUT).

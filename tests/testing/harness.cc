@@ -5,6 +5,7 @@
 #include <cppconn/statement.h>
 #include <fcntl.h>
 #include <grpcpp/generic/generic_stub.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -284,6 +285,15 @@ ChildProcess::~ChildProcess() {
   if (Running()) {
     Signal(SIGKILL);
     Wait(absl::Seconds(10));
+  }
+  // A failed test shows what its processes said last (the log goes with them): a
+  // service that never became healthy says why here, and nowhere else.
+  if (::testing::Test::HasFailure()) {
+    const std::string log = Log();
+    constexpr size_t kTail = 4000;
+    std::fprintf(stderr, "--- last of %s's log (exit %d) ---\n%s\n--- end of %s's log ---\n",
+                 name_.c_str(), exit_code_,
+                 log.substr(log.size() > kTail ? log.size() - kTail : 0).c_str(), name_.c_str());
   }
   std::filesystem::remove_all(std::filesystem::path(log_path_).parent_path());
 }

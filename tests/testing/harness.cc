@@ -8,8 +8,10 @@
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -346,13 +348,30 @@ absl::StatusOr<int> WaitForPortFile(const std::string& path, absl::Duration time
   return absl::DeadlineExceededError(absl::StrCat("no port in ", path));
 }
 
+// Reserves `port` for this process against every other test process: an flock on
+// a file named after it, which the kernel drops when this process ends, however it
+// ends. False when another process holds it. A port freed for a moment (a test
+// that kills a service and restarts it on the same port) stays this process's.
+bool ReserveAcrossProcesses(int port) {
+  static const std::string dir = "/tmp/funnel-test-ports";
+  mkdir(dir.c_str(), 0777);
+  const std::string path = absl::StrCat(dir, "/", port);
+  const int fd = open(path.c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0666);
+  if (fd < 0) return true;  // no reservation to be had: the bind check alone decides
+  if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    close(fd);
+    return false;
+  }
+  return true;  // the descriptor stays open: the reservation lasts as long as this process
+}
+
 int FreePort() {
   // Not bind(0): that hands out a port of the kernel's ephemeral range
   // (32768-60999), which any outgoing connection (a database client, another
   // test's channel) may take as its source port before the child binds it, and
   // which the next bind(0) of another test process may be given again. A random
-  // port below that range, never the same twice in this process, is only lost to
-  // another process that draws the same one in the same moment.
+  // port below that range, never the same twice in this process and reserved
+  // against the other test processes running at the same time.
   static absl::Mutex mu(absl::kConstInit);
   static std::set<int>* given = new std::set<int>();
   static std::mt19937 random(static_cast<unsigned>(getpid()) ^
@@ -369,8 +388,8 @@ int FreePort() {
     addr.sin_port = htons(static_cast<uint16_t>(port));
     const bool free = bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
     close(fd);
-    if (!free) continue;
-    given->insert(port);
+    given->insert(port);  // free or not, never tried again by this process
+    if (!free || !ReserveAcrossProcesses(port)) continue;
     return port;
   }
   std::fprintf(stderr, "FreePort: no free port in %d-%d\n", kFirstTestPort, kLastTestPort);

@@ -204,11 +204,11 @@ std::vector<size_t> Ascending(const std::vector<double>& scores,
   return order;
 }
 
+// `order`: the outcomes in ascending order of `scores` (Ascending).
 v1::PolicyEvaluation Evaluate(const std::vector<double>& scores, const std::vector<bool>& won,
-                              const std::vector<const CalibrationOutcome*>& outcomes) {
+                              const std::vector<size_t>& order) {
   v1::PolicyEvaluation e;
   e.set_auc(Auc(scores, won));
-  const std::vector<size_t> order = Ascending(scores, outcomes);
   const size_t top = std::max<size_t>(1, order.size() / 10);
   const double all_won = std::count(won.begin(), won.end(), true);
   double top_won = 0;
@@ -358,10 +358,11 @@ absl::StatusOr<v1::CalibrateScoringPolicyResponse> CalibrateScoring(
     proposed_scores.push_back(ScoreOf(proposed, *o));
     held_won.push_back(o->won);
   }
-  *response.mutable_current() = Evaluate(current_scores, held_won, held_out);
-  *response.mutable_proposed() = Evaluate(proposed_scores, held_won, held_out);
-
+  // The proposal's order serves its evaluation and its deciles alike.
   const std::vector<size_t> order = Ascending(proposed_scores, held_out);
+  *response.mutable_current() =
+      Evaluate(current_scores, held_won, Ascending(current_scores, held_out));
+  *response.mutable_proposed() = Evaluate(proposed_scores, held_won, order);
   for (int decile = 0; decile < 10; ++decile) {
     const size_t begin = order.size() * decile / 10;
     const size_t end = order.size() * (decile + 1) / 10;

@@ -65,10 +65,6 @@ std::vector<CalibrationOutcome> Draw(int n, const Planted& w, uint32_t seed) {
   return out;
 }
 
-double PointsOf(const v1::ScoringPolicy& p, handoff::v1::TouchpointType type) {
-  return TouchpointPoints(p, type);
-}
-
 double IndustryPoints(const v1::ScoringPolicy& p, const std::string& value) {
   for (const auto& r : p.industry_points()) {
     if (r.value() == value) return r.points();
@@ -118,11 +114,11 @@ TEST(CalibrationTest, TheProposalPricesWhatWinsAndBeatsTheDefaultOnHeldOutOutcom
   EXPECT_EQ(p.decay_half_life_days(), current.decay_half_life_days());
 
   // Points in the planted proportions: the model's weights times one scale.
-  const double email = PointsOf(p, TOUCHPOINT_TYPE_EMAIL_OPEN);
+  const double email = TouchpointPoints(p, TOUCHPOINT_TYPE_EMAIL_OPEN);
   ASSERT_GT(email, 0);
-  EXPECT_NEAR(PointsOf(p, TOUCHPOINT_TYPE_DEMO_REQUEST) / email, w.demo_request / w.email_open,
-              0.15);
-  EXPECT_NEAR(PointsOf(p, TOUCHPOINT_TYPE_WEB_VISIT) / email, 0, 0.1);
+  EXPECT_NEAR(TouchpointPoints(p, TOUCHPOINT_TYPE_DEMO_REQUEST) / email,
+              w.demo_request / w.email_open, 0.15);
+  EXPECT_NEAR(TouchpointPoints(p, TOUCHPOINT_TYPE_WEB_VISIT) / email, 0, 0.1);
   EXPECT_NEAR(IndustryPoints(p, "software") / email, w.software / w.email_open, 0.2);
   // The scale puts the hot threshold where a lead is as likely won as not:
   // intercept -3 is three email opens' worth of points.

@@ -50,6 +50,8 @@ function(funnel_embed_migrations)
     endif()
     math(EXPR version "${CMAKE_MATCH_1} + 0")
     file(READ "${f}" sql)
+    # An edited migration must regenerate the embedding, not only a new one.
+    set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS "${f}")
     string(APPEND body "      {${version}, \"${CMAKE_MATCH_2}\", R\"funnel_sql(${sql})funnel_sql\"},\n")
   endforeach()
   set(out "${CMAKE_BINARY_DIR}/gen/migrations/${ARG_TARGET}_migrations.cc")

@@ -16,18 +16,24 @@ bool IsTransportHeader(absl::string_view key) {
          key == "te" || key == "user-agent" || key == "host";
 }
 
-// The backend's trailing metadata, passed back to the caller up to the size the
-// gateway itself would forward (a service's trailers are its own; the bound keeps
-// a bug in one from breaking the caller's connection).
-void CopyTrailers(const grpc::ClientContext& from, grpc::GenericCallbackServerContext* to) {
+// The backend's metadata, passed back to the caller up to the size the gateway
+// itself would forward (a service's headers and trailers are its own; the bound
+// keeps a bug in one from breaking the caller's connection).
+template <typename Add>
+void CopyMetadata(const std::multimap<grpc::string_ref, grpc::string_ref>& from, Add add) {
   size_t total = 0;
-  for (const auto& [key, value] : from.GetServerTrailingMetadata()) {
+  for (const auto& [key, value] : from) {
     absl::string_view k(key.data(), key.size());
     if (IsTransportHeader(k)) continue;
     total += common::HeaderEntrySize(key.size(), value.size());
     if (total > common::kMaxForwardedMetadataBytes) break;
-    to->AddTrailingMetadata(std::string(k), std::string(value.data(), value.size()));
+    add(std::string(k), std::string(value.data(), value.size()));
   }
+}
+
+void CopyTrailers(const grpc::ClientContext& from, grpc::GenericCallbackServerContext* to) {
+  CopyMetadata(from.GetServerTrailingMetadata(),
+               [to](std::string k, std::string v) { to->AddTrailingMetadata(k, v); });
 }
 
 // Answers a call the gateway cannot route.
@@ -41,7 +47,9 @@ class RejectReactor final : public grpc::ServerGenericBidiReactor {
 
 // One forwarded call: the server side faces the caller, `backend_` the owning
 // service. Each direction has one operation in flight at a time and reuses its
-// buffer only after the previous operation finished. Holds on the backend reactor
+// buffer only after the previous operation finished. The backend's initial
+// metadata is passed on before its first message (a change-feed watch says
+// where it starts there, before any event). Holds on the backend reactor
 // keep its OnDone from running while either direction may still touch it, so by
 // the time the backend's status arrives no caller read or write is outstanding and
 // the status can be sent straight back.
@@ -56,7 +64,6 @@ class ProxyCall final : public grpc::ServerGenericBidiReactor {
     gatekeeper.Stamp(*server_ctx, admission.principal, client_ctx_.get());
     stub->PrepareBidiStreamingCall(client_ctx_.get(), server_ctx->method(), {}, &backend_);
     backend_.AddHold();  // Released when the caller -> backend direction ends.
-    backend_.StartRead(&response_);
     backend_.StartCall();
     StartRead(&request_);
   }
@@ -78,7 +85,14 @@ class ProxyCall final : public grpc::ServerGenericBidiReactor {
     }
   }
 
-  // Backend -> caller.
+  // Backend -> caller: the initial metadata, then each message.
+  void OnBackendInitialMetadata(bool ok) {
+    if (!ok) return;  // The call failed; its status follows.
+    CopyMetadata(client_ctx_->GetServerInitialMetadata(),
+                 [this](std::string k, std::string v) { server_ctx_->AddInitialMetadata(k, v); });
+    StartSendInitialMetadata();
+    backend_.StartRead(&response_);
+  }
   void OnBackendReadDone(bool ok) {
     if (!ok) return;     // No more responses; the status follows.
     backend_.AddHold();  // Released once the caller has the message.
@@ -107,6 +121,7 @@ class ProxyCall final : public grpc::ServerGenericBidiReactor {
   class BackendSide final : public grpc::ClientBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer> {
    public:
     explicit BackendSide(ProxyCall* call) : call_(call) {}
+    void OnReadInitialMetadataDone(bool ok) override { call_->OnBackendInitialMetadata(ok); }
     void OnReadDone(bool ok) override { call_->OnBackendReadDone(ok); }
     void OnWriteDone(bool ok) override { call_->OnBackendWriteDone(ok); }
     void OnDone(const grpc::Status& status) override { call_->OnBackendDone(status); }

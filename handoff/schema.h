@@ -1,8 +1,9 @@
 #pragma once
 
-// A department's database holds two schema tracks: the contract's tables
+// A department's database holds three schema tracks: the contract's tables
 // (handoff/migrations: outbox, inbox_events), written once here and recorded in
-// contract_schema_migrations, and the department's own (its migrations/, recorded in
+// contract_schema_migrations; the change feed's (common/feed/migrations, in
+// feed_schema_migrations); and the department's own (its migrations/, recorded in
 // schema_migrations).
 
 #include <vector>
@@ -16,7 +17,7 @@ namespace funnel::handoff {
 // The contract's migrations (handoff/migrations, embedded at build time).
 const std::vector<common::Migration>& Migrations();
 
-// Applies the contract's track, then `department`'s. Errors as ApplyMigrations.
+// Applies the contract's track, the feed's, then `department`'s. Errors as ApplyMigrations.
 absl::Status ApplySchema(common::ConnectionPool& pool,
                          const std::vector<common::Migration>& department);
 

@@ -63,6 +63,14 @@ ABSL_FLAG(int, max_threads, 256,
 ABSL_FLAG(absl::Duration, request_id_retention, absl::Hours(7 * 24),
           "How long a mutation's request_id replays its first answer; older keys are purged "
           "hourly and a retry after that runs again.");
+ABSL_FLAG(absl::Duration, feed_retention, absl::Hours(7 * 24),
+          "How long the change feed keeps events: a WatchEvents resume token older than "
+          "that is refused (RESUME_TOKEN_EXPIRED).");
+ABSL_FLAG(absl::Duration, feed_stall_timeout, absl::Seconds(30),
+          "A change-feed watcher that takes no event for this long is ended with its resume "
+          "token (RESOURCE_EXHAUSTED, WATCHER_TOO_SLOW).");
+ABSL_FLAG(absl::Duration, feed_poll_interval, absl::Milliseconds(200),
+          "How often the change feed looks for events other replicas committed.");
 ABSL_FLAG(absl::Duration, drain_timeout, absl::Seconds(10),
           "How long shutdown waits for in-flight calls.");
 
@@ -172,8 +180,20 @@ int RunDbService(int argc, char** argv, const DbServiceSpec& spec) {
   relay_options.bearer_key = absl::GetFlag(FLAGS_relay_key);
   relay_options.poll_interval = absl::GetFlag(FLAGS_relay_poll_interval);
   OutboxRelay relay(&pool, relay_options, spec.on_delivered);
+  feed::FeedOptions feed_options;
+  feed_options.name = spec.name;
+  feed_options.entity_types = spec.feed_entity_types;
+  feed_options.retention = absl::GetFlag(FLAGS_feed_retention);
+  feed_options.stall_timeout = absl::GetFlag(FLAGS_feed_stall_timeout);
+  feed_options.poll_interval = absl::GetFlag(FLAGS_feed_poll_interval);
+  feed::FeedHub feed(&pool, feed_options);
+  pool.SetAfterCommit([&feed] {
+    if (feed::TakeFeedWritten()) feed.Wake();
+  });
+  // Watches never end by themselves: end them (with their resume tokens) before the drain.
+  host.AddStopHook([&feed] { feed.Stop(); });
   absl::StatusOr<std::shared_ptr<void>> services = spec.install(
-      host, pool, [&relay] { relay.Wake(); }, &guard);
+      host, pool, [&relay] { relay.Wake(); }, &guard, &feed);
   if (!services.ok()) {
     LogError("cannot start", {{"server", spec.name}, {"error", services.status().ToString()}});
     return 1;
@@ -185,6 +205,7 @@ int RunDbService(int argc, char** argv, const DbServiceSpec& spec) {
     return 1;
   }
   relay.Start();
+  feed.Start();
   // Request ids older than the retention window are purged, hourly.
   absl::Notification stopping;
   std::thread purger([&] {
@@ -204,6 +225,7 @@ int RunDbService(int argc, char** argv, const DbServiceSpec& spec) {
   stopping.Notify();
   purger.join();
   relay.Stop();
+  feed.Stop();
   return code;
 }
 

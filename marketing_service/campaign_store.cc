@@ -12,6 +12,9 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/strip.h"
+#include "common/feed/feed_log.h"
 #include "common/field_violations.h"
 #include "common/mysql/idempotency.h"
 #include "common/mysql/keyset_page.h"
@@ -116,6 +119,11 @@ absl::Status CheckSegmentExists(sql::Connection& conn, int64_t segment_id) {
   return absl::OkStatus();
 }
 
+// "ACTIVE": a state as the feed's details show it.
+std::string CampaignStateName(v1::CampaignState state) {
+  return std::string(absl::StripPrefix(v1::CampaignState_Name(state), "CAMPAIGN_STATE_"));
+}
+
 }  // namespace
 
 absl::Status ValidateCampaign(const v1::Campaign& c) {
@@ -156,7 +164,10 @@ absl::StatusOr<v1::Campaign> CampaignStore::Create(const v1::Campaign& campaign,
         draft.set_state(v1::CAMPAIGN_STATE_DRAFT);
         auto st = Prepare(conn, kInsertCampaign);
         BindCampaign(*st, draft);
-        return common::InsertThenRead(conn, *st, kCampaigns);
+        ASSIGN_OR_RETURN(v1::Campaign created, common::InsertThenRead(conn, *st, kCampaigns));
+        feed::AppendEvent(conn, {"campaign.created", "campaign", absl::StrCat(created.campaign_id()), 0, "",
+                                 "state DRAFT", absl::Now()});
+        return created;
       });
 }
 
@@ -218,6 +229,13 @@ absl::StatusOr<v1::Campaign> CampaignStore::Update(const v1::Campaign& campaign,
         get->setInt64(1, next.campaign_id());
         std::unique_ptr<sql::ResultSet> after(get->executeQuery());
         after->next();
+        std::string detail = absl::StrCat("changed ", absl::StrJoin(paths, ", "));
+        if (next.state() != current.state()) {
+          absl::StrAppend(&detail, "; state ", CampaignStateName(current.state()), " -> ",
+                          CampaignStateName(next.state()));
+        }
+        feed::AppendEvent(conn, {"campaign.updated", "campaign", absl::StrCat(next.campaign_id()), 0, "",
+                                 std::move(detail), absl::Now()});
         return CampaignFromRow(*after);
       });
 }

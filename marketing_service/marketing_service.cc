@@ -294,6 +294,13 @@ Status MarketingServiceImpl::ListLeadHistory(ServerContext* ctx,
   return Status::OK;
 }
 
+grpc::ServerWriteReactor<feed::v1::ChangeEvent>* MarketingServiceImpl::WatchEvents(
+    grpc::CallbackServerContext* ctx, const feed::v1::WatchEventsRequest* req) {
+  absl::StatusOr<Call> call = gate_.Admit(*ctx, *req);
+  return feed::ServeWatch(
+      call.ok() ? absl::StatusOr<feed::FeedHub*>((*call)->feed) : call.status(), ctx, *req);
+}
+
 grpc::ServerReadReactor<grpc::ByteBuffer>* MarketingServiceImpl::ImportLeads(
     grpc::CallbackServerContext* ctx, grpc::ByteBuffer* resp) {
   // Rows are captured in batches, one transaction each: the same rules as

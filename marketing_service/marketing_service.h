@@ -5,6 +5,7 @@
 // through common::ToGrpcStatus. Rules live in scoring.h and lifecycle.h; SQL in the
 // *_store files.
 
+#include "common/feed/feed_hub.h"
 #include "common/server/gate.h"
 #include "common/server/internal_guard.h"
 #include "common/work_queue.h"
@@ -18,9 +19,10 @@
 namespace funnel::marketing {
 
 // ImportLeads is a callback method (import_stream.h): a client stream must not hold
-// a thread while its client is slow. Everything else blocks on the database.
-class MarketingServiceImpl final : public v1::MarketingService::WithRawCallbackMethod_ImportLeads<
-                                       v1::MarketingService::Service> {
+// a thread while its client is slow; so is WatchEvents (common/feed/feed_hub.h). Everything else blocks on the database.
+class MarketingServiceImpl final
+    : public v1::MarketingService::WithCallbackMethod_WatchEvents<
+          v1::MarketingService::WithRawCallbackMethod_ImportLeads<v1::MarketingService::Service>> {
  public:
   // The stores the handlers call (through the gate); they outlive the service.
   struct Stores {
@@ -29,6 +31,7 @@ class MarketingServiceImpl final : public v1::MarketingService::WithRawCallbackM
     SegmentStore* segments;
     CampaignReports* reports;
     ScoringStore* scoring;
+    feed::FeedHub* feed = nullptr;  // none: WatchEvents is UNIMPLEMENTED
   };
 
   explicit MarketingServiceImpl(const Stores& stores,
@@ -88,6 +91,9 @@ class MarketingServiceImpl final : public v1::MarketingService::WithRawCallbackM
   grpc::Status CalibrateScoringPolicy(grpc::ServerContext*,
                                       const v1::CalibrateScoringPolicyRequest*,
                                       v1::CalibrateScoringPolicyResponse*) override;
+
+  grpc::ServerWriteReactor<feed::v1::ChangeEvent>* WatchEvents(
+      grpc::CallbackServerContext*, const feed::v1::WatchEventsRequest*) override;
 
   grpc::Status GetCampaignMetrics(grpc::ServerContext*, const v1::GetCampaignMetricsRequest*,
                                   v1::CampaignMetrics*) override;

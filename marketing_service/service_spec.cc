@@ -18,14 +18,14 @@ namespace {
 
 struct Services {
   Services(common::ConnectionPool* pool, std::function<void()> wake,
-           const common::InternalGuard* guard)
+           const common::InternalGuard* guard, feed::FeedHub* feed)
       : leads(pool, std::move(wake)),
         campaigns(pool),
         segments(pool),
         reports(pool, &campaigns, &segments),
         scoring(pool),
         feedback(pool),
-        marketing({&leads, &campaigns, &segments, &reports, &scoring}, guard),
+        marketing({&leads, &campaigns, &segments, &reports, &scoring, feed}, guard),
         feedback_service(&feedback, guard) {}
   LeadStore leads;
   CampaignStore campaigns;
@@ -45,9 +45,11 @@ handoff::DbServiceSpec MarketingServiceSpec() {
   spec.default_port = 50052;
   spec.default_database = "funnel_marketing";
   spec.migrations = &Migrations();
+  spec.feed_entity_types = {"lead", "campaign"};
   spec.install = [](common::ServiceHost& host, common::ConnectionPool& pool,
-                    std::function<void()> wake, const common::InternalGuard* guard) {
-    auto services = std::make_shared<Services>(&pool, std::move(wake), guard);
+                    std::function<void()> wake, const common::InternalGuard* guard,
+                    feed::FeedHub* feed) {
+    auto services = std::make_shared<Services>(&pool, std::move(wake), guard, feed);
     host.AddService(&services->marketing, {kServedServices[0]});
     host.AddService(&services->feedback_service, {kServedServices[1]});
     return absl::StatusOr<std::shared_ptr<void>>(std::move(services));

@@ -11,6 +11,8 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "common/feed/feed_log.h"
 #include "common/mysql/idempotency.h"
 #include "common/mysql/keyset_page.h"
 #include "common/mysql/params.h"
@@ -100,9 +102,11 @@ absl::StatusOr<v1::Activity> OpportunityStore::LogActivity(const v1::Activity& i
                                          "that rep's activity log"));
         }
         // An activity is a write on what it names: the same rules as any other.
+        int64_t lead_id = 0;  // the marketing lead it concerns, for the feed
         if (a.opportunity_id() != 0) {
           ASSIGN_OR_RETURN(v1::Opportunity o, ReadOpportunity(conn, a.opportunity_id(), false));
           RETURN_IF_ERROR(CheckOwner(conn, caller, o));
+          lead_id = o.lead_id();
         }
         std::optional<absl::Time> handoff_received;
         if (!a.handoff_id().empty()) {
@@ -131,6 +135,16 @@ absl::StatusOr<v1::Activity> OpportunityStore::LogActivity(const v1::Activity& i
         st->executeUpdate();
         a.set_activity_id(LastInsertId(conn));
         *a.mutable_occur_time() = ToProtoTime(when);
+        // The type and what it is about; never its notes or outcome (free text).
+        std::string about = a.opportunity_id() != 0 ? absl::StrCat(" on opportunity ", a.opportunity_id())
+                            : !a.handoff_id().empty() ? absl::StrCat(" on handoff ", a.handoff_id())
+                                                      : "";
+        feed::AppendEvent(conn, {"activity.logged", "activity", absl::StrCat(a.activity_id()),
+                                 lead_id, absl::StrCat("rep ", a.rep_id()),
+                                 absl::StrCat(absl::StripPrefix(v1::ActivityType_Name(a.type()),
+                                                                "ACTIVITY_TYPE_"),
+                                              about),
+                                 now});
         return a;
       });
 }

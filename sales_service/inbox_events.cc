@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
+#include "common/feed/feed_log.h"
 #include "common/mysql/sql_util.h"
 #include "common/time_util.h"
 #include "handoff/inbox.h"
@@ -108,7 +109,12 @@ absl::StatusOr<handoff::v1::UpdateConsentResponse> InboxStore::UpdateConsent(
                             withdraw ? WithdrawalReason(applied) : std::string(rs->getString(4)));
           update->setInt64(4, rs->getInt64(1));
           update->executeUpdate();
-          if (withdraw) response.set_handoffs_withdrawn(response.handoffs_withdrawn() + 1);
+          if (withdraw) {
+            response.set_handoffs_withdrawn(response.handoffs_withdrawn() + 1);
+            feed::AppendEvent(conn, {"handoff.withdrawn", "handoff", snapshot.handoff_id(),
+                                     applied.lead_id(), "marketing", "the person opted out",
+                                     now});
+          }
         }
         auto contacts = Prepare(conn, kApplyConsentToContacts);
         contacts->setInt(1, applied.consent());
@@ -153,6 +159,7 @@ absl::StatusOr<handoff::v1::EraseLeadResponse> InboxStore::Erase(
           rename->setString(1, AccountKey(email));
           response.set_accounts_renamed(response.accounts_renamed() + rename->executeUpdate());
         }
+        feed::ScrubLeadEvents(conn, lead_id);
         // Free text first: the contacts' lead id finds what is theirs.
         response.set_activities_erased(Update(conn, kScrubActivities, lead_id, 4));
         response.set_objections_erased(Update(conn, kScrubObjections, lead_id, 2));

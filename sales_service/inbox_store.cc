@@ -7,10 +7,12 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "common/ids.h"
 #include "common/mysql/idempotency.h"
 #include "common/mysql/keyset_page.h"
 #include "common/mysql/params.h"
+#include "common/feed/feed_log.h"
 #include "common/mysql/sql_util.h"
 #include "common/pagination.h"
 #include "common/status.h"
@@ -90,6 +92,18 @@ Row HandoffFromRow(sql::ResultSet& rs, absl::Time now) {
   return row;
 }
 
+// "handoff.<what>" on the change feed (no score, campaign or person in it).
+void AppendHandoffEvent(sql::Connection& conn, absl::string_view what, const v1::Handoff& h,
+                        std::string actor, std::string detail, absl::Time now) {
+  feed::AppendEvent(conn, {absl::StrCat("handoff.", what), "handoff", h.handoff_id(),
+                           h.lead().lead_id(), std::move(actor), std::move(detail), now});
+}
+
+// Who made a change, as the feed names them.
+std::string ActorOf(const Caller& caller) {
+  return caller.rep_id != 0 ? absl::StrCat("rep ", caller.rep_id) : caller.role;
+}
+
 absl::StatusOr<v1::Handoff> ReadHandoff(sql::Connection& conn, const std::string& handoff_id,
                                         bool for_update, absl::Time now) {
   auto st =
@@ -160,6 +174,13 @@ std::vector<InboxStore::Receipt> InboxStore::SubmitMany(const std::vector<Submis
           const bool inserted = st->executeUpdate() == 1;
           ASSIGN_OR_RETURN(v1::Handoff stored,
                            ReadHandoff(conn, s.lead.handoff_id(), false, s.now));
+          if (inserted) {
+            AppendHandoffEvent(conn, "received", stored, "relay",
+                               absl::StrCat("SLA deadline ",
+                                            absl::FormatTime(absl::RFC3339_sec,
+                                                             s.now + sla_, absl::UTCTimeZone())),
+                               s.now);
+          }
           handoff::v1::SubmitLeadResponse receipt;
           receipt.set_handoff_id(stored.handoff_id());
           receipt.set_duplicate(!inserted);
@@ -251,6 +272,7 @@ absl::StatusOr<v1::Handoff> InboxStore::Assign(const std::string& handoff_id, in
         st->setInt64(1, rep_id);
         st->setString(2, handoff_id);
         st->executeUpdate();
+        AppendHandoffEvent(conn, "assigned", h, ActorOf(caller), absl::StrCat("rep ", rep_id), now);
         return ReadHandoff(conn, handoff_id, false, now);
       });
 }
@@ -326,6 +348,10 @@ absl::StatusOr<v1::AcceptHandoffResponse> InboxStore::Accept(const std::string& 
         st->executeUpdate();
         ASSIGN_OR_RETURN(h, ReadHandoff(conn, handoff_id, false, now));
         QueueDecision(conn, h, rep.rep_id(), now);
+        AppendHandoffEvent(conn, "accepted", h, actor,
+                           absl::StrCat("rep ", rep.rep_id(), ", opportunity ",
+                                        opened.opportunity_id()),
+                           now);
         *response.mutable_handoff() = h;
         *response.mutable_opportunity() = opened;
         return response;
@@ -354,6 +380,10 @@ absl::StatusOr<v1::Handoff> InboxStore::Reject(const std::string& handoff_id,
         st->executeUpdate();
         ASSIGN_OR_RETURN(h, ReadHandoff(conn, handoff_id, false, now));
         QueueDecision(conn, h, rep, now);
+        AppendHandoffEvent(conn, "rejected", h, ActorOf(caller),
+                           absl::StrCat("reason ", absl::StripPrefix(handoff::v1::RejectionReason_Name(reason),
+                                                                     "REJECTION_REASON_")),
+                           now);
         return h;
       }));
 }

@@ -7,7 +7,9 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "common/ids.h"
+#include "common/feed/feed_log.h"
 #include "common/mysql/idempotency.h"
 #include "common/mysql/keyset_page.h"
 #include "common/mysql/params.h"
@@ -148,15 +150,32 @@ void SaveOpportunity(sql::Connection& conn, const v1::Opportunity& o, absl::Time
   st->executeUpdate();
 }
 
-void RecordStageChange(sql::Connection& conn, int64_t opportunity_id, v1::Stage from, v1::Stage to,
+// "QUALIFICATION": a stage as the feed's details show it.
+std::string StageName(v1::Stage stage) {
+  return std::string(absl::StripPrefix(v1::Stage_Name(stage), "STAGE_"));
+}
+
+// Records `o`'s move from `from` to its stage, and puts it on the change feed:
+// opened, stage_moved (a reopen too), closed_won or closed_lost.
+void RecordStageChange(sql::Connection& conn, const v1::Opportunity& o, v1::Stage from,
                        const std::string& actor, absl::Time now) {
   auto st = Prepare(conn, kInsertStageChange);
-  st->setInt64(1, opportunity_id);
+  st->setInt64(1, o.opportunity_id());
   st->setInt(2, from);
-  st->setInt(3, to);
+  st->setInt(3, o.stage());
   st->setString(4, actor);
   st->setDouble(5, UnixSecondsOf(now));
   st->executeUpdate();
+  const char* what = from == v1::STAGE_UNSPECIFIED        ? "opened"
+                     : o.stage() == v1::STAGE_CLOSED_WON  ? "closed_won"
+                     : o.stage() == v1::STAGE_CLOSED_LOST ? "closed_lost"
+                                                          : "stage_moved";
+  std::string detail = from == v1::STAGE_UNSPECIFIED
+                           ? absl::StrCat("stage ", StageName(o.stage()))
+                           : absl::StrCat("stage ", StageName(from), " -> ", StageName(o.stage()));
+  feed::AppendEvent(conn, {absl::StrCat("opportunity.", what), "opportunity",
+                           absl::StrCat(o.opportunity_id()), o.lead_id(), actor,
+                           std::move(detail), now});
 }
 
 // Marketing learns the outcome of the deals it handed over: each close and reopen
@@ -230,8 +249,9 @@ v1::Opportunity InsertOpportunity(sql::Connection& conn, const v1::Opportunity& 
   st->setInt64(16, campaign_id);
   st->executeUpdate();
   const int64_t id = LastInsertId(conn);
-  RecordStageChange(conn, id, v1::STAGE_UNSPECIFIED, o.stage(), actor, now);
-  return *ReadOpportunity(conn, id, false);
+  v1::Opportunity opened = *ReadOpportunity(conn, id, false);
+  RecordStageChange(conn, opened, v1::STAGE_UNSPECIFIED, actor, now);
+  return opened;
 }
 
 absl::StatusOr<v1::Opportunity> OpportunityStore::Create(const v1::Opportunity& opportunity,
@@ -371,7 +391,7 @@ absl::StatusOr<v1::Opportunity> OpportunityStore::MoveStage(
           o.clear_loss_note();
         }
         SaveOpportunity(conn, o, now);
-        RecordStageChange(conn, o.opportunity_id(), from, stage, actor, now);
+        RecordStageChange(conn, o, from, actor, now);
         if (IsClosed(from)) QueueOutcome(conn, o, handoff::v1::OUTCOME_REOPENED, now);
         return *ReadOpportunity(conn, o.opportunity_id(), false);
       });
@@ -488,7 +508,7 @@ absl::StatusOr<v1::Opportunity> OpportunityStore::Close(const v1::CloseOpportuni
         }
         *o.mutable_close_time() = ToProtoTime(now);
         SaveOpportunity(conn, o, now);
-        RecordStageChange(conn, o.opportunity_id(), from, o.stage(), actor, now);
+        RecordStageChange(conn, o, from, actor, now);
         QueueOutcome(conn, o, req.outcome(), now);
         return *ReadOpportunity(conn, o.opportunity_id(), false);
       });

@@ -446,6 +446,13 @@ Status SalesServiceImpl::GetFunnelStats(Ctx* ctx, const v1::GetFunnelStatsReques
   return Status::OK;
 }
 
+grpc::ServerWriteReactor<feed::v1::ChangeEvent>* SalesServiceImpl::WatchEvents(
+    grpc::CallbackServerContext* ctx, const feed::v1::WatchEventsRequest* req) {
+  absl::StatusOr<Call> call = gate_.Admit(*ctx, *req);
+  return feed::ServeWatch(
+      call.ok() ? absl::StatusOr<feed::FeedHub*>((*call)->feed) : call.status(), ctx, *req);
+}
+
 Status SalesServiceImpl::GetRelayStats(Ctx* ctx, const v1::GetRelayStatsRequest* req,
                                        handoff::v1::RelayStats* resp) {
   ASSIGN_OR_RETURN_GRPC(const Call call, gate_.Admit(*ctx, *req));

@@ -4,6 +4,7 @@
 // (INVALID_ARGUMENT naming the field), calls a store with the caller's identity for
 // the row rules, and maps the result through common::ToGrpcStatus.
 
+#include "common/feed/feed_hub.h"
 #include "common/server/gate.h"
 #include "common/server/internal_guard.h"
 #include "funnel/handoff/v1/handoff.grpc.pb.h"
@@ -15,7 +16,10 @@
 
 namespace funnel::sales {
 
-class SalesServiceImpl final : public v1::SalesService::Service {
+// WatchEvents is a callback method (common/feed/feed_hub.h): a watch must not hold a
+// thread for as long as it follows the feed.
+class SalesServiceImpl final
+    : public v1::SalesService::WithCallbackMethod_WatchEvents<v1::SalesService::Service> {
  public:
   // The stores the handlers call (through the gate); they outlive the service.
   struct Stores {
@@ -23,11 +27,15 @@ class SalesServiceImpl final : public v1::SalesService::Service {
     InboxStore* inbox;
     OpportunityStore* opportunities;
     ReportStore* reports;
+    feed::FeedHub* feed = nullptr;  // none: WatchEvents is UNIMPLEMENTED
   };
 
   explicit SalesServiceImpl(const Stores& stores,
                             const common::InternalGuard* guard = common::OpenGuard())
       : gate_(stores, guard) {}
+
+  grpc::ServerWriteReactor<feed::v1::ChangeEvent>* WatchEvents(
+      grpc::CallbackServerContext*, const feed::v1::WatchEventsRequest*) override;
 
   using Ctx = grpc::ServerContext;
   grpc::Status CreateRep(Ctx*, const v1::CreateRepRequest*, v1::Rep*) override;

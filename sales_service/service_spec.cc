@@ -23,12 +23,12 @@ namespace {
 
 struct Services {
   Services(common::ConnectionPool* pool, std::function<void()> wake,
-           const common::InternalGuard* guard, PersonalDomains personal)
+           const common::InternalGuard* guard, PersonalDomains personal, feed::FeedHub* feed)
       : directory(pool),
         inbox(pool, absl::Hours(absl::GetFlag(FLAGS_handoff_sla_hours)), wake, std::move(personal)),
         opportunities(pool, wake),
         reports(pool),
-        sales({&directory, &inbox, &opportunities, &reports}, guard),
+        sales({&directory, &inbox, &opportunities, &reports, feed}, guard),
         handoff_inbox(&inbox, guard) {}
   DirectoryStore directory;
   InboxStore inbox;
@@ -46,15 +46,17 @@ handoff::DbServiceSpec SalesServiceSpec() {
   spec.default_port = 50053;
   spec.default_database = "funnel_sales";
   spec.migrations = &Migrations();
+  spec.feed_entity_types = {"handoff", "opportunity", "activity"};
   spec.install = [](common::ServiceHost& host, common::ConnectionPool& pool,
-                    std::function<void()> wake, const common::InternalGuard* guard) {
+                    std::function<void()> wake, const common::InternalGuard* guard,
+                    feed::FeedHub* feed) {
     PersonalDomains personal = PersonalDomains::BuiltIn();
     if (const std::string path = absl::GetFlag(FLAGS_personal_email_domains_file); !path.empty()) {
       absl::StatusOr<PersonalDomains> loaded = PersonalDomains::FromFile(path);
       if (!loaded.ok()) return absl::StatusOr<std::shared_ptr<void>>(loaded.status());
       personal = *std::move(loaded);
     }
-    auto services = std::make_shared<Services>(&pool, std::move(wake), guard, std::move(personal));
+    auto services = std::make_shared<Services>(&pool, std::move(wake), guard, std::move(personal), feed);
     common::AddScrapeHook([weak = std::weak_ptr<Services>(services)] {
       static prometheus::Gauge& overdue =
           common::GaugeFamily("funnel_handoffs_overdue",

@@ -353,6 +353,7 @@ absl::Status ConnectionPool::InTransaction(absl::string_view context,
         // brute-force abort of a transaction another node's commit overtook while it sat
         // idle. Taken for a commit, the rolled-back work was lost yet acknowledged.
         begin->execute("COMMIT");
+        if (after_commit_) after_commit_();
       } else {
         begin->execute("ROLLBACK");
       }

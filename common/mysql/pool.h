@@ -139,6 +139,11 @@ class ConnectionPool final {
                              const std::function<absl::Status(sql::Connection&)>& fn,
                              bool read_committed = false);
 
+  // Runs `fn` on the committing thread after each transaction that committed: a
+  // doorbell for work that follows commits (the
+  // change feed's sequencer). Set once, before any thread uses the pool.
+  void SetAfterCommit(std::function<void()> fn) { after_commit_ = std::move(fn); }
+
   // OK when the server answers a trivial query.
   absl::Status Ping();
 
@@ -168,6 +173,7 @@ class ConnectionPool final {
   void Return(PoolSession session, bool discard);
 
   const DbOptions options_;
+  std::function<void()> after_commit_;
   const std::vector<Node> nodes_;  // options_.host, then other_nodes
   // The pool's Prometheus figures (pool.cc), labelled with its database.
   struct Metrics;

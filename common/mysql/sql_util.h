@@ -7,12 +7,14 @@
 #include <cppconn/resultset.h>
 #include <cppconn/statement.h>
 
+#include <algorithm>
 #include <initializer_list>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
@@ -21,8 +23,6 @@
 
 namespace funnel::common {
 
-// `group` n times, comma-separated: the "?"s of an IN list, or the "(?, ?)" rows of
-// a multi-row VALUES.
 // An enum set as SQL, "(6, 7)", for `column IN <set>`: statements name enum values
 // from the proto (kClosedStages = SqlSet({v1::STAGE_CLOSED_WON, ...})), never as
 // bare numbers.
@@ -30,8 +30,25 @@ inline std::string SqlSet(std::initializer_list<int> values) {
   return absl::StrCat("(", absl::StrJoin(values, ", "), ")");
 }
 
+// `group` n times, comma-separated: the "?"s of an IN list, or the "(?, ?)" rows of
+// a multi-row VALUES.
 inline std::string Placeholders(size_t n, absl::string_view group) {
   return absl::StrJoin(std::vector<absl::string_view>(n, group), ",");
+}
+
+// Runs "<insert> <values>,<values>..." over `rows`, at most 500 rows a statement
+// (far below the protocol's 65,535 placeholders and the server's packet limit);
+// `bind(statement, first_index, row)` sets one row's parameters.
+template <typename Row, typename Bind>
+void InsertRows(sql::Connection& conn, absl::string_view insert, absl::string_view values,
+                const std::vector<Row>& rows, int params_per_row, Bind bind) {
+  constexpr size_t kRowsPerStatement = 500;
+  for (size_t start = 0; start < rows.size(); start += kRowsPerStatement) {
+    const size_t n = std::min(kRowsPerStatement, rows.size() - start);
+    auto st = Prepare(conn, absl::StrCat(insert, Placeholders(n, values)));
+    for (size_t i = 0; i < n; ++i) bind(*st, static_cast<int>(i) * params_per_row + 1, rows[start + i]);
+    st->executeUpdate();
+  }
 }
 
 // The AUTO_INCREMENT id the connection's last INSERT produced.

@@ -176,6 +176,7 @@ void ServiceHost::Shutdown() {
   stop_probes_.Notify();
   if (probe_thread_.joinable()) probe_thread_.join();
   health_->Shutdown();
+  for (const auto& hook : stop_hooks_) hook();
   server_->Shutdown(std::chrono::system_clock::now() +
                     absl::ToChronoMilliseconds(options_.drain_timeout));
   server_->Wait();

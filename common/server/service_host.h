@@ -68,6 +68,10 @@ class ServiceHost final {
   // Every probe_interval, runs `probe` and sets `names` ("" is the whole server;
   // no names means "" and every public service) SERVING when it returns OK, NOT_SERVING otherwise.
   void AddHealthProbe(std::vector<std::string> names, std::function<absl::Status()> probe);
+  // Runs `fn` when shutdown begins, before in-flight calls are drained: for calls
+  // that never end by themselves (change-feed watches), which must be ended so
+  // the drain does not wait them out.
+  void AddStopHook(std::function<void()> fn) { stop_hooks_.push_back(std::move(fn)); }
 
   // Builds and starts the server and the probes. The first probe round has run when
   // it returns. UNAVAILABLE naming the address (and why, when the system says) if
@@ -107,6 +111,7 @@ class ServiceHost final {
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
   absl::Notification stop_probes_;
+  std::vector<std::function<void()>> stop_hooks_;
   std::thread probe_thread_;
   bool shut_down_ = false;
 };

@@ -124,6 +124,7 @@ absl::StatusOr<v1::EraseLeadResponse> LeadStore::Erase(int64_t lead_id,
         handoff::InsertOutboxEvent(conn, erasure.event_id(), lead_id,
                                    handoff::EventKind::kLeadErasure, erasure.SerializeAsString(),
                                    now);
+        feed::ScrubLeadEvents(conn, lead_id);
         AddHistory(conn, lead_id, actor, v1::HISTORY_ACTION_ERASED, "personal data removed", now);
         v1::EraseLeadResponse response;
         response.set_lead_id(lead_id);

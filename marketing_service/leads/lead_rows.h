@@ -12,6 +12,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "common/mysql/params.h"
+#include "common/feed/feed_log.h"
 #include "funnel/marketing/v1/marketing_service.pb.h"
 #include "marketing_service/scoring.h"
 
@@ -61,7 +62,8 @@ void CountOptOutFlips(sql::Connection& conn, const std::vector<LeadRow*>& rows);
 // Advances the row's version (etag) and update time in memory, as a save does.
 void BumpVersion(LeadRow& row, absl::Time now);
 
-// Appends to the lead's audit history.
+// Appends to the lead's audit history, and to the change feed every entry but a
+// touchpoint (kind "lead.<action>").
 void AddHistory(sql::Connection& conn, int64_t lead_id, const std::string& actor,
                 v1::HistoryAction action, absl::string_view detail, absl::Time now);
 
@@ -69,6 +71,12 @@ void AddHistory(sql::Connection& conn, int64_t lead_id, const std::string& actor
 // (HISTORY_ACTION_UNSPECIFIED for a name this build does not know).
 std::string HistoryActionName(v1::HistoryAction action);
 v1::HistoryAction HistoryActionFromName(absl::string_view name);
+
+// The change-feed event of a history entry; none for a touchpoint (a lead's
+// touchpoints are many and are read with ListTouchpoints).
+std::optional<feed::FeedEntry> LeadFeedEntry(int64_t lead_id, const std::string& actor,
+                                             absl::string_view action,
+                                             absl::string_view detail, absl::Time at);
 
 // Appends " AND ..." conditions on leads `l` that match a segment's criteria.
 void AppendSegmentCriteria(const v1::SegmentCriteria& criteria, std::string* where,

@@ -11,7 +11,6 @@
 namespace funnel::marketing {
 namespace {
 
-using common::Prepare;
 using common::UnixSecondsOf;
 
 constexpr absl::string_view kInsertHistoryRows =
@@ -21,10 +20,6 @@ constexpr absl::string_view kInsertTouchpointRows =
     "INSERT INTO touchpoints (lead_id, campaign_id, type, occurred_at, points) VALUES ";
 constexpr absl::string_view kTouchpointValues = "(?, ?, ?, FROM_UNIXTIME(?), ?)";
 
-// Rows per statement: keeps every statement far below the protocol's 65,535
-// placeholders and the server's packet limit.
-constexpr size_t kRowsPerStatement = 500;
-
 // Moves the rows of stored leads out of `pending` (placeholder ids stay).
 template <typename Row>
 std::vector<Row> TakeStored(std::vector<Row>& pending) {
@@ -32,20 +27,6 @@ std::vector<Row> TakeStored(std::vector<Row>& pending) {
   for (Row& row : pending) (row.lead_id > 0 ? stored : waiting).push_back(std::move(row));
   pending = std::move(waiting);
   return stored;
-}
-
-// Runs "<insert> (..),(..)" over `rows` in chunks; `bind` sets one row's
-// parameters starting at the given index.
-template <typename Row, typename Bind>
-void InsertRows(sql::Connection& conn, absl::string_view insert, absl::string_view values,
-                const std::vector<Row>& rows, int params_per_row, Bind bind) {
-  for (size_t start = 0; start < rows.size(); start += kRowsPerStatement) {
-    const size_t n = std::min(kRowsPerStatement, rows.size() - start);
-    auto st = Prepare(conn, absl::StrCat(insert, common::Placeholders(n, values)));
-    for (size_t i = 0; i < n; ++i)
-      bind(*st, static_cast<int>(i) * params_per_row + 1, rows[start + i]);
-    st->executeUpdate();
-  }
 }
 
 }  // namespace
@@ -68,7 +49,7 @@ int64_t LeadWrites::Touchpoint(int64_t lead_id, bool lead_opted_out, int64_t cam
 
 int64_t LeadWrites::InsertTouchpoints() {
   const std::vector<TouchpointRow> rows = TakeStored(touchpoints_);
-  InsertRows(conn_, kInsertTouchpointRows, kTouchpointValues, rows, 5,
+  common::InsertRows(conn_, kInsertTouchpointRows, kTouchpointValues, rows, 5,
              [](sql::PreparedStatement& st, int p, const TouchpointRow& r) {
                st.setInt64(p, r.lead_id);
                st.setInt64(p + 1, r.campaign_id);
@@ -88,7 +69,8 @@ int64_t LeadWrites::InsertTouchpoints() {
 
 void LeadWrites::Flush() {
   InsertTouchpoints();
-  InsertRows(conn_, kInsertHistoryRows, kHistoryValues, TakeStored(history_), 5,
+  const std::vector<HistoryRow> history = TakeStored(history_);
+  common::InsertRows(conn_, kInsertHistoryRows, kHistoryValues, history, 5,
              [](sql::PreparedStatement& st, int p, const HistoryRow& r) {
                st.setInt64(p, r.lead_id);
                st.setString(p + 1, r.actor);
@@ -96,6 +78,13 @@ void LeadWrites::Flush() {
                st.setString(p + 3, r.detail);
                st.setDouble(p + 4, UnixSecondsOf(r.at));
              });
+  std::vector<feed::FeedEntry> events;
+  for (const HistoryRow& r : history) {
+    if (auto event = LeadFeedEntry(r.lead_id, r.actor, r.action, r.detail, r.at)) {
+      events.push_back(*std::move(event));
+    }
+  }
+  feed::AppendEvents(conn_, events);
 }
 
 void LeadWrites::Rename(const std::map<int64_t, int64_t>& lead_ids) {

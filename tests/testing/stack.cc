@@ -81,6 +81,7 @@ FunnelStack::FunnelStack(const std::string& label, StackOptions options)
              {{"FUNNEL_DB_PASSWORD", db.password},
               {"FUNNEL_RELAY_KEY", keys_.at(marketing ? "SERVICE_MARKETING" : "SERVICE_SALES")},
               {"FUNNEL_INTERNAL_SECRET", secret}}};
+    for (const std::string& flag : options.service_flags) specs_[p].argv.push_back(flag);
   };
   service(kMarketing, "marketing_service", marketing_user_, 1);
   service(kSales, "sales_service", sales_user_, 2);
@@ -184,15 +185,21 @@ std::string FunnelStack::AddKey(const std::string& role, const std::string& id, 
 }
 
 std::shared_ptr<grpc::Channel> FunnelStack::GatewayChannel(const std::string& key,
-                                                           bool own_connection) const {
+                                                           bool own_connection,
+                                                           int receive_window_bytes) const {
   std::vector<std::unique_ptr<grpc::experimental::ClientInterceptorFactoryInterface>> factories;
   factories.push_back(
       std::make_unique<KeyInterceptorFactory>(key.empty() ? keys_.at("ADMIN") : key));
   return grpc::experimental::CreateCustomChannelWithInterceptors(
       absl::StrCat("127.0.0.1:", ports_.at(kGateway)), grpc::InsecureChannelCredentials(),
-      [own_connection] {
+      [own_connection, receive_window_bytes] {
         grpc::ChannelArguments args;
         if (own_connection) args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+        if (receive_window_bytes > 0) {
+          args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+          args.SetInt(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, receive_window_bytes);
+          args.SetInt(GRPC_ARG_HTTP2_BDP_PROBE, 0);
+        }
         return args;
       }(),
       std::move(factories));

@@ -39,6 +39,8 @@ struct StackOptions {
   int sales_replicas = 1;
   // Added to the gateway's command line (a --policy_file, say).
   std::vector<std::string> gateway_flags;
+  // Added to every service's command line (a --feed_retention, say).
+  std::vector<std::string> service_flags;
   // The nodes of a Galera cluster (TestClusterNodes()): the databases are made on
   // node 0, and every service gets all nodes as --db_hosts, starting at its own:
   // marketing's replicas at nodes 1 and 2, sales' at nodes 2 and 1 (node 0 stays
@@ -65,9 +67,12 @@ class FunnelStack final {
   // Where each process serves /metrics (--metrics_port).
   int metrics_port(Process p) const { return metrics_ports_.at(p); }
   // A channel to the gateway whose calls carry `key` (default: the ADMIN key). With
-  // `own_connection`, it shares no TCP connection with any other channel.
+  // `own_connection`, it shares no TCP connection with any other channel. With a
+  // `receive_window_bytes`, its connection of its own takes at most that much of a
+  // stream before the reader reads (a small fixed window: no BDP growth).
   std::shared_ptr<grpc::Channel> GatewayChannel(const std::string& key = "",
-                                                bool own_connection = false) const;
+                                                bool own_connection = false,
+                                                int receive_window_bytes = 0) const;
 
   // The key made at start-up for each role (principal id "test-<ROLE>").
   const std::string& Key(const std::string& role) const { return keys_.at(role); }

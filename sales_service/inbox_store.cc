@@ -59,6 +59,13 @@ constexpr absl::string_view kOverdueCondition =
     "state = ? AND first_response_at IS NULL AND sla_deadline < FROM_UNIXTIME(?)";
 const std::string kCountOverdue =
     absl::StrCat("SELECT COUNT(*) FROM handoffs WHERE ", kOverdueCondition);
+// Overdue and not yet announced; another replica's claim is passed over.
+const std::string kClaimUnannouncedOverdue = absl::StrCat(
+    "SELECT handoff_id, lead_id, UNIX_TIMESTAMP(sla_deadline) FROM handoffs WHERE ",
+    kOverdueCondition, " AND overdue_noticed_at IS NULL ORDER BY sla_deadline LIMIT ? ",
+    "FOR UPDATE SKIP LOCKED");
+constexpr absl::string_view kMarkOverdueAnnounced =
+    "UPDATE handoffs SET overdue_noticed_at = FROM_UNIXTIME(?) WHERE handoff_id = ?";
 
 struct Row {
   int64_t seq;
@@ -215,6 +222,38 @@ absl::StatusOr<int64_t> InboxStore::CountOverdue(absl::Time now) {
     return absl::OkStatus();
   }));
   return count;
+}
+
+absl::StatusOr<int> InboxStore::AnnounceOverdue(absl::Time now, int limit) {
+  int announced = 0;
+  RETURN_IF_ERROR(pool_->InTransaction(
+      "announce overdue handoffs",
+      [&](sql::Connection& conn) -> absl::Status {
+        announced = 0;
+        auto claim = Prepare(conn, kClaimUnannouncedOverdue);
+        claim->setInt(1, v1::HANDOFF_STATE_PENDING);
+        claim->setDouble(2, UnixSecondsOf(now));
+        claim->setInt(3, limit);
+        std::unique_ptr<sql::ResultSet> rs(claim->executeQuery());
+        while (rs->next()) {
+          const std::string handoff_id = rs->getString(1);
+          auto mark = Prepare(conn, kMarkOverdueAnnounced);
+          mark->setDouble(1, UnixSecondsOf(now));
+          mark->setString(2, handoff_id);
+          mark->executeUpdate();
+          feed::AppendEvent(
+              conn, {"handoff.overdue", "handoff", handoff_id, rs->getInt64(2), "sla",
+                     absl::StrCat("no first response by ",
+                                  absl::FormatTime(absl::RFC3339_sec,
+                                                   common::TimeFromUnixSeconds(rs->getDouble(3)),
+                                                   absl::UTCTimeZone())),
+                     now});
+          ++announced;
+        }
+        return absl::OkStatus();
+      },
+      /*read_committed=*/true));
+  return announced;
 }
 
 absl::StatusOr<v1::ListHandoffsResponse> InboxStore::List(const HandoffFilter& f, int page_size,

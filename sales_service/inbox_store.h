@@ -63,6 +63,10 @@ class InboxStore final {
 
   // Handoffs on the overdue list at `now` (pending, unanswered, past the SLA).
   absl::StatusOr<int64_t> CountOverdue(absl::Time now);
+  // Puts up to `limit` handoffs that are overdue at `now` and were not yet
+  // announced on the change feed (handoff.overdue), each once across replicas;
+  // returns how many.
+  absl::StatusOr<int> AnnounceOverdue(absl::Time now, int limit);
 
   absl::StatusOr<v1::ListHandoffsResponse> List(const HandoffFilter& filter, int page_size,
                                                 const std::string& page_token, absl::Time now);

@@ -2,10 +2,13 @@
 
 #include <memory>
 #include <string>
+#include <thread>
 
 #include "absl/flags/flag.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "common/call_deadline.h"
+#include "common/log.h"
 #include "common/metrics.h"
 #include "sales_service/migrations.h"
 #include "sales_service/sales_service.h"
@@ -29,13 +32,40 @@ struct Services {
         opportunities(pool, wake),
         reports(pool),
         sales({&directory, &inbox, &opportunities, &reports, feed}, guard),
-        handoff_inbox(&inbox, guard) {}
+        handoff_inbox(&inbox, guard),
+        overdue_announcer([this] { AnnounceOverdue(); }) {}
+  ~Services() {
+    stopping.Notify();
+    overdue_announcer.join();
+  }
+
+  // A handoff passing its deadline unanswered is a change nobody makes: a scan
+  // every second puts each on the feed once.
+  void AnnounceOverdue() {
+    bool failing = false;
+    while (!stopping.WaitForNotificationWithTimeout(absl::Seconds(1))) {
+      absl::StatusOr<int> announced;
+      do {
+        announced = inbox.AnnounceOverdue(absl::Now(), 100);
+      } while (announced.ok() && *announced == 100);
+      if (announced.ok() == failing) {
+        failing = !announced.ok();
+        if (failing) {
+          common::LogWarning("cannot announce overdue handoffs",
+                             {{"error", announced.status().ToString()}});
+        }
+      }
+    }
+  }
+
   DirectoryStore directory;
   InboxStore inbox;
   OpportunityStore opportunities;
   ReportStore reports;
   SalesServiceImpl sales;
   HandoffInboxServiceImpl handoff_inbox;
+  absl::Notification stopping;
+  std::thread overdue_announcer;  // last: it uses the stores
 };
 
 }  // namespace

@@ -364,6 +364,33 @@ TEST_F(ChangeFeedTest, AWatchResumesAcrossARestartWithNoGapAndNoDuplicate) {
   for (const std::string& id : captured) EXPECT_EQ(times[id], 1) << id;
 }
 
+// A handoff that passes its deadline unanswered is announced once, by nobody's
+// call: sales' scan puts it on the feed.
+TEST_F(ChangeFeedTest, AnOverdueHandoffIsAnnouncedOnce) {
+  Watch watch(*sales_manager_, WatchEventsRequest());
+  watch.WaitUntilPositioned();
+  const int64_t lead_id = Capture("late@overdue.example");
+  ASSERT_NE(lead_id, 0);
+  {
+    grpc::ClientContext ctx;
+    marketing::v1::QualifyLeadRequest r;
+    r.set_lead_id(lead_id);
+    r.set_note("called back");
+    marketing::v1::Lead out;
+    ASSERT_GRPC_OK(marketing_->QualifyLead(&ctx, r, &out));
+  }
+  ASSERT_TRUE(watch.WaitFor([](const auto& e) { return Has(e, "handoff.received"); }));
+  EXPECT_FALSE(Has(watch.events(), "handoff.overdue"));
+  // A day later, still unanswered (the SLA clock cannot be moved through the API).
+  stack_.sales_db().Execute("UPDATE handoffs SET sla_deadline = NOW(6) - INTERVAL 1 HOUR");
+  ASSERT_TRUE(watch.WaitFor([](const auto& e) { return Has(e, "handoff.overdue"); }));
+  absl::SleepFor(absl::Milliseconds(2500));  // more scans: no second announcement
+  EXPECT_THAT(KindsOf(watch.events()),
+              ::testing::ElementsAre("handoff.received", "handoff.overdue"));
+  EXPECT_EQ(watch.events().back().lead_id(), lead_id);
+  EXPECT_EQ(watch.events().back().entity_id(), watch.events().front().entity_id());
+}
+
 // A service that is told to stop ends its watches at once, with their tokens,
 // instead of letting them hold its drain to the end.
 TEST_F(ChangeFeedTest, AStoppingServiceEndsItsWatchesWithTheirTokens) {

@@ -165,8 +165,9 @@ absl::StatusOr<v1::Campaign> CampaignStore::Create(const v1::Campaign& campaign,
         auto st = Prepare(conn, kInsertCampaign);
         BindCampaign(*st, draft);
         ASSIGN_OR_RETURN(v1::Campaign created, common::InsertThenRead(conn, *st, kCampaigns));
-        feed::AppendEvent(conn, {"campaign.created", "campaign", absl::StrCat(created.campaign_id()), 0, "",
-                                 "state DRAFT", absl::Now()});
+        feed::AppendEvent(
+            conn, {"campaign.created", "campaign", absl::StrCat(created.campaign_id()), 0, "",
+                   "state DRAFT", absl::Now()});
         return created;
       });
 }
@@ -234,8 +235,8 @@ absl::StatusOr<v1::Campaign> CampaignStore::Update(const v1::Campaign& campaign,
           absl::StrAppend(&detail, "; state ", CampaignStateName(current.state()), " -> ",
                           CampaignStateName(next.state()));
         }
-        feed::AppendEvent(conn, {"campaign.updated", "campaign", absl::StrCat(next.campaign_id()), 0, "",
-                                 std::move(detail), absl::Now()});
+        feed::AppendEvent(conn, {"campaign.updated", "campaign", absl::StrCat(next.campaign_id()),
+                                 0, "", std::move(detail), absl::Now()});
         return CampaignFromRow(*after);
       });
 }

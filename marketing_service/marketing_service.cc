@@ -297,8 +297,8 @@ Status MarketingServiceImpl::ListLeadHistory(ServerContext* ctx,
 grpc::ServerWriteReactor<feed::v1::ChangeEvent>* MarketingServiceImpl::WatchEvents(
     grpc::CallbackServerContext* ctx, const feed::v1::WatchEventsRequest* req) {
   absl::StatusOr<Call> call = gate_.Admit(*ctx, *req);
-  return feed::ServeWatch(
-      call.ok() ? absl::StatusOr<feed::FeedHub*>((*call)->feed) : call.status(), ctx, *req);
+  return feed::ServeWatch(call.ok() ? absl::StatusOr<feed::FeedHub*>((*call)->feed) : call.status(),
+                          ctx, *req);
 }
 
 grpc::ServerReadReactor<grpc::ByteBuffer>* MarketingServiceImpl::ImportLeads(

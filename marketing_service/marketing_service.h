@@ -19,7 +19,8 @@
 namespace funnel::marketing {
 
 // ImportLeads is a callback method (import_stream.h): a client stream must not hold
-// a thread while its client is slow; so is WatchEvents (common/feed/feed_hub.h). Everything else blocks on the database.
+// a thread while its client is slow; so is WatchEvents (common/feed/feed_hub.h). Everything else
+// blocks on the database.
 class MarketingServiceImpl final
     : public v1::MarketingService::WithCallbackMethod_WatchEvents<
           v1::MarketingService::WithRawCallbackMethod_ImportLeads<v1::MarketingService::Service>> {

@@ -136,15 +136,16 @@ absl::StatusOr<v1::Activity> OpportunityStore::LogActivity(const v1::Activity& i
         a.set_activity_id(LastInsertId(conn));
         *a.mutable_occur_time() = ToProtoTime(when);
         // The type and what it is about; never its notes or outcome (free text).
-        std::string about = a.opportunity_id() != 0 ? absl::StrCat(" on opportunity ", a.opportunity_id())
+        std::string about = a.opportunity_id() != 0
+                                ? absl::StrCat(" on opportunity ", a.opportunity_id())
                             : !a.handoff_id().empty() ? absl::StrCat(" on handoff ", a.handoff_id())
                                                       : "";
-        feed::AppendEvent(conn, {"activity.logged", "activity", absl::StrCat(a.activity_id()),
-                                 lead_id, absl::StrCat("rep ", a.rep_id()),
-                                 absl::StrCat(absl::StripPrefix(v1::ActivityType_Name(a.type()),
-                                                                "ACTIVITY_TYPE_"),
-                                              about),
-                                 now});
+        feed::AppendEvent(
+            conn, {"activity.logged", "activity", absl::StrCat(a.activity_id()), lead_id,
+                   absl::StrCat("rep ", a.rep_id()),
+                   absl::StrCat(
+                       absl::StripPrefix(v1::ActivityType_Name(a.type()), "ACTIVITY_TYPE_"), about),
+                   now});
         return a;
       });
 }

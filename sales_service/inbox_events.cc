@@ -112,8 +112,7 @@ absl::StatusOr<handoff::v1::UpdateConsentResponse> InboxStore::UpdateConsent(
           if (withdraw) {
             response.set_handoffs_withdrawn(response.handoffs_withdrawn() + 1);
             feed::AppendEvent(conn, {"handoff.withdrawn", "handoff", snapshot.handoff_id(),
-                                     applied.lead_id(), "marketing", "the person opted out",
-                                     now});
+                                     applied.lead_id(), "marketing", "the person opted out", now});
           }
         }
         auto contacts = Prepare(conn, kApplyConsentToContacts);

@@ -8,11 +8,11 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "common/feed/feed_log.h"
 #include "common/ids.h"
 #include "common/mysql/idempotency.h"
 #include "common/mysql/keyset_page.h"
 #include "common/mysql/params.h"
-#include "common/feed/feed_log.h"
 #include "common/mysql/sql_util.h"
 #include "common/pagination.h"
 #include "common/status.h"
@@ -182,11 +182,11 @@ std::vector<InboxStore::Receipt> InboxStore::SubmitMany(const std::vector<Submis
           ASSIGN_OR_RETURN(v1::Handoff stored,
                            ReadHandoff(conn, s.lead.handoff_id(), false, s.now));
           if (inserted) {
-            AppendHandoffEvent(conn, "received", stored, "relay",
-                               absl::StrCat("SLA deadline ",
-                                            absl::FormatTime(absl::RFC3339_sec,
-                                                             s.now + sla_, absl::UTCTimeZone())),
-                               s.now);
+            AppendHandoffEvent(
+                conn, "received", stored, "relay",
+                absl::StrCat("SLA deadline ", absl::FormatTime(absl::RFC3339_sec, s.now + sla_,
+                                                               absl::UTCTimeZone())),
+                s.now);
           }
           handoff::v1::SubmitLeadResponse receipt;
           receipt.set_handoff_id(stored.handoff_id());
@@ -387,10 +387,9 @@ absl::StatusOr<v1::AcceptHandoffResponse> InboxStore::Accept(const std::string& 
         st->executeUpdate();
         ASSIGN_OR_RETURN(h, ReadHandoff(conn, handoff_id, false, now));
         QueueDecision(conn, h, rep.rep_id(), now);
-        AppendHandoffEvent(conn, "accepted", h, actor,
-                           absl::StrCat("rep ", rep.rep_id(), ", opportunity ",
-                                        opened.opportunity_id()),
-                           now);
+        AppendHandoffEvent(
+            conn, "accepted", h, actor,
+            absl::StrCat("rep ", rep.rep_id(), ", opportunity ", opened.opportunity_id()), now);
         *response.mutable_handoff() = h;
         *response.mutable_opportunity() = opened;
         return response;
@@ -419,10 +418,11 @@ absl::StatusOr<v1::Handoff> InboxStore::Reject(const std::string& handoff_id,
         st->executeUpdate();
         ASSIGN_OR_RETURN(h, ReadHandoff(conn, handoff_id, false, now));
         QueueDecision(conn, h, rep, now);
-        AppendHandoffEvent(conn, "rejected", h, ActorOf(caller),
-                           absl::StrCat("reason ", absl::StripPrefix(handoff::v1::RejectionReason_Name(reason),
-                                                                     "REJECTION_REASON_")),
-                           now);
+        AppendHandoffEvent(
+            conn, "rejected", h, ActorOf(caller),
+            absl::StrCat("reason ", absl::StripPrefix(handoff::v1::RejectionReason_Name(reason),
+                                                      "REJECTION_REASON_")),
+            now);
         return h;
       }));
 }

@@ -8,8 +8,8 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
-#include "common/ids.h"
 #include "common/feed/feed_log.h"
+#include "common/ids.h"
 #include "common/mysql/idempotency.h"
 #include "common/mysql/keyset_page.h"
 #include "common/mysql/params.h"
@@ -173,9 +173,9 @@ void RecordStageChange(sql::Connection& conn, const v1::Opportunity& o, v1::Stag
   std::string detail = from == v1::STAGE_UNSPECIFIED
                            ? absl::StrCat("stage ", StageName(o.stage()))
                            : absl::StrCat("stage ", StageName(from), " -> ", StageName(o.stage()));
-  feed::AppendEvent(conn, {absl::StrCat("opportunity.", what), "opportunity",
-                           absl::StrCat(o.opportunity_id()), o.lead_id(), actor,
-                           std::move(detail), now});
+  feed::AppendEvent(
+      conn, {absl::StrCat("opportunity.", what), "opportunity", absl::StrCat(o.opportunity_id()),
+             o.lead_id(), actor, std::move(detail), now});
 }
 
 // Marketing learns the outcome of the deals it handed over: each close and reopen

@@ -449,8 +449,8 @@ Status SalesServiceImpl::GetFunnelStats(Ctx* ctx, const v1::GetFunnelStatsReques
 grpc::ServerWriteReactor<feed::v1::ChangeEvent>* SalesServiceImpl::WatchEvents(
     grpc::CallbackServerContext* ctx, const feed::v1::WatchEventsRequest* req) {
   absl::StatusOr<Call> call = gate_.Admit(*ctx, *req);
-  return feed::ServeWatch(
-      call.ok() ? absl::StatusOr<feed::FeedHub*>((*call)->feed) : call.status(), ctx, *req);
+  return feed::ServeWatch(call.ok() ? absl::StatusOr<feed::FeedHub*>((*call)->feed) : call.status(),
+                          ctx, *req);
 }
 
 Status SalesServiceImpl::GetRelayStats(Ctx* ctx, const v1::GetRelayStatsRequest* req,

@@ -86,7 +86,8 @@ handoff::DbServiceSpec SalesServiceSpec() {
       if (!loaded.ok()) return absl::StatusOr<std::shared_ptr<void>>(loaded.status());
       personal = *std::move(loaded);
     }
-    auto services = std::make_shared<Services>(&pool, std::move(wake), guard, std::move(personal), feed);
+    auto services =
+        std::make_shared<Services>(&pool, std::move(wake), guard, std::move(personal), feed);
     common::AddScrapeHook([weak = std::weak_ptr<Services>(services)] {
       static prometheus::Gauge& overdue =
           common::GaugeFamily("funnel_handoffs_overdue",

@@ -137,7 +137,8 @@ class FeedHub::Watcher final : public grpc::ServerWriteReactor<v1::ChangeEvent> 
 
   void Perform(const Act& act) {
     if (act.end) {
-      if (!act.end->token.empty()) context_->AddTrailingMetadata(kResumeTokenTrailer, act.end->token);
+      if (!act.end->token.empty())
+        context_->AddTrailingMetadata(kResumeTokenTrailer, act.end->token);
       Finish(act.end->status);
     } else if (act.write) {
       StartWrite(&current_);

@@ -22,8 +22,7 @@ constexpr absl::string_view kEventValues = "(?, ?, ?, ?, ?, ?, FROM_UNIXTIME(?))
 constexpr absl::string_view kScrubLead =
     "UPDATE feed_events SET actor = '', detail = '' WHERE lead_id = ?";
 
-constexpr absl::string_view kLockClock =
-    "SELECT next_seq FROM feed_clock WHERE id = 1 FOR UPDATE";
+constexpr absl::string_view kLockClock = "SELECT next_seq FROM feed_clock WHERE id = 1 FOR UPDATE";
 constexpr absl::string_view kStartNumbering = "SET @feed_seq = ?";
 // Committed rows only: the transaction reads committed, and a row a writer has
 // not committed yet is not one it numbers (it waits for it or passes it over).
@@ -40,8 +39,7 @@ constexpr absl::string_view kEventColumns =
     "SELECT seq, kind, entity_type, entity_id, lead_id, actor, detail, "
     "UNIX_TIMESTAMP(occurred_at) FROM feed_events ";
 constexpr absl::string_view kAfter = "WHERE seq > ? ORDER BY seq LIMIT ?";
-constexpr absl::string_view kAfterOfType =
-    "WHERE seq > ? AND entity_type = ? ORDER BY seq LIMIT ?";
+constexpr absl::string_view kAfterOfType = "WHERE seq > ? AND entity_type = ? ORDER BY seq LIMIT ?";
 constexpr absl::string_view kAfterOfEntity =
     "WHERE entity_type = ? AND entity_id = ? AND seq > ? ORDER BY seq LIMIT ?";
 
@@ -58,7 +56,8 @@ thread_local bool feed_written = false;
 absl::StatusOr<FeedBounds> ReadBounds(sql::Connection& conn) {
   auto st = Prepare(conn, kBounds);
   std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
-  if (!rs->next()) return absl::InternalError("feed_clock: no row (migration 001_feed not applied)");
+  if (!rs->next())
+    return absl::InternalError("feed_clock: no row (migration 001_feed not applied)");
   return FeedBounds{rs->getInt64(1), rs->getInt64(2)};
 }
 

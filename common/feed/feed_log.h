@@ -30,7 +30,7 @@ struct FeedEntry {
   std::string kind;         // "lead.qualified": "<entity_type>.<what>"
   std::string entity_type;  // "lead"
   std::string entity_id;    // "42", a handoff's UUID
-  int64_t lead_id = 0;  // the marketing lead it concerns, or 0
+  int64_t lead_id = 0;      // the marketing lead it concerns, or 0
   std::string actor;
   std::string detail;  // for people; never personal data
   absl::Time occurred_at;

@@ -46,7 +46,8 @@ void InsertRows(sql::Connection& conn, absl::string_view insert, absl::string_vi
   for (size_t start = 0; start < rows.size(); start += kRowsPerStatement) {
     const size_t n = std::min(kRowsPerStatement, rows.size() - start);
     auto st = Prepare(conn, absl::StrCat(insert, Placeholders(n, values)));
-    for (size_t i = 0; i < n; ++i) bind(*st, static_cast<int>(i) * params_per_row + 1, rows[start + i]);
+    for (size_t i = 0; i < n; ++i)
+      bind(*st, static_cast<int>(i) * params_per_row + 1, rows[start + i]);
     st->executeUpdate();
   }
 }

@@ -293,15 +293,15 @@ void AddHistory(sql::Connection& conn, int64_t lead_id, const std::string& actor
 }
 
 std::optional<feed::FeedEntry> LeadFeedEntry(int64_t lead_id, const std::string& actor,
-                                             absl::string_view action,
-                                             absl::string_view detail, absl::Time at) {
+                                             absl::string_view action, absl::string_view detail,
+                                             absl::Time at) {
   if (action == HistoryActionName(v1::HISTORY_ACTION_TOUCHPOINT)) return std::nullopt;
   // A capture of a known address is history's "merged"; the feed keeps
   // "lead.merged" for merging two leads into one.
   const absl::string_view what =
       action == HistoryActionName(v1::HISTORY_ACTION_MERGED) ? "recaptured" : action;
   return feed::FeedEntry{absl::StrCat("lead.", what), "lead", absl::StrCat(lead_id), lead_id, actor,
-                         std::string(detail), at};
+                         std::string(detail),         at};
 }
 
 // Recomputes score and temperature of `row` under `policy` at `now`.

@@ -11,8 +11,8 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "common/mysql/params.h"
 #include "common/feed/feed_log.h"
+#include "common/mysql/params.h"
 #include "funnel/marketing/v1/marketing_service.pb.h"
 #include "marketing_service/scoring.h"
 
@@ -75,8 +75,8 @@ v1::HistoryAction HistoryActionFromName(absl::string_view name);
 // The change-feed event of a history entry; none for a touchpoint (a lead's
 // touchpoints are many and are read with ListTouchpoints).
 std::optional<feed::FeedEntry> LeadFeedEntry(int64_t lead_id, const std::string& actor,
-                                             absl::string_view action,
-                                             absl::string_view detail, absl::Time at);
+                                             absl::string_view action, absl::string_view detail,
+                                             absl::Time at);
 
 // Appends " AND ..." conditions on leads `l` that match a segment's criteria.
 void AppendSegmentCriteria(const v1::SegmentCriteria& criteria, std::string* where,

@@ -50,13 +50,13 @@ int64_t LeadWrites::Touchpoint(int64_t lead_id, bool lead_opted_out, int64_t cam
 int64_t LeadWrites::InsertTouchpoints() {
   const std::vector<TouchpointRow> rows = TakeStored(touchpoints_);
   common::InsertRows(conn_, kInsertTouchpointRows, kTouchpointValues, rows, 5,
-             [](sql::PreparedStatement& st, int p, const TouchpointRow& r) {
-               st.setInt64(p, r.lead_id);
-               st.setInt64(p + 1, r.campaign_id);
-               st.setInt(p + 2, r.type);
-               st.setDouble(p + 3, UnixSecondsOf(r.when));
-               st.setDouble(p + 4, r.points);
-             });
+                     [](sql::PreparedStatement& st, int p, const TouchpointRow& r) {
+                       st.setInt64(p, r.lead_id);
+                       st.setInt64(p + 1, r.campaign_id);
+                       st.setInt(p + 2, r.type);
+                       st.setDouble(p + 3, UnixSecondsOf(r.when));
+                       st.setDouble(p + 4, r.points);
+                     });
   // Read before the counting statements run (one immediate row: its id).
   const int64_t id = deferred_ || rows.empty() ? 0 : common::LastInsertId(conn_);
   std::vector<TouchpointCount> counts;
@@ -71,13 +71,13 @@ void LeadWrites::Flush() {
   InsertTouchpoints();
   const std::vector<HistoryRow> history = TakeStored(history_);
   common::InsertRows(conn_, kInsertHistoryRows, kHistoryValues, history, 5,
-             [](sql::PreparedStatement& st, int p, const HistoryRow& r) {
-               st.setInt64(p, r.lead_id);
-               st.setString(p + 1, r.actor);
-               st.setString(p + 2, r.action);
-               st.setString(p + 3, r.detail);
-               st.setDouble(p + 4, UnixSecondsOf(r.at));
-             });
+                     [](sql::PreparedStatement& st, int p, const HistoryRow& r) {
+                       st.setInt64(p, r.lead_id);
+                       st.setString(p + 1, r.actor);
+                       st.setString(p + 2, r.action);
+                       st.setString(p + 3, r.detail);
+                       st.setDouble(p + 4, UnixSecondsOf(r.at));
+                     });
   std::vector<feed::FeedEntry> events;
   for (const HistoryRow& r : history) {
     if (auto event = LeadFeedEntry(r.lead_id, r.actor, r.action, r.detail, r.at)) {

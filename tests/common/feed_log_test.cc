@@ -26,12 +26,14 @@ using ::funnel::testing::IsOk;
 
 class FeedLogTest : public ::testing::Test {
  protected:
-  FeedLogTest() : db_("feed"), pool_([&] {
-                    common::DbOptions o = db_.options();
-                    o.pool_size = 16;
-                    return o;
-                  }()),
-                  log_(&pool_) {}
+  FeedLogTest()
+      : db_("feed"),
+        pool_([&] {
+          common::DbOptions o = db_.options();
+          o.pool_size = 16;
+          return o;
+        }()),
+        log_(&pool_) {}
 
   void SetUp() override {
     ASSERT_THAT(common::ApplyMigrations(pool_, Migrations(), "feed_schema_migrations"), IsOk());
@@ -205,8 +207,7 @@ TEST(ResumeTokenTest, RoundTripsAndRefusesAnotherFeedsToken) {
   EXPECT_EQ(DecodeResumeToken("sales", token).status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(DecodeResumeToken("marketing", "garbage").status().code(),
             absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(DecodeResumeToken("marketing", "").status().code(),
-            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(DecodeResumeToken("marketing", "").status().code(), absl::StatusCode::kInvalidArgument);
 }
 
 }  // namespace

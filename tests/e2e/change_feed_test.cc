@@ -6,7 +6,6 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-
 #include <signal.h>
 
 #include <atomic>
@@ -89,7 +88,6 @@ class Watch final {
     status_ = status;
     done_ = true;
   }
-
 
  public:
   std::vector<ChangeEvent> events() const {
@@ -255,9 +253,8 @@ TEST_F(ChangeFeedTest, AWatcherFollowsALeadFromCaptureToWon) {
   ASSERT_TRUE(sales_watch.WaitFor(
       [&](const auto& e) { return Has(e, "opportunity.closed_won", opportunity); }));
   EXPECT_THAT(KindsOf(sales_watch.events()),
-              ::testing::ElementsAre("handoff.received", "handoff.assigned",
-                                     "opportunity.opened", "handoff.accepted",
-                                     "opportunity.closed_won"));
+              ::testing::ElementsAre("handoff.received", "handoff.assigned", "opportunity.opened",
+                                     "handoff.accepted", "opportunity.closed_won"));
   for (const ChangeEvent& e : sales_watch.events()) {
     EXPECT_EQ(e.lead_id(), lead_id) << e.kind();
     // Sales' events carry no score, temperature or campaign.
@@ -353,9 +350,10 @@ TEST_F(ChangeFeedTest, AWatchResumesAcrossARestartWithNoGapAndNoDuplicate) {
 
   request.set_resume_token(seen.back().resume_token());
   Watch resumed(*marketing_, request);
-  ASSERT_TRUE(resumed.WaitFor(
-      [&](const auto& e) { return seen.size() + e.size() >= captured.size(); }))
-      << seen.size() << " + " << resumed.events().size() << " of " << captured.size();
+  ASSERT_TRUE(resumed.WaitFor([&](const auto& e) {
+    return seen.size() + e.size() >= captured.size();
+  })) << seen.size()
+      << " + " << resumed.events().size() << " of " << captured.size();
   absl::SleepFor(absl::Milliseconds(500));
   std::map<std::string, int> times;
   for (const ChangeEvent& e : seen) ++times[e.entity_id()];
@@ -411,15 +409,15 @@ TEST_F(ChangeFeedTest, AStoppingServiceEndsItsWatchesWithTheirTokens) {
 // never watches sales (activity notes); an erased person's events say nothing
 // about them; bad requests are refused, naming the field.
 TEST_F(ChangeFeedTest, ThePolicyAndErasureHoldOnTheStream) {
-  auto sales_rep = marketing::v1::MarketingService::NewStub(
-      stack_.GatewayChannel(stack_.Key("SALES_REP")));
+  auto sales_rep =
+      marketing::v1::MarketingService::NewStub(stack_.GatewayChannel(stack_.Key("SALES_REP")));
   Watch denied(*sales_rep, WatchEventsRequest());
   EXPECT_EQ(denied.Ended().error_code(), grpc::StatusCode::PERMISSION_DENIED);
   auto marketer = sales::v1::SalesService::NewStub(stack_.GatewayChannel(stack_.Key("MARKETING")));
   Watch denied_too(*marketer, WatchEventsRequest());
   EXPECT_EQ(denied_too.Ended().error_code(), grpc::StatusCode::PERMISSION_DENIED);
-  auto ops = marketing::v1::MarketingService::NewStub(
-      stack_.GatewayChannel(stack_.Key("REVENUE_OPS")));
+  auto ops =
+      marketing::v1::MarketingService::NewStub(stack_.GatewayChannel(stack_.Key("REVENUE_OPS")));
   Watch ops_watch(*ops, WatchEventsRequest());
   ops_watch.WaitUntilPositioned();
 
@@ -512,7 +510,8 @@ TEST_F(ChangeFeedStallTest, AStalledWatcherIsEndedWithItsTokenAndLosesNothing) {
   constexpr int kEvents = 60000;
   testing::ChildProcess watcher(
       "watch_events.py",
-      {"/usr/bin/python3", absl::StrCat(FUNNEL_SOURCE_DIR_PATH, "/examples/python/watch_events.py")},
+      {"/usr/bin/python3",
+       absl::StrCat(FUNNEL_SOURCE_DIR_PATH, "/examples/python/watch_events.py")},
       {{"FUNNEL_GATEWAY", absl::StrCat("127.0.0.1:", stack_.gateway_port())},
        {"FUNNEL_KEY", stack_.Key("MARKETING")},
        {"FUNNEL_ONCE", "1"},

@@ -20,10 +20,12 @@ namespace {
 
 using common::Prepare;
 
-// A handoff event the relay has not delivered yet; the relay holds the row while it
-// sends, so a delete that finds none has waited for a send in flight to commit.
-constexpr absl::string_view kWithdrawUndeliveredHandoffs =
-    "DELETE FROM outbox WHERE lead_id = ? AND kind = ? AND delivered_at IS NULL";
+// A handoff event no relay has tried to send: one that was claimed (leased_by) or
+// tried (attempts) may be in sales already with its delivery not yet recorded (the
+// relay sends after its claim committed), so it stays, and the opt-out follows it.
+constexpr absl::string_view kWithdrawUnsentHandoffs =
+    "DELETE FROM outbox WHERE lead_id = ? AND kind = ? AND delivered_at IS NULL AND "
+    "attempts = 0 AND leased_by IS NULL";
 // Whether sales holds a handoff of the lead or is about to (one still queued).
 constexpr absl::string_view kSalesKnowsLead = R"sql(
   SELECT EXISTS (SELECT 1 FROM handoffs WHERE lead_id = ? AND delivered_at IS NOT NULL)
@@ -43,7 +45,7 @@ void ChangeConsentLocked(sql::Connection& conn, LeadRow& row, handoff::v1::Conse
   lead.set_consent(consent);
   if (consent == handoff::v1::CONSENT_STATUS_OPTED_OUT) {
     // An opted-out person never reaches sales.
-    auto withdraw = Prepare(conn, kWithdrawUndeliveredHandoffs);
+    auto withdraw = Prepare(conn, kWithdrawUnsentHandoffs);
     withdraw->setInt64(1, lead.lead_id());
     withdraw->setString(2, HandoffKind());
     if (withdraw->executeUpdate() > 0 && lead.stage() == v1::LEAD_STAGE_MARKETING_QUALIFIED) {

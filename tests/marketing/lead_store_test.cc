@@ -384,6 +384,27 @@ TEST_F(LeadStoreTest, OptingOutWithdrawsAHandoffNotYetDelivered) {
   EXPECT_EQ(after->consent(), handoff::v1::CONSENT_STATUS_OPTED_OUT);
 }
 
+// A handoff a relay has claimed (or tried before) may be in sales already, its
+// delivery not yet recorded: it is not withdrawn, and the opt-out follows it (the
+// relay keeps one lead's events in order), so sales withdraws it on its side.
+TEST_F(LeadStoreTest, AnOptOutFollowsAHandoffARelayMayHaveSent) {
+  for (const char* sent : {"leased_by = 'relay-1', next_attempt_at = NOW(6) + INTERVAL 30 SECOND",
+                           "attempts = 1, last_error = 'DEADLINE_EXCEEDED'"}) {
+    const std::string email = absl::StrCat("in-flight-", std::string(sent).size(), "@example.com");
+    auto lead = leads_.Capture(Capture(email), "t", absl::Now());
+    ASSERT_THAT(lead, IsOk());
+    const int64_t id = lead->lead().lead_id();
+    ASSERT_THAT(leads_.Qualify(id, "asked for a call", "", "t", absl::Now()), IsOk());
+    db_.Execute(absl::StrCat("UPDATE outbox SET ", sent, " WHERE lead_id = ", id));
+    ASSERT_THAT(leads_.Unsubscribe(email, "", "t"), IsOk());
+    EXPECT_EQ(db_.QueryStrings(
+                  absl::StrCat("SELECT kind FROM outbox WHERE lead_id = ", id, " ORDER BY seq")),
+              (std::vector<std::string>{"LeadHandoff", "ConsentChange"}))
+        << sent;
+    EXPECT_EQ(leads_.FindLead(id)->stage(), v1::LEAD_STAGE_MARKETING_QUALIFIED) << sent;
+  }
+}
+
 TEST_F(LeadStoreTest, AnOptOutIsLiftedOnlyByAResubscriptionWithItsSource) {
   auto lead = leads_.Capture(Capture("hot-out@example.com"), "t", absl::Now());
   ASSERT_THAT(lead, IsOk());

@@ -1,5 +1,6 @@
 // report: the cross-department views over a seeded volume. Seeding is timed too;
 // it uses the database's bulk path (see seed.h), not the API.
+#include <google/protobuf/util/json_util.h>
 #include <grpcpp/generic/generic_stub.h>
 
 #include "absl/strings/str_cat.h"
@@ -40,7 +41,7 @@ absl::StatusOr<v1::ScenarioResult> RunReport(const BenchConfig& config) {
   // opening the view.
   const int calls = config.smoke ? 2 : 10;
   auto measure = [&](const std::string& name, const std::string& method, const std::string& key,
-                     const std::string& request, int times) {
+                     const std::string& request, int times, std::string* last_reply = nullptr) {
     grpc::GenericStub stub(stack.GatewayChannel(key));
     LatencyHistogram latency;
     std::map<std::string, int64_t> errors;
@@ -59,6 +60,7 @@ absl::StatusOr<v1::ScenarioResult> RunReport(const BenchConfig& config) {
       seconds += took;
       if (status.ok()) {
         latency.Record(static_cast<int64_t>(took * 1e9));
+        if (last_reply != nullptr) *last_reply = reply;
       } else {
         ++errors[absl::StrCat("CODE_", status.error_code())];
       }
@@ -87,10 +89,18 @@ absl::StatusOr<v1::ScenarioResult> RunReport(const BenchConfig& config) {
               stack.Key("MARKETING"), metrics.SerializeAsString(), calls);
   // Calibration reads every outcome and its touches: seconds, so fewer calls.
   const int calibrations = config.smoke ? 1 : 3;
+  std::string calibration;
   *result.add_runs() = measure(
       "CalibrateScoringPolicy", "/funnel.marketing.v1.MarketingService/CalibrateScoringPolicy",
       stack.Key("MARKETING"), marketing::v1::CalibrateScoringPolicyRequest().SerializeAsString(),
-      calibrations);
+      calibrations, &calibration);
+  if (marketing::v1::CalibrateScoringPolicyResponse answer;
+      !calibration.empty() && answer.ParseFromString(calibration)) {
+    google::protobuf::util::JsonPrintOptions options;
+    options.add_whitespace = true;
+    (void)google::protobuf::util::MessageToJsonString(answer, result.mutable_calibration_json(),
+                                                      options);
+  }
   if (config.smoke) {
     for (const v1::Run& run : result.runs()) RETURN_IF_ERROR(RequireNoErrors(run));
   }

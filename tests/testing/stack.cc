@@ -185,21 +185,15 @@ std::string FunnelStack::AddKey(const std::string& role, const std::string& id, 
 }
 
 std::shared_ptr<grpc::Channel> FunnelStack::GatewayChannel(const std::string& key,
-                                                           bool own_connection,
-                                                           int receive_window_bytes) const {
+                                                           bool own_connection) const {
   std::vector<std::unique_ptr<grpc::experimental::ClientInterceptorFactoryInterface>> factories;
   factories.push_back(
       std::make_unique<KeyInterceptorFactory>(key.empty() ? keys_.at("ADMIN") : key));
   return grpc::experimental::CreateCustomChannelWithInterceptors(
       absl::StrCat("127.0.0.1:", ports_.at(kGateway)), grpc::InsecureChannelCredentials(),
-      [own_connection, receive_window_bytes] {
+      [own_connection] {
         grpc::ChannelArguments args;
         if (own_connection) args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
-        if (receive_window_bytes > 0) {
-          args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
-          args.SetInt(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, receive_window_bytes);
-          args.SetInt(GRPC_ARG_HTTP2_BDP_PROBE, 0);
-        }
         return args;
       }(),
       std::move(factories));

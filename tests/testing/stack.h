@@ -67,12 +67,9 @@ class FunnelStack final {
   // Where each process serves /metrics (--metrics_port).
   int metrics_port(Process p) const { return metrics_ports_.at(p); }
   // A channel to the gateway whose calls carry `key` (default: the ADMIN key). With
-  // `own_connection`, it shares no TCP connection with any other channel. With a
-  // `receive_window_bytes`, its connection of its own takes at most that much of a
-  // stream before the reader reads (a small fixed window: no BDP growth).
+  // `own_connection`, it shares no TCP connection with any other channel.
   std::shared_ptr<grpc::Channel> GatewayChannel(const std::string& key = "",
-                                                bool own_connection = false,
-                                                int receive_window_bytes = 0) const;
+                                                bool own_connection = false) const;
 
   // The key made at start-up for each role (principal id "test-<ROLE>").
   const std::string& Key(const std::string& role) const { return keys_.at(role); }

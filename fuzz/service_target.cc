@@ -203,8 +203,10 @@ ServiceTarget::ServiceTarget(const handoff::DbServiceSpec& spec, std::vector<std
   common::ServiceHostOptions host_options;
   host_options.name = absl::StrCat(spec.name, "-fuzz");
   state_->host = std::make_unique<common::ServiceHost>(host_options);
+  // No change feed: WatchEvents answers UNIMPLEMENTED here (a stream the fuzzer
+  // would open is the feed tests' business).
   absl::StatusOr<std::shared_ptr<void>> installed = spec.install(
-      *state_->host, *state_->pool, [] {}, &state_->guard);
+      *state_->host, *state_->pool, [] {}, &state_->guard, /*feed=*/nullptr);
   if (!installed.ok()) {
     std::fprintf(stderr, "fuzz: install failed: %s\n", installed.status().ToString().c_str());
     std::exit(1);

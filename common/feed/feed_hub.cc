@@ -64,7 +64,8 @@ class FeedHub::Watcher final : public grpc::ServerWriteReactor<v1::ChangeEvent> 
       writing_ = false;
       if (!ok || finished_) return;
       if (!page_.empty()) {
-        act.write = TakeNextLocked();
+        TakeNextLocked();
+        act.write = true;
       } else {
         FillLocked();
       }
@@ -168,24 +169,26 @@ class FeedHub::Watcher final : public grpc::ServerWriteReactor<v1::ChangeEvent> 
       }
     }
     Act act;
+    const std::string start_token = EncodeResumeToken(hub_->options_.name, start);
+    bool announce = false;
     {
       absl::MutexLock lock(&mu_);
       if (!refusal.ok()) {
         act.end = EndLocked(refusal);
       } else if (!finished_) {
         position_ = start;
-        sent_token_ = EncodeResumeToken(hub_->options_.name, start);
+        sent_token_ = start_token;
         known_head_ = bounds->head;
-        initial_pending_ = true;
+        initial_pending_ = announce = true;
       }
     }
-    if (act.end || !initial_pending()) {
+    if (!announce) {
       Perform(act);
       return;
     }
     // The watcher learns where it starts (and that events from then on will come)
     // before the first event: a watch "from now" has a now.
-    context_->AddInitialMetadata(kResumeTokenTrailer, StartToken());
+    context_->AddInitialMetadata(kResumeTokenTrailer, start_token);
     StartSendInitialMetadata();
     {
       absl::MutexLock lock(&mu_);
@@ -198,15 +201,6 @@ class FeedHub::Watcher final : public grpc::ServerWriteReactor<v1::ChangeEvent> 
       }
     }
     Perform(act);
-  }
-
-  bool initial_pending() {
-    absl::MutexLock lock(&mu_);
-    return initial_pending_;
-  }
-  std::string StartToken() {
-    absl::MutexLock lock(&mu_);
-    return sent_token_;
   }
 
   absl::Status Expired() const {
@@ -254,18 +248,21 @@ class FeedHub::Watcher final : public grpc::ServerWriteReactor<v1::ChangeEvent> 
           filling_ = false;
           act.end = EndLocked(page.ok() ? Expired() : page.status());
         } else {
-          const std::vector<FeedRow>* rows = &page->rows;
-          for (const FeedRow& row : *rows) {
+          const std::vector<FeedRow>& rows = page->rows;
+          for (const FeedRow& row : rows) {
             position_ = row.seq;
             if (!kinds_.empty() && !kinds_.contains(row.entry.kind)) continue;
             page_.push_back(ToEvent(row));
           }
           // Everything up to the head read before the query was numbered and
           // committed then, so a short page means nothing else matches up to it.
-          if (static_cast<int>(rows->size()) < limit) position_ = std::max(position_, head);
+          if (static_cast<int>(rows.size()) < limit) position_ = std::max(position_, head);
           if (!page_.empty()) {
             filling_ = false;
-            if (!writing_ && !finished_) act.write = TakeNextLocked();
+            if (!writing_ && !finished_) {
+              TakeNextLocked();
+              act.write = true;
+            }
           } else {
             done = false;  // a page of events the filter passed over: read on
           }
@@ -292,13 +289,12 @@ class FeedHub::Watcher final : public grpc::ServerWriteReactor<v1::ChangeEvent> 
   }
 
   // Takes the next queued event as the one to write.
-  bool TakeNextLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+  void TakeNextLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     current_ = std::move(page_.front());
     page_.pop_front();
     sent_token_ = current_.resume_token();
     writing_ = true;
     write_since_ = absl::Now();
-    return true;
   }
 
   // The end to send, once, with where the watcher stands: the last event written,
@@ -364,11 +360,6 @@ void FeedHub::Stop() {
 void FeedHub::Wake() {
   absl::MutexLock lock(&mu_);
   woken_ = true;
-}
-
-int FeedHub::watchers() const {
-  absl::MutexLock lock(&mu_);
-  return static_cast<int>(watchers_.size());
 }
 
 absl::Status FeedHub::Validate(const v1::WatchEventsRequest& request) const {
@@ -476,8 +467,17 @@ void FeedHub::Loop() {
       } while (dropped.ok() && *dropped == kPruneBatch);
       status.Update(dropped.status());
     }
-    absl::StatusOr<FeedBounds> bounds = log_.Bounds();
-    status.Update(bounds.status());
+    std::vector<std::shared_ptr<Watcher>> watchers;
+    {
+      absl::MutexLock lock(&mu_);
+      watchers.assign(watchers_.begin(), watchers_.end());
+    }
+    // Only watchers need the head (one opening reads its own).
+    absl::StatusOr<FeedBounds> bounds = FeedBounds{};
+    if (!watchers.empty()) {
+      bounds = log_.Bounds();
+      status.Update(bounds.status());
+    }
     if (status.ok() == failing) {
       failing = !status.ok();
       if (failing) {
@@ -486,11 +486,6 @@ void FeedHub::Loop() {
       } else {
         common::LogInfo("change feed: working again", {{"feed", options_.name}});
       }
-    }
-    std::vector<std::shared_ptr<Watcher>> watchers;
-    {
-      absl::MutexLock lock(&mu_);
-      watchers.assign(watchers_.begin(), watchers_.end());
     }
     if (bounds.ok() && bounds->head > head_.load()) {
       head_.store(bounds->head);

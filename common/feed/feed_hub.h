@@ -68,9 +68,6 @@ class FeedHub final {
   grpc::ServerWriteReactor<v1::ChangeEvent>* Watch(grpc::CallbackServerContext* context,
                                                    const v1::WatchEventsRequest& request);
 
-  // Watchers open now (for metrics and tests).
-  int watchers() const;
-
  private:
   class Watcher;
   friend class Watcher;

@@ -140,8 +140,8 @@ class ConnectionPool final {
                              bool read_committed = false);
 
   // Runs `fn` on the committing thread after each transaction that committed: a
-  // doorbell for work that follows commits (the
-  // change feed's sequencer). Set once, before any thread uses the pool.
+  // doorbell for work that follows commits (the change feed's sequencer). Set
+  // once, before any thread uses the pool.
   void SetAfterCommit(std::function<void()> fn) { after_commit_ = std::move(fn); }
 
   // OK when the server answers a trivial query.

@@ -192,6 +192,16 @@ class ChangeFeedTest : public ::testing::Test {
     return s.ok() ? out.lead().lead_id() : 0;
   }
 
+  // Hands the lead to sales by hand.
+  grpc::Status Qualify(int64_t lead_id, const std::string& note) {
+    grpc::ClientContext ctx;
+    marketing::v1::QualifyLeadRequest r;
+    r.set_lead_id(lead_id);
+    r.set_note(note);
+    marketing::v1::Lead out;
+    return marketing_->QualifyLead(&ctx, r, &out);
+  }
+
   FunnelStack stack_;
   std::unique_ptr<marketing::v1::MarketingService::Stub> marketing_;
   std::unique_ptr<sales::v1::SalesService::Stub> sales_;  // ADMIN
@@ -219,14 +229,7 @@ TEST_F(ChangeFeedTest, AWatcherFollowsALeadFromCaptureToWon) {
   const int64_t lead_id = Capture("erin@secretive.example");
   ASSERT_NE(lead_id, 0);
   const std::string lead = absl::StrCat(lead_id);
-  {
-    grpc::ClientContext ctx;
-    marketing::v1::QualifyLeadRequest r;
-    r.set_lead_id(lead_id);
-    r.set_note("asked for a demo");
-    marketing::v1::Lead out;
-    ASSERT_GRPC_OK(marketing_->QualifyLead(&ctx, r, &out));
-  }
+  ASSERT_GRPC_OK(Qualify(lead_id, "asked for a demo"));
   ASSERT_TRUE(sales_watch.WaitFor([](const auto& e) { return Has(e, "handoff.received"); }));
   const ChangeEvent received = sales_watch.events().front();
   EXPECT_EQ(received.lead_id(), lead_id);
@@ -379,14 +382,7 @@ TEST_F(ChangeFeedTest, AnOverdueHandoffIsAnnouncedOnce) {
   watch.WaitUntilPositioned();
   const int64_t lead_id = Capture("late@overdue.example");
   ASSERT_NE(lead_id, 0);
-  {
-    grpc::ClientContext ctx;
-    marketing::v1::QualifyLeadRequest r;
-    r.set_lead_id(lead_id);
-    r.set_note("called back");
-    marketing::v1::Lead out;
-    ASSERT_GRPC_OK(marketing_->QualifyLead(&ctx, r, &out));
-  }
+  ASSERT_GRPC_OK(Qualify(lead_id, "called back"));
   ASSERT_TRUE(watch.WaitFor([](const auto& e) { return Has(e, "handoff.received"); }));
   EXPECT_FALSE(Has(watch.events(), "handoff.overdue"));
   // A day later, still unanswered (the SLA clock cannot be moved through the API).

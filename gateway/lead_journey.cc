@@ -140,8 +140,18 @@ absl::StatusOr<v1::LeadJourney> AssembleJourney(
         hide_detail ? h.action() : h.detail());
   }
 
-  // Sales: each handoff's decision, then its opportunity's moves and activities.
+  // Sales: each handoff's assignments and decision, then its opportunity's moves
+  // and activities.
   for (const auto& h : handoffs.handoffs()) {
+    for (const auto& a : h.assignments()) {
+      const bool queued = a.reason() == sales::v1::ASSIGNMENT_REASON_DEFAULT_QUEUE;
+      const bool escalated = a.reason() == sales::v1::ASSIGNMENT_REASON_ESCALATION;
+      Add(&journey, a.assign_time(), v1::JOURNEY_SOURCE_SALES,
+          queued      ? "queued"
+          : escalated ? "escalated"
+                      : "assigned",
+          queued ? a.note() : absl::StrCat("rep ", a.rep_id(), ": ", a.note()));
+    }
     if (h.state() == sales::v1::HANDOFF_STATE_ACCEPTED ||
         h.state() == sales::v1::HANDOFF_STATE_REJECTED) {
       const bool accepted = h.state() == sales::v1::HANDOFF_STATE_ACCEPTED;

@@ -15,6 +15,7 @@
 #include "common/pagination.h"
 #include "common/status.h"
 #include "common/time_util.h"
+#include "common/validation.h"
 #include "sales_service/account_rules.h"
 
 namespace funnel::sales {
@@ -29,7 +30,9 @@ using common::ToProtoTime;
 
 constexpr absl::string_view kRepColumns =
     "rep_id, name, email, role, COALESCE(manager_rep_id, 0), active, version, "
-    "UNIX_TIMESTAMP(created_at)";
+    "UNIX_TIMESTAMP(created_at), away, handoff_capacity";
+constexpr absl::string_view kUpdateRepAvailability =
+    "UPDATE reps SET away = ?, handoff_capacity = ?, version = version + 1 WHERE rep_id = ?";
 constexpr absl::string_view kInsertRep =
     "INSERT INTO reps (name, email, role, manager_rep_id, active) VALUES (?, ?, ?, ?, ?)";
 constexpr absl::string_view kAccountColumns =
@@ -60,6 +63,8 @@ v1::Rep RepFromRow(sql::ResultSet& rs) {
   r.set_active(rs.getBoolean(6));
   r.set_etag(absl::StrCat(rs.getInt64(7)));
   *r.mutable_create_time() = ToProtoTime(TimeFromUnixSeconds(rs.getDouble(8)));
+  r.set_away(rs.getBoolean(9));
+  r.set_handoff_capacity(rs.getInt(10));
   return r;
 }
 
@@ -91,6 +96,8 @@ v1::Contact ContactFromRow(sql::ResultSet& rs) {
 }
 
 const common::RowTable<v1::Rep> kReps{kRepColumns, "reps", "rep_id", "rep", &RepFromRow};
+const std::string kLockRep =
+    absl::StrCat("SELECT ", kRepColumns, " FROM reps WHERE rep_id = ? FOR UPDATE");
 const common::RowTable<v1::Account> kAccounts{kAccountColumns, "accounts", "account_id", "account",
                                               &AccountFromRow};
 const common::RowTable<v1::Contact> kContacts{kContactColumns, "contacts", "contact_id", "contact",
@@ -111,6 +118,34 @@ absl::StatusOr<T> ReadReferenced(sql::Connection& conn, const common::RowTable<T
 
 absl::StatusOr<v1::Rep> ReadRep(sql::Connection& conn, int64_t rep_id, absl::string_view field) {
   return ReadReferenced(conn, kReps, rep_id, field);
+}
+
+absl::StatusOr<v1::Rep> DirectoryStore::UpdateRep(const v1::Rep& rep,
+                                                  const std::vector<std::string>& paths,
+                                                  const Caller& caller,
+                                                  const common::RequestKey& request_id) {
+  return common::IdempotentTransaction<v1::Rep>(
+      *pool_, "UpdateRep", request_id, [&](sql::Connection& conn) -> absl::StatusOr<v1::Rep> {
+        auto lock = Prepare(conn, kLockRep);
+        lock->setInt64(1, rep.rep_id());
+        std::unique_ptr<sql::ResultSet> rs(lock->executeQuery());
+        if (!rs->next())
+          return absl::NotFoundError(absl::StrCat("rep ", rep.rep_id(), " not found"));
+        v1::Rep current = RepFromRow(*rs);
+        RETURN_IF_ERROR(common::CheckEtag(rep.etag(), current.etag(), "rep.etag", "rep"));
+        RETURN_IF_ERROR(CheckCanChange(caller, current.rep_id(), current.manager_rep_id(),
+                                       absl::StrCat("rep ", current.rep_id())));
+        for (const std::string& p : paths) {
+          if (p == "away") current.set_away(rep.away());
+          if (p == "handoff_capacity") current.set_handoff_capacity(rep.handoff_capacity());
+        }
+        auto st = Prepare(conn, kUpdateRepAvailability);
+        st->setBoolean(1, current.away());
+        st->setInt(2, current.handoff_capacity());
+        st->setInt64(3, current.rep_id());
+        st->executeUpdate();
+        return ReadById(conn, kReps, current.rep_id());
+      });
 }
 
 absl::Status CheckAccountExists(sql::Connection& conn, int64_t account_id,

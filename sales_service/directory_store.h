@@ -6,11 +6,13 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "common/mysql/pool.h"
 #include "common/request_key.h"
 #include "funnel/sales/v1/sales_service.pb.h"
+#include "sales_service/pipeline.h"
 
 namespace funnel::sales {
 
@@ -23,6 +25,11 @@ class DirectoryStore final {
   absl::StatusOr<v1::Rep> CreateRep(const v1::Rep& rep, const common::RequestKey& request_id);
   // NOT_FOUND for an unknown rep (GetAccount, GetContact alike).
   absl::StatusOr<v1::Rep> GetRep(int64_t rep_id);
+  // Sets the `paths` (away, handoff_capacity) of rep.rep_id from `rep`. NOT_FOUND;
+  // ABORTED for a stale etag; PERMISSION_DENIED unless the caller may change the
+  // rep (pipeline.h's row rule: the rep, their manager, ADMIN).
+  absl::StatusOr<v1::Rep> UpdateRep(const v1::Rep& rep, const std::vector<std::string>& paths,
+                                    const Caller& caller, const common::RequestKey& request_id);
   absl::StatusOr<v1::ListRepsResponse> ListReps(int64_t manager_rep_id, int page_size,
                                                 const std::string& page_token);
 

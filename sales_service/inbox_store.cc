@@ -21,8 +21,10 @@
 #include "handoff/outbox.h"
 #include "handoff/scrub.h"
 #include "sales_service/account_rules.h"
+#include "sales_service/assignments.h"
 #include "sales_service/directory_store.h"
 #include "sales_service/opportunity_store.h"
+#include "sales_service/routing_store.h"
 #include "sales_service/sla.h"
 
 namespace funnel::sales {
@@ -38,7 +40,8 @@ using common::UnixSecondsOf;
 constexpr absl::string_view kHandoffColumns = R"sql(
   seq, handoff_id, snapshot, state, assigned_rep_id, UNIX_TIMESTAMP(received_at),
   UNIX_TIMESTAMP(sla_deadline), UNIX_TIMESTAMP(first_response_at), UNIX_TIMESTAMP(decided_at),
-  rejection_reason, decision_note, opportunity_id, version, withdrawal_reason)sql";
+  rejection_reason, decision_note, opportunity_id, version, withdrawal_reason, assignment_reason,
+  routing_rule_id, escalation_count)sql";
 
 constexpr absl::string_view kInsertHandoff = R"sql(
   INSERT IGNORE INTO handoffs (handoff_id, lead_id, snapshot, received_at, sla_deadline)
@@ -64,6 +67,13 @@ const std::string kClaimUnannouncedOverdue = absl::StrCat(
     "SELECT handoff_id, lead_id, UNIX_TIMESTAMP(sla_deadline) FROM handoffs WHERE ",
     kOverdueCondition, " AND overdue_noticed_at IS NULL ORDER BY sla_deadline LIMIT ? ",
     "FOR UPDATE SKIP LOCKED");
+// Unanswered past its rep's time (escalate_at), each taken by one replica.
+const std::string kClaimDueEscalations = absl::StrCat(
+    "SELECT handoff_id FROM handoffs WHERE state = ", v1::HANDOFF_STATE_PENDING,
+    " AND first_response_at IS NULL AND escalate_at < FROM_UNIXTIME(?) ORDER BY escalate_at ",
+    "LIMIT ? FOR UPDATE SKIP LOCKED");
+constexpr absl::string_view kPostponeEscalation =
+    "UPDATE handoffs SET escalate_at = FROM_UNIXTIME(?) WHERE handoff_id = ?";
 constexpr absl::string_view kMarkOverdueAnnounced =
     "UPDATE handoffs SET overdue_noticed_at = FROM_UNIXTIME(?) WHERE handoff_id = ?";
 
@@ -92,6 +102,9 @@ Row HandoffFromRow(sql::ResultSet& rs, absl::Time now) {
   h.set_opportunity_id(rs.getInt64(12));
   h.set_etag(absl::StrCat(rs.getInt64(13)));
   h.set_withdrawal_reason(rs.getString(14));
+  h.set_assignment_reason(static_cast<v1::AssignmentReason>(rs.getInt(15)));
+  h.set_routing_rule_id(rs.getInt64(16));
+  h.set_escalation_count(rs.getInt(17));
   const SlaStatus sla = EvaluateSla(
       {deadline, first_response, decided, h.state() == v1::HANDOFF_STATE_WITHDRAWN}, now);
   h.set_overdue(sla.overdue);
@@ -169,7 +182,8 @@ std::vector<InboxStore::Receipt> InboxStore::SubmitMany(const std::vector<Submis
   std::vector<Receipt> receipts;
   const absl::Status status =
       pool_->InTransaction("submit lead", [&](sql::Connection& conn) -> absl::Status {
-        receipts.clear();  // again on a retry
+        receipts.clear();              // again on a retry
+        std::optional<Router> router;  // the rules, read once a transaction
         for (const Submission& s : batch) {
           auto st = Prepare(conn, kInsertHandoff);
           std::istringstream blob(s.lead.SerializeAsString());
@@ -187,6 +201,11 @@ std::vector<InboxStore::Receipt> InboxStore::SubmitMany(const std::vector<Submis
                 absl::StrCat("SLA deadline ", absl::FormatTime(absl::RFC3339_sec, s.now + sla_,
                                                                absl::UTCTimeZone())),
                 s.now);
+            if (!router) router.emplace(conn);
+            const RouteResult route = router->Route(s.lead);
+            Assignment next{route.rep_id, route.reason, route.rule_id, "routing", route.note};
+            if (route.escalates) next.escalate_at = s.now + sla_;
+            RecordAssignment(conn, stored, next, s.now);
           }
           handoff::v1::SubmitLeadResponse receipt;
           receipt.set_handoff_id(stored.handoff_id());
@@ -256,6 +275,47 @@ absl::StatusOr<int> InboxStore::AnnounceOverdue(absl::Time now, int limit) {
   return announced;
 }
 
+absl::StatusOr<int> InboxStore::EscalateOverdue(absl::Time now, int limit) {
+  int escalated = 0;
+  RETURN_IF_ERROR(
+      pool_->InTransaction("escalate handoffs", [&](sql::Connection& conn) -> absl::Status {
+        escalated = 0;
+        auto claim = Prepare(conn, kClaimDueEscalations);
+        claim->setDouble(1, UnixSecondsOf(now));
+        claim->setInt(2, limit);
+        std::vector<std::string> due;
+        {
+          std::unique_ptr<sql::ResultSet> rs(claim->executeQuery());
+          while (rs->next()) due.push_back(rs->getString(1));
+        }
+        if (due.empty()) return absl::OkStatus();
+        Router router(conn);
+        for (const std::string& handoff_id : due) {
+          ASSIGN_OR_RETURN(v1::Handoff h, ReadHandoff(conn, handoff_id, false, now));
+          bool retry_later = false;
+          const std::optional<RouteResult> route =
+              router.Escalate(h.routing_rule_id(), h.assigned_rep_id(), &retry_later);
+          if (!route) {
+            // Nobody to move it to: it stays (on the overdue list), tried again
+            // after another SLA period when the pool was only full for now.
+            auto st = Prepare(conn, kPostponeEscalation);
+            common::SetOptionalTime(
+                *st, 1, retry_later ? std::optional<absl::Time>(now + sla_) : std::nullopt);
+            st->setString(2, handoff_id);
+            st->executeUpdate();
+            continue;
+          }
+          Assignment next{route->rep_id, v1::ASSIGNMENT_REASON_ESCALATION, route->rule_id,
+                          "escalation", route->note};
+          if (h.escalation_count() + 1 < route->max_escalations) next.escalate_at = now + sla_;
+          RecordAssignment(conn, h, next, now);
+          ++escalated;
+        }
+        return absl::OkStatus();
+      }));
+  return escalated;
+}
+
 absl::StatusOr<v1::ListHandoffsResponse> InboxStore::List(const HandoffFilter& f, int page_size,
                                                           const std::string& page_token,
                                                           absl::Time now) {
@@ -275,6 +335,12 @@ absl::StatusOr<v1::ListHandoffsResponse> InboxStore::List(const HandoffFilter& f
                      *response.add_handoffs() = std::move(row.handoff);
                      return row.seq;
                    }));
+  std::vector<v1::Handoff*> page;
+  for (v1::Handoff& h : *response.mutable_handoffs()) page.push_back(&h);
+  RETURN_IF_ERROR(pool_->WithConnection("handoff assignments", [&](sql::Connection& conn) {
+    LoadAssignments(conn, page);
+    return absl::OkStatus();
+  }));
   return response;
 }
 
@@ -282,6 +348,7 @@ absl::StatusOr<v1::Handoff> InboxStore::Get(const std::string& handoff_id, absl:
   v1::Handoff h;
   RETURN_IF_ERROR(pool_->WithConnection("get handoff", [&](sql::Connection& conn) -> absl::Status {
     ASSIGN_OR_RETURN(h, ReadHandoff(conn, handoff_id, false, now));
+    LoadAssignments(conn, {&h});
     return absl::OkStatus();
   }));
   return h;
@@ -305,14 +372,13 @@ absl::StatusOr<v1::Handoff> InboxStore::Assign(const std::string& handoff_id, in
         RETURN_IF_ERROR(CheckCanDecide(conn, caller, h));
         RETURN_IF_ERROR(CheckCanChange(caller, rep.rep_id(), rep.manager_rep_id(),
                                        absl::StrCat("assigning to rep ", rep_id)));
-        auto st = Prepare(conn,
-                          "UPDATE handoffs SET assigned_rep_id = ?, version = version + 1 "
-                          "WHERE handoff_id = ?");
-        st->setInt64(1, rep_id);
-        st->setString(2, handoff_id);
-        st->executeUpdate();
-        AppendHandoffEvent(conn, "assigned", h, ActorOf(caller), absl::StrCat("rep ", rep_id), now);
-        return ReadHandoff(conn, handoff_id, false, now);
+        RecordAssignment(conn, h,
+                         {rep_id, v1::ASSIGNMENT_REASON_MANUAL, 0, ActorOf(caller),
+                          "assigned by hand; routing and escalation no longer move it"},
+                         now);
+        ASSIGN_OR_RETURN(h, ReadHandoff(conn, handoff_id, false, now));
+        LoadAssignments(conn, {&h});
+        return h;
       });
 }
 

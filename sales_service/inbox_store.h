@@ -43,7 +43,8 @@ class InboxStore final {
         submits_([this](const std::vector<Submission>& batch) { return SubmitMany(batch); },
                  kMaxSubmitBatch) {}
 
-  // Records a handoff once; a repeat of the same handoff id returns the first
+  // Records a handoff once and routes it (routing_store.h: the first matching
+  // rule's pool, else the default queue); a repeat of the same handoff id returns the first
   // receipt with duplicate = true and changes nothing. Concurrent submissions (a
   // relay sends many at once) are group-committed: one transaction for the lot.
   absl::StatusOr<handoff::v1::SubmitLeadResponse> Submit(const handoff::v1::LeadHandoff& lead,
@@ -67,6 +68,12 @@ class InboxStore final {
   // announced on the change feed (handoff.overdue), each once across replicas;
   // returns how many.
   absl::StatusOr<int> AnnounceOverdue(absl::Time now, int limit);
+
+  // Moves up to `limit` handoffs whose rep did not answer in time (escalate_at
+  // passed, no first response) as their routing rule says: to the next free rep
+  // of its pool or to the rep's manager, each move recorded; returns how many
+  // moved. Each handoff is taken by one replica.
+  absl::StatusOr<int> EscalateOverdue(absl::Time now, int limit);
 
   absl::StatusOr<v1::ListHandoffsResponse> List(const HandoffFilter& filter, int page_size,
                                                 const std::string& page_token, absl::Time now);

@@ -1,5 +1,8 @@
 #include "sales_service/rep_performance.h"
 
+#include <algorithm>
+
+#include "common/median.h"
 #include "handoff/validation.h"
 #include "sales_service/pipeline.h"
 
@@ -53,6 +56,22 @@ void AddOpenPipeline(const std::vector<OpenDeal>& deals, const std::string& curr
   perf->mutable_open_pipeline()->set_amount_minor(open);
   perf->mutable_weighted_forecast()->set_currency_code(currency);
   perf->mutable_weighted_forecast()->set_amount_minor(weighted);
+}
+
+void AddHandoffResponses(const std::vector<AssignmentSpan>& spans, v1::RepPerformance* perf) {
+  std::vector<double> waits;
+  for (const AssignmentSpan& s : spans) {
+    if (!s.first_response) continue;
+    if (s.reassigned && *s.reassigned < *s.first_response) continue;  // answered by the next
+    waits.push_back(std::max(0.0, absl::ToDoubleSeconds(*s.first_response - s.assigned)));
+  }
+  perf->set_handoffs_received(static_cast<int64_t>(spans.size()));
+  perf->set_handoffs_answered(static_cast<int64_t>(waits.size()));
+  if (waits.empty()) return;
+  double sum = 0;
+  for (double w : waits) sum += w;
+  perf->set_average_first_response_seconds(sum / static_cast<double>(waits.size()));
+  perf->set_median_first_response_seconds(common::Median(std::move(waits)));
 }
 
 }  // namespace funnel::sales

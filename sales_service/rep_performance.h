@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/time/time.h"
 #include "funnel/sales/v1/sales_service.pb.h"
 
 namespace funnel::sales {
@@ -35,5 +36,18 @@ std::string AddClosedDeals(const std::vector<ClosedDeal>& deals, v1::RepPerforma
 // Fills open_pipeline and weighted_forecast from the open deals in `currency`.
 void AddOpenPipeline(const std::vector<OpenDeal>& deals, const std::string& currency,
                      v1::RepPerformance* perf);
+
+// One handoff given to the rep: when, its first answer (by anyone), and when it
+// was next given to someone else.
+struct AssignmentSpan {
+  absl::Time assigned;
+  std::optional<absl::Time> first_response;
+  std::optional<absl::Time> reassigned;
+};
+
+// Fills handoffs_received, handoffs_answered and the average and median first
+// response. An answer counts for the rep if it came before the handoff moved on;
+// one that came before the rep got it counts with no wait.
+void AddHandoffResponses(const std::vector<AssignmentSpan>& spans, v1::RepPerformance* perf);
 
 }  // namespace funnel::sales

@@ -14,6 +14,7 @@
 #include "common/status.h"
 #include "handoff/outbox.h"
 #include "handoff/validation.h"
+#include "sales_service/assignments.h"
 #include "sales_service/directory_store.h"
 #include "sales_service/rep_performance.h"
 #include "sales_service/sla.h"
@@ -174,6 +175,7 @@ absl::StatusOr<v1::RepPerformance> ReportStore::RepPerformance(int64_t rep_id,
             perf.set_meetings(rs->getInt64(2));
           }
         }
+        AddHandoffResponses(ReadAssignmentSpans(conn, rep_id, quarter.start, quarter.end), &perf);
         return absl::OkStatus();
       }));
   return perf;

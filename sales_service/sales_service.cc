@@ -14,6 +14,7 @@
 #include "handoff/validation.h"
 #include "sales_service/account_rules.h"
 #include "sales_service/pipeline.h"
+#include "sales_service/routing.h"
 
 namespace funnel::sales {
 
@@ -84,6 +85,21 @@ Status SalesServiceImpl::ListReps(Ctx* ctx, const v1::ListRepsRequest* req,
   return Status::OK;
 }
 
+Status SalesServiceImpl::UpdateRep(Ctx* ctx, const v1::UpdateRepRequest* req, v1::Rep* resp) {
+  ASSIGN_OR_RETURN_GRPC(const Call call, gate_.Admit(*ctx, *req));
+  RETURN_IF_ERROR_GRPC(RequirePositiveId(req->rep().rep_id(), "rep.rep_id"));
+  ASSIGN_OR_RETURN_GRPC(
+      std::vector<std::string> paths,
+      MaskPaths(req->update_mask(), {"away", "handoff_capacity"}, /*required=*/true));
+  if (req->rep().handoff_capacity() < 0 || req->rep().handoff_capacity() > 100000) {
+    return ToGrpcStatus(absl::InvalidArgumentError("rep.handoff_capacity: 0 (no limit) to 100000"));
+  }
+  ASSIGN_OR_RETURN_GRPC(
+      *resp,
+      call->directory->UpdateRep(req->rep(), paths, CallerOf(call.principal()), call.KeyOf(*req)));
+  return Status::OK;
+}
+
 Status SalesServiceImpl::ListHandoffs(Ctx* ctx, const v1::ListHandoffsRequest* req,
                                       v1::ListHandoffsResponse* resp) {
   ASSIGN_OR_RETURN_GRPC(const Call call, gate_.Admit(*ctx, *req));
@@ -134,6 +150,53 @@ Status SalesServiceImpl::RejectHandoff(Ctx* ctx, const v1::RejectHandoffRequest*
   ASSIGN_OR_RETURN_GRPC(
       *resp, call->inbox->Reject(req->handoff_id(), req->reason(), req->note(),
                                  CallerOf(call.principal()), call.KeyOf(*req), absl::Now()));
+  return Status::OK;
+}
+
+Status SalesServiceImpl::CreateRoutingRule(Ctx* ctx, const v1::CreateRoutingRuleRequest* req,
+                                           v1::RoutingRule* resp) {
+  ASSIGN_OR_RETURN_GRPC(const Call call, gate_.Admit(*ctx, *req));
+  FieldViolations v;
+  CheckRule(req->rule(), "rule", v);
+  RETURN_IF_ERROR_GRPC(v.status());
+  ASSIGN_OR_RETURN_GRPC(*resp, call->routing->Create(req->rule(), call.KeyOf(*req)));
+  return Status::OK;
+}
+
+Status SalesServiceImpl::ListRoutingRules(Ctx* ctx, const v1::ListRoutingRulesRequest* req,
+                                          v1::ListRoutingRulesResponse* resp) {
+  ASSIGN_OR_RETURN_GRPC(const Call call, gate_.Admit(*ctx, *req));
+  ASSIGN_OR_RETURN_GRPC(*resp, call->routing->List());
+  return Status::OK;
+}
+
+Status SalesServiceImpl::UpdateRoutingRule(Ctx* ctx, const v1::UpdateRoutingRuleRequest* req,
+                                           v1::RoutingRule* resp) {
+  ASSIGN_OR_RETURN_GRPC(const Call call, gate_.Admit(*ctx, *req));
+  RETURN_IF_ERROR_GRPC(RequirePositiveId(req->rule().rule_id(), "rule.rule_id"));
+  ASSIGN_OR_RETURN_GRPC(
+      std::vector<std::string> paths,
+      MaskPaths(req->update_mask(),
+                {"name", "match", "team_manager_rep_id", "pool", "escalation", "max_escalations"},
+                /*required=*/true));
+  // The rule as it will be is checked whole in the store.
+  ASSIGN_OR_RETURN_GRPC(*resp, call->routing->Update(req->rule(), paths, call.KeyOf(*req)));
+  return Status::OK;
+}
+
+Status SalesServiceImpl::DeleteRoutingRule(Ctx* ctx, const v1::DeleteRoutingRuleRequest* req,
+                                           v1::DeleteRoutingRuleResponse*) {
+  ASSIGN_OR_RETURN_GRPC(const Call call, gate_.Admit(*ctx, *req));
+  RETURN_IF_ERROR_GRPC(RequirePositiveId(req->rule_id(), "rule_id"));
+  RETURN_IF_ERROR_GRPC(call->routing->Delete(req->rule_id(), req->etag()));
+  return Status::OK;
+}
+
+Status SalesServiceImpl::ReorderRoutingRules(Ctx* ctx, const v1::ReorderRoutingRulesRequest* req,
+                                             v1::ListRoutingRulesResponse* resp) {
+  ASSIGN_OR_RETURN_GRPC(const Call call, gate_.Admit(*ctx, *req));
+  ASSIGN_OR_RETURN_GRPC(*resp,
+                        call->routing->Reorder({req->rule_ids().begin(), req->rule_ids().end()}));
   return Status::OK;
 }
 

@@ -13,6 +13,7 @@
 #include "sales_service/inbox_store.h"
 #include "sales_service/opportunity_store.h"
 #include "sales_service/report_store.h"
+#include "sales_service/routing_store.h"
 
 namespace funnel::sales {
 
@@ -27,6 +28,7 @@ class SalesServiceImpl final
     InboxStore* inbox;
     OpportunityStore* opportunities;
     ReportStore* reports;
+    RoutingStore* routing;
     feed::FeedHub* feed = nullptr;  // none: WatchEvents is UNIMPLEMENTED
   };
 
@@ -41,6 +43,7 @@ class SalesServiceImpl final
   grpc::Status CreateRep(Ctx*, const v1::CreateRepRequest*, v1::Rep*) override;
   grpc::Status GetRep(Ctx*, const v1::GetRepRequest*, v1::Rep*) override;
   grpc::Status ListReps(Ctx*, const v1::ListRepsRequest*, v1::ListRepsResponse*) override;
+  grpc::Status UpdateRep(Ctx*, const v1::UpdateRepRequest*, v1::Rep*) override;
   grpc::Status ListHandoffs(Ctx*, const v1::ListHandoffsRequest*,
                             v1::ListHandoffsResponse*) override;
   grpc::Status GetHandoff(Ctx*, const v1::GetHandoffRequest*, v1::Handoff*) override;
@@ -48,6 +51,16 @@ class SalesServiceImpl final
   grpc::Status AcceptHandoff(Ctx*, const v1::AcceptHandoffRequest*,
                              v1::AcceptHandoffResponse*) override;
   grpc::Status RejectHandoff(Ctx*, const v1::RejectHandoffRequest*, v1::Handoff*) override;
+  grpc::Status CreateRoutingRule(Ctx*, const v1::CreateRoutingRuleRequest*,
+                                 v1::RoutingRule*) override;
+  grpc::Status ListRoutingRules(Ctx*, const v1::ListRoutingRulesRequest*,
+                                v1::ListRoutingRulesResponse*) override;
+  grpc::Status UpdateRoutingRule(Ctx*, const v1::UpdateRoutingRuleRequest*,
+                                 v1::RoutingRule*) override;
+  grpc::Status DeleteRoutingRule(Ctx*, const v1::DeleteRoutingRuleRequest*,
+                                 v1::DeleteRoutingRuleResponse*) override;
+  grpc::Status ReorderRoutingRules(Ctx*, const v1::ReorderRoutingRulesRequest*,
+                                   v1::ListRoutingRulesResponse*) override;
   grpc::Status CreateAccount(Ctx*, const v1::CreateAccountRequest*, v1::Account*) override;
   grpc::Status GetAccount(Ctx*, const v1::GetAccountRequest*, v1::Account*) override;
   grpc::Status ListAccounts(Ctx*, const v1::ListAccountsRequest*,

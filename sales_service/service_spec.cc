@@ -31,28 +31,35 @@ struct Services {
         inbox(pool, absl::Hours(absl::GetFlag(FLAGS_handoff_sla_hours)), wake, std::move(personal)),
         opportunities(pool, wake),
         reports(pool),
-        sales({&directory, &inbox, &opportunities, &reports, feed}, guard),
+        routing(pool),
+        sales({&directory, &inbox, &opportunities, &reports, &routing, feed}, guard),
         handoff_inbox(&inbox, guard),
-        overdue_announcer([this] { AnnounceOverdue(); }) {}
+        deadline_watcher([this] { WatchDeadlines(); }) {}
   ~Services() {
     stopping.Notify();
-    overdue_announcer.join();
+    deadline_watcher.join();
   }
 
   // A handoff passing its deadline unanswered is a change nobody makes: a scan
-  // every second puts each on the feed once.
-  void AnnounceOverdue() {
+  // every second escalates what its routing rule escalates and puts each newly
+  // overdue handoff on the feed once.
+  void WatchDeadlines() {
     bool failing = false;
     while (!stopping.WaitForNotificationWithTimeout(absl::Seconds(1))) {
-      absl::StatusOr<int> announced;
+      absl::StatusOr<int> done;
       do {
-        announced = inbox.AnnounceOverdue(absl::Now(), 100);
-      } while (announced.ok() && *announced == 100);
-      if (announced.ok() == failing) {
-        failing = !announced.ok();
+        done = inbox.EscalateOverdue(absl::Now(), 100);
+      } while (done.ok() && *done == 100);
+      if (done.ok()) {
+        do {
+          done = inbox.AnnounceOverdue(absl::Now(), 100);
+        } while (done.ok() && *done == 100);
+      }
+      if (done.ok() == failing) {
+        failing = !done.ok();
         if (failing) {
-          common::LogWarning("cannot announce overdue handoffs",
-                             {{"error", announced.status().ToString()}});
+          common::LogWarning("cannot escalate or announce overdue handoffs",
+                             {{"error", done.status().ToString()}});
         }
       }
     }
@@ -62,10 +69,11 @@ struct Services {
   InboxStore inbox;
   OpportunityStore opportunities;
   ReportStore reports;
+  RoutingStore routing;
   SalesServiceImpl sales;
   HandoffInboxServiceImpl handoff_inbox;
   absl::Notification stopping;
-  std::thread overdue_announcer;  // last: it uses the stores
+  std::thread deadline_watcher;  // last: it uses the stores
 };
 
 }  // namespace

@@ -30,7 +30,8 @@ class SalesFixture : public ::testing::Test {
         inbox_(&pool_, absl::Hours(24)),
         opportunities_(&pool_),
         reports_(&pool_),
-        service_({&directory_, &inbox_, &opportunities_, &reports_}),
+        routing_(&pool_),
+        service_({&directory_, &inbox_, &opportunities_, &reports_, &routing_}),
         inbox_service_(&inbox_) {}
 
   void SetUp() override {
@@ -86,6 +87,7 @@ class SalesFixture : public ::testing::Test {
   InboxStore inbox_;
   OpportunityStore opportunities_;
   ReportStore reports_;
+  RoutingStore routing_;
   SalesServiceImpl service_;
   HandoffInboxServiceImpl inbox_service_;
   std::unique_ptr<common::ServiceHost> host_;

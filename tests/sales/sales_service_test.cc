@@ -234,6 +234,56 @@ TEST_F(SalesServiceTest, BadInputForEveryMethodNamesTheFieldAndChangesNothing) {
        Unary(&S::GetPipelineReport,
              Make<v1::GetPipelineReportRequest>([](auto& r) { r.set_rep_id(77); })),
        StatusCode::NOT_FOUND, "rep_id"},
+      {"UpdateRep mask", Unary(&S::UpdateRep, Make<v1::UpdateRepRequest>([](auto& r) {
+         r.mutable_rep()->set_rep_id(1);
+         r.mutable_update_mask()->add_paths("email");
+       })),
+       StatusCode::INVALID_ARGUMENT, "update_mask"},
+      {"UpdateRep capacity", Unary(&S::UpdateRep, Make<v1::UpdateRepRequest>([](auto& r) {
+         r.mutable_rep()->set_rep_id(1);
+         r.mutable_rep()->set_handoff_capacity(-1);
+         r.mutable_update_mask()->add_paths("handoff_capacity");
+       })),
+       StatusCode::INVALID_ARGUMENT, "rep.handoff_capacity"},
+      {"UpdateRep unknown", Unary(&S::UpdateRep, Make<v1::UpdateRepRequest>([](auto& r) {
+         r.mutable_rep()->set_rep_id(55);
+         r.mutable_update_mask()->add_paths("away");
+       })),
+       StatusCode::NOT_FOUND, "rep 55"},
+      {"CreateRoutingRule target",
+       Unary(&S::CreateRoutingRule, Make<v1::CreateRoutingRuleRequest>(
+                                        [](auto& r) { r.mutable_rule()->set_name("nobody"); })),
+       StatusCode::INVALID_ARGUMENT, "rule.pool"},
+      {"CreateRoutingRule rep",
+       Unary(&S::CreateRoutingRule, Make<v1::CreateRoutingRuleRequest>([](auto& r) {
+         r.mutable_rule()->set_name("ghost");
+         r.mutable_rule()->add_pool()->set_rep_id(12);
+       })),
+       StatusCode::NOT_FOUND, "rule.pool[0].rep_id"},
+      {"CreateRoutingRule team",
+       Unary(&S::CreateRoutingRule, Make<v1::CreateRoutingRuleRequest>([](auto& r) {
+         r.mutable_rule()->set_name("ghost team");
+         r.mutable_rule()->set_team_manager_rep_id(12);
+       })),
+       StatusCode::NOT_FOUND, "rule.team_manager_rep_id"},
+      {"UpdateRoutingRule",
+       Unary(&S::UpdateRoutingRule, Make<v1::UpdateRoutingRuleRequest>([](auto& r) {
+         r.mutable_rule()->set_rule_id(3);
+         r.mutable_update_mask()->add_paths("name");
+       })),
+       StatusCode::NOT_FOUND, "routing rule 3"},
+      {"UpdateRoutingRule mask",
+       Unary(&S::UpdateRoutingRule, Make<v1::UpdateRoutingRuleRequest>([](auto& r) {
+         r.mutable_rule()->set_rule_id(3);
+         r.mutable_update_mask()->add_paths("position");
+       })),
+       StatusCode::INVALID_ARGUMENT, "update_mask"},
+      {"DeleteRoutingRule", Unary(&S::DeleteRoutingRule, v1::DeleteRoutingRuleRequest()),
+       StatusCode::INVALID_ARGUMENT, "rule_id"},
+      {"ReorderRoutingRules",
+       Unary(&S::ReorderRoutingRules,
+             Make<v1::ReorderRoutingRulesRequest>([](auto& r) { r.add_rule_ids(4); })),
+       StatusCode::INVALID_ARGUMENT, "rule_ids"},
   };
   for (const BadCase& c : cases) {
     grpc::Status status = c.call(*stub_);
@@ -253,8 +303,9 @@ TEST_F(SalesServiceTest, BadInputForEveryMethodNamesTheFieldAndChangesNothing) {
     handoff::v1::EraseLeadResponse r;
     EXPECT_EQ(inbox_stub_->EraseLead(&ctx, bad, &r).error_code(), StatusCode::INVALID_ARGUMENT);
   }
-  for (const char* table : {"reps", "handoffs", "accounts", "contacts", "opportunities",
-                            "objections", "activities", "quotas", "outbox"}) {
+  for (const char* table :
+       {"reps", "handoffs", "accounts", "contacts", "opportunities", "objections", "activities",
+        "quotas", "outbox", "routing_rules", "handoff_assignments"}) {
     EXPECT_EQ(db_.QueryInt(absl::StrCat("SELECT COUNT(*) FROM ", table)), 0) << table;
   }
 }

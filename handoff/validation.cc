@@ -64,3 +64,23 @@ absl::Status RequireUuid(absl::string_view id, absl::string_view field) {
 }
 
 }  // namespace funnel::handoff
+
+namespace funnel::handoff {
+
+v1::ConsentStatus MostRestrictiveConsent(v1::ConsentStatus a, v1::ConsentStatus b) {
+  const auto rank = [](v1::ConsentStatus c) {
+    switch (c) {
+      case v1::CONSENT_STATUS_OPTED_OUT:
+        return 3;
+      case v1::CONSENT_STATUS_UNKNOWN:
+        return 2;
+      case v1::CONSENT_STATUS_OPTED_IN:
+        return 1;
+      default:
+        return 0;
+    }
+  };
+  return rank(a) >= rank(b) ? a : b;
+}
+
+}  // namespace funnel::handoff

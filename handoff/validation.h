@@ -32,3 +32,12 @@ int64_t AddMinor(int64_t a, int64_t b);
 absl::Status RequireUuid(absl::string_view id, absl::string_view field);
 
 }  // namespace funnel::handoff
+
+namespace funnel::handoff {
+
+// The more restrictive of two consents, for merging two records of one person: an
+// opt-out anywhere wins, then not knowing, then an opt-in; UNSPECIFIED (nothing
+// recorded) yields to any of them.
+v1::ConsentStatus MostRestrictiveConsent(v1::ConsentStatus a, v1::ConsentStatus b);
+
+}  // namespace funnel::handoff

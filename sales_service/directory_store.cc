@@ -4,6 +4,11 @@
 #include <cppconn/prepared_statement.h>
 #include <cppconn/resultset.h>
 
+#include <algorithm>
+#include <map>
+#include <utility>
+#include <vector>
+
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -16,6 +21,7 @@
 #include "common/status.h"
 #include "common/time_util.h"
 #include "common/validation.h"
+#include "handoff/validation.h"
 #include "sales_service/account_rules.h"
 
 namespace funnel::sales {
@@ -36,12 +42,13 @@ constexpr absl::string_view kUpdateRepAvailability =
 constexpr absl::string_view kInsertRep =
     "INSERT INTO reps (name, email, role, manager_rep_id, active) VALUES (?, ?, ?, ?, ?)";
 constexpr absl::string_view kAccountColumns =
-    "account_id, name, industry, region, company_size, version, UNIX_TIMESTAMP(created_at)";
+    "account_id, name, industry, region, company_size, version, UNIX_TIMESTAMP(created_at), "
+    "merged_into";
 constexpr absl::string_view kInsertAccount =
     "INSERT INTO accounts (name, name_key, industry, region, company_size) VALUES (?, ?, ?, ?, ?)";
 constexpr absl::string_view kContactColumns =
     "contact_id, account_id, COALESCE(email, ''), first_name, last_name, title, phone, version, "
-    "UNIX_TIMESTAMP(created_at), consent";
+    "UNIX_TIMESTAMP(created_at), consent, merged_into";
 constexpr absl::string_view kInsertContact = R"sql(
   INSERT INTO contacts (account_id, email, first_name, last_name, title, phone, lead_id, consent)
   VALUES (?, ?, ?, ?, ?, ?, ?, ?))sql";
@@ -52,6 +59,35 @@ constexpr absl::string_view kFindContact = R"sql(
     account_id = IF(account_id = 0, VALUES(account_id), account_id),
     lead_id = IF(lead_id = 0, VALUES(lead_id), lead_id),
     consent = IF(VALUES(consent) = 0, consent, VALUES(consent)))sql";
+
+// Merges: what moves to the survivor, and the tombstones (earlier tombstones of a
+// duplicate are re-pointed, so every tombstone is one hop from its survivor).
+constexpr absl::string_view kMoveContactOpportunities =
+    "UPDATE opportunities SET contact_id = ?, version = version + 1 WHERE contact_id = ?";
+constexpr absl::string_view kMoveContactActivities =
+    "UPDATE activities SET contact_id = ? WHERE contact_id = ?";
+constexpr absl::string_view kBuryContact =
+    "UPDATE contacts SET merged_into = ?, version = version + 1 "
+    "WHERE contact_id = ? OR merged_into = ?";
+constexpr absl::string_view kUpdateMergedContact = R"sql(
+  UPDATE contacts SET account_id = ?, first_name = ?, last_name = ?, title = ?, phone = ?,
+    consent = ?, lead_id = ?, version = version + 1
+  WHERE contact_id = ?)sql";
+constexpr absl::string_view kMoveAccountContacts =
+    "UPDATE contacts SET account_id = ?, version = version + 1 WHERE account_id = ?";
+constexpr absl::string_view kMoveAccountOpportunities =
+    "UPDATE opportunities SET account_id = ?, version = version + 1 WHERE account_id = ?";
+constexpr absl::string_view kBuryAccount =
+    "UPDATE accounts SET merged_into = ?, version = version + 1 "
+    "WHERE account_id = ? OR merged_into = ?";
+constexpr absl::string_view kUpdateMergedAccount =
+    "UPDATE accounts SET industry = ?, region = ?, company_size = ?, version = version + 1 "
+    "WHERE account_id = ?";
+constexpr absl::string_view kMergedIntoContact =
+    "SELECT merged_into FROM contacts WHERE contact_id = ?";
+constexpr absl::string_view kMergedIntoAccount =
+    "SELECT merged_into FROM accounts WHERE account_id = ?";
+constexpr absl::string_view kLeadOfContact = "SELECT lead_id FROM contacts WHERE contact_id = ?";
 
 v1::Rep RepFromRow(sql::ResultSet& rs) {
   v1::Rep r;
@@ -77,6 +113,7 @@ v1::Account AccountFromRow(sql::ResultSet& rs) {
   a.set_company_size(rs.getInt(5));
   a.set_etag(absl::StrCat(rs.getInt64(6)));
   *a.mutable_create_time() = ToProtoTime(TimeFromUnixSeconds(rs.getDouble(7)));
+  a.set_merged_into_account_id(rs.getInt64(8));
   return a;
 }
 
@@ -92,6 +129,7 @@ v1::Contact ContactFromRow(sql::ResultSet& rs) {
   c.set_etag(absl::StrCat(rs.getInt64(8)));
   *c.mutable_create_time() = ToProtoTime(TimeFromUnixSeconds(rs.getDouble(9)));
   c.set_consent(static_cast<handoff::v1::ConsentStatus>(rs.getInt(10)));
+  c.set_merged_into_contact_id(rs.getInt64(11));
   return c;
 }
 
@@ -114,7 +152,194 @@ absl::StatusOr<T> ReadReferenced(sql::Connection& conn, const common::RowTable<T
   return row;
 }
 
+// A row as GetX answers it: a tombstone's id answers its survivor, with the
+// pointer set.
+template <typename T>
+absl::StatusOr<T> ReadFollowingMerge(common::ConnectionPool* pool, const common::RowTable<T>& table,
+                                     int64_t id, int64_t (T::*merged_into)() const,
+                                     void (T::*set_merged_into)(int64_t)) {
+  ASSIGN_OR_RETURN(T row, ReadById(*pool, table, id));
+  const int64_t survivor = (row.*merged_into)();
+  if (survivor == 0) return row;
+  ASSIGN_OR_RETURN(T merged, ReadById(*pool, table, survivor));
+  (merged.*set_merged_into)(survivor);
+  return merged;
+}
+
+// The id that stands for `id`: its survivor when it was merged away.
+int64_t Survivor(sql::Connection& conn, absl::string_view query, int64_t id) {
+  auto st = Prepare(conn, query);
+  st->setInt64(1, id);
+  std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
+  return rs->next() && rs->getInt64(1) != 0 ? rs->getInt64(1) : id;
+}
+
+absl::Status NotMerged(absl::string_view field, absl::string_view what, int64_t id,
+                       int64_t merged_into) {
+  if (merged_into == 0) return absl::OkStatus();
+  return absl::FailedPreconditionError(absl::StrCat(field, ": ", what, " ", id, " was merged into ",
+                                                    what, " ", merged_into, "; use that one"));
+}
+
+// The survivor and duplicates of a merge, locked, in id order (two merges over the
+// same rows lock them in one order). INVALID_ARGUMENT for the survivor among the
+// duplicates, a repeat, or too many; NOT_FOUND naming the field; FAILED_PRECONDITION
+// for a survivor that was itself merged away or a duplicate merged elsewhere. A
+// duplicate already merged into this survivor is left out (a repeated merge changes
+// nothing).
+template <typename T>
+absl::StatusOr<std::pair<T, std::vector<T>>> LockMerge(
+    sql::Connection& conn, absl::string_view columns, absl::string_view table,
+    absl::string_view id_column, absl::string_view what, T (*from_row)(sql::ResultSet&),
+    int64_t (T::*id_of)() const, int64_t (T::*merged_into)() const, int64_t survivor_id,
+    const std::vector<int64_t>& duplicate_ids, absl::string_view survivor_field,
+    absl::string_view duplicates_field) {
+  std::vector<int64_t> ids = {survivor_id};
+  for (size_t i = 0; i < duplicate_ids.size(); ++i) {
+    const int64_t id = duplicate_ids[i];
+    if (id == survivor_id) {
+      return absl::InvalidArgumentError(absl::StrCat(duplicates_field, ": ", what, " ", id,
+                                                     " is the survivor; a ", what,
+                                                     " cannot be merged into itself"));
+    }
+    if (std::find(ids.begin(), ids.end(), id) != ids.end()) {
+      return absl::InvalidArgumentError(absl::StrCat(duplicates_field, ": ", id, " listed twice"));
+    }
+    ids.push_back(id);
+  }
+  std::vector<int64_t> sorted = ids;
+  std::sort(sorted.begin(), sorted.end());
+  auto st = Prepare(conn, absl::StrCat("SELECT ", columns, " FROM ", table, " WHERE ", id_column,
+                                       " IN (", common::Placeholders(sorted.size(), "?"),
+                                       ") ORDER BY ", id_column, " FOR UPDATE"));
+  for (size_t i = 0; i < sorted.size(); ++i) st->setInt64(i + 1, sorted[i]);
+  std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
+  std::map<int64_t, T> found;
+  while (rs->next()) {
+    T row = from_row(*rs);
+    found.emplace((row.*id_of)(), std::move(row));
+  }
+  const auto survivor = found.find(survivor_id);
+  if (survivor == found.end()) {
+    return absl::NotFoundError(
+        absl::StrCat(survivor_field, ": ", what, " ", survivor_id, " not found"));
+  }
+  RETURN_IF_ERROR(NotMerged(survivor_field, what, survivor_id, (survivor->second.*merged_into)()));
+  std::vector<T> duplicates;
+  for (int64_t id : duplicate_ids) {
+    const auto it = found.find(id);
+    if (it == found.end()) {
+      return absl::NotFoundError(absl::StrCat(duplicates_field, ": ", what, " ", id, " not found"));
+    }
+    const int64_t into = (it->second.*merged_into)();
+    if (into == survivor_id) continue;
+    RETURN_IF_ERROR(NotMerged(duplicates_field, what, id, into));
+    duplicates.push_back(it->second);
+  }
+  return std::make_pair(survivor->second, std::move(duplicates));
+}
+
+void MoveRows(sql::Connection& conn, absl::string_view update, int64_t to, int64_t from) {
+  auto st = Prepare(conn, update);
+  st->setInt64(1, to);
+  st->setInt64(2, from);
+  st->executeUpdate();
+}
+
+void Bury(sql::Connection& conn, absl::string_view update, int64_t survivor, int64_t id) {
+  auto st = Prepare(conn, update);
+  st->setInt64(1, survivor);
+  st->setInt64(2, id);
+  st->setInt64(3, id);
+  st->executeUpdate();
+}
+
+// The marketing lead a contact came from; 0 for none.
+int64_t LeadIdOf(sql::Connection& conn, int64_t contact_id) {
+  auto st = Prepare(conn, kLeadOfContact);
+  st->setInt64(1, contact_id);
+  std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
+  return rs->next() ? rs->getInt64(1) : 0;
+}
+
+void FillEmpty(std::string* into, const std::string& from) {
+  if (into->empty()) *into = from;
+}
+
 }  // namespace
+
+absl::StatusOr<v1::Contact> DirectoryStore::MergeContacts(int64_t survivor_id,
+                                                          const std::vector<int64_t>& duplicate_ids,
+                                                          const common::RequestKey& request_id) {
+  return common::IdempotentTransaction<v1::Contact>(
+      *pool_, "MergeContacts", request_id,
+      [&](sql::Connection& conn) -> absl::StatusOr<v1::Contact> {
+        ASSIGN_OR_RETURN(
+            auto locked,
+            LockMerge<v1::Contact>(conn, kContactColumns, "contacts", "contact_id", "contact",
+                                   &ContactFromRow, &v1::Contact::contact_id,
+                                   &v1::Contact::merged_into_contact_id, survivor_id, duplicate_ids,
+                                   "survivor_contact_id", "duplicate_contact_ids"));
+        auto& [survivor, duplicates] = locked;
+        if (duplicates.empty()) return survivor;  // merged before: nothing changes
+        int64_t lead_id = LeadIdOf(conn, survivor.contact_id());
+        for (const v1::Contact& d : duplicates) {
+          if (survivor.account_id() == 0) survivor.set_account_id(d.account_id());
+          FillEmpty(survivor.mutable_first_name(), d.first_name());
+          FillEmpty(survivor.mutable_last_name(), d.last_name());
+          FillEmpty(survivor.mutable_title(), d.title());
+          FillEmpty(survivor.mutable_phone(), d.phone());
+          survivor.set_consent(handoff::MostRestrictiveConsent(survivor.consent(), d.consent()));
+          if (lead_id == 0) lead_id = LeadIdOf(conn, d.contact_id());
+          MoveRows(conn, kMoveContactOpportunities, survivor.contact_id(), d.contact_id());
+          MoveRows(conn, kMoveContactActivities, survivor.contact_id(), d.contact_id());
+          Bury(conn, kBuryContact, survivor.contact_id(), d.contact_id());
+        }
+        auto st = Prepare(conn, kUpdateMergedContact);
+        st->setInt64(1, survivor.account_id());
+        st->setString(2, survivor.first_name());
+        st->setString(3, survivor.last_name());
+        st->setString(4, survivor.title());
+        st->setString(5, survivor.phone());
+        st->setInt(6, survivor.consent());
+        st->setInt64(7, lead_id);
+        st->setInt64(8, survivor.contact_id());
+        st->executeUpdate();
+        return ReadById(conn, kContacts, survivor.contact_id());
+      });
+}
+
+absl::StatusOr<v1::Account> DirectoryStore::MergeAccounts(int64_t survivor_id,
+                                                          const std::vector<int64_t>& duplicate_ids,
+                                                          const common::RequestKey& request_id) {
+  return common::IdempotentTransaction<v1::Account>(
+      *pool_, "MergeAccounts", request_id,
+      [&](sql::Connection& conn) -> absl::StatusOr<v1::Account> {
+        ASSIGN_OR_RETURN(
+            auto locked,
+            LockMerge<v1::Account>(conn, kAccountColumns, "accounts", "account_id", "account",
+                                   &AccountFromRow, &v1::Account::account_id,
+                                   &v1::Account::merged_into_account_id, survivor_id, duplicate_ids,
+                                   "survivor_account_id", "duplicate_account_ids"));
+        auto& [survivor, duplicates] = locked;
+        if (duplicates.empty()) return survivor;  // merged before: nothing changes
+        for (const v1::Account& d : duplicates) {
+          FillEmpty(survivor.mutable_industry(), d.industry());
+          FillEmpty(survivor.mutable_region(), d.region());
+          if (survivor.company_size() == 0) survivor.set_company_size(d.company_size());
+          MoveRows(conn, kMoveAccountContacts, survivor.account_id(), d.account_id());
+          MoveRows(conn, kMoveAccountOpportunities, survivor.account_id(), d.account_id());
+          Bury(conn, kBuryAccount, survivor.account_id(), d.account_id());
+        }
+        auto st = Prepare(conn, kUpdateMergedAccount);
+        st->setString(1, survivor.industry());
+        st->setString(2, survivor.region());
+        st->setInt(3, survivor.company_size());
+        st->setInt64(4, survivor.account_id());
+        st->executeUpdate();
+        return ReadById(conn, kAccounts, survivor.account_id());
+      });
+}
 
 absl::StatusOr<v1::Rep> ReadRep(sql::Connection& conn, int64_t rep_id, absl::string_view field) {
   return ReadReferenced(conn, kReps, rep_id, field);
@@ -150,12 +375,14 @@ absl::StatusOr<v1::Rep> DirectoryStore::UpdateRep(const v1::Rep& rep,
 
 absl::Status CheckAccountExists(sql::Connection& conn, int64_t account_id,
                                 absl::string_view field) {
-  return ReadReferenced(conn, kAccounts, account_id, field).status();
+  ASSIGN_OR_RETURN(v1::Account a, ReadReferenced(conn, kAccounts, account_id, field));
+  return NotMerged(field, "account", account_id, a.merged_into_account_id());
 }
 
 absl::Status CheckContactExists(sql::Connection& conn, int64_t contact_id,
                                 absl::string_view field) {
-  return ReadReferenced(conn, kContacts, contact_id, field).status();
+  ASSIGN_OR_RETURN(v1::Contact c, ReadReferenced(conn, kContacts, contact_id, field));
+  return NotMerged(field, "contact", contact_id, c.merged_into_contact_id());
 }
 
 int64_t FindOrCreateAccount(sql::Connection& conn, const v1::Account& account) {
@@ -169,7 +396,7 @@ int64_t FindOrCreateAccount(sql::Connection& conn, const v1::Account& account) {
   insert->setString(4, account.region());
   insert->setInt(5, account.company_size());
   insert->executeUpdate();
-  return LastInsertId(conn);
+  return Survivor(conn, kMergedIntoAccount, LastInsertId(conn));
 }
 
 int64_t FindOrCreateContact(sql::Connection& conn, const v1::Contact& contact, int64_t lead_id) {
@@ -183,7 +410,7 @@ int64_t FindOrCreateContact(sql::Connection& conn, const v1::Contact& contact, i
   insert->setInt64(7, lead_id);
   insert->setInt(8, contact.consent());
   insert->executeUpdate();
-  return LastInsertId(conn);
+  return Survivor(conn, kMergedIntoContact, LastInsertId(conn));
 }
 
 absl::StatusOr<v1::Rep> DirectoryStore::CreateRep(const v1::Rep& rep,
@@ -245,12 +472,14 @@ absl::StatusOr<v1::Account> DirectoryStore::CreateAccount(const v1::Account& acc
 }
 
 absl::StatusOr<v1::Account> DirectoryStore::GetAccount(int64_t account_id) {
-  return ReadById(*pool_, kAccounts, account_id);
+  return ReadFollowingMerge(pool_, kAccounts, account_id, &v1::Account::merged_into_account_id,
+                            &v1::Account::set_merged_into_account_id);
 }
 
 absl::StatusOr<v1::ListAccountsResponse> DirectoryStore::ListAccounts(
     int page_size, const std::string& page_token) {
   return common::KeysetQuery(kAccountColumns, "accounts", "account_id")
+      .Where("merged_into = 0")
       .Page(*pool_, "accounts:0", page_token, page_size, &AccountFromRow,
             &v1::ListAccountsResponse::mutable_accounts, &v1::Account::account_id);
 }
@@ -279,12 +508,14 @@ absl::StatusOr<v1::Contact> DirectoryStore::CreateContact(const v1::Contact& con
 }
 
 absl::StatusOr<v1::Contact> DirectoryStore::GetContact(int64_t contact_id) {
-  return ReadById(*pool_, kContacts, contact_id);
+  return ReadFollowingMerge(pool_, kContacts, contact_id, &v1::Contact::merged_into_contact_id,
+                            &v1::Contact::set_merged_into_contact_id);
 }
 
 absl::StatusOr<v1::ListContactsResponse> DirectoryStore::ListContacts(
     int64_t account_id, int page_size, const std::string& page_token) {
   common::KeysetQuery query(kContactColumns, "contacts", "contact_id");
+  query.Where("merged_into = 0");
   if (account_id != 0) query.Where("account_id = ?", account_id);
   return query.Page(*pool_, absl::StrCat("contacts:", account_id), page_token, page_size,
                     &ContactFromRow, &v1::ListContactsResponse::mutable_contacts,

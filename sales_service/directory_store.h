@@ -36,9 +36,18 @@ class DirectoryStore final {
   // ALREADY_EXISTS for a name already taken (compared case-insensitively).
   absl::StatusOr<v1::Account> CreateAccount(const v1::Account& account,
                                             const common::RequestKey& request_id);
+  // A merged-away id answers its survivor, merged_into_account_id set (GetContact
+  // alike). Lists leave merged-away rows out.
   absl::StatusOr<v1::Account> GetAccount(int64_t account_id);
   absl::StatusOr<v1::ListAccountsResponse> ListAccounts(int page_size,
                                                         const std::string& page_token);
+  // Moves the duplicates' contacts and opportunities to the survivor, fills its
+  // empty fields from them, and leaves them as tombstones (lists skip them; a
+  // handoff naming their company lands on the survivor). Errors: see LockMerge in
+  // the .cc (INVALID_ARGUMENT, NOT_FOUND, FAILED_PRECONDITION naming the field).
+  absl::StatusOr<v1::Account> MergeAccounts(int64_t survivor_id,
+                                            const std::vector<int64_t>& duplicate_ids,
+                                            const common::RequestKey& request_id);
 
   // `contact` has a normalised email. ALREADY_EXISTS for a known email; NOT_FOUND
   // for an unknown account.
@@ -47,18 +56,28 @@ class DirectoryStore final {
   absl::StatusOr<v1::Contact> GetContact(int64_t contact_id);
   absl::StatusOr<v1::ListContactsResponse> ListContacts(int64_t account_id, int page_size,
                                                         const std::string& page_token);
+  // Moves the duplicates' opportunities and activities to the survivor, fills its
+  // empty fields (account, names, title, phone, marketing lead) from them, takes
+  // the most restrictive consent, and leaves them as tombstones. Errors as
+  // MergeAccounts.
+  absl::StatusOr<v1::Contact> MergeContacts(int64_t survivor_id,
+                                            const std::vector<int64_t>& duplicate_ids,
+                                            const common::RequestKey& request_id);
 
  private:
   common::ConnectionPool* const pool_;
 };
 
-// In a caller's transaction. NOT_FOUND naming `field` when the id is unknown.
+// In a caller's transaction. NOT_FOUND naming `field` when the id is unknown;
+// FAILED_PRECONDITION naming it when an account or contact was merged away.
 absl::StatusOr<v1::Rep> ReadRep(sql::Connection& conn, int64_t rep_id, absl::string_view field);
 absl::Status CheckAccountExists(sql::Connection& conn, int64_t account_id, absl::string_view field);
 absl::Status CheckContactExists(sql::Connection& conn, int64_t contact_id, absl::string_view field);
-// The account with this name (case-insensitive), created if missing; its id.
+// The account with this name (case-insensitive), created if missing; its id (its
+// survivor's when it was merged away).
 int64_t FindOrCreateAccount(sql::Connection& conn, const v1::Account& account);
-// The contact with this (normalised) email, created if missing; its id. Sets the
+// The contact with this (normalised) email, created if missing; its id (its
+// survivor's when it was merged away). Sets the
 // contact's account and lead when it had none, and its consent when `contact`
 // carries one.
 int64_t FindOrCreateContact(sql::Connection& conn, const v1::Contact& contact, int64_t lead_id);

@@ -65,6 +65,8 @@ class SalesServiceImpl final
   grpc::Status GetAccount(Ctx*, const v1::GetAccountRequest*, v1::Account*) override;
   grpc::Status ListAccounts(Ctx*, const v1::ListAccountsRequest*,
                             v1::ListAccountsResponse*) override;
+  grpc::Status MergeAccounts(Ctx*, const v1::MergeAccountsRequest*, v1::Account*) override;
+  grpc::Status MergeContacts(Ctx*, const v1::MergeContactsRequest*, v1::Contact*) override;
   grpc::Status CreateContact(Ctx*, const v1::CreateContactRequest*, v1::Contact*) override;
   grpc::Status GetContact(Ctx*, const v1::GetContactRequest*, v1::Contact*) override;
   grpc::Status ListContacts(Ctx*, const v1::ListContactsRequest*,

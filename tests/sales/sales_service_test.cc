@@ -280,6 +280,14 @@ TEST_F(SalesServiceTest, BadInputForEveryMethodNamesTheFieldAndChangesNothing) {
        StatusCode::INVALID_ARGUMENT, "update_mask"},
       {"DeleteRoutingRule", Unary(&S::DeleteRoutingRule, v1::DeleteRoutingRuleRequest()),
        StatusCode::INVALID_ARGUMENT, "rule_id"},
+      {"MergeContacts", Unary(&S::MergeContacts, Make<v1::MergeContactsRequest>([](auto& r) {
+         r.set_survivor_contact_id(1);
+       })),
+       StatusCode::INVALID_ARGUMENT, "duplicate_contact_ids"},
+      {"MergeAccounts", Unary(&S::MergeAccounts, Make<v1::MergeAccountsRequest>([](auto& r) {
+         r.add_duplicate_account_ids(2);
+       })),
+       StatusCode::INVALID_ARGUMENT, "survivor_account_id"},
       {"ReorderRoutingRules",
        Unary(&S::ReorderRoutingRules,
              Make<v1::ReorderRoutingRulesRequest>([](auto& r) { r.add_rule_ids(4); })),

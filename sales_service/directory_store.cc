@@ -361,6 +361,13 @@ absl::StatusOr<v1::Rep> DirectoryStore::UpdateRep(const v1::Rep& rep,
         RETURN_IF_ERROR(CheckCanChange(caller, current.rep_id(), current.manager_rep_id(),
                                        absl::StrCat("rep ", current.rep_id())));
         for (const std::string& p : paths) {
+          // A rep says when they are away; how much they carry is their manager's call.
+          if (p == "handoff_capacity" && !IsManagerLike(caller)) {
+            return absl::PermissionDeniedError(
+                "rep.handoff_capacity: only a manager or an admin sets a rep's capacity");
+          }
+        }
+        for (const std::string& p : paths) {
           if (p == "away") current.set_away(rep.away());
           if (p == "handoff_capacity") current.set_handoff_capacity(rep.handoff_capacity());
         }

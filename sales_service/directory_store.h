@@ -27,7 +27,8 @@ class DirectoryStore final {
   absl::StatusOr<v1::Rep> GetRep(int64_t rep_id);
   // Sets the `paths` (away, handoff_capacity) of rep.rep_id from `rep`. NOT_FOUND;
   // ABORTED for a stale etag; PERMISSION_DENIED unless the caller may change the
-  // rep (pipeline.h's row rule: the rep, their manager, ADMIN).
+  // rep (pipeline.h's row rule: the rep, their manager, ADMIN), and for a rep
+  // setting their own handoff_capacity.
   absl::StatusOr<v1::Rep> UpdateRep(const v1::Rep& rep, const std::vector<std::string>& paths,
                                     const Caller& caller, const common::RequestKey& request_id);
   absl::StatusOr<v1::ListRepsResponse> ListReps(int64_t manager_rep_id, int page_size,

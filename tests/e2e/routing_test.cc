@@ -280,10 +280,16 @@ TEST_F(RoutingTest, RoundRobinStaysFairUnderConcurrency) {
         stack_.GatewayChannel(stack_.AddKey("SALES_REP", "away", away)));
     ASSERT_GRPC_OK(self->UpdateRep(&ctx, r, &out));
     EXPECT_TRUE(out.away());
-    // ... but not someone else.
+    // ... but not someone else, nor their own capacity.
     grpc::ClientContext other;
     r.mutable_rep()->set_rep_id(capped);
     EXPECT_EQ(self->UpdateRep(&other, r, &out).error_code(), grpc::StatusCode::PERMISSION_DENIED);
+    grpc::ClientContext capacity;
+    r.mutable_rep()->set_rep_id(away);
+    r.mutable_rep()->set_handoff_capacity(1000);
+    r.mutable_update_mask()->add_paths("handoff_capacity");
+    EXPECT_EQ(self->UpdateRep(&capacity, r, &out).error_code(),
+              grpc::StatusCode::PERMISSION_DENIED);
   }
   {
     grpc::ClientContext ctx;

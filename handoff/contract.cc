@@ -18,6 +18,7 @@ constexpr KindInfo kKinds[] = {
      "/funnel.handoff.v1.HandoffFeedbackService/ReportOutcome"},
     {EventKind::kConsentChange, "ConsentChange",
      "/funnel.handoff.v1.HandoffInboxService/UpdateConsent"},
+    {EventKind::kLeadMerged, "LeadMerged", "/funnel.handoff.v1.HandoffInboxService/MergeLead"},
 };
 
 const KindInfo& InfoOf(EventKind kind) { return kKinds[static_cast<int>(kind)]; }

@@ -13,7 +13,8 @@ namespace funnel::handoff {
 
 // Minor version of funnel.handoff.v1 this build speaks.
 // 1.1: DealOutcome revisions and OUTCOME_REOPENED; ConsentChange (UpdateConsent).
-inline constexpr char kContractVersion[] = "1.1";
+// 1.2: LeadMerged (MergeLead).
+inline constexpr char kContractVersion[] = "1.2";
 
 // What an outbox event is: the contract message its payload holds.
 enum class EventKind {
@@ -22,6 +23,7 @@ enum class EventKind {
   kHandoffDecision,  // sales -> marketing: accepted or rejected
   kDealOutcome,      // sales -> marketing: won, lost or reopened
   kConsentChange,    // marketing -> sales: a handed-over person's consent changed
+  kLeadMerged,       // marketing -> sales: leads of one person merged
 };
 
 // The message name stored with an event ("LeadHandoff", ...).

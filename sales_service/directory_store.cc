@@ -268,44 +268,48 @@ void FillEmpty(std::string* into, const std::string& from) {
 
 }  // namespace
 
+absl::StatusOr<v1::Contact> MergeContactsIn(sql::Connection& conn, int64_t survivor_id,
+                                            const std::vector<int64_t>& duplicate_ids) {
+  ASSIGN_OR_RETURN(auto locked,
+                   LockMerge<v1::Contact>(
+                       conn, kContactColumns, "contacts", "contact_id", "contact", &ContactFromRow,
+                       &v1::Contact::contact_id, &v1::Contact::merged_into_contact_id, survivor_id,
+                       duplicate_ids, "survivor_contact_id", "duplicate_contact_ids"));
+  auto& [survivor, duplicates] = locked;
+  if (duplicates.empty()) return survivor;  // merged before: nothing changes
+  int64_t lead_id = LeadIdOf(conn, survivor.contact_id());
+  for (const v1::Contact& d : duplicates) {
+    if (survivor.account_id() == 0) survivor.set_account_id(d.account_id());
+    FillEmpty(survivor.mutable_first_name(), d.first_name());
+    FillEmpty(survivor.mutable_last_name(), d.last_name());
+    FillEmpty(survivor.mutable_title(), d.title());
+    FillEmpty(survivor.mutable_phone(), d.phone());
+    survivor.set_consent(handoff::MostRestrictiveConsent(survivor.consent(), d.consent()));
+    if (lead_id == 0) lead_id = LeadIdOf(conn, d.contact_id());
+    MoveRows(conn, kMoveContactOpportunities, survivor.contact_id(), d.contact_id());
+    MoveRows(conn, kMoveContactActivities, survivor.contact_id(), d.contact_id());
+    Bury(conn, kBuryContact, survivor.contact_id(), d.contact_id());
+  }
+  auto st = Prepare(conn, kUpdateMergedContact);
+  st->setInt64(1, survivor.account_id());
+  st->setString(2, survivor.first_name());
+  st->setString(3, survivor.last_name());
+  st->setString(4, survivor.title());
+  st->setString(5, survivor.phone());
+  st->setInt(6, survivor.consent());
+  st->setInt64(7, lead_id);
+  st->setInt64(8, survivor.contact_id());
+  st->executeUpdate();
+  return ReadById(conn, kContacts, survivor.contact_id());
+}
+
 absl::StatusOr<v1::Contact> DirectoryStore::MergeContacts(int64_t survivor_id,
                                                           const std::vector<int64_t>& duplicate_ids,
                                                           const common::RequestKey& request_id) {
   return common::IdempotentTransaction<v1::Contact>(
       *pool_, "MergeContacts", request_id,
       [&](sql::Connection& conn) -> absl::StatusOr<v1::Contact> {
-        ASSIGN_OR_RETURN(
-            auto locked,
-            LockMerge<v1::Contact>(conn, kContactColumns, "contacts", "contact_id", "contact",
-                                   &ContactFromRow, &v1::Contact::contact_id,
-                                   &v1::Contact::merged_into_contact_id, survivor_id, duplicate_ids,
-                                   "survivor_contact_id", "duplicate_contact_ids"));
-        auto& [survivor, duplicates] = locked;
-        if (duplicates.empty()) return survivor;  // merged before: nothing changes
-        int64_t lead_id = LeadIdOf(conn, survivor.contact_id());
-        for (const v1::Contact& d : duplicates) {
-          if (survivor.account_id() == 0) survivor.set_account_id(d.account_id());
-          FillEmpty(survivor.mutable_first_name(), d.first_name());
-          FillEmpty(survivor.mutable_last_name(), d.last_name());
-          FillEmpty(survivor.mutable_title(), d.title());
-          FillEmpty(survivor.mutable_phone(), d.phone());
-          survivor.set_consent(handoff::MostRestrictiveConsent(survivor.consent(), d.consent()));
-          if (lead_id == 0) lead_id = LeadIdOf(conn, d.contact_id());
-          MoveRows(conn, kMoveContactOpportunities, survivor.contact_id(), d.contact_id());
-          MoveRows(conn, kMoveContactActivities, survivor.contact_id(), d.contact_id());
-          Bury(conn, kBuryContact, survivor.contact_id(), d.contact_id());
-        }
-        auto st = Prepare(conn, kUpdateMergedContact);
-        st->setInt64(1, survivor.account_id());
-        st->setString(2, survivor.first_name());
-        st->setString(3, survivor.last_name());
-        st->setString(4, survivor.title());
-        st->setString(5, survivor.phone());
-        st->setInt(6, survivor.consent());
-        st->setInt64(7, lead_id);
-        st->setInt64(8, survivor.contact_id());
-        st->executeUpdate();
-        return ReadById(conn, kContacts, survivor.contact_id());
+        return MergeContactsIn(conn, survivor_id, duplicate_ids);
       });
 }
 

@@ -74,6 +74,9 @@ class DirectoryStore final {
 absl::StatusOr<v1::Rep> ReadRep(sql::Connection& conn, int64_t rep_id, absl::string_view field);
 absl::Status CheckAccountExists(sql::Connection& conn, int64_t account_id, absl::string_view field);
 absl::Status CheckContactExists(sql::Connection& conn, int64_t contact_id, absl::string_view field);
+// DirectoryStore::MergeContacts in the caller's transaction.
+absl::StatusOr<v1::Contact> MergeContactsIn(sql::Connection& conn, int64_t survivor_id,
+                                            const std::vector<int64_t>& duplicate_ids);
 // The account with this name (case-insensitive), created if missing; its id (its
 // survivor's when it was merged away).
 int64_t FindOrCreateAccount(sql::Connection& conn, const v1::Account& account);

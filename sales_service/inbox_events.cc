@@ -13,6 +13,7 @@
 #include "handoff/inbox.h"
 #include "handoff/scrub.h"
 #include "sales_service/account_rules.h"
+#include "sales_service/directory_store.h"
 #include "sales_service/inbox_store.h"
 
 namespace funnel::sales {
@@ -70,6 +71,27 @@ const std::string kScrubActivities = absl::StrCat(R"sql(
          OR opportunity_id IN ()sql",
                                                   kOpportunitiesOfLead, "))");
 
+constexpr absl::string_view kSurvivorOfLead =
+    "SELECT survivor_lead_id FROM lead_merges WHERE merged_lead_id = ?";
+// Earlier merges into a lead now merged itself point at the new survivor, so every
+// merged lead is one hop from the lead that stands for it.
+constexpr absl::string_view kRepointMerges =
+    "UPDATE lead_merges SET survivor_lead_id = ? WHERE survivor_lead_id = ?";
+constexpr absl::string_view kRecordMerge = R"sql(
+  INSERT INTO lead_merges (merged_lead_id, survivor_lead_id, merged_at)
+  VALUES (?, ?, FROM_UNIXTIME(?))
+  ON DUPLICATE KEY UPDATE survivor_lead_id = VALUES(survivor_lead_id))sql";
+constexpr absl::string_view kRelinkHandoff =
+    "UPDATE handoffs SET lead_id = ?, snapshot = ?, version = version + 1 WHERE seq = ?";
+constexpr absl::string_view kRelinkOpportunities =
+    "UPDATE opportunities SET lead_id = ?, version = version + 1 WHERE lead_id = ?";
+constexpr absl::string_view kRelinkContacts =
+    "UPDATE contacts SET lead_id = ?, version = version + 1 WHERE lead_id = ?";
+// The person's live contacts, the survivor lead's first.
+constexpr absl::string_view kLiveContactsOfLead =
+    "SELECT contact_id FROM contacts WHERE lead_id = ? AND merged_into = 0 ORDER BY contact_id "
+    "FOR UPDATE";
+
 int Update(sql::Connection& conn, absl::string_view sql, int64_t lead_id, int times) {
   auto st = Prepare(conn, sql);
   for (int i = 1; i <= times; ++i) st->setInt64(i, lead_id);
@@ -82,7 +104,80 @@ std::string WithdrawalReason(const handoff::v1::ConsentChange& change) {
                       absl::FormatTime(common::FromProtoTime(change.change_time())));
 }
 
+// Runs `sql` with (to, from): "move what is `from`'s to `to`".
+int Relink(sql::Connection& conn, absl::string_view sql, int64_t to, int64_t from) {
+  auto st = Prepare(conn, sql);
+  st->setInt64(1, to);
+  st->setInt64(2, from);
+  return st->executeUpdate();
+}
+
+std::vector<int64_t> LiveContactsOf(sql::Connection& conn, int64_t lead_id) {
+  auto st = Prepare(conn, kLiveContactsOfLead);
+  st->setInt64(1, lead_id);
+  std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
+  std::vector<int64_t> ids;
+  while (rs->next()) ids.push_back(rs->getInt64(1));
+  return ids;
+}
+
 }  // namespace
+
+int64_t CurrentLeadId(sql::Connection& conn, int64_t lead_id) {
+  auto st = Prepare(conn, kSurvivorOfLead);
+  st->setInt64(1, lead_id);
+  std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
+  return rs->next() ? rs->getInt64(1) : lead_id;
+}
+
+absl::StatusOr<handoff::v1::MergeLeadResponse> InboxStore::MergeLead(
+    const handoff::v1::LeadMerged& merge, absl::Time now) {
+  return handoff::ApplyEventOnce<handoff::v1::MergeLeadResponse>(
+      *pool_, "merge lead", merge.event_id(), handoff::EventKind::kLeadMerged,
+      [&](sql::Connection& conn, handoff::v1::MergeLeadResponse& response) -> absl::Status {
+        const int64_t survivor = CurrentLeadId(conn, merge.survivor_lead_id());
+        std::vector<int64_t> contacts = LiveContactsOf(conn, survivor);
+        for (int64_t merged : merge.merged_lead_ids()) {
+          if (merged == survivor || CurrentLeadId(conn, merged) == survivor) continue;
+          Relink(conn, kRepointMerges, survivor, merged);
+          auto record = Prepare(conn, kRecordMerge);
+          record->setInt64(1, merged);
+          record->setInt64(2, survivor);
+          record->setDouble(3, common::UnixSecondsOf(now));
+          record->executeUpdate();
+
+          auto select = Prepare(conn, kLockHandoffsOfLead);
+          select->setInt64(1, merged);
+          std::unique_ptr<sql::ResultSet> rs(select->executeQuery());
+          while (rs->next()) {
+            handoff::v1::LeadHandoff snapshot;
+            snapshot.ParseFromString(std::string(rs->getString(2)));
+            snapshot.set_lead_id(survivor);
+            auto update = Prepare(conn, kRelinkHandoff);
+            std::istringstream blob(snapshot.SerializeAsString());
+            update->setInt64(1, survivor);
+            update->setBlob(2, &blob);
+            update->setInt64(3, rs->getInt64(1));
+            update->executeUpdate();
+            response.set_handoffs_relinked(response.handoffs_relinked() + 1);
+          }
+          const std::vector<int64_t> theirs = LiveContactsOf(conn, merged);
+          contacts.insert(contacts.end(), theirs.begin(), theirs.end());
+          response.set_opportunities_relinked(response.opportunities_relinked() +
+                                              Relink(conn, kRelinkOpportunities, survivor, merged));
+          Relink(conn, kRelinkContacts, survivor, merged);
+          feed::RelinkLeadEvents(conn, merged, survivor);
+        }
+        // One person, one contact: the survivor lead's first contact stays.
+        if (contacts.size() > 1) {
+          RETURN_IF_ERROR(
+              MergeContactsIn(conn, contacts.front(), {contacts.begin() + 1, contacts.end()})
+                  .status());
+          response.set_contacts_merged(static_cast<int32_t>(contacts.size() - 1));
+        }
+        return absl::OkStatus();
+      });
+}
 
 absl::StatusOr<handoff::v1::UpdateConsentResponse> InboxStore::UpdateConsent(
     const handoff::v1::ConsentChange& change, absl::Time now) {
@@ -92,8 +187,9 @@ absl::StatusOr<handoff::v1::UpdateConsentResponse> InboxStore::UpdateConsent(
   return handoff::ApplyEventOnce<handoff::v1::UpdateConsentResponse>(
       *pool_, "update consent", change.event_id(), handoff::EventKind::kConsentChange,
       [&](sql::Connection& conn, handoff::v1::UpdateConsentResponse& response) -> absl::Status {
+        const int64_t lead_id = CurrentLeadId(conn, applied.lead_id());
         auto select = Prepare(conn, kLockHandoffsOfLead);
-        select->setInt64(1, applied.lead_id());
+        select->setInt64(1, lead_id);
         std::unique_ptr<sql::ResultSet> rs(select->executeQuery());
         while (rs->next()) {
           handoff::v1::LeadHandoff snapshot;
@@ -111,13 +207,13 @@ absl::StatusOr<handoff::v1::UpdateConsentResponse> InboxStore::UpdateConsent(
           update->executeUpdate();
           if (withdraw) {
             response.set_handoffs_withdrawn(response.handoffs_withdrawn() + 1);
-            feed::AppendEvent(conn, {"handoff.withdrawn", "handoff", snapshot.handoff_id(),
-                                     applied.lead_id(), "marketing", "the person opted out", now});
+            feed::AppendEvent(conn, {"handoff.withdrawn", "handoff", snapshot.handoff_id(), lead_id,
+                                     "marketing", "the person opted out", now});
           }
         }
         auto contacts = Prepare(conn, kApplyConsentToContacts);
         contacts->setInt(1, applied.consent());
-        contacts->setInt64(2, applied.lead_id());
+        contacts->setInt64(2, lead_id);
         response.set_contacts_updated(contacts->executeUpdate());
         return absl::OkStatus();
       });
@@ -125,10 +221,10 @@ absl::StatusOr<handoff::v1::UpdateConsentResponse> InboxStore::UpdateConsent(
 
 absl::StatusOr<handoff::v1::EraseLeadResponse> InboxStore::Erase(
     const handoff::v1::LeadErasure& erasure) {
-  const int64_t lead_id = erasure.lead_id();
   return handoff::ApplyEventOnce<handoff::v1::EraseLeadResponse>(
       *pool_, "erase lead", erasure.event_id(), handoff::EventKind::kLeadErasure,
       [&](sql::Connection& conn, handoff::v1::EraseLeadResponse& response) -> absl::Status {
+        const int64_t lead_id = CurrentLeadId(conn, erasure.lead_id());
         std::vector<std::string> emails;
         {
           auto select = Prepare(conn, kLockHandoffsOfLead);

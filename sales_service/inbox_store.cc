@@ -185,10 +185,13 @@ std::vector<InboxStore::Receipt> InboxStore::SubmitMany(const std::vector<Submis
         receipts.clear();              // again on a retry
         std::optional<Router> router;  // the rules, read once a transaction
         for (const Submission& s : batch) {
+          // A lead marketing merged away after writing this handoff is its survivor.
+          handoff::v1::LeadHandoff lead = s.lead;
+          lead.set_lead_id(CurrentLeadId(conn, lead.lead_id()));
           auto st = Prepare(conn, kInsertHandoff);
-          std::istringstream blob(s.lead.SerializeAsString());
-          st->setString(1, s.lead.handoff_id());
-          st->setInt64(2, s.lead.lead_id());
+          std::istringstream blob(lead.SerializeAsString());
+          st->setString(1, lead.handoff_id());
+          st->setInt64(2, lead.lead_id());
           st->setBlob(3, &blob);
           st->setDouble(4, UnixSecondsOf(s.now));
           st->setDouble(5, UnixSecondsOf(s.now + sla_));
@@ -202,7 +205,7 @@ std::vector<InboxStore::Receipt> InboxStore::SubmitMany(const std::vector<Submis
                                                                absl::UTCTimeZone())),
                 s.now);
             if (!router) router.emplace(conn);
-            const RouteResult route = router->Route(s.lead);
+            const RouteResult route = router->Route(lead);
             Assignment next{route.rep_id, route.reason, route.rule_id, "routing", route.note};
             if (route.escalates) next.escalate_at = s.now + sla_;
             RecordAssignment(conn, stored, next, s.now);

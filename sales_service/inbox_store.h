@@ -62,6 +62,13 @@ class InboxStore final {
   absl::StatusOr<handoff::v1::UpdateConsentResponse> UpdateConsent(
       const handoff::v1::ConsentChange& change, absl::Time now);
 
+  // Files the merged leads' handoffs, opportunities, contacts and feed events under
+  // the survivor lead, merges the person's contacts into one (the survivor lead's
+  // first), and remembers the merge so that anything arriving later for a merged
+  // lead lands on the survivor. Once per event id (inbox_events.cc).
+  absl::StatusOr<handoff::v1::MergeLeadResponse> MergeLead(const handoff::v1::LeadMerged& merge,
+                                                           absl::Time now);
+
   // Handoffs on the overdue list at `now` (pending, unanswered, past the SLA).
   absl::StatusOr<int64_t> CountOverdue(absl::Time now);
   // Puts up to `limit` handoffs that are overdue at `now` and were not yet
@@ -126,5 +133,9 @@ class InboxStore final {
   const PersonalDomains personal_domains_;
   common::GroupCommit<Submission, Receipt> submits_;
 };
+
+// The lead that stands for `lead_id`: its survivor when marketing merged it away
+// (MergeLead), else itself. In the caller's transaction.
+int64_t CurrentLeadId(sql::Connection& conn, int64_t lead_id);
 
 }  // namespace funnel::sales

@@ -605,4 +605,25 @@ Status HandoffInboxServiceImpl::UpdateConsent(grpc::ServerContext* ctx,
   return Status::OK;
 }
 
+Status HandoffInboxServiceImpl::MergeLead(grpc::ServerContext* ctx,
+                                          const handoff::v1::LeadMerged* req,
+                                          handoff::v1::MergeLeadResponse* resp) {
+  ASSIGN_OR_RETURN_GRPC(const Call call, gate_.Admit(*ctx, *req));
+  FieldViolations v;
+  v.Check(handoff::RequireUuid(req->event_id(), "event_id"));
+  v.Check(RequirePositiveId(req->survivor_lead_id(), "survivor_lead_id"));
+  if (req->merged_lead_ids().empty() || req->merged_lead_ids_size() > 100) {
+    v.Add("merged_lead_ids", "1 to 100 ids");
+  }
+  for (int64_t id : req->merged_lead_ids()) {
+    if (id <= 0 || id == req->survivor_lead_id()) {
+      v.Add("merged_lead_ids", "each positive and not the survivor");
+      break;
+    }
+  }
+  RETURN_IF_ERROR_GRPC(v.status());
+  ASSIGN_OR_RETURN_GRPC(*resp, call->inbox->MergeLead(*req, absl::Now()));
+  return Status::OK;
+}
+
 }  // namespace funnel::sales

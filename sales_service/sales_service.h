@@ -119,6 +119,8 @@ class HandoffInboxServiceImpl final : public handoff::v1::HandoffInboxService::S
                          handoff::v1::EraseLeadResponse*) override;
   grpc::Status UpdateConsent(grpc::ServerContext*, const handoff::v1::ConsentChange*,
                              handoff::v1::UpdateConsentResponse*) override;
+  grpc::Status MergeLead(grpc::ServerContext*, const handoff::v1::LeadMerged*,
+                         handoff::v1::MergeLeadResponse*) override;
 
  private:
   struct Stores {

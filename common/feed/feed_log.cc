@@ -19,6 +19,8 @@ constexpr absl::string_view kInsertEvents =
     "VALUES ";
 constexpr absl::string_view kEventValues = "(?, ?, ?, ?, ?, ?, FROM_UNIXTIME(?))";
 
+// A lead merged into another: its past events are the survivor's from now on.
+constexpr absl::string_view kRelinkLead = "UPDATE feed_events SET lead_id = ? WHERE lead_id = ?";
 constexpr absl::string_view kScrubLead =
     "UPDATE feed_events SET actor = '', detail = '' WHERE lead_id = ?";
 
@@ -81,6 +83,13 @@ bool TakeFeedWritten() {
   const bool written = feed_written;
   feed_written = false;
   return written;
+}
+
+void RelinkLeadEvents(sql::Connection& conn, int64_t from_lead_id, int64_t to_lead_id) {
+  auto st = Prepare(conn, kRelinkLead);
+  st->setInt64(1, to_lead_id);
+  st->setInt64(2, from_lead_id);
+  st->executeUpdate();
 }
 
 void ScrubLeadEvents(sql::Connection& conn, int64_t lead_id) {

@@ -46,6 +46,10 @@ inline void AppendEvent(sql::Connection& conn, const FeedEntry& entry) {
 // (the feed's doorbell asks it after each commit).
 bool TakeFeedWritten();
 
+// Files every event about `from_lead_id` under `to_lead_id` (the lead it was merged
+// into), in the caller's transaction.
+void RelinkLeadEvents(sql::Connection& conn, int64_t from_lead_id, int64_t to_lead_id);
+
 // Empties the actor and detail of every event about `lead_id` (erasure), in the
 // caller's transaction.
 void ScrubLeadEvents(sql::Connection& conn, int64_t lead_id);

@@ -79,7 +79,7 @@ TEST(NormalizeEmailTest, AnALabelThatDoesNotRoundTripIsRefused) {
 TEST(EventKindTest, EveryKindHasANameAndAMethodAndNamesRoundTrip) {
   for (EventKind kind :
        {EventKind::kLeadHandoff, EventKind::kLeadErasure, EventKind::kHandoffDecision,
-        EventKind::kDealOutcome, EventKind::kConsentChange}) {
+        EventKind::kDealOutcome, EventKind::kConsentChange, EventKind::kLeadMerged}) {
     EXPECT_EQ(KindFromName(KindName(kind)), kind);
     EXPECT_EQ(MethodFor(kind).rfind("/funnel.handoff.v1.", 0), 0u) << KindName(kind);
   }

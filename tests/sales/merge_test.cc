@@ -4,6 +4,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "common/ids.h"
 #include "tests/sales/sales_fixture.h"
 
 namespace funnel::sales {
@@ -217,6 +218,79 @@ TEST_F(MergeTest, AnAccountMergeMovesContactsAndDealsAndHandoffsLandOnTheSurvivo
   const grpc::Status s = stub_->AcceptHandoff(&ctx, a, &accepted);
   ASSERT_TRUE(s.ok()) << s.error_message();
   EXPECT_EQ(accepted.opportunity().account_id(), acme);
+}
+
+// Marketing merged two leads of one person, both handed over and accepted: sales
+// files everything under the survivor, merges the two contacts, remembers the merge
+// for what arrives later, and erasing the survivor erases both.
+TEST_F(MergeTest, ALeadMergeFromMarketingLinksEverythingToTheSurvivor) {
+  const int64_t boss = Rep("boss", v1::REP_ROLE_MANAGER);
+  const auto accept = [&](const handoff::v1::LeadHandoff& lead) {
+    EXPECT_TRUE(inbox_.Submit(lead, absl::Now()).ok());
+    grpc::ClientContext ctx;
+    As(&ctx, "SALES_MANAGER", boss);
+    v1::AcceptHandoffRequest a;
+    a.set_handoff_id(lead.handoff_id());
+    v1::AcceptHandoffResponse out;
+    const grpc::Status s = stub_->AcceptHandoff(&ctx, a, &out);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return out;
+  };
+  handoff::v1::LeadHandoff work = Lead(1, "ada@work.example", "Analytical");
+  work.mutable_contact()->set_phone("+44 20 0000");
+  const v1::AcceptHandoffResponse first = accept(work);
+  const v1::AcceptHandoffResponse second = accept(Lead(2, "ada@home.example", "Analytical"));
+  ASSERT_NE(first.opportunity().contact_id(), second.opportunity().contact_id());
+
+  handoff::v1::LeadMerged merge;
+  merge.set_event_id(common::NewUuid());
+  merge.set_survivor_lead_id(1);
+  merge.add_merged_lead_ids(2);
+  handoff::v1::MergeLeadResponse response;
+  {
+    grpc::ClientContext ctx;
+    const grpc::Status s = inbox_stub_->MergeLead(&ctx, merge, &response);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+  }
+  EXPECT_FALSE(response.duplicate());
+  EXPECT_EQ(response.handoffs_relinked(), 1);
+  EXPECT_EQ(response.opportunities_relinked(), 1);
+  EXPECT_EQ(response.contacts_merged(), 1);
+  EXPECT_EQ(db_.QueryInt("SELECT COUNT(*) FROM handoffs WHERE lead_id = 1"), 2);
+  EXPECT_EQ(db_.QueryInt("SELECT COUNT(*) FROM opportunities WHERE lead_id = 1"), 2);
+  EXPECT_EQ(db_.QueryInt(absl::StrCat("SELECT COUNT(*) FROM opportunities WHERE contact_id = ",
+                                      first.opportunity().contact_id())),
+            2);
+  EXPECT_EQ(inbox_.Get(second.handoff().handoff_id(), absl::Now())->lead().lead_id(), 1);
+  {
+    grpc::ClientContext ctx;
+    handoff::v1::MergeLeadResponse again;
+    ASSERT_TRUE(inbox_stub_->MergeLead(&ctx, merge, &again).ok());
+    EXPECT_TRUE(again.duplicate());
+  }
+
+  // A handoff marketing wrote for lead 2 before the merge, delivered after it.
+  handoff::v1::LeadHandoff late = Lead(2, "ada@home.example", "Analytical");
+  ASSERT_TRUE(inbox_.Submit(late, absl::Now()).ok());
+  EXPECT_EQ(inbox_.Get(late.handoff_id(), absl::Now())->lead().lead_id(), 1);
+
+  // Erasing the survivor erases the person everywhere, the merged contact too.
+  handoff::v1::LeadErasure erasure;
+  erasure.set_event_id(common::NewUuid());
+  erasure.set_lead_id(1);
+  ASSERT_TRUE(inbox_.Erase(erasure).ok());
+  EXPECT_EQ(db_.QueryInt("SELECT COUNT(*) FROM contacts WHERE email IS NOT NULL OR phone <> ''"),
+            0);
+
+  // Bad merges change nothing.
+  grpc::ClientContext ctx;
+  handoff::v1::LeadMerged bad;
+  bad.set_event_id(common::NewUuid());
+  bad.set_survivor_lead_id(3);
+  bad.add_merged_lead_ids(3);
+  const grpc::Status s = inbox_stub_->MergeLead(&ctx, bad, &response);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(s.error_message(), HasSubstr("merged_lead_ids"));
 }
 
 }  // namespace

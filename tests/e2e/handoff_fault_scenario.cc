@@ -136,8 +136,13 @@ void RunHandoffFaultScenario(FunnelStack& stack, int leads, const Disturbance& d
   stack.Kill(FunnelStack::kSales);
   at(0.8);
   stack.Start(FunnelStack::kSales);
-  ASSERT_TRUE(
-      testing::WaitForHealth(stack.sales_port(), "", testing::HealthCheckResponse::SERVING));
+  // EXPECT, not ASSERT: returning here would leave the drivers running (and end the
+  // test in std::terminate, without the services' logs). The wait outlasts the
+  // schema-migration lease (MigrationOptions::lease, 120 s): on the cluster, a sales
+  // process started while its node rejoins can be killed before its start-up
+  // migration pass let go of the lease, and its successor then waits it out.
+  EXPECT_TRUE(testing::WaitForHealth(stack.sales_port(), "", testing::HealthCheckResponse::SERVING,
+                                     absl::Seconds(150)));
   absl::SleepFor(absl::Milliseconds(std::uniform_int_distribution<int>(100, 400)(rng)));
   stack.Kill(FunnelStack::kMarketing);
   absl::SleepFor(absl::Milliseconds(pause_ms(rng)));

@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/mysql/idempotency.h"
 #include "common/mysql/keyset_page.h"
+#include "common/mysql/params.h"
 #include "common/mysql/row_table.h"
 #include "common/mysql/sql_error.h"
 #include "common/mysql/sql_util.h"
@@ -134,8 +135,6 @@ v1::Contact ContactFromRow(sql::ResultSet& rs) {
 }
 
 const common::RowTable<v1::Rep> kReps{kRepColumns, "reps", "rep_id", "rep", &RepFromRow};
-const std::string kLockRep =
-    absl::StrCat("SELECT ", kRepColumns, " FROM reps WHERE rep_id = ? FOR UPDATE");
 const common::RowTable<v1::Account> kAccounts{kAccountColumns, "accounts", "account_id", "account",
                                               &AccountFromRow};
 const common::RowTable<v1::Contact> kContacts{kContactColumns, "contacts", "contact_id", "contact",
@@ -168,10 +167,8 @@ absl::StatusOr<T> ReadFollowingMerge(common::ConnectionPool* pool, const common:
 
 // The id that stands for `id`: its survivor when it was merged away.
 int64_t Survivor(sql::Connection& conn, absl::string_view query, int64_t id) {
-  auto st = Prepare(conn, query);
-  st->setInt64(1, id);
-  std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
-  return rs->next() && rs->getInt64(1) != 0 ? rs->getInt64(1) : id;
+  const int64_t survivor = common::QueryInt64With(conn, query, {id}, 0);
+  return survivor != 0 ? survivor : id;
 }
 
 absl::Status NotMerged(absl::string_view field, absl::string_view what, int64_t id,
@@ -189,11 +186,11 @@ absl::Status NotMerged(absl::string_view field, absl::string_view what, int64_t 
 // nothing).
 template <typename T>
 absl::StatusOr<std::pair<T, std::vector<T>>> LockMerge(
-    sql::Connection& conn, absl::string_view columns, absl::string_view table,
-    absl::string_view id_column, absl::string_view what, T (*from_row)(sql::ResultSet&),
-    int64_t (T::*id_of)() const, int64_t (T::*merged_into)() const, int64_t survivor_id,
+    sql::Connection& conn, const common::RowTable<T>& table, int64_t (T::*id_of)() const,
+    int64_t (T::*merged_into)() const, int64_t survivor_id,
     const std::vector<int64_t>& duplicate_ids, absl::string_view survivor_field,
     absl::string_view duplicates_field) {
+  const absl::string_view what = table.what;
   std::vector<int64_t> ids = {survivor_id};
   for (size_t i = 0; i < duplicate_ids.size(); ++i) {
     const int64_t id = duplicate_ids[i];
@@ -209,14 +206,15 @@ absl::StatusOr<std::pair<T, std::vector<T>>> LockMerge(
   }
   std::vector<int64_t> sorted = ids;
   std::sort(sorted.begin(), sorted.end());
-  auto st = Prepare(conn, absl::StrCat("SELECT ", columns, " FROM ", table, " WHERE ", id_column,
-                                       " IN (", common::Placeholders(sorted.size(), "?"),
-                                       ") ORDER BY ", id_column, " FOR UPDATE"));
+  auto st =
+      Prepare(conn, absl::StrCat("SELECT ", table.columns, " FROM ", table.table, " WHERE ",
+                                 table.id_column, " IN (", common::Placeholders(sorted.size(), "?"),
+                                 ") ORDER BY ", table.id_column, " FOR UPDATE"));
   for (size_t i = 0; i < sorted.size(); ++i) st->setInt64(i + 1, sorted[i]);
   std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
   std::map<int64_t, T> found;
   while (rs->next()) {
-    T row = from_row(*rs);
+    T row = table.from_row(*rs);
     found.emplace((row.*id_of)(), std::move(row));
   }
   const auto survivor = found.find(survivor_id);
@@ -239,27 +237,17 @@ absl::StatusOr<std::pair<T, std::vector<T>>> LockMerge(
   return std::make_pair(survivor->second, std::move(duplicates));
 }
 
+// What a merge moves from `from` to `to`, and the duplicate's tombstone.
 void MoveRows(sql::Connection& conn, absl::string_view update, int64_t to, int64_t from) {
-  auto st = Prepare(conn, update);
-  st->setInt64(1, to);
-  st->setInt64(2, from);
-  st->executeUpdate();
+  common::ExecuteWith(conn, update, {to, from});
 }
-
 void Bury(sql::Connection& conn, absl::string_view update, int64_t survivor, int64_t id) {
-  auto st = Prepare(conn, update);
-  st->setInt64(1, survivor);
-  st->setInt64(2, id);
-  st->setInt64(3, id);
-  st->executeUpdate();
+  common::ExecuteWith(conn, update, {survivor, id, id});
 }
 
 // The marketing lead a contact came from; 0 for none.
 int64_t LeadIdOf(sql::Connection& conn, int64_t contact_id) {
-  auto st = Prepare(conn, kLeadOfContact);
-  st->setInt64(1, contact_id);
-  std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
-  return rs->next() ? rs->getInt64(1) : 0;
+  return common::QueryInt64With(conn, kLeadOfContact, {contact_id}, 0);
 }
 
 void FillEmpty(std::string* into, const std::string& from) {
@@ -270,11 +258,10 @@ void FillEmpty(std::string* into, const std::string& from) {
 
 absl::StatusOr<v1::Contact> MergeContactsIn(sql::Connection& conn, int64_t survivor_id,
                                             const std::vector<int64_t>& duplicate_ids) {
-  ASSIGN_OR_RETURN(auto locked,
-                   LockMerge<v1::Contact>(
-                       conn, kContactColumns, "contacts", "contact_id", "contact", &ContactFromRow,
-                       &v1::Contact::contact_id, &v1::Contact::merged_into_contact_id, survivor_id,
-                       duplicate_ids, "survivor_contact_id", "duplicate_contact_ids"));
+  ASSIGN_OR_RETURN(
+      auto locked,
+      LockMerge(conn, kContacts, &v1::Contact::contact_id, &v1::Contact::merged_into_contact_id,
+                survivor_id, duplicate_ids, "survivor_contact_id", "duplicate_contact_ids"));
   auto& [survivor, duplicates] = locked;
   if (duplicates.empty()) return survivor;  // merged before: nothing changes
   int64_t lead_id = LeadIdOf(conn, survivor.contact_id());
@@ -319,10 +306,8 @@ absl::StatusOr<v1::Account> DirectoryStore::MergeAccounts(int64_t survivor_id,
   return common::IdempotentTransaction<v1::Account>(
       *pool_, "MergeAccounts", request_id,
       [&](sql::Connection& conn) -> absl::StatusOr<v1::Account> {
-        ASSIGN_OR_RETURN(
-            auto locked,
-            LockMerge<v1::Account>(conn, kAccountColumns, "accounts", "account_id", "account",
-                                   &AccountFromRow, &v1::Account::account_id,
+        ASSIGN_OR_RETURN(auto locked,
+                         LockMerge(conn, kAccounts, &v1::Account::account_id,
                                    &v1::Account::merged_into_account_id, survivor_id, duplicate_ids,
                                    "survivor_account_id", "duplicate_account_ids"));
         auto& [survivor, duplicates] = locked;
@@ -355,21 +340,15 @@ absl::StatusOr<v1::Rep> DirectoryStore::UpdateRep(const v1::Rep& rep,
                                                   const common::RequestKey& request_id) {
   return common::IdempotentTransaction<v1::Rep>(
       *pool_, "UpdateRep", request_id, [&](sql::Connection& conn) -> absl::StatusOr<v1::Rep> {
-        auto lock = Prepare(conn, kLockRep);
-        lock->setInt64(1, rep.rep_id());
-        std::unique_ptr<sql::ResultSet> rs(lock->executeQuery());
-        if (!rs->next())
-          return absl::NotFoundError(absl::StrCat("rep ", rep.rep_id(), " not found"));
-        v1::Rep current = RepFromRow(*rs);
+        ASSIGN_OR_RETURN(v1::Rep current, ReadById(conn, kReps, rep.rep_id(), /*for_update=*/true));
         RETURN_IF_ERROR(common::CheckEtag(rep.etag(), current.etag(), "rep.etag", "rep"));
         RETURN_IF_ERROR(CheckCanChange(caller, current.rep_id(), current.manager_rep_id(),
                                        absl::StrCat("rep ", current.rep_id())));
-        for (const std::string& p : paths) {
-          // A rep says when they are away; how much they carry is their manager's call.
-          if (p == "handoff_capacity" && !IsManagerLike(caller)) {
-            return absl::PermissionDeniedError(
-                "rep.handoff_capacity: only a manager or an admin sets a rep's capacity");
-          }
+        // A rep says when they are away; how much they carry is their manager's call.
+        if (std::find(paths.begin(), paths.end(), "handoff_capacity") != paths.end() &&
+            !IsManagerLike(caller)) {
+          return absl::PermissionDeniedError(
+              "rep.handoff_capacity: only a manager or an admin sets a rep's capacity");
         }
         for (const std::string& p : paths) {
           if (p == "away") current.set_away(rep.away());

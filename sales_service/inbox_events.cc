@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/feed/feed_log.h"
+#include "common/mysql/params.h"
 #include "common/mysql/sql_util.h"
 #include "common/time_util.h"
 #include "handoff/inbox.h"
@@ -104,14 +105,6 @@ std::string WithdrawalReason(const handoff::v1::ConsentChange& change) {
                       absl::FormatTime(common::FromProtoTime(change.change_time())));
 }
 
-// Runs `sql` with (to, from): "move what is `from`'s to `to`".
-int Relink(sql::Connection& conn, absl::string_view sql, int64_t to, int64_t from) {
-  auto st = Prepare(conn, sql);
-  st->setInt64(1, to);
-  st->setInt64(2, from);
-  return st->executeUpdate();
-}
-
 std::vector<int64_t> LiveContactsOf(sql::Connection& conn, int64_t lead_id) {
   auto st = Prepare(conn, kLiveContactsOfLead);
   st->setInt64(1, lead_id);
@@ -124,10 +117,7 @@ std::vector<int64_t> LiveContactsOf(sql::Connection& conn, int64_t lead_id) {
 }  // namespace
 
 int64_t CurrentLeadId(sql::Connection& conn, int64_t lead_id) {
-  auto st = Prepare(conn, kSurvivorOfLead);
-  st->setInt64(1, lead_id);
-  std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
-  return rs->next() ? rs->getInt64(1) : lead_id;
+  return common::QueryInt64With(conn, kSurvivorOfLead, {lead_id}, lead_id);
 }
 
 absl::StatusOr<handoff::v1::MergeLeadResponse> InboxStore::MergeLead(
@@ -139,12 +129,8 @@ absl::StatusOr<handoff::v1::MergeLeadResponse> InboxStore::MergeLead(
         std::vector<int64_t> contacts = LiveContactsOf(conn, survivor);
         for (int64_t merged : merge.merged_lead_ids()) {
           if (merged == survivor || CurrentLeadId(conn, merged) == survivor) continue;
-          Relink(conn, kRepointMerges, survivor, merged);
-          auto record = Prepare(conn, kRecordMerge);
-          record->setInt64(1, merged);
-          record->setInt64(2, survivor);
-          record->setDouble(3, common::UnixSecondsOf(now));
-          record->executeUpdate();
+          common::ExecuteWith(conn, kRepointMerges, {survivor, merged});
+          common::ExecuteWith(conn, kRecordMerge, {merged, survivor, common::UnixSecondsOf(now)});
 
           auto select = Prepare(conn, kLockHandoffsOfLead);
           select->setInt64(1, merged);
@@ -163,9 +149,10 @@ absl::StatusOr<handoff::v1::MergeLeadResponse> InboxStore::MergeLead(
           }
           const std::vector<int64_t> theirs = LiveContactsOf(conn, merged);
           contacts.insert(contacts.end(), theirs.begin(), theirs.end());
-          response.set_opportunities_relinked(response.opportunities_relinked() +
-                                              Relink(conn, kRelinkOpportunities, survivor, merged));
-          Relink(conn, kRelinkContacts, survivor, merged);
+          response.set_opportunities_relinked(
+              response.opportunities_relinked() +
+              common::ExecuteWith(conn, kRelinkOpportunities, {survivor, merged}));
+          common::ExecuteWith(conn, kRelinkContacts, {survivor, merged});
           feed::RelinkLeadEvents(conn, merged, survivor);
         }
         // One person, one contact: the survivor lead's first contact stays.

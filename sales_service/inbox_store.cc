@@ -186,8 +186,13 @@ std::vector<InboxStore::Receipt> InboxStore::SubmitMany(const std::vector<Submis
         std::optional<Router> router;  // the rules, read once a transaction
         for (const Submission& s : batch) {
           // A lead marketing merged away after writing this handoff is its survivor.
-          handoff::v1::LeadHandoff lead = s.lead;
-          lead.set_lead_id(CurrentLeadId(conn, lead.lead_id()));
+          std::optional<handoff::v1::LeadHandoff> relinked;  // copied only when it must change
+          if (const int64_t current = CurrentLeadId(conn, s.lead.lead_id());
+              current != s.lead.lead_id()) {
+            relinked = s.lead;
+            relinked->set_lead_id(current);
+          }
+          const handoff::v1::LeadHandoff& lead = relinked ? *relinked : s.lead;
           auto st = Prepare(conn, kInsertHandoff);
           std::istringstream blob(lead.SerializeAsString());
           st->setString(1, lead.handoff_id());

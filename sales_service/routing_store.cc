@@ -46,8 +46,6 @@ const std::string kStopEscalations =
 
 constexpr absl::string_view kTeam =
     "SELECT rep_id FROM reps WHERE manager_rep_id = ? ORDER BY rep_id";
-constexpr absl::string_view kManagerOf =
-    "SELECT COALESCE(manager_rep_id, 0) FROM reps WHERE rep_id = ?";
 // Shared locks: a concurrent change to a rep's availability or load commits
 // before or after this routing, never beside it.
 constexpr absl::string_view kRepLoads =
@@ -308,10 +306,8 @@ std::optional<RouteResult> Router::Escalate(int64_t rule_id, int64_t current_rep
     return result;
   }
   if (rule.escalation() == v1::ESCALATION_MODE_MANAGER && current_rep_id != 0) {
-    auto st = Prepare(conn_, kManagerOf);
-    st->setInt64(1, current_rep_id);
-    std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
-    const int64_t manager = rs->next() ? rs->getInt64(1) : 0;
+    absl::StatusOr<v1::Rep> current = ReadRep(conn_, current_rep_id, "assigned rep");
+    const int64_t manager = current.ok() ? current->manager_rep_id() : 0;
     if (manager == 0) return std::nullopt;
     absl::StatusOr<v1::Rep> m = ReadRep(conn_, manager, "manager");
     if (!m.ok() || !CanTakeHandoff({m->active(), m->away(), 0, 0})) {

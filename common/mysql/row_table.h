@@ -37,11 +37,13 @@ struct RowTable {
   T (*from_row)(sql::ResultSet&);
 };
 
-// Row `id` of `table`. NOT_FOUND "<what> <id> not found".
+// Row `id` of `table`, locked for the rest of the transaction with `for_update`.
+// NOT_FOUND "<what> <id> not found".
 template <typename T>
-absl::StatusOr<T> ReadById(sql::Connection& conn, const RowTable<T>& table, int64_t id) {
+absl::StatusOr<T> ReadById(sql::Connection& conn, const RowTable<T>& table, int64_t id,
+                           bool for_update = false) {
   auto st = Prepare(conn, absl::StrCat("SELECT ", table.columns, " FROM ", table.table, " WHERE ",
-                                       table.id_column, " = ?"));
+                                       table.id_column, " = ?", for_update ? " FOR UPDATE" : ""));
   st->setInt64(1, id);
   std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
   if (!rs->next()) return absl::NotFoundError(absl::StrCat(table.what, " ", id, " not found"));

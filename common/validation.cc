@@ -2,6 +2,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "common/field_violations.h"
 #include "common/status.h"
 
 namespace funnel::common {
@@ -14,6 +15,32 @@ absl::Status RequirePositiveId(int64_t id, absl::string_view field) {
 absl::Status RequireNonNegativeId(int64_t id, absl::string_view field) {
   if (id < 0) return absl::InvalidArgumentError(absl::StrCat(field, ": must not be negative"));
   return absl::OkStatus();
+}
+
+absl::Status ValidateMergeIds(int64_t survivor, const std::vector<int64_t>& duplicates,
+                              int max_duplicates, absl::string_view survivor_field,
+                              absl::string_view duplicates_field) {
+  FieldViolations v;
+  v.Check(RequirePositiveId(survivor, survivor_field));
+  if (duplicates.empty() || duplicates.size() > static_cast<size_t>(max_duplicates)) {
+    v.Add(duplicates_field, absl::StrCat("1 to ", max_duplicates, " ids"));
+  }
+  std::set<int64_t> seen;
+  for (int64_t id : duplicates) {
+    if (id <= 0) {
+      v.Add(duplicates_field, "each must be positive");
+      break;
+    }
+    if (id == survivor) {
+      v.Add(duplicates_field, absl::StrCat(id, " is the survivor: nothing merges into itself"));
+      break;
+    }
+    if (!seen.insert(id).second) {
+      v.Add(duplicates_field, absl::StrCat(id, " listed twice"));
+      break;
+    }
+  }
+  return v.status();
 }
 
 absl::Status CheckEtag(absl::string_view given, absl::string_view current, absl::string_view field,

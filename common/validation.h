@@ -18,6 +18,13 @@ namespace funnel::common {
 absl::Status RequirePositiveId(int64_t id, absl::string_view field);
 absl::Status RequireNonNegativeId(int64_t id, absl::string_view field);
 
+// A merge's ids (MergeLeads, MergeContacts, MergeAccounts): the survivor
+// positive; 1 to `max_duplicates` duplicates, each positive, listed once and not
+// the survivor.
+absl::Status ValidateMergeIds(int64_t survivor, const std::vector<int64_t>& duplicates,
+                              int max_duplicates, absl::string_view survivor_field,
+                              absl::string_view duplicates_field);
+
 // The mask's paths, each one of `allowed`; INVALID_ARGUMENT for an unknown path, or
 // for an empty mask when `required`.
 absl::StatusOr<std::vector<std::string>> MaskPaths(const google::protobuf::FieldMask& mask,

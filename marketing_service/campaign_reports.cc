@@ -27,7 +27,7 @@ using common::UnixSecondsOf;
 
 // Metrics (reach and touchpoints come from the counters, see report_aggregates.h).
 constexpr absl::string_view kLeadsFirstTouched =
-    "SELECT COUNT(*) FROM leads WHERE first_touch_campaign_id = ?";
+    "SELECT COUNT(*) FROM leads WHERE first_touch_campaign_id = ? AND merged_into = 0";
 // Decisions as the statements compare them, named from the contract.
 const std::string kAccepted = absl::StrCat("decision = ", handoff::v1::DECISION_ACCEPTED);
 const std::string kRejected = absl::StrCat("decision = ", handoff::v1::DECISION_REJECTED);
@@ -54,6 +54,8 @@ constexpr absl::string_view kHandoffsOfLeadsHandedOffBefore = R"sql(
 constexpr absl::string_view kHandedOffBefore = R"sql(
   EXISTS (SELECT 1 FROM handoffs e WHERE e.lead_id = h.lead_id AND e.created_at < h.created_at
             AND e.delivered_at IS NOT NULL))sql";
+// A person once: not a lead merged into another.
+constexpr absl::string_view kPerson = "merged_into = 0";
 constexpr absl::string_view kQualifiedByEnd =
     "lead_id IN (SELECT q.lead_id FROM handoffs q WHERE q.created_at < FROM_UNIXTIME(?))";
 constexpr absl::string_view kDeliveredByEnd =
@@ -148,7 +150,7 @@ absl::StatusOr<v1::FunnelStats> CampaignReports::FunnelStats(absl::Time start, a
                                                              int64_t campaign_id,
                                                              int64_t segment_id) {
   // Which leads count: "IN (SELECT l.lead_id FROM leads l WHERE <scope>)".
-  std::string scope = "1 = 1";
+  std::string scope = "l.merged_into = 0";
   std::vector<common::SqlParam> scope_params;
   if (campaign_id != 0) {
     absl::StrAppend(&scope, " AND l.first_touch_campaign_id = ?");
@@ -214,9 +216,9 @@ absl::StatusOr<v1::FunnelStats> CampaignReports::FunnelStats(absl::Time start, a
       *pool_, "funnel stats",
       {
           [&](sql::Connection& conn) {
-            stats.set_leads_captured(
-                scoped ? count(conn, query("SELECT COUNT(*) FROM leads", "created_at", "lead_id"))
-                       : LeadsCaptured(conn, start, end));
+            stats.set_leads_captured(scoped ? count(conn, query("SELECT COUNT(*) FROM leads",
+                                                                "created_at", "lead_id", kPerson))
+                                            : LeadsCaptured(conn, start, end));
             stats.set_mqls(count(conn, query("SELECT COUNT(DISTINCT lead_id) FROM handoffs",
                                              "created_at", "lead_id")));
             auto rs = run(
@@ -250,9 +252,11 @@ absl::StatusOr<v1::FunnelStats> CampaignReports::FunnelStats(absl::Time start, a
             leads.set_rehandoffs(
                 count(conn, query(kHandoffsOfLeadsHandedOffBefore, "h.delivered_at", "h.lead_id",
                                   kHandedOffBefore)));
-            leads.set_captured_then_qualified(count(
-                conn, query("SELECT COUNT(*) FROM leads", "created_at", "lead_id", kQualifiedByEnd),
-                by_end));
+            leads.set_captured_then_qualified(
+                count(conn,
+                      query("SELECT COUNT(*) FROM leads", "created_at", "lead_id",
+                            absl::StrCat(kPerson, " AND ", kQualifiedByEnd)),
+                      by_end));
             leads.set_qualified_then_handed_off(count(
                 conn, query(kDistinctLeadsOfHandoffs, "created_at", "lead_id", kDeliveredByEnd),
                 by_end));

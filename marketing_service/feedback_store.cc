@@ -222,7 +222,7 @@ void OnEventDelivered(sql::Connection& conn, const handoff::RelayedEvent& event,
   }
   const absl::Time now = absl::Now();
   row->lead.set_stage(v1::LEAD_STAGE_HANDED_OFF);
-  AddHistory(conn, event.lead_id, "handoff", v1::HISTORY_ACTION_HANDED_OFF,
+  AddHistory(conn, row->lead.lead_id(), "handoff", v1::HISTORY_ACTION_HANDED_OFF,
              absl::StrCat("MARKETING_QUALIFIED -> HANDED_OFF; handoff ", event.event_id), now);
   SaveLead(conn, *row, now);
 }

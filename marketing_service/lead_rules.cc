@@ -4,6 +4,7 @@
 
 #include "common/time_util.h"
 #include "handoff/contract.h"
+#include "handoff/validation.h"
 
 namespace funnel::marketing {
 
@@ -35,6 +36,71 @@ std::vector<std::string> MergeCapture(v1::Lead& lead, const v1::CaptureLeadReque
     filled.push_back("consent");
   }
   return filled;
+}
+
+std::vector<std::string> AbsorbDuplicates(v1::Lead& survivor,
+                                          const std::vector<v1::Lead>& duplicates) {
+  std::vector<std::string> filled;
+  const v1::Lead* furthest = &survivor;
+  for (const v1::Lead& duplicate : duplicates) {
+    v1::CaptureLeadRequest as_capture;
+    *as_capture.mutable_contact() = duplicate.contact();
+    for (std::string& name : MergeCapture(survivor, as_capture)) {
+      if (std::find(filled.begin(), filled.end(), name) == filled.end()) {
+        filled.push_back(std::move(name));
+      }
+    }
+    if (LifecycleRank(duplicate.stage()) > LifecycleRank(furthest->stage())) furthest = &duplicate;
+    if (survivor.first_touch_campaign_id() == 0) {
+      survivor.set_first_touch_campaign_id(duplicate.first_touch_campaign_id());
+    }
+    if (duplicate.has_last_touch_time() &&
+        (!survivor.has_last_touch_time() ||
+         common::FromProtoTime(duplicate.last_touch_time()) >
+             common::FromProtoTime(survivor.last_touch_time()))) {
+      *survivor.mutable_last_touch_time() = duplicate.last_touch_time();
+      survivor.set_last_touch_campaign_id(duplicate.last_touch_campaign_id());
+    }
+  }
+  if (furthest != &survivor) {
+    survivor.set_stage(furthest->stage());
+    survivor.set_handoff_id(furthest->handoff_id());
+    survivor.set_qualification_note(furthest->qualification_note());
+    survivor.set_recycle_reason(furthest->recycle_reason());
+    survivor.set_loss_reason(furthest->loss_reason());
+    filled.push_back("stage");
+  }
+  return filled;
+}
+
+int LifecycleRank(v1::LeadStage stage) {
+  switch (stage) {
+    case v1::LEAD_STAGE_CUSTOMER:
+      return 7;
+    case v1::LEAD_STAGE_SALES_ACCEPTED:
+      return 6;
+    case v1::LEAD_STAGE_HANDED_OFF:
+      return 5;
+    case v1::LEAD_STAGE_MARKETING_QUALIFIED:
+      return 4;
+    case v1::LEAD_STAGE_RECYCLED:
+      return 3;
+    case v1::LEAD_STAGE_NURTURING:
+      return 2;
+    case v1::LEAD_STAGE_NEW:
+      return 1;
+    default:
+      return 0;
+  }
+}
+
+handoff::v1::ConsentStatus MergedConsent(const v1::Lead& survivor,
+                                         const std::vector<v1::Lead>& duplicates) {
+  handoff::v1::ConsentStatus consent = survivor.consent();
+  for (const v1::Lead& duplicate : duplicates) {
+    consent = handoff::MostRestrictiveConsent(consent, duplicate.consent());
+  }
+  return consent;
 }
 
 void MarkQualified(v1::Lead& lead, const std::string& handoff_id, const std::string& note) {

@@ -19,6 +19,26 @@ namespace funnel::marketing {
 // Returns the names of the fields it filled, in a fixed order.
 std::vector<std::string> MergeCapture(v1::Lead& lead, const v1::CaptureLeadRequest& capture);
 
+// Merging leads of one person into `survivor` (MergeLeads): the contact's empty
+// fields are filled from each duplicate in turn, as a capture fills them; the
+// lifecycle (stage, handoff, qualification note, recycle and loss reasons) is that
+// of the lead furthest along (LifecycleRank, the survivor on a tie); the first
+// touch stays the survivor's unless it has none; the last touch is the latest of
+// all. Consent (MergedConsent) and engagement (scoring.h's CombineEngagement) are
+// the caller's: a consent change is an event for sales. Returns the names of the
+// fields filled, the lifecycle's as "stage".
+std::vector<std::string> AbsorbDuplicates(v1::Lead& survivor,
+                                          const std::vector<v1::Lead>& duplicates);
+
+// How far along a lead's lifecycle is, for merging: CUSTOMER over SALES_ACCEPTED
+// over HANDED_OFF over MARKETING_QUALIFIED over RECYCLED over NURTURING over NEW;
+// DISQUALIFIED lowest (the person being worked elsewhere says they are a prospect).
+int LifecycleRank(v1::LeadStage stage);
+
+// The consent of leads merged into one: the most restrictive (an opt-out anywhere).
+handoff::v1::ConsentStatus MergedConsent(const v1::Lead& survivor,
+                                         const std::vector<v1::Lead>& duplicates);
+
 // Qualification's effect on the lead (CheckQualifiable has said yes): stage
 // MARKETING_QUALIFIED, the note, the new handoff's id, no recycle reason.
 void MarkQualified(v1::Lead& lead, const std::string& handoff_id, const std::string& note);

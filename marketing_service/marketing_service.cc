@@ -404,6 +404,22 @@ Status MarketingServiceImpl::ListDuplicateLeads(ServerContext* ctx,
   return Status::OK;
 }
 
+Status MarketingServiceImpl::MergeLeads(ServerContext* ctx, const v1::MergeLeadsRequest* req,
+                                        v1::Lead* resp) {
+  ASSIGN_OR_RETURN_GRPC(const Call call, gate_.Admit(*ctx, *req));
+  // LeadMerged carries at most 100 merged ids (the contract's bound).
+  constexpr int kMaxMergedLeads = 100;
+  const std::vector<int64_t> duplicates(req->duplicate_lead_ids().begin(),
+                                        req->duplicate_lead_ids().end());
+  RETURN_IF_ERROR_GRPC(common::ValidateMergeIds(req->survivor_lead_id(), duplicates,
+                                                kMaxMergedLeads, "survivor_lead_id",
+                                                "duplicate_lead_ids"));
+  ASSIGN_OR_RETURN_GRPC(
+      *resp, call->leads->MergeLeads(req->survivor_lead_id(), duplicates, call.KeyOf(*req),
+                                     call.actor(), absl::Now()));
+  return Status::OK;
+}
+
 Status MarketingServiceImpl::CalibrateScoringPolicy(ServerContext* ctx,
                                                     const v1::CalibrateScoringPolicyRequest* req,
                                                     v1::CalibrateScoringPolicyResponse* resp) {

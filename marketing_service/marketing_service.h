@@ -89,6 +89,7 @@ class MarketingServiceImpl final
                             v1::RescoreLeadsResponse*) override;
   grpc::Status ListDuplicateLeads(grpc::ServerContext*, const v1::ListDuplicateLeadsRequest*,
                                   v1::ListDuplicateLeadsResponse*) override;
+  grpc::Status MergeLeads(grpc::ServerContext*, const v1::MergeLeadsRequest*, v1::Lead*) override;
   grpc::Status CalibrateScoringPolicy(grpc::ServerContext*,
                                       const v1::CalibrateScoringPolicyRequest*,
                                       v1::CalibrateScoringPolicyResponse*) override;

@@ -99,6 +99,50 @@ void CountConsentChanges(sql::Connection& conn, const std::map<int64_t, bool>& o
   ApplyDeltas(conn, deltas);
 }
 
+void CountMergedLeads(sql::Connection& conn, int64_t survivor_id, bool survivor_opted_out,
+                      const std::vector<MergedLead>& merged) {
+  if (merged.empty()) return;
+  std::set<int64_t> leads = {survivor_id};
+  std::map<int64_t, bool> opted_out;
+  for (const MergedLead& m : merged) {
+    leads.insert(m.lead_id);
+    opted_out[m.lead_id] = m.opted_out;
+  }
+  std::set<int64_t> survivor_campaigns;
+  std::set<int64_t> joined;
+  const std::set<std::pair<int64_t, int64_t>> pairs = KnownPairs(conn, leads);
+  for (const auto& [campaign, lead] : pairs) {
+    if (lead == survivor_id) survivor_campaigns.insert(campaign);
+  }
+  Deltas deltas;
+  for (const auto& [campaign, lead] : pairs) {
+    if (lead == survivor_id) continue;
+    if (!opted_out.at(lead)) Add(deltas, campaign, kReachCounter, lead, -1);
+    if (survivor_campaigns.insert(campaign).second) {
+      joined.insert(campaign);
+      if (!survivor_opted_out) Add(deltas, campaign, kReachCounter, survivor_id, 1);
+    }
+  }
+  auto drop = Prepare(conn, absl::StrCat("DELETE FROM campaign_leads WHERE lead_id IN (",
+                                         Placeholders(merged.size(), "?"), ")"));
+  int p = 1;
+  for (const MergedLead& m : merged) drop->setInt64(p++, m.lead_id);
+  drop->executeUpdate();
+  if (!joined.empty()) {
+    auto join =
+        Prepare(conn, absl::StrCat("INSERT INTO campaign_leads (campaign_id, lead_id) VALUES ",
+                                   Placeholders(joined.size(), "(?, ?)")));
+    p = 1;
+    for (int64_t campaign : joined) {
+      join->setInt64(p++, campaign);
+      join->setInt64(p++, survivor_id);
+    }
+    join->executeUpdate();
+  }
+  ApplyDeltas(conn, deltas);
+  for (const MergedLead& m : merged) CountCapturedLeads(conn, -1, m.created_at, m.lead_id);
+}
+
 CampaignCounts ReadCampaignCounts(sql::Connection& conn, int64_t campaign_id) {
   CampaignCounts counts;
   auto st = Prepare(conn,
@@ -136,7 +180,7 @@ int64_t LeadsCaptured(sql::Connection& conn, absl::Time start, absl::Time end) {
       absl::Floor(end - absl::UnixEpoch(), absl::Hours(24)) + absl::UnixEpoch();
   constexpr absl::string_view kRaw =
       "SELECT COUNT(*) FROM leads WHERE created_at >= FROM_UNIXTIME(?) AND created_at < "
-      "FROM_UNIXTIME(?)";
+      "FROM_UNIXTIME(?) AND merged_into = 0";
   auto count = [&](absl::string_view sql, absl::Time from, absl::Time to) -> int64_t {
     if (from >= to) return 0;
     auto st = Prepare(conn, sql);

@@ -33,6 +33,20 @@ void CountTouchpoints(sql::Connection& conn, const std::vector<TouchpointCount>&
 // back into the reach of every campaign that touched them.
 void CountConsentChanges(sql::Connection& conn, const std::map<int64_t, bool>& opted_out_now);
 
+// A lead merged into another (MergeLeads), as stored before the merge.
+struct MergedLead {
+  int64_t lead_id;
+  bool opted_out;
+  absl::Time created_at;
+};
+
+// Counts the merged leads' people as the survivor: each leaves the reach of every
+// campaign that touched it (the survivor joins those it had not been in, counted
+// by its stored opt-out) and its day's capture count. The caller's transaction
+// holds all their row locks; touchpoint counts stay (they are summed over leads).
+void CountMergedLeads(sql::Connection& conn, int64_t survivor_id, bool survivor_opted_out,
+                      const std::vector<MergedLead>& merged);
+
 struct CampaignCounts {
   int64_t reach = 0;
   std::map<int, int64_t> touchpoints_by_type;

@@ -1,5 +1,6 @@
 #include "marketing_service/scoring.h"
 
+#include <algorithm>
 #include <cmath>
 #include <set>
 
@@ -110,6 +111,12 @@ Engagement AddTouch(const v1::ScoringPolicy& policy, const Engagement& e, Touchp
     return {e.value + DecayedEngagement(policy, past, e.as_of), e.as_of};
   }
   return {DecayedEngagement(policy, e, when) + TouchpointPoints(policy, type), when};
+}
+
+Engagement CombineEngagement(const v1::ScoringPolicy& policy, const Engagement& a,
+                             const Engagement& b) {
+  const absl::Time as_of = std::max(a.as_of, b.as_of);
+  return {DecayedEngagement(policy, a, as_of) + DecayedEngagement(policy, b, as_of), as_of};
 }
 
 double FitPoints(const v1::ScoringPolicy& policy, const handoff::v1::Contact& contact) {

@@ -39,6 +39,11 @@ double TouchpointPoints(const v1::ScoringPolicy& policy, handoff::v1::Touchpoint
 Engagement AddTouch(const v1::ScoringPolicy& policy, const Engagement& e,
                     handoff::v1::TouchpointType type, absl::Time when);
 
+// The engagement of two leads merged into one: both decayed to the later as_of,
+// summed (a person's touches count the same whichever record they were on).
+Engagement CombineEngagement(const v1::ScoringPolicy& policy, const Engagement& a,
+                             const Engagement& b);
+
 // Fit points of a contact (industry and region matched case-insensitively).
 double FitPoints(const v1::ScoringPolicy& policy, const handoff::v1::Contact& contact);
 

@@ -232,44 +232,33 @@ Status SalesServiceImpl::ListAccounts(Ctx* ctx, const v1::ListAccountsRequest* r
 
 namespace {
 
-// A merge's ids: the survivor positive, 1 to 20 duplicates each positive.
-absl::Status ValidateMerge(int64_t survivor, const google::protobuf::RepeatedField<int64_t>& dups,
-                           const char* survivor_field, const char* duplicates_field) {
-  FieldViolations v;
-  v.Check(RequirePositiveId(survivor, survivor_field));
-  if (dups.empty() || dups.size() > 20) v.Add(duplicates_field, "1 to 20 ids");
-  for (int64_t id : dups) {
-    if (id <= 0) {
-      v.Add(duplicates_field, "each must be positive");
-      break;
-    }
-  }
-  return v.status();
-}
+constexpr int kMaxMergedRecords = 20;
 
 }  // namespace
 
 Status SalesServiceImpl::MergeAccounts(Ctx* ctx, const v1::MergeAccountsRequest* req,
                                        v1::Account* resp) {
   ASSIGN_OR_RETURN_GRPC(const Call call, gate_.Admit(*ctx, *req));
-  RETURN_IF_ERROR_GRPC(ValidateMerge(req->survivor_account_id(), req->duplicate_account_ids(),
-                                     "survivor_account_id", "duplicate_account_ids"));
+  const std::vector<int64_t> duplicates(req->duplicate_account_ids().begin(),
+                                        req->duplicate_account_ids().end());
+  RETURN_IF_ERROR_GRPC(common::ValidateMergeIds(req->survivor_account_id(), duplicates,
+                                                kMaxMergedRecords, "survivor_account_id",
+                                                "duplicate_account_ids"));
   ASSIGN_OR_RETURN_GRPC(*resp, call->directory->MergeAccounts(req->survivor_account_id(),
-                                                              {req->duplicate_account_ids().begin(),
-                                                               req->duplicate_account_ids().end()},
-                                                              call.KeyOf(*req)));
+                                                              duplicates, call.KeyOf(*req)));
   return Status::OK;
 }
 
 Status SalesServiceImpl::MergeContacts(Ctx* ctx, const v1::MergeContactsRequest* req,
                                        v1::Contact* resp) {
   ASSIGN_OR_RETURN_GRPC(const Call call, gate_.Admit(*ctx, *req));
-  RETURN_IF_ERROR_GRPC(ValidateMerge(req->survivor_contact_id(), req->duplicate_contact_ids(),
-                                     "survivor_contact_id", "duplicate_contact_ids"));
+  const std::vector<int64_t> duplicates(req->duplicate_contact_ids().begin(),
+                                        req->duplicate_contact_ids().end());
+  RETURN_IF_ERROR_GRPC(common::ValidateMergeIds(req->survivor_contact_id(), duplicates,
+                                                kMaxMergedRecords, "survivor_contact_id",
+                                                "duplicate_contact_ids"));
   ASSIGN_OR_RETURN_GRPC(*resp, call->directory->MergeContacts(req->survivor_contact_id(),
-                                                              {req->duplicate_contact_ids().begin(),
-                                                               req->duplicate_contact_ids().end()},
-                                                              call.KeyOf(*req)));
+                                                              duplicates, call.KeyOf(*req)));
   return Status::OK;
 }
 

@@ -82,6 +82,25 @@ std::map<std::string, LeadRow> LockLeadsByEmail(sql::Connection& conn,
   return rows;
 }
 
+// Replaces the merged-away leads among `rows` by their survivors (locked, under
+// their own addresses). Answers each merged-away address with its survivor's.
+absl::StatusOr<std::map<std::string, std::string>> FollowMergedAddresses(
+    sql::Connection& conn, std::map<std::string, LeadRow>& rows) {
+  std::map<std::string, std::string> survivor_address;
+  for (auto it = rows.begin(); it != rows.end();) {
+    if (it->second.merged_into == 0) {
+      ++it;
+      continue;
+    }
+    ASSIGN_OR_RETURN(LeadRow survivor, LockSurvivor(conn, std::move(it->second)));
+    survivor.lead.clear_merged_into_lead_id();
+    survivor_address[it->first] = survivor.lead.contact().email();
+    rows.emplace(survivor.lead.contact().email(), std::move(survivor));  // unless there
+    it = rows.erase(it);
+  }
+  return survivor_address;
+}
+
 // The leads a capture batch creates. Each lives in memory under a placeholder id
 // (-1, -2, ...) until it is inserted once, with the values the batch leaves it,
 // instead of an empty row first and every column rewritten after (half the index
@@ -283,20 +302,27 @@ std::vector<absl::StatusOr<v1::CaptureLeadResponse>> LeadStore::CaptureMany(
     std::sort(emails.begin(), emails.end());
     emails.erase(std::unique(emails.begin(), emails.end()), emails.end());
     std::map<std::string, LeadRow> rows = LockLeadsByEmail(conn, emails);
+    ASSIGN_OR_RETURN(const auto survivor_address, FollowMergedAddresses(conn, rows));
+    auto row_of = [&](const std::string& email) -> LeadRow& {
+      auto merged = survivor_address.find(email);
+      return rows.at(merged == survivor_address.end() ? email : merged->second);
+    };
     const absl::Time now = items[todo.front()].now;
     LeadWrites writes(conn, /*deferred=*/true);
     NewLeads new_leads(conn, writes, now);
     std::vector<LeadRow*> stored;  // saved at the end
     for (auto& [email, row] : rows) stored.push_back(&row);
     for (const std::string& email : emails) {
-      if (rows.count(email) == 0) rows.emplace(email, new_leads.Make(email));
+      if (rows.count(email) == 0 && survivor_address.count(email) == 0) {
+        rows.emplace(email, new_leads.Make(email));
+      }
     }
 
     const v1::ScoringPolicy policy = LoadPolicy(conn);
     for (size_t i : todo) {
       const CaptureItem& item = items[i];
       const common::RequestIdScope request_id(item.request_id);
-      LeadRow& row = rows.at(item.request.contact().email());
+      LeadRow& row = row_of(item.request.contact().email());
       const bool was_new = row.lead.lead_id() < 0;
       ASSIGN_OR_RETURN(v1::CaptureLeadResponse response,
                        CaptureInto(conn, writes, new_leads, policy, item, row));

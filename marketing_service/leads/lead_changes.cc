@@ -37,6 +37,7 @@ using common::ToProtoTime;
 
 constexpr absl::string_view kOutboxPayloadsOfLead =
     "SELECT seq, payload FROM outbox WHERE lead_id = ? AND kind = ? FOR UPDATE";
+constexpr absl::string_view kTombstonesOf = " FROM leads l WHERE l.merged_into = ? FOR UPDATE";
 constexpr absl::string_view kUpdateOutboxPayload = "UPDATE outbox SET payload = ? WHERE seq = ?";
 
 }  // namespace
@@ -96,38 +97,52 @@ absl::StatusOr<v1::EraseLeadResponse> LeadStore::Erase(int64_t lead_id,
       *pool_, "EraseLead", request_id,
       [&](sql::Connection& conn) -> absl::StatusOr<v1::EraseLeadResponse> {
         ASSIGN_OR_RETURN(LeadRow row, LockLeadById(conn, lead_id));
+        const int64_t person = row.lead.lead_id();  // the survivor of a merged-away id
         if (row.lead.erased()) {
           return LeadErased(absl::StrCat("lead ", lead_id, ": already erased"));
         }
         ErasePersonalData(row.lead);
         SaveLead(conn, row, now);
-        // Handoff events already queued carry the contact too.
-        auto select = Prepare(conn, kOutboxPayloadsOfLead);
-        select->setInt64(1, lead_id);
-        select->setString(2, std::string(handoff::KindName(handoff::EventKind::kLeadHandoff)));
-        std::unique_ptr<sql::ResultSet> rs(select->executeQuery());
-        while (rs->next()) {
-          handoff::v1::LeadHandoff event;
-          event.ParseFromString(std::string(rs->getString(2)));
-          handoff::ScrubPersonalData(&event);
-          auto update = Prepare(conn, kUpdateOutboxPayload);
-          std::istringstream blob(event.SerializeAsString());
-          update->setBlob(1, &blob);
-          update->setInt64(2, rs->getInt64(1));
-          update->executeUpdate();
+        // The person's merged-away records keep their addresses until now.
+        std::vector<int64_t> records = {person};
+        auto tombstones = Prepare(conn, absl::StrCat("SELECT ", kLeadColumns, kTombstonesOf));
+        tombstones->setInt64(1, person);
+        std::unique_ptr<sql::ResultSet> buried(tombstones->executeQuery());
+        while (buried->next()) {
+          LeadRow tombstone = LeadFromRow(*buried);
+          ErasePersonalData(tombstone.lead);
+          SaveLead(conn, tombstone, now);
+          records.push_back(tombstone.lead.lead_id());
+        }
+        for (int64_t record : records) {
+          // Handoff events already queued carry the contact too.
+          auto select = Prepare(conn, kOutboxPayloadsOfLead);
+          select->setInt64(1, record);
+          select->setString(2, std::string(handoff::KindName(handoff::EventKind::kLeadHandoff)));
+          std::unique_ptr<sql::ResultSet> rs(select->executeQuery());
+          while (rs->next()) {
+            handoff::v1::LeadHandoff event;
+            event.ParseFromString(std::string(rs->getString(2)));
+            handoff::ScrubPersonalData(&event);
+            auto update = Prepare(conn, kUpdateOutboxPayload);
+            std::istringstream blob(event.SerializeAsString());
+            update->setBlob(1, &blob);
+            update->setInt64(2, rs->getInt64(1));
+            update->executeUpdate();
+          }
+          feed::ScrubLeadEvents(conn, record);
         }
         handoff::v1::LeadErasure erasure;
         erasure.set_event_id(common::NewUuid());
-        erasure.set_lead_id(lead_id);
+        erasure.set_lead_id(person);
         *erasure.mutable_erase_time() = ToProtoTime(now);
         erasure.set_contract_version(handoff::kContractVersion);
-        handoff::InsertOutboxEvent(conn, erasure.event_id(), lead_id,
+        handoff::InsertOutboxEvent(conn, erasure.event_id(), person,
                                    handoff::EventKind::kLeadErasure, erasure.SerializeAsString(),
                                    now);
-        feed::ScrubLeadEvents(conn, lead_id);
-        AddHistory(conn, lead_id, actor, v1::HISTORY_ACTION_ERASED, "personal data removed", now);
+        AddHistory(conn, person, actor, v1::HISTORY_ACTION_ERASED, "personal data removed", now);
         v1::EraseLeadResponse response;
-        response.set_lead_id(lead_id);
+        response.set_lead_id(person);
         *response.mutable_erase_time() = ToProtoTime(now);
         return response;
       }));
@@ -198,6 +213,7 @@ absl::StatusOr<v1::RescoreLeadsResponse> LeadStore::RescoreAll(const common::Req
           auto st =
               Prepare(conn, absl::StrCat("SELECT ", kLeadColumns,
                                          " FROM leads l WHERE l.lead_id > ? AND l.erased = FALSE "
+                                         "AND l.merged_into = 0 "
                                          "ORDER BY l.lead_id LIMIT 500 FOR UPDATE"));
           st->setInt64(1, after);
           std::unique_ptr<sql::ResultSet> rs(st->executeQuery());

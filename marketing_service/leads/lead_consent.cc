@@ -20,16 +20,20 @@ namespace {
 
 using common::Prepare;
 
+// The lead's own events and those of the leads merged into it ("?" twice).
+constexpr absl::string_view kOfPerson =
+    "(lead_id = ? OR lead_id IN (SELECT m.lead_id FROM leads m WHERE m.merged_into = ?))";
 // A handoff event no relay has tried to send: one that was claimed (leased_by) or
 // tried (attempts) may be in sales already with its delivery not yet recorded (the
 // relay sends after its claim committed), so it stays, and the opt-out follows it.
-constexpr absl::string_view kWithdrawUnsentHandoffs =
-    "DELETE FROM outbox WHERE lead_id = ? AND kind = ? AND delivered_at IS NULL AND "
-    "attempts = 0 AND leased_by IS NULL";
+const std::string kWithdrawUnsentHandoffs =
+    absl::StrCat("DELETE FROM outbox WHERE ", kOfPerson,
+                 " AND kind = ? AND delivered_at IS NULL AND attempts = 0 AND leased_by IS NULL");
 // Whether sales holds a handoff of the lead or is about to (one still queued).
-constexpr absl::string_view kSalesKnowsLead = R"sql(
-  SELECT EXISTS (SELECT 1 FROM handoffs WHERE lead_id = ? AND delivered_at IS NOT NULL)
-      OR EXISTS (SELECT 1 FROM outbox WHERE lead_id = ? AND kind = ? AND delivered_at IS NULL))sql";
+const std::string kSalesKnowsLead = absl::StrCat(
+    "SELECT EXISTS (SELECT 1 FROM handoffs WHERE lead_id = ? AND delivered_at IS NOT NULL) "
+    "OR EXISTS (SELECT 1 FROM outbox WHERE ",
+    kOfPerson, " AND kind = ? AND delivered_at IS NULL)");
 
 std::string HandoffKind() {
   return std::string(handoff::KindName(handoff::EventKind::kLeadHandoff));
@@ -47,7 +51,8 @@ void ChangeConsentLocked(sql::Connection& conn, LeadRow& row, handoff::v1::Conse
     // An opted-out person never reaches sales.
     auto withdraw = Prepare(conn, kWithdrawUnsentHandoffs);
     withdraw->setInt64(1, lead.lead_id());
-    withdraw->setString(2, HandoffKind());
+    withdraw->setInt64(2, lead.lead_id());
+    withdraw->setString(3, HandoffKind());
     if (withdraw->executeUpdate() > 0 && lead.stage() == v1::LEAD_STAGE_MARKETING_QUALIFIED) {
       AddHistory(conn, lead.lead_id(), actor, v1::HISTORY_ACTION_HANDOFF_WITHDRAWN,
                  absl::StrCat("MARKETING_QUALIFIED -> NURTURING; handoff ", lead.handoff_id()),
@@ -58,7 +63,8 @@ void ChangeConsentLocked(sql::Connection& conn, LeadRow& row, handoff::v1::Conse
   auto known = Prepare(conn, kSalesKnowsLead);
   known->setInt64(1, lead.lead_id());
   known->setInt64(2, lead.lead_id());
-  known->setString(3, HandoffKind());
+  known->setInt64(3, lead.lead_id());
+  known->setString(4, HandoffKind());
   std::unique_ptr<sql::ResultSet> rs(known->executeQuery());
   if (!rs->next() || !rs->getBoolean(1)) return;
   handoff::v1::ConsentChange change;
@@ -78,8 +84,9 @@ absl::StatusOr<v1::UnsubscribeResponse> LeadStore::Unsubscribe(const std::string
   return Woken(common::IdempotentTransaction<v1::UnsubscribeResponse>(
       *pool_, "Unsubscribe", request_id,
       [&](sql::Connection& conn) -> absl::StatusOr<v1::UnsubscribeResponse> {
-        ASSIGN_OR_RETURN(LeadRow row,
+        ASSIGN_OR_RETURN(LeadRow found,
                          LockLead(conn, "l.email = ?", email, "email: a lead with this address"));
+        ASSIGN_OR_RETURN(LeadRow row, LockSurvivor(conn, std::move(found)));
         const absl::Time now = absl::Now();
         if (row.lead.consent() != handoff::v1::CONSENT_STATUS_OPTED_OUT) {
           AddHistory(conn, row.lead.lead_id(), actor, v1::HISTORY_ACTION_UNSUBSCRIBED,
@@ -105,7 +112,7 @@ absl::StatusOr<v1::Lead> LeadStore::Resubscribe(int64_t lead_id, const std::stri
         ASSIGN_OR_RETURN(LeadRow row, LockLeadById(conn, lead_id));
         if (row.lead.erased()) return LeadErased("lead: erased");
         if (row.lead.consent() == handoff::v1::CONSENT_STATUS_OPTED_IN) return row.lead;
-        AddHistory(conn, lead_id, actor, v1::HISTORY_ACTION_RESUBSCRIBED,
+        AddHistory(conn, row.lead.lead_id(), actor, v1::HISTORY_ACTION_RESUBSCRIBED,
                    absl::StrCat("consent ", handoff::v1::ConsentStatus_Name(row.lead.consent()),
                                 " -> OPTED_IN; source: ", source,
                                 "; given at: ", absl::FormatTime(consent_time)),

@@ -28,12 +28,12 @@ using common::Prepare;
 // Each selects the ids of one group per row, for groups of 2 to ? leads.
 constexpr absl::string_view kPhoneGroups = R"sql(
   SELECT GROUP_CONCAT(lead_id) FROM leads
-  WHERE erased = FALSE AND LENGTH(REGEXP_REPLACE(phone, '[^0-9]', '')) >= 7
+  WHERE erased = FALSE AND merged_into = 0 AND LENGTH(REGEXP_REPLACE(phone, '[^0-9]', '')) >= 7
   GROUP BY REGEXP_REPLACE(phone, '[^0-9]', '')
   HAVING COUNT(*) BETWEEN 2 AND ?)sql";
 constexpr absl::string_view kNameAndCompanyGroups = R"sql(
   SELECT GROUP_CONCAT(lead_id) FROM leads
-  WHERE erased = FALSE AND TRIM(first_name) <> '' AND TRIM(last_name) <> ''
+  WHERE erased = FALSE AND merged_into = 0 AND TRIM(first_name) <> '' AND TRIM(last_name) <> ''
     AND TRIM(company) <> ''
   GROUP BY LOWER(TRIM(first_name)), LOWER(TRIM(last_name)), LOWER(TRIM(company))
   HAVING COUNT(*) BETWEEN 2 AND ?)sql";
@@ -44,7 +44,7 @@ constexpr absl::string_view kLocalPartGroups = R"sql(
   SELECT GROUP_CONCAT(lead_id) FROM (
     SELECT lead_id, SUBSTRING_INDEX(email, '@', 1) AS local_part,
            SUBSTRING_INDEX(email, '@', -1) AS domain
-    FROM leads WHERE erased = FALSE AND email IS NOT NULL) e
+    FROM leads WHERE erased = FALSE AND merged_into = 0 AND email IS NOT NULL) e
   WHERE LENGTH(local_part) >= 3
     AND local_part NOT IN ('info', 'sales', 'contact', 'admin', 'hello', 'support', 'office',
                            'team', 'mail', 'marketing', 'enquiries', 'billing', 'noreply')

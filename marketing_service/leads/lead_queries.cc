@@ -33,6 +33,9 @@ using common::ToProtoTime;
 // A lead's capture time to the microsecond, as the session's UTC text.
 constexpr absl::string_view kLeadCreatedKey =
     "DATE_FORMAT(l.created_at, '%Y-%m-%d %H:%i:%s.%f') AS created_key";
+// The id a lead answers under: its own, or the survivor it was merged into.
+constexpr absl::string_view kLiveIdOf =
+    "(SELECT IF(m.merged_into = 0, m.lead_id, m.merged_into) FROM leads m WHERE m.lead_id = ?)";
 constexpr absl::string_view kTouchpointColumns =
     "touchpoint_id, lead_id, campaign_id, type, UNIX_TIMESTAMP(occurred_at), points";
 constexpr absl::string_view kHistoryColumns =
@@ -41,7 +44,8 @@ constexpr absl::string_view kHistoryColumns =
 constexpr absl::string_view kSelectOutboxOfLead = R"sql(
   SELECT event_id, kind, attempts, last_error, UNIX_TIMESTAMP(created_at),
          UNIX_TIMESTAMP(delivered_at)
-  FROM outbox WHERE lead_id = ? ORDER BY seq)sql";
+  FROM outbox WHERE lead_id = ? OR lead_id IN (SELECT m.lead_id FROM leads m WHERE m.merged_into = ?)
+  ORDER BY seq)sql";
 
 v1::Touchpoint TouchpointFromRow(sql::ResultSet& rs) {
   v1::Touchpoint t;
@@ -95,12 +99,13 @@ void AppendFilter(const LeadFilter& filter, std::string* where, std::vector<SqlP
 absl::StatusOr<v1::Lead> LeadStore::FindLead(int64_t lead_id) {
   v1::Lead lead;
   RETURN_IF_ERROR(pool_->WithConnection("find lead", [&](sql::Connection& conn) -> absl::Status {
-    auto st =
-        Prepare(conn, absl::StrCat("SELECT ", kLeadColumns, " FROM leads l WHERE l.lead_id = ?"));
+    auto st = Prepare(
+        conn, absl::StrCat("SELECT ", kLeadColumns, " FROM leads l WHERE l.lead_id = ", kLiveIdOf));
     st->setInt64(1, lead_id);
     std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
     if (!rs->next()) return absl::NotFoundError(absl::StrCat("lead ", lead_id, " not found"));
     lead = LeadFromRow(*rs).lead;
+    if (lead.lead_id() != lead_id) lead.set_merged_into_lead_id(lead.lead_id());
     return absl::OkStatus();
   }));
   return lead;
@@ -115,7 +120,7 @@ absl::StatusOr<v1::ListLeadsResponse> LeadStore::ListLeads(const LeadFilter& fil
   const bool by_score = filter.order == v1::LEAD_ORDER_SCORE_DESC;
   ASSIGN_OR_RETURN(std::vector<std::string> key,
                    common::DecodePageToken(filter.scope, page_token, 2));
-  std::string where = "1 = 1";
+  std::string where = "l.merged_into = 0";
   std::vector<SqlParam> params;
   AppendFilter(filter, &where, &params);
   if (!key.empty()) {
@@ -161,20 +166,20 @@ absl::StatusOr<v1::ListLeadsResponse> LeadStore::ListLeads(const LeadFilter& fil
 
 absl::StatusOr<v1::ListTouchpointsResponse> LeadStore::ListTouchpoints(
     int64_t lead_id, int page_size, const std::string& page_token) {
-  const std::string scope = absl::StrCat("touchpoints:", lead_id);
-  RETURN_IF_ERROR(FindLead(lead_id).status());  // NOT_FOUND for no such lead
+  ASSIGN_OR_RETURN(const v1::Lead lead, FindLead(lead_id));  // NOT_FOUND for no such lead
+  const std::string scope = absl::StrCat("touchpoints:", lead.lead_id());
   return common::KeysetQuery(kTouchpointColumns, "touchpoints", "touchpoint_id")
-      .Where("lead_id = ?", lead_id)
+      .Where("lead_id = ?", lead.lead_id())
       .Page(*pool_, scope, page_token, page_size, &TouchpointFromRow,
             &v1::ListTouchpointsResponse::mutable_touchpoints, &v1::Touchpoint::touchpoint_id);
 }
 
 absl::StatusOr<v1::ListLeadHistoryResponse> LeadStore::ListHistory(int64_t lead_id, int page_size,
                                                                    const std::string& page_token) {
-  const std::string scope = absl::StrCat("history:", lead_id);
-  RETURN_IF_ERROR(FindLead(lead_id).status());  // NOT_FOUND for no such lead
+  ASSIGN_OR_RETURN(const v1::Lead lead, FindLead(lead_id));  // NOT_FOUND for no such lead
+  const std::string scope = absl::StrCat("history:", lead.lead_id());
   return common::KeysetQuery(kHistoryColumns, "lead_history", "entry_id")
-      .Where("lead_id = ?", lead_id)
+      .Where("lead_id = ?", lead.lead_id())
       .Page(*pool_, scope, page_token, page_size, &HistoryEntryFromRow,
             &v1::ListLeadHistoryResponse::mutable_entries, &v1::LeadHistoryEntry::entry_id);
 }
@@ -184,8 +189,9 @@ absl::StatusOr<v1::HandoffStatus> LeadStore::GetHandoffStatus(int64_t lead_id) {
   v1::HandoffStatus status;
   status.set_lead_id(lead.lead_id());
   RETURN_IF_ERROR(pool_->WithConnection("handoff status", [&](sql::Connection& conn) {
-    auto st = Prepare(conn, kSelectOutboxOfLead);
-    st->setInt64(1, lead_id);
+    auto st = Prepare(conn, kSelectOutboxOfLead);  // the merged leads' events too
+    st->setInt64(1, lead.lead_id());
+    st->setInt64(2, lead.lead_id());
     std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
     while (rs->next()) {
       v1::OutboxEvent* e = status.add_events();

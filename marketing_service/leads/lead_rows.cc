@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "common/mysql/sql_util.h"
+#include "common/status.h"
 #include "common/time_util.h"
 #include "marketing_service/report_aggregates.h"
 
@@ -113,7 +114,7 @@ const absl::string_view kLeadColumns = R"sql(
   UNIX_TIMESTAMP(l.created_at), UNIX_TIMESTAMP(l.updated_at), l.engagement,
   UNIX_TIMESTAMP(l.engagement_at), l.first_touch_campaign_id, l.last_touch_campaign_id,
   UNIX_TIMESTAMP(l.last_touch_at), l.qualification_note, l.recycle_reason, l.loss_reason,
-  l.handoff_id)sql";
+  l.handoff_id, l.merged_into)sql";
 
 LeadRow LeadFromRow(sql::ResultSet& rs) {
   LeadRow row;
@@ -147,6 +148,7 @@ LeadRow LeadFromRow(sql::ResultSet& rs) {
   lead.set_recycle_reason(static_cast<handoff::v1::RejectionReason>(rs.getInt(25)));
   lead.set_loss_reason(static_cast<handoff::v1::LossReason>(rs.getInt(26)));
   lead.set_handoff_id(rs.getString(27));
+  row.merged_into = rs.getInt64(28);
   row.stored_opted_out = lead.consent() == handoff::v1::CONSENT_STATUS_OPTED_OUT;
   return row;
 }
@@ -163,7 +165,17 @@ absl::StatusOr<LeadRow> LockLead(sql::Connection& conn, absl::string_view where,
 }
 
 absl::StatusOr<LeadRow> LockLeadById(sql::Connection& conn, int64_t lead_id) {
-  return LockLead(conn, "l.lead_id = ?", lead_id, absl::StrCat("lead ", lead_id));
+  ASSIGN_OR_RETURN(LeadRow row,
+                   LockLead(conn, "l.lead_id = ?", lead_id, absl::StrCat("lead ", lead_id)));
+  return LockSurvivor(conn, std::move(row));
+}
+
+absl::StatusOr<LeadRow> LockSurvivor(sql::Connection& conn, LeadRow row) {
+  if (row.merged_into == 0) return row;
+  ASSIGN_OR_RETURN(LeadRow survivor, LockLead(conn, "l.lead_id = ?", row.merged_into,
+                                              absl::StrCat("lead ", row.merged_into)));
+  survivor.lead.set_merged_into_lead_id(survivor.lead.lead_id());
+  return survivor;
 }
 
 void SaveLead(sql::Connection& conn, LeadRow& row, absl::Time now) {
@@ -298,8 +310,9 @@ std::optional<feed::FeedEntry> LeadFeedEntry(int64_t lead_id, const std::string&
   if (action == HistoryActionName(v1::HISTORY_ACTION_TOUCHPOINT)) return std::nullopt;
   // A capture of a known address is history's "merged"; the feed keeps
   // "lead.merged" for merging two leads into one.
-  const absl::string_view what =
-      action == HistoryActionName(v1::HISTORY_ACTION_MERGED) ? "recaptured" : action;
+  absl::string_view what = action;
+  if (action == HistoryActionName(v1::HISTORY_ACTION_MERGED)) what = "recaptured";
+  if (action == HistoryActionName(v1::HISTORY_ACTION_LEADS_MERGED)) what = "merged";
   return feed::FeedEntry{absl::StrCat("lead.", what), "lead", absl::StrCat(lead_id), lead_id, actor,
                          std::string(detail),         at};
 }

@@ -25,6 +25,8 @@ struct LeadRow {
   // Whether the stored row is opted out: a save that flips it moves the lead out of
   // (or back into) campaign reach counts.
   bool stored_opted_out = false;
+  // The survivor this lead was merged into (a tombstone); 0 for a live lead.
+  int64_t merged_into = 0;
 };
 
 // The SELECT list LeadFromRow reads (table alias `l`).
@@ -36,7 +38,11 @@ LeadRow LeadFromRow(sql::ResultSet& rs);
 // NOT_FOUND "<what> not found" when none does.
 absl::StatusOr<LeadRow> LockLead(sql::Connection& conn, absl::string_view where,
                                  const common::SqlParam& key, absl::string_view what);
+// A merged-away id locks and reads its survivor instead, with the answer's
+// merged_into_lead_id set: a change by an old id is a change of the person.
 absl::StatusOr<LeadRow> LockLeadById(sql::Connection& conn, int64_t lead_id);
+// `row` itself, or the survivor it was merged into, locked and read as above.
+absl::StatusOr<LeadRow> LockSurvivor(sql::Connection& conn, LeadRow row);
 
 // Writes every mutable column of `row` and bumps its version (and etag). Any
 // touchpoints deferred in the transaction must be flushed first (the reach counts

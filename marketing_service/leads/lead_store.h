@@ -75,7 +75,8 @@ class LeadStore final {
   std::vector<absl::StatusOr<v1::CaptureLeadResponse>> CaptureMany(
       const std::vector<CaptureItem>& items);
 
-  // NOT_FOUND if no lead has this id.
+  // NOT_FOUND if no lead has this id. A merged-away id answers its survivor, with
+  // merged_into_lead_id set.
   absl::StatusOr<v1::Lead> FindLead(int64_t lead_id);
 
   absl::StatusOr<v1::ListLeadsResponse> ListLeads(const LeadFilter& filter, int page_size,
@@ -86,6 +87,16 @@ class LeadStore final {
   // company, and email local part: a scan of the table, not an index lookup.
   absl::StatusOr<v1::ListDuplicateLeadsResponse> ListDuplicates(int64_t lead_id, int page_size,
                                                                 const std::string& page_token);
+
+  // Merges leads of one person into `survivor_id` (lead_merge.cc; what moves and
+  // what the survivor keeps is MarketingService.MergeLeads' comment). Ids are
+  // validated by the caller: each once, none the survivor. NOT_FOUND naming the
+  // field for an unknown lead; FAILED_PRECONDITION for an erased lead
+  // (PERSON_ERASED) or one already merged away.
+  absl::StatusOr<v1::Lead> MergeLeads(int64_t survivor_id,
+                                      const std::vector<int64_t>& duplicate_ids,
+                                      const common::RequestKey& request_id,
+                                      const std::string& actor, absl::Time now);
 
   // Applies `paths` of `lead` (validated by the caller). NOT_FOUND for an unknown
   // lead; ABORTED on a stale etag; FAILED_PRECONDITION for a consent change only

@@ -44,6 +44,87 @@ TEST(MergeCaptureTest, TakesConsentOnlyOverUnknownAndNeverLiftsAnOptOut) {
   EXPECT_EQ(lead.consent(), handoff::v1::CONSENT_STATUS_OPTED_OUT);
 }
 
+TEST(AbsorbDuplicatesTest, FillsEmptyFieldsInTurnAndNeverOverwrites) {
+  v1::Lead survivor = KnownLead();
+  v1::Lead first;
+  first.mutable_contact()->set_email("ada.l@gmail.com");
+  first.mutable_contact()->set_first_name("Augusta");
+  first.mutable_contact()->set_phone("+44 20 7946 0000");
+  v1::Lead second;
+  second.mutable_contact()->set_phone("+44 1 2345");
+  second.mutable_contact()->set_company("Analytical");
+  second.mutable_contact()->set_company_size(40);
+  EXPECT_THAT(AbsorbDuplicates(survivor, {first, second}),
+              ElementsAre("phone", "company", "company_size"));
+  EXPECT_EQ(survivor.contact().email(), "ada@example.com");
+  EXPECT_EQ(survivor.contact().first_name(), "Ada");
+  EXPECT_EQ(survivor.contact().phone(), "+44 20 7946 0000");
+  EXPECT_EQ(survivor.contact().company(), "Analytical");
+  EXPECT_EQ(survivor.contact().company_size(), 40);
+}
+
+TEST(AbsorbDuplicatesTest, TakesTheLifecycleOfTheLeadFurthestAlong) {
+  v1::Lead survivor = KnownLead();
+  survivor.set_stage(v1::LEAD_STAGE_NURTURING);
+  v1::Lead handed;
+  handed.set_stage(v1::LEAD_STAGE_HANDED_OFF);
+  handed.set_handoff_id("h-1");
+  handed.set_qualification_note("asked for a demo");
+  v1::Lead recycled;
+  recycled.set_stage(v1::LEAD_STAGE_RECYCLED);
+  recycled.set_handoff_id("h-0");
+  recycled.set_recycle_reason(handoff::v1::REJECTION_REASON_NOT_A_FIT);
+  EXPECT_THAT(AbsorbDuplicates(survivor, {recycled, handed}), ElementsAre("stage"));
+  EXPECT_EQ(survivor.stage(), v1::LEAD_STAGE_HANDED_OFF);
+  EXPECT_EQ(survivor.handoff_id(), "h-1");
+  EXPECT_EQ(survivor.qualification_note(), "asked for a demo");
+  EXPECT_EQ(survivor.recycle_reason(), handoff::v1::REJECTION_REASON_UNSPECIFIED);
+
+  // On a tie the survivor keeps its own.
+  v1::Lead also_handed = handed;
+  also_handed.set_handoff_id("h-2");
+  EXPECT_THAT(AbsorbDuplicates(survivor, {also_handed}), IsEmpty());
+  EXPECT_EQ(survivor.handoff_id(), "h-1");
+  // A disqualified record says less than any live one.
+  v1::Lead ruled_out = KnownLead();
+  ruled_out.set_stage(v1::LEAD_STAGE_DISQUALIFIED);
+  v1::Lead fresh;
+  fresh.set_stage(v1::LEAD_STAGE_NEW);
+  AbsorbDuplicates(ruled_out, {fresh});
+  EXPECT_EQ(ruled_out.stage(), v1::LEAD_STAGE_NEW);
+  EXPECT_GT(LifecycleRank(v1::LEAD_STAGE_CUSTOMER), LifecycleRank(v1::LEAD_STAGE_SALES_ACCEPTED));
+}
+
+TEST(AbsorbDuplicatesTest, KeepsTheFirstTouchAndTakesTheLatestLastTouch) {
+  v1::Lead survivor = KnownLead();
+  survivor.set_last_touch_campaign_id(3);
+  *survivor.mutable_last_touch_time() = common::ToProtoTime(absl::FromUnixSeconds(2000));
+  v1::Lead older;
+  older.set_first_touch_campaign_id(1);
+  older.set_last_touch_campaign_id(1);
+  *older.mutable_last_touch_time() = common::ToProtoTime(absl::FromUnixSeconds(1000));
+  v1::Lead later;
+  later.set_first_touch_campaign_id(2);
+  later.set_last_touch_campaign_id(4);
+  *later.mutable_last_touch_time() = common::ToProtoTime(absl::FromUnixSeconds(3000));
+  AbsorbDuplicates(survivor, {older, later});
+  EXPECT_EQ(survivor.first_touch_campaign_id(), 1);  // the survivor had none
+  EXPECT_EQ(survivor.last_touch_campaign_id(), 4);
+  EXPECT_EQ(common::FromProtoTime(survivor.last_touch_time()), absl::FromUnixSeconds(3000));
+}
+
+TEST(MergedConsentTest, AnOptOutAnywhereWinsThenNotKnowing) {
+  v1::Lead in = KnownLead();
+  in.set_consent(handoff::v1::CONSENT_STATUS_OPTED_IN);
+  v1::Lead unknown = in;
+  unknown.set_consent(handoff::v1::CONSENT_STATUS_UNKNOWN);
+  v1::Lead out = in;
+  out.set_consent(handoff::v1::CONSENT_STATUS_OPTED_OUT);
+  EXPECT_EQ(MergedConsent(in, {in}), handoff::v1::CONSENT_STATUS_OPTED_IN);
+  EXPECT_EQ(MergedConsent(in, {unknown}), handoff::v1::CONSENT_STATUS_UNKNOWN);
+  EXPECT_EQ(MergedConsent(in, {unknown, out, in}), handoff::v1::CONSENT_STATUS_OPTED_OUT);
+}
+
 TEST(LeadHandoffTest, MarksTheLeadAndSnapshotsWhatSalesNeeds) {
   v1::Lead lead = KnownLead();
   lead.set_stage(v1::LEAD_STAGE_RECYCLED);

@@ -66,6 +66,16 @@ TEST_F(MarketingServiceTest, BadInputForEveryMethodNamesTheFieldAndChangesNothin
   v1::QualifyLeadRequest unknown_lead;
   unknown_lead.set_lead_id(404);
   unknown_lead.set_note("n");
+  v1::MergeLeadsRequest merge_none;
+  merge_none.set_survivor_lead_id(3);
+  v1::MergeLeadsRequest merge_itself = merge_none;
+  merge_itself.add_duplicate_lead_ids(3);
+  v1::MergeLeadsRequest merge_twice = merge_none;
+  merge_twice.add_duplicate_lead_ids(4);
+  merge_twice.add_duplicate_lead_ids(4);
+  v1::MergeLeadsRequest merge_unknown;
+  merge_unknown.set_survivor_lead_id(404);
+  merge_unknown.add_duplicate_lead_ids(405);
   v1::UnsubscribeRequest unsub_unknown;
   unsub_unknown.set_email("nobody@example.com");
   v1::RecordTouchpointRequest no_type;
@@ -178,6 +188,14 @@ TEST_F(MarketingServiceTest, BadInputForEveryMethodNamesTheFieldAndChangesNothin
        "email"},
       {"EraseLead", Unary(&S::EraseLead, v1::EraseLeadRequest()), StatusCode::INVALID_ARGUMENT,
        "lead_id"},
+      {"MergeLeads none", Unary(&S::MergeLeads, merge_none), StatusCode::INVALID_ARGUMENT,
+       "duplicate_lead_ids: 1 to 100 ids"},
+      {"MergeLeads itself", Unary(&S::MergeLeads, merge_itself), StatusCode::INVALID_ARGUMENT,
+       "duplicate_lead_ids: 3 is the survivor"},
+      {"MergeLeads twice", Unary(&S::MergeLeads, merge_twice), StatusCode::INVALID_ARGUMENT,
+       "duplicate_lead_ids: 4 listed twice"},
+      {"MergeLeads unknown", Unary(&S::MergeLeads, merge_unknown), StatusCode::NOT_FOUND,
+       "survivor_lead_id: lead 404 not found"},
       {"ListLeadHistory",
        Unary(&S::ListLeadHistory,
              [] {

@@ -68,6 +68,22 @@ TEST(ScoringTest, EngagementHalvesEveryHalfLife) {
   EXPECT_EQ(later.as_of, kT0 + absl::Hours(240));
 }
 
+TEST(ScoringTest, MergedEngagementIsBothDecayedToTheLaterTouchAndSummed) {
+  v1::ScoringPolicy p = Policy();
+  Engagement old_touch = AddTouch(p, {}, TOUCHPOINT_TYPE_DEMO_REQUEST, kT0);  // 40
+  Engagement new_touch =
+      AddTouch(p, {}, TOUCHPOINT_TYPE_WEBINAR_ATTENDED, kT0 + absl::Hours(240));  // 15
+  for (const Engagement& merged :
+       {CombineEngagement(p, old_touch, new_touch), CombineEngagement(p, new_touch, old_touch)}) {
+    EXPECT_DOUBLE_EQ(merged.value, 20 + 15);
+    EXPECT_EQ(merged.as_of, kT0 + absl::Hours(240));
+  }
+  // A record never touched adds nothing and moves nothing.
+  const Engagement alone = CombineEngagement(p, old_touch, Engagement{});
+  EXPECT_DOUBLE_EQ(alone.value, 40);
+  EXPECT_EQ(alone.as_of, kT0);
+}
+
 TEST(ScoringTest, NoDecayWithZeroHalfLifeOrBackwardsTime) {
   v1::ScoringPolicy p = Policy();
   p.set_decay_half_life_days(0);

@@ -84,6 +84,9 @@ v1::FunnelReport ComposeFunnelReport(const marketing::v1::FunnelStats& m,
   r.set_won(s.won());
   r.set_lost(s.lost());
   *r.mutable_won_revenue() = s.won_revenue();
+  *r.mutable_new_business_won_revenue() = s.new_business_won_revenue();
+  *r.mutable_expansion_won_revenue() = s.expansion_won_revenue();
+  *r.mutable_referral_sourced_pipeline() = s.referral_sourced_pipeline();
   *r.mutable_marketing_sourced_pipeline() = s.marketing_sourced_pipeline();
   *r.mutable_sales_sourced_pipeline() = s.sales_sourced_pipeline();
   Step(&r, "captured", "mql", m.leads_captured(), m.captured_then_qualified(),

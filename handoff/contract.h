@@ -14,7 +14,7 @@ namespace funnel::handoff {
 // Minor version of funnel.handoff.v1 this build speaks.
 // 1.1: DealOutcome revisions and OUTCOME_REOPENED; ConsentChange (UpdateConsent).
 // 1.2: LeadMerged (MergeLead).
-inline constexpr char kContractVersion[] = "1.2";
+inline constexpr char kContractVersion[] = "1.3";
 
 // What an outbox event is: the contract message its payload holds.
 enum class EventKind {

@@ -41,8 +41,8 @@ const std::string kHandoffCounts = absl::StrCat(R"sql(
   FROM handoffs WHERE first_touch_campaign_id = ?)sql");
 // Attributions hold each deal's latest outcome only (feedback_store.cc).
 constexpr absl::string_view kAttributed = R"sql(
-  SELECT model, currency, SUM(amount_minor) FROM attributions
-  WHERE campaign_id = ? GROUP BY model, currency)sql";
+  SELECT model, currency, SUM(amount_minor), business_type FROM attributions
+  WHERE campaign_id = ? GROUP BY model, currency, business_type)sql";
 constexpr absl::string_view kWonDeals =
     "SELECT COUNT(DISTINCT handoff_id) FROM attributions WHERE campaign_id = ?";
 // Funnel steps in distinct leads (FunnelStats); CampaignReports::FunnelStats ranges
@@ -126,12 +126,18 @@ absl::StatusOr<v1::CampaignMetrics> CampaignReports::Metrics(int64_t campaign_id
   *m.mutable_cost_per_lead() = CostPer(cost, m.leads_first_touched());
   *m.mutable_cost_per_mql() = CostPer(cost, m.mqls());
   // Revenue credited by the latest outcome of each of sales' deals, per currency.
-  std::map<int, std::map<std::string, int64_t>> revenue;  // model -> currency -> minor
+  std::map<int, std::map<std::string, int64_t>> revenue;    // model -> currency -> minor
+  std::map<int, std::map<std::string, int64_t>> expansion;  // the expansion part of it
   RETURN_IF_ERROR(pool_->WithConnection("campaign revenue", [&](sql::Connection& conn) {
     auto st = Prepare(conn, kAttributed);
     st->setInt64(1, campaign_id);
     std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
-    while (rs->next()) revenue[rs->getInt(1)][rs->getString(2)] = rs->getInt64(3);
+    while (rs->next()) {
+      revenue[rs->getInt(1)][rs->getString(2)] += rs->getInt64(3);
+      if (rs->getInt(4) == handoff::v1::BUSINESS_TYPE_EXPANSION) {
+        expansion[rs->getInt(1)][rs->getString(2)] += rs->getInt64(3);
+      }
+    }
     auto won = Prepare(conn, kWonDeals);
     won->setInt64(1, campaign_id);
     std::unique_ptr<sql::ResultSet> w(won->executeQuery());
@@ -142,6 +148,7 @@ absl::StatusOr<v1::CampaignMetrics> CampaignReports::Metrics(int64_t campaign_id
        {v1::ATTRIBUTION_MODEL_FIRST_TOUCH, v1::ATTRIBUTION_MODEL_LAST_TOUCH,
         v1::ATTRIBUTION_MODEL_LINEAR}) {
     *m.add_revenue() = ReportRevenue(model, revenue[model], cost);
+    *m.add_expansion_revenue() = ReportRevenue(model, expansion[model], cost);
   }
   return m;
 }

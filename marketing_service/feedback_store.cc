@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
+#include "common/mysql/params.h"
 #include "common/mysql/sql_util.h"
 #include "common/status.h"
 #include "common/time_util.h"
@@ -23,7 +24,8 @@ using common::Prepare;
 using common::UnixSecondsOf;
 
 constexpr absl::string_view kLockHandoff = R"sql(
-  SELECT lead_id, first_touch_campaign_id, last_touch_campaign_id, outcome_revision
+  SELECT lead_id, first_touch_campaign_id, last_touch_campaign_id, outcome_revision,
+         business_type
   FROM handoffs WHERE handoff_id = ? FOR UPDATE)sql";
 constexpr absl::string_view kSaveDecision = R"sql(
   UPDATE handoffs SET decision = ?, rejection_reason = ?, decided_at = FROM_UNIXTIME(?),
@@ -33,15 +35,25 @@ constexpr absl::string_view kSaveOutcome =
     "UPDATE handoffs SET outcome = ?, outcome_revision = ? WHERE handoff_id = ?";
 // The bound is compared in SQL: a round trip through a double can shave a
 // microsecond and drop the touch that qualified the lead.
+// An expansion handoff counts only the touches since the customer's last win.
 constexpr absl::string_view kTouchesBeforeHandoff = R"sql(
-  SELECT t.campaign_id FROM touchpoints t
-  WHERE t.lead_id = ? AND t.campaign_id <> 0
-    AND t.occurred_at <= (SELECT created_at FROM handoffs WHERE handoff_id = ?)
+  SELECT t.campaign_id FROM touchpoints t JOIN handoffs h ON h.handoff_id = ?
+  WHERE t.lead_id = ? AND t.campaign_id <> 0 AND t.occurred_at <= h.created_at
+    AND (h.touches_since IS NULL OR t.occurred_at >= h.touches_since)
   ORDER BY t.occurred_at, t.touchpoint_id)sql";
 constexpr absl::string_view kRetractAttributions = "DELETE FROM attributions WHERE handoff_id = ?";
 constexpr absl::string_view kInsertAttribution = R"sql(
-  INSERT INTO attributions (event_id, handoff_id, campaign_id, model, currency, amount_minor)
-  VALUES (?, ?, ?, ?, ?, ?))sql";
+  INSERT INTO attributions (event_id, handoff_id, campaign_id, model, currency, amount_minor,
+                            business_type)
+  VALUES (?, ?, ?, ?, ?, ?, ?))sql";
+// What sales gave back on accepting: where the person's business is.
+constexpr absl::string_view kSaveSalesIds =
+    "UPDATE leads SET sales_account_id = ?, sales_contact_id = ? WHERE lead_id = ?";
+// When the person became a customer: set by a win of new business, withdrawn by its
+// correction (an expansion's outcome leaves it).
+constexpr absl::string_view kSaveWonAt =
+    "UPDATE leads SET won_at = FROM_UNIXTIME(?) WHERE lead_id = ?";
+constexpr absl::string_view kClearWonAt = "UPDATE leads SET won_at = NULL WHERE lead_id = ?";
 constexpr absl::string_view kMarkDelivered = R"sql(
   UPDATE handoffs SET delivered_at = COALESCE(delivered_at, NOW(6)),
     sla_deadline = FROM_UNIXTIME(?) WHERE handoff_id = ?)sql";
@@ -51,6 +63,7 @@ struct HandoffFacts {
   int64_t first_touch_campaign_id;
   int64_t last_touch_campaign_id;
   std::optional<int64_t> outcome_revision;  // none before the first outcome
+  bool expansion = false;
 };
 
 absl::StatusOr<HandoffFacts> LockHandoff(sql::Connection& conn, const std::string& handoff_id) {
@@ -61,6 +74,7 @@ absl::StatusOr<HandoffFacts> LockHandoff(sql::Connection& conn, const std::strin
     return absl::NotFoundError(absl::StrCat("handoff_id: handoff ", handoff_id, " not found"));
   HandoffFacts facts{rs->getInt64(1), rs->getInt64(2), rs->getInt64(3), std::nullopt};
   if (!rs->isNull(4)) facts.outcome_revision = rs->getInt64(4);
+  facts.expansion = rs->getInt(5) == handoff::v1::BUSINESS_TYPE_EXPANSION;
   return facts;
 }
 
@@ -74,8 +88,8 @@ void CreditCampaigns(sql::Connection& conn, const HandoffFacts& handoff,
   if (o.outcome() != handoff::v1::OUTCOME_WON) return;
   std::vector<int64_t> touches;
   auto st = Prepare(conn, kTouchesBeforeHandoff);
-  st->setInt64(1, handoff.lead_id);
-  st->setString(2, o.handoff_id());
+  st->setString(1, o.handoff_id());
+  st->setInt64(2, handoff.lead_id);
   std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
   while (rs->next()) touches.push_back(rs->getInt64(1));
   for (const Credit& c : Attribute(o.amount().amount_minor(), handoff.first_touch_campaign_id,
@@ -87,6 +101,8 @@ void CreditCampaigns(sql::Connection& conn, const HandoffFacts& handoff,
     insert->setInt(4, c.model);
     insert->setString(5, o.amount().currency_code());
     insert->setInt64(6, c.amount_minor);
+    insert->setInt(7, handoff.expansion ? handoff::v1::BUSINESS_TYPE_EXPANSION
+                                        : handoff::v1::BUSINESS_TYPE_NEW);
     insert->executeUpdate();
   }
 }
@@ -151,6 +167,12 @@ absl::StatusOr<handoff::v1::ReportDecisionResponse> FeedbackStore::ApplyDecision
         st->executeUpdate();
         ASSIGN_OR_RETURN(std::optional<LeadRow> row,
                          CurrentLead(conn, handoff.lead_id, d.handoff_id()));
+        if (row && accepted && d.account_id() != 0) {
+          common::ExecuteWith(conn, kSaveSalesIds,
+                              {d.account_id(), d.contact_id(), row->lead.lead_id()});
+          row->lead.set_sales_account_id(d.account_id());
+          row->lead.set_sales_contact_id(d.contact_id());
+        }
         if (row && DecisionMovesLead(row->lead)) {
           const std::string actor = absl::StrCat("sales rep ", d.decided_by_rep_id());
           if (accepted) {
@@ -165,12 +187,16 @@ absl::StatusOr<handoff::v1::ReportDecisionResponse> FeedbackStore::ApplyDecision
                 RecycledEngagement(policy.warm_threshold(), FitPoints(policy, row->lead.contact())),
                 now};
             Rescore(policy, *row, now);
+            // A customer whose expansion sales turns down stays a customer.
+            const v1::LeadStage back =
+                handoff.expansion ? v1::LEAD_STAGE_CUSTOMER : v1::LEAD_STAGE_RECYCLED;
             AddHistory(conn, row->lead.lead_id(), actor, v1::HISTORY_ACTION_RECYCLED,
-                       absl::StrCat(v1::LeadStage_Name(row->lead.stage()), " -> RECYCLED; ",
+                       absl::StrCat(v1::LeadStage_Name(row->lead.stage()), " -> ",
+                                    v1::LeadStage_Name(back), "; ",
                                     handoff::v1::RejectionReason_Name(d.rejection_reason()),
                                     d.note().empty() ? "" : absl::StrCat("; ", d.note())),
                        now);
-            row->lead.set_stage(v1::LEAD_STAGE_RECYCLED);
+            row->lead.set_stage(back);
             row->lead.set_recycle_reason(d.rejection_reason());
           }
           SaveLead(conn, *row, now);
@@ -197,7 +223,16 @@ absl::StatusOr<handoff::v1::ReportOutcomeResponse> FeedbackStore::ApplyOutcome(
         save->executeUpdate();
         CreditCampaigns(conn, handoff, o);
         ASSIGN_OR_RETURN(LeadRow row, LockLeadById(conn, handoff.lead_id));
-        const v1::LeadStage before = ApplyOutcomeToLead(row.lead, o);
+        const v1::LeadStage before = ApplyOutcomeToLead(row.lead, o, handoff.expansion);
+        if (o.outcome() == handoff::v1::OUTCOME_WON) {
+          const absl::Time closed =
+              o.has_close_time() ? common::FromProtoTime(o.close_time()) : now;
+          common::ExecuteWith(conn, kSaveWonAt, {UnixSecondsOf(closed), row.lead.lead_id()});
+          *row.lead.mutable_won_time() = common::ToProtoTime(closed);
+        } else if (!handoff.expansion) {
+          common::ExecuteWith(conn, kClearWonAt, {row.lead.lead_id()});
+          row.lead.clear_won_time();
+        }
         AddHistory(conn, row.lead.lead_id(), "sales", OutcomeHistoryAction(o.outcome()),
                    OutcomeHistoryDetail(before, row.lead, o), now);
         SaveLead(conn, row, now);

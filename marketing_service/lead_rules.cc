@@ -29,6 +29,11 @@ std::vector<std::string> MergeCapture(v1::Lead& lead, const v1::CaptureLeadReque
     into.set_company_size(from.company_size());
     filled.push_back("company_size");
   }
+  if (lead.referrer_lead_id() == 0 && capture.referrer_lead_id() != 0 &&
+      capture.referrer_lead_id() != lead.lead_id()) {
+    lead.set_referrer_lead_id(capture.referrer_lead_id());
+    filled.push_back("referrer");
+  }
   if (lead.consent() == handoff::v1::CONSENT_STATUS_UNKNOWN &&
       capture.consent() != handoff::v1::CONSENT_STATUS_UNSPECIFIED &&
       capture.consent() != handoff::v1::CONSENT_STATUS_UNKNOWN) {
@@ -45,6 +50,7 @@ std::vector<std::string> AbsorbDuplicates(v1::Lead& survivor,
   for (const v1::Lead& duplicate : duplicates) {
     v1::CaptureLeadRequest as_capture;
     *as_capture.mutable_contact() = duplicate.contact();
+    as_capture.set_referrer_lead_id(duplicate.referrer_lead_id());
     for (std::string& name : MergeCapture(survivor, as_capture)) {
       if (std::find(filled.begin(), filled.end(), name) == filled.end()) {
         filled.push_back(std::move(name));
@@ -124,6 +130,16 @@ handoff::v1::LeadHandoff BuildLeadHandoff(const v1::Lead& lead, const Qualificat
   q->set_qualified_by(facts.qualified_by);
   event.set_first_touch_campaign_id(lead.first_touch_campaign_id());
   event.set_last_touch_campaign_id(lead.last_touch_campaign_id());
+  event.set_business_type(handoff::v1::BUSINESS_TYPE_NEW);
+  event.set_referrer_lead_id(lead.referrer_lead_id());
+  event.set_referrer_contact_id(facts.referrer_contact_id);
+  if (facts.expansion) {
+    event.set_business_type(handoff::v1::BUSINESS_TYPE_EXPANSION);
+    event.set_account_id(lead.sales_account_id());
+    event.set_contact_id(lead.sales_contact_id());
+    event.set_first_touch_campaign_id(facts.first_touch_campaign_id);
+    event.set_last_touch_campaign_id(facts.last_touch_campaign_id);
+  }
   for (const handoff::v1::TouchpointCount& count : facts.touchpoint_counts) {
     *event.mutable_touchpoints()->add_counts() = count;
   }
@@ -163,12 +179,15 @@ bool DecisionMovesLead(const v1::Lead& lead) {
   return !lead.erased() && lead.stage() != v1::LEAD_STAGE_DISQUALIFIED;
 }
 
-v1::LeadStage ApplyOutcomeToLead(v1::Lead& lead, const handoff::v1::DealOutcome& outcome) {
+v1::LeadStage ApplyOutcomeToLead(v1::Lead& lead, const handoff::v1::DealOutcome& outcome,
+                                 bool expansion) {
   const v1::LeadStage before = lead.stage();
   if (before == v1::LEAD_STAGE_DISQUALIFIED) return before;
-  if (outcome.outcome() == handoff::v1::OUTCOME_WON) {
+  if (outcome.outcome() == handoff::v1::OUTCOME_WON ||
+      (expansion && outcome.outcome() == handoff::v1::OUTCOME_LOST)) {
     lead.set_stage(v1::LEAD_STAGE_CUSTOMER);
     lead.clear_loss_reason();
+    if (outcome.outcome() == handoff::v1::OUTCOME_LOST) lead.set_loss_reason(outcome.loss_reason());
   } else {
     lead.set_stage(v1::LEAD_STAGE_SALES_ACCEPTED);
     if (outcome.outcome() == handoff::v1::OUTCOME_LOST) {

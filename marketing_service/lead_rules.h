@@ -14,8 +14,9 @@
 
 namespace funnel::marketing {
 
-// A capture of a known address: fills only the lead's empty contact fields (never
-// overwrites one) and takes a consent only over UNKNOWN (never lifts an opt-out).
+// A capture of a known address: fills only the lead's empty contact fields and
+// referrer (never overwrites one) and takes a consent only over UNKNOWN (never
+// lifts an opt-out).
 // Returns the names of the fields it filled, in a fixed order.
 std::vector<std::string> MergeCapture(v1::Lead& lead, const v1::CaptureLeadRequest& capture);
 
@@ -52,6 +53,13 @@ struct QualificationFacts {
   absl::Time qualify_time;
   std::vector<handoff::v1::TouchpointCount> touchpoint_counts;
   std::optional<absl::Time> last_touch_time;
+  // Expansion: a customer qualified again, on the account sales gave back; the
+  // touch campaigns are those since the last win.
+  bool expansion = false;
+  int64_t first_touch_campaign_id = 0;
+  int64_t last_touch_campaign_id = 0;
+  // The referrer's contact in sales, when sales holds one.
+  int64_t referrer_contact_id = 0;
 };
 handoff::v1::LeadHandoff BuildLeadHandoff(const v1::Lead& lead, const QualificationFacts& facts);
 
@@ -76,8 +84,10 @@ bool SupersedesOutcome(std::optional<int64_t> held_revision, int64_t incoming_re
 bool DecisionMovesLead(const v1::Lead& lead);
 
 // Applies a deal's latest outcome to its lead: WON makes it a customer; LOST (with
-// its reason) and REOPENED put it back with sales, accepted. An erased
-// (disqualified) lead keeps its stage. Answers the lead's stage before.
-v1::LeadStage ApplyOutcomeToLead(v1::Lead& lead, const handoff::v1::DealOutcome& outcome);
+// its reason) and REOPENED put it back with sales, accepted, except that an
+// expansion deal lost leaves the customer a customer. An erased (disqualified)
+// lead keeps its stage. Answers the lead's stage before.
+v1::LeadStage ApplyOutcomeToLead(v1::Lead& lead, const handoff::v1::DealOutcome& outcome,
+                                 bool expansion = false);
 
 }  // namespace funnel::marketing

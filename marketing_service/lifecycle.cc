@@ -21,12 +21,14 @@ absl::Status CheckQualifiable(v1::LeadStage stage, handoff::v1::ConsentStatus co
     case v1::LEAD_STAGE_NEW:
     case v1::LEAD_STAGE_NURTURING:
     case v1::LEAD_STAGE_RECYCLED:
+    case v1::LEAD_STAGE_CUSTOMER:  // expansion business
       return absl::OkStatus();
     default:
-      return common::WithReason(absl::FailedPreconditionError(absl::StrCat(
-                                    "lead: stage is ", v1::LeadStage_Name(stage),
-                                    "; only NEW, NURTURING or RECYCLED leads can be qualified")),
-                                errors::v1::INVALID_TRANSITION);
+      return common::WithReason(
+          absl::FailedPreconditionError(
+              absl::StrCat("lead: stage is ", v1::LeadStage_Name(stage),
+                           "; only NEW, NURTURING, RECYCLED or CUSTOMER leads can be qualified")),
+          errors::v1::INVALID_TRANSITION);
   }
 }
 

@@ -10,7 +10,8 @@ namespace funnel::marketing {
 
 // OK when a lead in this state may be qualified (and so handed to sales);
 // FAILED_PRECONDITION saying why not: opted out, erased, or not in NEW,
-// NURTURING or RECYCLED.
+// NURTURING, RECYCLED or CUSTOMER (a customer qualified again is expansion
+// business).
 absl::Status CheckQualifiable(v1::LeadStage stage, handoff::v1::ConsentStatus consent, bool erased);
 
 // OK when a field edit (UpdateLead) may set consent from `current` to `requested`;

@@ -157,6 +157,7 @@ absl::StatusOr<v1::CaptureLeadRequest> MarketingServiceImpl::PrepareCapture(
   }
   v.Check(ValidateContactFields(request.contact(), "contact."));
   v.Check(RequireNonNegativeId(request.campaign_id(), "campaign_id"));
+  v.Check(RequireNonNegativeId(request.referrer_lead_id(), "referrer_lead_id"));
   v.Check(RequireEnum(request.touchpoint_type(), handoff::v1::TouchpointType_IsValid,
                       "touchpoint_type", true));
   v.Check(RequireEnum(request.consent(), handoff::v1::ConsentStatus_IsValid, "consent", true));

@@ -88,6 +88,8 @@ constexpr absl::string_view kMergedIntoContact =
     "SELECT merged_into FROM contacts WHERE contact_id = ?";
 constexpr absl::string_view kMergedIntoAccount =
     "SELECT merged_into FROM accounts WHERE account_id = ?";
+constexpr absl::string_view kCurrentAccountId =
+    "SELECT IF(merged_into = 0, account_id, merged_into) FROM accounts WHERE account_id = ?";
 constexpr absl::string_view kLeadOfContact = "SELECT lead_id FROM contacts WHERE contact_id = ?";
 
 v1::Rep RepFromRow(sql::ResultSet& rs) {
@@ -373,6 +375,11 @@ absl::Status CheckContactExists(sql::Connection& conn, int64_t contact_id,
                                 absl::string_view field) {
   ASSIGN_OR_RETURN(v1::Contact c, ReadReferenced(conn, kContacts, contact_id, field));
   return NotMerged(field, "contact", contact_id, c.merged_into_contact_id());
+}
+
+int64_t CurrentAccountId(sql::Connection& conn, int64_t account_id) {
+  if (account_id <= 0) return 0;
+  return common::QueryInt64With(conn, kCurrentAccountId, {account_id}, 0);
 }
 
 int64_t FindOrCreateAccount(sql::Connection& conn, const v1::Account& account) {

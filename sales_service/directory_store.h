@@ -77,6 +77,9 @@ absl::Status CheckContactExists(sql::Connection& conn, int64_t contact_id, absl:
 // DirectoryStore::MergeContacts in the caller's transaction.
 absl::StatusOr<v1::Contact> MergeContactsIn(sql::Connection& conn, int64_t survivor_id,
                                             const std::vector<int64_t>& duplicate_ids);
+// The id `account_id` stands for now (its survivor when it was merged away); 0
+// when no account has it.
+int64_t CurrentAccountId(sql::Connection& conn, int64_t account_id);
 // The account with this name (case-insensitive), created if missing; its id (its
 // survivor's when it was merged away).
 int64_t FindOrCreateAccount(sql::Connection& conn, const v1::Account& account);

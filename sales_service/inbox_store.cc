@@ -144,7 +144,10 @@ absl::Status CheckCanDecide(sql::Connection& conn, const Caller& caller, const v
                         absl::StrCat("handoff ", h.handoff_id()));
 }
 
-void QueueDecision(sql::Connection& conn, const v1::Handoff& h, int64_t rep_id, absl::Time now) {
+// `opened`: the opportunity an acceptance opened (its account and contact go back
+// to marketing for the person's later expansion handoffs); none for a rejection.
+void QueueDecision(sql::Connection& conn, const v1::Handoff& h, int64_t rep_id, absl::Time now,
+                   const v1::Opportunity* opened = nullptr) {
   handoff::v1::HandoffDecision event;
   event.set_event_id(common::NewUuid());
   event.set_handoff_id(h.handoff_id());
@@ -157,6 +160,10 @@ void QueueDecision(sql::Connection& conn, const v1::Handoff& h, int64_t rep_id, 
   *event.mutable_decide_time() = ToProtoTime(now);
   event.set_contract_version(handoff::kContractVersion);
   event.set_lead_id(h.lead().lead_id());
+  if (opened != nullptr) {
+    event.set_account_id(opened->account_id());
+    event.set_contact_id(opened->contact_id());
+  }
   handoff::InsertOutboxEvent(conn, event.event_id(), h.lead().lead_id(),
                              handoff::EventKind::kHandoffDecision, event.SerializeAsString(), now);
 }
@@ -427,7 +434,10 @@ absl::StatusOr<v1::AcceptHandoffResponse> InboxStore::Accept(const std::string& 
         account.set_industry(person.industry());
         account.set_region(person.region());
         account.set_company_size(person.company_size());
-        const int64_t account_id = FindOrCreateAccount(conn, account);
+        // An expansion is more business on the account sales already holds.
+        const bool expansion = h.lead().business_type() == handoff::v1::BUSINESS_TYPE_EXPANSION;
+        int64_t account_id = expansion ? CurrentAccountId(conn, h.lead().account_id()) : 0;
+        if (account_id == 0) account_id = FindOrCreateAccount(conn, account);
         v1::Contact contact;
         contact.set_account_id(account_id);
         contact.set_email(person.email());
@@ -439,7 +449,13 @@ absl::StatusOr<v1::AcceptHandoffResponse> InboxStore::Accept(const std::string& 
         const int64_t contact_id = FindOrCreateContact(conn, contact, h.lead().lead_id());
 
         v1::Opportunity o;
-        o.set_name(absl::StrCat(account.name(), " (marketing lead ", h.lead().lead_id(), ")"));
+        o.set_name(absl::StrCat(account.name(),
+                                expansion ? " (expansion, marketing lead " : " (marketing lead ",
+                                h.lead().lead_id(), ")"));
+        o.set_business_type(expansion ? handoff::v1::BUSINESS_TYPE_EXPANSION
+                                      : handoff::v1::BUSINESS_TYPE_NEW);
+        o.set_referrer_lead_id(h.lead().referrer_lead_id());
+        o.set_referrer_contact_id(h.lead().referrer_contact_id());
         o.set_account_id(account_id);
         o.set_contact_id(contact_id);
         o.set_owner_rep_id(rep.rep_id());
@@ -460,7 +476,7 @@ absl::StatusOr<v1::AcceptHandoffResponse> InboxStore::Accept(const std::string& 
         st->setString(6, handoff_id);
         st->executeUpdate();
         ASSIGN_OR_RETURN(h, ReadHandoff(conn, handoff_id, false, now));
-        QueueDecision(conn, h, rep.rep_id(), now);
+        QueueDecision(conn, h, rep.rep_id(), now, &opened);
         AppendHandoffEvent(
             conn, "accepted", h, actor,
             absl::StrCat("rep ", rep.rep_id(), ", opportunity ", opened.opportunity_id()), now);

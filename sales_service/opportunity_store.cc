@@ -42,14 +42,15 @@ constexpr absl::string_view kOpportunityColumns = R"sql(
   probability_override, currency, amount_minor, expected_close_date, next_step, loss_reason,
   loss_note, UNIX_TIMESTAMP(closed_at), UNIX_TIMESTAMP(created_at), UNIX_TIMESTAMP(updated_at),
   version,
-  COALESCE((SELECT c.consent FROM contacts c WHERE c.contact_id = opportunities.contact_id), 0)
-  )sql";
+  COALESCE((SELECT c.consent FROM contacts c WHERE c.contact_id = opportunities.contact_id), 0),
+  business_type, referrer_lead_id, referrer_contact_id)sql";
 
 constexpr absl::string_view kInsertOpportunity = R"sql(
   INSERT INTO opportunities (name, account_id, contact_id, owner_rep_id, source, handoff_id,
     lead_id, stage, probability_override, currency, amount_minor, expected_close_date, next_step,
-    created_at, updated_at, campaign_id)
-  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, FROM_UNIXTIME(?), FROM_UNIXTIME(?), ?))sql";
+    created_at, updated_at, campaign_id, business_type, referrer_lead_id, referrer_contact_id)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, FROM_UNIXTIME(?), FROM_UNIXTIME(?), ?, ?, ?,
+          ?))sql";
 
 constexpr absl::string_view kSaveOpportunity = R"sql(
   UPDATE opportunities SET name = ?, contact_id = ?, owner_rep_id = ?, stage = ?,
@@ -108,6 +109,9 @@ v1::Opportunity OpportunityFromRow(sql::ResultSet& rs) {
   *o.mutable_update_time() = ToProtoTime(TimeFromUnixSeconds(rs.getDouble(19)));
   o.set_etag(absl::StrCat(rs.getInt64(20)));
   o.set_contact_consent(static_cast<handoff::v1::ConsentStatus>(rs.getInt(21)));
+  o.set_business_type(static_cast<handoff::v1::BusinessType>(rs.getInt(22)));
+  o.set_referrer_lead_id(rs.getInt64(23));
+  o.set_referrer_contact_id(rs.getInt64(24));
   return o;
 }
 
@@ -247,6 +251,11 @@ v1::Opportunity InsertOpportunity(sql::Connection& conn, const v1::Opportunity& 
   st->setDouble(14, UnixSecondsOf(now));
   st->setDouble(15, UnixSecondsOf(now));
   st->setInt64(16, campaign_id);
+  st->setInt(17, o.business_type() == handoff::v1::BUSINESS_TYPE_EXPANSION
+                     ? handoff::v1::BUSINESS_TYPE_EXPANSION
+                     : handoff::v1::BUSINESS_TYPE_NEW);
+  st->setInt64(18, o.referrer_lead_id());
+  st->setInt64(19, o.referrer_contact_id());
   st->executeUpdate();
   const int64_t id = LastInsertId(conn);
   v1::Opportunity opened = *ReadOpportunity(conn, id, false);

@@ -304,13 +304,14 @@ absl::StatusOr<v1::FunnelStats> ReportStore::FunnelStats(
               }
             }
             auto st = Prepare(
-                conn, absl::StrCat(
-                          "SELECT stage, currency, COUNT(*), SUM(amount_minor) FROM opportunities "
-                          "WHERE stage IN ",
-                          kClosedStages,
-                          " AND closed_at >= FROM_UNIXTIME(?) AND closed_at < "
-                          "FROM_UNIXTIME(?)",
-                          campaign, " GROUP BY stage, currency"));
+                conn,
+                absl::StrCat("SELECT stage, currency, COUNT(*), SUM(amount_minor), business_type "
+                             "FROM opportunities "
+                             "WHERE stage IN ",
+                             kClosedStages,
+                             " AND closed_at >= FROM_UNIXTIME(?) AND closed_at < "
+                             "FROM_UNIXTIME(?)",
+                             campaign, " GROUP BY stage, currency, business_type"));
             bind(*st, range);
             std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
             while (rs->next()) {
@@ -320,6 +321,10 @@ absl::StatusOr<v1::FunnelStats> ReportStore::FunnelStats(
               }
               stats.set_won(stats.won() + rs->getInt64(3));
               AddMoney(stats.mutable_won_revenue(), rs->getString(2), rs->getInt64(4));
+              AddMoney(rs->getInt(5) == handoff::v1::BUSINESS_TYPE_EXPANSION
+                           ? stats.mutable_expansion_won_revenue()
+                           : stats.mutable_new_business_won_revenue(),
+                       rs->getString(2), rs->getInt64(4));
             }
           },
           [&](sql::Connection& conn) {
@@ -339,9 +344,10 @@ absl::StatusOr<v1::FunnelStats> ReportStore::FunnelStats(
                 other.set_median_open_to_won_seconds(rs->getDouble(1));
             }
             auto st = Prepare(
-                conn, absl::StrCat("SELECT source, currency, SUM(amount_minor) FROM opportunities "
+                conn, absl::StrCat("SELECT source, currency, SUM(amount_minor), "
+                                   "referrer_lead_id <> 0 AS referred FROM opportunities "
                                    "WHERE stage IN ",
-                                   kOpenStages, campaign, " GROUP BY source, currency"));
+                                   kOpenStages, campaign, " GROUP BY source, currency, referred"));
             bind(*st, {});
             std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
             while (rs->next()) {
@@ -349,6 +355,10 @@ absl::StatusOr<v1::FunnelStats> ReportStore::FunnelStats(
                            ? other.mutable_marketing_sourced_pipeline()
                            : other.mutable_sales_sourced_pipeline(),
                        rs->getString(2), rs->getInt64(3));
+              if (rs->getBoolean(4)) {
+                AddMoney(other.mutable_referral_sourced_pipeline(), rs->getString(2),
+                         rs->getInt64(3));
+              }
             }
           },
       }));

@@ -65,7 +65,8 @@ class Router final {
  public:
   explicit Router(sql::Connection& conn);
 
-  // The first matching rule's pick, or the default queue.
+  // An expansion's account owner when free to take it, else the first matching
+  // rule's pick, else the default queue.
   RouteResult Route(const handoff::v1::LeadHandoff& lead);
   // The next free rep of rule `rule_id`'s pool other than `current_rep_id`, or
   // its manager (per the rule's escalation mode). nullopt when the rule is gone or

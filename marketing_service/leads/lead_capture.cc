@@ -67,6 +67,22 @@ absl::StatusOr<std::set<int64_t>> ExistingCampaigns(sql::Connection& conn,
   return found;
 }
 
+// The ids among the items' referrers that are leads.
+std::set<int64_t> ExistingReferrers(sql::Connection& conn, const std::vector<CaptureItem>& items) {
+  std::vector<SqlParam> wanted;
+  for (const CaptureItem& item : items) {
+    if (item.request.referrer_lead_id() != 0) wanted.push_back(item.request.referrer_lead_id());
+  }
+  std::set<int64_t> found;
+  if (wanted.empty()) return found;
+  auto st = Prepare(conn, absl::StrCat("SELECT lead_id FROM leads WHERE lead_id IN (",
+                                       common::Placeholders(wanted.size(), "?"), ")"));
+  common::BindAll(*st, wanted);
+  std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
+  while (rs->next()) found.insert(rs->getInt64(1));
+  return found;
+}
+
 // Locks and reads the stored leads with these emails (the others are new).
 std::map<std::string, LeadRow> LockLeadsByEmail(sql::Connection& conn,
                                                 const std::vector<std::string>& emails) {
@@ -187,6 +203,7 @@ absl::StatusOr<v1::CaptureLeadResponse> CaptureInto(sql::Connection& conn, LeadW
   v1::CaptureLeadResponse response;
   if (row.lead.etag() == "1") {
     *row.lead.mutable_contact() = request.contact();
+    row.lead.set_referrer_lead_id(request.referrer_lead_id());
     row.lead.set_consent(request.consent() == handoff::v1::CONSENT_STATUS_UNSPECIFIED
                              ? handoff::v1::CONSENT_STATUS_UNKNOWN
                              : request.consent());
@@ -245,12 +262,18 @@ std::vector<absl::StatusOr<v1::CaptureLeadResponse>> LeadStore::CaptureMany(
     std::map<std::pair<std::string, std::string>, size_t> first_with_key;
     std::vector<std::pair<size_t, size_t>> repeats;
     ASSIGN_OR_RETURN(std::set<int64_t> campaigns, ExistingCampaigns(conn, items));
+    const std::set<int64_t> referrers = ExistingReferrers(conn, items);
     std::vector<size_t> todo;
     for (size_t i = 0; i < items.size(); ++i) {
       const v1::CaptureLeadRequest& request = items[i].request;
       if (request.campaign_id() != 0 && campaigns.count(request.campaign_id()) == 0) {
         results[i] = absl::NotFoundError(
             absl::StrCat("campaign_id: campaign ", request.campaign_id(), " not found"));
+        continue;
+      }
+      if (request.referrer_lead_id() != 0 && referrers.count(request.referrer_lead_id()) == 0) {
+        results[i] = absl::NotFoundError(
+            absl::StrCat("referrer_lead_id: lead ", request.referrer_lead_id(), " not found"));
         continue;
       }
       if (absl::Status s = common::ValidateRequestId(request.request_id()); !s.ok()) {

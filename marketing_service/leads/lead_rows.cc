@@ -33,7 +33,7 @@ constexpr absl::string_view kSaveLead = R"sql(
     consent = ?, erased = ?, engagement = ?, engagement_at = FROM_UNIXTIME(?),
     first_touch_campaign_id = ?, last_touch_campaign_id = ?, last_touch_at = FROM_UNIXTIME(?),
     qualification_note = ?, handoff_id = ?, recycle_reason = ?, loss_reason = ?,
-    version = version + 1,
+    referrer_lead_id = ?, version = version + 1,
     updated_at = FROM_UNIXTIME(?)
   WHERE lead_id = ?)sql";
 
@@ -42,10 +42,11 @@ constexpr absl::string_view kSaveLead = R"sql(
 constexpr absl::string_view kLeadWriteColumns = R"sql(email, first_name, last_name, company, title,
     phone, industry, region, company_size, score, temperature, stage, consent, erased, engagement,
     engagement_at, first_touch_campaign_id, last_touch_campaign_id, last_touch_at,
-    qualification_note, handoff_id, recycle_reason, loss_reason, version, updated_at)sql";
+    qualification_note, handoff_id, recycle_reason, loss_reason, referrer_lead_id, version,
+    updated_at)sql";
 constexpr absl::string_view kLeadWriteValues =
     "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, FROM_UNIXTIME(?), ?, ?, FROM_UNIXTIME(?), ?, ?, "
-    "?, ?, ?, "
+    "?, ?, ?, ?, "
     "FROM_UNIXTIME(?)";
 // Saves many locked rows at once: every row exists, so each "insert" is an update
 // of all its mutable columns (the email is unchanged, so no other unique key can
@@ -61,8 +62,9 @@ constexpr absl::string_view kSaveLeadsTail = R"sql(
     last_touch_campaign_id = VALUES(last_touch_campaign_id), last_touch_at = VALUES(last_touch_at),
     qualification_note = VALUES(qualification_note), handoff_id = VALUES(handoff_id),
     recycle_reason = VALUES(recycle_reason), loss_reason = VALUES(loss_reason),
-    version = VALUES(version), updated_at = VALUES(updated_at))sql";
-// Rows per statement: 500 x 26 placeholders stays far below the protocol's 65,535.
+    referrer_lead_id = VALUES(referrer_lead_id), version = VALUES(version),
+    updated_at = VALUES(updated_at))sql";
+// Rows per statement: 500 x 27 placeholders stays far below the protocol's 65,535.
 constexpr size_t kLeadsPerStatement = 500;
 
 // Binds kLeadWriteColumns of `row` from parameter `p` on; returns the next index.
@@ -96,6 +98,7 @@ int BindLeadColumns(sql::PreparedStatement& st, int p, const LeadRow& row, absl:
   st.setString(p++, l.handoff_id());
   st.setInt(p++, l.recycle_reason());
   st.setInt(p++, l.loss_reason());
+  st.setInt64(p++, l.referrer_lead_id());
   st.setInt64(p++, version);
   st.setDouble(p++,
                UnixSecondsOf(l.has_update_time() ? common::FromProtoTime(l.update_time()) : now));
@@ -114,7 +117,8 @@ const absl::string_view kLeadColumns = R"sql(
   UNIX_TIMESTAMP(l.created_at), UNIX_TIMESTAMP(l.updated_at), l.engagement,
   UNIX_TIMESTAMP(l.engagement_at), l.first_touch_campaign_id, l.last_touch_campaign_id,
   UNIX_TIMESTAMP(l.last_touch_at), l.qualification_note, l.recycle_reason, l.loss_reason,
-  l.handoff_id, l.merged_into)sql";
+  l.handoff_id, l.merged_into, l.sales_account_id, l.sales_contact_id,
+  UNIX_TIMESTAMP(l.won_at), l.referrer_lead_id)sql";
 
 LeadRow LeadFromRow(sql::ResultSet& rs) {
   LeadRow row;
@@ -149,6 +153,11 @@ LeadRow LeadFromRow(sql::ResultSet& rs) {
   lead.set_loss_reason(static_cast<handoff::v1::LossReason>(rs.getInt(26)));
   lead.set_handoff_id(rs.getString(27));
   row.merged_into = rs.getInt64(28);
+  lead.set_sales_account_id(rs.getInt64(29));
+  lead.set_sales_contact_id(rs.getInt64(30));
+  row.won_at = OptionalTime(rs, 31);
+  if (row.won_at) *lead.mutable_won_time() = ToProtoTime(*row.won_at);
+  lead.set_referrer_lead_id(rs.getInt64(32));
   row.stored_opted_out = lead.consent() == handoff::v1::CONSENT_STATUS_OPTED_OUT;
   return row;
 }
@@ -209,8 +218,9 @@ void SaveLead(sql::Connection& conn, LeadRow& row, absl::Time now) {
   st->setString(21, l.handoff_id());
   st->setInt(22, l.recycle_reason());
   st->setInt(23, l.loss_reason());
-  st->setDouble(24, UnixSecondsOf(now));
-  st->setInt64(25, l.lead_id());
+  st->setInt64(24, l.referrer_lead_id());
+  st->setDouble(25, UnixSecondsOf(now));
+  st->setInt64(26, l.lead_id());
   st->executeUpdate();
   int64_t version = 0;
   if (absl::SimpleAtoi(l.etag(), &version)) row.lead.set_etag(absl::StrCat(version + 1));

@@ -27,6 +27,9 @@ struct LeadRow {
   bool stored_opted_out = false;
   // The survivor this lead was merged into (a tombstone); 0 for a live lead.
   int64_t merged_into = 0;
+  // When the person last became a customer. Like sales_account_id and
+  // sales_contact_id, written by the feedback store only (never by a save).
+  std::optional<absl::Time> won_at;
 };
 
 // The SELECT list LeadFromRow reads (table alias `l`).

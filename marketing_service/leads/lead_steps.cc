@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "common/ids.h"
+#include "common/mysql/params.h"
 #include "common/mysql/sql_util.h"
 #include "common/status.h"
 #include "common/time_util.h"
@@ -34,8 +35,18 @@ constexpr absl::string_view kTouchpointCounts =
 
 constexpr absl::string_view kInsertHandoff = R"sql(
   INSERT INTO handoffs (handoff_id, lead_id, first_touch_campaign_id, last_touch_campaign_id,
-                        method, note, created_at, lead_created_at)
-  VALUES (?, ?, ?, ?, ?, ?, FROM_UNIXTIME(?), FROM_UNIXTIME(?)))sql";
+                        method, note, created_at, lead_created_at, business_type, touches_since)
+  VALUES (?, ?, ?, ?, ?, ?, FROM_UNIXTIME(?), FROM_UNIXTIME(?), ?, FROM_UNIXTIME(?)))sql";
+// The sales contact of a referrer (of its survivor when it was merged away).
+constexpr absl::string_view kReferrerContact = R"sql(
+  SELECT s.sales_contact_id FROM leads s
+  WHERE s.lead_id = (SELECT IF(m.merged_into = 0, m.lead_id, m.merged_into) FROM leads m
+                     WHERE m.lead_id = ?))sql";
+// The campaigns of a customer's touches since the last win, in time order.
+constexpr absl::string_view kCampaignsTouchedSince = R"sql(
+  SELECT campaign_id FROM touchpoints
+  WHERE lead_id = ? AND campaign_id <> 0 AND occurred_at >= FROM_UNIXTIME(?)
+  ORDER BY occurred_at, touchpoint_id)sql";
 
 }  // namespace
 
@@ -60,6 +71,23 @@ absl::Status QualifyLocked(sql::Connection& conn, LeadRow& row,
   MarkQualified(lead, handoff_id, note);
 
   QualificationFacts facts{handoff_id, method, note, actor, now, {}, row.last_touch_at};
+  // A customer qualified again: expansion, credited to what touched them since.
+  facts.expansion = before == v1::LEAD_STAGE_CUSTOMER;
+  const absl::Time touches_since = row.won_at.value_or(absl::UnixEpoch());
+  if (lead.referrer_lead_id() != 0) {
+    facts.referrer_contact_id =
+        common::QueryInt64With(conn, kReferrerContact, {lead.referrer_lead_id()}, 0);
+  }
+  if (facts.expansion) {
+    auto st = Prepare(conn, kCampaignsTouchedSince);
+    st->setInt64(1, lead.lead_id());
+    st->setDouble(2, UnixSecondsOf(touches_since));
+    std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
+    while (rs->next()) {
+      if (facts.first_touch_campaign_id == 0) facts.first_touch_campaign_id = rs->getInt64(1);
+      facts.last_touch_campaign_id = rs->getInt64(1);
+    }
+  }
   {
     auto st = Prepare(conn, kTouchpointCounts);
     st->setInt64(1, lead.lead_id());
@@ -75,20 +103,26 @@ absl::Status QualifyLocked(sql::Connection& conn, LeadRow& row,
   auto st = Prepare(conn, kInsertHandoff);
   st->setString(1, handoff_id);
   st->setInt64(2, lead.lead_id());
-  st->setInt64(3, lead.first_touch_campaign_id());
-  st->setInt64(4, lead.last_touch_campaign_id());
+  st->setInt64(3, event.first_touch_campaign_id());
+  st->setInt64(4, event.last_touch_campaign_id());
   st->setInt(5, method);
   st->setString(6, note);
   st->setDouble(7, UnixSecondsOf(now));
   st->setDouble(8, UnixSecondsOf(common::FromProtoTime(lead.create_time())));
+  st->setInt(9, event.business_type());
+  if (facts.expansion) {
+    st->setDouble(10, UnixSecondsOf(touches_since));
+  } else {
+    st->setNull(10, sql::DataType::DOUBLE);
+  }
   st->executeUpdate();
   handoff::InsertOutboxEvent(conn, handoff_id, lead.lead_id(), handoff::EventKind::kLeadHandoff,
                              event.SerializeAsString(), now);
-  AddHistory(
-      conn, lead.lead_id(), actor, v1::HISTORY_ACTION_QUALIFIED,
-      absl::StrCat(handoff::v1::QualificationMethod_Name(method), "; ", v1::LeadStage_Name(before),
-                   " -> MARKETING_QUALIFIED; handoff ", handoff_id),
-      now);
+  AddHistory(conn, lead.lead_id(), actor, v1::HISTORY_ACTION_QUALIFIED,
+             absl::StrCat(handoff::v1::QualificationMethod_Name(method), "; ",
+                          v1::LeadStage_Name(before), " -> MARKETING_QUALIFIED; handoff ",
+                          handoff_id, facts.expansion ? " (expansion)" : ""),
+             now);
   return absl::OkStatus();
 }
 

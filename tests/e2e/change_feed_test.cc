@@ -22,6 +22,7 @@
 #include "funnel/feed/v1/feed.pb.h"
 #include "funnel/marketing/v1/marketing_service.grpc.pb.h"
 #include "funnel/sales/v1/sales_service.grpc.pb.h"
+#include "tests/e2e/e2e_calls.h"
 #include "tests/testing/stack.h"
 
 namespace funnel {
@@ -31,12 +32,6 @@ using ::funnel::feed::v1::ChangeEvent;
 using ::funnel::feed::v1::WatchEventsRequest;
 using ::funnel::testing::FunnelStack;
 using ::testing::HasSubstr;
-
-#define ASSERT_GRPC_OK(expr)                                     \
-  do {                                                           \
-    grpc::Status s_ = (expr);                                    \
-    ASSERT_TRUE(s_.ok()) << #expr << ": " << s_.error_message(); \
-  } while (0)
 
 #if defined(__has_feature)
 #if __has_feature(address_sanitizer)

@@ -22,22 +22,8 @@ namespace funnel {
 namespace {
 
 using ::funnel::testing::FunnelStack;
+using ::funnel::testing::WaitFor;
 using ::testing::HasSubstr;
-
-#define ASSERT_GRPC_OK(expr)                                     \
-  do {                                                           \
-    grpc::Status s_ = (expr);                                    \
-    ASSERT_TRUE(s_.ok()) << #expr << ": " << s_.error_message(); \
-  } while (0)
-
-bool WaitFor(const std::function<bool()>& check, absl::Duration timeout = absl::Seconds(10)) {
-  const absl::Time deadline = absl::Now() + timeout;
-  while (absl::Now() < deadline) {
-    if (check()) return true;
-    absl::SleepFor(absl::Milliseconds(20));
-  }
-  return check();
-}
 
 class ContractPromisesTest : public ::testing::Test {
  protected:

@@ -1,13 +1,34 @@
 #pragma once
 
-// Reads the end-to-end tests make through the gateway again and again.
+// Reads and waits the end-to-end tests make through the gateway again and again.
 
 #include <grpcpp/grpcpp.h>
 
+#include <functional>
+
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "funnel/marketing/v1/marketing_service.grpc.pb.h"
 #include "gtest/gtest.h"
 
+#define ASSERT_GRPC_OK(expr)                                     \
+  do {                                                           \
+    grpc::Status s_ = (expr);                                    \
+    ASSERT_TRUE(s_.ok()) << #expr << ": " << s_.error_message(); \
+  } while (0)
+
 namespace funnel::testing {
+
+// Polls `check` until it holds or `timeout` passes; whether it held.
+inline bool WaitFor(const std::function<bool()>& check,
+                    absl::Duration timeout = absl::Seconds(10)) {
+  const absl::Time deadline = absl::Now() + timeout;
+  while (absl::Now() < deadline) {
+    if (check()) return true;
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  return check();
+}
 
 // The lead as marketing holds it; an empty lead when the call fails.
 inline marketing::v1::Lead GetLead(marketing::v1::MarketingService::Stub& marketing,

@@ -21,12 +21,6 @@ namespace {
 
 using ::funnel::testing::FunnelStack;
 
-#define ASSERT_GRPC_OK(expr)                                     \
-  do {                                                           \
-    grpc::Status s_ = (expr);                                    \
-    ASSERT_TRUE(s_.ok()) << #expr << ": " << s_.error_message(); \
-  } while (0)
-
 class HandoffFlowTest : public ::testing::Test {
  protected:
   HandoffFlowTest() : stack_("hoflow") {

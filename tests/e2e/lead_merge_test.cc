@@ -7,8 +7,6 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include <functional>
-
 #include "absl/time/clock.h"
 #include "funnel/gateway/v1/funnel_service.grpc.pb.h"
 #include "funnel/marketing/v1/marketing_service.grpc.pb.h"
@@ -20,21 +18,7 @@ namespace funnel {
 namespace {
 
 using ::funnel::testing::FunnelStack;
-
-#define ASSERT_GRPC_OK(expr)                                     \
-  do {                                                           \
-    grpc::Status s_ = (expr);                                    \
-    ASSERT_TRUE(s_.ok()) << #expr << ": " << s_.error_message(); \
-  } while (0)
-
-bool WaitFor(const std::function<bool()>& check, absl::Duration timeout) {
-  const absl::Time deadline = absl::Now() + timeout;
-  while (absl::Now() < deadline) {
-    if (check()) return true;
-    absl::SleepFor(absl::Milliseconds(20));
-  }
-  return check();
-}
+using ::funnel::testing::WaitFor;
 
 class LeadMergeFlowTest : public ::testing::Test {
  protected:

@@ -18,6 +18,7 @@
 #include "funnel/handoff/v1/handoff.grpc.pb.h"
 #include "funnel/marketing/v1/marketing_service.grpc.pb.h"
 #include "funnel/sales/v1/sales_service.grpc.pb.h"
+#include "tests/e2e/e2e_calls.h"
 #include "tests/testing/stack.h"
 
 namespace funnel {
@@ -28,12 +29,6 @@ using sales::v1::Handoff;
 using sales::v1::Rep;
 using sales::v1::RoutingRule;
 using ::testing::HasSubstr;
-
-#define ASSERT_GRPC_OK(expr)                                     \
-  do {                                                           \
-    grpc::Status s_ = (expr);                                    \
-    ASSERT_TRUE(s_.ok()) << #expr << ": " << s_.error_message(); \
-  } while (0)
 
 class RoutingTest : public ::testing::Test {
  protected:

@@ -15,6 +15,7 @@
 #include "common/server/request_log.h"
 #include "funnel/handoff/v1/handoff.grpc.pb.h"
 #include "funnel/sales/v1/sales_service.grpc.pb.h"
+#include "tests/e2e/e2e_calls.h"
 #include "tests/testing/stack.h"
 
 namespace funnel {
@@ -46,12 +47,6 @@ class SalesFlowTest : public ::testing::Test {
   std::unique_ptr<sales::v1::SalesService::Stub> sales_;
   std::unique_ptr<handoff::v1::HandoffInboxService::Stub> inbox_;
 };
-
-#define ASSERT_GRPC_OK(expr)                                     \
-  do {                                                           \
-    grpc::Status s_ = (expr);                                    \
-    ASSERT_TRUE(s_.ok()) << #expr << ": " << s_.error_message(); \
-  } while (0)
 
 TEST_F(SalesFlowTest, RepWorksAHandedOverLeadToAWonDeal) {
   using namespace sales::v1;

@@ -24,17 +24,16 @@ TEST(HistoryActionTest, EveryActionIsStoredByItsNameAndReadBack) {
 TEST(LifecycleTest, OnlyNurturableConsentingLeadsQualify) {
   using handoff::v1::CONSENT_STATUS_OPTED_IN;
   using handoff::v1::CONSENT_STATUS_OPTED_OUT;
-  for (v1::LeadStage stage :
-       {v1::LEAD_STAGE_NEW, v1::LEAD_STAGE_NURTURING, v1::LEAD_STAGE_RECYCLED}) {
+  for (v1::LeadStage stage : {v1::LEAD_STAGE_NEW, v1::LEAD_STAGE_NURTURING, v1::LEAD_STAGE_RECYCLED,
+                              v1::LEAD_STAGE_CUSTOMER}) {
     EXPECT_THAT(CheckQualifiable(stage, CONSENT_STATUS_OPTED_IN, false), IsOk());
     EXPECT_THAT(CheckQualifiable(stage, CONSENT_STATUS_OPTED_OUT, false),
                 StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("opted out")));
     EXPECT_THAT(CheckQualifiable(stage, CONSENT_STATUS_OPTED_IN, true),
                 StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("erased")));
   }
-  for (v1::LeadStage stage :
-       {v1::LEAD_STAGE_MARKETING_QUALIFIED, v1::LEAD_STAGE_HANDED_OFF,
-        v1::LEAD_STAGE_SALES_ACCEPTED, v1::LEAD_STAGE_CUSTOMER, v1::LEAD_STAGE_DISQUALIFIED}) {
+  for (v1::LeadStage stage : {v1::LEAD_STAGE_MARKETING_QUALIFIED, v1::LEAD_STAGE_HANDED_OFF,
+                              v1::LEAD_STAGE_SALES_ACCEPTED, v1::LEAD_STAGE_DISQUALIFIED}) {
     EXPECT_THAT(CheckQualifiable(stage, CONSENT_STATUS_OPTED_IN, false),
                 StatusIs(absl::StatusCode::kFailedPrecondition));
   }

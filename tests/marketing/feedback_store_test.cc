@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include "absl/strings/str_cat.h"
 #include "common/ids.h"
 #include "common/testing/status_matchers.h"
 #include "tests/marketing/marketing_fixture.h"
@@ -84,6 +85,50 @@ TEST_F(FeedbackStoreTest, TheHighestRevisionOfADealsOutcomeHoldsWhateverTheArriv
   ASSERT_THAT(again, IsOk());
   EXPECT_TRUE(again->duplicate());
   EXPECT_EQ(db_.QueryInt("SELECT outcome_revision FROM handoffs"), 5);
+}
+
+TEST_F(FeedbackStoreTest, ACustomerQualifiedAgainIsExpansionAndStaysACustomerWhateverSalesSays) {
+  handoff::v1::HandoffDecision accept;
+  accept.set_event_id(common::NewUuid());
+  accept.set_handoff_id(handoff_id_);
+  accept.set_decision(handoff::v1::DECISION_ACCEPTED);
+  accept.set_account_id(41);
+  accept.set_contact_id(42);
+  ASSERT_THAT(feedback_.ApplyDecision(accept, absl::Now()), IsOk());
+  ASSERT_THAT(feedback_.ApplyOutcome(Outcome(handoff::v1::OUTCOME_WON, 1, 700), absl::Now()),
+              IsOk());
+  const v1::Lead customer = *leads_.FindLead(lead_id_);
+  ASSERT_EQ(customer.stage(), v1::LEAD_STAGE_CUSTOMER);
+  EXPECT_EQ(customer.sales_account_id(), 41);
+  EXPECT_EQ(customer.sales_contact_id(), 42);
+  ASSERT_TRUE(customer.has_won_time());
+
+  auto again = leads_.Qualify(lead_id_, "upsell", "", "t", absl::Now());
+  ASSERT_THAT(again, IsOk());
+  EXPECT_EQ(db_.QueryInt(absl::StrCat("SELECT business_type FROM handoffs WHERE handoff_id = '",
+                                      again->handoff_id(), "'")),
+            handoff::v1::BUSINESS_TYPE_EXPANSION);
+  EXPECT_EQ(db_.QueryInt(absl::StrCat("SELECT first_touch_campaign_id FROM handoffs WHERE "
+                                      "handoff_id = '",
+                                      again->handoff_id(), "'")),
+            0)
+      << "nothing touched the customer since the win";
+  handoff::v1::HandoffDecision reject;
+  reject.set_event_id(common::NewUuid());
+  reject.set_handoff_id(again->handoff_id());
+  reject.set_decision(handoff::v1::DECISION_REJECTED);
+  reject.set_rejection_reason(handoff::v1::REJECTION_REASON_NOT_READY);
+  ASSERT_THAT(feedback_.ApplyDecision(reject, absl::Now()), IsOk());
+  const v1::Lead after = *leads_.FindLead(lead_id_);
+  EXPECT_EQ(after.stage(), v1::LEAD_STAGE_CUSTOMER);
+  EXPECT_TRUE(after.has_won_time());
+  EXPECT_EQ(Credited(), 700);  // the first deal's credit stands
+
+  // A correction of the first deal to lost takes the customer back.
+  ASSERT_THAT(feedback_.ApplyOutcome(Outcome(handoff::v1::OUTCOME_LOST, 2, 0), absl::Now()),
+              IsOk());
+  EXPECT_FALSE(leads_.FindLead(lead_id_)->has_won_time());
+  EXPECT_EQ(Credited(), 0);
 }
 
 // Erasure does not wait for sales' decision: a decision the relay delivers after

@@ -33,6 +33,18 @@ TEST(MergeCaptureTest, FillsOnlyEmptyFieldsAndNamesThem) {
   EXPECT_THAT(MergeCapture(lead, capture), IsEmpty());
 }
 
+TEST(MergeCaptureTest, KeepsTheFirstReferrerAndNeverTheLeadItself) {
+  v1::Lead lead = KnownLead();
+  v1::CaptureLeadRequest capture;
+  capture.set_referrer_lead_id(lead.lead_id());
+  EXPECT_THAT(MergeCapture(lead, capture), IsEmpty());
+  capture.set_referrer_lead_id(3);
+  EXPECT_THAT(MergeCapture(lead, capture), ElementsAre("referrer"));
+  capture.set_referrer_lead_id(4);
+  EXPECT_THAT(MergeCapture(lead, capture), IsEmpty());
+  EXPECT_EQ(lead.referrer_lead_id(), 3);
+}
+
 TEST(MergeCaptureTest, TakesConsentOnlyOverUnknownAndNeverLiftsAnOptOut) {
   v1::Lead lead = KnownLead();
   v1::CaptureLeadRequest capture;

@@ -88,7 +88,10 @@ void AppendFilter(const LeadFilter& filter, std::string* where, std::vector<SqlP
   }
   if (filter.exclude_erased) absl::StrAppend(where, " AND l.erased = FALSE");
   if (!filter.email.empty()) {
-    absl::StrAppend(where, " AND l.email = ?");
+    // A merged-away address finds the person it now belongs to.
+    absl::StrAppend(where,
+                    " AND l.lead_id = (SELECT IF(m.merged_into = 0, m.lead_id, m.merged_into) "
+                    "FROM leads m WHERE m.email = ?)");
     params->push_back(filter.email);
   }
   if (filter.segment) AppendSegmentCriteria(*filter.segment, where, params);

@@ -99,6 +99,14 @@ TEST_F(LeadMergeTest, ThePersonsRecordsMoveToTheSurvivorAndCountOnce) {
   EXPECT_EQ(last.kind(), v1::HISTORY_ACTION_LEADS_MERGED);
   EXPECT_THAT(last.detail(), HasSubstr(absl::StrCat("merged ", duplicate, "; filled phone")));
 
+  // A lookup of the merged-away address finds the survivor.
+  LeadFilter by_email;
+  by_email.email = "ann.lee@mail.example";
+  auto found = leads_.ListLeads(by_email, 10, "");
+  ASSERT_THAT(found, IsOk());
+  ASSERT_THAT(found->leads(), SizeIs(1));
+  EXPECT_EQ(found->leads(0).lead_id(), survivor);
+
   // A capture of the merged-away address is a capture of the survivor.
   auto again = leads_.Capture(
       Capture("ann.lee@mail.example", webinar, handoff::v1::TOUCHPOINT_TYPE_AD_CLICK), "t",

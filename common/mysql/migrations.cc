@@ -46,6 +46,10 @@ constexpr absl::string_view kLease = R"sql(
   WHERE id = 1 AND (holder IS NULL OR holder = ? OR expires_at < NOW(6)))sql";
 constexpr absl::string_view kRelease =
     "UPDATE TRACK_lock SET holder = NULL, expires_at = NULL WHERE id = 1 AND holder = ?";
+// Who holds the lease and for how many more seconds, for whoever waits on it.
+constexpr absl::string_view kHolder =
+    "SELECT COALESCE(holder, ''), TIMESTAMPDIFF(MICROSECOND, NOW(6), expires_at) / 1e6 "
+    "FROM TRACK_lock WHERE id = 1";
 // How far a migration got: DDL commits statement by statement, so a migrator that
 // dies half-way leaves some of a migration applied; the next one resumes after the
 // last statement recorded here.
@@ -156,8 +160,10 @@ class MigrationLease {
  public:
   MigrationLease(sql::Connection& conn, absl::string_view track, const MigrationOptions& options)
       : conn_(conn),
+        track_(track),
         lease_(ForTrack(kLease, track)),
         release_(ForTrack(kRelease, track)),
+        holder_query_(ForTrack(kHolder, track)),
         holder_(absl::StrCat(NewUuid(), " ", options.holder, "@", HostName()).substr(0, 100)),
         seconds_(std::max<int64_t>(1, absl::ToInt64Seconds(options.lease))) {}
   ~MigrationLease() {
@@ -171,14 +177,24 @@ class MigrationLease {
     }
   }
 
-  // Waits up to `wait` for the lease.
+  // Waits up to `wait` for the lease, saying in the log whom it waits for (a
+  // migrator killed mid-pass holds it until its lease runs out).
   absl::Status Take(absl::Duration wait) {
-    const absl::Time give_up = absl::Now() + wait;
+    const absl::Time start = absl::Now();
+    const absl::Time give_up = start + wait;
+    absl::Time next_report = start;
     while (!TryRenew()) {
       if (absl::Now() > give_up) {
-        return absl::UnavailableError(absl::StrCat(
-            "migrations: another migrator has held the migration lock for ",
-            absl::FormatDuration(wait), "; is one stuck? its lease runs out by itself"));
+        return absl::UnavailableError(
+            absl::StrCat("migrations: another migrator has held the migration lock for ",
+                         absl::FormatDuration(wait), " (", Holder(),
+                         "); is one stuck? its lease runs out by itself"));
+      }
+      if (absl::Now() >= next_report) {
+        // Replicas starting together wait briefly for each other; a long wait is news.
+        Log(absl::Now() - start < absl::Seconds(10) ? "info" : "warning",
+            "waiting for the migration lock", {{"track", track_}, {"lock", Holder()}});
+        next_report = absl::Now() + absl::Seconds(10);
       }
       absl::SleepFor(absl::Milliseconds(100));
     }
@@ -198,6 +214,20 @@ class MigrationLease {
   }
 
  private:
+  // "held by H for N more seconds", as far as the database says.
+  std::string Holder() {
+    try {
+      std::unique_ptr<sql::Statement> st(conn_.createStatement());
+      std::unique_ptr<sql::ResultSet> rs(st->executeQuery(holder_query_));
+      if (!rs->next()) return "holder unknown";
+      const double left = rs->isNull(2) ? 0 : rs->getDouble(2);
+      return absl::StrCat("held by ", std::string(rs->getString(1)), " for ",
+                          absl::FormatDuration(absl::Seconds(std::max(0.0, left))), " more");
+    } catch (const sql::SQLException&) {
+      return "holder unknown";
+    }
+  }
+
   // Renew, where losing a conflict to another node's lease means "not now".
   bool TryRenew() {
     try {
@@ -209,8 +239,10 @@ class MigrationLease {
   }
 
   sql::Connection& conn_;
+  const std::string track_;
   const std::string lease_;
   const std::string release_;
+  const std::string holder_query_;
   const std::string holder_;
   const int64_t seconds_;
   bool held_ = false;

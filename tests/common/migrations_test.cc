@@ -193,6 +193,9 @@ TEST(ApplyMigrationsTest, TheMigrationLockIsALease) {
   impatient.max_wait = absl::Milliseconds(300);
   EXPECT_THAT(ApplyMigrations(pool, ThreeMigrations(), "schema_migrations", impatient),
               StatusIs(absl::StatusCode::kUnavailable, HasSubstr("migration lock")));
+  // The refusal names the holder, so an operator knows whom the start waited for.
+  EXPECT_THAT(ApplyMigrations(pool, ThreeMigrations(), "schema_migrations", impatient),
+              StatusIs(absl::StatusCode::kUnavailable, HasSubstr("held by alive for ")));
   EXPECT_EQ(db.QueryInt("SELECT COUNT(*) FROM schema_migrations_lock WHERE holder = 'alive'"), 1);
 }
 

@@ -44,16 +44,15 @@ const std::string kStopEscalations =
     absl::StrCat("UPDATE handoffs SET escalate_at = NULL WHERE state = ", v1::HANDOFF_STATE_PENDING,
                  " AND escalate_at IS NOT NULL AND routing_rule_id = ?");
 
-// The account's owner: the rep who last won a deal on it (on its survivor when it
-// was merged away), with what routing needs to know of their load.
+// The account's owner: the rep who last won a deal on it, with what routing needs
+// to know of their load.
 const std::string kAccountOwner = absl::StrCat(
     "SELECT o.owner_rep_id, r.active, r.away, r.handoff_capacity, "
     "(SELECT COUNT(*) FROM handoffs h WHERE h.state = ",
     v1::HANDOFF_STATE_PENDING,
     " AND h.assigned_rep_id = o.owner_rep_id) "
     "FROM opportunities o JOIN reps r ON r.rep_id = o.owner_rep_id "
-    "WHERE o.account_id = (SELECT IF(a.merged_into = 0, a.account_id, a.merged_into) "
-    "FROM accounts a WHERE a.account_id = ?) AND o.stage = ",
+    "WHERE o.account_id = ? AND o.stage = ",
     v1::STAGE_CLOSED_WON, " ORDER BY o.closed_at DESC, o.opportunity_id DESC LIMIT 1");
 constexpr absl::string_view kTeam =
     "SELECT rep_id FROM reps WHERE manager_rep_id = ? ORDER BY rep_id";
@@ -271,7 +270,7 @@ RouteResult Router::Route(const handoff::v1::LeadHandoff& lead) {
   RouteResult result;
   if (lead.business_type() == handoff::v1::BUSINESS_TYPE_EXPANSION && lead.account_id() > 0) {
     auto st = Prepare(conn_, kAccountOwner);
-    st->setInt64(1, lead.account_id());
+    st->setInt64(1, CurrentAccountId(conn_, lead.account_id()));  // its survivor, if merged
     std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
     if (rs->next() &&
         CanTakeHandoff({rs->getBoolean(2), rs->getBoolean(3), rs->getInt(4), rs->getInt64(5)})) {

@@ -49,35 +49,20 @@ common::RequestKey KeyOfCapture(const CaptureItem& item) {
 // Runs of a capture batch that lost a race for a new email (see CaptureMany).
 constexpr int kCaptureAttempts = 3;
 
-// The ids among the items' campaigns that exist.
-absl::StatusOr<std::set<int64_t>> ExistingCampaigns(sql::Connection& conn,
-                                                    const std::vector<CaptureItem>& items) {
+// Which of the items' non-zero ids (`id_of`) are among `column` of `table`.
+std::set<int64_t> ExistingIds(sql::Connection& conn, const std::vector<CaptureItem>& items,
+                              int64_t (v1::CaptureLeadRequest::*id_of)() const,
+                              absl::string_view table, absl::string_view column) {
   std::set<int64_t> wanted;
   for (const CaptureItem& item : items) {
-    if (item.request.campaign_id() != 0) wanted.insert(item.request.campaign_id());
+    if ((item.request.*id_of)() != 0) wanted.insert((item.request.*id_of)());
   }
   std::set<int64_t> found;
   if (wanted.empty()) return found;
   std::vector<SqlParam> params(wanted.begin(), wanted.end());
-  auto st = Prepare(conn, absl::StrCat("SELECT campaign_id FROM campaigns WHERE campaign_id IN (",
-                                       common::Placeholders(params.size(), "?"), ")"));
+  auto st = Prepare(conn, absl::StrCat("SELECT ", column, " FROM ", table, " WHERE ", column,
+                                       " IN (", common::Placeholders(params.size(), "?"), ")"));
   common::BindAll(*st, params);
-  std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
-  while (rs->next()) found.insert(rs->getInt64(1));
-  return found;
-}
-
-// The ids among the items' referrers that are leads.
-std::set<int64_t> ExistingReferrers(sql::Connection& conn, const std::vector<CaptureItem>& items) {
-  std::vector<SqlParam> wanted;
-  for (const CaptureItem& item : items) {
-    if (item.request.referrer_lead_id() != 0) wanted.push_back(item.request.referrer_lead_id());
-  }
-  std::set<int64_t> found;
-  if (wanted.empty()) return found;
-  auto st = Prepare(conn, absl::StrCat("SELECT lead_id FROM leads WHERE lead_id IN (",
-                                       common::Placeholders(wanted.size(), "?"), ")"));
-  common::BindAll(*st, wanted);
   std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
   while (rs->next()) found.insert(rs->getInt64(1));
   return found;
@@ -261,8 +246,10 @@ std::vector<absl::StatusOr<v1::CaptureLeadResponse>> LeadStore::CaptureMany(
     // (principal, request_id) -> its first item; (repeat, first item).
     std::map<std::pair<std::string, std::string>, size_t> first_with_key;
     std::vector<std::pair<size_t, size_t>> repeats;
-    ASSIGN_OR_RETURN(std::set<int64_t> campaigns, ExistingCampaigns(conn, items));
-    const std::set<int64_t> referrers = ExistingReferrers(conn, items);
+    const std::set<int64_t> campaigns =
+        ExistingIds(conn, items, &v1::CaptureLeadRequest::campaign_id, "campaigns", "campaign_id");
+    const std::set<int64_t> referrers =
+        ExistingIds(conn, items, &v1::CaptureLeadRequest::referrer_lead_id, "leads", "lead_id");
     std::vector<size_t> todo;
     for (size_t i = 0; i < items.size(); ++i) {
       const v1::CaptureLeadRequest& request = items[i].request;

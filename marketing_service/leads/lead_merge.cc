@@ -7,7 +7,6 @@
 
 #include <map>
 #include <memory>
-#include <set>
 #include <string>
 #include <vector>
 
@@ -103,7 +102,6 @@ absl::StatusOr<v1::Lead> LeadStore::MergeLeads(int64_t survivor_id,
         ASSIGN_OR_RETURN(auto rows, LockMergeLeads(conn, survivor_id, duplicate_ids));
         LeadRow& survivor = rows.at(survivor_id);
         RETURN_IF_ERROR(CheckMergeable(survivor, "survivor_lead_id"));
-        std::vector<v1::Lead> duplicates;
         for (int64_t id : duplicate_ids) {
           RETURN_IF_ERROR(CheckMergeable(rows.at(id), "duplicate_lead_ids"));
         }
@@ -114,6 +112,7 @@ absl::StatusOr<v1::Lead> LeadStore::MergeLeads(int64_t survivor_id,
         for (int64_t id : duplicate_ids) as_stored.push_back(rows.at(id).lead);
         const handoff::v1::ConsentStatus consent = MergedConsent(survivor.lead, as_stored);
         std::vector<MergedLead> merged;
+        std::vector<v1::Lead> duplicates;  // as the consent change left them
         for (int64_t id : duplicate_ids) {
           LeadRow& row = rows.at(id);
           if (row.lead.consent() != consent) {

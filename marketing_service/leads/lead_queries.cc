@@ -33,9 +33,6 @@ using common::ToProtoTime;
 // A lead's capture time to the microsecond, as the session's UTC text.
 constexpr absl::string_view kLeadCreatedKey =
     "DATE_FORMAT(l.created_at, '%Y-%m-%d %H:%i:%s.%f') AS created_key";
-// The id a lead answers under: its own, or the survivor it was merged into.
-constexpr absl::string_view kLiveIdOf =
-    "(SELECT IF(m.merged_into = 0, m.lead_id, m.merged_into) FROM leads m WHERE m.lead_id = ?)";
 constexpr absl::string_view kTouchpointColumns =
     "touchpoint_id, lead_id, campaign_id, type, UNIX_TIMESTAMP(occurred_at), points";
 constexpr absl::string_view kHistoryColumns =
@@ -89,9 +86,7 @@ void AppendFilter(const LeadFilter& filter, std::string* where, std::vector<SqlP
   if (filter.exclude_erased) absl::StrAppend(where, " AND l.erased = FALSE");
   if (!filter.email.empty()) {
     // A merged-away address finds the person it now belongs to.
-    absl::StrAppend(where,
-                    " AND l.lead_id = (SELECT IF(m.merged_into = 0, m.lead_id, m.merged_into) "
-                    "FROM leads m WHERE m.email = ?)");
+    absl::StrAppend(where, " AND l.lead_id = ", LiveLeadIdOf("m.email = ?"));
     params->push_back(filter.email);
   }
   if (filter.segment) AppendSegmentCriteria(*filter.segment, where, params);
@@ -103,7 +98,8 @@ absl::StatusOr<v1::Lead> LeadStore::FindLead(int64_t lead_id) {
   v1::Lead lead;
   RETURN_IF_ERROR(pool_->WithConnection("find lead", [&](sql::Connection& conn) -> absl::Status {
     auto st = Prepare(
-        conn, absl::StrCat("SELECT ", kLeadColumns, " FROM leads l WHERE l.lead_id = ", kLiveIdOf));
+        conn, absl::StrCat("SELECT ", kLeadColumns,
+                           " FROM leads l WHERE l.lead_id = ", LiveLeadIdOf("m.lead_id = ?")));
     st->setInt64(1, lead_id);
     std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
     if (!rs->next()) return absl::NotFoundError(absl::StrCat("lead ", lead_id, " not found"));

@@ -120,6 +120,11 @@ const absl::string_view kLeadColumns = R"sql(
   l.handoff_id, l.merged_into, l.sales_account_id, l.sales_contact_id,
   UNIX_TIMESTAMP(l.won_at), l.referrer_lead_id)sql";
 
+std::string LiveLeadIdOf(absl::string_view match) {
+  return absl::StrCat("(SELECT IF(m.merged_into = 0, m.lead_id, m.merged_into) FROM leads m WHERE ",
+                      match, ")");
+}
+
 LeadRow LeadFromRow(sql::ResultSet& rs) {
   LeadRow row;
   v1::Lead& lead = row.lead;

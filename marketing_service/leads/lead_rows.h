@@ -32,6 +32,10 @@ struct LeadRow {
   std::optional<absl::Time> won_at;
 };
 
+// A subquery answering the id a lead answers under: its own, or the survivor it
+// was merged into; `match` selects the lead (alias `m`), e.g. "m.lead_id = ?".
+std::string LiveLeadIdOf(absl::string_view match);
+
 // The SELECT list LeadFromRow reads (table alias `l`).
 extern const absl::string_view kLeadColumns;
 

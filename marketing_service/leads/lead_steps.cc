@@ -37,11 +37,6 @@ constexpr absl::string_view kInsertHandoff = R"sql(
   INSERT INTO handoffs (handoff_id, lead_id, first_touch_campaign_id, last_touch_campaign_id,
                         method, note, created_at, lead_created_at, business_type, touches_since)
   VALUES (?, ?, ?, ?, ?, ?, FROM_UNIXTIME(?), FROM_UNIXTIME(?), ?, FROM_UNIXTIME(?)))sql";
-// The sales contact of a referrer (of its survivor when it was merged away).
-constexpr absl::string_view kReferrerContact = R"sql(
-  SELECT s.sales_contact_id FROM leads s
-  WHERE s.lead_id = (SELECT IF(m.merged_into = 0, m.lead_id, m.merged_into) FROM leads m
-                     WHERE m.lead_id = ?))sql";
 // The campaigns of a customer's touches since the last win, in time order.
 constexpr absl::string_view kCampaignsTouchedSince = R"sql(
   SELECT campaign_id FROM touchpoints
@@ -75,8 +70,12 @@ absl::Status QualifyLocked(sql::Connection& conn, LeadRow& row,
   facts.expansion = before == v1::LEAD_STAGE_CUSTOMER;
   const absl::Time touches_since = row.won_at.value_or(absl::UnixEpoch());
   if (lead.referrer_lead_id() != 0) {
+    // The referrer's survivor, when it was merged away.
     facts.referrer_contact_id =
-        common::QueryInt64With(conn, kReferrerContact, {lead.referrer_lead_id()}, 0);
+        common::QueryInt64With(conn,
+                               absl::StrCat("SELECT sales_contact_id FROM leads WHERE lead_id = ",
+                                            LiveLeadIdOf("m.lead_id = ?")),
+                               {lead.referrer_lead_id()}, 0);
   }
   if (facts.expansion) {
     auto st = Prepare(conn, kCampaignsTouchedSince);

@@ -8,6 +8,7 @@
 
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "funnel/gateway/v1/funnel_service.grpc.pb.h"
 #include "funnel/marketing/v1/marketing_service.grpc.pb.h"
 #include "gtest/gtest.h"
 
@@ -51,6 +52,19 @@ inline marketing::v1::CampaignMetrics CampaignMetrics(
   const grpc::Status s = marketing.GetCampaignMetrics(&ctx, r, &m);
   EXPECT_TRUE(s.ok()) << s.error_message();
   return m;
+}
+
+// The funnel report of one campaign's leads (0: of all); a test failure when the
+// call fails.
+inline gateway::v1::FunnelReport FunnelReport(gateway::v1::FunnelService::Stub& views,
+                                              int64_t campaign_id = 0) {
+  grpc::ClientContext ctx;
+  gateway::v1::GetFunnelReportRequest r;
+  r.set_campaign_id(campaign_id);
+  gateway::v1::FunnelReport report;
+  const grpc::Status s = views.GetFunnelReport(&ctx, r, &report);
+  EXPECT_TRUE(s.ok()) << s.error_message();
+  return report;
 }
 
 }  // namespace funnel::testing

@@ -51,16 +51,6 @@ class LeadMergeFlowTest : public ::testing::Test {
     return {resp.handoffs().begin(), resp.handoffs().end()};
   }
 
-  gateway::v1::FunnelReport Report(int64_t campaign_id) {
-    grpc::ClientContext ctx;
-    gateway::v1::GetFunnelReportRequest r;
-    r.set_campaign_id(campaign_id);
-    gateway::v1::FunnelReport report;
-    const grpc::Status s = views_->GetFunnelReport(&ctx, r, &report);
-    EXPECT_TRUE(s.ok()) << s.error_message();
-    return report;
-  }
-
   marketing::v1::Lead GetLead(int64_t id) { return testing::GetLead(*marketing_, id); }
 
   FunnelStack stack_;
@@ -100,7 +90,7 @@ TEST_F(LeadMergeFlowTest, APersonCapturedTwiceAndHandedOffOnceIsOnePersonEverywh
       WaitFor([&] { return GetLead(work).stage() == LEAD_STAGE_HANDED_OFF; }, absl::Seconds(10)));
   const int64_t home = CaptureLead("maya.r@mail.example", c, handoff::v1::TOUCHPOINT_TYPE_AD_CLICK);
   ASSERT_EQ(testing::CampaignMetrics(*marketing_, c).reach(), 2);
-  ASSERT_EQ(Report(c).leads_captured(), 2);
+  ASSERT_EQ(testing::FunnelReport(*views_, c).leads_captured(), 2);
 
   // The record sales never saw survives.
   Lead survivor;
@@ -181,7 +171,7 @@ TEST_F(LeadMergeFlowTest, APersonCapturedTwiceAndHandedOffOnceIsOnePersonEverywh
   for (const auto& revenue : metrics.revenue()) {
     EXPECT_EQ(revenue.revenue().amount_minor(), 500'000) << AttributionModel_Name(revenue.model());
   }
-  const gateway::v1::FunnelReport report = Report(c);
+  const gateway::v1::FunnelReport report = testing::FunnelReport(*views_, c);
   EXPECT_EQ(report.leads_captured(), 1);
   EXPECT_EQ(report.mqls(), 1);
   EXPECT_EQ(report.handed_off(), 1);

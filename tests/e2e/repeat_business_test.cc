@@ -190,10 +190,7 @@ TEST_F(RepeatBusinessTest, AnUpsoldCustomerIsExpansionWithTheAccountOwner) {
 
   // Revenue: expansion apart from new business, in the funnel and per campaign.
   {
-    grpc::ClientContext ctx;
-    gateway::v1::GetFunnelReportRequest r;
-    gateway::v1::FunnelReport report;
-    ASSERT_GRPC_OK(views_->GetFunnelReport(&ctx, r, &report));
+    const gateway::v1::FunnelReport report = testing::FunnelReport(*views_);
     EXPECT_EQ(report.won(), 2);
     ASSERT_EQ(report.won_revenue_size(), 1);
     EXPECT_EQ(report.won_revenue(0).amount_minor(), 1'300'000);
@@ -261,10 +258,7 @@ TEST_F(RepeatBusinessTest, AnUpsoldCustomerIsExpansionWithTheAccountOwner) {
     ASSERT_GRPC_OK(sales_->UpdateOpportunity(&ctx, r, &out));
   }
   {
-    grpc::ClientContext ctx;
-    gateway::v1::GetFunnelReportRequest r;
-    gateway::v1::FunnelReport report;
-    ASSERT_GRPC_OK(views_->GetFunnelReport(&ctx, r, &report));
+    const gateway::v1::FunnelReport report = testing::FunnelReport(*views_);
     ASSERT_EQ(report.referral_sourced_pipeline_size(), 1);
     EXPECT_EQ(report.referral_sourced_pipeline(0).amount_minor(), 80'000);
     ASSERT_EQ(report.marketing_sourced_pipeline_size(), 1);

@@ -77,8 +77,9 @@ int main(int argc, char** argv) {
   }
   std::vector<const funnel::bench::Scenario*> chosen;
   for (const std::string& name : names) {
-    // The two echo scenarios are measured together (one needs the other's figures).
-    const std::string key = name == "echo-direct" || name == "echo-gateway" ? "echo" : name;
+    // The echo paths are measured together (each needs the others' figures).
+    const std::string key =
+        name == "echo-direct" || name == "echo-haproxy" || name == "echo-gateway" ? "echo" : name;
     const funnel::bench::Scenario* found = nullptr;
     for (const auto& s : scenarios) {
       if (key == s.name) found = &s;

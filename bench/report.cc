@@ -66,6 +66,13 @@ std::string Errors(const v1::Run& run) {
   return absl::StrJoin(parts, ", ");
 }
 
+// CPU of every watched process per successful call (or row), in microseconds.
+double CpuMicrosPerCall(const v1::Run& run) {
+  double seconds = 0;
+  for (const auto& [process, s] : run.cpu_seconds()) seconds += s;
+  return run.ok() > 0 ? 1e6 * seconds / run.ok() : 0;
+}
+
 std::string Cpu(const v1::Run& run) {
   std::vector<std::string> parts;
   for (const auto& [process, s] : run.cpu_seconds())
@@ -111,40 +118,53 @@ std::vector<TargetCheck> CheckTargets(const std::vector<v1::ScenarioResult>& res
     checks.push_back(
         {std::move(what), std::move(target), measured, std::move(unit), higher_is_better, bound});
   };
+  // The door's targets are ratios against HAProxy in the same window (issue: a
+  // gateway hop as cheap as HAProxy's); a figure missing from an older result is kNotRun.
   const v1::ScenarioResult* echo = Find(results, "echo");
-  add("gateway throughput / echo-direct", ">= 50%",
-      echo ? 100 * echo->figures().at("throughput_ratio") : -1, "%", true, 50);
-  add("gateway added p50 at half load", "<= 150 us", echo ? echo->figures().at("added_p50_us") : -1,
-      "us", false, 150);
+  auto echo_figure = [&](const char* name) {
+    if (echo == nullptr) return kNotRun;
+    auto it = echo->figures().find(name);
+    return it == echo->figures().end() ? kNotRun : it->second;
+  };
+  add("gateway throughput / echo-haproxy", ">= 100%",
+      100 * echo_figure("gateway_over_haproxy_throughput"), "%", true, 100);
+  add("gateway CPU per call / HAProxy's", "<= 1.5x", echo_figure("gateway_over_haproxy_cpu"), "x",
+      false, 1.5);
+  const double haproxy_p50 = echo_figure("haproxy_added_p50_us");
+  add("gateway added p50 at half load - HAProxy's", "<= 50 us",
+      echo_figure("added_p50_us") - haproxy_p50, "us", false, 50);
   const v1::Run* capture = FindRun(Find(results, "capture"), "capture");
   const v1::Run* baseline = FindRun(Find(results, "db-baseline"), "db-baseline");
-  add("capture / db-baseline inserts/s", ">= 50%",
+  add("capture / db-baseline inserts/s", ">= 35%",
       capture && baseline && baseline->per_second() > 0
           ? 100 * capture->per_second() / baseline->per_second()
-          : -1,
-      "%", true, 50);
-  add("capture p99", "<= 25 ms", capture ? capture->latency().p99_us() / 1e3 : -1, "ms", false, 25);
+          : kNotRun,
+      "%", true, 35);
+  add("capture CPU per call, all processes", "<= 300 us",
+      capture ? CpuMicrosPerCall(*capture) : kNotRun, "us", false, 300);
+  add("capture p99", "<= 25 ms", capture ? capture->latency().p99_us() / 1e3 : kNotRun, "ms", false,
+      25);
   int64_t capture_errors = 0;
   if (capture) {
     for (const auto& [code, n] : capture->errors()) capture_errors += n;
   }
-  add("capture errors", "0", capture ? static_cast<double>(capture_errors) : -1, "", false, 0);
+  add("capture errors", "0", capture ? static_cast<double>(capture_errors) : kNotRun, "", false, 0);
   const v1::Run* lag = FindRun(Find(results, "handoff-lag"), "handoff-lag");
-  add("handoff-lag p99 at the target rate", "<= 250 ms", lag ? lag->latency().p99_us() / 1e3 : -1,
-      "ms", false, 250);
+  add("handoff-lag p99 at the target rate", "<= 250 ms",
+      lag ? lag->latency().p99_us() / 1e3 : kNotRun, "ms", false, 250);
   const v1::ScenarioResult* report = Find(results, "report");
   const v1::Run* funnel = FindRun(report, "GetFunnelReport");
   const v1::Run* metrics = FindRun(report, "GetCampaignMetrics");
-  add("GetFunnelReport p50", "<= 200 ms", funnel ? funnel->latency().p50_us() / 1e3 : -1, "ms",
+  add("GetFunnelReport p50", "<= 200 ms", funnel ? funnel->latency().p50_us() / 1e3 : kNotRun, "ms",
       false, 200);
-  add("GetCampaignMetrics p50", "<= 50 ms", metrics ? metrics->latency().p50_us() / 1e3 : -1, "ms",
-      false, 50);
+  add("GetCampaignMetrics p50", "<= 50 ms", metrics ? metrics->latency().p50_us() / 1e3 : kNotRun,
+      "ms", false, 50);
   const v1::ScenarioResult* scale = Find(results, "scale");
   add("capture rate at scale / empty", ">= 80%",
-      scale ? 100 * scale->figures().at("rate_ratio") : -1, "%", true, 80);
+      scale ? 100 * scale->figures().at("rate_ratio") : kNotRun, "%", true, 80);
   const v1::Run* import = FindRun(Find(results, "import"), "import-1-stream");
-  add("ImportLeads rows/s (one stream)", ">= 20000", import ? import->per_second() : -1, "rows/s",
-      true, 20000);
+  add("ImportLeads rows/s (one stream)", ">= 20000", import ? import->per_second() : kNotRun,
+      "rows/s", true, 20000);
   return checks;
 }
 
@@ -171,7 +191,7 @@ std::string RenderMarkdown(const Machine& m, const std::vector<v1::ScenarioResul
   for (const TargetCheck& c : CheckTargets(results)) {
     std::string measured = "not run";
     std::string verdict = "-";
-    if (c.measured >= 0) {
+    if (!std::isnan(c.measured)) {
       measured = absl::StrCat(Number(c.measured), c.unit.empty() ? "" : " ", c.unit);
       const bool met = c.higher_is_better ? c.measured >= c.bound : c.measured <= c.bound;
       if (met) {
@@ -192,14 +212,15 @@ std::string RenderMarkdown(const Machine& m, const std::vector<v1::ScenarioResul
                   "committed run.\n");
   absl::StrAppend(&md,
                   "\n## Scenarios\n\nLatency in milliseconds; CPU in seconds over the measured "
-                  "window.\n");
+                  "window, per process, and in microseconds per call summed over them.\n");
   for (const v1::ScenarioResult& r : results) {
     absl::StrAppend(&md, "\n### ", r.scenario(), "\n\n");
     for (const std::string& note : r.notes()) absl::StrAppend(&md, "- ", note, "\n");
     absl::StrAppend(&md, "- reproduce: `", r.command(), "`\n\n");
-    absl::StrAppend(&md,
-                    "| run | mode | calls/s | p50 | p90 | p99 | p99.9 | max | errors | CPU s |\n"
-                    "|---|---|---|---|---|---|---|---|---|---|\n");
+    absl::StrAppend(
+        &md,
+        "| run | mode | calls/s | p50 | p90 | p99 | p99.9 | max | errors | CPU us/call | CPU s "
+        "|\n|---|---|---|---|---|---|---|---|---|---|---|\n");
     for (const v1::Run& run : r.runs()) {
       const v1::Latency& l = run.latency();
       const std::string mode = run.mode() == "open"
@@ -208,7 +229,7 @@ std::string RenderMarkdown(const Machine& m, const std::vector<v1::ScenarioResul
       absl::StrAppend(&md, "| ", run.name(), " | ", mode, " | ", Number(run.per_second()), " | ",
                       Millis(l.p50_us()), " | ", Millis(l.p90_us()), " | ", Millis(l.p99_us()),
                       " | ", Millis(l.p999_us()), " | ", Millis(l.max_us()), " | ", Errors(run),
-                      " | ", Cpu(run), " |\n");
+                      " | ", Number(CpuMicrosPerCall(run)), " | ", Cpu(run), " |\n");
     }
     if (!r.figures().empty()) {
       absl::StrAppend(&md, "\n");

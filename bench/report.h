@@ -3,6 +3,7 @@
 // BENCHMARKS.md from one run's results: the machine, each scenario's figures, and
 // each target as a ratio from that same run, met or missed and by how much.
 
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -30,11 +31,13 @@ Machine DescribeMachine(const std::string& mariadb_version);
 // One line per run: rate, latency percentiles, errors.
 std::string SummaryLine(const v1::Run& run);
 
-// A target checked against results. `measured` < 0 when its scenarios did not run.
+// A target checked against results. `measured` is kNotRun when its scenarios did
+// not run (a difference of latencies may be negative, so no sign can mark it).
+inline constexpr double kNotRun = std::numeric_limits<double>::quiet_NaN();
 struct TargetCheck {
   std::string what;
   std::string target;
-  double measured = -1;
+  double measured = kNotRun;
   std::string unit;
   bool higher_is_better = true;
   double bound = 0;

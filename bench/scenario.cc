@@ -24,7 +24,9 @@ void BenchConfig::MakeSmoke() {
 
 const std::vector<Scenario>& Scenarios() {
   static const auto* const kScenarios = new std::vector<Scenario>{
-      {"echo", "echo service called directly and through the gateway (echo-direct, echo-gateway)",
+      {"echo",
+       "echo service called directly, through HAProxy and through the gateway (echo-direct, "
+       "echo-haproxy, echo-gateway)",
        RunEcho},
       {"capture", "CaptureLead through the gateway, new emails, closed loop", RunCapture},
       {"db-baseline", "sysbench oltp_insert on the same MariaDB at the same concurrency",

@@ -12,40 +12,28 @@ using grpc::experimental::InterceptionHookPoints;
 
 class BackendMetricsInterceptor final : public grpc::experimental::Interceptor {
  public:
-  explicit BackendMetricsInterceptor(const char* backend) : backend_(backend) {}
+  explicit BackendMetricsInterceptor(Backend backend) : backend_(backend) {}
 
   void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
     if (methods->QueryInterceptionHookPoint(InterceptionHookPoints::PRE_SEND_INITIAL_METADATA)) {
       start_ = absl::Now();
     }
     if (methods->QueryInterceptionHookPoint(InterceptionHookPoints::POST_RECV_STATUS)) {
-      static prometheus::Family<prometheus::Counter>& calls = common::CounterFamily(
-          "funnel_gateway_backend_calls_total",
-          "Calls the gateway made to a backend (forwarded or for a composite view), by backend "
-          "and the backend's code.");
-      static prometheus::Family<prometheus::Histogram>& seconds = common::HistogramFamily(
-          "funnel_gateway_backend_call_seconds",
-          "Time from sending a call to a backend to its status, by backend.");
       const grpc::Status* status = methods->GetRecvStatus();
-      calls
-          .Add({{"backend", backend_},
-                {"grpc_code", common::StatusCodeName(status ? status->error_code()
-                                                            : grpc::StatusCode::UNKNOWN)}})
-          .Increment();
-      seconds.Add({{"backend", backend_}}, common::LatencyBuckets())
-          .Observe(absl::ToDoubleSeconds(absl::Now() - start_));
+      CountBackendCall(backend_, status ? status->error_code() : grpc::StatusCode::UNKNOWN,
+                       absl::Now() - start_);
     }
     methods->Proceed();
   }
 
  private:
-  const char* const backend_;
+  const Backend backend_;
   absl::Time start_ = absl::Now();
 };
 
 class BackendMetricsFactory final : public grpc::experimental::ClientInterceptorFactoryInterface {
  public:
-  explicit BackendMetricsFactory(Backend backend) : backend_(BackendName(backend)) {}
+  explicit BackendMetricsFactory(Backend backend) : backend_(backend) {}
   grpc::experimental::Interceptor* CreateClientInterceptor(
       grpc::experimental::ClientRpcInfo* info) override {
     // The gateway's own probes of its backends are not calls made for a caller.
@@ -54,10 +42,24 @@ class BackendMetricsFactory final : public grpc::experimental::ClientInterceptor
   }
 
  private:
-  const char* const backend_;
+  const Backend backend_;
 };
 
 }  // namespace
+
+void CountBackendCall(Backend backend, grpc::StatusCode code, absl::Duration took) {
+  static prometheus::Family<prometheus::Counter>& calls = common::CounterFamily(
+      "funnel_gateway_backend_calls_total",
+      "Calls the gateway made to a backend (forwarded or for a composite view), by backend "
+      "and the backend's code.");
+  static prometheus::Family<prometheus::Histogram>& seconds =
+      common::HistogramFamily("funnel_gateway_backend_call_seconds",
+                              "Time from sending a call to a backend to its status, by backend.");
+  calls.Add({{"backend", BackendName(backend)}, {"grpc_code", common::StatusCodeName(code)}})
+      .Increment();
+  seconds.Add({{"backend", BackendName(backend)}}, common::LatencyBuckets())
+      .Observe(absl::ToDoubleSeconds(took));
+}
 
 std::vector<std::unique_ptr<grpc::experimental::ClientInterceptorFactoryInterface>>
 BackendMetricsInterceptors(Backend backend) {

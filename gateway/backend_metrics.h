@@ -12,9 +12,14 @@
 #include <memory>
 #include <vector>
 
+#include "absl/time/time.h"
 #include "gateway/routes.h"
 
 namespace funnel::gateway {
+
+// Counts one finished backend call (the interceptors below, and the HTTP/2 relay
+// for the calls it forwards).
+void CountBackendCall(Backend backend, grpc::StatusCode code, absl::Duration took);
 
 std::vector<std::unique_ptr<grpc::experimental::ClientInterceptorFactoryInterface>>
 BackendMetricsInterceptors(Backend backend);

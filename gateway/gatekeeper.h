@@ -10,6 +10,8 @@
 #include <grpcpp/server_context.h>
 
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "gateway/auth.h"
@@ -24,6 +26,14 @@ struct Admission {
   CallPermit permit;
 };
 
+// What a caller sent, as HTTP/2 headers (lower-case names, pseudo-headers included
+// or not): the door reads nothing else, so it can admit a call before any message.
+using CallerHeaders = std::vector<std::pair<absl::string_view, absl::string_view>>;
+
+// Metadata that belongs to the transport (pseudo-headers, grpc-*, content-type, te,
+// user-agent, host): never a caller's to set, never counted against its limit.
+bool IsTransportHeader(absl::string_view key);
+
 class Gatekeeper final {
  public:
   Gatekeeper(const KeyStore* keys, const Policy* policy, std::string internal_secret)
@@ -36,6 +46,7 @@ class Gatekeeper final {
   // into funnel_gateway_refusals_total by reason.
   absl::StatusOr<Admission> Admit(const grpc::ServerContextBase& context,
                                   absl::string_view method) const;
+  absl::StatusOr<Admission> Admit(const CallerHeaders& headers, absl::string_view method) const;
 
   // The principal id the key of a call names, or "unauthenticated": what the
   // request log writes for the call.
@@ -45,9 +56,12 @@ class Gatekeeper final {
   // internal credential to a backend call.
   void Stamp(const grpc::ServerContextBase& caller, const Principal& principal,
              grpc::ClientContext* backend) const;
+  // The same headers as name-value pairs, given the call's (well-formed) request id.
+  std::vector<std::pair<std::string, std::string>> StampHeaders(absl::string_view request_id,
+                                                                const Principal& principal) const;
 
  private:
-  absl::StatusOr<Admission> AdmitUncounted(const grpc::ServerContextBase& context,
+  absl::StatusOr<Admission> AdmitUncounted(const CallerHeaders& headers,
                                            absl::string_view method) const;
 
   const KeyStore* const keys_;

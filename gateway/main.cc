@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 #include <sstream>
+#include <thread>
 
 #include "absl/flags/flag.h"
 #include "common/channel.h"
@@ -22,6 +23,8 @@
 #include "gateway/backend_metrics.h"
 #include "gateway/funnel_service.h"
 #include "gateway/gatekeeper.h"
+#include "gateway/h2_relay.h"
+#include "gateway/h2_tls.h"
 #include "gateway/proxy.h"
 #include "gateway/routes.h"
 
@@ -64,6 +67,11 @@ ABSL_FLAG(absl::Duration, max_connection_age,
           "minute to finish), so load spreads over gateway replicas.");
 ABSL_FLAG(absl::Duration, drain_timeout, absl::Seconds(10),
           "How long shutdown waits for in-flight calls.");
+ABSL_FLAG(std::string, forwarding, "h2",
+          "How forwarded calls travel: h2 (an HTTP/2 frame relay that admits a call from its "
+          "headers and moves its frames) or grpc (the earlier path: a gRPC server call and a "
+          "gRPC client call per call, kept as a fallback).");
+ABSL_FLAG(int, forward_threads, 0, "--forwarding=h2: event loops (0: one per core).");
 
 namespace {
 
@@ -176,6 +184,64 @@ int main(int argc, char** argv) {
       absl::ToInt64Milliseconds(absl::GetFlag(FLAGS_max_connection_idle));
   options.connection_limits->max_connection_age_ms =
       absl::ToInt64Milliseconds(absl::GetFlag(FLAGS_max_connection_age));
+  const std::string forwarding = absl::GetFlag(FLAGS_forwarding);
+  const bool relay_h2 = forwarding == "h2";
+  if (!relay_h2 && forwarding != "grpc") {
+    funnel::common::LogError("bad --forwarding", {{"value", forwarding}});
+    return 1;
+  }
+  funnel::gateway::H2RelayOptions relay_options;
+  std::unique_ptr<funnel::gateway::ReplicaDirectory> replicas;
+  absl::StatusOr<funnel::gateway::SslCtx> caller_tls = funnel::gateway::SslCtx(),
+                                          backend_tls = funnel::gateway::SslCtx();
+  if (relay_h2 && !absl::GetFlag(FLAGS_tls_cert).empty()) {
+    caller_tls = funnel::gateway::CallerTlsContext(absl::GetFlag(FLAGS_tls_cert),
+                                                   absl::GetFlag(FLAGS_tls_key));
+  }
+  if (relay_h2 && !absl::GetFlag(FLAGS_backend_ca).empty()) {
+    backend_tls = funnel::gateway::BackendTlsContext(absl::GetFlag(FLAGS_backend_ca),
+                                                     absl::GetFlag(FLAGS_backend_cert),
+                                                     absl::GetFlag(FLAGS_backend_key));
+  }
+  if (relay_h2) {
+    for (auto [ctx, into] : {std::make_pair(&caller_tls, &relay_options.caller_tls),
+                             std::make_pair(&backend_tls, &relay_options.backend_tls)}) {
+      if (!ctx->ok()) {
+        funnel::common::LogError("bad TLS configuration", {{"error", ctx->status().ToString()}});
+        return 1;
+      }
+      *into = ctx->value().get();
+    }
+    std::map<Backend, std::vector<funnel::gateway::ReplicaSpec>> specs;
+    for (auto [backend, flag, name] :
+         {std::make_tuple(Backend::kMarketing, absl::GetFlag(FLAGS_marketing_address),
+                          "marketing_address"),
+          std::make_tuple(Backend::kSales, absl::GetFlag(FLAGS_sales_address), "sales_address")}) {
+      absl::StatusOr<std::vector<funnel::gateway::ReplicaSpec>> parsed =
+          funnel::gateway::ParseReplicaSpecs(flag, name);
+      if (!parsed.ok()) {
+        funnel::common::LogError("bad backend address", {{"error", parsed.status().ToString()}});
+        return 1;
+      }
+      specs[backend] = *std::move(parsed);
+    }
+    replicas = std::make_unique<funnel::gateway::ReplicaDirectory>(std::move(specs));
+    relay_options.replicas = replicas.get();
+    // The relay faces callers; the gateway's own gRPC server moves to loopback
+    // behind it.
+    relay_options.host = options.host;
+    relay_options.port = options.port;
+    relay_options.limits = *options.connection_limits;
+    relay_options.threads =
+        absl::GetFlag(FLAGS_forward_threads) > 0
+            ? absl::GetFlag(FLAGS_forward_threads)
+            : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    relay_options.gatekeeper = &gatekeeper;
+    options.host = "127.0.0.1";
+    options.port = 0;
+    options.port_file.clear();
+    options.credentials = grpc::InsecureServerCredentials();
+  }
   funnel::common::ServiceHost host(options);
 
   std::vector<std::string> forwarded;
@@ -193,6 +259,26 @@ int main(int argc, char** argv) {
   if (absl::Status status = host.Start(); !status.ok()) {
     funnel::common::LogError("cannot start", {{"server", "gateway"}, {"error", status.ToString()}});
     return 1;
+  }
+  std::unique_ptr<funnel::gateway::H2Relay> relay;
+  if (relay_h2) {
+    relay_options.local_address = absl::StrCat("127.0.0.1:", host.port());
+    relay = std::make_unique<funnel::gateway::H2Relay>(relay_options);
+    if (absl::Status status = relay->Start(); !status.ok()) {
+      funnel::common::LogError("cannot start",
+                               {{"server", "gateway"}, {"error", status.ToString()}});
+      return 1;
+    }
+    // Forwarded calls drain first; the own server's drain follows.
+    host.AddStopHook([&relay] { relay->Shutdown(absl::GetFlag(FLAGS_drain_timeout)); });
+    if (const std::string port_file = absl::GetFlag(FLAGS_port_file); !port_file.empty()) {
+      std::ofstream(port_file + ".tmp") << relay->port() << "\n";
+      std::rename((port_file + ".tmp").c_str(), port_file.c_str());
+    }
+    funnel::common::LogInfo("relaying", {{"server", "gateway"},
+                                         {"host", relay_options.host},
+                                         {"port", relay->port()},
+                                         {"threads", relay_options.threads}});
   }
   return host.ServeUntilSignal([&keys] {
     absl::Status s = keys.Reload();

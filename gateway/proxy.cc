@@ -10,12 +10,6 @@
 namespace funnel::gateway {
 namespace {
 
-// Metadata the transport owns.
-bool IsTransportHeader(absl::string_view key) {
-  return absl::StartsWith(key, ":") || absl::StartsWith(key, "grpc-") || key == "content-type" ||
-         key == "te" || key == "user-agent" || key == "host";
-}
-
 // The backend's metadata, passed back to the caller up to the size the gateway
 // itself would forward (a service's headers and trailers are its own; the bound
 // keeps a bug in one from breaking the caller's connection).

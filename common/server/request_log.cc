@@ -11,10 +11,8 @@
 #include "common/status.h"
 
 namespace funnel::common {
-namespace {
-
 // Named as go-grpc-prometheus names them, with Funnel's prefix.
-void CountHandled(absl::string_view path, const grpc::Status& status, absl::Duration took) {
+void CountHandled(absl::string_view path, grpc::StatusCode code, absl::Duration took) {
   static prometheus::Family<prometheus::Counter>& handled =
       CounterFamily("funnel_grpc_server_handled_total",
                     "gRPC calls completed by the server, by method and code.");
@@ -26,13 +24,14 @@ void CountHandled(absl::string_view path, const grpc::Status& status, absl::Dura
   const std::string service(path.substr(0, slash));
   const std::string method(slash == absl::string_view::npos ? "" : path.substr(slash + 1));
   handled
-      .Add({{"grpc_service", service},
-            {"grpc_method", method},
-            {"grpc_code", StatusCodeName(status.error_code())}})
+      .Add(
+          {{"grpc_service", service}, {"grpc_method", method}, {"grpc_code", StatusCodeName(code)}})
       .Increment();
   seconds.Add({{"grpc_service", service}, {"grpc_method", method}}, LatencyBuckets())
       .Observe(absl::ToDoubleSeconds(took));
 }
+
+namespace {
 
 class RequestLogInterceptor final : public grpc::experimental::Interceptor {
  public:
@@ -80,7 +79,8 @@ class RequestLogInterceptor final : public grpc::experimental::Interceptor {
                          info_->method() ? info_->method() : "this method"));
         methods->ModifySendStatus(status);
       }
-      CountHandled(info_->method() ? info_->method() : "", status, absl::Now() - start_);
+      CountHandled(info_->method() ? info_->method() : "", status.error_code(),
+                   absl::Now() - start_);
       const char* level = quiet_ ? "debug" : "info";
       if (LogEnabled(level)) {
         grpc::ServerContextBase* ctx = info_->server_context();

@@ -11,6 +11,9 @@
 #include <functional>
 #include <string>
 
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+
 namespace funnel::common {
 
 // Metadata key carrying the verified caller's principal id, set by the gateway.
@@ -24,6 +27,12 @@ struct RequestLogOptions {
   // Who the line names as the caller; only what was verified (default "anonymous").
   std::function<std::string(const grpc::ServerContextBase&)> caller;
 };
+
+// Counts a finished call of `path` ("/pkg.Service/Method") into the server metrics
+// (funnel_grpc_server_handled_total by code, funnel_grpc_server_handling_seconds):
+// the request log does it for every call it sees, the gateway's HTTP/2 relay for
+// the calls it forwards.
+void CountHandled(absl::string_view path, grpc::StatusCode code, absl::Duration took);
 
 class RequestLogInterceptorFactory final
     : public grpc::experimental::ServerInterceptorFactoryInterface {

@@ -1123,9 +1123,15 @@ absl::Status H2Relay::Start() {
     loops_.push_back(std::make_unique<Loop>(options_, i == 0 ? *fd : dup(*fd)));
   }
   options_.replicas->Refresh();
+  if (options_.health_check) options_.replicas->CheckHealth(options_.health_check);
   refresher_ = std::thread([this] {
-    while (!stop_refreshing_.WaitForNotificationWithTimeout(options_.replica_refresh)) {
-      options_.replicas->Refresh();
+    absl::Time next_refresh = absl::Now() + options_.replica_refresh;
+    while (!stop_refreshing_.WaitForNotificationWithTimeout(options_.health_interval)) {
+      if (absl::Now() >= next_refresh) {
+        options_.replicas->Refresh();
+        next_refresh = absl::Now() + options_.replica_refresh;
+      }
+      if (options_.health_check) options_.replicas->CheckHealth(options_.health_check);
     }
   });
   for (auto& loop : loops_) loop->Run();

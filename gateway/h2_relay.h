@@ -26,6 +26,7 @@
 
 #include <openssl/ssl.h>
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -46,9 +47,12 @@ struct H2RelayOptions {
   std::string host = "127.0.0.1";
   int port = 0;  // 0 picks a free port; see H2Relay::port()
   int threads = 1;
-  // Each backend's replicas; refreshed every `replica_refresh` while the relay runs.
+  // Each backend's replicas; resolved again every `replica_refresh` and checked
+  // with `health_check` every `health_interval` while the relay runs.
   ReplicaDirectory* replicas = nullptr;
   absl::Duration replica_refresh = absl::Seconds(5);
+  std::function<absl::Status(const Replica&)> health_check;
+  absl::Duration health_interval = absl::Milliseconds(500);
   // The gateway's own gRPC server, "host:port".
   std::string local_address;
   const Gatekeeper* gatekeeper = nullptr;

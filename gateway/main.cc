@@ -227,6 +227,25 @@ int main(int argc, char** argv) {
     }
     replicas = std::make_unique<funnel::gateway::ReplicaDirectory>(std::move(specs));
     relay_options.replicas = replicas.get();
+    // Each replica's own health service, on a channel of its own (the relay's one
+    // background thread is the only caller).
+    relay_options.health_interval = absl::GetFlag(FLAGS_health_interval);
+    relay_options.health_check =
+        [probes = std::make_shared<std::map<std::string, std::function<absl::Status()>>>(),
+         credentials = *backend_credentials](const funnel::gateway::Replica& replica) {
+          auto it = probes->find(replica.address);
+          if (it == probes->end()) {
+            grpc::ChannelArguments args;
+            args.SetSslTargetNameOverride(replica.name);  // connected by address
+            it = probes
+                     ->emplace(replica.address,
+                               funnel::gateway::BackendHealthProbe(
+                                   grpc::CreateCustomChannel(replica.address, credentials, args),
+                                   replica.address))
+                     .first;
+          }
+          return it->second();
+        };
     // The relay faces callers; the gateway's own gRPC server moves to loopback
     // behind it.
     relay_options.host = options.host;

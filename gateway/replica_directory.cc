@@ -72,14 +72,42 @@ void ReplicaDirectory::Refresh() {
     if (!addresses.empty()) last_good_[entry] = std::move(addresses);
   }
   for (const auto& [backend, specs] : specs_) {
-    auto replicas = std::make_shared<std::vector<Replica>>();
+    std::vector<Replica>& replicas = all_[backend];
+    replicas.clear();
     for (const ReplicaSpec& spec : specs) {
       const std::string authority = absl::StrCat(spec.host, ":", spec.port);
       for (const std::string& address : last_good_[authority]) {
-        replicas->push_back({address, authority, spec.host});
+        replicas.push_back({address, authority, spec.host});
       }
     }
-    resolved_[backend] = std::move(replicas);
+  }
+  Rebuild();
+}
+
+void ReplicaDirectory::CheckHealth(const std::function<absl::Status(const Replica&)>& check) {
+  std::vector<Replica> replicas;
+  {
+    absl::MutexLock lock(&mu_);
+    for (const auto& [backend, of] : all_) replicas.insert(replicas.end(), of.begin(), of.end());
+  }
+  std::set<std::string> failing;
+  for (const Replica& r : replicas) {
+    if (!check(r).ok()) failing.insert(r.address);
+  }
+  absl::MutexLock lock(&mu_);
+  if (failing == failing_) return;
+  failing_ = std::move(failing);
+  Rebuild();
+}
+
+void ReplicaDirectory::Rebuild() {
+  for (const auto& [backend, replicas] : all_) {
+    auto healthy = std::make_shared<std::vector<Replica>>();
+    for (const Replica& r : replicas) {
+      if (failing_.count(r.address) == 0) healthy->push_back(r);
+    }
+    resolved_[backend] =
+        healthy->empty() ? std::make_shared<std::vector<Replica>>(replicas) : std::move(healthy);
   }
 }
 

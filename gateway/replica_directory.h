@@ -4,10 +4,13 @@
 // entries ("host:port", a comma-separated list of them, or "dns:///name:port"),
 // each resolved to every address it has and refreshed in the background, so a
 // name that stands for several pods (a headless Kubernetes service) spreads calls
-// over all of them and follows them as they come and go.
+// over all of them and follows them as they come and go. A replica whose health
+// check fails (its database is down, say) gets no calls until it passes again.
 
+#include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -42,15 +45,24 @@ class ReplicaDirectory final {
   // addresses it had (a DNS hiccup must not empty a backend).
   void Refresh();
 
-  // The replicas of `backend` now; never empty after a Refresh that found any.
+  // Checks every replica with `check` (OK: serving) and leaves those that fail
+  // out of Of(), unless all of a backend's replicas fail.
+  void CheckHealth(const std::function<absl::Status(const Replica&)>& check);
+
+  // The replicas of `backend` to send calls to now: the healthy ones, or all of
+  // them when none is (a call then finds out for itself).
   std::shared_ptr<const std::vector<Replica>> Of(Backend backend) const;
 
  private:
+  void Rebuild() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
   const std::map<Backend, std::vector<ReplicaSpec>> specs_;
   mutable absl::Mutex mu_;
   std::map<Backend, std::shared_ptr<const std::vector<Replica>>> resolved_ ABSL_GUARDED_BY(mu_);
   // By entry ("host:port"): the last addresses it resolved to.
   std::map<std::string, std::vector<std::string>> last_good_ ABSL_GUARDED_BY(mu_);
+  std::map<Backend, std::vector<Replica>> all_ ABSL_GUARDED_BY(mu_);
+  std::set<std::string> failing_ ABSL_GUARDED_BY(mu_);  // addresses
 };
 
 }  // namespace funnel::gateway

@@ -5,6 +5,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <set>
+
 namespace funnel::gateway {
 namespace {
 
@@ -41,6 +43,32 @@ TEST(ReplicaDirectoryTest, ANameBecomesEveryAddressItHas) {
   // A name that resolves to nothing leaves its backend without replicas (every
   // call UNAVAILABLE), rather than failing the gateway's start.
   EXPECT_TRUE(directory.Of(Backend::kMarketing)->empty());
+}
+
+TEST(ReplicaDirectoryTest, AFailingHealthCheckTakesAReplicaOutUntilItPasses) {
+  ReplicaDirectory directory({{Backend::kSales, {{"127.0.0.1", "1"}, {"127.0.0.2", "2"}}}});
+  directory.Refresh();
+  std::set<std::string> failing = {"127.0.0.1:1"};
+  auto check = [&](const Replica& r) {
+    return failing.count(r.address) ? absl::UnavailableError("down") : absl::OkStatus();
+  };
+  auto addresses = [&] {
+    std::vector<std::string> out;
+    for (const Replica& r : *directory.Of(Backend::kSales)) out.push_back(r.address);
+    return out;
+  };
+  directory.CheckHealth(check);
+  EXPECT_THAT(addresses(), ::testing::ElementsAre("127.0.0.2:2"));
+  // None healthy: every replica again, so calls find one back.
+  failing.insert("127.0.0.2:2");
+  directory.CheckHealth(check);
+  EXPECT_THAT(addresses(), ::testing::ElementsAre("127.0.0.1:1", "127.0.0.2:2"));
+  failing = {"127.0.0.2:2"};
+  directory.CheckHealth(check);
+  EXPECT_THAT(addresses(), ::testing::ElementsAre("127.0.0.1:1"));
+  // A new resolution keeps what the last check found.
+  directory.Refresh();
+  EXPECT_THAT(addresses(), ::testing::ElementsAre("127.0.0.1:1"));
 }
 
 }  // namespace

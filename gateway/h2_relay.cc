@@ -327,6 +327,17 @@ class Upstream final : public Conn {
   }
   void Lost() override;
   void Connected() override;
+  // More of the request to send (bytes, or its end), once its stream is open; the
+  // other side's bytes taken.
+  void Resume(Call* call) {
+    if (call->up_id == 0) return;
+    nghttp2_session_resume_data(session_, call->up_id);
+    MarkDirty();
+  }
+  void Consumed(Call* call, size_t n) {
+    nghttp2_session_consume(session_, call->up_id, n);
+    MarkDirty();
+  }
 
  private:
   static int OnHeader(nghttp2_session*, const nghttp2_frame* frame, const uint8_t* name,
@@ -377,7 +388,15 @@ class Front final : public Conn {
   void Answer(Call* call, const absl::Status& status);
   // The backend's response headers (trailers-only when `end`).
   void StartResponse(Call* call, bool end);
-  void Resume(Call* call) { nghttp2_session_resume_data(session_, call->front_id); }
+  // More of the response to send (bytes, or its end); the other side's bytes taken.
+  void Resume(Call* call) {
+    nghttp2_session_resume_data(session_, call->front_id);
+    MarkDirty();
+  }
+  void Consumed(Call* call, size_t n) {
+    nghttp2_session_consume(session_, call->front_id, n);
+    MarkDirty();
+  }
   void GoAway() {
     nghttp2_submit_goaway(session_, NGHTTP2_FLAG_NONE,
                           nghttp2_session_get_last_proc_stream_id(session_), NGHTTP2_NO_ERROR,
@@ -581,10 +600,7 @@ int Upstream::OnFrameRecv(nghttp2_session*, const nghttp2_frame* frame, void* us
     if (call->front != nullptr) call->front->StartResponse(call, end);
   } else if (end && (frame->hd.type == NGHTTP2_HEADERS || frame->hd.type == NGHTTP2_DATA)) {
     call->response_done = true;
-    if (call->front != nullptr) {
-      call->front->Resume(call);
-      call->front->MarkDirty();
-    }
+    if (call->front != nullptr) call->front->Resume(call);
   }
   return 0;
 }
@@ -599,7 +615,6 @@ int Upstream::OnDataChunk(nghttp2_session* session, uint8_t, int32_t stream_id, 
   }
   evbuffer_add(call->to_front, data, len);
   call->front->Resume(call);
-  call->front->MarkDirty();
   return 0;
 }
 
@@ -631,10 +646,7 @@ ssize_t Upstream::ReadRequestBody(nghttp2_session*, int32_t, uint8_t* buf, size_
   Call* call = static_cast<Call*>(source->ptr);
   if (call->front == nullptr) return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
   const int n = evbuffer_remove(call->to_up, buf, length);
-  if (n > 0) {
-    nghttp2_session_consume(call->front->session(), call->front_id, static_cast<size_t>(n));
-    call->front->MarkDirty();
-  }
+  if (n > 0) call->front->Consumed(call, static_cast<size_t>(n));
   if (evbuffer_get_length(call->to_up) == 0) {
     if (call->request_done) {
       *data_flags |= NGHTTP2_DATA_FLAG_EOF;
@@ -711,10 +723,7 @@ int Front::OnFrameRecv(nghttp2_session*, const nghttp2_frame* frame, void* user_
     self->Start(call);
   } else if (end && (frame->hd.type == NGHTTP2_DATA || frame->hd.type == NGHTTP2_HEADERS)) {
     call->request_done = true;
-    if (call->up != nullptr && call->up_id > 0) {
-      nghttp2_session_resume_data(call->up->session(), call->up_id);
-      call->up->MarkDirty();
-    }
+    if (call->up != nullptr) call->up->Resume(call);
   }
   return 0;
 }
@@ -728,10 +737,7 @@ int Front::OnDataChunk(nghttp2_session* session, uint8_t, int32_t stream_id, con
     return 0;
   }
   evbuffer_add(call->to_up, data, len);
-  if (call->up_id > 0) {
-    nghttp2_session_resume_data(call->up->session(), call->up_id);
-    call->up->MarkDirty();
-  }
+  call->up->Resume(call);
   return 0;
 }
 
@@ -856,10 +862,7 @@ ssize_t Front::ReadResponseBody(nghttp2_session* session, int32_t stream_id, uin
                                 void*) {
   Call* call = static_cast<Call*>(source->ptr);
   const int n = evbuffer_remove(call->to_front, buf, length);
-  if (n > 0 && call->up != nullptr) {
-    nghttp2_session_consume(call->up->session(), call->up_id, static_cast<size_t>(n));
-    call->up->MarkDirty();
-  }
+  if (n > 0 && call->up != nullptr) call->up->Consumed(call, static_cast<size_t>(n));
   if (evbuffer_get_length(call->to_front) == 0) {
     if (call->response_done) {
       *data_flags |= NGHTTP2_DATA_FLAG_EOF;
